@@ -1,0 +1,1 @@
+"""Analytical latency, bandwidth and cost models. Never imports a solver."""

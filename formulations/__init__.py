@@ -1,0 +1,1 @@
+"""MILP formulations: each turns a scenario into a verified deployment plan."""
