@@ -1,0 +1,103 @@
+"""SCIP and CP-SAT through OR-Tools' linear solver wrapper, in process."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from formulations.types import (
+    MatrixModel,
+    Sense,
+    SolverError,
+    SolverSettings,
+    SolveResult,
+    SolveStatus,
+    relative_gap,
+)
+from planner.backends.base import Backend
+
+_STATUS = {
+    pywraplp.Solver.OPTIMAL: SolveStatus.OPTIMAL,
+    pywraplp.Solver.FEASIBLE: SolveStatus.FEASIBLE,
+    pywraplp.Solver.INFEASIBLE: SolveStatus.INFEASIBLE,
+    pywraplp.Solver.UNBOUNDED: SolveStatus.UNBOUNDED,
+    pywraplp.Solver.ABNORMAL: SolveStatus.ERROR,
+    pywraplp.Solver.NOT_SOLVED: SolveStatus.TIME_LIMIT_NO_SOLUTION,
+}
+
+
+class OrtoolsBackend(Backend):
+    """``scip`` or ``cpsat``; CP-SAT accepts pure-integer models only."""
+
+    def __init__(self, settings: SolverSettings, name: str) -> None:
+        super().__init__(settings)
+        self.name = name
+        self._solver_id = {"scip": "SCIP", "cpsat": "CP_SAT"}[name]
+
+    def _solve(self, model: MatrixModel, warm_start: Mapping[str, float]) -> SolveResult:
+        continuous = int(np.count_nonzero(~np.asarray(model.integrality, dtype=bool)))
+        if self.name == "cpsat" and continuous:
+            example = next(n for n, i in zip(model.names, model.integrality, strict=True)
+                           if not i)
+            raise SolverError(
+                f"backend cpsat solves pure-integer models only; this model has {continuous} "
+                f"continuous variables (e.g. {example}); use highs, cbc or scip"
+            )
+        solver = pywraplp.Solver.CreateSolver(self._solver_id)
+        if solver is None:
+            raise SolverError(f"OR-Tools was built without {self._solver_id}")
+        infinity = solver.infinity()
+
+        def finite(value: float) -> float:
+            return max(-infinity, min(infinity, float(value)))
+
+        variables = [
+            (solver.IntVar if integer else solver.NumVar)(finite(lo), finite(up), name)
+            for name, lo, up, integer in zip(model.names, model.col_lower, model.col_upper,
+                                             model.integrality, strict=True)
+        ]
+        for r in range(len(model.row_lower)):
+            row = solver.RowConstraint(finite(model.row_lower[r]), finite(model.row_upper[r]))
+            for k in range(int(model.a_start[r]), int(model.a_start[r + 1])):
+                row.SetCoefficient(variables[int(model.a_index[k])], float(model.a_value[k]))
+        objective = solver.Objective()
+        for j, coef in enumerate(model.cost):
+            if coef != 0.0:
+                objective.SetCoefficient(variables[j], float(coef))
+        objective.SetOffset(float(model.offset))
+        if model.sense is Sense.MAXIMIZE:
+            objective.SetMaximization()
+        else:
+            objective.SetMinimization()
+        if warm_start:
+            hinted = [(v, float(warm_start[v.name()])) for v in variables
+                      if v.name() in warm_start]
+            solver.SetHint([v for v, _ in hinted], [x for _, x in hinted])
+        self._configure(solver)
+        params = pywraplp.MPSolverParameters()
+        params.SetDoubleParam(params.RELATIVE_MIP_GAP, self.settings.mip_gap)
+        code = solver.Solve(params)
+        status = _STATUS.get(code, SolveStatus.ERROR)
+        if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+            values = {v.name(): float(v.solution_value()) for v in variables}
+            value = float(objective.Value())
+            bound = float(objective.BestBound()) if np.any(model.integrality) else value
+            if math.isinf(bound) or math.isnan(bound):
+                bound = value if status is SolveStatus.OPTIMAL else bound
+            gap = relative_gap(value, bound)
+            return SolveResult(status, value, bound, gap, values, 0.0, model.size, self.name)
+        return SolveResult(status, None, None, None, {}, 0.0, model.size, self.name)
+
+    def _configure(self, solver: pywraplp.Solver) -> None:
+        settings = self.settings
+        if settings.time_limit_s is not None:
+            solver.SetTimeLimit(int(math.ceil(settings.time_limit_s * 1000)))
+        solver.SetNumThreads(settings.threads)
+        if self.name == "scip":
+            specific = f"randomization/randomseedshift = {settings.seed}"
+        else:
+            specific = f"random_seed:{settings.seed}"
+        solver.SetSolverSpecificParametersAsString(specific)
