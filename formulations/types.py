@@ -39,6 +39,7 @@ class ExitCode(enum.IntEnum):
     INFEASIBLE = 3
     TIME_LIMIT_FEASIBLE = 4
     TIME_LIMIT_NO_PLAN = 5
+    SUBOPTIMAL = 6  # planner check: the stored plan is worse than --max-gap
 
 
 class PlannerError(Exception):
@@ -293,11 +294,12 @@ class Formulation(ABC, Generic[InputT, DeployT]):
     def tables(self, inputs: InputT, deployment: DeployT) -> list[Table]:
         """Tables for people; the first is the primary one (``Plan.to_frame``, CSV)."""
 
-    def shortfall(self, stored: Objective, fresh: Objective) -> float:
+    def shortfall(self, stored: Objective, fresh: Objective, stored_deployment: DeployT,
+                  fresh_deployment: DeployT) -> float:
         """Relative amount by which a stored plan is worse than a fresh optimum (>= 0).
 
         Used by ``planner check --max-gap``. Formulations with lexicographic objectives
-        override this.
+        (e.g. a degraded demand level first, then accuracy) override this.
         """
         scale = max(abs(fresh.value), 1e-9)
         if fresh.sense is Sense.MAXIMIZE:

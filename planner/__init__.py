@@ -1,0 +1,42 @@
+"""planner: capacity planning of ML systems with mixed-integer linear programming.
+
+    import planner
+    plan = planner.solve("scenarios/proteus/edge_cluster.toml")
+    print(plan.objective, plan.gap)
+    plan.to_frame()
+"""
+
+from formulations.types import (
+    ExitCode,
+    InfeasibleError,
+    InputError,
+    PlannerError,
+    SolverError,
+    SolverSettings,
+    SolveStatus,
+    TimeLimitError,
+    VerificationError,
+)
+from planner.engine import CheckReport, check, solve
+from planner.plan import SCHEMA_VERSION, Plan
+from planner.scenario import Scenario, load_scenario, scenario_from_dict
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CheckReport",
+    "ExitCode",
+    "InfeasibleError",
+    "InputError",
+    "Plan",
+    "PlannerError",
+    "Scenario",
+    "SolveStatus",
+    "SolverError",
+    "SolverSettings",
+    "TimeLimitError",
+    "VerificationError",
+    "check",
+    "load_scenario",
+    "scenario_from_dict",
+    "solve",
+]

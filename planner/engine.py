@@ -1,0 +1,186 @@
+"""Orchestration only: scenario -> formulation -> backend -> independent verification -> Plan.
+
+Also ``check``: re-verify a stored plan against a scenario and compare it with a fresh
+optimum, the check users run in CI on committed plans.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cost_models.errors import DataError
+from formulations.types import (
+    ExitCode,
+    InputError,
+    Objective,
+    Sense,
+    SolveStatus,
+    VerificationError,
+)
+from planner.backends import make_solver
+from planner.plan import SCHEMA_VERSION, Plan
+from planner.scenario import Scenario, load_scenario
+
+# The verifier recomputes the objective from the cost model; it must match the solver's
+# value to within the solver's own feasibility tolerances (HiGHS: 1e-7 primal, 1e-6
+# integrality), scaled by the objective's magnitude.
+OBJECTIVE_RTOL = 1e-5
+OBJECTIVE_ATOL = 1e-6
+
+
+def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def solve(scenario: Scenario | str | Path, **solver_overrides: Any) -> Plan:
+    """Plan a scenario (a path or a loaded :class:`Scenario`) and return a verified plan.
+
+    ``solver_overrides`` replace ``[solver]`` settings: ``backend``, ``time_limit_s``,
+    ``mip_gap``, ``threads``, ``seed``. Raises a :class:`formulations.types.PlannerError`
+    subclass when there is no plan.
+    """
+    scenario = _as_scenario(scenario).with_solver(**solver_overrides)
+    formulation = scenario.formulation
+    solver = make_solver(scenario.solver)
+    try:
+        outcome = formulation.plan(scenario.inputs, solver)
+        verification = formulation.verify(scenario.inputs, outcome.deployment)
+        tables = formulation.tables(scenario.inputs, outcome.deployment)
+    except DataError as exc:
+        raise InputError(exc.file or scenario.path, exc.key, exc.expected) from None
+    if not verification.ok:
+        raise VerificationError(
+            "the solver's plan failed independent verification (a planner bug; please "
+            "report it with the scenario):\n  " + "\n  ".join(verification.violations)
+        )
+    reported = outcome.objective.value
+    if not math.isclose(verification.objective_value, reported, rel_tol=OBJECTIVE_RTOL,
+                        abs_tol=OBJECTIVE_ATOL):
+        raise VerificationError(
+            f"objective recomputed from the cost model ({verification.objective_value:.9g}) "
+            f"differs from the solver's ({reported:.9g}) (a planner bug; please report it)"
+        )
+    objective = Objective(outcome.objective.name, outcome.objective.unit,
+                          outcome.objective.sense, verification.objective_value)
+    result = outcome.result
+    warnings = list(outcome.warnings)
+    if result.status is SolveStatus.FEASIBLE:
+        warnings.append(
+            f"time limit reached: plan is feasible but not proven optimal "
+            f"(gap {result.gap:.4%}, bound {result.bound:.6g})"
+            if result.gap is not None and math.isfinite(result.gap)
+            else "time limit reached: plan is feasible but not proven optimal"
+        )
+    return Plan(
+        kind=scenario.kind,
+        scenario_name=scenario.name,
+        scenario_sha256=scenario.sha256,
+        status=result.status,
+        objective=objective,
+        bound=result.bound,
+        gap=result.gap,
+        solver=scenario.solver,
+        build_s=outcome.build_s,
+        solve_s=outcome.solve_s,
+        size=result.size,
+        deployment=outcome.deployment,
+        tables=tables,
+        baselines=outcome.baselines,
+        warnings=warnings,
+    )
+
+
+@dataclass
+class CheckReport:
+    """The result of re-checking a stored plan."""
+
+    plan_path: str
+    scenario_changed: bool
+    violations: list[str]
+    stored: Objective
+    fresh: Objective
+    shortfall: float
+    max_gap: float
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if not self.feasible:
+            return ExitCode.INFEASIBLE
+        if self.shortfall > self.max_gap:
+            return ExitCode.SUBOPTIMAL
+        return ExitCode.OK
+
+
+def _read_plan(path: Path) -> dict[str, Any]:
+    file = str(path)
+    if not path.is_file():
+        raise InputError(file, "(file)", "an existing plan file (JSON written by planner solve)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(file, "(syntax)", f"valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(file, "(top level)", "a JSON object")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(file, "schema_version", f"{SCHEMA_VERSION}", data.get("schema_version"))
+    for key, kinds in (("kind", str), ("objective", int | float), ("deployment", dict)):
+        if not isinstance(data.get(key), kinds):
+            raise InputError(file, key, f"a {'number' if key == 'objective' else kinds.__name__}",
+                             data.get(key))
+    return data
+
+
+def check(plan_path: str | Path, scenario: Scenario | str | Path,
+          max_gap: float | None = None, **solver_overrides: Any) -> CheckReport:
+    """Re-verify a stored plan against ``scenario`` and compare it with a fresh optimum.
+
+    ``max_gap`` (relative) defaults to the scenario's ``mip_gap``.
+    """
+    path = Path(plan_path)
+    data = _read_plan(path)
+    scenario = _as_scenario(scenario).with_solver(**solver_overrides)
+    formulation = scenario.formulation
+    if data["kind"] != scenario.kind:
+        raise InputError(str(path), "kind", f"{scenario.kind!r} (the scenario's kind)",
+                         data["kind"])
+    try:
+        deployment = formulation.deployment_model.model_validate(data["deployment"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in ("deployment", *first["loc"]))
+        raise InputError(str(path), key, first["msg"]) from None
+    try:
+        verification = formulation.verify(scenario.inputs, deployment)
+    except DataError as exc:
+        raise InputError(exc.file or scenario.path, exc.key, exc.expected) from None
+    violations = list(verification.violations)
+    stored_value = float(data["objective"])
+    if not math.isclose(stored_value, verification.objective_value, rel_tol=OBJECTIVE_RTOL,
+                        abs_tol=OBJECTIVE_ATOL):
+        violations.append(
+            f"objective: the plan file states {stored_value:.9g} but its deployment yields "
+            f"{verification.objective_value:.9g}"
+        )
+    fresh = solve(scenario)
+    sense = Sense(data.get("objective_sense", fresh.objective.sense.value))
+    stored = Objective(fresh.objective.name, fresh.objective.unit, sense,
+                       verification.objective_value)
+    return CheckReport(
+        plan_path=str(path),
+        scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
+        violations=violations,
+        stored=stored,
+        fresh=fresh.objective,
+        shortfall=formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment),
+        max_gap=scenario.solver.mip_gap if max_gap is None else max_gap,
+    )

@@ -1,0 +1,109 @@
+"""A plan report a person can read: a summary, the formulation's tables, the baselines."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from formulations.types import Table
+from planner.engine import CheckReport
+from planner.plan import Plan
+
+
+def fmt(value: Any) -> str:
+    """Numbers at a readable precision; everything else as text."""
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else ("yes" if value else "no")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isinf(value) or math.isnan(value):
+            return str(value)
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.4g}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.1f}"
+    return str(value)
+
+
+def _rich_table(table: Table) -> RichTable:
+    out = RichTable(title=table.title, title_justify="left", header_style="bold")
+    if table.marked_row is not None:
+        out.add_column("", no_wrap=True)
+    for column in table.columns:
+        out.add_column(column, overflow="fold")
+    for i, row in enumerate(table.rows):
+        cells = [fmt(v) for v in row]
+        if table.marked_row is not None:
+            chosen = i == table.marked_row
+            cells = ["▶" if chosen else "", *cells]
+            out.add_row(*cells, style="bold green" if chosen else None)
+        else:
+            out.add_row(*cells)
+    return out
+
+
+def _baselines(plan: Plan) -> RichTable | None:
+    if not plan.baselines:
+        return None
+    keys: list[str] = []
+    for summary in plan.baselines.values():
+        keys.extend(k for k in summary if k not in keys)
+    out = RichTable(title="Baselines on the same inputs", title_justify="left",
+                    header_style="bold")
+    out.add_column("planner")
+    for key in keys:
+        out.add_column(key)
+    for name, summary in plan.baselines.items():
+        out.add_row(name, *(fmt(summary.get(k)) for k in keys))
+    return out
+
+
+def summary(plan: Plan) -> RichTable:
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    gap = "-" if plan.gap is None else f"{plan.gap:.4%}"
+    grid.add_row("scenario", f"{plan.scenario_name} ({plan.kind})")
+    grid.add_row("status", Text(plan.status.value,
+                                style="green" if plan.status.value == "optimal" else "yellow"))
+    grid.add_row(plan.objective.name,
+                 f"{fmt(plan.objective.value)} {plan.objective.unit} ({plan.objective.sense.value})")
+    grid.add_row("bound / gap", f"{fmt(plan.bound)} / {gap}")
+    grid.add_row("solver", f"{plan.solver.backend} (mip_gap {plan.solver.mip_gap}, "
+                           f"time limit {fmt(plan.solver.time_limit_s)} s, "
+                           f"threads {plan.solver.threads}, seed {plan.solver.seed})")
+    grid.add_row("time", f"build {plan.build_s:.3f} s, solve {plan.solve_s:.3f} s")
+    grid.add_row("model", f"{plan.size.variables:,} variables ({plan.size.integers:,} integer), "
+                          f"{plan.size.constraints:,} constraints")
+    return grid
+
+
+def plan_report(plan: Plan) -> RenderableType:
+    parts: list[RenderableType] = [summary(plan)]
+    parts.extend(_rich_table(t) for t in plan.tables)
+    baselines = _baselines(plan)
+    if baselines is not None:
+        parts.append(baselines)
+    return Group(*parts)
+
+
+def check_report(report: CheckReport) -> RenderableType:
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    verdict = {0: ("OK", "green"), 3: ("INFEASIBLE", "red"), 6: ("SUBOPTIMAL", "yellow")}
+    label, style = verdict[int(report.exit_code)]
+    grid.add_row("plan", report.plan_path)
+    grid.add_row("verdict", Text(label, style=style))
+    grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
+    grid.add_row(f"stored {report.stored.name}", f"{fmt(report.stored.value)} {report.stored.unit}")
+    grid.add_row(f"fresh optimum", f"{fmt(report.fresh.value)} {report.fresh.unit}")
+    grid.add_row("shortfall / allowed", f"{report.shortfall:.4%} / {report.max_gap:.4%}")
+    parts: list[RenderableType] = [grid]
+    if report.violations:
+        parts.append(Text("violations:\n  " + "\n  ".join(report.violations), style="red"))
+    return Group(*parts)
