@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -36,7 +36,7 @@ stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -56,7 +56,7 @@ def _guarded(command: F) -> F:
             label = "infeasible" if exc.exit_code == ExitCode.INFEASIBLE else "error"
             stderr.print(f"[bold red]{label}:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(int(exc.exit_code)) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        except Exception as exc:
             if os.environ.get("PLANNER_DEBUG"):
                 raise
             stderr.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "

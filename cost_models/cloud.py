@@ -14,12 +14,12 @@ Sources, for every row:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from cost_models.errors import DataError
 
 
-class InterruptionBand(str, Enum):
+class InterruptionBand(StrEnum):
     """AWS Spot Advisor frequency-of-interruption bands (per month)."""
 
     UNDER_5 = "<5%"

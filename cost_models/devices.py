@@ -14,12 +14,12 @@ in a scenario when your contract differs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from cost_models.errors import DataError
 
 
-class Precision(str, Enum):
+class Precision(StrEnum):
     FP32 = "fp32"
     TF32 = "tf32"
     FP16 = "fp16"

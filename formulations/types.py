@@ -87,7 +87,7 @@ class VerificationError(PlannerError):
     exit_code = ExitCode.INTERNAL_ERROR
 
 
-class SolveStatus(str, enum.Enum):
+class SolveStatus(enum.StrEnum):
     """Solver outcome, normalised across backends (like linopy's status enums)."""
 
     OPTIMAL = "optimal"
@@ -102,7 +102,7 @@ class SolveStatus(str, enum.Enum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
-class Sense(str, enum.Enum):
+class Sense(enum.StrEnum):
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
 
@@ -156,7 +156,8 @@ class MatrixModel:
 
     @property
     def size(self) -> ModelSize:
-        return ModelSize(len(self.names), int(np.count_nonzero(self.integrality)), len(self.row_lower))
+        integers = int(np.count_nonzero(self.integrality))
+        return ModelSize(len(self.names), integers, len(self.row_lower))
 
 
 @dataclass

@@ -70,8 +70,9 @@ def summary(plan: Plan) -> RichTable:
     grid.add_row("scenario", f"{plan.scenario_name} ({plan.kind})")
     grid.add_row("status", Text(plan.status.value,
                                 style="green" if plan.status.value == "optimal" else "yellow"))
-    grid.add_row(plan.objective.name,
-                 f"{fmt(plan.objective.value)} {plan.objective.unit} ({plan.objective.sense.value})")
+    objective = plan.objective
+    grid.add_row(objective.name,
+                 f"{fmt(objective.value)} {objective.unit} ({objective.sense.value})")
     grid.add_row("bound / gap", f"{fmt(plan.bound)} / {gap}")
     grid.add_row("solver", f"{plan.solver.backend} (mip_gap {plan.solver.mip_gap}, "
                            f"time limit {fmt(plan.solver.time_limit_s)} s, "
@@ -100,8 +101,9 @@ def check_report(report: CheckReport) -> RenderableType:
     grid.add_row("plan", report.plan_path)
     grid.add_row("verdict", Text(label, style=style))
     grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
-    grid.add_row(f"stored {report.stored.name}", f"{fmt(report.stored.value)} {report.stored.unit}")
-    grid.add_row(f"fresh optimum", f"{fmt(report.fresh.value)} {report.fresh.unit}")
+    grid.add_row(f"stored {report.stored.name}",
+                 f"{fmt(report.stored.value)} {report.stored.unit}")
+    grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {report.fresh.unit}")
     grid.add_row("shortfall / allowed", f"{report.shortfall:.4%} / {report.max_gap:.4%}")
     parts: list[RenderableType] = [grid]
     if report.violations:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pulp
 
-from formulations.types import MatrixModel, SolverSettings, SolveResult
+from formulations.types import MatrixModel, SolveResult, SolverSettings
 from planner.backends.matrix import matrix_from_pulp
 
 

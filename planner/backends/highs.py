@@ -101,7 +101,8 @@ class HighsBackend(Backend):
                         highspy.HighsModelStatus.kUnboundedOrInfeasible):
             normalized = SolveStatus.UNBOUNDED
         elif status in _STOPPED:
-            normalized = SolveStatus.FEASIBLE if has_solution else SolveStatus.TIME_LIMIT_NO_SOLUTION
+            normalized = (SolveStatus.FEASIBLE if has_solution
+                          else SolveStatus.TIME_LIMIT_NO_SOLUTION)
         else:
             normalized = SolveStatus.ERROR
         if normalized is SolveStatus.OPTIMAL and (gap is None or math.isinf(gap)):

@@ -12,8 +12,8 @@ from formulations.types import (
     MatrixModel,
     Sense,
     SolverError,
-    SolverSettings,
     SolveResult,
+    SolverSettings,
     SolveStatus,
     relative_gap,
 )
@@ -94,7 +94,7 @@ class OrtoolsBackend(Backend):
     def _configure(self, solver: pywraplp.Solver) -> None:
         settings = self.settings
         if settings.time_limit_s is not None:
-            solver.SetTimeLimit(int(math.ceil(settings.time_limit_s * 1000)))
+            solver.SetTimeLimit(math.ceil(settings.time_limit_s * 1000))
         solver.SetNumThreads(settings.threads)
         if self.name == "scip":
             specific = f"randomization/randomseedshift = {settings.seed}"
