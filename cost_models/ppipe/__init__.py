@@ -1,0 +1,1 @@
+"""PPipe cost model: chunk latency tables, CNN layer specs and pre-partitioning."""

@@ -1,0 +1,196 @@
+"""Layer specs of public CNNs and the analytical per-layer latency model.
+
+A :class:`CnnSpec` is an ordered layer list (a topological order of the layer graph): per
+layer its FLOPs per sample, weight bytes and output activation bytes (FP32, 4 bytes per
+element, batch-norm folded into the convolution's bias as TensorRT does), and the names of
+the layers it reads. Shapes follow the published architectures:
+
+* ResNet-50/101 (He et al., CVPR 2016, Table 1; torchvision's v1.5 variant with the stride
+  in the 3x3 convolution) at 224x224; torchvision's model zoo lists 4.09 and 7.80 GMAC;
+* VGG-16 (Simonyan & Zisserman, ICLR 2015, configuration D) at 224x224; torchvision lists
+  15.47 GMAC and 138,357,544 parameters;
+* the ResNet-50 backbone of mmdetection's detectors (RetinaNet/Faster R-CNN, ``C5`` output,
+  no classifier head) at mmdetection's published test scale 1333x800.
+
+Per-layer latency on one MPS slice (analytical, a model rather than a measurement):
+``t(layer, b, m) = m * roofline_busy(b * flops, weights + b * (in + out bytes)) + launch``,
+using :mod:`cost_models.roofline` with ``Precision.TF32`` (FP32 networks run on TF32 tensor
+cores on Ampere/Ada and on FP32 CUDA cores on Volta/Turing/Pascal). An MPS slice at level
+``m`` is modelled as ``1/m`` of the GPU's compute and bandwidth (assumption: PPipe's
+published profiles show a somewhat smaller slow-down on V100 and L4, so MPS is less useful
+in this model than in the measured tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cost_models.devices import Precision, device
+from cost_models.ppipe.prepartition import chunk_bounds, prepartition
+from cost_models.ppipe.tables import MAX_BATCH_BY_MPS, ChunkTable
+from cost_models.roofline import roofline_time_s
+
+BYTES_PER_ELEMENT = 4  # FP32 activations and weights (PPipe profiles FP32/TF32 TensorRT engines)
+# Per-layer kernel launch and dispatch overhead, us (assumption: CUDA kernel launches cost a
+# few microseconds each; TensorRT fuses conv+BN+ReLU into one kernel per layer).
+LAUNCH_OVERHEAD_US = 5.0
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    flops: float  # FLOPs per sample (1 multiply-accumulate = 2 FLOPs)
+    weight_bytes: float
+    out_bytes: float  # output activation bytes per sample
+    inputs: tuple[str, ...]  # names of the layers whose outputs this layer reads ("" = image)
+
+
+@dataclass(frozen=True)
+class CnnSpec:
+    name: str
+    input_bytes: float  # input image bytes per sample
+    layers: tuple[LayerSpec, ...]
+
+    def in_bytes(self) -> list[float]:
+        """Activation bytes each layer reads per sample."""
+        out = {layer.name: layer.out_bytes for layer in self.layers}
+        out[""] = self.input_bytes
+        return [sum(out[name] for name in layer.inputs) for layer in self.layers]
+
+    @property
+    def macs(self) -> float:
+        return sum(layer.flops for layer in self.layers) / 2
+
+
+class _Builder:
+    """Appends layers while tracking the current tensor shape (channels, height, width)."""
+
+    def __init__(self, channels: int, height: int, width: int) -> None:
+        self.shape = (channels, height, width)
+        self.layers: list[LayerSpec] = []
+        self.last = ""
+
+    def conv(self, name: str, out_channels: int, kernel: int, stride: int = 1,
+             source: str | None = None, shape: tuple[int, int, int] | None = None) -> str:
+        channels, height, width = shape or self.shape
+        pad = kernel // 2
+        out_h = (height + 2 * pad - kernel) // stride + 1
+        out_w = (width + 2 * pad - kernel) // stride + 1
+        macs = channels * kernel * kernel * out_channels * out_h * out_w
+        params = channels * kernel * kernel * out_channels + out_channels  # + folded bias
+        self._add(name, 2.0 * macs, params, (out_channels, out_h, out_w),
+                  (self.last if source is None else source,))
+        return name
+
+    def pool(self, name: str, kernel: int, stride: int) -> str:
+        channels, height, width = self.shape
+        pad = kernel // 2 if kernel > stride else 0
+        out_h = (height + 2 * pad - kernel) // stride + 1
+        out_w = (width + 2 * pad - kernel) // stride + 1
+        self._add(name, float(channels * out_h * out_w * kernel * kernel), 0,
+                  (channels, out_h, out_w), (self.last,))
+        return name
+
+    def add(self, name: str, left: str, right: str) -> str:
+        channels, height, width = self.shape
+        self._add(name, float(channels * height * width), 0, self.shape, (left, right))
+        return name
+
+    def global_pool(self, name: str) -> str:
+        channels, height, width = self.shape
+        self._add(name, float(channels * height * width), 0, (channels, 1, 1), (self.last,))
+        return name
+
+    def linear(self, name: str, out_features: int) -> str:
+        channels, height, width = self.shape
+        in_features = channels * height * width
+        self._add(name, 2.0 * in_features * out_features, in_features * out_features
+                  + out_features, (out_features, 1, 1), (self.last,))
+        return name
+
+    def _add(self, name: str, flops: float, params: int, shape: tuple[int, int, int],
+             inputs: tuple[str, ...]) -> None:
+        self.shape = shape
+        self.layers.append(LayerSpec(name, flops, float(params * BYTES_PER_ELEMENT),
+                                     float(np.prod(shape) * BYTES_PER_ELEMENT), inputs))
+        self.last = name
+
+
+def _resnet(name: str, blocks: Sequence[int], height: int, width: int,
+            classifier: bool) -> CnnSpec:
+    net = _Builder(3, height, width)
+    net.conv("conv1", 64, 7, 2)
+    net.pool("maxpool", 3, 2)
+    for stage, (count, planes) in enumerate(zip(blocks, (64, 128, 256, 512), strict=True)):
+        for block in range(count):
+            prefix = f"layer{stage + 1}.{block}"
+            entry, entry_shape = net.last, net.shape
+            stride = 2 if block == 0 and stage > 0 else 1
+            net.conv(f"{prefix}.conv1", planes, 1)
+            net.conv(f"{prefix}.conv2", planes, 3, stride)
+            main = net.conv(f"{prefix}.conv3", planes * 4, 1)
+            shortcut = entry
+            if block == 0:
+                shortcut = net.conv(f"{prefix}.downsample", planes * 4, 1, stride,
+                                    source=entry, shape=entry_shape)
+            net.add(f"{prefix}.add", main, shortcut)
+    if classifier:
+        net.global_pool("avgpool")
+        net.linear("fc", 1000)
+    return CnnSpec(name, 3.0 * height * width * BYTES_PER_ELEMENT, tuple(net.layers))
+
+
+def _vgg16() -> CnnSpec:
+    net = _Builder(3, 224, 224)
+    for stage, (count, channels) in enumerate(((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))):
+        for index in range(count):
+            net.conv(f"conv{stage + 1}_{index + 1}", channels, 3)
+        net.pool(f"pool{stage + 1}", 2, 2)
+    net.linear("fc6", 4096)
+    net.linear("fc7", 4096)
+    net.linear("fc8", 1000)
+    return CnnSpec("vgg16", 3.0 * 224 * 224 * BYTES_PER_ELEMENT, tuple(net.layers))
+
+
+CNN_SPECS: dict[str, CnnSpec] = {
+    spec.name: spec
+    for spec in (
+        _resnet("resnet50", (3, 4, 6, 3), 224, 224, classifier=True),
+        _resnet("resnet101", (3, 4, 23, 3), 224, 224, classifier=True),
+        _vgg16(),
+        _resnet("resnet50_backbone_1333x800", (3, 4, 6, 3), 800, 1333, classifier=False),
+    )
+}
+
+
+def layer_latency_us(spec: CnnSpec, gpu: str, mps: int, batch: int) -> np.ndarray:
+    """Analytical latency (us) of every layer of ``spec`` on one level-``mps`` slice."""
+    dev = device(gpu)
+    in_bytes = spec.in_bytes()
+    times = [
+        mps * roofline_time_s(batch * layer.flops,
+                              layer.weight_bytes + batch * (inputs + layer.out_bytes),
+                              dev, Precision.TF32, include_overhead=False) * 1e6
+        + LAUNCH_OVERHEAD_US
+        for layer, inputs in zip(spec.layers, in_bytes, strict=True)
+    ]
+    return np.array(times)
+
+
+def analytical_table(spec: CnnSpec, gpus: Sequence[str], max_mps: dict[str, int],
+                     chunks: int) -> ChunkTable:
+    """Pre-partition ``spec`` into ``chunks`` chunks (batch-1, whole-GPU runtimes of every GPU
+    type) and tabulate the analytical chunk latencies at every MPS level and batch."""
+    runtimes = {gpu: layer_latency_us(spec, gpu, 1, 1) for gpu in gpus}
+    partition = prepartition(spec, runtimes, chunks)
+    bounds = chunk_bounds(partition.chunk_of_layer)
+    latency: dict[tuple[str, int], np.ndarray] = {}
+    for gpu in gpus:
+        for mps in range(1, max_mps[gpu] + 1):
+            columns = [np.add.reduceat(layer_latency_us(spec, gpu, mps, batch), bounds[:-1])
+                       for batch in range(1, MAX_BATCH_BY_MPS[mps] + 1)]
+            latency[(gpu, mps)] = np.column_stack(columns)
+    return ChunkTable(spec.name, latency, partition.cut_bytes)

@@ -1,0 +1,143 @@
+"""Chunk latency tables of pre-partitioned CNNs, and the stage physics PPipe plans with.
+
+A model is cut offline into ``C`` contiguous chunks (layer ranges, in order). A
+:class:`ChunkTable` holds, for every GPU type and MPS level ``m`` (the GPU split into ``m``
+equal slices), the latency in microseconds of every chunk at every batch size that was
+profiled, plus the bytes of activations crossing each of the ``C - 1`` cuts (per sample).
+
+Two sources fill it: PPipe's published TensorRT profiles (:func:`load_published_table`,
+layout in ``shared/reference/README.md``) and the analytical layer model
+(:func:`cost_models.ppipe.layers.analytical_table`).
+
+Stage physics (PPipe, ATC '25, section 5; its public ``milp_solver/ilp_v4.py``):
+
+* a stage running chunks ``[i, j)`` at level ``m`` and batch ``b`` takes
+  ``l = sum_{c in [i, j)} max(lat[c, b], 1 us)`` per batch;
+* one instance (MPS slice) serves ``min(1e6 b / l, nic(i), nic(j))`` requests/s, where
+  ``nic(c) = 1e6 / (t(c) * m * gpus_per_server)`` and ``t(c)`` is the transfer time of the
+  cut at ``c`` in us (1 us at ``c = 0`` or ``c = C``, where nothing crosses the NIC): the NIC
+  of a server is shared by its GPUs and by their MPS slices;
+* transfer time of a cut is ``bytes * 8 / (bw_gbps * 1e9) * 1e6`` us per sample.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cost_models.errors import DataError
+
+# Floor on a chunk's latency, us: PPipe clips every profiled chunk to >= 1 us "for numerical
+# stability" (milp_solver/ilp_v4.py), so a zero-latency chunk never yields infinite throughput.
+MIN_CHUNK_LATENCY_US = 1.0
+# Transfer time used where no cut crosses the NIC (pipeline input/output), us; PPipe uses 1 us
+# "to avoid division by zero" (milp_solver/ilp_v4.py).
+NO_CUT_TRANSFER_US = 1.0
+# Largest profiled batch per MPS level in PPipe's published tables (shared/reference README):
+# batches 1..8 at m=1, 1..4 at m=2, 1..2 at m=3 and m=4. The analytical model uses the same.
+MAX_BATCH_BY_MPS: dict[int, int] = {1: 8, 2: 4, 3: 2, 4: 2}
+
+
+def transfer_time_us(cut_bytes: float, bw_gbps: float) -> float:
+    """Time to push one sample's ``cut_bytes`` through a ``bw_gbps`` NIC, in us."""
+    return cut_bytes * 8.0 / (bw_gbps * 1e9) * 1e6
+
+
+@dataclass(frozen=True)
+class ChunkTable:
+    """Latency (us) of each chunk per GPU type, MPS level and batch, and bytes per cut.
+
+    ``latency_us[(gpu, m)]`` has shape ``(C, B_m)``: row ``c`` = chunk ``c``, column ``k`` =
+    batch ``k + 1``. ``cut_bytes[c]`` = bytes per sample crossing the cut after chunk ``c``.
+    """
+
+    model: str
+    latency_us: Mapping[tuple[str, int], np.ndarray]
+    cut_bytes: Sequence[int]
+
+    @property
+    def chunks(self) -> int:
+        return len(self.cut_bytes) + 1
+
+    def gpus(self) -> list[str]:
+        return sorted({gpu for gpu, _ in self.latency_us})
+
+    def mps_levels(self, gpu: str) -> list[int]:
+        return sorted(m for g, m in self.latency_us if g == gpu)
+
+    def max_batch(self, gpu: str, mps: int) -> int:
+        return int(self.latency_us[(gpu, mps)].shape[1])
+
+    def has(self, gpu: str, mps: int, batch: int) -> bool:
+        return (gpu, mps) in self.latency_us and 1 <= batch <= self.max_batch(gpu, mps)
+
+    def stage_latency_us(self, gpu: str, mps: int, batch: int, start: int, end: int) -> float:
+        """Latency of one batch through chunks ``[start, end)``, each clipped to >= 1 us."""
+        column = self.latency_us[(gpu, mps)][start:end, batch - 1]
+        return float(np.maximum(column, MIN_CHUNK_LATENCY_US).sum())
+
+    def cut_transfer_us(self, cut: int, bw_gbps: float) -> float:
+        """Transfer time per sample of the cut at chunk boundary ``cut`` (0 < cut < C), us."""
+        return transfer_time_us(self.cut_bytes[cut - 1], bw_gbps)
+
+    def nic_transfer_us(self, cut: int, bw_gbps: float) -> float:
+        """Like :meth:`cut_transfer_us`, but 1 us at the model's input and output."""
+        if cut <= 0 or cut >= self.chunks:
+            return NO_CUT_TRANSFER_US
+        return self.cut_transfer_us(cut, bw_gbps)
+
+    def instance_throughput_rps(self, gpu: str, mps: int, batch: int, start: int, end: int,
+                                bw_gbps: float, gpus_per_server: int) -> float:
+        """Requests/s of one instance (MPS slice) of stage ``[start, end)``: compute or NIC."""
+        compute = 1e6 * batch / self.stage_latency_us(gpu, mps, batch, start, end)
+        share = mps * gpus_per_server
+        nic_in = 1e6 / (self.nic_transfer_us(start, bw_gbps) * share)
+        nic_out = 1e6 / (self.nic_transfer_us(end, bw_gbps) * share)
+        return min(compute, nic_in, nic_out)
+
+
+def _read_csv_rows(path: Path) -> list[list[float]]:
+    rows: list[list[float]] = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            values = [float(cell) for cell in line.split(",")]
+        except ValueError:
+            raise DataError(path, f"line {number}", "comma-separated numbers") from None
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise DataError(path, f"line {number}", "finite non-negative numbers")
+        rows.append(values)
+    if not rows:
+        raise DataError(path, "line 1", "at least one row")
+    return rows
+
+
+def load_published_table(folder: Path, model: str, gpus: Sequence[str],
+                         mps_levels: Mapping[str, int]) -> ChunkTable:
+    """Read PPipe's published layout: ``block_latency_us/<model>-<GPU>-<m>.csv`` and
+    ``cut_bytes/<model>.csv`` under ``folder``, for levels ``1..mps_levels[gpu]``."""
+    cut_path = folder / "cut_bytes" / f"{model}.csv"
+    if not cut_path.exists():
+        raise DataError(cut_path, "file", f"the cut sizes of model {model!r}")
+    cut_rows = _read_csv_rows(cut_path)
+    if any(len(row) != 1 or row[0] != int(row[0]) for row in cut_rows):
+        raise DataError(cut_path, "lines", "one integer byte count per line")
+    cut_bytes = [int(row[0]) for row in cut_rows]
+    latency: dict[tuple[str, int], np.ndarray] = {}
+    for gpu in gpus:
+        for mps in range(1, mps_levels[gpu] + 1):
+            path = folder / "block_latency_us" / f"{model}-{gpu}-{mps}.csv"
+            if not path.exists():
+                raise DataError(path, "file", f"the {gpu} profile of {model!r} at MPS level {mps}")
+            rows = _read_csv_rows(path)
+            if len({len(row) for row in rows}) != 1:
+                raise DataError(path, "columns", "the same number of batch sizes on every row")
+            if len(rows) != len(cut_bytes) + 1:
+                raise DataError(path, "rows", f"{len(cut_bytes) + 1} chunks (one more than cuts)")
+            latency[(gpu, mps)] = np.array(rows, dtype=float)
+    return ChunkTable(model, latency, cut_bytes)
