@@ -74,11 +74,20 @@ def _conv_activation_mb(gflops: float, macs_per_output: float) -> float:
     return elements * _ACTIVATION_BYTES_PER_ELEMENT * 2.0 / 1e6
 
 
-def _cnn(family: str, name: str, metric: str, accuracy: float, gflops: float,
-         params_millions: float, input_size: str, macs_per_output: float,
-         source: str) -> ModelVariant:
-    return ModelVariant(family, name, metric, accuracy, gflops, params_millions, input_size,
-                        _conv_activation_mb(gflops, macs_per_output), source)
+# One CNN row: name, accuracy (%), reported G operations, params (M), input size, source.
+_Row = tuple[str, float, float, float, str, str]
+
+
+def _cnns(family: str, metric: str, flops_per_reported_op: float, macs_per_output: float,
+          rows: tuple[_Row, ...]) -> tuple[ModelVariant, ...]:
+    """Catalog entries of one CNN family; ``flops_per_reported_op`` is 2 for sources that
+    report multiply-accumulates and 1 for sources that already report FLOPs."""
+    return tuple(
+        ModelVariant(family, name, metric, accuracy, flops_per_reported_op * reported,
+                     params, size, _conv_activation_mb(flops_per_reported_op * reported,
+                                                       macs_per_output), source)
+        for name, accuracy, reported, params, size, source in rows
+    )
 
 
 # --- BERT: FLOPs, parameters and activations from the published architecture ---------------
@@ -131,60 +140,46 @@ _BERT_PAPER = "Devlin et al. 2019, BERT, arXiv:1810.04805, Table 1 (GLUE test), 
 _YOLO = ("ultralytics/yolov5 README, v7.0 pretrained checkpoints table: mAPval 50-95 at 640, "
          "params (M), FLOPs @640 (B, already FLOPs)")
 
+_R224 = "224x224"
+
 _CATALOG: tuple[ModelVariant, ...] = (
     # ResNet (He et al. 2016), torchvision weights.
-    _cnn("resnet", "resnet18", _TOP1, 69.758, 2 * 1.81, 11.7, "224x224", CONV_MACS_PER_OUTPUT,
-         _TV.format("ResNet18")),
-    _cnn("resnet", "resnet34", _TOP1, 73.314, 2 * 3.66, 21.8, "224x224", CONV_MACS_PER_OUTPUT,
-         _TV.format("ResNet34")),
-    _cnn("resnet", "resnet50", _TOP1, 76.130, 2 * 4.09, 25.6, "224x224", CONV_MACS_PER_OUTPUT,
-         _TV.format("ResNet50")),
-    _cnn("resnet", "resnet101", _TOP1, 77.374, 2 * 7.80, 44.5, "224x224",
-         CONV_MACS_PER_OUTPUT, _TV.format("ResNet101")),
-    _cnn("resnet", "resnet152", _TOP1, 78.312, 2 * 11.51, 60.2, "224x224",
-         CONV_MACS_PER_OUTPUT, _TV.format("ResNet152")),
+    *_cnns("resnet", _TOP1, 2.0, CONV_MACS_PER_OUTPUT, (
+        ("resnet18", 69.758, 1.81, 11.7, _R224, _TV.format("ResNet18")),
+        ("resnet34", 73.314, 3.66, 21.8, _R224, _TV.format("ResNet34")),
+        ("resnet50", 76.130, 4.09, 25.6, _R224, _TV.format("ResNet50")),
+        ("resnet101", 77.374, 7.80, 44.5, _R224, _TV.format("ResNet101")),
+        ("resnet152", 78.312, 11.51, 60.2, _R224, _TV.format("ResNet152")),
+    )),
     # DenseNet (Huang et al. 2017), torchvision weights. Concatenations re-read earlier
     # feature maps, so the conv-output rule underestimates their traffic.
-    _cnn("densenet", "densenet121", _TOP1, 74.434, 2 * 2.83, 8.0, "224x224",
-         CONV_MACS_PER_OUTPUT, _TV.format("DenseNet121")),
-    _cnn("densenet", "densenet161", _TOP1, 77.138, 2 * 7.73, 28.7, "224x224",
-         CONV_MACS_PER_OUTPUT, _TV.format("DenseNet161")),
-    _cnn("densenet", "densenet169", _TOP1, 75.600, 2 * 3.36, 14.1, "224x224",
-         CONV_MACS_PER_OUTPUT, _TV.format("DenseNet169")),
-    _cnn("densenet", "densenet201", _TOP1, 76.896, 2 * 4.29, 20.0, "224x224",
-         CONV_MACS_PER_OUTPUT, _TV.format("DenseNet201")),
+    *_cnns("densenet", _TOP1, 2.0, CONV_MACS_PER_OUTPUT, (
+        ("densenet121", 74.434, 2.83, 8.0, _R224, _TV.format("DenseNet121")),
+        ("densenet161", 77.138, 7.73, 28.7, _R224, _TV.format("DenseNet161")),
+        ("densenet169", 75.600, 3.36, 14.1, _R224, _TV.format("DenseNet169")),
+        ("densenet201", 76.896, 4.29, 20.0, _R224, _TV.format("DenseNet201")),
+    )),
     # MobileNet V1 width multipliers (the paper's), V2 and V3 (torchvision weights).
-    _cnn("mobilenet", "mobilenet_v1_x0_25", _TOP1, 50.6, 2 * 0.041, 0.5, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _MBV1.format("0.25")),
-    _cnn("mobilenet", "mobilenet_v1_x0_5", _TOP1, 63.7, 2 * 0.149, 1.3, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _MBV1.format("0.5")),
-    _cnn("mobilenet", "mobilenet_v1_x0_75", _TOP1, 68.4, 2 * 0.325, 2.6, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _MBV1.format("0.75")),
-    _cnn("mobilenet", "mobilenet_v1", _TOP1, 70.6, 2 * 0.569, 4.2, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _MBV1.format("1.0")),
-    _cnn("mobilenet", "mobilenet_v2", _TOP1, 71.878, 2 * 0.30, 3.5, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _TV.format("MobileNet_V2")),
-    _cnn("mobilenet", "mobilenet_v3_small", _TOP1, 67.668, 2 * 0.06, 2.5, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _TV.format("MobileNet_V3_Small")),
-    _cnn("mobilenet", "mobilenet_v3_large", _TOP1, 74.042, 2 * 0.22, 5.5, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _TV.format("MobileNet_V3_Large")),
+    *_cnns("mobilenet", _TOP1, 2.0, DEPTHWISE_MACS_PER_OUTPUT, (
+        ("mobilenet_v1_x0_25", 50.6, 0.041, 0.5, _R224, _MBV1.format("0.25")),
+        ("mobilenet_v1_x0_5", 63.7, 0.149, 1.3, _R224, _MBV1.format("0.5")),
+        ("mobilenet_v1_x0_75", 68.4, 0.325, 2.6, _R224, _MBV1.format("0.75")),
+        ("mobilenet_v1", 70.6, 0.569, 4.2, _R224, _MBV1.format("1.0")),
+        ("mobilenet_v2", 71.878, 0.30, 3.5, _R224, _TV.format("MobileNet_V2")),
+        ("mobilenet_v3_small", 67.668, 0.06, 2.5, _R224, _TV.format("MobileNet_V3_Small")),
+        ("mobilenet_v3_large", 74.042, 0.22, 5.5, _R224, _TV.format("MobileNet_V3_Large")),
+    )),
     # EfficientNet B0..B7 (paper numbers; Proteus's profile uses the same accuracies).
-    _cnn("efficientnet", "efficientnet_b0", _TOP1, 77.1, 2 * 0.39, 5.3, "224x224",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b1", _TOP1, 79.1, 2 * 0.70, 7.8, "240x240",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b2", _TOP1, 80.1, 2 * 1.0, 9.2, "260x260",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b3", _TOP1, 81.6, 2 * 1.8, 12.0, "300x300",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b4", _TOP1, 82.9, 2 * 4.2, 19.0, "380x380",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b5", _TOP1, 83.6, 2 * 9.9, 30.0, "456x456",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b6", _TOP1, 84.0, 2 * 19.0, 43.0, "528x528",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
-    _cnn("efficientnet", "efficientnet_b7", _TOP1, 84.3, 2 * 37.0, 66.0, "600x600",
-         DEPTHWISE_MACS_PER_OUTPUT, _EFF),
+    *_cnns("efficientnet", _TOP1, 2.0, DEPTHWISE_MACS_PER_OUTPUT, (
+        ("efficientnet_b0", 77.1, 0.39, 5.3, _R224, _EFF),
+        ("efficientnet_b1", 79.1, 0.70, 7.8, "240x240", _EFF),
+        ("efficientnet_b2", 80.1, 1.0, 9.2, "260x260", _EFF),
+        ("efficientnet_b3", 81.6, 1.8, 12.0, "300x300", _EFF),
+        ("efficientnet_b4", 82.9, 4.2, 19.0, "380x380", _EFF),
+        ("efficientnet_b5", 83.6, 9.9, 30.0, "456x456", _EFF),
+        ("efficientnet_b6", 84.0, 19.0, 43.0, "528x528", _EFF),
+        ("efficientnet_b7", 84.3, 37.0, 66.0, "600x600", _EFF),
+    )),
     # BERT family: Google's compact models (Turc et al.) and the original base/large.
     _bert("bert_tiny", 2, 128, 2, 83.2, _SMALL_BERT),
     _bert("bert_mini", 4, 256, 4, 85.9, _SMALL_BERT),
@@ -192,12 +187,14 @@ _CATALOG: tuple[ModelVariant, ...] = (
     _bert("bert_medium", 8, 512, 8, 89.6, _SMALL_BERT),
     _bert("bert_base", 12, 768, 12, 93.5, _BERT_PAPER),
     _bert("bert_large", 24, 1024, 16, 94.9, _BERT_PAPER),
-    # YOLOv5 v7.0 (standard convolutions: the ResNet-50 anchor applies).
-    _cnn("yolov5", "yolov5n", _COCO, 28.0, 4.5, 1.9, "640x640", CONV_MACS_PER_OUTPUT, _YOLO),
-    _cnn("yolov5", "yolov5s", _COCO, 37.4, 16.5, 7.2, "640x640", CONV_MACS_PER_OUTPUT, _YOLO),
-    _cnn("yolov5", "yolov5m", _COCO, 45.4, 49.0, 21.2, "640x640", CONV_MACS_PER_OUTPUT, _YOLO),
-    _cnn("yolov5", "yolov5l", _COCO, 49.0, 109.1, 46.5, "640x640", CONV_MACS_PER_OUTPUT, _YOLO),
-    _cnn("yolov5", "yolov5x", _COCO, 50.7, 205.7, 86.7, "640x640", CONV_MACS_PER_OUTPUT, _YOLO),
+    # YOLOv5 v7.0: the table reports FLOPs; standard convolutions (ResNet-50 anchor).
+    *_cnns("yolov5", _COCO, 1.0, CONV_MACS_PER_OUTPUT, (
+        ("yolov5n", 28.0, 4.5, 1.9, "640x640", _YOLO),
+        ("yolov5s", 37.4, 16.5, 7.2, "640x640", _YOLO),
+        ("yolov5m", 45.4, 49.0, 21.2, "640x640", _YOLO),
+        ("yolov5l", 49.0, 109.1, 46.5, "640x640", _YOLO),
+        ("yolov5x", 50.7, 205.7, 86.7, "640x640", _YOLO),
+    )),
 )
 
 VARIANTS: dict[str, ModelVariant] = {v.name: v for v in _CATALOG}
