@@ -16,6 +16,7 @@ Two layouts are read (with pandas):
 from the ``model_variants`` files when given, else from the CSV's ``Normalized_Accuracy``.
 ``LatencyProfile.families`` lists each family's variants by normalised accuracy ascending.
 
+:func:`latency_table` is the override rule: a measured table wins over the analytical model.
 Capacity of a (variant, device) is :func:`cost_models.latency.capacity` over the profiled
 batches; :func:`proteus_capacity` applies Proteus's exact rule:
 ``floor(B * 1000 / p50_ms(B))`` for the largest ``B`` with ``p50_ms(B) < SLO / 2``.
@@ -33,8 +34,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from cost_models.devices import DeviceType, Precision
 from cost_models.errors import DataError
-from cost_models.latency import Capacity, capacity
+from cost_models.latency import (
+    DEFAULT_BATCHES,
+    DEFAULT_ROOFLINE,
+    Capacity,
+    batch_latency_ms,
+    capacity,
+)
+from cost_models.roofline import RooflineParams
+from cost_models.variants import ModelVariant
 
 PROTEUS_BATCHES: tuple[int, ...] = (1, 2, 4, 8)
 PROTEUS_LATENCY_COLUMN = "50th_pct"
@@ -73,6 +83,20 @@ def proteus_capacity(profile: LatencyProfile, variant: str, device: str,
                      slo_ms: float) -> Capacity | None:
     """Proteus's rule: largest batch with latency strictly below SLO/2, qps floored."""
     return profile.capacity(variant, device, slo_ms / 2.0, floor=True, strict=True)
+
+
+def latency_table(variant: ModelVariant, device: DeviceType,
+                  profile: LatencyProfile | None = None,
+                  batches: Iterable[int] = DEFAULT_BATCHES,
+                  precision: Precision = Precision.FP16,
+                  params: RooflineParams = DEFAULT_ROOFLINE) -> dict[int, float]:
+    """Batch -> latency (ms) of ``variant`` on ``device``: the profile's measured table
+    (keyed by the variant's and device's names) when it has one, else the roofline at
+    ``batches``. A measured table is used whole: it replaces, never mixes with, the model."""
+    measured = profile.latency_ms.get((variant.name, device.name)) if profile else None
+    if measured:
+        return dict(measured)
+    return {b: batch_latency_ms(variant, device, b, precision, params) for b in batches}
 
 
 def _read_csv(path: Path, required: Sequence[str], header: bool = True) -> pd.DataFrame:

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from cost_models.devices import DEVICES
 from cost_models.errors import DataError
-from cost_models.latency import Capacity
+from cost_models.latency import Capacity, batch_latency_ms
 from cost_models.profiles import (
     PROTEUS_DEVICE_ACCELS,
+    latency_table,
     load_latency_csv,
     load_proteus_profile,
     proteus_capacity,
 )
+from cost_models.variants import VARIANTS
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "proteus"
 HEADER = ("Model,Accel,Trials,batchsize,50th_pct,90th_pct,avg_latency(ms),Min,Max,Accuracy,"
@@ -200,3 +203,15 @@ def test_reference_profile_without_variants(reference: Path) -> None:
     profile = load_proteus_profile(reference / "aggregate_profiled.csv")
     assert len(profile.accuracy) == 46
     assert profile.accuracy["yolov5s"] == pytest.approx(89.54635108481261)
+
+
+def test_latency_table_profile_overrides_model(tmp_path: Path) -> None:
+    r50, t4, a100 = VARIANTS["resnet50"], DEVICES["T4"], DEVICES["A100"]
+    profile = load_latency_csv(_write(tmp_path / "m.csv", [
+        "variant,device,batch,latency_ms", "resnet50,T4,1,3.5", "resnet50,T4,2,5.0"]))
+    assert latency_table(r50, t4, profile) == {1: 3.5, 2: 5.0}
+    # Not profiled on A100 (and no profile at all): the roofline at the requested batches.
+    analytical = {b: batch_latency_ms(r50, a100, b) for b in (1, 4)}
+    assert latency_table(r50, a100, profile, batches=(1, 4)) == analytical
+    assert latency_table(r50, a100, None, batches=(1, 4)) == analytical
+    assert set(latency_table(r50, t4)) == {1, 2, 4, 8, 16}
