@@ -30,7 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Capacity planning for ML systems with MILP: solve scenarios, check stored plans.",
 )
-stdout = Console(soft_wrap=False)
+# Piped output is not wrapped to 80 columns: tables stay one row per line.
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,0 +1,7 @@
+"""Proteus-style accuracy scaling (``kind = "proteus"``); see ``model.py`` for the MILP."""
+
+from formulations.proteus.formulation import ProteusFormulation
+
+FORMULATION = ProteusFormulation()
+
+__all__ = ["FORMULATION", "ProteusFormulation"]
