@@ -1,0 +1,215 @@
+"""Scenario inputs of the ``ddl`` formulation (validated TOML) and the plan's deployment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cost_models.ddl.allreduce import (
+    DEFAULT_BUCKET_MIB,
+    DEFAULT_INTRA_ALPHA_S,
+    DEFAULT_NETWORK_ALPHA_S,
+    DEFAULT_NETWORK_EFFICIENCY,
+    CommParams,
+)
+from cost_models.ddl.estimate import (
+    DEFAULT_CHECKPOINT_INTERVAL_H,
+    DEFAULT_PAGE_CACHE_FRACTION,
+    DEFAULT_RESTART_S,
+    DEFAULT_STORAGE_MB_PER_S,
+    Job,
+    Market,
+    Platform,
+)
+from cost_models.ddl.topology import TOPOLOGY_INSTANCES
+from cost_models.ddl.workloads import MODELS
+from cost_models.devices import DEVICES, Precision
+from cost_models.roofline import DEFAULT_COMPUTE_EFFICIENCY, RooflineParams
+
+# Relative slack on deadline and budget comparisons, so that a configuration exactly at the
+# limit is accepted identically by the pruning, the MILP and the verifier.
+LIMIT_RTOL = 1e-9
+
+
+def within(value: float, limit: float | None) -> bool:
+    """``value <= limit`` up to :data:`LIMIT_RTOL`; no limit always holds."""
+    return limit is None or value <= limit * (1 + LIMIT_RTOL)
+
+
+class Mode(StrEnum):
+    MIN_COST = "min_cost"  # cheapest plan that meets every job's deadline
+    MIN_TIME = "min_time"  # earliest finish of the last job within the total budget
+
+
+class JobSpec(BaseModel):
+    """One training job: ``[[jobs]]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    model: str = Field(description=f"one of {', '.join(MODELS)}")
+    epochs: int = Field(gt=0, le=10_000)
+    batch_per_gpu: int = Field(gt=0, le=65_536)
+    precision: Precision = Precision.FP32
+    deadline_h: float | None = Field(None, gt=0)
+    prep_samples_per_s_per_vcpu: float | None = Field(None, gt=0)
+    samples_per_s_per_gpu: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in MODELS:
+            raise ValueError(f"one of {', '.join(MODELS)}")
+        return value
+
+    @field_validator("samples_per_s_per_gpu")
+    @classmethod
+    def _known_devices(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, rate in value.items():
+            if name not in DEVICES:
+                raise ValueError(f"device names from {', '.join(DEVICES)} (got {name!r})")
+            if not rate > 0:
+                raise ValueError(f"a positive samples/s for {name} (got {rate!r})")
+        return value
+
+    def job(self) -> Job:
+        return Job(MODELS[self.model], self.epochs, self.batch_per_gpu, self.precision,
+                   self.prep_samples_per_s_per_vcpu, dict(self.samples_per_s_per_gpu))
+
+
+class QuotaGroup(StrEnum):
+    """AWS EC2 vCPU quota groups (EC2 User Guide, "On-Demand Instance quotas" and "Spot
+    Instance quotas"): "Running On-Demand P instances" / "All P Spot Instance Requests",
+    and the same for G and VT instances."""
+
+    P = "P"
+    G = "G"
+
+    @staticmethod
+    def of(instance_type: str) -> QuotaGroup:
+        return QuotaGroup(instance_type[0].upper())
+
+
+class Quota(BaseModel):
+    """``[[quotas]]``: vCPUs of one group and market that all jobs may hold at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: QuotaGroup
+    market: Market
+    vcpus: int = Field(ge=0)
+
+
+class Assumptions(BaseModel):
+    """``[assumptions]``: calibration constants of the stall model (defaults documented in
+    :mod:`cost_models.ddl`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    storage_mb_per_s: float = Field(DEFAULT_STORAGE_MB_PER_S, gt=0)
+    page_cache_fraction: float = Field(DEFAULT_PAGE_CACHE_FRACTION, ge=0, le=1)
+    restart_s: float = Field(DEFAULT_RESTART_S, ge=0)
+    checkpoint_interval_h: float = Field(DEFAULT_CHECKPOINT_INTERVAL_H, gt=0)
+    bucket_mib: float = Field(DEFAULT_BUCKET_MIB, gt=0)
+    intra_alpha_s: float = Field(DEFAULT_INTRA_ALPHA_S, ge=0)
+    network_alpha_s: float = Field(DEFAULT_NETWORK_ALPHA_S, ge=0)
+    network_efficiency: float = Field(DEFAULT_NETWORK_EFFICIENCY, gt=0, le=1)
+    compute_efficiency: float = Field(DEFAULT_COMPUTE_EFFICIENCY, gt=0, le=1)
+
+    def platform(self) -> Platform:
+        return Platform(
+            storage_mb_per_s=self.storage_mb_per_s,
+            page_cache_fraction=self.page_cache_fraction,
+            restart_s=self.restart_s,
+            checkpoint_interval_h=self.checkpoint_interval_h,
+            comm=CommParams(self.bucket_mib, self.intra_alpha_s, self.network_alpha_s,
+                            self.network_efficiency),
+            roofline=RooflineParams(compute_efficiency=self.compute_efficiency),
+        )
+
+
+def _check_instance_types(names: list[str] | dict[str, float]) -> None:
+    for name in names:
+        if name not in TOPOLOGY_INSTANCES:
+            raise ValueError(f"GPU instance types from {', '.join(TOPOLOGY_INSTANCES)} "
+                             f"(got {name!r})")
+
+
+class DdlInputs(BaseModel):
+    """The scenario minus the engine's keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    objective: Mode = Mode.MIN_COST
+    budget_usd: float | None = Field(None, gt=0)
+    instance_types: list[str] = Field(default_factory=lambda: list(TOPOLOGY_INSTANCES),
+                                      min_length=1)
+    max_nodes: int = Field(4, ge=1, le=64)
+    markets: list[Market] = Field(default_factory=lambda: list(Market), min_length=1)
+    on_demand_usd_per_h: dict[str, float] = Field(default_factory=dict)
+    spot_usd_per_h: dict[str, float] = Field(default_factory=dict)
+    jobs: list[JobSpec] = Field(min_length=1)
+    quotas: list[Quota] = Field(default_factory=list)
+    assumptions: Assumptions = Field(default_factory=Assumptions)
+    top_candidates: int = Field(10, ge=1, le=1000)
+
+    @field_validator("instance_types")
+    @classmethod
+    def _instances(cls, value: list[str]) -> list[str]:
+        _check_instance_types(value)
+        if len(set(value)) != len(value):
+            raise ValueError("distinct instance types")
+        return value
+
+    @field_validator("on_demand_usd_per_h", "spot_usd_per_h")
+    @classmethod
+    def _prices(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_instance_types(value)
+        for name, price in value.items():
+            if not price > 0:
+                raise ValueError(f"a positive price for {name} (got {price!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [j.name for j in self.jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"distinct job names (got {names})")
+        if len(set(self.markets)) != len(self.markets):
+            raise ValueError("distinct markets")
+        if self.objective is Mode.MIN_COST:
+            missing = [j.name for j in self.jobs if j.deadline_h is None]
+            if missing:
+                raise ValueError(f"jobs.deadline_h for every job when objective = min_cost "
+                                 f"(missing for {', '.join(missing)})")
+        elif self.budget_usd is None:
+            raise ValueError("budget_usd when objective = min_time")
+        keys = [(q.group, q.market) for q in self.quotas]
+        if len(set(keys)) != len(keys):
+            raise ValueError("one [[quotas]] entry per (group, market)")
+        return self
+
+    def price_overrides(self, market: Market) -> dict[str, float]:
+        return self.spot_usd_per_h if market is Market.SPOT else self.on_demand_usd_per_h
+
+    def quota_limits(self) -> dict[tuple[QuotaGroup, Market], int]:
+        return {(q.group, q.market): q.vcpus for q in self.quotas}
+
+
+class Assignment(BaseModel):
+    """The configuration chosen for one job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job: str
+    instance_type: str
+    nodes: int = Field(ge=1)
+    market: Market
+
+
+class DdlDeployment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignments: list[Assignment]
