@@ -1,0 +1,118 @@
+"""Per-resource busy time of one batch for a given placement (the PIFS-Rec cost model).
+
+A placement gives, for each table t and bucket b, the fraction ``f[t][b, l]`` of the
+bucket's rows at each location l (0 = host DRAM, 1..P = the expanders behind the switch's
+downstream ports) and whether table t is pooled in the switch (``reduced[t]``).
+
+Bytes moved per batch and the busy time they cause (bytes / bandwidth; GB/s = 1e3 bytes/us):
+
+* host DRAM and port p: the lookup bytes of the rows stored there. A port's bandwidth is
+  the bottleneck of its x8 link and its expander's DRAM (the path switch -> memory);
+* upstream link (switch -> host): without in-switch reduction every looked-up CXL row
+  crosses it; with it, one pooled ``row_bytes`` vector per (sample, table, port holding
+  any of the table) does (a conservative count: every sample is assumed to touch every
+  such port);
+* the switch's reduction engine: the rows of reduced tables it sums;
+* the switch buffer holds one partial sum per (sample in the reduction window, reduced
+  table, port holding it).
+
+Batch latency = the slowest resource's busy time (resources work in parallel on a
+pipelined batch) + the critical lookup chain: the longest host-to-memory path latency over
+locations holding any rows, plus the reduction engine's latency if any table is reduced.
+Throughput = batch size / batch latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cost_models.pifs.topology import Fabric
+from cost_models.pifs.workload import Workload
+
+HOLDS_EPS = 1e-9  # fractions at or below this count as "holds nothing"
+US_PER_GB_PER_S = 1e3  # bytes / (GB/s * 1e3) = microseconds
+
+
+@dataclass(frozen=True)
+class BatchCost:
+    """Bytes and busy times of one batch."""
+
+    location_bytes: np.ndarray  # stored bytes per location (host, ports...)
+    location_lookup_bytes: np.ndarray  # bytes read per batch per location
+    location_busy_us: np.ndarray
+    upstream_bytes: float
+    upstream_busy_us: float
+    reduction_bytes: float
+    reduction_busy_us: float
+    buffer_bytes: float
+    ports_holding: np.ndarray  # per table: number of ports holding any of its rows
+    chain_us: float
+
+    @property
+    def busy_us(self) -> dict[str, float]:
+        names = ["host_dram", *(f"port{p}" for p in range(len(self.location_busy_us) - 1))]
+        out = dict(zip(names, map(float, self.location_busy_us), strict=True))
+        out["upstream_link"] = self.upstream_busy_us
+        out["reduction_engine"] = self.reduction_busy_us
+        return out
+
+    @property
+    def bottleneck_us(self) -> float:
+        return max(self.busy_us.values())
+
+    @property
+    def latency_us(self) -> float:
+        return self.bottleneck_us + self.chain_us
+
+    def throughput_samples_per_s(self, batch_size: int) -> float:
+        return batch_size / (self.latency_us * 1e-6)
+
+
+def batch_cost(fabric: Fabric, workload: Workload, fractions: Sequence[np.ndarray],
+               reduced: Sequence[bool], reduction_window_samples: int = 1) -> BatchCost:
+    """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``."""
+    n_loc = len(fabric.locations)
+    stored = np.zeros(n_loc)
+    looked = np.zeros(n_loc)
+    upstream = reduction = buffer = 0.0
+    holding = np.zeros(len(workload.tables), dtype=int)
+    used = np.zeros(n_loc, dtype=bool)
+    batch = workload.batch_size
+    for t, table in enumerate(workload.tables):
+        f = np.asarray(fractions[t], dtype=float)
+        sizes = np.array([table.bucket_bytes(b) for b in range(len(table.buckets))])
+        lookups = np.array([table.bucket_lookup_bytes(b, batch)
+                            for b in range(len(table.buckets))])
+        stored += sizes @ f
+        per_loc = lookups @ f
+        looked += per_loc
+        used |= (f > HOLDS_EPS).any(axis=0)
+        holding[t] = int(np.count_nonzero((f[:, 1:] > HOLDS_EPS).any(axis=0)))
+        cxl_lookup_bytes = float(per_loc[1:].sum())
+        if reduced[t]:
+            upstream += table.pooled_bytes(batch) * holding[t]
+            reduction += cxl_lookup_bytes
+            buffer += reduction_window_samples * table.row_bytes * holding[t]
+        else:
+            upstream += cxl_lookup_bytes
+    bandwidth = np.array([loc.bandwidth_gb_per_s for loc in fabric.locations])
+    latency = np.array([loc.latency_ns for loc in fabric.locations])
+    chain_ns = float(latency[used].max()) if used.any() else 0.0
+    if any(reduced):
+        chain_ns += fabric.reduction_latency_ns
+    reduction_rate = fabric.reduction_gb_per_s or np.inf
+    return BatchCost(
+        location_bytes=stored,
+        location_lookup_bytes=looked,
+        location_busy_us=looked / (bandwidth * US_PER_GB_PER_S),
+        upstream_bytes=upstream,
+        upstream_busy_us=upstream / (fabric.upstream_gb_per_s * US_PER_GB_PER_S),
+        reduction_bytes=reduction,
+        reduction_busy_us=reduction / (reduction_rate * US_PER_GB_PER_S),
+        buffer_bytes=buffer,
+        ports_holding=holding,
+        chain_us=chain_ns / 1e3,
+    )

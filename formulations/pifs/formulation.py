@@ -1,0 +1,332 @@
+"""The ``pifs`` formulation: plan, independent verification, tables."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import Any, ClassVar
+
+import numpy as np
+
+from cost_models.pifs.busy import HOLDS_EPS, BatchCost, batch_cost
+from cost_models.pifs.topology import GIB
+from formulations.pifs.baselines import BASELINES, BaselinePlacement
+from formulations.pifs.inputs import (
+    BucketPlacement,
+    PifsDeployment,
+    PifsInputs,
+    Problem,
+)
+from formulations.pifs.model import (
+    Buckets,
+    BuiltModel,
+    build_model,
+    fractions_from_units,
+    start_values,
+)
+from formulations.types import (
+    Formulation,
+    MilpSolver,
+    Objective,
+    Outcome,
+    Sense,
+    Table,
+    Verification,
+    require_solution,
+)
+
+SUM_TOL = 1e-6  # bucket fractions must sum to 1 within this
+CAP_RTOL = 1e-6  # relative slack on capacities and targets (solver feasibility tolerance)
+CLEAN_EPS = 1e-9  # solver fractions below this are solver noise, dropped
+
+
+def _loc_names(problem: Problem) -> list[str]:
+    return [loc.name for loc in problem.fabric.locations]
+
+
+def _evaluate(problem: Problem, bk: Buckets, placed: BaselinePlacement) -> BatchCost:
+    fractions = fractions_from_units(bk, placed.units, len(problem.workload.tables))
+    return batch_cost(problem.fabric, problem.workload, fractions, placed.reduced,
+                      problem.window_samples)
+
+
+def _extract(built: BuiltModel, values: dict[str, float], problem: Problem) -> BaselinePlacement:
+    names = built.model.names
+    flat = np.array([values.get(names[j], 0.0) for j in built.cols.x.ravel()])
+    units = flat.reshape(built.cols.x.shape)
+    if problem.page_bytes is None:
+        units = np.where(units > CLEAN_EPS, units, 0.0)
+        units /= units.sum(axis=1, keepdims=True)
+    else:
+        units = np.round(units)
+    n_t = len(problem.workload.tables)
+    if built.cols.r is None:
+        reduced = np.zeros(n_t, dtype=bool)
+    else:
+        reduced = np.array([values.get(names[j], 0.0) > 0.5 for j in built.cols.r])
+    return BaselinePlacement(units, reduced)
+
+
+def _deployment(problem: Problem, bk: Buckets, placed: BaselinePlacement,
+                bought: int | None) -> PifsDeployment:
+    tables = problem.workload.tables
+    locs = _loc_names(problem)
+    rows = []
+    for k in range(len(bk.table)):
+        t, b = int(bk.table[k]), int(bk.bucket[k])
+        for l_ in np.flatnonzero(placed.units[k] > 0):
+            amount = float(placed.units[k, l_])
+            rows.append(BucketPlacement(
+                table=tables[t].name, bucket=tables[t].buckets[b].label, location=locs[l_],
+                fraction=amount / float(bk.units[k]),
+                pages=None if problem.page_bytes is None else int(amount)))
+    reduced = [tables[t].name for t in np.flatnonzero(placed.reduced)]
+    return PifsDeployment(placements=rows, switch_reduced=reduced, expanders_bought=bought)
+
+
+class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
+    kind: ClassVar[str] = "pifs"
+    inputs_model: ClassVar[type[PifsInputs]] = PifsInputs
+    deployment_model: ClassVar[type[PifsDeployment]] = PifsDeployment
+
+    # ---------------------------------------------------------------- plan
+    def plan(self, inputs: PifsInputs, solver: MilpSolver) -> Outcome[PifsDeployment]:
+        problem = inputs.problem
+        started = time.perf_counter()
+        built = build_model(inputs)
+        bk = built.buckets
+        baselines = {name: policy(problem, bk) for name, policy in BASELINES.items()}
+        costs = {name: _evaluate(problem, bk, p) for name, p in baselines.items() if p}
+        build_s = time.perf_counter() - started
+        start = None
+        if costs and inputs.capacity_planning is None:
+            best = min(costs, key=lambda n: costs[n].latency_us)
+            placed = baselines[best]
+            assert placed is not None
+            start = start_values(built, inputs, placed.units, placed.reduced)
+        result = solver.solve(built.model, warm_start=start)
+        require_solution(result, lambda: self._explain(inputs))
+        placed = _extract(built, dict(result.values), problem)
+        cost = _evaluate(problem, bk, placed)
+        plan_mode = inputs.capacity_planning
+        bought = None
+        if plan_mode is None:
+            objective = Objective("batch_latency", "us", Sense.MINIMIZE, float(result.objective))
+        else:
+            bought = int(sum(round(result.value(built.model.names[j]))
+                             for j in built.cols.z[1:]))
+            objective = Objective("expander_cost", "usd", Sense.MINIMIZE,
+                                  float(result.objective))
+        warnings = []
+        recomputed = cost.latency_us if plan_mode is None else objective.value
+        if recomputed < objective.value * (1 - 1e-6) - 1e-9:
+            warnings.append(f"the solver's plan scores {objective.value:.6g} us but is worth "
+                            f"{recomputed:.6g} us once slack is removed; reporting the latter")
+            objective = Objective(objective.name, objective.unit, objective.sense, recomputed)
+        summary = {name: self._headline(problem, c, cost) for name, c in costs.items()}
+        for name in BASELINES:
+            if name not in costs:
+                summary[name] = {"feasible": False}
+                warnings.append(f"baseline {name} does not fit in the memory given")
+        return Outcome(
+            deployment=_deployment(problem, bk, placed, bought),
+            objective=objective,
+            result=result,
+            build_s=build_s,
+            solve_s=result.solve_s,
+            baselines=summary,
+            warnings=warnings,
+        )
+
+    @staticmethod
+    def _headline(problem: Problem, c: BatchCost, milp: BatchCost) -> dict[str, Any]:
+        busy = c.busy_us
+        return {
+            "feasible": True,
+            "latency_us": c.latency_us,
+            "throughput_samples_per_s": c.throughput_samples_per_s(problem.workload.batch_size),
+            "bottleneck": max(busy, key=lambda k: busy[k]),
+            "over_milp": c.latency_us / milp.latency_us,
+        }
+
+    @staticmethod
+    def _explain(inputs: PifsInputs) -> str:
+        problem = inputs.problem
+        fabric = problem.fabric
+        total_cap = sum(loc.capacity_bytes for loc in fabric.locations)
+        bk = Buckets.of(problem)
+        n_t = len(problem.workload.tables)
+        sizes = np.bincount(bk.table, bk.unit_bytes * bk.units, n_t)
+        for t in np.argsort(-sizes):
+            if sizes[t] > total_cap:
+                return (f"table {problem.workload.tables[t].name} needs "
+                        f"{sizes[t] / GIB:.3f} GiB but host DRAM and all {len(fabric.ports)} "
+                        f"expanders hold {total_cap / GIB:.3f} GiB")
+        if sizes.sum() > total_cap:
+            return (f"the embedding tables need {sizes.sum() / GIB:.3f} GiB but host DRAM and "
+                    f"all expanders hold {total_cap / GIB:.3f} GiB")
+        for group in inputs.placement.separate:
+            if len(group) > len(fabric.locations):
+                return (f"placement.separate group {group} has more tables than the "
+                        f"{len(fabric.locations)} locations")
+        if inputs.capacity_planning is not None:
+            return (f"no purchase of up to {len(fabric.ports)} expanders meets the latency "
+                    f"target of {inputs.capacity_planning.latency_target_us:g} us")
+        return ("no placement satisfies the capacity, switch buffer and co-location / "
+                "separation requirements together")
+
+    # ---------------------------------------------------------------- verify
+    def verify(self, inputs: PifsInputs, deployment: PifsDeployment) -> Verification:
+        problem = inputs.problem
+        fabric, work = problem.fabric, problem.workload
+        locs = {name: i for i, name in enumerate(_loc_names(problem))}
+        tables = {t.name: i for i, t in enumerate(work.tables)}
+        bucket_ix = [{b.label: j for j, b in enumerate(t.buckets)} for t in work.tables]
+        fractions = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
+        pages = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
+        violations: list[str] = []
+        seen: set[tuple[str, str, str]] = set()
+        for p in deployment.placements:
+            key = (p.table, p.bucket, p.location)
+            if p.table not in tables or p.bucket not in bucket_ix[tables.get(p.table, 0)] \
+                    or p.location not in locs:
+                violations.append(f"placement {key}: unknown table, bucket or location")
+                continue
+            if key in seen:
+                violations.append(f"placement {key}: listed twice")
+            seen.add(key)
+            t, b, l_ = tables[p.table], bucket_ix[tables[p.table]][p.bucket], locs[p.location]
+            fractions[t][b, l_] += p.fraction
+            if problem.page_bytes is not None:
+                if p.pages is None:
+                    violations.append(f"placement {key}: page mode needs whole pages")
+                    continue
+                pages[t][b, l_] += p.pages
+                if not math.isclose(p.fraction, p.pages / problem.pages(t, b), abs_tol=1e-9):
+                    violations.append(f"placement {key}: fraction {p.fraction} is not "
+                                      f"{p.pages} of {problem.pages(t, b)} pages")
+        for t, table in enumerate(work.tables):
+            for b, bucket in enumerate(table.buckets):
+                total = fractions[t][b].sum()
+                if abs(total - 1.0) > SUM_TOL:
+                    violations.append(f"table {table.name} bucket {bucket.label}: "
+                                      f"{total:.6g} of it placed, not all of it")
+        reduced = np.zeros(len(work.tables), dtype=bool)
+        for name in deployment.switch_reduced:
+            if name not in tables:
+                violations.append(f"switch_reduced: unknown table {name}")
+            else:
+                reduced[tables[name]] = True
+        if reduced.any() and not fabric.has_reduction:
+            violations.append("switch_reduced lists tables but the switch has no reduction "
+                              "engine")
+        cost = batch_cost(fabric, work, fractions, reduced, problem.window_samples)
+        stored = cost.location_bytes
+        if problem.page_bytes is not None:
+            stored = sum(pg.sum(axis=0) for pg in pages) * problem.page_bytes
+        for loc, used in zip(fabric.locations, stored, strict=True):
+            if used > loc.capacity_bytes * (1 + CAP_RTOL) + 1.0:
+                violations.append(f"{loc.name}: {used / GIB:.6g} GiB stored, over its "
+                                  f"capacity of {loc.capacity_bytes / GIB:.6g} GiB")
+        if cost.buffer_bytes > fabric.switch_buffer_bytes * (1 + CAP_RTOL) + 1.0:
+            violations.append(f"switch buffer: {cost.buffer_bytes:.6g} B of partial sums, over "
+                              f"its {fabric.switch_buffer_bytes:.6g} B")
+        violations += self._group_violations(inputs, fractions, tables)
+        plan_mode = inputs.capacity_planning
+        if plan_mode is None:
+            return Verification(cost.latency_us, violations)
+        bought = deployment.expanders_bought
+        if bought is None:
+            violations.append("capacity planning: expanders_bought missing")
+            bought = len(fabric.ports)
+        holding = [l_ for l_ in range(1, len(locs)) if any(
+            (f[:, l_] > HOLDS_EPS).any() for f in fractions)]
+        if holding and max(holding) > bought:
+            violations.append(f"port{max(holding) - 1} holds rows but only {bought} "
+                              "expanders are bought")
+        if cost.latency_us > plan_mode.latency_target_us * (1 + CAP_RTOL):
+            violations.append(f"batch latency {cost.latency_us:.6g} us exceeds the target "
+                              f"{plan_mode.latency_target_us:g} us")
+        return Verification(bought * plan_mode.expander_price_usd, violations)
+
+    @staticmethod
+    def _group_violations(inputs: PifsInputs, fractions: list[np.ndarray],
+                          tables: dict[str, int]) -> list[str]:
+        def present(name: str) -> set[int]:
+            f = fractions[tables[name]]
+            return set(np.flatnonzero((f > HOLDS_EPS).any(axis=0)).tolist())
+
+        out = []
+        for group in inputs.placement.colocate:
+            sets = {name: present(name) for name in group}
+            if len({frozenset(s) for s in sets.values()}) > 1:
+                out.append(f"co-located tables {group} sit at different locations: {sets}")
+        for group in inputs.placement.separate:
+            count: dict[int, list[str]] = defaultdict(list)
+            for name in group:
+                for loc in present(name):
+                    count[loc].append(name)
+            out += [f"separated tables {names} share location {loc}"
+                    for loc, names in count.items() if len(names) > 1]
+        return out
+
+    # ---------------------------------------------------------------- tables
+    def tables(self, inputs: PifsInputs, deployment: PifsDeployment) -> list[Table]:
+        problem = inputs.problem
+        fabric, work = problem.fabric, problem.workload
+        locs = _loc_names(problem)
+        index = {t.name: i for i, t in enumerate(work.tables)}
+        fractions = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
+        held: dict[str, set[str]] = defaultdict(set)
+        n_buckets: dict[str, int] = defaultdict(int)
+        for p in deployment.placements:
+            t = index[p.table]
+            b = [bk.label for bk in work.tables[t].buckets].index(p.bucket)
+            fractions[t][b, locs.index(p.location)] += p.fraction
+            held[p.location].add(p.table)
+            n_buckets[p.location] += 1
+        reduced = np.array([t.name in set(deployment.switch_reduced) for t in work.tables])
+        cost = batch_cost(fabric, work, fractions, reduced, problem.window_samples)
+        rate = work.batches_per_s
+        rows = []
+        for i, loc in enumerate(fabric.locations):
+            busy = float(cost.location_busy_us[i])
+            util = busy * 1e-6 * rate if rate else busy / cost.latency_us
+            names = sorted(held[loc.name])
+            shown = ", ".join(names[:6]) + (f", ... (+{len(names) - 6})" if len(names) > 6
+                                            else "")
+            rows.append([loc.name, len(names), n_buckets[loc.name], shown,
+                         round(cost.location_bytes[i] / GIB, 4),
+                         round(loc.capacity_bytes / GIB, 2),
+                         round(cost.location_bytes[i] / loc.capacity_bytes, 4)
+                         if loc.capacity_bytes else 0.0,
+                         round(cost.location_lookup_bytes[i] / 1e6, 3), round(busy, 3),
+                         round(util, 4)])
+        primary = Table("Placement per location",
+                        ["location", "tables", "buckets", "holds", "stored_gib",
+                         "capacity_gib", "capacity_used", "lookup_mb_per_batch", "busy_us",
+                         "bandwidth_utilisation"], rows)
+        busy = cost.busy_us
+        resources = Table("Busy time per resource (one batch)",
+                          ["resource", "busy_us", "share_of_latency"],
+                          [[name, round(v, 3), round(v / cost.latency_us, 4)]
+                           for name, v in busy.items()])
+        resources.rows.append(["critical_chain_latency", round(cost.chain_us, 4),
+                               round(cost.chain_us / cost.latency_us, 4)])
+        summary = Table("Batch latency and throughput",
+                        ["latency_us", "throughput_samples_per_s", "bottleneck",
+                         "tables_reduced_in_switch"],
+                        [[round(cost.latency_us, 3),
+                          round(cost.throughput_samples_per_s(work.batch_size), 1),
+                          max(busy, key=lambda k: busy[k]), int(reduced.sum())]])
+        per_table = Table("Per table", ["table", "reduced_in_switch", "ports_holding",
+                                        "host_share_of_lookups"],
+                          [[t.name, bool(reduced[i]), int(cost.ports_holding[i]),
+                            round(float(self._host_lookup_share(t, fractions[i])), 4)]
+                           for i, t in enumerate(work.tables)])
+        return [primary, resources, summary, per_table]
+
+    @staticmethod
+    def _host_lookup_share(table: Any, frac: np.ndarray) -> float:
+        return sum(b.lookup_share * frac[j, 0] for j, b in enumerate(table.buckets))

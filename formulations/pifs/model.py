@@ -1,0 +1,317 @@
+"""The PIFS-Rec placement MILP in array form (see the package docstring for the math)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cost_models.pifs.busy import HOLDS_EPS
+from cost_models.pifs.topology import GIB
+from formulations.pifs.inputs import PifsInputs, Problem
+from formulations.types import MatrixModel, Sense
+
+MB = 1e6  # model unit for bytes moved per batch
+US_PER_MB = 1e3  # MB / (GB/s) * 1e3 = microseconds
+COLOCATE_MIN_SHARE = 1e-4  # a co-located table keeps >= this share of its bytes at a location
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """All (table, bucket) pairs flattened: index k, in table order."""
+
+    table: np.ndarray  # table index of k
+    bucket: np.ndarray  # bucket index within its table
+    units: np.ndarray  # x[k, :] sums to this: 1 (fractions) or the bucket's pages
+    unit_bytes: np.ndarray  # stored bytes per unit
+    unit_lookup_bytes: np.ndarray  # lookup bytes per batch per unit
+
+    @staticmethod
+    def of(problem: Problem) -> Buckets:
+        w = problem.workload
+        pairs = [(t, b) for t, tab in enumerate(w.tables) for b in range(len(tab.buckets))]
+        table = np.array([t for t, _ in pairs], dtype=np.int64)
+        bucket = np.array([b for _, b in pairs], dtype=np.int64)
+        size = np.array([w.tables[t].bucket_bytes(b) for t, b in pairs])
+        look = np.array([w.tables[t].bucket_lookup_bytes(b, w.batch_size) for t, b in pairs])
+        if problem.page_bytes is None:
+            units = np.ones(len(pairs))
+            unit_bytes = size
+        else:
+            units = np.array([problem.pages(t, b) for t, b in pairs], dtype=float)
+            unit_bytes = np.full(len(pairs), problem.page_bytes)
+        return Buckets(table, bucket, units, unit_bytes, look / units)
+
+
+class _Arrays:
+    """Columns and (row, column, value) triplets, turned into a CSR MatrixModel at the end."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.integer: list[np.ndarray] = []
+        self.triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.row_lower: list[np.ndarray] = []
+        self.row_upper: list[np.ndarray] = []
+        self.n_rows = 0
+
+    def columns(self, names: list[str], lower: np.ndarray | float, upper: np.ndarray | float,
+                integer: bool) -> np.ndarray:
+        start = len(self.names)
+        n = len(names)
+        self.names.extend(names)
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
+        self.integer.append(np.full(n, integer))
+        return np.arange(start, start + n)
+
+    def rows(self, row: np.ndarray, col: np.ndarray, val: np.ndarray,
+             lower: np.ndarray | float, upper: np.ndarray | float, n: int) -> None:
+        """Add ``n`` rows; ``row`` holds local row ids 0..n-1 of each triplet."""
+        self.triplets.append((np.asarray(row) + self.n_rows, np.asarray(col),
+                              np.asarray(val, dtype=float)))
+        self.row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy())
+        self.row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy())
+        self.n_rows += n
+
+    def matrix(self, cost: dict[int, float], sense: Sense) -> MatrixModel:
+        rows = np.concatenate([r for r, _, _ in self.triplets])
+        cols = np.concatenate([c for _, c, _ in self.triplets])
+        vals = np.concatenate([v for _, _, v in self.triplets])
+        keep = vals != 0.0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        order = np.argsort(rows, kind="stable")
+        start = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=self.n_rows))])
+        c = np.zeros(len(self.names))
+        for j, value in cost.items():
+            c[j] = value
+        return MatrixModel(
+            names=self.names, cost=c, col_lower=np.concatenate(self.lower),
+            col_upper=np.concatenate(self.upper), integrality=np.concatenate(self.integer),
+            a_start=start.astype(np.int64), a_index=cols[order].astype(np.int64),
+            a_value=vals[order], row_lower=np.concatenate(self.row_lower),
+            row_upper=np.concatenate(self.row_upper), sense=sense)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column indices of every variable group (``None`` where the group is absent)."""
+
+    x: np.ndarray  # (K, L): units of bucket k at location l
+    z: np.ndarray  # (L,): location used
+    busy: int  # T, us
+    chain: int  # c, us
+    y: np.ndarray | None  # (tables, P): reduced table t has rows on port p
+    r: np.ndarray | None  # (tables,): table pooled in the switch
+    u: np.ndarray | None  # (tables,): raw upstream MB of a non-reduced table
+    s: np.ndarray | None  # (tables,): MB the reduction engine reads for a reduced table
+    rho: int | None  # any table reduced
+    w: dict[int, np.ndarray]  # grouped table -> (L,) presence
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    model: MatrixModel
+    cols: Columns
+    buckets: Buckets
+
+
+def _group_members(inputs: PifsInputs) -> list[str]:
+    groups = [*inputs.placement.colocate, *inputs.placement.separate]
+    return sorted({name for g in groups for name in g})
+
+
+def build_model(inputs: PifsInputs) -> BuiltModel:
+    """Build the MILP of the package docstring as CSR arrays."""
+    problem = inputs.problem
+    fabric, work = problem.fabric, problem.workload
+    bk = Buckets.of(problem)
+    n_k, n_t = len(bk.table), len(work.tables)
+    locs = fabric.locations
+    n_l, n_p = len(locs), len(fabric.ports)
+    page_mode = problem.page_bytes is not None
+    a = _Arrays()
+
+    x = a.columns([f"x_{k}_{loc}" for k in range(n_k) for loc in range(n_l)], 0.0,
+                  np.repeat(bk.units, n_l), page_mode).reshape(n_k, n_l)
+    z = a.columns([f"z_{loc.name}" for loc in locs], 0.0, 1.0, True)
+    busy = int(a.columns(["busy_us"], 0.0, np.inf, False)[0])
+    chain = int(a.columns(["chain_us"], 0.0, np.inf, False)[0])
+
+    # (1) every bucket fully placed
+    a.rows(np.repeat(np.arange(n_k), n_l), x.ravel(), np.ones(n_k * n_l), bk.units, bk.units,
+           n_k)
+    # (2) capacity, and z_l = 1 for a used location (GiB)
+    cap = np.array([loc.capacity_bytes for loc in locs]) / GIB
+    a.rows(np.concatenate([np.repeat(np.arange(n_l), n_k), np.arange(n_l)]),
+           np.concatenate([x.T.ravel(), z]),
+           np.concatenate([np.tile(bk.unit_bytes / GIB, n_l), -cap]), -np.inf, 0.0, n_l)
+    # (3) busy time of host DRAM and each port (us)
+    bw = np.array([loc.bandwidth_gb_per_s for loc in locs])
+    a.rows(np.concatenate([np.repeat(np.arange(n_l), n_k), np.arange(n_l)]),
+           np.concatenate([x.T.ravel(), np.full(n_l, busy)]),
+           np.concatenate([(bk.unit_lookup_bytes / MB * US_PER_MB / bw[:, None]).ravel(),
+                           -np.ones(n_l)]), -np.inf, 0.0, n_l)
+    # per-table sums: total stored bytes and lookup MB of each table
+    table_bytes = np.bincount(bk.table, bk.unit_bytes * bk.units, n_t)
+    table_mb = np.bincount(bk.table, bk.unit_lookup_bytes * bk.units, n_t) / MB
+    host_mb = bk.unit_lookup_bytes / MB  # coefficient of x[k, host] in R_t
+    up_rate = US_PER_MB / fabric.upstream_gb_per_s
+    cols_extra: dict[str, np.ndarray | int | None] = dict(y=None, r=None, u=None, s=None,
+                                                          rho=None)
+    objective_reduction_us = 0.0
+    if fabric.reduction_gb_per_s is not None:
+        pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables]) / MB
+        can_reduce = np.array([t.pooling > 1.0 for t in work.tables])
+        y = a.columns([f"y_{t}_{p}" for t in range(n_t) for p in range(n_p)], 0.0,
+                      np.repeat(can_reduce, n_p).astype(float), True).reshape(n_t, n_p)
+        r = a.columns([f"r_{t}" for t in range(n_t)], 0.0, can_reduce.astype(float), True)
+        u = a.columns([f"u_{t}" for t in range(n_t)], 0.0, np.inf, False)
+        s = a.columns([f"s_{t}" for t in range(n_t)], 0.0, np.inf, False)
+        rho = int(a.columns(["rho"], 0.0, 1.0, True)[0])
+        # (4) linking: sum_b S x[t,b,p] / S_t <= y[t,p] + (1 - r_t), for every port
+        rows_tp = bk.table[:, None] * n_p + np.arange(n_p)[None, :]
+        a.rows(np.concatenate([rows_tp.ravel(), np.arange(n_t * n_p), np.arange(n_t * n_p)]),
+               np.concatenate([x[:, 1:].ravel(), y.ravel(), np.repeat(r, n_p)]),
+               np.concatenate([np.repeat(bk.unit_bytes / table_bytes[bk.table], n_p),
+                               -np.ones(n_t * n_p), np.ones(n_t * n_p)]), -np.inf, 1.0,
+               n_t * n_p)
+        # y only for reduced tables: sum_p y[t,p] <= P r_t
+        a.rows(np.concatenate([np.repeat(np.arange(n_t), n_p), np.arange(n_t)]),
+               np.concatenate([y.ravel(), r]),
+               np.concatenate([np.ones(n_t * n_p), -n_p * np.ones(n_t)]), -np.inf, 0.0, n_t)
+        # (5) u_t >= R_t - M_t r_t and s_t >= R_t - M_t (1 - r_t), R_t = M_t - host MB
+        for var, sign, rhs in ((u, 1.0, table_mb), (s, -1.0, 0.0)):
+            a.rows(np.concatenate([np.arange(n_t), bk.table, np.arange(n_t)]),
+                   np.concatenate([var, x[:, 0], r]),
+                   np.concatenate([np.ones(n_t), host_mb, sign * table_mb]), rhs, np.inf, n_t)
+        # (6) upstream link, (7) reduction engine, (8) switch buffer
+        a.rows(np.zeros(n_t + n_t * n_p + 1, dtype=np.int64),
+               np.concatenate([u, y.ravel(), [busy]]),
+               np.concatenate([np.full(n_t, up_rate), np.repeat(pooled_mb * up_rate, n_p),
+                               [-1.0]]), -np.inf, 0.0, 1)
+        a.rows(np.zeros(n_t + 1, dtype=np.int64), np.concatenate([s, [busy]]),
+               np.concatenate([np.full(n_t, US_PER_MB / fabric.reduction_gb_per_s), [-1.0]]),
+               -np.inf, 0.0, 1)
+        row_bytes = np.array([t.row_bytes for t in work.tables], dtype=float)
+        a.rows(np.zeros(n_t * n_p, dtype=np.int64), y.ravel(),
+               np.repeat(problem.window_samples * row_bytes / 2**20, n_p), -np.inf,
+               fabric.switch_buffer_bytes / 2**20, 1)
+        # rho = 1 if any table is reduced
+        a.rows(np.zeros(n_t + 1, dtype=np.int64), np.concatenate([r, [rho]]),
+               np.concatenate([np.ones(n_t), [-float(n_t)]]), -np.inf, 0.0, 1)
+        objective_reduction_us = fabric.reduction_latency_ns / 1e3
+        cols_extra = dict(y=y, r=r, u=u, s=s, rho=rho)
+    else:
+        # (6') upstream carries every CXL lookup: (M - host MB) * up_rate <= T
+        a.rows(np.zeros(n_k + 1, dtype=np.int64), np.concatenate([x[:, 0], [busy]]),
+               np.concatenate([-host_mb * up_rate, [-1.0]]), -np.inf,
+               -table_mb.sum() * up_rate, 1)
+    # (9) critical chain: c >= latency_l z_l
+    lat_us = np.array([loc.latency_ns for loc in locs]) / 1e3
+    a.rows(np.concatenate([np.arange(n_l), np.arange(n_l)]),
+           np.concatenate([np.full(n_l, chain), z]), np.concatenate([np.ones(n_l), -lat_us]),
+           0.0, np.inf, n_l)
+    # symmetry breaking on identical ports: used ports come first
+    if n_p > 1:
+        a.rows(np.repeat(np.arange(n_p - 1), 2), np.stack([z[1:-1], z[2:]], axis=1).ravel(),
+               np.tile([1.0, -1.0], n_p - 1), 0.0, np.inf, n_p - 1)
+    w = _group_rows(a, inputs, bk, x, table_bytes, page_mode)
+    latency_cost = {busy: 1.0, chain: 1.0}
+    if cols_extra["rho"] is not None:
+        latency_cost[int(cols_extra["rho"])] = objective_reduction_us
+    plan_mode = inputs.capacity_planning
+    if plan_mode is None:
+        cost = latency_cost
+    else:
+        cost = {int(j): plan_mode.expander_price_usd for j in z[1:]}
+        a.rows(np.zeros(len(latency_cost), dtype=np.int64), np.array(list(latency_cost)),
+               np.array(list(latency_cost.values())), -np.inf, plan_mode.latency_target_us, 1)
+    cols = Columns(x=x, z=z, busy=busy, chain=chain, w=w, **cols_extra)  # type: ignore[arg-type]
+    return BuiltModel(a.matrix(cost, Sense.MINIMIZE), cols, bk)
+
+
+def _group_rows(a: _Arrays, inputs: PifsInputs, bk: Buckets, x: np.ndarray,
+                table_bytes: np.ndarray, page_mode: bool) -> dict[int, np.ndarray]:
+    """Presence binaries w[t,l] of grouped tables and the co-locate / separate rows."""
+    names = [t.name for t in inputs.problem.workload.tables]
+    index = {n: i for i, n in enumerate(names)}
+    n_l = x.shape[1]
+    w: dict[int, np.ndarray] = {}
+    colocated = {n for g in inputs.placement.colocate for n in g}
+    for name in _group_members(inputs):
+        t = index[name]
+        w[t] = a.columns([f"w_{t}_{loc}" for loc in range(n_l)], 0.0, 1.0, True)
+        ks = np.flatnonzero(bk.table == t)
+        share = bk.unit_bytes[ks] / table_bytes[t]
+        rows = np.repeat(np.arange(n_l), len(ks))
+        # share of table t's bytes at l <= w[t,l]
+        a.rows(np.concatenate([rows, np.arange(n_l)]), np.concatenate([x[ks].T.ravel(), w[t]]),
+               np.concatenate([np.tile(share, n_l), -np.ones(n_l)]), -np.inf, 0.0, n_l)
+        if name in colocated:
+            # w[t,l] = 1 only if t keeps a real share there (a whole page in page mode)
+            coef = np.ones(len(ks)) if page_mode else share
+            floor = 1.0 if page_mode else COLOCATE_MIN_SHARE
+            a.rows(np.concatenate([rows, np.arange(n_l)]),
+                   np.concatenate([x[ks].T.ravel(), w[t]]),
+                   np.concatenate([np.tile(coef, n_l), -floor * np.ones(n_l)]), 0.0, np.inf, n_l)
+    for group in inputs.placement.colocate:
+        first = w[index[group[0]]]
+        for other in group[1:]:
+            a.rows(np.tile(np.arange(n_l), 2), np.concatenate([first, w[index[other]]]),
+                   np.concatenate([np.ones(n_l), -np.ones(n_l)]), 0.0, 0.0, n_l)
+    for group in inputs.placement.separate:
+        members = [w[index[n]] for n in group]
+        a.rows(np.tile(np.arange(n_l), len(members)), np.concatenate(members),
+               np.ones(n_l * len(members)), -np.inf, 1.0, n_l)
+    return w
+
+
+def fractions_from_units(bk: Buckets, units: np.ndarray, n_tables: int) -> list[np.ndarray]:
+    """Per table, (buckets x locations) fractions from a (K x L) array of units."""
+    frac = units / bk.units[:, None]
+    return [frac[bk.table == t] for t in range(n_tables)]
+
+
+def start_values(built: BuiltModel, inputs: PifsInputs, units: np.ndarray,
+                 reduced: Sequence[bool]) -> dict[str, float]:
+    """Column values of a given placement (a MIP start for the solver)."""
+    problem = inputs.problem
+    cols, bk, names = built.cols, built.buckets, built.model.names
+    fabric, work = problem.fabric, problem.workload
+    n_t = len(work.tables)
+    values = np.zeros(len(names))
+    values[cols.x.ravel()] = units.ravel()
+    holds = units > HOLDS_EPS
+    used = np.zeros(units.shape[1], dtype=bool)
+    used[:] = holds.any(axis=0)
+    values[cols.z] = used
+    lat = np.array([loc.latency_ns for loc in fabric.locations]) / 1e3
+    values[cols.chain] = float(lat[used].max()) if used.any() else 0.0
+    table_holds = np.zeros((n_t, units.shape[1]), dtype=bool)
+    np.logical_or.at(table_holds, bk.table, holds)
+    lookups = bk.unit_lookup_bytes[:, None] * units
+    cxl_mb = np.bincount(bk.table, lookups[:, 1:].sum(axis=1), n_t) / MB
+    red = np.asarray(reduced, dtype=bool)
+    busy = [float(v) for v in lookups.sum(axis=0) / MB * US_PER_MB /
+            np.array([loc.bandwidth_gb_per_s for loc in fabric.locations])]
+    up_rate = US_PER_MB / fabric.upstream_gb_per_s
+    if cols.r is not None and cols.y is not None and cols.u is not None and cols.s is not None:
+        pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables]) / MB
+        y = table_holds[:, 1:] & red[:, None]
+        values[cols.y.ravel()] = y.ravel()
+        values[cols.r] = red
+        values[cols.u] = np.where(red, 0.0, cxl_mb)
+        values[cols.s] = np.where(red, cxl_mb, 0.0)
+        values[cols.rho] = float(red.any())
+        busy.append(float((np.where(red, 0.0, cxl_mb).sum() + (pooled_mb[:, None] * y).sum())
+                          * up_rate))
+        busy.append(float(cxl_mb[red].sum() * US_PER_MB / (fabric.reduction_gb_per_s or 1.0)))
+    else:
+        busy.append(float(cxl_mb.sum() * up_rate))
+    values[cols.busy] = max(busy)
+    for t, wt in cols.w.items():
+        values[wt] = table_holds[t]
+    return dict(zip(names, values.tolist(), strict=True))
