@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import networkx as nx
+import numpy as np
 
 from cost_models.cloud import instance
 from cost_models.errors import DataError
@@ -223,28 +224,28 @@ def ring_bandwidth(instance_type: str) -> RingBandwidth:
     if set(gpus) <= set(nvlink.nodes) and nx.is_connected(nvlink):
         graph = nx.Graph(nvlink)
     routes = {(a, b): _route(graph, a, b) for a in gpus for b in gpus if a != b}
-    residual = {(u, v): w for u, v, w in graph.edges(data="bandwidth_gb_per_s")}
-    residual |= {(v, u): w for (u, v), w in list(residual.items())}
-    loads: list[dict[tuple[str, str], int]] = []
-    for order in _ring_orders(graph, gpus):
-        load: dict[tuple[str, str], int] = {}
+    channels = [(u, v) for u, v in graph.edges] + [(v, u) for u, v in graph.edges]
+    index = {c: i for i, c in enumerate(channels)}
+    residual = np.array([graph[u][v]["bandwidth_gb_per_s"] for u, v in channels])
+    orders = _ring_orders(graph, gpus)
+    load = np.zeros((len(orders), len(channels)))  # hops of ring r crossing channel c
+    for r, order in enumerate(orders):
         for a, b in zip(order, order[1:] + order[:1], strict=True):
             for channel in itertools.pairwise(routes[a, b]):
-                load[channel] = load.get(channel, 0) + 1
-        loads.append(load)
+                load[r, index[channel]] += 1
+    crossed = load > 0
     total, rings, bottleneck = 0.0, 0, ""
     while True:
-        rate, best = max(
-            ((min(residual[c] / n for c, n in load.items()), load) for load in loads),
-            key=lambda pair: pair[0],
-        )
+        per_channel = np.where(crossed, residual / np.where(crossed, load, 1.0), np.inf)
+        rates = per_channel.min(axis=1)
+        best = int(np.argmax(rates))
+        rate = float(rates[best])
         if rate <= 1e-9:
             break
         if not bottleneck:
-            u, v = min(best, key=lambda c: residual[c] / best[c])
+            u, v = channels[int(np.argmin(per_channel[best]))]
             bottleneck = graph[u][v]["link"]
-        for channel, n in best.items():
-            residual[channel] -= rate * n
+        residual = residual - rate * load[best]
         total += rate
         rings += 1
     return RingBandwidth(total, rings, bottleneck)
