@@ -65,6 +65,7 @@ from formulations.ddl.milp import build
 from formulations.ddl.verify import verify
 from formulations.types import (
     Formulation,
+    InfeasibleError,
     MilpSolver,
     Objective,
     Outcome,
@@ -144,6 +145,8 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         per_job = {spec.name: all_candidates(inputs, spec) for spec in inputs.jobs}
         kept = {spec.name: [c for c in per_job[spec.name] if alone_ok(inputs, spec, c)]
                 for spec in inputs.jobs}
+        if not all(kept.values()):  # some job has no configuration that fits on its own
+            raise InfeasibleError(_explain(inputs, per_job))
         model = build(inputs, kept)
         build_s = time.perf_counter() - start
         result = require_solution(solver.solve(model.problem),

@@ -27,6 +27,7 @@ from cost_models.ddl.topology import TOPOLOGY_INSTANCES
 from cost_models.ddl.workloads import MODELS
 from cost_models.devices import DEVICES, Precision
 from cost_models.roofline import DEFAULT_COMPUTE_EFFICIENCY, RooflineParams
+from formulations.types import InputError
 
 # Relative slack on deadline and budget comparisons, so that a configuration exactly at the
 # limit is accepted identically by the pruning, the MILP and the verifier.
@@ -174,21 +175,26 @@ class DdlInputs(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        names = [j.name for j in self.jobs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"distinct job names (got {names})")
+        """Cross-key rules, reported at the key that must change (file filled in by the
+        engine)."""
+        seen: set[str] = set()
+        for i, job in enumerate(self.jobs):
+            if job.name in seen:
+                raise InputError(None, f"jobs[{i}].name", "a job name not used before",
+                                 job.name)
+            seen.add(job.name)
+            if self.objective is Mode.MIN_COST and job.deadline_h is None:
+                raise InputError(None, f"jobs[{i}].deadline_h",
+                                 "a deadline in hours for every job when objective = min_cost")
+        if self.objective is Mode.MIN_TIME and self.budget_usd is None:
+            raise InputError(None, "budget_usd", "a budget in USD when objective = min_time")
         if len(set(self.markets)) != len(self.markets):
-            raise ValueError("distinct markets")
-        if self.objective is Mode.MIN_COST:
-            missing = [j.name for j in self.jobs if j.deadline_h is None]
-            if missing:
-                raise ValueError(f"jobs.deadline_h for every job when objective = min_cost "
-                                 f"(missing for {', '.join(missing)})")
-        elif self.budget_usd is None:
-            raise ValueError("budget_usd when objective = min_time")
-        keys = [(q.group, q.market) for q in self.quotas]
-        if len(set(keys)) != len(keys):
-            raise ValueError("one [[quotas]] entry per (group, market)")
+            raise InputError(None, "markets", "distinct markets", [m.value for m in self.markets])
+        keys: set[tuple[QuotaGroup, Market]] = set()
+        for i, q in enumerate(self.quotas):
+            if (q.group, q.market) in keys:
+                raise InputError(None, f"quotas[{i}]", "one entry per (group, market)")
+            keys.add((q.group, q.market))
         return self
 
     def price_overrides(self, market: Market) -> dict[str, float]:

@@ -22,7 +22,7 @@ def build(inputs: DdlInputs, kept: dict[str, Sequence[Candidate]]) -> DdlModel:
     problem = pulp.LpProblem("ddl", pulp.LpMinimize)
     choice: dict[str, list[tuple[Candidate, pulp.LpVariable]]] = {}
     for j, spec in enumerate(inputs.jobs):
-        xs = [(c, pulp.LpVariable(f"x_{j}_{k}", cat=pulp.LpBinary))
+        xs = [(c, problem.add_variable(f"x_{j}_{k}", 0, 1, pulp.LpBinary))
               for k, c in enumerate(kept[spec.name])]
         choice[spec.name] = xs
         problem += pulp.lpSum(x for _, x in xs) == 1, f"one_config_{j}"
@@ -42,7 +42,7 @@ def build(inputs: DdlInputs, kept: dict[str, Sequence[Candidate]]) -> DdlModel:
     if len(inputs.jobs) == 1:
         problem += pulp.lpSum(c.estimate.hours * x for c, x in every)
         return DdlModel(problem, choice)
-    latest = pulp.LpVariable("latest_finish_h", lowBound=0)
+    latest = problem.add_variable("latest_finish_h", 0)
     for j, spec in enumerate(inputs.jobs):
         problem += (latest >= pulp.lpSum(c.estimate.hours * x for c, x in choice[spec.name]),
                     f"latest_{j}")
