@@ -44,6 +44,15 @@ class BaselineResult(_Strict):
     effective_accuracy: float | None
 
 
+class WindowSolve(_Strict):
+    """How the window's MILP went (the whole beta loop)."""
+
+    status: str
+    gap: float | None
+    build_s: float
+    solve_s: float
+
+
 class WindowPlan(_Strict):
     window_start_s: float
     demand_qps: dict[str, float]
@@ -52,6 +61,7 @@ class WindowPlan(_Strict):
     placements: list[Placement]
     devices: list[DeviceSlot]
     baselines: dict[str, BaselineResult] = Field(default_factory=dict)
+    solve: WindowSolve | None = None
 
 
 class ProteusDeployment(_Strict):

@@ -10,6 +10,7 @@ from formulations.proteus.deployment import (
     BaselineResult,
     ProteusDeployment,
     WindowPlan,
+    WindowSolve,
     window_plan,
 )
 from formulations.proteus.inputs import ProteusInputs, infeasibility_reason
@@ -69,8 +70,12 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusDeployment]):
             build_s += solution.build_s
             solve_s += solution.solve_s
             results.append(solution.result)
-            windows.append(window_plan(inputs, w, solution.beta, solution.devices,
-                                       solution.routed_qps))
+            window = window_plan(inputs, w, solution.beta, solution.devices,
+                                 solution.routed_qps)
+            window.solve = WindowSolve(status=solution.result.status.value,
+                                       gap=solution.result.gap, build_s=solution.build_s,
+                                       solve_s=solution.solve_s)
+            windows.append(window)
         if inputs.baselines:
             self._add_baselines(inputs, solver, windows)
         deployment = ProteusDeployment(windows=windows)

@@ -26,7 +26,10 @@ Variables
     x_{d,v} >= 0                           queries/s of family(v) routed to (d, v)
 Constraints
     (devices)   sum_v n_{d,v} <= N_d   for every d     ("= N_d" with all_devices_on)
-    (capacity)  beta * x_{d,v} <= c_{d,v} * n_{d,v}   for every (d, v) in P
+    (capacity)  beta * x_{d,v} <= min(c_{d,v}, beta * D_f) * n_{d,v}   for (d, v) in P, v in V_f
+                (with c alone this is the capacity rule; the min adds x_{d,v} <= D_f n_{d,v},
+                valid since x_{d,v} <= D_f by (demand), which tightens the LP relaxation
+                for families one device can serve)
     (demand)    sum_{(d,v) in P, v in V_f} x_{d,v} = D_f   for every f
     (presence)  sum_{(d,v) in P, v in V_f} n_{d,v} >= m   for every f
 Objective (Proteus's "effective accuracy", demand-weighted)
@@ -40,6 +43,17 @@ x_{d,v} = sum of x_k: it satisfies every constraint above with the same objectiv
 Conversely, splitting x_{d,v} evenly over its n_{d,v} devices gives each device
 x_{d,v} / n_{d,v} <= c_{d,v} / beta. So both models have the same optimum; the per-device
 assignment and routing shares in the output are this even split.
+
+Two exact reductions shrink the model before it is built.
+* Pools: device types whose capacity for every variant is identical (e.g. the paper's VPU,
+  profiled as a CPU) are interchangeable, so they are merged into one pool with the summed
+  count; the pool's counts are split back over its types (any split is feasible: each type
+  takes at most its own count; with Sommelier's fixed (type, family) counts, each family's
+  devices are split to match them). This removes symmetric solutions that slow branching.
+* Dominance: within a pool, variant v of family f is dropped when another variant w of f
+  has a_w >= a_v and c_{p,w} >= c_{p,v} (ties broken by name). Replacing every device
+  hosting v by one hosting w keeps all constraints (same count, same flow, more capacity,
+  same family) and does not lower the objective, so some optimum avoids v.
 
 Degrading demand (Proteus's rule). If no plan meets beta_0, Proteus lowers beta in steps
 (0.05; 0.1 above 1.5) down to a floor. Feasibility is monotone in beta (a plan feasible at
@@ -58,12 +72,13 @@ tolerances disagree at the boundary, at the next step down).
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pulp
 
-from formulations.proteus.inputs import ProteusInputs, ProteusProblem, beta_grid
+from formulations.proteus.inputs import ProteusInputs, ProteusProblem, VariantInfo, beta_grid
 from formulations.types import MilpSolver, SolveResult, SolveStatus, require_solution
 
 
@@ -86,50 +101,81 @@ class WindowSolution:
     values: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Pools:
+    """Device types merged by identical capacity signature; a pool is named by its first type."""
+
+    members: dict[str, list[str]]
+    count: dict[str, int]
+
+
+def make_pools(problem: ProteusProblem) -> Pools:
+    by_signature: dict[tuple, list[str]] = {}
+    for d in problem.device_types:
+        signature = tuple(sorted((v, c.batch, c.qps) for (dd, v), c in problem.capacity.items()
+                                 if dd == d))
+        by_signature.setdefault(signature, []).append(d)
+    members = {group[0]: group for group in by_signature.values()}
+    return Pools(members, {p: sum(problem.device_count[d] for d in group)
+                           for p, group in members.items()})
+
+
 @dataclass
 class _Model:
     problem: pulp.LpProblem
-    pairs: list[tuple[str, str]]
+    pairs: list[tuple[str, str]]  # (pool, variant)
     n: dict[tuple[str, str], pulp.LpVariable]
     x: dict[tuple[str, str], pulp.LpVariable]
-
-
-def usable_pairs(problem: ProteusProblem, restriction: Restriction) -> list[tuple[str, str]]:
-    pairs = [(d, v.name) for f in problem.families for v in problem.variants[f]
-             for d in problem.device_types if (d, v.name) in problem.capacity]
-    if restriction.pairs is not None:
-        pairs = [p for p in pairs if p in restriction.pairs]
-    return pairs
 
 
 def _family_of(problem: ProteusProblem) -> dict[str, str]:
     return {v.name: f for f in problem.families for v in problem.variants[f]}
 
 
-def define_variables(problem: ProteusProblem, pairs: list[tuple[str, str]]
+def usable_pairs(problem: ProteusProblem, pools: Pools,
+                 restriction: Restriction) -> list[tuple[str, str]]:
+    """Placeable (pool, variant) pairs a restriction allows, dominated variants removed."""
+    pairs = []
+    for pool in pools.members:
+        for f in problem.families:
+            options = [v for v in problem.variants[f] if (pool, v.name) in problem.capacity
+                       and (restriction.pairs is None or (pool, v.name) in restriction.pairs)]
+
+            def dominates(w: VariantInfo, v: VariantInfo, pool: str = pool) -> bool:
+                cw, cv = problem.capacity[(pool, w.name)].qps, problem.capacity[(pool, v.name)].qps
+                if w.accuracy == v.accuracy and cw == cv:
+                    return w.name < v.name
+                return w.accuracy >= v.accuracy and cw >= cv
+
+            pairs.extend((pool, v.name) for v in options
+                         if not any(dominates(w, v) for w in options if w is not v))
+    return pairs
+
+
+def define_variables(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]]
                      ) -> tuple[dict[tuple[str, str], pulp.LpVariable],
                                 dict[tuple[str, str], pulp.LpVariable]]:
-    index_d = {d: i for i, d in enumerate(problem.device_types)}
+    index_p = {p: i for i, p in enumerate(pools.members)}
     index_v = {v.name: j for f in problem.families for j, v in enumerate(problem.variants[f])}
-    index_f = _family_of(problem)
     family_index = {f: i for i, f in enumerate(problem.families)}
+    family_of = _family_of(problem)
 
-    def key(d: str, v: str) -> str:
-        return f"{index_d[d]}_{family_index[index_f[v]]}_{index_v[v]}"
+    def key(p: str, v: str) -> str:
+        return f"{index_p[p]}_{family_index[family_of[v]]}_{index_v[v]}"
 
-    n = {(d, v): pulp.LpVariable(f"n_{key(d, v)}", 0, problem.device_count[d], pulp.LpInteger)
-         for d, v in pairs}
-    x = {(d, v): pulp.LpVariable(f"x_{key(d, v)}", 0) for d, v in pairs}
+    n = {(p, v): pulp.LpVariable(f"n_{key(p, v)}", 0, pools.count[p], pulp.LpInteger)
+         for p, v in pairs}
+    x = {(p, v): pulp.LpVariable(f"x_{key(p, v)}", 0) for p, v in pairs}
     return n, x
 
 
-def define_device_limits(model: _Model, problem: ProteusProblem, all_on: bool) -> None:
-    for d in problem.device_types:
-        used = pulp.lpSum(model.n[p] for p in model.pairs if p[0] == d)
+def define_device_limits(model: _Model, pools: Pools, all_on: bool) -> None:
+    for i, pool in enumerate(pools.members):
+        used = pulp.lpSum(model.n[p] for p in model.pairs if p[0] == pool)
         if all_on:
-            model.problem += (used == problem.device_count[d], f"devices_{d}")
+            model.problem += (used == pools.count[pool], f"devices_{i}")
         else:
-            model.problem += (used <= problem.device_count[d], f"devices_{d}")
+            model.problem += (used <= pools.count[pool], f"devices_{i}")
 
 
 def define_presence(model: _Model, problem: ProteusProblem, minimum: int) -> None:
@@ -140,33 +186,46 @@ def define_presence(model: _Model, problem: ProteusProblem, minimum: int) -> Non
             model.problem += (pulp.lpSum(hosted) >= minimum, f"presence_{i}")
 
 
-def define_fixed_family_devices(model: _Model, problem: ProteusProblem,
+def pool_family_devices(pools: Pools, family_devices: Mapping[tuple[str, str], int]
+                        ) -> dict[tuple[str, str], int]:
+    pool_of = {d: p for p, group in pools.members.items() for d in group}
+    fixed: dict[tuple[str, str], int] = defaultdict(int)
+    for (d, f), count in family_devices.items():
+        fixed[(pool_of[d], f)] += count
+    return dict(fixed)
+
+
+def define_fixed_family_devices(model: _Model, problem: ProteusProblem, pools: Pools,
                                 family_devices: Mapping[tuple[str, str], int]) -> None:
     family_of = _family_of(problem)
-    for (d, f), count in family_devices.items():
-        hosted = [model.n[p] for p in model.pairs if p[0] == d and family_of[p[1]] == f]
-        model.problem += (pulp.lpSum(hosted) == count, f"fixed_{d}_{problem.families.index(f)}")
+    for (pool, f), count in pool_family_devices(pools, family_devices).items():
+        hosted = [model.n[p] for p in model.pairs if p[0] == pool and family_of[p[1]] == f]
+        model.problem += (pulp.lpSum(hosted) == count,
+                          f"fixed_{list(pools.members).index(pool)}_{problem.families.index(f)}")
 
 
-def _base_model(inputs: ProteusInputs, restriction: Restriction, name: str) -> _Model:
+def _base_model(inputs: ProteusInputs, pools: Pools, restriction: Restriction,
+                name: str) -> _Model:
     problem = inputs.problem
-    pairs = usable_pairs(problem, restriction)
-    n, x = define_variables(problem, pairs)
+    pairs = usable_pairs(problem, pools, restriction)
+    n, x = define_variables(problem, pools, pairs)
     model = _Model(pulp.LpProblem(name, pulp.LpMaximize), pairs, n, x)
-    define_device_limits(model, problem, inputs.all_devices_on)
+    define_device_limits(model, pools, inputs.all_devices_on)
     define_presence(model, problem, inputs.min_devices_per_family)
     if restriction.family_devices is not None:
-        define_fixed_family_devices(model, problem, restriction.family_devices)
+        define_fixed_family_devices(model, problem, pools, restriction.family_devices)
     return model
 
 
-def build_accuracy_model(inputs: ProteusInputs, demand: Mapping[str, float], beta: float,
-                         restriction: Restriction = Restriction()) -> _Model:
+def build_accuracy_model(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
+                         beta: float, restriction: Restriction = Restriction()) -> _Model:
     problem = inputs.problem
-    model = _base_model(inputs, restriction, "proteus_accuracy")
+    model = _base_model(inputs, pools, restriction, "proteus_accuracy")
     family_of = _family_of(problem)
     for p in model.pairs:
-        model.problem += (beta * model.x[p] <= problem.capacity[p].qps * model.n[p],
+        # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f (demand).
+        coefficient = min(problem.capacity[p].qps, beta * demand[family_of[p[1]]])
+        model.problem += (beta * model.x[p] <= coefficient * model.n[p],
                           f"capacity_{model.x[p].name}")
     for i, f in enumerate(problem.families):
         routed = [model.x[p] for p in model.pairs if family_of[p[1]] == f]
@@ -178,11 +237,11 @@ def build_accuracy_model(inputs: ProteusInputs, demand: Mapping[str, float], bet
     return model
 
 
-def build_max_beta_model(inputs: ProteusInputs, demand: Mapping[str, float],
-                         restriction: Restriction = Restriction()) -> tuple[_Model,
-                                                                              pulp.LpVariable]:
+def build_max_beta_model(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
+                         restriction: Restriction = Restriction()
+                         ) -> tuple[_Model, pulp.LpVariable]:
     problem = inputs.problem
-    model = _base_model(inputs, restriction, "proteus_max_beta")
+    model = _base_model(inputs, pools, restriction, "proteus_max_beta")
     family_of = _family_of(problem)
     beta = pulp.LpVariable("beta", 0, inputs.beta)
     for p in model.pairs:  # x holds y = beta * routed queries/s here
@@ -195,11 +254,38 @@ def build_max_beta_model(inputs: ProteusInputs, demand: Mapping[str, float],
     return model, beta
 
 
-def _solve_at(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str, float],
-              beta: float, restriction: Restriction,
+def split_pools(problem: ProteusProblem, pools: Pools, devices: Mapping[tuple[str, str], int],
+                routed: Mapping[tuple[str, str], float],
+                family_devices: Mapping[tuple[str, str], int] | None
+                ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float]]:
+    """Split pool counts and flows back over the pool's device types (see docstring)."""
+    family_of = _family_of(problem)
+    out_devices: dict[tuple[str, str], int] = defaultdict(int)
+    out_routed: dict[tuple[str, str], float] = defaultdict(float)
+    used: dict[tuple[str, str | None], int] = defaultdict(int)
+    for (pool, v), count in devices.items():
+        f = family_of[v]
+        need = count
+        for d in pools.members[pool]:
+            if family_devices is not None:
+                room = family_devices.get((d, f), 0) - used[(d, f)]
+            else:
+                room = problem.device_count[d] - used[(d, None)]
+            take = min(need, room)
+            if take <= 0:
+                continue
+            used[(d, f) if family_devices is not None else (d, None)] += take
+            out_devices[(d, v)] += take
+            out_routed[(d, v)] += routed.get((pool, v), 0.0) * take / count
+            need -= take
+    return dict(out_devices), dict(out_routed)
+
+
+def _solve_at(inputs: ProteusInputs, pools: Pools, solver: MilpSolver,
+              demand: Mapping[str, float], beta: float, restriction: Restriction,
               warm_start: Mapping[str, float] | None) -> tuple[_Model, SolveResult, float]:
     started = time.perf_counter()
-    model = build_accuracy_model(inputs, demand, beta, restriction)
+    model = build_accuracy_model(inputs, pools, demand, beta, restriction)
     build_s = time.perf_counter() - started
     return model, solver.solve(model.problem, warm_start=warm_start), build_s
 
@@ -212,29 +298,35 @@ def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str,
     ``explain`` gives the message of the InfeasibleError raised when even the lowest level
     is infeasible.
     """
+    started = time.perf_counter()
+    pools = make_pools(inputs.problem)
+    pools_s = time.perf_counter() - started
     levels = beta_grid(inputs)
     beta = levels[0]
-    model, result, build_s = _solve_at(inputs, solver, demand, beta, restriction, warm_start)
+    model, result, build_s = _solve_at(inputs, pools, solver, demand, beta, restriction,
+                                       warm_start)
+    build_s += pools_s
     solve_s = result.solve_s
     if result.status is SolveStatus.INFEASIBLE and len(levels) > 1:
         started = time.perf_counter()
-        beta_model, beta_var = build_max_beta_model(inputs, demand, restriction)
+        beta_model, beta_var = build_max_beta_model(inputs, pools, demand, restriction)
         build_s += time.perf_counter() - started
         best = solver.solve(beta_model.problem)
         solve_s += best.solve_s
         if best.status.has_solution:
             best_beta = best.value(beta_var)
             for beta in (b for b in levels[1:] if b <= best_beta + 1e-9):
-                model, result, spent = _solve_at(inputs, solver, demand, beta, restriction,
-                                                 None)
+                model, result, spent = _solve_at(inputs, pools, solver, demand, beta,
+                                                 restriction, None)
                 build_s += spent
                 solve_s += result.solve_s
                 if result.status is not SolveStatus.INFEASIBLE:
                     break
     require_solution(result, explain)
-    devices = {p: result.int_value(model.n[p]) for p in model.pairs}
-    routed = {p: max(0.0, result.value(model.x[p])) for p in model.pairs}
-    return WindowSolution(beta, {p: c for p, c in devices.items() if c > 0},
-                          {p: q for p, q in routed.items() if devices[p] > 0 and q > 0},
+    counts = {p: result.int_value(model.n[p]) for p in model.pairs}
+    flows = {p: max(0.0, result.value(model.x[p])) for p in model.pairs if counts[p] > 0}
+    devices, routed = split_pools(inputs.problem, pools,
+                                  {p: c for p, c in counts.items() if c > 0}, flows,
+                                  restriction.family_devices)
+    return WindowSolution(beta, devices, {p: q for p, q in routed.items() if q > 0},
                           result, build_s, solve_s, dict(result.values))
-
