@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,16 +32,11 @@ class CbcBackend(Backend):
                     var.setInitialValue(warm_start[var.name])
         with tempfile.TemporaryDirectory(prefix="planner-cbc-") as tmp:
             log_path = Path(tmp) / "cbc.log"
-            solver = pulp.PULP_CBC_CMD(
-                msg=False,
-                timeLimit=self.settings.time_limit_s,
-                gapRel=self.settings.mip_gap,
-                threads=self.settings.threads,
-                options=[f"randomCbcSeed {self.settings.seed + 1}"],
-                warmStart=bool(warm_start),
-                keepFiles=False,
-                logPath=str(log_path),
-            )
+            with warnings.catch_warnings():
+                # PuLP 3.x bundles CBC and warns that 4.0 will not; we pin pulp < 4, and the
+                # alternative (pulp[cbc] -> cbcbox) is a 191 MB download for the same binary.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                solver = self._command(log_path, bool(warm_start))
             solver.tmpDir = tmp
             try:
                 problem.solve(solver)
@@ -49,6 +45,18 @@ class CbcBackend(Backend):
                                    self.name, str(exc))
             log = log_path.read_text() if log_path.exists() else ""
         return self._result(problem, model, log)
+
+    def _command(self, log_path: Path, warm_start: bool) -> pulp.PULP_CBC_CMD:
+        return pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=self.settings.time_limit_s,
+            gapRel=self.settings.mip_gap,
+            threads=self.settings.threads,
+            options=[f"randomCbcSeed {self.settings.seed + 1}"],
+            warmStart=warm_start,
+            keepFiles=False,
+            logPath=str(log_path),
+        )
 
     def _result(self, problem: pulp.LpProblem, model: MatrixModel, log: str) -> SolveResult:
         sol_status = problem.sol_status
