@@ -195,6 +195,19 @@ def test_recommendation_table_and_baselines() -> None:
                for v in verdicts[:candidates.marked_row])
 
 
+def test_near_optimal_pct_trades_time_for_cost() -> None:
+    scenario = planner.load_scenario(SCENARIOS / "vgg11_imagenet_budget.toml")
+    exact = scenario.inputs.model_copy(update={"near_optimal_pct": 0.0})
+    solver = make_solver(SolverSettings())
+    fastest = FORMULATION.plan(exact, solver)
+    relaxed = FORMULATION.plan(scenario.inputs, solver)
+    assert relaxed.objective.value <= fastest.objective.value * 1.01
+    assert relaxed.warnings
+    cost = {id(o): sum(FORMULATION.tables(i, o.deployment)[0].to_frame()["cost_usd"])
+            for i, o in ((exact, fastest), (scenario.inputs, relaxed))}
+    assert cost[id(relaxed)] < 0.5 * cost[id(fastest)]
+
+
 def test_infeasible_deadline_names_the_fastest_time() -> None:
     doc = {"kind": "ddl", "jobs": [{"name": "vgg", "model": "vgg11", "epochs": 90,
                                     "batch_per_gpu": 32, "deadline_h": 0.1}]}

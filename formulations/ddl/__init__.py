@@ -31,6 +31,14 @@ Objective
     min_time: minimise T [h] (one job: sum_c h_c x_c directly, so the model stays
     pure-binary).
 
+Tie-break (lexicographic second stage): after the optimum z* of the objective above, the
+row ``objective <= z* (1 + near_optimal_pct / 100) (+ 1e-7 relative round-off slack)`` is
+added and the model re-solved for the other metric: min_cost then minimises total job-hours
+sum_j sum_c h_c x_c, min_time the dollars sum_j sum_c k_c x_c. With the default
+``near_optimal_pct = 0`` this only breaks ties (e.g. two configurations of equal cost); a
+positive value trades that much of the objective for the other metric (a warning says so).
+The reported status, bound and gap are the first stage's.
+
 There is no big-M and no linearisation: the stall model is evaluated per enumerated
 configuration and enters only as coefficients (Stash's "recommend from measurements",
 with the measurements replaced by the model).
@@ -151,9 +159,12 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         build_s = time.perf_counter() - start
         result = require_solution(solver.solve(model.problem),
                                   lambda: _explain(inputs, per_job))
+        model.second_stage(result.objective, inputs.near_optimal_pct)
+        tie_break = solver.solve(model.problem, warm_start=result.values)
+        final = tie_break if tie_break.status.has_solution else result
         assignments = []
         for spec in inputs.jobs:
-            chosen, _ = max(model.choice[spec.name], key=lambda pair: result.value(pair[1]))
+            chosen, _ = max(model.choice[spec.name], key=lambda pair: final.value(pair[1]))
             e = chosen.estimate
             assignments.append(Assignment(job=spec.name, instance_type=e.instance_type,
                                           nodes=e.nodes, market=e.market))
@@ -166,10 +177,15 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         per_baseline = {s.name: baselines(inputs, s, per_job[s.name]) for s in inputs.jobs}
         return Outcome(
             deployment=deployment, objective=objective, result=result, build_s=build_s,
-            solve_s=result.solve_s, baselines=baseline_summaries(inputs, per_baseline),
+            solve_s=result.solve_s + tie_break.solve_s,
+            baselines=baseline_summaries(inputs, per_baseline),
             warnings=[f"job {name}: no configuration meets the limits even when ignoring "
                       "stalls, so there is no naive_cheapest baseline"
-                      for name, found in per_baseline.items() if "naive_cheapest" not in found],
+                      for name, found in per_baseline.items() if "naive_cheapest" not in found]
+            + ([f"near_optimal_pct = {inputs.near_optimal_pct:g}: the plan may be up to that "
+                f"much worse than the optimum {result.objective:.6g}, in exchange for a "
+                f"better {'time' if inputs.objective is Mode.MIN_COST else 'cost'}"]
+               if inputs.near_optimal_pct > 0 else []),
         )
 
     def verify(self, inputs: DdlInputs, deployment: DdlDeployment) -> Verification:

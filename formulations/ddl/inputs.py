@@ -155,6 +155,7 @@ class DdlInputs(BaseModel):
     quotas: list[Quota] = Field(default_factory=list)
     assumptions: Assumptions = Field(default_factory=Assumptions)
     top_candidates: int = Field(10, ge=1, le=1000)
+    near_optimal_pct: float = Field(0.0, ge=0, le=100)
 
     @field_validator("instance_types")
     @classmethod

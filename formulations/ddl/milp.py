@@ -10,11 +10,26 @@ import pulp
 from formulations.ddl.candidates import Candidate
 from formulations.ddl.inputs import DdlInputs, Mode
 
+# Absolute and relative slack added to the first stage's optimum when it becomes a row of
+# the second stage, so that solver round-off (HiGHS: 1e-7 primal feasibility) cannot make
+# the first stage's own solution infeasible.
+STAGE_RTOL = 1e-7
+STAGE_ATOL = 1e-9
+
 
 @dataclass
 class DdlModel:
     problem: pulp.LpProblem
     choice: dict[str, list[tuple[Candidate, pulp.LpVariable]]]  # job -> (candidate, x)
+    primary: pulp.LpAffineExpression  # the scenario's objective
+    secondary: pulp.LpAffineExpression  # the tie-break: hours (min_cost) or dollars
+
+    def second_stage(self, optimum: float, near_optimal_pct: float) -> None:
+        """Keep the primary objective within ``near_optimal_pct`` % of ``optimum`` and
+        minimise the secondary one instead."""
+        limit = optimum * (1 + near_optimal_pct / 100 + STAGE_RTOL) + STAGE_ATOL
+        self.problem += self.primary <= limit, "near_optimal"
+        self.problem.setObjective(self.secondary)
 
 
 def build(inputs: DdlInputs, kept: dict[str, Sequence[Candidate]]) -> DdlModel:
@@ -35,16 +50,17 @@ def build(inputs: DdlInputs, kept: dict[str, Sequence[Candidate]]) -> DdlModel:
         if terms:
             problem += pulp.lpSum(terms) <= quota.vcpus, f"quota_{q}"
     cost = pulp.lpSum(c.estimate.cost_usd * x for c, x in every)
+    job_hours = pulp.lpSum(c.estimate.hours * x for c, x in every)
     if inputs.objective is Mode.MIN_COST:
         problem += cost
-        return DdlModel(problem, choice)
+        return DdlModel(problem, choice, cost, job_hours)
     problem += cost <= inputs.budget_usd, "budget"
     if len(inputs.jobs) == 1:
-        problem += pulp.lpSum(c.estimate.hours * x for c, x in every)
-        return DdlModel(problem, choice)
+        problem += job_hours
+        return DdlModel(problem, choice, job_hours, cost)
     latest = problem.add_variable("latest_finish_h", 0)
     for j, spec in enumerate(inputs.jobs):
         problem += (latest >= pulp.lpSum(c.estimate.hours * x for c, x in choice[spec.name]),
                     f"latest_{j}")
     problem += latest
-    return DdlModel(problem, choice)
+    return DdlModel(problem, choice, pulp.LpAffineExpression(latest), cost)
