@@ -6,8 +6,8 @@ Writes one CSV row per (scenario, configuration): every configuration of every j
 ``scenarios/ddl/*.toml`` file (``role`` = ``recommended``, the baseline name(s) it equals,
 joined by ``+``, or ``candidate``), plus a sweep in the spirit of Stash's measurement grid
 (``sweep/<model>-b<batch>-<precision>``: each model x per-GPU batch {8, 32} x precision
-{tf32 (FP32 CUDA cores before Ampere), fp16}, every instance type, 1 or 2 nodes, on-demand, 10 epochs, no deadline: empty
-``meets_deadline``). Prints the planner's solve times (median / max over ``--repeats``),
+{tf32 (FP32 CUDA cores before Ampere), fp16}, every instance type, 1 or 2 nodes,
+on-demand, 10 epochs, no deadline: empty ``meets_deadline``). Prints the planner's solve times (median / max over ``--repeats``),
 the recommendation against each baseline, and the three findings:
 
 1. the largest interconnect share of iteration time on a PCIe-only multi-GPU instance;
