@@ -7,8 +7,9 @@ Writes one CSV row per (scenario, configuration): every configuration of every j
 joined by ``+``, or ``candidate``), plus a sweep in the spirit of Stash's measurement grid
 (``sweep/<model>-b<batch>-<precision>``: each model x per-GPU batch {8, 32} x precision
 {tf32 (FP32 CUDA cores before Ampere), fp16}, every instance type, 1 or 2 nodes,
-on-demand, 10 epochs, no deadline: empty ``meets_deadline``). Prints the planner's solve times (median / max over ``--repeats``),
-the recommendation against each baseline, and the three findings:
+on-demand, 10 epochs, no deadline: empty ``meets_deadline``). Prints the planner's solve
+times (median / max over ``--repeats``), the recommendation against each baseline, and the
+three findings:
 
 1. the largest interconnect share of iteration time on a PCIe-only multi-GPU instance;
 2. the slowdown of 2 x p3.8xlarge (10 Gbps between nodes) against 1 x p3.16xlarge (the same
