@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 # Piped output is not wrapped to 80 columns: tables stay one row per line.
 stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -74,7 +74,7 @@ def tiny_proteus(**overrides: Any) -> dict[str, Any]:
         "devices": {"gpu": {"count": 2, "catalog_device": "T4"},
                     "cpu": {"count": 2, "catalog_device": "CPU16"}},
         "families": {"vision": {"slo_ms": 60.0, "demand_qps": 300.0},
-                     "text": {"slo_ms": 80.0, "demand_qps": 150.0}},
+                     "text": {"slo_ms": 40.0, "demand_qps": 150.0}},
         "variants": [
             {"name": "v_small", "family": "vision", "normalized_accuracy": 80.0,
              "gflops_per_sample": 2.0, "params_millions": 10.0, "activation_mb_per_sample": 5.0},

@@ -66,7 +66,7 @@ def test_cpsat_refuses_continuous_variables() -> None:
     x = pulp.LpVariable("x", 0, 4)
     problem += x
     problem += (x <= 3, "c")
-    with pytest.raises(SolverError, match="pure-integer.*continuous variables"):
+    with pytest.raises(SolverError, match=r"pure-integer.*continuous variables"):
         make_solver(SolverSettings(backend="cpsat")).solve(problem)
 
 
