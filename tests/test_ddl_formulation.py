@@ -195,6 +195,24 @@ def test_recommendation_table_and_baselines() -> None:
                for v in verdicts[:candidates.marked_row])
 
 
+def test_joint_plan_respects_the_shared_quota(shared: tuple[DdlInputs, DdlDeployment]) -> None:
+    # Each job's own cheapest configuration, chosen independently, breaks the spot P quota;
+    # the joint optimum costs more and the verifier rejects the independent combination.
+    inputs, deployment = shared
+    solver = make_solver(SolverSettings())
+    independent = []
+    for spec in inputs.jobs:
+        alone = inputs.model_copy(update={"jobs": [spec], "quotas": []})
+        independent += FORMULATION.plan(alone, solver).deployment.assignments
+    combined = DdlDeployment(assignments=independent)
+    assert any("quota" in v for v in FORMULATION.verify(inputs, combined).violations)
+    joint = FORMULATION.verify(inputs, deployment).objective_value
+    free = inputs.model_copy(update={"quotas": []})
+    assert joint > FORMULATION.verify(free, combined).objective_value
+    table = FORMULATION.tables(inputs, deployment)[5]  # candidates of the third job
+    assert any("other jobs" in row[-1] for row in table.rows)
+
+
 def test_near_optimal_pct_trades_time_for_cost() -> None:
     scenario = planner.load_scenario(SCENARIOS / "vgg11_imagenet_budget.toml")
     exact = scenario.inputs.model_copy(update={"near_optimal_pct": 0.0})

@@ -54,6 +54,7 @@ each chosen configuration and re-checks every row above and the objective.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import ClassVar
 
@@ -180,8 +181,8 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
             solve_s=result.solve_s + tie_break.solve_s,
             baselines=baseline_summaries(inputs, per_baseline),
             warnings=[f"job {name}: no configuration meets the limits even when ignoring "
-                      "stalls, so there is no naive_cheapest baseline"
-                      for name, found in per_baseline.items() if "naive_cheapest" not in found]
+                      "stalls, so there is no naive baseline"
+                      for name, found in per_baseline.items() if len(found) < 3]
             + ([f"near_optimal_pct = {inputs.near_optimal_pct:g}: the plan may be up to that "
                 f"much worse than the optimum {result.objective:.6g}, in exchange for a "
                 f"better {'time' if inputs.objective is Mode.MIN_COST else 'cost'}"]
@@ -221,8 +222,9 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
             e = c.estimate
             verdict = ("recommended" if rank - 1 == pick
                        else _verdict(inputs, spec, c, better=rank - 1 < pick,
-                                     tie=rank_key(inputs, c)[0] <= rank_key(
-                                         inputs, cands[pick])[0] * (1 + 1e-9)))
+                                     tie=math.isclose(rank_key(inputs, c)[0],
+                                                      rank_key(inputs, cands[pick])[0],
+                                                      rel_tol=1e-9)))
             rows.append([rank, e.instance_type, e.nodes, e.market.value, e.gpus, e.hours,
                          e.cost_usd, *stall_row(e), verdict])
         return Table(f"Candidates for job {spec.name}, ranked by "

@@ -87,9 +87,9 @@ def baselines(inputs: DdlInputs, spec: JobSpec, candidates: list[Candidate]
     * ``most_expensive``: one on-demand node of the allowed type with the highest $/h;
     * ``fastest_single_node``: the single node (on-demand) with the shortest time;
     * ``naive_cheapest``: the configuration with the lowest $/h (nodes x price) whose
-      stall-free time (compute only, perfect scaling) meets the deadline; in min_time mode
-      without a deadline, the one with the shortest stall-free time whose stall-free cost
-      fits the budget.
+      stall-free time (compute only, perfect scaling) meets the deadline;
+    * ``naive_fastest`` (min_time mode, job without a deadline, instead): the configuration
+      with the shortest stall-free time whose stall-free cost fits the budget.
     """
     ests = [c.estimate for c in candidates]
     single = [e for e in ests if e.nodes == 1 and e.market is Market.ON_DEMAND] or [
@@ -107,7 +107,7 @@ def baselines(inputs: DdlInputs, spec: JobSpec, candidates: list[Candidate]
         naive = [e for e in ests
                  if within(e.nodes * e.price_usd_per_h * e.naive_hours, inputs.budget_usd)]
         if naive:
-            out["naive_cheapest"] = min(naive, key=lambda e: (e.naive_hours, e.cost_usd))
+            out["naive_fastest"] = min(naive, key=lambda e: (e.naive_hours, e.cost_usd))
     return out
 
 
