@@ -9,6 +9,7 @@ import pulp
 
 from formulations.ddl.candidates import Candidate
 from formulations.ddl.inputs import DdlInputs, Mode
+from formulations.types import SolveResult
 
 # Absolute and relative slack added to the first stage's optimum when it becomes a row of
 # the second stage, so that solver round-off (HiGHS: 1e-7 primal feasibility) cannot make
@@ -23,6 +24,16 @@ class DdlModel:
     choice: dict[str, list[tuple[Candidate, pulp.LpVariable]]]  # job -> (candidate, x)
     primary: pulp.LpAffineExpression  # the scenario's objective
     secondary: pulp.LpAffineExpression  # the tie-break: hours (min_cost) or dollars
+
+    def objective_at(self, mode: Mode, result: SolveResult) -> float:
+        """The scenario's objective at the solver's x values and the model's coefficients
+        (total cost, or the latest job's hours; never the free variable T, which the
+        second stage may leave above the latest finish)."""
+        if mode is Mode.MIN_COST:
+            return sum(c.estimate.cost_usd * result.value(x)
+                       for xs in self.choice.values() for c, x in xs)
+        return max(sum(c.estimate.hours * result.value(x) for c, x in xs)
+                   for xs in self.choice.values())
 
     def second_stage(self, optimum: float, near_optimal_pct: float) -> None:
         """Keep the primary objective within ``near_optimal_pct`` % of ``optimum`` and
