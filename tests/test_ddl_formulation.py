@@ -237,7 +237,17 @@ def test_infeasible_deadline_names_the_fastest_time() -> None:
 def test_infeasible_budget_names_the_cheapest_plan() -> None:
     doc = {"kind": "ddl", "objective": "min_time", "budget_usd": 0.01,
            "jobs": [{"name": "r", "model": "resnet50", "epochs": 5, "batch_per_gpu": 64}]}
-    with pytest.raises(InfeasibleError, match="exceeds the budget"):
+    with pytest.raises(InfeasibleError, match=r"job r: the cheapest configuration that meets "
+                                              r"its deadline, .* costs \$\d+\.\d\d, above "
+                                              r"the \$0.01 budget"):
+        planner.solve(planner.scenario_from_dict(doc))
+
+
+def test_infeasible_quota_names_the_quota() -> None:
+    doc = {**BASE, "quotas": [{"group": g, "market": m, "vcpus": 2}
+                              for g in ("P", "G") for m in ("on_demand", "spot")]}
+    with pytest.raises(InfeasibleError, match=r"exceeds a vCPU quota on its own \(the "
+                                              r"smallest, .*, needs 4 vCPUs"):
         planner.solve(planner.scenario_from_dict(doc))
 
 

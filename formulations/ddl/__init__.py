@@ -112,8 +112,19 @@ def _explain(inputs: DdlInputs, per_job: dict[str, list[Candidate]]) -> str:
             continue
         ok = [c for c in cands if alone_ok(inputs, spec, c)]
         if not ok:
-            reasons.append(f"job {spec.name}: every configuration that meets its deadline "
-                           f"exceeds the budget or a vCPU quota on its own")
+            timely = [c for c in cands if within(c.estimate.hours, spec.deadline_h)]
+            cheapest = min(timely, key=lambda c: c.estimate.cost_usd)
+            smallest = min(timely, key=lambda c: c.vcpus)
+            reasons.append(
+                f"job {spec.name}: the cheapest configuration that meets its deadline, "
+                f"{cheapest.label}, costs ${cheapest.estimate.cost_usd:.2f}, above the "
+                f"${inputs.budget_usd:g} budget"
+                if inputs.objective is Mode.MIN_TIME
+                and not within(cheapest.estimate.cost_usd, inputs.budget_usd)
+                else f"job {spec.name}: every configuration that meets its deadline exceeds "
+                f"a vCPU quota on its own (the smallest, {smallest.label}, needs "
+                f"{smallest.vcpus} vCPUs of the {smallest.quota_key[0].value}/"
+                f"{smallest.quota_key[1].value} quota)")
             continue
         cheapest_total += min(c.estimate.cost_usd for c in ok)
     if reasons:
