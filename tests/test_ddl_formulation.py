@@ -89,6 +89,13 @@ def test_random_instances_cover_both_outcomes() -> None:
     assert max(len(d["jobs"]) for d in docs) > 1
 
 
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_scenario_solves_to_a_verified_optimum(path: Path) -> None:
+    plan = planner.solve(path)
+    assert plan.status is planner.SolveStatus.OPTIMAL
+    assert not plan.to_frame().empty
+
+
 @pytest.mark.parametrize("name", ["shared_quota", "vgg11_imagenet_budget"])
 def test_backends_agree(name: str) -> None:
     scenario = planner.load_scenario(SCENARIOS / f"{name}.toml")

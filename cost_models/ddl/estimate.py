@@ -20,7 +20,9 @@ Per iteration (seconds):
   bytes x (1 - hit) / storage rate``: the first epoch reads everything from storage
   (hit = 0); later epochs hit the page cache for ``hit = min(1, cache / dataset)`` of the
   reads (a MinIO-like cache; the plain LRU page cache does worse, DS-Analyzer section 4),
-  with ``cache = PAGE_CACHE_FRACTION x instance memory``. Prep stall =
+  with ``cache = PAGE_CACHE_FRACTION x instance memory``. Each node caches on its own and,
+  with a fresh shuffle every epoch, eventually reads the whole dataset, so the hit rate does
+  not grow with N (a partitioned cache such as DS-Analyzer's CoorDL would). Prep stall =
   ``max(0, t_prep - t_gpu)``; fetch stall = ``max(0, t_fetch - max(t_gpu, t_prep))`` (the
   extra time beyond a fully cached run, as DS-Analyzer measures it).
 
