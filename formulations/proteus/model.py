@@ -6,7 +6,8 @@ Its own formulation keeps one binary per (device, variant) and multiplies routin
 demand-scaled capacities, which it hands to Gurobi's non-convex mode (500 s limit, 50% gap).
 Devices of one type are identical, so we aggregate them into integer counts; the model is
 then linear, small (two variables per placeable (device type, variant) pair) and solved to
-proven optimality in milliseconds.
+proven optimality in milliseconds. It is built directly as numpy arrays (no modelling
+layer) because PuLP's per-window overhead was a third of the solve time.
 
 Sets
     D               device types (e.g. CPU, GPU_AMPERE)
@@ -76,10 +77,17 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import pulp
+import numpy as np
 
 from formulations.proteus.inputs import ProteusInputs, ProteusProblem, VariantInfo, beta_grid
-from formulations.types import MilpSolver, SolveResult, SolveStatus, require_solution
+from formulations.types import (
+    MatrixModel,
+    MilpSolver,
+    Sense,
+    SolveResult,
+    SolveStatus,
+    require_solution,
+)
 
 
 @dataclass(frozen=True)
@@ -122,10 +130,35 @@ def make_pools(problem: ProteusProblem) -> Pools:
 
 @dataclass
 class _Model:
-    problem: pulp.LpProblem
+    """The MILP in array form: column j is n for pairs[j], column P + j is x for pairs[j],
+    and (max-beta model only) column 2P is beta."""
+
+    matrix: MatrixModel
     pairs: list[tuple[str, str]]  # (pool, variant)
-    n: dict[tuple[str, str], pulp.LpVariable]
-    x: dict[tuple[str, str], pulp.LpVariable]
+
+    def n_name(self, j: int) -> str:
+        return self.matrix.names[j]
+
+    def x_name(self, j: int) -> str:
+        return self.matrix.names[len(self.pairs) + j]
+
+
+class _Rows:
+    """Constraint rows collected in CSR form."""
+
+    def __init__(self) -> None:
+        self.start = [0]
+        self.index: list[int] = []
+        self.value: list[float] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+
+    def add(self, columns: list[int], values: list[float], lower: float, upper: float) -> None:
+        self.index.extend(columns)
+        self.value.extend(values)
+        self.start.append(len(self.index))
+        self.lower.append(lower)
+        self.upper.append(upper)
 
 
 def _family_of(problem: ProteusProblem) -> dict[str, str]:
@@ -152,38 +185,42 @@ def usable_pairs(problem: ProteusProblem, pools: Pools,
     return pairs
 
 
-def define_variables(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]]
-                     ) -> tuple[dict[tuple[str, str], pulp.LpVariable],
-                                dict[tuple[str, str], pulp.LpVariable]]:
+def define_columns(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]],
+                   beta_upper: float | None) -> tuple[list[str], np.ndarray, np.ndarray,
+                                                      np.ndarray]:
+    """Names, bounds and integrality of n (integer) and x (continuous) [and beta]."""
     index_p = {p: i for i, p in enumerate(pools.members)}
     index_v = {v.name: j for f in problem.families for j, v in enumerate(problem.variants[f])}
     family_index = {f: i for i, f in enumerate(problem.families)}
     family_of = _family_of(problem)
-
-    def key(p: str, v: str) -> str:
-        return f"{index_p[p]}_{family_index[family_of[v]]}_{index_v[v]}"
-
-    n = {(p, v): pulp.LpVariable(f"n_{key(p, v)}", 0, pools.count[p], pulp.LpInteger)
-         for p, v in pairs}
-    x = {(p, v): pulp.LpVariable(f"x_{key(p, v)}", 0) for p, v in pairs}
-    return n, x
-
-
-def define_device_limits(model: _Model, pools: Pools, all_on: bool) -> None:
-    for i, pool in enumerate(pools.members):
-        used = pulp.lpSum(model.n[p] for p in model.pairs if p[0] == pool)
-        if all_on:
-            model.problem += (used == pools.count[pool], f"devices_{i}")
-        else:
-            model.problem += (used <= pools.count[pool], f"devices_{i}")
+    keys = [f"{index_p[p]}_{family_index[family_of[v]]}_{index_v[v]}" for p, v in pairs]
+    names = [f"n_{k}" for k in keys] + [f"x_{k}" for k in keys]
+    upper = [float(pools.count[p]) for p, _ in pairs] + [np.inf] * len(pairs)
+    integer = [True] * len(pairs) + [False] * len(pairs)
+    if beta_upper is not None:
+        names.append("beta")
+        upper.append(beta_upper)
+        integer.append(False)
+    return (names, np.zeros(len(names)), np.array(upper, dtype=float),
+            np.array(integer, dtype=bool))
 
 
-def define_presence(model: _Model, problem: ProteusProblem, minimum: int) -> None:
+def define_device_limits(rows: _Rows, pairs: list[tuple[str, str]], pools: Pools,
+                         all_on: bool) -> None:
+    for pool, count in pools.count.items():
+        columns = [j for j, p in enumerate(pairs) if p[0] == pool]
+        rows.add(columns, [1.0] * len(columns), float(count) if all_on else -np.inf,
+                 float(count))
+
+
+def define_presence(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
+                    minimum: int) -> None:
+    if minimum <= 0:
+        return
     family_of = _family_of(problem)
-    for i, f in enumerate(problem.families):
-        hosted = [model.n[p] for p in model.pairs if family_of[p[1]] == f]
-        if minimum > 0:
-            model.problem += (pulp.lpSum(hosted) >= minimum, f"presence_{i}")
+    for f in problem.families:
+        columns = [j for j, p in enumerate(pairs) if family_of[p[1]] == f]
+        rows.add(columns, [1.0] * len(columns), float(minimum), np.inf)
 
 
 def pool_family_devices(pools: Pools, family_devices: Mapping[tuple[str, str], int]
@@ -195,63 +232,75 @@ def pool_family_devices(pools: Pools, family_devices: Mapping[tuple[str, str], i
     return dict(fixed)
 
 
-def define_fixed_family_devices(model: _Model, problem: ProteusProblem, pools: Pools,
+def define_fixed_family_devices(rows: _Rows, pairs: list[tuple[str, str]],
+                                problem: ProteusProblem, pools: Pools,
                                 family_devices: Mapping[tuple[str, str], int]) -> None:
     family_of = _family_of(problem)
     for (pool, f), count in pool_family_devices(pools, family_devices).items():
-        hosted = [model.n[p] for p in model.pairs if p[0] == pool and family_of[p[1]] == f]
-        model.problem += (pulp.lpSum(hosted) == count,
-                          f"fixed_{list(pools.members).index(pool)}_{problem.families.index(f)}")
+        columns = [j for j, p in enumerate(pairs) if p[0] == pool and family_of[p[1]] == f]
+        rows.add(columns, [1.0] * len(columns), float(count), float(count))
 
 
-def _base_model(inputs: ProteusInputs, pools: Pools, restriction: Restriction,
-                name: str) -> _Model:
+def define_capacity(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
+                    demand: Mapping[str, float], beta: float | None) -> None:
+    """beta x <= min(c, beta D_f) n, or with beta a variable (y = beta x): y <= c n."""
+    family_of = _family_of(problem)
+    size = len(pairs)
+    for j, p in enumerate(pairs):
+        if beta is None:
+            rows.add([size + j, j], [1.0, -problem.capacity[p].qps], -np.inf, 0.0)
+        else:
+            # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f.
+            coefficient = min(problem.capacity[p].qps, beta * demand[family_of[p[1]]])
+            rows.add([size + j, j], [beta, -coefficient], -np.inf, 0.0)
+
+
+def define_demand(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
+                  demand: Mapping[str, float], beta_column: int | None) -> None:
+    """sum x = D_f, or with beta a variable: sum y - D_f beta = 0."""
+    family_of = _family_of(problem)
+    size = len(pairs)
+    for f in problem.families:
+        columns = [size + j for j, p in enumerate(pairs) if family_of[p[1]] == f]
+        values = [1.0] * len(columns)
+        if beta_column is None:
+            rows.add(columns, values, demand[f], demand[f])
+        else:
+            rows.add([*columns, beta_column], [*values, -demand[f]], 0.0, 0.0)
+
+
+def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
+           restriction: Restriction, beta: float | None) -> _Model:
+    """The accuracy model at headroom ``beta``, or the max-beta model when beta is None."""
     problem = inputs.problem
     pairs = usable_pairs(problem, pools, restriction)
-    n, x = define_variables(problem, pools, pairs)
-    model = _Model(pulp.LpProblem(name, pulp.LpMaximize), pairs, n, x)
-    define_device_limits(model, pools, inputs.all_devices_on)
-    define_presence(model, problem, inputs.min_devices_per_family)
+    names, lower, upper, integer = define_columns(problem, pools, pairs,
+                                                  inputs.beta if beta is None else None)
+    rows = _Rows()
+    define_device_limits(rows, pairs, pools, inputs.all_devices_on)
+    define_presence(rows, pairs, problem, inputs.min_devices_per_family)
     if restriction.family_devices is not None:
-        define_fixed_family_devices(model, problem, pools, restriction.family_devices)
-    return model
-
-
-def build_accuracy_model(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
-                         beta: float, restriction: Restriction = Restriction()) -> _Model:
-    problem = inputs.problem
-    model = _base_model(inputs, pools, restriction, "proteus_accuracy")
-    family_of = _family_of(problem)
-    for p in model.pairs:
-        # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f (demand).
-        coefficient = min(problem.capacity[p].qps, beta * demand[family_of[p[1]]])
-        model.problem += (beta * model.x[p] <= coefficient * model.n[p],
-                          f"capacity_{model.x[p].name}")
-    for i, f in enumerate(problem.families):
-        routed = [model.x[p] for p in model.pairs if family_of[p[1]] == f]
-        model.problem += (pulp.lpSum(routed) == demand[f], f"demand_{i}")
-    total = sum(demand.values())
-    scale = 1.0 / total if total > 0 else 0.0
-    accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
-    model.problem += pulp.lpSum(accuracy[p[1]] * scale * model.x[p] for p in model.pairs)
-    return model
-
-
-def build_max_beta_model(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
-                         restriction: Restriction = Restriction()
-                         ) -> tuple[_Model, pulp.LpVariable]:
-    problem = inputs.problem
-    model = _base_model(inputs, pools, restriction, "proteus_max_beta")
-    family_of = _family_of(problem)
-    beta = pulp.LpVariable("beta", 0, inputs.beta)
-    for p in model.pairs:  # x holds y = beta * routed queries/s here
-        model.problem += (model.x[p] <= problem.capacity[p].qps * model.n[p],
-                          f"capacity_{model.x[p].name}")
-    for i, f in enumerate(problem.families):
-        routed = [model.x[p] for p in model.pairs if family_of[p[1]] == f]
-        model.problem += (pulp.lpSum(routed) == demand[f] * beta, f"demand_{i}")
-    model.problem += beta
-    return model, beta
+        define_fixed_family_devices(rows, pairs, problem, pools, restriction.family_devices)
+    define_capacity(rows, pairs, problem, demand, beta)
+    define_demand(rows, pairs, problem, demand, None if beta is not None else 2 * len(pairs))
+    cost = np.zeros(len(names))
+    if beta is None:
+        cost[-1] = 1.0
+    else:
+        total = sum(demand.values())
+        scale = 1.0 / total if total > 0 else 0.0
+        accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
+        cost[len(pairs): 2 * len(pairs)] = [accuracy[v] * scale for _, v in pairs]
+    matrix = MatrixModel(
+        names=names, cost=cost, col_lower=lower, col_upper=upper, integrality=integer,
+        a_start=np.array(rows.start, dtype=np.int64),
+        a_index=np.array(rows.index, dtype=np.int64),
+        a_value=np.array(rows.value, dtype=float),
+        row_lower=np.array(rows.lower, dtype=float),
+        row_upper=np.array(rows.upper, dtype=float),
+        sense=Sense.MAXIMIZE,
+    )
+    return _Model(matrix, pairs)
 
 
 def split_pools(problem: ProteusProblem, pools: Pools, devices: Mapping[tuple[str, str], int],
@@ -285,9 +334,9 @@ def _solve_at(inputs: ProteusInputs, pools: Pools, solver: MilpSolver,
               demand: Mapping[str, float], beta: float, restriction: Restriction,
               warm_start: Mapping[str, float] | None) -> tuple[_Model, SolveResult, float]:
     started = time.perf_counter()
-    model = build_accuracy_model(inputs, pools, demand, beta, restriction)
+    model = _build(inputs, pools, demand, restriction, beta)
     build_s = time.perf_counter() - started
-    return model, solver.solve(model.problem, warm_start=warm_start), build_s
+    return model, solver.solve(model.matrix, warm_start=warm_start), build_s
 
 
 def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str, float],
@@ -309,12 +358,12 @@ def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str,
     solve_s = result.solve_s
     if result.status is SolveStatus.INFEASIBLE and len(levels) > 1:
         started = time.perf_counter()
-        beta_model, beta_var = build_max_beta_model(inputs, pools, demand, restriction)
+        beta_model = _build(inputs, pools, demand, restriction, None)
         build_s += time.perf_counter() - started
-        best = solver.solve(beta_model.problem)
+        best = solver.solve(beta_model.matrix)
         solve_s += best.solve_s
         if best.status.has_solution:
-            best_beta = best.value(beta_var)
+            best_beta = best.value("beta")
             for beta in (b for b in levels[1:] if b <= best_beta + 1e-9):
                 model, result, spent = _solve_at(inputs, pools, solver, demand, beta,
                                                  restriction, None)
@@ -323,8 +372,9 @@ def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str,
                 if result.status is not SolveStatus.INFEASIBLE:
                     break
     require_solution(result, explain)
-    counts = {p: result.int_value(model.n[p]) for p in model.pairs}
-    flows = {p: max(0.0, result.value(model.x[p])) for p in model.pairs if counts[p] > 0}
+    counts = {p: result.int_value(model.n_name(j)) for j, p in enumerate(model.pairs)}
+    flows = {p: max(0.0, result.value(model.x_name(j))) for j, p in enumerate(model.pairs)
+             if counts[p] > 0}
     devices, routed = split_pools(inputs.problem, pools,
                                   {p: c for p, c in counts.items() if c > 0}, flows,
                                   restriction.family_devices)
