@@ -1,0 +1,267 @@
+"""PPipe's planning MILP over enumerated pipeline designs ("compat" and "general" modes).
+
+Sets: models ``d`` (weight ``w_d``), GPU types ``g`` (``N_g`` GPUs), slot indices
+``k = 0 .. P-1`` (``P`` = max_partitions), pipelines ``p`` = GPU-type sequences ``s`` in
+``G^P`` (every sequence, repeats allowed), designs ``e`` (see :mod:`.designs`: used slots
+``K_e <= P``, slot types ``g_{e,k}``, MPS levels ``m_{e,k}``, per-instance throughput
+``r_{e,k}`` in requests/s, every design meets the latency SLO on its own).
+
+PPipe's per-slot MILP (its public ``milp_solver/ilp_v4.py``) lets each slot of pipeline
+``s`` pick a chunk range, an MPS level and a batch, checks the pipeline latency against the
+SLO when the pipeline is used, and bounds the pipeline throughput by each used slot's
+``n x r``. Choosing all slots' ranges, levels and batches together is choosing one design
+whose used types are a prefix of ``s``; the latency constraint of a used pipeline is then
+exactly "the design is SLO-feasible", which enumeration checks up front. So compat mode is:
+
+Variables: ``z_{s,e}`` binary (pipeline ``s`` runs design ``e``), ``n_{s,e,k}`` integer >= 0
+(instances = MPS slices in slot ``k``), ``T_{s,e} >= 0`` (requests/s), ``Y_{d,k,g}`` integer
+>= 0 (physical GPUs of type ``g`` at slot index ``k`` of model ``d``; with
+integer_gpus_per_partition_index), ``t >= 0``.
+
+    max t
+    s.t. T_{s,e} <= r_{e,k} n_{s,e,k}                   for every used slot k of e
+         sum_e z_{s,e} <= 1                             one design per pipeline (compat)
+         n_{s,e,k} <= floor(N_{g_{e,k}} m_{e,k}) z_{s,e} big-M: slot k of a used design
+         w_d t <= sum_{s,e of d} T_{s,e}                max-min weighted throughput
+    per-index rounding on:   lcm Y_{d,k,g} >= sum_{s,e of d: g_{e,k} = g} (lcm / m_{e,k}) n_{s,e,k}
+                             sum_{d,k} Y_{d,k,g} <= N_g
+    per-index rounding off:  sum_{s,e,k: g_{e,k} = g} (lcm / m_{e,k}) n_{s,e,k} <= lcm N_g
+
+``lcm`` is the least common multiple of the MPS levels in use, so every coefficient is an
+integer. The big-M is the largest instance count the budget allows (``n/m <= Y <= N_g``,
+resp. ``n/m <= N_g``), hence never binding on its own; designs on a type with ``N_g = 0``
+are dropped (their ``n`` would be 0). An unused pipeline (all ``z = 0``) has ``n = 0`` and
+``T = 0``, as in PPipe where an unused pipeline may use no GPU.
+
+"general" mode drops ``z`` and the one-design-per-pipeline row: any number of pipelines,
+each a design with its own cuts, per type sequence. Every compat plan is a general plan
+(the same designs with the same ``n``), so the general optimum is >= the compat optimum.
+
+Pruning (exact, proofs in :mod:`.designs`): designs that miss the SLO on their own cannot be
+used by any pipeline; dominated designs (same types and levels per slot, no slot faster)
+can be swapped for their dominator in any plan without changing GPU use or lowering ``T``.
+
+Baselines on the same inputs: NP = this model with ``P = 1`` and MPS level 1 only (PPipe's
+``get_baseline_multitask_plan``); DART-r = ``min(N_hi, N_lo)`` fixed units of one
+high-class plus one low-class GPU (each unit serves one model with the best plan that fits
+on those two GPUs at MPS level 1) and the surplus GPUs of the larger pool serving whole
+models, split among models by a small MILP that maximises the same max-min objective.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+
+import pulp
+
+from formulations.ppipe.designs import Design
+from formulations.ppipe.inputs import Mode, PPipeInputs
+from formulations.types import MilpSolver, SolveResult, require_solution
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A design a plan runs, with its instance counts per slot."""
+
+    design: Design
+    sequence: tuple[int, ...]  # the pipeline's GPU-type sequence (compat) or its used types
+    instances: tuple[int, ...]
+
+
+@dataclass
+class Solved:
+    chosen: list[Chosen]
+    result: SolveResult
+    build_s: float
+
+
+def _assign_sequences(inputs: PPipeInputs, designs: Sequence[tuple[Design, tuple[int, ...]]]
+                      ) -> list[Chosen]:
+    """Give every chosen design of compat mode its own pipeline (type sequence): deepest
+    designs first, each to the first free sequence extending its types. Succeeds whenever
+    the prefix-capacity rows hold (Hall's condition on a tree, see the module docstring)."""
+    free = {d: list(product(range(len(inputs.gpus)), repeat=inputs.max_partitions))
+            for d in range(len(inputs.models))}
+    chosen = []
+    for design, instances in sorted(designs, key=lambda x: -len(x[0].stages)):
+        sequence = next(s for s in free[design.model] if s[:len(design.stages)] == design.types)
+        free[design.model].remove(sequence)
+        chosen.append(Chosen(design, sequence, instances))
+    return chosen
+
+
+@dataclass
+class _Model:
+    prob: pulp.LpProblem
+    counts: dict[int, list[pulp.LpVariable]]  # design index -> instance count per slot
+    rates: dict[int, pulp.LpVariable]  # design index -> pipeline throughput T
+
+
+def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, keep: Sequence[int],
+           relax: bool = False, t_bound: float = math.inf) -> _Model:
+    """The MILP above over the designs ``usable[i]`` for ``i`` in ``keep`` (variables are
+    named by ``i``, so solutions of restricted models are valid starts of the full one);
+    ``t_bound`` is an upper bound on the optimal ``t`` that tightens the big-M values."""
+    integer = pulp.LpContinuous if relax else pulp.LpInteger
+    lcm = math.lcm(*{s.mps for d in usable for s in d.stages}, 1)
+    prob = pulp.LpProblem("ppipe", pulp.LpMaximize)
+    t = pulp.LpVariable("t", lowBound=0)
+    prob += t
+    served: list[list[pulp.LpVariable]] = [[] for _ in inputs.models]
+    use: dict[tuple[int, int, int], list[tuple[int, pulp.LpVariable]]] = {}
+    under: dict[tuple[int, tuple[int, ...]], list[pulp.LpVariable]] = {}
+    model = _Model(prob, {}, {})
+    for index in keep:
+        design = usable[index]
+        rate = pulp.LpVariable(f"T_{index}", lowBound=0)
+        model.rates[index] = rate
+        served[design.model].append(rate)
+        budget = [math.floor(inputs.gpus[s.gpu].count * s.mps) for s in design.stages]
+        most_rps = min(inputs.models[design.model].weight * t_bound,
+                       *(s.instance_rps * cap for s, cap in zip(design.stages, budget,
+                                                                 strict=True)))
+        chosen = None
+        if mode == "compat":
+            chosen = pulp.LpVariable(f"z_{index}", 0, 1, pulp.LpContinuous if relax
+                                     else pulp.LpInteger)
+            for depth in range(1, len(design.stages) + 1):
+                under.setdefault((design.model, design.types[:depth]), []).append(chosen)
+        slot_counts = []
+        for k, stage in enumerate(design.stages):
+            cap = min(budget[k], math.ceil(most_rps / stage.instance_rps - 1e-9))
+            n = pulp.LpVariable(f"n_{index}_{k}", lowBound=0, upBound=cap, cat=integer)
+            slot_counts.append(n)
+            prob += rate <= stage.instance_rps * n
+            if chosen is not None:
+                prob += n <= cap * chosen
+            use.setdefault((design.model, k, stage.gpu), []).append((lcm // stage.mps, n))
+        model.counts[index] = slot_counts
+    for (_, prefix), chosen_vars in under.items():
+        prob += pulp.lpSum(chosen_vars) <= len(inputs.gpus) ** (inputs.max_partitions
+                                                                - len(prefix))
+    for d, demand in enumerate(inputs.models):
+        prob += demand.weight * t <= pulp.lpSum(served[d])
+    for g, gpu in enumerate(inputs.gpus):
+        cells = [(key, terms) for key, terms in use.items() if key[2] == g]
+        if inputs.integer_gpus_per_partition_index:
+            whole = []
+            for (d, k, _), terms in cells:
+                y = pulp.LpVariable(f"Y_{d}_{k}_{g}", lowBound=0, upBound=gpu.count, cat=integer)
+                prob += lcm * y >= pulp.lpSum(c * n for c, n in terms)
+                whole.append(y)
+            prob += pulp.lpSum(whole) <= gpu.count
+        else:
+            prob += pulp.lpSum(c * n for _, terms in cells for c, n in terms) <= lcm * gpu.count
+    return model
+
+
+def _fits_compat(inputs: PPipeInputs, picked: Sequence[tuple[Design, tuple[int, ...]]]
+                 ) -> bool:
+    """Whether the designs of a general-mode plan satisfy compat's prefix-capacity rows."""
+    load: dict[tuple[int, tuple[int, ...]], int] = {}
+    for design, _ in picked:
+        for depth in range(1, len(design.stages) + 1):
+            key = (design.model, design.types[:depth])
+            load[key] = load.get(key, 0) + 1
+    return all(count <= len(inputs.gpus) ** (inputs.max_partitions - len(prefix))
+               for (_, prefix), count in load.items())
+
+
+def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
+                  solver: MilpSolver, explain: str, general: Solved | None = None) -> Solved:
+    """Build and solve the MILP above over ``designs`` (all models); ``explain`` names the
+    failing requirement if the solver reports the model infeasible.
+
+    Compat mode first solves general mode (or reuses ``general``): when the general optimum
+    happens to satisfy compat's rows it is a compat plan, and optimal for compat because the
+    general optimum bounds the compat one from above; otherwise the compat MILP is solved.
+
+    Warm start (it does not change the optimum, only how fast it is proven): solve the LP
+    relaxation, then the MILP restricted to the designs the LP uses; that plan is feasible
+    for the full MILP and is handed to the solver as its first incumbent."""
+    started = time.perf_counter()
+    usable = [d for d in designs if all(inputs.gpus[g].count > 0 for g in d.types)]
+    if mode == "compat":
+        general = general or solve_designs(inputs, designs, "general", solver, explain)
+        picked = [(c.design, c.instances) for c in general.chosen]
+        if _fits_compat(inputs, picked):
+            return Solved(_assign_sequences(inputs, picked), general.result, general.build_s)
+    everything = range(len(usable))
+    relaxed = _build(inputs, usable, "general", everything, relax=True)
+    lp = solver.solve(relaxed.prob)
+    t_bound = lp.objective if lp.objective is not None else math.inf
+    if general is not None and general.result.bound is not None:
+        t_bound = min(t_bound, general.result.bound)
+    t_bound *= 1 + 1e-7  # keeps the bound valid despite the LP's rounding
+    support = [i for i in everything if lp.value(relaxed.rates[i]) > 1e-6]
+    start: dict[str, float] = {}
+    extra_s = lp.solve_s
+    if support:
+        restricted = solver.solve(_build(inputs, usable, mode, support, t_bound=t_bound).prob)
+        extra_s += restricted.solve_s
+        start = dict(restricted.values) if restricted.status.has_solution else {}
+    full = _build(inputs, usable, mode, everything, t_bound=t_bound)
+    build_s = time.perf_counter() - started - extra_s
+    result = require_solution(solver.solve(full.prob, warm_start=start), lambda: explain)
+    result.solve_s += extra_s
+    if general is not None:
+        result.solve_s += general.result.solve_s
+        build_s += general.build_s
+    picked = []
+    for index in everything:
+        instances = tuple(result.int_value(n) for n in full.counts[index])
+        if all(instances):
+            picked.append((usable[index], instances))
+    if mode == "compat":
+        return Solved(_assign_sequences(inputs, picked), result, build_s)
+    return Solved([Chosen(d, d.types, n) for d, n in picked], result, build_s)
+
+
+def pipeline_rps(chosen: Chosen) -> float:
+    """Throughput of a chosen pipeline: its slowest slot (instances x per-instance rate)."""
+    return min(n * s.instance_rps for n, s in zip(chosen.instances, chosen.design.stages,
+                                                  strict=True))
+
+
+def model_rps(inputs: PPipeInputs, chosen: Sequence[Chosen]) -> list[float]:
+    """Planned throughput of every model (sum over its pipelines), requests/s."""
+    totals = [0.0] * len(inputs.models)
+    for c in chosen:
+        totals[c.design.model] += pipeline_rps(c)
+    return totals
+
+
+def dart_r(inputs: PPipeInputs, designs: Sequence[Design], solver: MilpSolver
+           ) -> tuple[float, list[float], SolveResult]:
+    """DART-r on ``designs`` (enumerated with P = 2 and MPS level 1): objective, per-model
+    throughput and the allocation solve. Needs one high-class and one low-class GPU type."""
+    high = next(g for g, gpu in enumerate(inputs.gpus) if not gpu.low_class)
+    low = next(g for g, gpu in enumerate(inputs.gpus) if gpu.low_class)
+    units = min(inputs.gpus[high].count, inputs.gpus[low].count)
+    surplus_gpu = max((high, low), key=lambda g: inputs.gpus[g].count)
+    surplus = inputs.gpus[surplus_gpu].count - units
+
+    def best(d: int, types: tuple[int, ...]) -> float:
+        return max((min(s.instance_rps for s in e.stages) for e in designs
+                    if e.model == d and e.types == types), default=0.0)
+
+    unit_rps = [max(best(d, (high,)) + best(d, (low,)), best(d, (high, low)),
+                    best(d, (low, high))) for d in range(len(inputs.models))]
+    single_rps = [best(d, (surplus_gpu,)) for d in range(len(inputs.models))]
+    prob = pulp.LpProblem("dart_r", pulp.LpMaximize)
+    t = pulp.LpVariable("t", lowBound=0)
+    prob += t
+    u = [pulp.LpVariable(f"u_{d}", 0, units, pulp.LpInteger) for d in range(len(unit_rps))]
+    s = [pulp.LpVariable(f"s_{d}", 0, surplus, pulp.LpInteger) for d in range(len(unit_rps))]
+    prob += pulp.lpSum(u) <= units
+    prob += pulp.lpSum(s) <= surplus
+    for d, model in enumerate(inputs.models):
+        prob += model.weight * t <= unit_rps[d] * u[d] + single_rps[d] * s[d]
+    result = require_solution(solver.solve(prob), lambda: "DART-r: allocation infeasible")
+    rates = [unit_rps[d] * result.int_value(u[d]) + single_rps[d] * result.int_value(s[d])
+             for d in range(len(unit_rps))]
+    return min(r / m.weight for r, m in zip(rates, inputs.models, strict=True)), rates, result
