@@ -227,9 +227,8 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         pick = next(i for i, c in enumerate(cands)
                     if (c.estimate.instance_type, c.estimate.nodes, c.estimate.market)
                     == (a.instance_type, a.nodes, a.market))
-        first = max(0, pick - inputs.top_candidates)
         rows = []
-        for rank, c in enumerate(cands[first:pick + inputs.top_candidates + 1], first + 1):
+        for rank, c in enumerate(cands[:pick + inputs.top_candidates + 1], 1):
             e = c.estimate
             verdict = ("recommended" if rank - 1 == pick
                        else _verdict(inputs, spec, c, better=rank - 1 < pick,
@@ -241,7 +240,7 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         return Table(f"Candidates for job {spec.name}, ranked by "
                      f"{'cost' if inputs.objective is Mode.MIN_COST else 'time'}",
                      ["rank", "instance_type", "nodes", "market", "gpus", "hours", "cost_usd",
-                      *STALL_COLUMNS, "verdict"], rows, marked_row=pick - first)
+                      *STALL_COLUMNS, "verdict"], rows, marked_row=pick)
 
     @staticmethod
     def _baselines_table(inputs: DdlInputs, spec: JobSpec, a: Assignment) -> Table:
