@@ -73,6 +73,7 @@ INSTANCES: dict[str, InstanceType] = {
         InstanceType("p2.8xlarge", 32, 488, "K80", 8, 10, 7.20, 2.16, _B.FROM_15_TO_20),
         InstanceType("p2.16xlarge", 64, 732, "K80", 16, 25, 14.40, 4.32, _B.OVER_20),
         InstanceType("p3.2xlarge", 8, 61, "V100", 1, 2.5, 3.06, 0.918, _B.FROM_10_TO_15),
+        # GPU peer-to-peer over NVLink (AWS P3 page); topology in cost_models/ddl/topology.py.
         InstanceType("p3.8xlarge", 32, 244, "V100", 4, 10, 12.24, 3.67, _B.FROM_15_TO_20),
         InstanceType("p3.16xlarge", 64, 488, "V100", 8, 25, 24.48, 7.34, _B.OVER_20),
         InstanceType("p3dn.24xlarge", 96, 768, "V100", 8, 100, 31.212, 9.36, _B.OVER_20),
