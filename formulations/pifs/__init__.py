@@ -23,11 +23,14 @@ Constraints:
 (1) sum_l x_kl = n_k (every bucket fully placed);
 (2) sum_k S_k x_kl <= cap_l z_l (capacity; z_l = 1 if l holds anything);
 (3) sum_k Lk_k x_kl / bw_l <= T for l = host and every port;
-(4) sum_{k in t} S_k x_kp / S_t <= y_tp + (1 - r_t): a reduced table's presence on p
-    (the share of its bytes there is <= 1, so the bound of 1 is tight); and
-    sum_p y_tp <= P r_t (y only for reduced tables);
-(5) R_t = M_t - sum_{k in t} Lk_k x_k,host is t's CXL lookup MB; u_t >= R_t - M_t r_t and
-    s_t >= R_t - M_t (1 - r_t) (big-M = M_t, the largest R_t can be, since x_k,host >= 0);
+(4) x_kp / n_k <= y_tp + (1 - r_t) for every bucket k of t: a reduced table's presence
+    on p (a share is <= 1, so the big-M of 1 is tight; one row per bucket rather than one
+    per table keeps the LP from paying a fraction of O_t for a table that is mostly on
+    the host); and sum_p y_tp <= P r_t (y only for reduced tables);
+(5) R_t = M_t - sum_{k in t} Lk_k x_k,host is t's CXL lookup MB; its rows cross the
+    upstream link (u_t) or go through the reduction engine (s_t): u_t + s_t >= R_t,
+    u_t <= M_t (1 - r_t), s_t <= M_t r_t (big-M = M_t, the largest R_t can be, since
+    x_k,host >= 0; for fixed R_t this is the convex hull of the two cases);
 (6) (sum_t u_t + sum_{t,p} O_t y_tp) / bw_up <= T (without an engine: (sum_t R_t) /
     bw_up <= T);
 (7) sum_t s_t / bw_red <= T;  (8) sum_{t,p} window * row_bytes_t * y_tp <= buffer;
@@ -40,8 +43,9 @@ Objective: minimise T + c + lat_red * rho (batch latency, us). Capacity-planning
 minimise price * sum_p z_p subject to T + c + lat_red * rho <= target.
 
 Linearisations: the product r_t * (CXL lookups) is split into u_t and s_t with big-M =
-M_t (above); the product r_t * presence is folded into (4) with big-M 1 (a share); the
-max over resources is T; the max over used locations is c.
+M_t (above; a disjunctive hull rather than two big-M lower bounds, for a tighter LP); the
+product r_t * presence is folded into (4) with big-M 1 (a share); the max over resources
+is T; the max over used locations is c.
 
 Exact pruning and symmetry breaking (each keeps every optimum):
 * a table with pooling factor <= 1 is never reduced (r_t fixed to 0): its CXL lookups
@@ -52,10 +56,15 @@ Exact pruning and symmetry breaking (each keeps every optimum):
   feasible plans to feasible plans of equal cost; we require z_1 >= z_2 >= ... >= z_P
   (sort used ports first), which every orbit satisfies for some permutation.
 
-The model is built as numpy CSR arrays (:class:`formulations.types.MatrixModel`), not
-through PuLP: the 856-table x 17-bucket x 16-port instance has ~250k columns. HiGHS gets
-a MIP start: the best feasible baseline placement. The independent verifier recomputes
-every constraint and the latency with :func:`cost_models.pifs.busy.batch_cost`.
+How it is solved: the model is built as numpy CSR arrays
+(:class:`formulations.types.MatrixModel`), not through PuLP (the 856-table x 17-bucket
+x 16-port instance has ~260k columns). For fractional placement without groups or
+capacity planning, :mod:`formulations.pifs.aggregate` first solves the relaxation with the
+identical ports pooled into one (a proven lower bound) and splits its plan over the ports
+by McNaughton's wrap-around rule; the per-port MILP above runs only if that certified
+gap exceeds ``mip_gap`` (``placement.aggregate_ports`` overrides). The per-port MILP gets
+a MIP start: the pooled plan or the best feasible baseline. The independent verifier
+recomputes every constraint and the latency with :func:`cost_models.pifs.busy.batch_cost`.
 """
 
 from formulations.pifs.formulation import PifsFormulation

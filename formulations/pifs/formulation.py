@@ -5,12 +5,19 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from cost_models.pifs.busy import HOLDS_EPS, BatchCost, batch_cost
 from cost_models.pifs.topology import GIB
+from formulations.pifs.aggregate import (
+    disaggregate,
+    pool_units,
+    pooled_problem,
+)
 from formulations.pifs.baselines import BASELINES, BaselinePlacement
 from formulations.pifs.inputs import (
     BucketPlacement,
@@ -20,9 +27,11 @@ from formulations.pifs.inputs import (
 )
 from formulations.pifs.model import (
     Buckets,
-    BuiltModel,
+    Columns,
     build_model,
     fractions_from_units,
+    lp_neighbourhood,
+    relaxation,
     start_values,
 )
 from formulations.types import (
@@ -31,8 +40,11 @@ from formulations.types import (
     Objective,
     Outcome,
     Sense,
+    SolveResult,
+    SolveStatus,
     Table,
     Verification,
+    relative_gap,
     require_solution,
 )
 
@@ -51,20 +63,40 @@ def _evaluate(problem: Problem, bk: Buckets, placed: BaselinePlacement) -> Batch
                       problem.window_samples)
 
 
-def _extract(built: BuiltModel, values: dict[str, float], problem: Problem) -> BaselinePlacement:
-    names = built.model.names
-    flat = np.array([values.get(names[j], 0.0) for j in built.cols.x.ravel()])
-    units = flat.reshape(built.cols.x.shape)
+def _pool_first(inputs: PifsInputs) -> bool:
+    """Whether to solve with pooled ports first (see aggregate.py)."""
+    mode = inputs.placement.aggregate_ports
+    if mode != "auto":
+        return mode == "always"
+    simple = not (inputs.placement.page_kb or inputs.placement.colocate
+                  or inputs.placement.separate or inputs.capacity_planning)
+    return simple and len(inputs.problem.fabric.ports) > 1
+
+
+def _tighter(full: SolveResult, pooled: SolveResult, solver: MilpSolver) -> SolveResult:
+    """The per-port result with the pooled relaxation's bound where that is higher."""
+    if full.objective is None or pooled.bound is None or (
+            full.bound is not None and full.bound >= pooled.bound):
+        return full
+    gap = relative_gap(full.objective, pooled.bound)
+    status = SolveStatus.OPTIMAL if gap <= solver.settings.mip_gap else full.status
+    return replace(full, bound=pooled.bound, gap=gap, status=status)
+
+
+def _extract(cols: Columns, names: Sequence[str], values: dict[str, float],
+             problem: Problem) -> BaselinePlacement:
+    """The placement in a solver solution (solver noise below CLEAN_EPS dropped)."""
+    units = np.array([values.get(names[j], 0.0) for j in cols.x.ravel()]).reshape(cols.x.shape)
     if problem.page_bytes is None:
         units = np.where(units > CLEAN_EPS, units, 0.0)
         units /= units.sum(axis=1, keepdims=True)
     else:
         units = np.round(units)
     n_t = len(problem.workload.tables)
-    if built.cols.r is None:
+    if cols.r is None:
         reduced = np.zeros(n_t, dtype=bool)
     else:
-        reduced = np.array([values.get(names[j], 0.0) > 0.5 for j in built.cols.r])
+        reduced = np.array([values.get(names[j], 0.0) > 0.5 for j in cols.r])
     return BaselinePlacement(units, reduced)
 
 
@@ -94,36 +126,44 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
     def plan(self, inputs: PifsInputs, solver: MilpSolver) -> Outcome[PifsDeployment]:
         problem = inputs.problem
         started = time.perf_counter()
-        built = build_model(inputs)
-        bk = built.buckets
+        bk = Buckets.of(problem)
         baselines = {name: policy(problem, bk) for name, policy in BASELINES.items()}
         costs = {name: _evaluate(problem, bk, p) for name, p in baselines.items() if p}
-        build_s = time.perf_counter() - started
-        start = None
-        if costs and inputs.capacity_planning is None:
-            best = min(costs, key=lambda n: costs[n].latency_us)
-            placed = baselines[best]
-            assert placed is not None
-            start = start_values(built, inputs, placed.units, placed.reduced)
-        result = solver.solve(built.model, warm_start=start)
-        require_solution(result, lambda: self._explain(inputs))
-        placed = _extract(built, dict(result.values), problem)
+        best = min(costs, key=lambda n: costs[n].latency_us) if costs else None
+        incumbent = baselines[best] if best else None
+        result = None
+        build_s = solve_s = 0.0
+        if _pool_first(inputs):
+            placed, result, build_s, solve_s = self._solve_pooled(inputs, solver, incumbent,
+                                                                  started)
+            incumbent = placed
+        if result is None or (result.gap > solver.settings.mip_gap
+                              and inputs.placement.aggregate_ports == "auto"):
+            # the per-port model: directly, or when the pooled plan's gap is too large
+            started = time.perf_counter()
+            built = build_model(problem, inputs.placement, inputs.capacity_planning)
+            start = None
+            if incumbent is not None and inputs.capacity_planning is None:
+                start = start_values(built, problem, incumbent.units, incumbent.reduced)
+            build_s += time.perf_counter() - started
+            full = solver.solve(built.model, warm_start=start)
+            solve_s += full.solve_s
+            require_solution(full, lambda: self._explain(inputs))
+            placed = _extract(built.cols, built.model.names, dict(full.values), problem)
+            result = full if result is None else _tighter(full, result, solver)
         cost = _evaluate(problem, bk, placed)
         plan_mode = inputs.capacity_planning
-        bought = None
+        warnings = []
         if plan_mode is None:
             objective = Objective("batch_latency", "us", Sense.MINIMIZE, float(result.objective))
+            if cost.latency_us < objective.value * (1 - 1e-6) - 1e-9:
+                warnings.append(f"the solver's plan scores {objective.value:.6g} us but is "
+                                f"worth {cost.latency_us:.6g} us once its slack is removed")
+                objective = replace(objective, value=cost.latency_us)
+            bought = None
         else:
-            bought = int(sum(round(result.value(built.model.names[j]))
-                             for j in built.cols.z[1:]))
-            objective = Objective("expander_cost", "usd", Sense.MINIMIZE,
-                                  float(result.objective))
-        warnings = []
-        recomputed = cost.latency_us if plan_mode is None else objective.value
-        if recomputed < objective.value * (1 - 1e-6) - 1e-9:
-            warnings.append(f"the solver's plan scores {objective.value:.6g} us but is worth "
-                            f"{recomputed:.6g} us once slack is removed; reporting the latter")
-            objective = Objective(objective.name, objective.unit, objective.sense, recomputed)
+            objective = Objective("expander_cost", "usd", Sense.MINIMIZE, float(result.objective))
+            bought = round(objective.value / plan_mode.expander_price_usd)
         summary = {name: self._headline(problem, c, cost) for name, c in costs.items()}
         for name in BASELINES:
             if name not in costs:
@@ -134,10 +174,62 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
             objective=objective,
             result=result,
             build_s=build_s,
-            solve_s=result.solve_s,
+            solve_s=solve_s,
             baselines=summary,
             warnings=warnings,
         )
+
+    def _solve_pooled(self, inputs: PifsInputs, solver: MilpSolver,
+                      incumbent: BaselinePlacement | None,
+                      started: float) -> tuple[BaselinePlacement, SolveResult, float, float]:
+        """Relaxation A with pooled ports, then the wrap-around split (see aggregate.py).
+
+        A's LP relaxation gives the bound; the sub-MILP over the integer columns the LP
+        left fractional (``model.lp_neighbourhood``) gives a plan. Only when that plan is
+        not within ``mip_gap`` of the bound is all of A solved as a MILP, started from the
+        better of that plan and the best baseline.
+        """
+        problem = inputs.problem
+        pooled = pooled_problem(problem)
+        built = build_model(pooled, inputs.placement, None)
+        bk = Buckets.of(problem)
+        build_s = time.perf_counter() - started
+        lp = solver.solve(relaxation(built.model))
+        require_solution(lp, lambda: self._explain(inputs))
+        fixed = solver.solve(lp_neighbourhood(built, dict(lp.values)))
+        solve_s = lp.solve_s + fixed.solve_s
+        bound = float(lp.objective if lp.objective is not None else -math.inf)
+        candidates = [] if incumbent is None else [incumbent]
+        if fixed.status.has_solution:
+            relaxed = _extract(built.cols, built.model.names, dict(fixed.values), pooled)
+            candidates.append(BaselinePlacement(
+                disaggregate(problem, bk, relaxed.units, relaxed.reduced), relaxed.reduced))
+        decisive = lp
+        best = min(candidates, key=lambda p: _evaluate(problem, bk, p).latency_us, default=None)
+        if best is None or relative_gap(_evaluate(problem, bk, best).latency_us,
+                                        bound) > solver.settings.mip_gap:
+            start = None if best is None else start_values(
+                built, pooled, pool_units(best.units), best.reduced)
+            decisive = solver.solve(built.model, warm_start=start)
+            solve_s += decisive.solve_s
+            require_solution(decisive, lambda: self._explain(inputs))
+            relaxed = _extract(built.cols, built.model.names, dict(decisive.values), pooled)
+            candidates.append(BaselinePlacement(
+                disaggregate(problem, bk, relaxed.units, relaxed.reduced), relaxed.reduced))
+            if decisive.bound is not None:
+                bound = max(bound, float(decisive.bound))
+            best = min(candidates, key=lambda p: _evaluate(problem, bk, p).latency_us)
+        assert best is not None
+        latency = _evaluate(problem, bk, best).latency_us
+        gap = relative_gap(latency, bound)
+        status = (SolveStatus.OPTIMAL if gap <= solver.settings.mip_gap + 1e-12
+                  else SolveStatus.FEASIBLE)
+        message = ("ports pooled: bound from the pooled relaxation, plan from its rounding "
+                   f"split over the ports; latency recomputed by the cost model "
+                   f"({decisive.message})")
+        result = replace(decisive, status=status, objective=latency, bound=bound, gap=gap,
+                         solve_s=solve_s, size=built.model.size, message=message)
+        return best, result, build_s, solve_s
 
     @staticmethod
     def _headline(problem: Problem, c: BatchCost, milp: BatchCost) -> dict[str, Any]:

@@ -106,6 +106,15 @@ class PlacementInputs(BaseModel):
     page_kb: float | None = Field(None, gt=0, description="place whole pages of this size")
     colocate: list[list[str]] = Field(default_factory=list)
     separate: list[list[str]] = Field(default_factory=list)
+    aggregate_ports: Literal["auto", "always", "never"] = Field(
+        "auto", description="solve with identical ports merged (bound) + wrap-around split")
+
+    @model_validator(mode="after")
+    def _aggregation_allowed(self) -> PlacementInputs:
+        if self.aggregate_ports == "always" and (self.page_kb or self.colocate or self.separate):
+            raise ValueError("aggregate_ports = 'always' only without page_kb, colocate and "
+                             "separate")
+        return self
 
 
 class CapacityInputs(BaseModel):
@@ -126,6 +135,8 @@ class PifsInputs(BaseModel):
 
     @model_validator(mode="after")
     def _groups_name_tables(self) -> PifsInputs:
+        if self.capacity_planning is not None and self.placement.aggregate_ports == "always":
+            raise ValueError("placement.aggregate_ports = 'always' cannot plan capacity")
         names = {t.name for t in self.problem.workload.tables}
         for key in ("colocate", "separate"):
             for i, group in enumerate(getattr(self.placement, key)):

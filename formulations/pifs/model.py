@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from cost_models.pifs.busy import HOLDS_EPS
 from cost_models.pifs.topology import GIB
-from formulations.pifs.inputs import PifsInputs, Problem
+from formulations.pifs.inputs import CapacityInputs, PlacementInputs, Problem
 from formulations.types import MatrixModel, Sense
 
 MB = 1e6  # model unit for bytes moved per batch
 US_PER_MB = 1e3  # MB / (GB/s) * 1e3 = microseconds
 COLOCATE_MIN_SHARE = 1e-4  # a co-located table keeps >= this share of its bytes at a location
+ROUND_EPS = 1e-6  # LP values above this count as 'used' when rounding
 
 
 @dataclass(frozen=True)
@@ -118,14 +119,14 @@ class BuiltModel:
     buckets: Buckets
 
 
-def _group_members(inputs: PifsInputs) -> list[str]:
-    groups = [*inputs.placement.colocate, *inputs.placement.separate]
+def _group_members(placement: PlacementInputs) -> list[str]:
+    groups = [*placement.colocate, *placement.separate]
     return sorted({name for g in groups for name in g})
 
 
-def build_model(inputs: PifsInputs) -> BuiltModel:
+def build_model(problem: Problem, placement: PlacementInputs,
+                plan_mode: CapacityInputs | None) -> BuiltModel:
     """Build the MILP of the package docstring as CSR arrays."""
-    problem = inputs.problem
     fabric, work = problem.fabric, problem.workload
     bk = Buckets.of(problem)
     n_k, n_t = len(bk.table), len(work.tables)
@@ -171,22 +172,25 @@ def build_model(inputs: PifsInputs) -> BuiltModel:
         u = a.columns([f"u_{t}" for t in range(n_t)], 0.0, np.inf, False)
         s = a.columns([f"s_{t}" for t in range(n_t)], 0.0, np.inf, False)
         rho = int(a.columns(["rho"], 0.0, 1.0, True)[0])
-        # (4) linking: sum_b S x[t,b,p] / S_t <= y[t,p] + (1 - r_t), for every port
-        rows_tp = bk.table[:, None] * n_p + np.arange(n_p)[None, :]
-        a.rows(np.concatenate([rows_tp.ravel(), np.arange(n_t * n_p), np.arange(n_t * n_p)]),
-               np.concatenate([x[:, 1:].ravel(), y.ravel(), np.repeat(r, n_p)]),
-               np.concatenate([np.repeat(bk.unit_bytes / table_bytes[bk.table], n_p),
-                               -np.ones(n_t * n_p), np.ones(n_t * n_p)]), -np.inf, 1.0,
-               n_t * n_p)
+        # (4) linking, per bucket: x[k,p] / n_k <= y[t,p] + (1 - r_t)
+        a.rows(np.tile(np.arange(n_k * n_p), 3),
+               np.concatenate([x[:, 1:].ravel(), y[bk.table].ravel(),
+                               np.repeat(r[bk.table], n_p)]),
+               np.concatenate([np.repeat(1.0 / bk.units, n_p), -np.ones(n_k * n_p),
+                               np.ones(n_k * n_p)]), -np.inf, 1.0, n_k * n_p)
         # y only for reduced tables: sum_p y[t,p] <= P r_t
         a.rows(np.concatenate([np.repeat(np.arange(n_t), n_p), np.arange(n_t)]),
                np.concatenate([y.ravel(), r]),
                np.concatenate([np.ones(n_t * n_p), -n_p * np.ones(n_t)]), -np.inf, 0.0, n_t)
-        # (5) u_t >= R_t - M_t r_t and s_t >= R_t - M_t (1 - r_t), R_t = M_t - host MB
-        for var, sign, rhs in ((u, 1.0, table_mb), (s, -1.0, 0.0)):
-            a.rows(np.concatenate([np.arange(n_t), bk.table, np.arange(n_t)]),
-                   np.concatenate([var, x[:, 0], r]),
-                   np.concatenate([np.ones(n_t), host_mb, sign * table_mb]), rhs, np.inf, n_t)
+        # (5) convex hull of {r=0: u >= R_t} or {r=1: s >= R_t}, R_t = M_t - host MB:
+        # u_t + s_t >= R_t, u_t <= M_t (1 - r_t), s_t <= M_t r_t
+        a.rows(np.concatenate([np.arange(n_t), np.arange(n_t), bk.table]),
+               np.concatenate([u, s, x[:, 0]]),
+               np.concatenate([np.ones(2 * n_t), host_mb]), table_mb, np.inf, n_t)
+        a.rows(np.tile(np.arange(n_t), 2), np.concatenate([u, r]),
+               np.concatenate([np.ones(n_t), table_mb]), -np.inf, table_mb, n_t)
+        a.rows(np.tile(np.arange(n_t), 2), np.concatenate([s, r]),
+               np.concatenate([np.ones(n_t), -table_mb]), -np.inf, 0.0, n_t)
         # (6) upstream link, (7) reduction engine, (8) switch buffer
         a.rows(np.zeros(n_t + n_t * n_p + 1, dtype=np.int64),
                np.concatenate([u, y.ravel(), [busy]]),
@@ -218,11 +222,10 @@ def build_model(inputs: PifsInputs) -> BuiltModel:
     if n_p > 1:
         a.rows(np.repeat(np.arange(n_p - 1), 2), np.stack([z[1:-1], z[2:]], axis=1).ravel(),
                np.tile([1.0, -1.0], n_p - 1), 0.0, np.inf, n_p - 1)
-    w = _group_rows(a, inputs, bk, x, table_bytes, page_mode)
+    w = _group_rows(a, problem, placement, bk, x, table_bytes)
     latency_cost = {busy: 1.0, chain: 1.0}
     if cols_extra["rho"] is not None:
         latency_cost[int(cols_extra["rho"])] = objective_reduction_us
-    plan_mode = inputs.capacity_planning
     if plan_mode is None:
         cost = latency_cost
     else:
@@ -233,15 +236,16 @@ def build_model(inputs: PifsInputs) -> BuiltModel:
     return BuiltModel(a.matrix(cost, Sense.MINIMIZE), cols, bk)
 
 
-def _group_rows(a: _Arrays, inputs: PifsInputs, bk: Buckets, x: np.ndarray,
-                table_bytes: np.ndarray, page_mode: bool) -> dict[int, np.ndarray]:
+def _group_rows(a: _Arrays, problem: Problem, placement: PlacementInputs, bk: Buckets,
+                x: np.ndarray, table_bytes: np.ndarray) -> dict[int, np.ndarray]:
     """Presence binaries w[t,l] of grouped tables and the co-locate / separate rows."""
-    names = [t.name for t in inputs.problem.workload.tables]
+    page_mode = problem.page_bytes is not None
+    names = [t.name for t in problem.workload.tables]
     index = {n: i for i, n in enumerate(names)}
     n_l = x.shape[1]
     w: dict[int, np.ndarray] = {}
-    colocated = {n for g in inputs.placement.colocate for n in g}
-    for name in _group_members(inputs):
+    colocated = {n for g in placement.colocate for n in g}
+    for name in _group_members(placement):
         t = index[name]
         w[t] = a.columns([f"w_{t}_{loc}" for loc in range(n_l)], 0.0, 1.0, True)
         ks = np.flatnonzero(bk.table == t)
@@ -257,12 +261,12 @@ def _group_rows(a: _Arrays, inputs: PifsInputs, bk: Buckets, x: np.ndarray,
             a.rows(np.concatenate([rows, np.arange(n_l)]),
                    np.concatenate([x[ks].T.ravel(), w[t]]),
                    np.concatenate([np.tile(coef, n_l), -floor * np.ones(n_l)]), 0.0, np.inf, n_l)
-    for group in inputs.placement.colocate:
+    for group in placement.colocate:
         first = w[index[group[0]]]
         for other in group[1:]:
             a.rows(np.tile(np.arange(n_l), 2), np.concatenate([first, w[index[other]]]),
                    np.concatenate([np.ones(n_l), -np.ones(n_l)]), 0.0, 0.0, n_l)
-    for group in inputs.placement.separate:
+    for group in placement.separate:
         members = [w[index[n]] for n in group]
         a.rows(np.tile(np.arange(n_l), len(members)), np.concatenate(members),
                np.ones(n_l * len(members)), -np.inf, 1.0, n_l)
@@ -275,10 +279,9 @@ def fractions_from_units(bk: Buckets, units: np.ndarray, n_tables: int) -> list[
     return [frac[bk.table == t] for t in range(n_tables)]
 
 
-def start_values(built: BuiltModel, inputs: PifsInputs, units: np.ndarray,
+def start_values(built: BuiltModel, problem: Problem, units: np.ndarray,
                  reduced: Sequence[bool]) -> dict[str, float]:
     """Column values of a given placement (a MIP start for the solver)."""
-    problem = inputs.problem
     cols, bk, names = built.cols, built.buckets, built.model.names
     fabric, work = problem.fabric, problem.workload
     n_t = len(work.tables)
@@ -315,3 +318,27 @@ def start_values(built: BuiltModel, inputs: PifsInputs, units: np.ndarray,
     for t, wt in cols.w.items():
         values[wt] = table_holds[t]
     return dict(zip(names, values.tolist(), strict=True))
+
+
+def relaxation(model: MatrixModel) -> MatrixModel:
+    """The LP relaxation (integrality dropped)."""
+    return replace(model, integrality=np.zeros_like(model.integrality))
+
+
+def lp_neighbourhood(built: BuiltModel, values: dict[str, float]) -> MatrixModel:
+    """The MILP with every integer column the LP solution ``values`` left integral fixed.
+
+    The integer columns with fractional LP values stay free (a relaxation-induced
+    neighbourhood), and so do the presence columns y_t,. of a table whose r_t stays free
+    (fixing them at their LP values would forbid rounding r_t up). The LP solution stays
+    feasible for this sub-MILP's relaxation, and every integer solution of the sub-MILP is
+    feasible for the full MILP.
+    """
+    model, cols = built.model, built.cols
+    val = np.array([values.get(name, 0.0) for name in model.names])
+    settled = model.integrality & (np.abs(val - np.round(val)) <= ROUND_EPS)
+    if cols.r is not None and cols.y is not None:
+        settled[cols.y[~settled[cols.r]]] = False
+    lower, upper = model.col_lower.copy(), model.col_upper.copy()
+    lower[settled] = upper[settled] = np.round(val[settled])
+    return replace(model, col_lower=lower, col_upper=upper)

@@ -1,0 +1,100 @@
+"""Port aggregation for large instances: an exact lower bound plus a certified plan.
+
+With P identical ports the per-port MILP has K * (P + 1) placement columns (250k for 856
+tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
+
+1. Relaxation A: the same MILP with the P ports merged into one "pool" port with P times
+   the bandwidth and capacity and the same path latency. A is a relaxation of the per-port
+   model: map a per-port plan to A by summing its port columns (x_k,pool = sum_p x_kp),
+   y_t,pool = max_p y_tp and z_pool = max_p z_p. Then (2) holds because the pool's capacity
+   is the sum of the ports'; (3) because the pool's load / (P bw) is the average port busy
+   time, <= max_p busy_p <= T; (4) because with r_t = 0 its right side is >= 1 >= the CXL
+   share, and with r_t = 1 any port share > 0 forces that y_tp = 1, so y_t,pool = 1 and
+   the pool share (the CXL share) is <= 1; (5)-(7) and the buffer only shrink, as O_t
+   y_t,pool <= O_t sum_p y_tp; (9) because every port has the pool's latency. So the
+   optimum of A, and any dual bound of A, is a lower bound on the per-port optimum.
+2. Disaggregation: A's host placement and reduction choices are kept; its pool contents
+   are split over the P ports so every port carries exactly 1/P of the pool's lookup
+   bytes (so every port's busy time equals the pool's): reduced tables whole, largest
+   first, each to the least-loaded port while it fits under the 1/P share; then the
+   tables left over and all non-reduced tables are poured into the remaining room
+   port by port (McNaughton's wrap-around rule), splitting a table's buckets in
+   proportion where a port fills up. Only poured reduced tables can end up on more than
+   one port, so only they add pooled vectors to the upstream link.
+3. The plan's latency is recomputed by the cost model; its gap to A's bound is the plan's
+   gap, so the plan is within that gap of the per-port optimum. When the wrap-around
+   adds no upstream bottleneck (the usual case: 856 tables, 16 ports) the plan meets the
+   bound up to the chain-latency term.
+
+With ``placement.aggregate_ports = "auto"`` (the default) this runs first for fractional
+placement without co-location / separation groups or capacity planning (those need
+per-port binaries); when its certified gap exceeds ``mip_gap`` the per-port MILP runs next,
+started from this plan, and keeps the higher of the two bounds. ``"always"`` stops after
+this step, ``"never"`` skips it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from cost_models.pifs.topology import Location
+from formulations.pifs.inputs import Problem
+from formulations.pifs.model import Buckets
+
+_FILLED = 1e-12  # relative room below which a port counts as full
+
+
+def pooled_problem(problem: Problem) -> Problem:
+    """The same problem with its identical ports merged into one pool port."""
+    ports = problem.fabric.ports
+    first = ports[0]
+    pool = Location("cxl_pool", sum(p.capacity_bytes for p in ports),
+                    sum(p.bandwidth_gb_per_s for p in ports), first.latency_ns, True)
+    return replace(problem, fabric=replace(problem.fabric, ports=(pool,)))
+
+
+def pool_units(units: np.ndarray) -> np.ndarray:
+    """Per-port units (K x (1+P)) summed into (K x 2): host and pool."""
+    return np.stack([units[:, 0], units[:, 1:].sum(axis=1)], axis=1)
+
+
+def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray,
+                 reduced: np.ndarray) -> np.ndarray:
+    """Split the pool column over the ports (see the module docstring, step 2)."""
+    n_p = len(problem.fabric.ports)
+    n_t = len(problem.workload.tables)
+    units = np.zeros((len(bk.table), 1 + n_p))
+    units[:, 0] = pooled[:, 0]
+    cxl = pooled[:, 1]
+    members = np.split(np.arange(len(bk.table)), np.cumsum(np.bincount(bk.table,
+                                                                        minlength=n_t))[:-1])
+    load = np.bincount(bk.table, bk.unit_lookup_bytes * cxl, n_t)
+    on_cxl = np.bincount(bk.table, cxl, n_t) > 0
+    target = load.sum() / n_p
+    port_load = np.zeros(n_p)
+    poured = []
+    for t in np.argsort(-load, kind="stable"):
+        if not (on_cxl[t] and reduced[t]):
+            continue
+        p = int(np.argmin(port_load))
+        if port_load[p] + load[t] <= target * (1 + _FILLED):
+            units[members[t], 1 + p] += cxl[members[t]]
+            port_load[p] += load[t]
+        else:
+            poured.append(t)
+    poured += [t for t in np.argsort(-load, kind="stable") if on_cxl[t] and not reduced[t]]
+    p = 0
+    for t in poured:
+        left = 1.0
+        while left > 0:
+            room = target - port_load[p]
+            if p < n_p - 1 and room <= target * _FILLED:
+                p += 1
+                continue
+            share = left if p == n_p - 1 or load[t] == 0 else min(left, room / load[t])
+            units[members[t], 1 + p] += cxl[members[t]] * share
+            port_load[p] += load[t] * share
+            left -= share
+    return units
