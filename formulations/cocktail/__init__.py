@@ -1,0 +1,54 @@
+"""Cocktail (NSDI '22): per request class, a voting ensemble on on-demand and spot VMs.
+
+Sets
+    T intervals (length ``interval_h`` hours), K request classes, M models, I instance types,
+    E_k candidate ensembles of class k (below).
+Parameters
+    lambda[t,k]   planned load of class k in interval t, requests/s (observed or forecast)
+    slo_ms[k], target[k]   latency SLO (ms) and vote-accuracy target (fraction) of class k
+    lat[m,i]      latency of one request of model m on instance type i, ms (roofline)
+    cap[m,i]      requests/s one VM of type i serves with model m (devices / latency)
+    q[i]          probability a spot VM of type i is reclaimed within one interval
+                  (Spot Advisor band rate x ``interruption_rate_scale``, Poisson)
+    p_od[i], p_sp[i]   on-demand and spot price, USD per VM-hour
+    beta          ``min_on_demand_share``: share of each pool's load on-demand VMs must carry
+    h_start       ``vm_startup_s`` / 3600: billed start-up hours of each VM added
+    acc(S)        vote accuracy of model subset S on the correctness model
+                  (:mod:`cost_models.cocktail.accuracy`; not linear in S, so precomputed)
+Candidates
+    E_k = subsets S of {m : exists i with lat[m,i] <= slo_ms[k]} with |S| <= max_ensemble_size
+    and acc(S) >= target[k] that are *minimal* (no proper subset qualifies). Pruning the
+    others is exact: replacing S by a qualifying subset S' keeps every constraint below
+    satisfied (members of S' get the same load, the others none) with the same VM counts.
+    An empty E_k makes the plan infeasible before any solve (InfeasibleError naming the class
+    and the best reachable accuracy).
+Variables
+    x[t,k,e] in {0,1}   class k uses ensemble e of E_k in interval t
+    y[t,k,m,i] >= 0     requests/s of class k sent to model m on type i; only for pairs
+                        with lat[m,i] <= slo_ms[k] (this is how the SLO is enforced)
+    n[t,m,i], s[t,m,i] in Z+   on-demand and spot VMs of type i running model m
+    u[t,m,i], v[t,m,i] >= 0    VMs started (on-demand, spot), only when h_start > 0
+Constraints
+    sum_e x[t,k,e] = 1                                         one ensemble per class
+    sum_i y[t,k,m,i] = lambda[t,k] * sum_{e: m in e} x[t,k,e]  every member sees all requests
+    sum_k y[t,k,m,i] <= cap[m,i] * n[t,m,i] + cap[m,i] (1 - q[i]) s[t,m,i]
+                                                  capacity, spot discounted by its risk
+    beta * sum_k y[t,k,m,i] <= cap[m,i] * n[t,m,i]    on-demand fallback: a total spot loss
+                                                  leaves beta of every pool's load served
+    u[t] >= n[t] - n[t-1], v[t] >= s[t] - s[t-1]  (n[-1] = s[-1] = 0)
+Objective (USD over the horizon, minimised)
+    sum_t sum_{m,i} interval_h (p_od[i] n + p_sp[i] s) + h_start (p_od[i] u + p_sp[i] v)
+Bounds and linearisation
+    No big-M: the route equality is linear because lambda is data. n and s are bounded by
+    ceil(L / cap) and ceil(L / (cap (1 - q))) with L the load of every class that may reach
+    the pool; exact, because on-demand VMs alone covering L satisfy every constraint and a
+    VM kept only to avoid a start-up costs more than the start-up (``vm_startup_s`` is
+    limited to less than one interval).
+The model has continuous routes y, so CP-SAT refuses it; HiGHS, CBC and SCIP solve it.
+"""
+
+from formulations.cocktail.formulation import CocktailFormulation
+
+FORMULATION = CocktailFormulation()
+
+__all__ = ["FORMULATION", "CocktailFormulation"]

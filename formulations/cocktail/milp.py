@@ -1,0 +1,180 @@
+"""The Cocktail MILP in PuLP (math in the package docstring) and reading its solution."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pulp
+
+from formulations.cocktail.inputs import (
+    ClassPlan,
+    CocktailData,
+    CocktailDeployment,
+    IntervalPlan,
+    Pool,
+    Route,
+)
+from formulations.types import (
+    MilpSolver,
+    ModelSize,
+    SolveResult,
+    SolveStatus,
+    relative_gap,
+    require_solution,
+)
+
+ROUTE_EPS_QPS = 1e-9  # routes below this many requests/s are solver noise, dropped
+
+
+@dataclass
+class CocktailModel:
+    problem: pulp.LpProblem
+    ensembles: list[list[tuple[int, ...]]]  # per class
+    intervals: list[int]
+    x: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    y: dict[tuple[int, int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    n: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    s: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+
+
+def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]]],
+                allow_spot: bool, intervals: Sequence[int], name: str = "cocktail"
+                ) -> CocktailModel:
+    """Build the MILP over ``intervals``, with ``ensembles[k]`` the candidates of class k."""
+    prob = pulp.LpProblem(name, pulp.LpMinimize)
+    model = CocktailModel(prob, [list(e) for e in ensembles], list(intervals))
+    n_m, n_i = len(data.models), len(data.instances)
+    members = [sorted({m for e in ens for m in e}) for ens in model.ensembles]
+    # (m, i) -> classes that may route to it: m is a candidate member and i meets the SLO
+    users = {(m, i): [k for k in range(len(data.classes))
+                      if m in members[k] and data.meets_slo(m, i, k)]
+             for m in range(n_m) for i in range(n_i)}
+    pools = [p for p, ks in users.items() if ks]
+    cost = []
+    for t in intervals:
+        load = data.planned_qps[:, t]
+        for k, ens in enumerate(model.ensembles):
+            xs = [pulp.LpVariable(f"x_{t}_{k}_{e}", cat="Binary") for e in range(len(ens))]
+            model.x.update({(t, k, e): v for e, v in enumerate(xs)})
+            prob += pulp.lpSum(xs) == 1, f"choose_{t}_{k}"
+        for m, i in pools:
+            for k in users[(m, i)]:
+                model.y[(t, k, m, i)] = pulp.LpVariable(f"y_{t}_{k}_{m}_{i}", lowBound=0)
+            # Exact bound: on-demand VMs alone covering all the load reachable here suffice.
+            reach = sum(load[k] for k in users[(m, i)])
+            cap = float(data.capacity_qps[m, i])
+            model.n[(t, m, i)] = pulp.LpVariable(f"n_{t}_{m}_{i}", 0, math.ceil(reach / cap),
+                                                 cat="Integer")
+            cost.append(data.interval_h * data.on_demand_usd_per_h[i] * model.n[(t, m, i)])
+            if allow_spot:
+                spot_cap = data.spot_effective_qps(m, i)
+                model.s[(t, m, i)] = pulp.LpVariable(
+                    f"s_{t}_{m}_{i}", 0, math.ceil(reach / spot_cap), cat="Integer")
+                cost.append(data.interval_h * data.spot_usd_per_h[i] * model.s[(t, m, i)])
+        for k, ens in enumerate(model.ensembles):
+            for m in members[k]:
+                routes = [model.y[(t, k, m, i)] for i in range(n_i) if (t, k, m, i) in model.y]
+                chosen = [model.x[(t, k, e)] for e, members_e in enumerate(ens) if m in members_e]
+                prob += (pulp.lpSum(routes) == float(load[k]) * pulp.lpSum(chosen),
+                         f"route_{t}_{k}_{m}")
+        for m, i in pools:
+            served = pulp.lpSum(model.y[(t, k, m, i)] for k in users[(m, i)])
+            cap = float(data.capacity_qps[m, i])
+            spot = model.s.get((t, m, i))
+            spot_term = data.spot_effective_qps(m, i) * spot if spot is not None else 0
+            prob += served <= cap * model.n[(t, m, i)] + spot_term, f"cap_{t}_{m}_{i}"
+            if data.min_on_demand_share > 0:
+                prob += (data.min_on_demand_share * served <= cap * model.n[(t, m, i)],
+                         f"od_share_{t}_{m}_{i}")
+    if data.startup_h > 0:
+        cost += _startup_terms(data, model, pools)
+    prob += pulp.lpSum(cost)
+    return model
+
+
+def _startup_terms(data: CocktailData, model: CocktailModel,
+                   pools: list[tuple[int, int]]) -> list[pulp.LpAffineExpression]:
+    """Billed start-up time of VMs added since the previous interval (none before t = 0)."""
+    terms = []
+    for counts, prices, tag in ((model.n, data.on_demand_usd_per_h, "od"),
+                                (model.s, data.spot_usd_per_h, "sp")):
+        for t in model.intervals:
+            for m, i in pools:
+                if (t, m, i) not in counts:
+                    continue
+                started = pulp.LpVariable(f"start_{tag}_{t}_{m}_{i}", lowBound=0)
+                previous = counts.get((t - 1, m, i), 0)
+                model.problem += started >= counts[(t, m, i)] - previous, \
+                    f"start_{tag}_{t}_{m}_{i}"
+                terms.append(data.startup_h * prices[i] * started)
+    return terms
+
+
+def extract(data: CocktailData, model: CocktailModel, result: SolveResult) -> list[IntervalPlan]:
+    """The interval plans a solved model describes."""
+    intervals = []
+    for t in model.intervals:
+        classes = []
+        for k, ens in enumerate(model.ensembles):
+            chosen = max(range(len(ens)), key=lambda e: result.value(model.x[(t, k, e)]))
+            routes = [Route(model=data.models[m], instance_type=data.instances[i], qps=q)
+                      for (tt, kk, m, i), var in model.y.items()
+                      if tt == t and kk == k and (q := result.value(var)) > ROUTE_EPS_QPS]
+            classes.append(ClassPlan(name=data.classes[k].name,
+                                     members=[data.models[m] for m in ens[chosen]],
+                                     routes=routes))
+        pools = []
+        for (tt, m, i), var in model.n.items():
+            if tt != t:
+                continue
+            spot = model.s.get((t, m, i))
+            od, sp = result.int_value(var), result.int_value(spot) if spot is not None else 0
+            if od or sp:
+                pools.append(Pool(model=data.models[m], instance_type=data.instances[i],
+                                  on_demand=od, spot=sp))
+        intervals.append(IntervalPlan(classes=classes, pools=pools))
+    return intervals
+
+
+def _merge(results: list[SolveResult]) -> SolveResult:
+    """One result for independent per-interval solves: sums of objectives, bounds and sizes."""
+    objective = sum(r.objective or 0.0 for r in results)
+    bound = sum(r.bound if r.bound is not None else -math.inf for r in results)
+    optimal = all(r.status is SolveStatus.OPTIMAL for r in results)
+    return SolveResult(
+        status=SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        values={k: v for r in results for k, v in r.values.items()},
+        solve_s=sum(r.solve_s for r in results),
+        size=ModelSize(*(sum(getattr(r.size, f) for r in results)
+                         for f in ("variables", "integers", "constraints"))),
+        backend=results[0].backend,
+        message="; ".join(r.message for r in results if r.message),
+    )
+
+
+def solve_plan(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]]],
+               allow_spot: bool, solver: MilpSolver, explain: Callable[[], str],
+               policy: str) -> tuple[CocktailDeployment, SolveResult, float]:
+    """Build and solve; returns the deployment, the (merged) result and the build time, s.
+
+    Intervals are independent unless start-up costs couple consecutive ones, so without
+    them each interval is its own MILP (exact: the objective and every constraint separate
+    by interval); with them the whole horizon is one MILP.
+    """
+    groups = ([[t] for t in range(data.n_intervals)] if data.startup_h == 0
+              else [list(range(data.n_intervals))])
+    plans, results, build_s = [], [], 0.0
+    for group in groups:
+        started = time.perf_counter()
+        model = build_model(data, ensembles, allow_spot, group, name=f"{policy}_{group[0]}")
+        build_s += time.perf_counter() - started
+        result = require_solution(solver.solve(model.problem), explain)
+        results.append(result)
+        plans += extract(data, model, result)
+    return CocktailDeployment(policy=policy, intervals=plans), _merge(results), build_s
