@@ -127,19 +127,19 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         problem = inputs.problem
         started = time.perf_counter()
         bk = Buckets.of(problem)
-        baselines = {name: policy(problem, bk) for name, policy in BASELINES.items()}
-        costs = {name: _evaluate(problem, bk, p) for name, p in baselines.items() if p}
-        best = min(costs, key=lambda n: costs[n].latency_us) if costs else None
-        incumbent = baselines[best] if best else None
-        result = None
-        build_s = solve_s = 0.0
+        placements = {name: policy(problem, bk) for name, policy in BASELINES.items()}
+        admissible = {name: p for name, p in placements.items()
+                      if p is not None and self._admissible(inputs, bk, p)}
+        incumbent = min(admissible.values(), key=lambda p: _evaluate(problem, bk, p).latency_us,
+                        default=None)
+        placed, result, build_s, solve_s = None, None, 0.0, 0.0
         if _pool_first(inputs):
             placed, result, build_s, solve_s = self._solve_pooled(inputs, solver, incumbent,
                                                                   started)
-            incumbent = placed
-        if result is None or (result.gap > solver.settings.mip_gap
-                              and inputs.placement.aggregate_ports == "auto"):
-            # the per-port model: directly, or when the pooled plan's gap is too large
+        if placed is None or result is None or (result.gap > solver.settings.mip_gap
+                                                and inputs.placement.aggregate_ports == "auto"):
+            # the per-port model: directly, or when the pooled plan is missing or too far off
+            incumbent = placed or incumbent
             started = time.perf_counter()
             built = build_model(problem, inputs.placement, inputs.capacity_planning)
             start = None
@@ -164,11 +164,14 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         else:
             objective = Objective("expander_cost", "usd", Sense.MINIMIZE, float(result.objective))
             bought = round(objective.value / plan_mode.expander_price_usd)
-        summary = {name: self._headline(problem, c, cost) for name, c in costs.items()}
-        for name in BASELINES:
-            if name not in costs:
+        summary = {}
+        for name, p in placements.items():
+            if p is None:
                 summary[name] = {"feasible": False}
                 warnings.append(f"baseline {name} does not fit in the memory given")
+            else:
+                summary[name] = self._headline(problem, _evaluate(problem, bk, p), cost,
+                                               name in admissible)
         return Outcome(
             deployment=_deployment(problem, bk, placed, bought),
             objective=objective,
@@ -179,15 +182,22 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
             warnings=warnings,
         )
 
+    def _admissible(self, inputs: PifsInputs, bk: Buckets, placed: BaselinePlacement) -> bool:
+        """Whether a placement meets every requirement (asks the verifier)."""
+        bought = None if inputs.capacity_planning is None else len(inputs.problem.fabric.ports)
+        return self.verify(inputs, _deployment(inputs.problem, bk, placed, bought)).ok
+
     def _solve_pooled(self, inputs: PifsInputs, solver: MilpSolver,
-                      incumbent: BaselinePlacement | None,
-                      started: float) -> tuple[BaselinePlacement, SolveResult, float, float]:
+                      incumbent: BaselinePlacement | None, started: float,
+                      ) -> tuple[BaselinePlacement | None, SolveResult, float, float]:
         """Relaxation A with pooled ports, then the wrap-around split (see aggregate.py).
 
         A's LP relaxation gives the bound; the sub-MILP over the integer columns the LP
         left fractional (``model.lp_neighbourhood``) gives a plan. Only when that plan is
         not within ``mip_gap`` of the bound is all of A solved as a MILP, started from the
-        better of that plan and the best baseline.
+        better of that plan and the best baseline. Split plans that break a per-port
+        requirement (capacity, switch buffer) are dropped; the plan is ``None`` if none is
+        left.
         """
         problem = inputs.problem
         pooled = pooled_problem(problem)
@@ -196,46 +206,53 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         build_s = time.perf_counter() - started
         lp = solver.solve(relaxation(built.model))
         require_solution(lp, lambda: self._explain(inputs))
-        fixed = solver.solve(lp_neighbourhood(built, dict(lp.values)))
-        solve_s = lp.solve_s + fixed.solve_s
         bound = float(lp.objective if lp.objective is not None else -math.inf)
         candidates = [] if incumbent is None else [incumbent]
-        if fixed.status.has_solution:
-            relaxed = _extract(built.cols, built.model.names, dict(fixed.values), pooled)
-            candidates.append(BaselinePlacement(
-                disaggregate(problem, bk, relaxed.units, relaxed.reduced), relaxed.reduced))
-        decisive = lp
-        best = min(candidates, key=lambda p: _evaluate(problem, bk, p).latency_us, default=None)
-        if best is None or relative_gap(_evaluate(problem, bk, best).latency_us,
-                                        bound) > solver.settings.mip_gap:
-            start = None if best is None else start_values(
-                built, pooled, pool_units(best.units), best.reduced)
+
+        def add_split(result: SolveResult) -> None:
+            if result.status.has_solution:
+                relaxed = _extract(built.cols, built.model.names, dict(result.values), pooled)
+                split = BaselinePlacement(disaggregate(problem, bk, relaxed.units,
+                                                       relaxed.reduced), relaxed.reduced)
+                if self._admissible(inputs, bk, split):
+                    candidates.append(split)
+
+        def best() -> BaselinePlacement | None:
+            return min(candidates, key=lambda p: _evaluate(problem, bk, p).latency_us,
+                       default=None)
+
+        decisive = solver.solve(lp_neighbourhood(built, dict(lp.values)))
+        solve_s = lp.solve_s + decisive.solve_s
+        add_split(decisive)
+        chosen = best()
+        if chosen is None or relative_gap(_evaluate(problem, bk, chosen).latency_us,
+                                          bound) > solver.settings.mip_gap:
+            start = None if chosen is None else start_values(
+                built, pooled, pool_units(chosen.units), chosen.reduced)
             decisive = solver.solve(built.model, warm_start=start)
             solve_s += decisive.solve_s
             require_solution(decisive, lambda: self._explain(inputs))
-            relaxed = _extract(built.cols, built.model.names, dict(decisive.values), pooled)
-            candidates.append(BaselinePlacement(
-                disaggregate(problem, bk, relaxed.units, relaxed.reduced), relaxed.reduced))
+            add_split(decisive)
             if decisive.bound is not None:
                 bound = max(bound, float(decisive.bound))
-            best = min(candidates, key=lambda p: _evaluate(problem, bk, p).latency_us)
-        assert best is not None
-        latency = _evaluate(problem, bk, best).latency_us
+            chosen = best()
+        latency = math.inf if chosen is None else _evaluate(problem, bk, chosen).latency_us
         gap = relative_gap(latency, bound)
         status = (SolveStatus.OPTIMAL if gap <= solver.settings.mip_gap + 1e-12
                   else SolveStatus.FEASIBLE)
-        message = ("ports pooled: bound from the pooled relaxation, plan from its rounding "
+        message = ("ports pooled: bound from the pooled relaxation, plan from its solution "
                    f"split over the ports; latency recomputed by the cost model "
                    f"({decisive.message})")
         result = replace(decisive, status=status, objective=latency, bound=bound, gap=gap,
                          solve_s=solve_s, size=built.model.size, message=message)
-        return best, result, build_s, solve_s
+        return chosen, result, build_s, solve_s
 
     @staticmethod
-    def _headline(problem: Problem, c: BatchCost, milp: BatchCost) -> dict[str, Any]:
+    def _headline(problem: Problem, c: BatchCost, milp: BatchCost,
+                  feasible: bool) -> dict[str, Any]:
         busy = c.busy_us
         return {
-            "feasible": True,
+            "feasible": feasible,
             "latency_us": c.latency_us,
             "throughput_samples_per_s": c.throughput_samples_per_s(problem.workload.batch_size),
             "bottleneck": max(busy, key=lambda k: busy[k]),
