@@ -11,27 +11,39 @@ PPipe's per-slot MILP (its public ``milp_solver/ilp_v4.py``) lets each slot of p
 SLO when the pipeline is used, and bounds the pipeline throughput by each used slot's
 ``n x r``. Choosing all slots' ranges, levels and batches together is choosing one design
 whose used types are a prefix of ``s``; the latency constraint of a used pipeline is then
-exactly "the design is SLO-feasible", which enumeration checks up front. So compat mode is:
+exactly "the design is SLO-feasible", which enumeration checks up front. What remains is
+which designs run and how many instances each slot gets.
 
-Variables: ``z_{s,e}`` binary (pipeline ``s`` runs design ``e``), ``n_{s,e,k}`` integer >= 0
-(instances = MPS slices in slot ``k``), ``T_{s,e} >= 0`` (requests/s), ``Y_{d,k,g}`` integer
->= 0 (physical GPUs of type ``g`` at slot index ``k`` of model ``d``; with
-integer_gpus_per_partition_index), ``t >= 0``.
+Compat mode assigns designs to pipelines only through capacities: the type sequences form a
+tree (prefix ``v`` of length ``j`` has ``|G|^(P-j)`` sequences below it) and a design with
+types ``(g_0..g_{K-1})`` fits any sequence below that prefix, so a set of designs can be
+given distinct pipelines iff, for every prefix ``v``, at most ``|G|^(P-|v|)`` of them have
+types starting with ``v`` (Hall's condition on a tree; deepest-first assignment attains it).
+Running one design in two pipelines is never better than running it once with the summed
+instance counts (``min_k r_k a_k + min_k r_k b_k <= min_k r_k (a_k + b_k)``, same GPUs).
+
+Variables: ``z_e`` binary (compat only), ``n_{e,k}`` integer >= 0 (instances = MPS slices in
+slot ``k``), ``T_e >= 0`` (requests/s), ``Y_{d,k,g}`` integer >= 0 (physical GPUs of type
+``g`` at slot index ``k`` of model ``d``; with integer_gpus_per_partition_index), ``t >= 0``.
 
     max t
-    s.t. T_{s,e} <= r_{e,k} n_{s,e,k}                   for every used slot k of e
-         sum_e z_{s,e} <= 1                             one design per pipeline (compat)
-         n_{s,e,k} <= floor(N_{g_{e,k}} m_{e,k}) z_{s,e} big-M: slot k of a used design
-         w_d t <= sum_{s,e of d} T_{s,e}                max-min weighted throughput
-    per-index rounding on:   lcm Y_{d,k,g} >= sum_{s,e of d: g_{e,k} = g} (lcm / m_{e,k}) n_{s,e,k}
-                             sum_{d,k} Y_{d,k,g} <= N_g
-    per-index rounding off:  sum_{s,e,k: g_{e,k} = g} (lcm / m_{e,k}) n_{s,e,k} <= lcm N_g
+    s.t. T_e <= r_{e,k} n_{e,k}                          every used slot k of e
+         T_e <= Tmax_e z_e                               compat: big-M on the throughput
+         sum_{e of d: types(e) starts with v} z_e <= |G|^(P-|v|)   compat: every prefix v
+         w_d t <= sum_{e of d} T_e                       max-min weighted throughput
+    rounding on:   lcm Y_{d,k,g} >= sum_{e of d: g_{e,k} = g} (lcm / m_{e,k}) n_{e,k}
+                   sum_{d,k} Y_{d,k,g} <= N_g
+    rounding off:  sum_{e,k: g_{e,k} = g} (lcm / m_{e,k}) n_{e,k} <= lcm N_g
 
 ``lcm`` is the least common multiple of the MPS levels in use, so every coefficient is an
-integer. The big-M is the largest instance count the budget allows (``n/m <= Y <= N_g``,
-resp. ``n/m <= N_g``), hence never binding on its own; designs on a type with ``N_g = 0``
-are dropped (their ``n`` would be 0). An unused pipeline (all ``z = 0``) has ``n = 0`` and
-``T = 0``, as in PPipe where an unused pipeline may use no GPU.
+integer. Big-M values from the data: ``n_{e,k} <= cap_{e,k} = floor(N_g m_{e,k})`` (the
+budget allows no more slices, since ``n/m <= Y <= N_g``), and
+``Tmax_e = min_k r_{e,k} cap_{e,k}`` bounds ``T_e`` through its own rows, so ``T_e <=
+Tmax_e z_e`` cuts nothing off when ``z_e = 1``. A design with ``z_e = 0`` has ``T_e = 0``;
+any slices the solver leaves on it serve nothing and are dropped from the plan. Designs on
+a type with ``N_g = 0`` are dropped up front. (Putting the big-M on every ``n_{e,k}``
+instead, as PPipe's indicator constraints do, is equivalent but was up to 50x slower with
+HiGHS on the maf21 instances we timed.)
 
 "general" mode drops ``z`` and the one-design-per-pipeline row: any number of pipelines,
 each a design with its own cuts, per type sequence. Every compat plan is a general plan
@@ -99,14 +111,11 @@ class _Model:
     prob: pulp.LpProblem
     counts: dict[int, list[pulp.LpVariable]]  # design index -> instance count per slot
     rates: dict[int, pulp.LpVariable]  # design index -> pipeline throughput T
+    chosen: dict[int, pulp.LpVariable]  # design index -> z (compat mode)
 
 
-def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, keep: Sequence[int],
-           relax: bool = False, t_bound: float = math.inf) -> _Model:
-    """The MILP above over the designs ``usable[i]`` for ``i`` in ``keep`` (variables are
-    named by ``i``, so solutions of restricted models are valid starts of the full one);
-    ``t_bound`` is an upper bound on the optimal ``t`` that tightens the big-M values."""
-    integer = pulp.LpContinuous if relax else pulp.LpInteger
+def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode) -> _Model:
+    """The MILP above over the designs ``usable`` (variables named by design index)."""
     lcm = math.lcm(*{s.mps for d in usable for s in d.stages}, 1)
     prob = pulp.LpProblem("ppipe", pulp.LpMaximize)
     t = pulp.LpVariable("t", lowBound=0)
@@ -114,31 +123,28 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, keep: Sequ
     served: list[list[pulp.LpVariable]] = [[] for _ in inputs.models]
     use: dict[tuple[int, int, int], list[tuple[int, pulp.LpVariable]]] = {}
     under: dict[tuple[int, tuple[int, ...]], list[pulp.LpVariable]] = {}
-    model = _Model(prob, {}, {})
-    for index in keep:
-        design = usable[index]
+    model = _Model(prob, {}, {}, {})
+    for index, design in enumerate(usable):
         rate = pulp.LpVariable(f"T_{index}", lowBound=0)
         model.rates[index] = rate
         served[design.model].append(rate)
-        budget = [math.floor(inputs.gpus[s.gpu].count * s.mps) for s in design.stages]
-        most_rps = min(inputs.models[design.model].weight * t_bound,
-                       *(s.instance_rps * cap for s, cap in zip(design.stages, budget,
-                                                                 strict=True)))
+        caps = [math.floor(inputs.gpus[s.gpu].count * s.mps) for s in design.stages]
+        most_rps = min(s.instance_rps * cap for s, cap in zip(design.stages, caps, strict=True))
         chosen = None
         if mode == "compat":
-            chosen = pulp.LpVariable(f"z_{index}", 0, 1, pulp.LpContinuous if relax
-                                     else pulp.LpInteger)
+            chosen = pulp.LpVariable(f"z_{index}", cat=pulp.LpBinary)
+            model.chosen[index] = chosen
             for depth in range(1, len(design.stages) + 1):
                 under.setdefault((design.model, design.types[:depth]), []).append(chosen)
         slot_counts = []
         for k, stage in enumerate(design.stages):
-            cap = min(budget[k], math.ceil(most_rps / stage.instance_rps - 1e-9))
-            n = pulp.LpVariable(f"n_{index}_{k}", lowBound=0, upBound=cap, cat=integer)
+            n = pulp.LpVariable(f"n_{index}_{k}", lowBound=0, upBound=caps[k],
+                                cat=pulp.LpInteger)
             slot_counts.append(n)
             prob += rate <= stage.instance_rps * n
-            if chosen is not None:
-                prob += n <= cap * chosen
             use.setdefault((design.model, k, stage.gpu), []).append((lcm // stage.mps, n))
+        if chosen is not None:
+            prob += rate <= most_rps * chosen
         model.counts[index] = slot_counts
     for (_, prefix), chosen_vars in under.items():
         prob += pulp.lpSum(chosen_vars) <= len(inputs.gpus) ** (inputs.max_partitions
@@ -150,7 +156,8 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, keep: Sequ
         if inputs.integer_gpus_per_partition_index:
             whole = []
             for (d, k, _), terms in cells:
-                y = pulp.LpVariable(f"Y_{d}_{k}_{g}", lowBound=0, upBound=gpu.count, cat=integer)
+                y = pulp.LpVariable(f"Y_{d}_{k}_{g}", lowBound=0, upBound=gpu.count,
+                                    cat=pulp.LpInteger)
                 prob += lcm * y >= pulp.lpSum(c * n for c, n in terms)
                 whole.append(y)
             prob += pulp.lpSum(whole) <= gpu.count
@@ -159,62 +166,20 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, keep: Sequ
     return model
 
 
-def _fits_compat(inputs: PPipeInputs, picked: Sequence[tuple[Design, tuple[int, ...]]]
-                 ) -> bool:
-    """Whether the designs of a general-mode plan satisfy compat's prefix-capacity rows."""
-    load: dict[tuple[int, tuple[int, ...]], int] = {}
-    for design, _ in picked:
-        for depth in range(1, len(design.stages) + 1):
-            key = (design.model, design.types[:depth])
-            load[key] = load.get(key, 0) + 1
-    return all(count <= len(inputs.gpus) ** (inputs.max_partitions - len(prefix))
-               for (_, prefix), count in load.items())
-
-
 def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
-                  solver: MilpSolver, explain: str, general: Solved | None = None) -> Solved:
+                  solver: MilpSolver, explain: str) -> Solved:
     """Build and solve the MILP above over ``designs`` (all models); ``explain`` names the
-    failing requirement if the solver reports the model infeasible.
-
-    Compat mode first solves general mode (or reuses ``general``): when the general optimum
-    happens to satisfy compat's rows it is a compat plan, and optimal for compat because the
-    general optimum bounds the compat one from above; otherwise the compat MILP is solved.
-
-    Warm start (it does not change the optimum, only how fast it is proven): solve the LP
-    relaxation, then the MILP restricted to the designs the LP uses; that plan is feasible
-    for the full MILP and is handed to the solver as its first incumbent."""
+    failing requirement if the solver reports the model infeasible."""
     started = time.perf_counter()
     usable = [d for d in designs if all(inputs.gpus[g].count > 0 for g in d.types)]
-    if mode == "compat":
-        general = general or solve_designs(inputs, designs, "general", solver, explain)
-        picked = [(c.design, c.instances) for c in general.chosen]
-        if _fits_compat(inputs, picked):
-            return Solved(_assign_sequences(inputs, picked), general.result, general.build_s)
-    everything = range(len(usable))
-    relaxed = _build(inputs, usable, "general", everything, relax=True)
-    lp = solver.solve(relaxed.prob)
-    t_bound = lp.objective if lp.objective is not None else math.inf
-    if general is not None and general.result.bound is not None:
-        t_bound = min(t_bound, general.result.bound)
-    t_bound *= 1 + 1e-7  # keeps the bound valid despite the LP's rounding
-    support = [i for i in everything if lp.value(relaxed.rates[i]) > 1e-6]
-    start: dict[str, float] = {}
-    extra_s = lp.solve_s
-    if support:
-        restricted = solver.solve(_build(inputs, usable, mode, support, t_bound=t_bound).prob)
-        extra_s += restricted.solve_s
-        start = dict(restricted.values) if restricted.status.has_solution else {}
-    full = _build(inputs, usable, mode, everything, t_bound=t_bound)
-    build_s = time.perf_counter() - started - extra_s
-    result = require_solution(solver.solve(full.prob, warm_start=start), lambda: explain)
-    result.solve_s += extra_s
-    if general is not None:
-        result.solve_s += general.result.solve_s
-        build_s += general.build_s
+    model = _build(inputs, usable, mode)
+    build_s = time.perf_counter() - started
+    result = require_solution(solver.solve(model.prob), lambda: explain)
     picked = []
-    for index in everything:
-        instances = tuple(result.int_value(n) for n in full.counts[index])
-        if all(instances):
+    for index in range(len(usable)):
+        instances = tuple(result.int_value(n) for n in model.counts[index])
+        if all(instances) and (index not in model.chosen
+                               or result.int_value(model.chosen[index])):
             picked.append((usable[index], instances))
     if mode == "compat":
         return Solved(_assign_sequences(inputs, picked), result, build_s)

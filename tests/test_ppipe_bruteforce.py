@@ -1,0 +1,183 @@
+"""PPipe MILP against exhaustive enumeration on tiny seeded random instances.
+
+The brute force shares nothing with the formulation but the chunk table file format: it
+re-derives every stage latency, NIC limit, SLO check and GPU count itself, enumerates every
+pipeline (all cut points, GPU types, MPS levels, batches and instance counts), and combines
+pipelines exhaustively (a table of reachable GPU-use states per model, keeping the best
+throughput per state, which is exact because the constraints see only the state).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from itertools import combinations, product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from formulations.ppipe import FORMULATION
+from formulations.ppipe.inputs import PPipeInputs
+from planner.backends import make_solver
+
+GPUS = ("HI", "LO")
+BATCHES = {1: 2, 2: 1}  # largest batch per MPS level in the tiny tables
+
+
+def _write_tables(folder: Path, rng: np.random.Generator, model: str, chunks: int) -> None:
+    (folder / "block_latency_us").mkdir(exist_ok=True)
+    (folder / "cut_bytes").mkdir(exist_ok=True)
+    base = rng.uniform(500, 3000, chunks)
+    for gpu, slowdown in (("HI", 1.0), ("LO", rng.uniform(1.3, 3.0))):
+        for mps, max_batch in BATCHES.items():
+            rows = [[round(b * slowdown * mps ** 0.8 * (0.6 + 0.4 * batch), 1)
+                     for batch in range(1, max_batch + 1)] for b in base]
+            text = "\n".join(",".join(str(v) for v in row) for row in rows)
+            (folder / "block_latency_us" / f"{model}-{gpu}-{mps}.csv").write_text(text)
+    cuts = rng.integers(100_000, 2_000_000, chunks - 1)
+    (folder / "cut_bytes" / f"{model}.csv").write_text("\n".join(str(c) for c in cuts))
+
+
+def _instance(tmp_path: Path, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    models = []
+    for index in range(2):
+        chunks = int(rng.integers(2, 5))
+        name = f"m{index}"
+        _write_tables(tmp_path, rng, name, chunks)
+        models.append({"name": name, "weight": float(rng.choice([0.5, 1.0, 1.5])),
+                       "slo_us": float(rng.uniform(4000, 12000)) * chunks / 2,
+                       "slo_reserve_us": float(rng.uniform(0, 500)),
+                       "est_throughput_rps": float(rng.uniform(800, 3000))})
+    return {
+        "gpus": [{"name": "HI", "count": int(rng.integers(1, 3)), "gpus_per_server": 2,
+                  "max_mps_level": 2},
+                 {"name": "LO", "count": int(rng.integers(1, 4)), "gpus_per_server": 1,
+                  "max_mps_level": 1, "low_class": True}],
+        "models": models, "max_partitions": 2, "bw_gbps": 10.0, "batch_build_factor": 1.3,
+        "same_batch_across_partitions": bool(seed % 2),
+        "integer_gpus_per_partition_index": seed % 3 != 2,
+        "reference_dir": str(tmp_path),
+    }
+
+
+def _read(path: Path) -> np.ndarray:
+    return np.array([[float(v) for v in line.split(",")]
+                     for line in path.read_text().splitlines()])
+
+
+Usage = tuple[tuple[int, str, Fraction], ...]  # (slot index, GPU type, physical GPUs)
+
+
+def _designs(raw: dict[str, Any], folder: Path, model: dict[str, Any]
+             ) -> list[tuple[tuple[str, ...], list[tuple[Usage, float]]]]:
+    """Every SLO-feasible pipeline design: its GPU types and, for every vector of instance
+    counts, the GPUs it uses per slot and its throughput."""
+    name = model["name"]
+    cuts = [int(v) for v in (folder / "cut_bytes" / f"{name}.csv").read_text().split()]
+    chunks = len(cuts) + 1
+    pools = {g["name"]: g for g in raw["gpus"]}
+    table = {(g, m): _read(folder / "block_latency_us" / f"{name}-{g}-{m}.csv")
+             for g in GPUS for m in BATCHES}
+
+    def transfer(cut: int) -> float:
+        return cuts[cut - 1] * 8 / (raw["bw_gbps"] * 1e9) * 1e6
+
+    found = []
+    for slots in range(1, raw["max_partitions"] + 1):
+        for inner in combinations(range(1, chunks), slots - 1):
+            edges = (0, *inner, chunks)
+            for types in product(GPUS, repeat=slots):
+                options = [[(m, b) for m in range(1, pools[g]["max_mps_level"] + 1)
+                            for b in range(1, BATCHES[m] + 1)] for g in types]
+                for configs in product(*options):
+                    batches = [b for _, b in configs]
+                    if raw["same_batch_across_partitions"] and len(set(batches)) > 1:
+                        continue
+                    latency = model["slo_reserve_us"] + raw["batch_build_factor"] * 1e6 * (
+                        batches[0] - 1) / model["est_throughput_rps"]
+                    rates = []
+                    for k, (g, (m, b)) in enumerate(zip(types, configs, strict=True)):
+                        start, end = edges[k], edges[k + 1]
+                        stage = sum(max(v, 1.0) for v in table[(g, m)][start:end, b - 1])
+                        latency += stage + (b * transfer(end) if end < chunks else 0.0)
+                        share = m * pools[g]["gpus_per_server"]
+                        nic_in = 1e6 / ((transfer(start) if start > 0 else 1.0) * share)
+                        nic_out = 1e6 / ((transfer(end) if end < chunks else 1.0) * share)
+                        rates.append(min(1e6 * b / stage, nic_in, nic_out))
+                    if latency > model["slo_us"]:
+                        continue
+                    caps = [pools[g]["count"] * m for g, (m, _) in zip(types, configs,
+                                                                        strict=True)]
+                    uses = []
+                    for counts in product(*(range(1, c + 1) for c in caps)):
+                        usage = tuple((k, g, Fraction(n, m)) for k, (g, (m, _), n) in
+                                      enumerate(zip(types, configs, counts, strict=True)))
+                        uses.append((usage, min(r * n for r, n in zip(rates, counts,
+                                                                      strict=True))))
+                    found.append((types, uses))
+    return found
+
+
+def _best_by_use(raw: dict[str, Any], folder: Path, model: dict[str, Any], compat: bool
+                 ) -> dict[tuple[Any, ...], float]:
+    """Best throughput per GPU count vector for one model, over every combination."""
+    designs = _designs(raw, folder, model)
+    budget = {g["name"]: g["count"] for g in raw["gpus"]}
+    states: dict[tuple[Any, ...], float] = {(): 0.0}
+
+    def add(state: tuple[Any, ...], usage: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        cells = dict(state)
+        for k, g, amount in usage:
+            cells[(k, g)] = cells.get((k, g), Fraction(0)) + amount
+        if any(sum(v for (_, g2), v in cells.items() if g2 == g) > budget[g] for g in budget):
+            return None
+        return tuple(sorted(cells.items()))
+
+    if compat:  # one design with its counts (or nothing) per pipeline = GPU-type sequence
+        groups = [[u for types, uses in designs if seq[:len(types)] == types for u in uses]
+                  for seq in product(GPUS, repeat=raw["max_partitions"])]
+    else:  # any number of pipelines: two copies of a design are one with summed counts
+        groups = [uses for _, uses in designs]
+    for group in groups:
+        merged = dict(states)
+        for state, value in states.items():
+            for usage, rate in group:
+                nxt = add(state, usage)
+                if nxt is not None and merged.get(nxt, -1.0) < value + rate:
+                    merged[nxt] = value + rate
+        states = merged
+    best: dict[tuple[Any, ...], float] = {}
+    for state, value in states.items():
+        use = tuple(
+            sum(math.ceil(v) if raw["integer_gpus_per_partition_index"] else v
+                for (_, g2), v in state if g2 == g) for g in GPUS)
+        best[use] = max(best.get(use, 0.0), value)
+    return best
+
+
+def brute_force(raw: dict[str, Any], folder: Path, compat: bool) -> float:
+    tables = [_best_by_use(raw, folder, m, compat) for m in raw["models"]]
+    budget = [g["count"] for g in raw["gpus"]]
+    best = 0.0
+    for picks in product(*(t.items() for t in tables)):
+        if all(sum(use[i] for use, _ in picks) <= budget[i] for i in range(len(budget))):
+            best = max(best, min(v / m["weight"] for (_, v), m in zip(
+                picks, raw["models"], strict=True)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_milp_equals_brute_force(tmp_path: Path, seed: int) -> None:
+    raw = _instance(tmp_path, seed)
+    inputs = PPipeInputs.model_validate(raw)
+    outcome = FORMULATION.plan(inputs, make_solver())
+    assert FORMULATION.verify(inputs, outcome.deployment).ok
+    compat = brute_force(raw, tmp_path, compat=True)
+    general = brute_force(raw, tmp_path, compat=False)
+    assert outcome.objective.value == pytest.approx(compat, rel=1e-6, abs=1e-6)
+    assert outcome.baselines["general"]["objective_rps"] == pytest.approx(general, rel=1e-6,
+                                                                          abs=1e-6)
+    assert compat <= general + 1e-9
