@@ -25,10 +25,8 @@ from cost_models.cocktail.accuracy import (
 from cost_models.cocktail.spot import interruption_probability, interruption_rate_per_h
 from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps
 from cost_models.errors import DataError
-from formulations.cocktail.load import class_rates_qps
+from formulations.cocktail.load import SECONDS_PER_HOUR, class_rates_qps, intervals_needed
 from formulations.types import DataPath
-
-SECONDS_PER_HOUR = 3600.0
 
 
 class CorrectnessSpec(BaseModel):
@@ -160,12 +158,14 @@ class CocktailData:
 def _derive(inputs: CocktailInputs) -> CocktailData:
     zoo = [ZOO[m] for m in inputs.models]
     types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
-    observed, planned = zip(*(class_rates_qps(c.load, inputs.interval_h, f"classes[{k}].load")
-                              for k, c in enumerate(inputs.classes)), strict=True)
-    lengths = {len(r) for r in observed}
-    if len(lengths) != 1:
+    needed = [intervals_needed(c.load, inputs.interval_h) for c in inputs.classes]
+    from_numbers = {n for n, c in zip(needed, inputs.classes, strict=True) if c.load.qps}
+    if len(from_numbers) > 1 or (from_numbers and max(needed) > min(from_numbers)):
         raise DataError(None, "classes.load", "the same number of intervals for every class "
-                        f"(got {sorted(lengths)})")
+                        f"(got {needed})")
+    n_intervals = max(needed)
+    observed, planned = zip(*(class_rates_qps(c.load, inputs.interval_h, n_intervals)
+                              for c in inputs.classes), strict=True)
     spec = inputs.correctness
     if spec.matrix is not None:
         matrix = read_correctness_csv(spec.matrix, inputs.models)

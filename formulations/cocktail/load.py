@@ -1,4 +1,12 @@
-"""Requests/s per interval of one class: observed rates, and the rates the plan serves."""
+"""Requests/s per interval of one class: observed rates, and the rates the plan serves.
+
+Observed rates come from ``qps`` numbers or from a trace (one arrival time in ms per line;
+:func:`cost_models.workload.window_rates_qps` over windows of one interval, ``mean`` or
+``peak`` of 1-s sub-windows). The plan serves the observed rates (``forecast = "none"``) or
+a one-step-ahead forecast of them (:func:`cost_models.workload.moving_average` over
+``forecast_window`` intervals, or :func:`cost_models.workload.ewma` with ``forecast_alpha``;
+both take the first interval as known).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +14,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from formulations.types import InputError
+from cost_models.workload import (
+    ewma,
+    moving_average,
+    read_arrivals_ms,
+    window_count,
+    window_rates_qps,
+)
 
 if TYPE_CHECKING:
     from formulations.cocktail.inputs import LoadSpec
 
+SECONDS_PER_HOUR = 3600.0
 
-def class_rates_qps(spec: LoadSpec, interval_h: float, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(observed, planned) requests/s per interval.
 
-    Without a forecast the plan serves the observed rates.
-    """
-    if spec.qps is None or spec.forecast != "none":
-        raise InputError(None, key, "qps numbers without forecast (traces come with "
-                         "cost_models.workload)")
-    observed = np.asarray(spec.qps, dtype=float)
+def intervals_needed(spec: LoadSpec, interval_h: float) -> int:
+    """Intervals the class's observations cover (numbers given, or windows of its trace)."""
+    if spec.qps is not None:
+        return len(spec.qps)
+    return window_count(read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR)
+
+
+def class_rates_qps(spec: LoadSpec, interval_h: float,
+                    n_intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    """(observed, planned) requests/s for ``n_intervals`` intervals (traces padded with 0)."""
+    if spec.qps is not None:
+        observed = np.asarray(spec.qps, dtype=float)
+    else:
+        observed = window_rates_qps(read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR,
+                                    spec.statistic, n_windows=n_intervals)
+    if spec.forecast == "moving_average":
+        return observed, moving_average(observed, spec.forecast_window)
+    if spec.forecast == "ewma":
+        return observed, ewma(observed, spec.forecast_alpha)
     return observed, observed

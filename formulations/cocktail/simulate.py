@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formulations.cocktail.inputs import CocktailData, CocktailDeployment
+from formulations.cocktail.inputs import SECONDS_PER_HOUR, CocktailData, CocktailDeployment
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
     subset_ok = _SubsetOk(data)
     instants = (np.arange(substeps) + 0.5) / substeps * data.interval_h
     met = answered = interruptions = 0.0
-    total = float(data.actual_qps.sum() * data.interval_h * 3600.0)
+    total = float(data.actual_qps.sum() * data.interval_h * SECONDS_PER_HOUR)
     for _ in range(runs):
         for t, plan in enumerate(deployment.intervals):
             ratio = np.divide(data.actual_qps[:, t], data.planned_qps[:, t],
@@ -103,7 +103,7 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
                 demand = load.get((m, i), 0.0)
                 share[(m, i)] = np.minimum(1.0, capacity / demand) if demand > 0 else 1.0
             for k, cls in enumerate(plan.classes):
-                requests = data.actual_qps[k, t] * data.interval_h * 3600.0
+                requests = data.actual_qps[k, t] * data.interval_h * SECONDS_PER_HOUR
                 members = tuple(model_idx[m] for m in cls.members)
                 answer = np.zeros((substeps, len(members)))
                 for j, m in enumerate(members):

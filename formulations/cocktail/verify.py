@@ -9,7 +9,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from formulations.cocktail.inputs import CocktailData, CocktailDeployment, IntervalPlan
+from formulations.cocktail.inputs import (
+    SECONDS_PER_HOUR,
+    CocktailData,
+    CocktailDeployment,
+    IntervalPlan,
+)
 from formulations.types import Verification
 
 REL_TOL = 1e-6  # relative tolerance on load balances and capacities (solver feasibility)
@@ -48,7 +53,7 @@ def interval_cost_usd(data: CocktailData, deployment: CocktailDeployment) -> lis
 
 def requests_served(data: CocktailData) -> float:
     """Requests the plan serves over the horizon (planned load x interval length)."""
-    return float(data.planned_qps.sum() * data.interval_h * 3600.0)
+    return float(data.planned_qps.sum() * data.interval_h * SECONDS_PER_HOUR)
 
 
 def _check_interval(data: CocktailData, t: int, plan: IntervalPlan) -> list[str]:
