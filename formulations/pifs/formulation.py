@@ -183,9 +183,11 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         )
 
     def _admissible(self, inputs: PifsInputs, bk: Buckets, placed: BaselinePlacement) -> bool:
-        """Whether a placement meets every requirement (asks the verifier)."""
-        bought = None if inputs.capacity_planning is None else len(inputs.problem.fabric.ports)
-        return self.verify(inputs, _deployment(inputs.problem, bk, placed, bought)).ok
+        """Whether a placement meets every requirement (the verifier's checks)."""
+        n_t = len(inputs.problem.workload.tables)
+        pages = [placed.units[bk.table == t] for t in range(n_t)]
+        return self._check(inputs, fractions_from_units(bk, placed.units, n_t), pages,
+                           placed.reduced, len(inputs.problem.fabric.ports), []).ok
 
     def _solve_pooled(self, inputs: PifsInputs, solver: MilpSolver,
                       incumbent: BaselinePlacement | None, started: float,
@@ -288,7 +290,7 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
     # ---------------------------------------------------------------- verify
     def verify(self, inputs: PifsInputs, deployment: PifsDeployment) -> Verification:
         problem = inputs.problem
-        fabric, work = problem.fabric, problem.workload
+        work = problem.workload
         locs = {name: i for i, name in enumerate(_loc_names(problem))}
         tables = {t.name: i for i, t in enumerate(work.tables)}
         bucket_ix = [{b.label: j for j, b in enumerate(t.buckets)} for t in work.tables]
@@ -315,18 +317,26 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
                 if not math.isclose(p.fraction, p.pages / problem.pages(t, b), abs_tol=1e-9):
                     violations.append(f"placement {key}: fraction {p.fraction} is not "
                                       f"{p.pages} of {problem.pages(t, b)} pages")
-        for t, table in enumerate(work.tables):
-            for b, bucket in enumerate(table.buckets):
-                total = fractions[t][b].sum()
-                if abs(total - 1.0) > SUM_TOL:
-                    violations.append(f"table {table.name} bucket {bucket.label}: "
-                                      f"{total:.6g} of it placed, not all of it")
         reduced = np.zeros(len(work.tables), dtype=bool)
         for name in deployment.switch_reduced:
             if name not in tables:
                 violations.append(f"switch_reduced: unknown table {name}")
             else:
                 reduced[tables[name]] = True
+        return self._check(inputs, fractions, pages, reduced, deployment.expanders_bought,
+                           violations)
+
+    def _check(self, inputs: PifsInputs, fractions: list[np.ndarray], pages: list[np.ndarray],
+               reduced: np.ndarray, bought: int | None, violations: list[str]) -> Verification:
+        """Every requirement, recomputed from the cost model for a parsed placement."""
+        problem = inputs.problem
+        fabric, work = problem.fabric, problem.workload
+        for t, table in enumerate(work.tables):
+            for b, bucket in enumerate(table.buckets):
+                total = fractions[t][b].sum()
+                if abs(total - 1.0) > SUM_TOL:
+                    violations.append(f"table {table.name} bucket {bucket.label}: "
+                                      f"{total:.6g} of it placed, not all of it")
         if reduced.any() and not fabric.has_reduction:
             violations.append("switch_reduced lists tables but the switch has no reduction "
                               "engine")
@@ -341,15 +351,15 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         if cost.buffer_bytes > fabric.switch_buffer_bytes * (1 + CAP_RTOL) + 1.0:
             violations.append(f"switch buffer: {cost.buffer_bytes:.6g} B of partial sums, over "
                               f"its {fabric.switch_buffer_bytes:.6g} B")
-        violations += self._group_violations(inputs, fractions, tables)
+        names = {t.name: i for i, t in enumerate(work.tables)}
+        violations += self._group_violations(inputs, fractions, names)
         plan_mode = inputs.capacity_planning
         if plan_mode is None:
             return Verification(cost.latency_us, violations)
-        bought = deployment.expanders_bought
         if bought is None:
             violations.append("capacity planning: expanders_bought missing")
             bought = len(fabric.ports)
-        holding = [l_ for l_ in range(1, len(locs)) if any(
+        holding = [l_ for l_ in range(1, len(fabric.locations)) if any(
             (f[:, l_] > HOLDS_EPS).any() for f in fractions)]
         if holding and max(holding) > bought:
             violations.append(f"port{max(holding) - 1} holds rows but only {bought} "

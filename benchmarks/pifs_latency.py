@@ -1,0 +1,102 @@
+"""PIFS-Rec placement: MILP batch latency against the baselines, and solve times.
+
+    python benchmarks/pifs_latency.py --csv out.csv [--repeats 3] [--scenario PATH ...]
+
+One row per scenario (default: every ``scenarios/pifs/*.toml`` in latency mode): the
+MILP's batch latency, each baseline's, the ratios to the Pond-like and BEACON-like
+baselines next to the paper's (PIFS-Rec, MICRO '24: 3.89x over Pond, 2.03x over BEACON),
+median and max build/solve times over the repeats, status and certified gap. The CSV is
+written atomically (temporary file in the same folder, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import planner  # noqa: E402
+from planner.scenario import load_scenario  # noqa: E402
+
+BASELINES = ("pond", "beacon", "pifs_heuristic", "torchrec_greedy")
+PAPER_POND_OVER_PIFS = 3.89  # PIFS-Rec (MICRO '24) abstract: latency vs Pond
+PAPER_BEACON_OVER_PIFS = 2.03  # PIFS-Rec (MICRO '24) abstract: latency vs BEACON
+COLUMNS = [
+    "scenario", "milp_latency_us", *(f"{b}_latency_us" for b in BASELINES),
+    "pond_over_milp", "beacon_over_milp", "paper_pond_over_pifs", "paper_beacon_over_pifs",
+    "milp_not_slower_than_baselines", "build_s", "solve_s", "build_s_max", "solve_s_max",
+    "status", "gap", "tables", "buckets", "ports", "per_port_columns", "model_columns",
+]
+
+
+def bench(path: Path, repeats: int) -> dict[str, Any]:
+    scenario = load_scenario(path)
+    plans = [planner.solve(scenario) for _ in range(repeats)]
+    plan = plans[-1]
+    milp = plan.objective.value
+    row: dict[str, Any] = {"scenario": path.stem, "milp_latency_us": round(milp, 4)}
+    for name in BASELINES:
+        numbers = plan.baselines.get(name, {})
+        row[f"{name}_latency_us"] = round(numbers.get("latency_us", math.nan), 4)
+    row["pond_over_milp"] = round(row["pond_latency_us"] / milp, 4)
+    row["beacon_over_milp"] = round(row["beacon_latency_us"] / milp, 4)
+    row["paper_pond_over_pifs"] = PAPER_POND_OVER_PIFS
+    row["paper_beacon_over_pifs"] = PAPER_BEACON_OVER_PIFS
+    feasible = [v["latency_us"] for v in plan.baselines.values() if v.get("feasible")]
+    row["milp_not_slower_than_baselines"] = all(milp <= v * (1 + 1e-9) for v in feasible)
+    build = [p.build_s for p in plans]
+    solve = [p.solve_s for p in plans]
+    row.update(build_s=round(statistics.median(build), 3), solve_s=round(statistics.median(solve), 3),
+               build_s_max=round(max(build), 3), solve_s_max=round(max(solve), 3),
+               status=plan.status.value, gap=plan.gap)
+    problem = scenario.inputs.problem
+    n_buckets = sum(len(t.buckets) for t in problem.workload.tables)
+    n_ports = len(problem.fabric.ports)
+    row.update(tables=len(problem.workload.tables), buckets=n_buckets, ports=n_ports,
+               per_port_columns=n_buckets * (n_ports + 1), model_columns=plan.size.variables)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", type=Path, required=True, help="output CSV file")
+    parser.add_argument("--repeats", type=int, default=3, help="solves per scenario")
+    parser.add_argument("--scenario", type=Path, action="append",
+                        help="scenario file (repeatable; default: scenarios/pifs/*.toml "
+                             "without capacity planning)")
+    args = parser.parse_args()
+    paths = args.scenario or sorted(
+        p for p in (ROOT / "scenarios" / "pifs").glob("*.toml")
+        if load_scenario(p).inputs.capacity_planning is None)
+    rows = []
+    for path in paths:
+        row = bench(path, max(1, args.repeats))
+        rows.append(row)
+        print(f"{row['scenario']}: milp {row['milp_latency_us']} us, pond/milp "
+              f"{row['pond_over_milp']}, beacon/milp {row['beacon_over_milp']}, "
+              f"solve {row['solve_s']} s (max {row['solve_s_max']}), gap {row['gap']}",
+              flush=True)
+    write_csv(args.csv, rows)
+
+
+if __name__ == "__main__":
+    main()
