@@ -40,7 +40,7 @@ def _write_tables(folder: Path, rng: np.random.Generator, model: str, chunks: in
     (folder / "cut_bytes" / f"{model}.csv").write_text("\n".join(str(c) for c in cuts))
 
 
-def _instance(tmp_path: Path, seed: int) -> dict[str, Any]:
+def tiny_instance(tmp_path: Path, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     models = []
     for index in range(2):
@@ -171,7 +171,7 @@ def brute_force(raw: dict[str, Any], folder: Path, compat: bool) -> float:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_milp_equals_brute_force(tmp_path: Path, seed: int) -> None:
-    raw = _instance(tmp_path, seed)
+    raw = tiny_instance(tmp_path, seed)
     inputs = PPipeInputs.model_validate(raw)
     outcome = FORMULATION.plan(inputs, make_solver())
     assert FORMULATION.verify(inputs, outcome.deployment).ok

@@ -107,7 +107,11 @@ def contract(graph: nx.DiGraph, order: Sequence[str], runtimes: Mapping[str, np.
 
 def prepartition(spec: CnnSpec, runtimes: Mapping[str, np.ndarray], chunks: int) -> Prepartition:
     """Contract ``spec``'s layers (already in topological order) into ``chunks`` chunks."""
-    return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes, chunks)
+    try:
+        return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes,
+                        chunks)
+    except DataError as error:
+        raise DataError(None, f"{spec.name}: {error.key}", error.expected) from None
 
 
 def chunk_bounds(chunk_of_layer: Sequence[int]) -> np.ndarray:

@@ -42,6 +42,12 @@ NO_CUT_TRANSFER_US = 1.0
 MAX_BATCH_BY_MPS: dict[int, int] = {1: 8, 2: 4, 3: 2, 4: 2}
 
 
+def batch_build_us(batch_build_factor: float, batch: int, est_throughput_rps: float) -> float:
+    """PPipe's estimate of the time to gather a batch of ``batch`` requests, us:
+    ``batch_build_factor * 1e6 * (batch - 1) / est_throughput_rps``."""
+    return batch_build_factor * 1e6 * (batch - 1) / est_throughput_rps
+
+
 def transfer_time_us(cut_bytes: float, bw_gbps: float) -> float:
     """Time to push one sample's ``cut_bytes`` through a ``bw_gbps`` NIC, in us."""
     return cut_bytes * 8.0 / (bw_gbps * 1e9) * 1e6

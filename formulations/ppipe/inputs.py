@@ -86,7 +86,7 @@ class PPipeInputs(BaseModel):
         if ref.key not in instances:
             raise ValueError(f"published_instance.key: one of the {len(instances)} keys of "
                              f"{ref.file} (got {ref.key!r})")
-        return {**instance_inputs(instances[ref.key], ref.file.parent), **rest}
+        return {**instance_inputs(instances[ref.key], ref.file.parent.resolve()), **rest}
 
     @model_validator(mode="after")
     def _check(self) -> PPipeInputs:

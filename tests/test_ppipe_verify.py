@@ -1,0 +1,154 @@
+"""The PPipe verifier rejects corrupted plans; bad inputs give exit 2, impossible SLOs exit 3."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli, write_scenario
+from test_ppipe_bruteforce import tiny_instance
+
+import planner
+from formulations.ppipe import FORMULATION
+from formulations.ppipe.deployment import PPipeDeployment
+from formulations.ppipe.inputs import PPipeInputs
+from formulations.types import ExitCode
+from planner.backends import make_solver
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[PPipeInputs, PPipeDeployment]:
+    raw = tiny_instance(tmp_path_factory.mktemp("ppipe"), 5)  # two 2-stage pipelines
+    inputs = PPipeInputs.model_validate(raw)
+    deployment = FORMULATION.plan(inputs, make_solver()).deployment
+    assert any(len(p.stages) == 2 for m in deployment.models for p in m.pipelines)
+    return inputs, deployment
+
+
+def test_valid_plan_passes_and_round_trips(solved: tuple[PPipeInputs, PPipeDeployment]) -> None:
+    inputs, deployment = solved
+    check = FORMULATION.verify(inputs, deployment)
+    assert check.ok and check.objective_value == pytest.approx(deployment.objective_rps)
+    again = PPipeDeployment.model_validate_json(deployment.model_dump_json())
+    assert again == deployment and FORMULATION.verify(inputs, again).ok
+
+
+def _two_stage(d: dict[str, Any]) -> dict[str, Any]:
+    return next(p for m in d["models"] for p in m["pipelines"] if len(p["stages"]) == 2)
+
+
+def _first_stage(d: dict[str, Any]) -> dict[str, Any]:
+    return _two_stage(d)["stages"][0]
+
+
+MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "stage latency": (lambda d: _first_stage(d).update(latency_us=1.0), "latency"),
+    "stage throughput": (lambda d: _first_stage(d).update(
+        throughput_rps=_first_stage(d)["throughput_rps"] * 2), "throughput"),
+    "pipeline throughput": (lambda d: _two_stage(d).update(
+        throughput_rps=_two_stage(d)["throughput_rps"] * 1.5), "slowest stage"),
+    "too many instances": (lambda d: _first_stage(d).update(instances=1000), "available"),
+    "chunk gap": (lambda d: _first_stage(d).update(
+        chunk_end=_first_stage(d)["chunk_end"] - 1), "chain"),
+    "mps level": (lambda d: _first_stage(d).update(mps_level=3), "MPS level 3"),
+    "batch mismatch": (lambda d: _two_stage(d)["stages"][1].update(
+        batch=3 - _two_stage(d)["stages"][0]["batch"]), "batch"),
+    "wrong gpu": (lambda d: _first_stage(d).update(
+        gpu="LO" if _first_stage(d)["gpu"] == "HI" else "HI"), "sequence"),
+    "duplicate pipeline": (lambda d: d["models"][0]["pipelines"].append(
+        d["models"][0]["pipelines"][0]), "one pipeline per GPU sequence"),
+    "objective": (lambda d: d.update(objective_rps=d["objective_rps"] + 1), "objective_rps"),
+    "gpu use": (lambda d: d["gpus"][0].update(used=d["gpus"][0]["used"] + 1), "reported use"),
+    "low-class share": (lambda d: d.update(low_class_gpu_share=0.01), "low_class_gpu_share"),
+    "model order": (lambda d: d["models"].reverse(), "scenario order"),
+    "model total": (lambda d: d["models"][0].update(
+        throughput_rps=d["models"][0]["throughput_rps"] + 5), "sum"),
+    "mode": (lambda d: d.update(mode="general"), "mode"),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_verifier_rejects_mutation(solved: tuple[PPipeInputs, PPipeDeployment],
+                                   name: str) -> None:
+    inputs, deployment = solved
+    mutate, expected = MUTATIONS[name]
+    data = deployment.model_dump()
+    mutate(data)
+    check = FORMULATION.verify(inputs, PPipeDeployment.model_validate(data))
+    assert not check.ok
+    assert any(expected in v for v in check.violations), check.violations
+
+
+def test_verifier_rejects_slo_violation(solved: tuple[PPipeInputs, PPipeDeployment]) -> None:
+    inputs, deployment = solved
+    first = inputs.models[0]
+    longest = max(p.latency_us for p in deployment.models[0].pipelines)
+    tighter = inputs.model_copy(update={"models": [
+        first.model_copy(update={"slo_us": longest - 1.0}), *inputs.models[1:]]})
+    check = FORMULATION.verify(tighter, deployment)
+    assert any("exceeds the SLO" in v for v in check.violations)
+
+
+def _scenario(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {"kind": "ppipe", **tiny_instance(tmp_path, 5)}
+    document.update(overrides)
+    return document
+
+
+@pytest.mark.parametrize(("overrides", "key"), [
+    ({"surprise": 1}, "surprise"),
+    ({"max_partitions": 0}, "max_partitions"),
+    ({"bw_gbps": -1.0}, "bw_gbps"),
+    ({"mode": "turbo"}, "mode"),
+    ({"reference_dir": "no/such/folder"}, "reference_dir"),
+])
+def test_bad_inputs_exit_2(tmp_path: Path, overrides: dict[str, Any], key: str) -> None:
+    path = write_scenario(tmp_path / "bad.toml", _scenario(tmp_path, **overrides))
+    result = run_cli("solve", path)
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert key in result.stderr
+
+
+def test_duplicate_gpu_and_unknown_models_exit_2(tmp_path: Path) -> None:
+    document = _scenario(tmp_path)
+    document["gpus"][1]["name"] = "HI"
+    with pytest.raises(planner.InputError, match="distinct GPU types"):
+        planner.scenario_from_dict(document, tmp_path)
+    document = _scenario(tmp_path)
+    document["models"][0].update(source="analytical", name="alexnet-9000")
+    with pytest.raises(planner.InputError, match=r"models\[0\]\.name"):
+        planner.solve(planner.scenario_from_dict(document, tmp_path))
+    document = _scenario(tmp_path)
+    document["models"][0]["name"] = "not-profiled"
+    with pytest.raises(planner.InputError, match="not-profiled"):
+        planner.solve(planner.scenario_from_dict(document, tmp_path))
+
+
+def test_impossible_slo_exits_3_naming_the_model(tmp_path: Path) -> None:
+    document = _scenario(tmp_path)
+    document["models"][1]["slo_us"] = 10.0
+    path = write_scenario(tmp_path / "tight.toml", document)
+    result = run_cli("solve", path)
+    assert result.exit_code == ExitCode.INFEASIBLE
+    assert "model m1" in result.stderr and "slo_us = 10" in result.stderr
+
+
+def test_unknown_published_instance_key_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "instances.json").write_text('{"a": {}}')
+    document = {"kind": "ppipe", "published_instance": {"file": "instances.json", "key": "b"}}
+    path = write_scenario(tmp_path / "inst.toml", document)
+    result = run_cli("solve", path)
+    assert result.exit_code == ExitCode.INVALID_INPUT and "published_instance" in result.stderr
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference/ppipe is not available")
+def test_published_scenario_solves_and_checks(tmp_path: Path) -> None:
+    scenario = ROOT / "scenarios" / "ppipe" / "maf19_l4_t4.toml"
+    out = tmp_path / "plan.json"
+    assert run_cli("solve", scenario, "-o", out).exit_code == ExitCode.OK
+    assert run_cli("check", out, "--scenario", scenario).exit_code == ExitCode.OK
