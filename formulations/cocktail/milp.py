@@ -80,6 +80,7 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
                 chosen = [model.x[(t, k, e)] for e, members_e in enumerate(ens) if m in members_e]
                 prob += (pulp.lpSum(routes) == float(load[k]) * pulp.lpSum(chosen),
                          f"route_{t}_{k}_{m}")
+                _add_vm_cuts(data, model, t, k, m, pulp.lpSum(chosen))
         for m, i in pools:
             served = pulp.lpSum(model.y[(t, k, m, i)] for k in users[(m, i)])
             cap = float(data.capacity_qps[m, i])
@@ -93,6 +94,26 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
         cost += _startup_terms(data, model, pools)
     prob += pulp.lpSum(cost)
     return model
+
+
+def _add_vm_cuts(data: CocktailData, model: CocktailModel, t: int, k: int, m: int,
+                 used: pulp.LpAffineExpression) -> None:
+    """Valid integer-rounding cuts: if class k uses model m, the pools it may reach hold at
+    least ceil(lambda / c) VMs, and at least ceil(beta lambda / c) on-demand ones, where c is
+    the largest per-VM capacity among them (their capacity must cover lambda, and their
+    on-demand capacity beta lambda; VM counts are integers)."""
+    load = float(data.planned_qps[k, t])
+    reach = [i for i in range(len(data.instances)) if (t, k, m, i) in model.y]
+    if load <= 0 or not reach:
+        return
+    biggest = max(float(data.capacity_qps[m, i]) for i in reach)
+    on_demand = [model.n[(t, m, i)] for i in reach]
+    spot = [model.s[(t, m, i)] for i in reach if (t, m, i) in model.s]
+    model.problem += (pulp.lpSum(on_demand + spot) >= math.ceil(load / biggest) * used,
+                      f"vms_{t}_{k}_{m}")
+    if data.min_on_demand_share > 0:
+        least = math.ceil(data.min_on_demand_share * load / biggest)
+        model.problem += pulp.lpSum(on_demand) >= least * used, f"od_vms_{t}_{k}_{m}"
 
 
 def _startup_terms(data: CocktailData, model: CocktailModel,
