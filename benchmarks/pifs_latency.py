@@ -55,8 +55,9 @@ def bench(path: Path, repeats: int) -> dict[str, Any]:
     row["milp_not_slower_than_baselines"] = all(milp <= v * (1 + 1e-9) for v in feasible)
     build = [p.build_s for p in plans]
     solve = [p.solve_s for p in plans]
-    row.update(build_s=round(statistics.median(build), 3), solve_s=round(statistics.median(solve), 3),
-               build_s_max=round(max(build), 3), solve_s_max=round(max(solve), 3),
+    row.update(build_s=round(statistics.median(build), 3),
+               solve_s=round(statistics.median(solve), 3), build_s_max=round(max(build), 3),
+               solve_s_max=round(max(solve), 3),
                status=plan.status.value, gap=plan.gap)
     problem = scenario.inputs.problem
     n_buckets = sum(len(t.buckets) for t in problem.workload.tables)

@@ -259,6 +259,10 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
             "throughput_samples_per_s": c.throughput_samples_per_s(problem.workload.batch_size),
             "bottleneck": max(busy, key=lambda k: busy[k]),
             "over_milp": c.latency_us / milp.latency_us,
+            "host_dram_busy_us": float(c.location_busy_us[0]),
+            "max_port_busy_us": float(c.location_busy_us[1:].max()),
+            "upstream_busy_us": c.upstream_busy_us,
+            "reduction_busy_us": c.reduction_busy_us,
         }
 
     @staticmethod
