@@ -58,20 +58,50 @@ Two exact reductions shrink the model before it is built.
 
 Degrading demand (Proteus's rule). If no plan meets beta_0, Proteus lowers beta in steps
 (0.05; 0.1 above 1.5) down to a floor. Feasibility is monotone in beta (a plan feasible at
-beta is feasible at any beta' < beta), so instead of re-solving at every step we solve
-once for the largest feasible headroom: with y_{d,v} = beta * x_{d,v},
+beta is feasible at any beta' < beta: lower beta only loosens (capacity)), so the highest
+feasible level is found by bisection over the grid, each probe a feasibility model (below),
+and the accuracy MILP is then solved at that level (and, should the solvers' tolerances
+disagree at the boundary, at the next step down). This replaced one MILP maximising a
+continuous beta, which spent seconds on saturated windows proving a beta between two grid
+values that the grid then rounds down anyway.
 
-    maximise beta  s.t.  y_{d,v} <= c_{d,v} n_{d,v},  sum_{v in V_f} y_{d,v} = beta D_f,
-                         (devices), (presence),
+Exact reductions for saturated windows. Near capacity the accuracy MILP is hard for its
+size (the root bound is loose: whole devices are scarce), so each window's models add the
+following; none removes every optimum, so the optimal value is unchanged.
+* Effective capacity. Since x_{d,v} <= D_f, (capacity) depends on c_{d,v} only through
+  e_{d,v} = min(c_{d,v}, beta D_f). So the dominance rule above also holds with e in place
+  of c, per window and level: among variants one device of which serves the whole family,
+  only the most accurate stays (the same replacement argument).
+* Count bounds (only when devices may idle and family counts are free, i.e. not
+  all_devices_on and not Sommelier): n_{d,v} <= max(ceil(beta D_f / c_{d,v}), m). Lowering
+  a larger count to this bound keeps (capacity) (e n' >= beta D_f >= beta x either way),
+  (presence) (n' >= m) and the "<=" (devices) rows, with the same flows and objective.
+* Covers. Summing a family's (capacity) rows and using (demand) gives
+  sum_{d,v in V_f} e_{d,v} n_{d,v} >= beta D_f, an all-integer row implied by the model
+  (so it cuts off nothing) on which the solver's rounding cuts act directly; with
+  e_max = max e over the family, its rounding sum n >= ceil(beta D_f / e_max) is valid too
+  (e_max sum n >= sum e n >= beta D_f and sum n is an integer). Rounding leaves a 1e-6
+  slack, which only weakens these rows.
+* Feasibility model (the bisection's probe): one integer count k_{p,f} per (pool, family),
+  hosting the variant of largest e, with (devices), (presence), Sommelier's fixed counts,
+  the covers sum_p e_{p,f} k_{p,f} >= beta D_f and a zero objective (the first plan found
+  ends the solve). It is feasible exactly when the accuracy model is: a plan's counts,
+  moved to that variant, satisfy the covers (e only grows); conversely counts satisfying
+  the covers admit the routing x_{p,f} = D_f e_{p,f} k_{p,f} / sum_q e_{q,f} k_{q,f}, which
+  meets (capacity) and (demand).
+On the paper's cluster at 4x demand (10 s windows, mip_gap 1e-6) these took the per-window
+time from a median of 1.0 s / max 5.5 s (bursty trace) to about 0.1 s / 0.5 s, mostly from
+the covers (3x on the accuracy MILP) and from the bisection (the max-beta MILP took up to
+4 s). Also tried and dropped: x_{d,v} <= D_f bounds and the single-pair mixed-integer
+rounding x_{d,v} <= D_f - r (ceil(u) - n_{d,v}) (u = beta D_f / c, r = D_f - floor(u) c
+/ beta), no faster; starting from the known optimum is no faster either (the time goes
+into proving the bound, not into finding the plan).
 
-which is linear in (n, y, beta). The achieved level is the largest step value <= that
-optimum; a step above it is infeasible by optimality, and the step itself is feasible by
-monotonicity. The accuracy MILP is then solved at that level (and, should the solver's
-tolerances disagree at the boundary, at the next step down).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -88,6 +118,9 @@ from formulations.types import (
     SolveStatus,
     require_solution,
 )
+
+# Slack when rounding a ratio up, so that an exact multiple is not rounded past itself.
+_ROUNDING = 1e-6
 
 
 @dataclass(frozen=True)
@@ -130,8 +163,8 @@ def make_pools(problem: ProteusProblem) -> Pools:
 
 @dataclass
 class _Model:
-    """The MILP in array form: column j is n for pairs[j], column P + j is x for pairs[j],
-    and (max-beta model only) column 2P is beta."""
+    """The MILP in array form: column j is n for pairs[j], column P + j is x for pairs[j]
+    (the feasibility model has no x, and a last column fixed at 0)."""
 
     matrix: MatrixModel
     pairs: list[tuple[str, str]]  # (pool, variant)
@@ -186,23 +219,33 @@ def usable_pairs(problem: ProteusProblem, pools: Pools,
 
 
 def define_columns(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]],
-                   beta_upper: float | None) -> tuple[list[str], np.ndarray, np.ndarray,
-                                                      np.ndarray]:
-    """Names, bounds and integrality of n (integer) and x (continuous) [and beta]."""
+                   flows: bool = True) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Names, bounds and integrality of n (integer) [and x (continuous)]."""
     index_p = {p: i for i, p in enumerate(pools.members)}
     index_v = {v.name: j for f in problem.families for j, v in enumerate(problem.variants[f])}
     family_index = {f: i for i, f in enumerate(problem.families)}
     family_of = _family_of(problem)
     keys = [f"{index_p[p]}_{family_index[family_of[v]]}_{index_v[v]}" for p, v in pairs]
-    names = [f"n_{k}" for k in keys] + [f"x_{k}" for k in keys]
-    upper = [float(pools.count[p]) for p, _ in pairs] + [np.inf] * len(pairs)
-    integer = [True] * len(pairs) + [False] * len(pairs)
-    if beta_upper is not None:
-        names.append("beta")
-        upper.append(beta_upper)
-        integer.append(False)
+    names = [f"n_{k}" for k in keys]
+    upper = [float(pools.count[p]) for p, _ in pairs]
+    integer = [True] * len(pairs)
+    if flows:
+        names += [f"x_{k}" for k in keys]
+        upper += [np.inf] * len(pairs)
+        integer += [False] * len(pairs)
     return (names, np.zeros(len(names)), np.array(upper, dtype=float),
             np.array(integer, dtype=bool))
+
+
+def define_count_bounds(upper: np.ndarray, pairs: list[tuple[str, str]],
+                        problem: ProteusProblem, demand: Mapping[str, float], beta: float,
+                        minimum: int) -> None:
+    """n_{p,v} <= max(ceil(beta D_f / c_{p,v}), m) (only when idle devices are allowed and
+    family counts are free; see docstring)."""
+    family_of = _family_of(problem)
+    for j, p in enumerate(pairs):
+        need = math.ceil(beta * demand[family_of[p[1]]] / problem.capacity[p].qps - _ROUNDING)
+        upper[j] = min(upper[j], float(max(need, minimum, 0)))
 
 
 def define_device_limits(rows: _Rows, pairs: list[tuple[str, str]], pools: Pools,
@@ -242,56 +285,76 @@ def define_fixed_family_devices(rows: _Rows, pairs: list[tuple[str, str]],
 
 
 def define_capacity(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
-                    demand: Mapping[str, float], beta: float | None) -> None:
-    """beta x <= min(c, beta D_f) n, or with beta a variable (y = beta x): y <= c n."""
+                    demand: Mapping[str, float], beta: float) -> None:
+    """beta x <= min(c, beta D_f) n."""
     family_of = _family_of(problem)
     size = len(pairs)
     for j, p in enumerate(pairs):
-        if beta is None:
-            rows.add([size + j, j], [1.0, -problem.capacity[p].qps], -np.inf, 0.0)
-        else:
-            # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f.
-            coefficient = min(problem.capacity[p].qps, beta * demand[family_of[p[1]]])
-            rows.add([size + j, j], [beta, -coefficient], -np.inf, 0.0)
+        # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f.
+        coefficient = min(problem.capacity[p].qps, beta * demand[family_of[p[1]]])
+        rows.add([size + j, j], [beta, -coefficient], -np.inf, 0.0)
 
 
 def define_demand(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
-                  demand: Mapping[str, float], beta_column: int | None) -> None:
-    """sum x = D_f, or with beta a variable: sum y - D_f beta = 0."""
+                  demand: Mapping[str, float]) -> None:
+    """sum x = D_f."""
     family_of = _family_of(problem)
     size = len(pairs)
     for f in problem.families:
         columns = [size + j for j, p in enumerate(pairs) if family_of[p[1]] == f]
-        values = [1.0] * len(columns)
-        if beta_column is None:
-            rows.add(columns, values, demand[f], demand[f])
-        else:
-            rows.add([*columns, beta_column], [*values, -demand[f]], 0.0, 0.0)
+        rows.add(columns, [1.0] * len(columns), demand[f], demand[f])
 
 
-def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
-           restriction: Restriction, beta: float | None) -> _Model:
-    """The accuracy model at headroom ``beta``, or the max-beta model when beta is None."""
-    problem = inputs.problem
-    pairs = usable_pairs(problem, pools, restriction)
-    names, lower, upper, integer = define_columns(problem, pools, pairs,
-                                                  inputs.beta if beta is None else None)
-    rows = _Rows()
-    define_device_limits(rows, pairs, pools, inputs.all_devices_on)
-    define_presence(rows, pairs, problem, inputs.min_devices_per_family)
-    if restriction.family_devices is not None:
-        define_fixed_family_devices(rows, pairs, problem, pools, restriction.family_devices)
-    define_capacity(rows, pairs, problem, demand, beta)
-    define_demand(rows, pairs, problem, demand, None if beta is not None else 2 * len(pairs))
-    cost = np.zeros(len(names))
-    if beta is None:
-        cost[-1] = 1.0
-    else:
-        total = sum(demand.values())
-        scale = 1.0 / total if total > 0 else 0.0
-        accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
-        cost[len(pairs): 2 * len(pairs)] = [accuracy[v] * scale for _, v in pairs]
-    matrix = MatrixModel(
+def define_covers(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
+                  demand: Mapping[str, float], beta: float) -> None:
+    """Per family: sum min(c, beta D_f) n >= beta D_f (cover), and its rounding
+    sum n >= ceil(beta D_f / max min(c, beta D_f)) (count)."""
+    family_of = _family_of(problem)
+    for f in problem.families:
+        columns = [j for j, p in enumerate(pairs) if family_of[p[1]] == f]
+        need = beta * demand[f]
+        if need <= 0:
+            continue
+        capacity = [min(problem.capacity[pairs[j]].qps, need) for j in columns]
+        rows.add(columns, capacity, need, np.inf)
+        least = math.ceil(need / max(capacity, default=need) - _ROUNDING)
+        if least > 1:
+            rows.add(columns, [1.0] * len(columns), float(least), np.inf)
+
+
+def effective_pairs(problem: ProteusProblem, pools: Pools, restriction: Restriction,
+                    demand: Mapping[str, float], beta: float,
+                    accuracy_matters: bool = True) -> list[tuple[str, str]]:
+    """Usable pairs after dominance on effective capacity min(c, beta D_f) (see docstring).
+
+    With ``accuracy_matters`` false (feasibility), only capacity counts: one pair per
+    (pool, family) remains, the one with the largest effective capacity.
+    """
+    family_of = _family_of(problem)
+    accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for pool, v in usable_pairs(problem, pools, restriction):
+        groups[(pool, family_of[v])].append(v)
+    pairs = []
+    for (pool, f), options in groups.items():
+        cap = {v: min(problem.capacity[(pool, v)].qps, beta * demand[f]) for v in options}
+        if not accuracy_matters:
+            pairs.append((pool, max(options, key=lambda v: (cap[v], accuracy[v], v))))
+            continue
+
+        def dominates(w: str, v: str, cap: dict[str, float] = cap) -> bool:
+            if accuracy[w] == accuracy[v] and cap[w] == cap[v]:
+                return w < v
+            return accuracy[w] >= accuracy[v] and cap[w] >= cap[v]
+
+        pairs.extend((pool, v) for v in options
+                     if not any(dominates(w, v) for w in options if w != v))
+    return pairs
+
+
+def _matrix(names: list[str], cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+            integer: np.ndarray, rows: _Rows) -> MatrixModel:
+    return MatrixModel(
         names=names, cost=cost, col_lower=lower, col_upper=upper, integrality=integer,
         a_start=np.array(rows.start, dtype=np.int64),
         a_index=np.array(rows.index, dtype=np.int64),
@@ -300,7 +363,40 @@ def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
         row_upper=np.array(rows.upper, dtype=float),
         sense=Sense.MAXIMIZE,
     )
-    return _Model(matrix, pairs)
+
+
+def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
+           restriction: Restriction, beta: float, flows: bool = True) -> _Model:
+    """The accuracy model at headroom ``beta``; with ``flows`` false, the feasibility model:
+    counts only, one column per (pool, family) hosting its variant of largest effective
+    capacity e, rows (devices), (presence), fixed family devices and the covers
+    sum e n >= beta D_f, objective zero."""
+    problem = inputs.problem
+    pairs = effective_pairs(problem, pools, restriction, demand, beta, flows)
+    names, lower, upper, integer = define_columns(problem, pools, pairs, flows)
+    if not inputs.all_devices_on and restriction.family_devices is None:
+        define_count_bounds(upper, pairs, problem, demand, beta, inputs.min_devices_per_family)
+    rows = _Rows()
+    define_device_limits(rows, pairs, pools, inputs.all_devices_on)
+    define_presence(rows, pairs, problem, inputs.min_devices_per_family)
+    if restriction.family_devices is not None:
+        define_fixed_family_devices(rows, pairs, problem, pools, restriction.family_devices)
+    define_covers(rows, pairs, problem, demand, beta)
+    if flows:
+        define_capacity(rows, pairs, problem, demand, beta)
+        define_demand(rows, pairs, problem, demand)
+        total = sum(demand.values())
+        scale = 1.0 / total if total > 0 else 0.0
+        accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
+        cost = np.zeros(len(names))
+        cost[len(pairs):] = [accuracy[v] * scale for _, v in pairs]
+    else:
+        # Objective zero: the first plan found ends the solve. It is written as one column
+        # fixed at 0 because a backend (CBC via PuLP) rejects an empty objective.
+        names, cost = [*names, "zero"], np.append(np.zeros(len(names)), 1.0)
+        lower, upper = np.append(lower, 0.0), np.append(upper, 0.0)
+        integer = np.append(integer, True)
+    return _Model(_matrix(names, cost, lower, upper, integer, rows), pairs)
 
 
 def split_pools(problem: ProteusProblem, pools: Pools, devices: Mapping[tuple[str, str], int],
@@ -339,6 +435,14 @@ def _solve_at(inputs: ProteusInputs, pools: Pools, solver: MilpSolver,
     return model, solver.solve(model.matrix, warm_start=warm_start), build_s
 
 
+def _feasible(inputs: ProteusInputs, pools: Pools, solver: MilpSolver,
+              demand: Mapping[str, float], beta: float, restriction: Restriction
+              ) -> tuple[bool, float]:
+    """Whether headroom ``beta`` has a plan (the counts-only model), and the solve time."""
+    result = solver.solve(_build(inputs, pools, demand, restriction, beta, flows=False).matrix)
+    return result.status.has_solution, result.solve_s
+
+
 def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str, float],
                  explain: Callable[[], str], restriction: Restriction = Restriction(),
                  warm_start: Mapping[str, float] | None = None) -> WindowSolution:
@@ -357,20 +461,24 @@ def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str,
     build_s += pools_s
     solve_s = result.solve_s
     if result.status is SolveStatus.INFEASIBLE and len(levels) > 1:
-        started = time.perf_counter()
-        beta_model = _build(inputs, pools, demand, restriction, None)
-        build_s += time.perf_counter() - started
-        best = solver.solve(beta_model.matrix)
-        solve_s += best.solve_s
-        if best.status.has_solution:
-            best_beta = best.value("beta")
-            for beta in (b for b in levels[1:] if b <= best_beta + 1e-9):
-                model, result, spent = _solve_at(inputs, pools, solver, demand, beta,
-                                                 restriction, None)
-                build_s += spent
-                solve_s += result.solve_s
-                if result.status is not SolveStatus.INFEASIBLE:
-                    break
+        # Bisection for the first feasible level: levels[low] is infeasible, and every
+        # level from levels[high] on is feasible (high = len(levels): none known to be).
+        low, high = 0, len(levels)
+        while high - low > 1:
+            middle = (low + high) // 2
+            started = time.perf_counter()
+            feasible, spent = _feasible(inputs, pools, solver, demand, levels[middle],
+                                        restriction)
+            build_s += time.perf_counter() - started - spent
+            solve_s += spent
+            low, high = (low, middle) if feasible else (middle, high)
+        for beta in levels[high:]:
+            model, result, spent = _solve_at(inputs, pools, solver, demand, beta,
+                                             restriction, None)
+            build_s += spent
+            solve_s += result.solve_s
+            if result.status is not SolveStatus.INFEASIBLE:
+                break
     require_solution(result, explain)
     counts = {p: result.int_value(model.n_name(j)) for j, p in enumerate(model.pairs)}
     flows = {p: max(0.0, result.value(model.x_name(j))) for j, p in enumerate(model.pairs)
