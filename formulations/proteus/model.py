@@ -97,6 +97,9 @@ rounding x_{d,v} <= D_f - r (ceil(u) - n_{d,v}) (u = beta D_f / c, r = D_f - flo
 / beta), no faster; starting from the known optimum is no faster either (the time goes
 into proving the bound, not into finding the plan).
 
+Sommelier's fixed counts: a (pool, family) without a fixed count keeps no device (its
+pairs are left out). Before, such pairs were unconstrained, so a baseline plan could use
+devices idle in the first window, which split_pools then dropped with their flow.
 """
 
 from __future__ import annotations
@@ -335,8 +338,12 @@ def effective_pairs(problem: ProteusProblem, pools: Pools, restriction: Restrict
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for pool, v in usable_pairs(problem, pools, restriction):
         groups[(pool, family_of[v])].append(v)
+    fixed = (pool_family_devices(pools, restriction.family_devices)
+             if restriction.family_devices is not None else None)
     pairs = []
     for (pool, f), options in groups.items():
+        if fixed is not None and fixed.get((pool, f), 0) <= 0:
+            continue  # Sommelier: a (pool, family) without devices keeps none
         cap = {v: min(problem.capacity[(pool, v)].qps, beta * demand[f]) for v in options}
         if not accuracy_matters:
             pairs.append((pool, max(options, key=lambda v: (cap[v], accuracy[v], v))))
