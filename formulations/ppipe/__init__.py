@@ -61,8 +61,11 @@ def baseline_inputs(inputs: PPipeInputs, max_partitions: int) -> PPipeInputs:
     return inputs.model_copy(update={"gpus": gpus, "max_partitions": max_partitions})
 
 
-def _headline(inputs: PPipeInputs, objective: float, rates: list[float],
-              reference: float) -> dict[str, Any]:
+def _headline(inputs: PPipeInputs, rates: list[float], reference: float,
+              objective: float | None = None) -> dict[str, Any]:
+    """A baseline's headline numbers; its objective is min over models of rate / weight."""
+    if objective is None:
+        objective = min(r / m.weight for r, m in zip(rates, inputs.models, strict=True))
     numbers: dict[str, Any] = {"objective_rps": objective}
     numbers.update({f"throughput_rps.{m.name}": r for m, r in zip(inputs.models, rates,
                                                                    strict=True)})
@@ -92,23 +95,19 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeDeployment]):
         if inputs.compare_modes:
             other = "general" if inputs.mode == "compat" else "compat"
             alt = solve_designs(inputs, designs, other, solver, "infeasible")
-            rates = model_rps(inputs, alt.chosen)
-            baselines[other] = _headline(inputs, min(r / m.weight for r, m in zip(
-                rates, inputs.models, strict=True)), rates, reference)
+            baselines[other] = _headline(inputs, model_rps(inputs, alt.chosen), reference)
             baselines[other]["gap"] = alt.result.gap
             build_s, solve_s = build_s + alt.build_s, solve_s + alt.result.solve_s
         np_inputs = baseline_inputs(inputs, 1)
         np_solved = solve_designs(np_inputs, plan_designs(np_inputs), "compat", solver,
                                   "infeasible")
-        rates = model_rps(inputs, np_solved.chosen)
-        baselines["np"] = _headline(inputs, min(r / m.weight for r, m in zip(
-            rates, inputs.models, strict=True)), rates, reference)
+        baselines["np"] = _headline(inputs, model_rps(inputs, np_solved.chosen), reference)
         solve_s += np_solved.result.solve_s
         classes = [gpu.low_class for gpu in inputs.gpus]
         if len(classes) == 2 and sum(classes) == 1:
             dart_inputs = baseline_inputs(inputs, 2)
             objective, rates, result = dart_r(dart_inputs, plan_designs(dart_inputs), solver)
-            baselines["dart_r"] = _headline(inputs, objective, rates, reference)
+            baselines["dart_r"] = _headline(inputs, rates, reference, objective)
             solve_s += result.solve_s
         else:
             warnings.append("DART-r baseline skipped: it needs one high-class and one "
