@@ -15,6 +15,7 @@ import planner
 from cost_models.cocktail.zoo import ZOO
 from formulations.cocktail import FORMULATION
 from formulations.cocktail.baselines import cocktail_greedy
+from formulations.cocktail.candidates import dominated_instances
 from formulations.cocktail.inputs import CocktailData, CocktailDeployment, CocktailInputs
 from formulations.cocktail.simulate import simulate
 from formulations.types import InfeasibleError, SolverError, SolverSettings
@@ -129,7 +130,8 @@ def random_tiny(seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     document = tiny(
         models=rng.sample(sorted(ZOO), 4),
-        instance_types=rng.sample(["c5.xlarge", "c5.2xlarge", "g4dn.xlarge", "p2.xlarge"], 2),
+        instance_types=rng.sample(["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge",
+                                   "p2.xlarge"], 2),
         max_ensemble_size=rng.choice([2, 3]),
         min_on_demand_share=rng.choice([0.0, 0.3]),
         interruption_rate_scale=rng.choice([1.0, 500.0]),
@@ -164,6 +166,19 @@ def test_milp_equals_brute_force_on_random_tiny_instances(seed: int) -> None:
     check = FORMULATION.verify(inputs, outcome.deployment)
     assert check.ok, check.violations
     assert check.objective_value == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_milp_with_a_dominated_type_equals_brute_force(seed: int) -> None:
+    document = random_tiny(seed)
+    document["instance_types"] = ["m5.xlarge", "c5.xlarge"]
+    for cls in document["classes"]:
+        cls["slo_ms"], cls["accuracy_target"] = 300.0, 0.6
+        cls["load"]["qps"] = [q / 4 for q in cls["load"]["qps"]]  # keeps the brute force fast
+    inputs = inputs_of(document)
+    expected = brute_force_cost(inputs.data())
+    outcome = FORMULATION.plan(inputs, make_solver(SolverSettings(mip_gap=1e-9)))
+    assert outcome.objective.value == pytest.approx(expected, rel=1e-6)
 
 
 def test_brute_force_instances_cover_feasible_and_infeasible_cases() -> None:
@@ -402,3 +417,18 @@ def test_shipped_scenario_first_hours_beat_every_baseline() -> None:
     for name in ("infaas", "clipper", "cocktail_greedy"):
         assert plan.baselines[name]["cost_over_milp"] >= 1.0, name
     assert plan.baselines["infaas"]["cost_over_milp"] >= 1.45
+
+
+def test_cli_solve_writes_a_plan_that_check_accepts(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path / "s.toml", tiny())
+    plan_file = tmp_path / "plan.json"
+    solved = run_cli("solve", path, "-o", plan_file)
+    assert solved.exit_code == 0, solved.stderr
+    checked = run_cli("check", plan_file, "--scenario", path)
+    assert checked.exit_code == 0, checked.stdout + checked.stderr
+
+
+def test_dominated_instance_types_are_pruned() -> None:
+    data = inputs_of(tiny(instance_types=["m5.xlarge", "c5.xlarge", "g4dn.xlarge"])).data()
+    # m5.xlarge: same vCPUs (same latency) as c5.xlarge, dearer on-demand and spot, same band
+    assert dominated_instances(data) == {0}

@@ -44,6 +44,19 @@ Bounds and linearisation
     the pool; exact, because on-demand VMs alone covering L satisfy every constraint and a
     VM kept only to avoid a start-up costs more than the start-up (``vm_startup_s`` is
     limited to less than one interval).
+Cuts (valid, they only tighten the LP relaxation)
+    with z[t,k,m] = sum_{e: m in e} x[t,k,e] and R the pools class k may reach for m,
+    c = max_{i in R} cap[m,i]:  sum_{i in R} (n + s) >= ceil(lambda[t,k] / c) z[t,k,m] and,
+    when beta > 0, sum_{i in R} n >= ceil(beta lambda[t,k] / c) z[t,k,m] -- those pools
+    must carry lambda (on-demand: beta lambda) and VM counts are integers.
+Dominated instance types
+    A type that another listed type beats on every count (latency and capacity for every
+    model, on-demand and spot price, interruption risk; e.g. m5.xlarge by c5.xlarge) gets no
+    variables: swapping its VMs one for one keeps every constraint at no extra cost.
+Decomposition
+    Without start-up costs nothing links intervals, so each interval is solved as its own
+    MILP (exact); the plan's objective, bound and size are the sums, its status the worst.
+    With start-up costs the whole horizon is one MILP.
 The model has continuous routes y, so CP-SAT refuses it; HiGHS, CBC and SCIP solve it.
 """
 

@@ -48,3 +48,21 @@ def unreachable_message(data: CocktailData, k: int, cand: ClassCandidates) -> st
     return (f"class {cls.name!r}: accuracy target {cls.accuracy_target:.4f} is not reachable; "
             f"the best vote accuracy of ensembles of up to {data.max_ensemble_size} models "
             f"meeting SLO {cls.slo_ms:g} ms is {cand.best_accuracy:.4f} ({members})")
+
+
+def dominated_instances(data: CocktailData) -> set[int]:
+    """Instance types another listed type dominates: for every model no slower, no less
+    capacity, and no dearer on-demand or spot, with no higher interruption risk (ties keep
+    the first listed). Leaving them out is exact: swapping each of their VMs for one of the
+    dominating type keeps every constraint and costs no more."""
+    n_i = len(data.instances)
+
+    def covers(j: int, i: int) -> bool:
+        return bool(np.all(data.latency_ms[:, j] <= data.latency_ms[:, i])
+                    and np.all(data.capacity_qps[:, j] >= data.capacity_qps[:, i])
+                    and data.on_demand_usd_per_h[j] <= data.on_demand_usd_per_h[i]
+                    and data.spot_usd_per_h[j] <= data.spot_usd_per_h[i]
+                    and data.spot_loss_prob[j] <= data.spot_loss_prob[i])
+
+    return {i for i in range(n_i)
+            if any(covers(j, i) and (j < i or not covers(i, j)) for j in range(n_i) if j != i)}

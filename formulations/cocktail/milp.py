@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pulp
 
+from formulations.cocktail.candidates import dominated_instances
 from formulations.cocktail.inputs import (
     ClassPlan,
     CocktailData,
@@ -49,9 +50,10 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
     n_m, n_i = len(data.models), len(data.instances)
     members = [sorted({m for e in ens for m in e}) for ens in model.ensembles]
     # (m, i) -> classes that may route to it: m is a candidate member and i meets the SLO
+    dominated = dominated_instances(data)
     users = {(m, i): [k for k in range(len(data.classes))
                       if m in members[k] and data.meets_slo(m, i, k)]
-             for m in range(n_m) for i in range(n_i)}
+             for m in range(n_m) for i in range(n_i) if i not in dominated}
     pools = [p for p, ks in users.items() if ks]
     cost = []
     for t in intervals:
@@ -140,12 +142,14 @@ def extract(data: CocktailData, model: CocktailModel, result: SolveResult) -> li
     for t in model.intervals:
         classes = []
         for k, ens in enumerate(model.ensembles):
-            chosen = max(range(len(ens)), key=lambda e: result.value(model.x[(t, k, e)]))
+            chosen = ens[max(range(len(ens)), key=lambda e: result.value(model.x[(t, k, e)]))]
+            # routes to models outside the chosen ensemble are integrality noise (x ~ 1e-10)
             routes = [Route(model=data.models[m], instance_type=data.instances[i], qps=q)
                       for (tt, kk, m, i), var in model.y.items()
-                      if tt == t and kk == k and (q := result.value(var)) > ROUTE_EPS_QPS]
+                      if tt == t and kk == k and m in chosen
+                      and (q := result.value(var)) > ROUTE_EPS_QPS]
             classes.append(ClassPlan(name=data.classes[k].name,
-                                     members=[data.models[m] for m in ens[chosen]],
+                                     members=[data.models[m] for m in chosen],
                                      routes=routes))
         pools = []
         for (tt, m, i), var in model.n.items():
