@@ -41,9 +41,12 @@ def _round_units(frac: np.ndarray, bk: Buckets, problem: Problem) -> np.ndarray:
         return want
     base = np.floor(want + 1e-9)
     left = (bk.units - base.sum(axis=1)).astype(int)
-    order = np.argsort(-(want - base), axis=1, kind="stable")
+    n_k, n_l = frac.shape
+    # largest remainder first; ties go round-robin (bucket k starts at location k mod L)
+    rotation = (np.arange(n_l)[None, :] - np.arange(n_k)[:, None]) % n_l
+    order = np.lexsort((rotation, -np.round(want - base, 9)), axis=1)
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(frac.shape[1])[None, :].repeat(len(frac), 0), 1)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(n_l), (n_k, n_l)), axis=1)
     return base + (rank < left[:, None])
 
 
