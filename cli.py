@@ -22,7 +22,7 @@ from rich.console import Console
 import planner
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
 from planner.plan import write_atomic
-from planner.report import check_report, plan_report
+from planner.report import check_report, plan_report, tables_report
 
 app = typer.Typer(
     add_completion=False,
@@ -168,6 +168,27 @@ def check(
     else:
         stdout.print(check_report(report))
     raise typer.Exit(int(report.exit_code))
+
+
+@app.command()
+@_guarded
+def simulate(
+    plan_file: Annotated[Path, typer.Argument(help="A plan written by `planner solve -o`.")],
+    scenario: Annotated[Path, typer.Option("--scenario", "-s", help="Scenario file (TOML).")],
+    runs: Annotated[int, typer.Option(min=1, help="Random replays.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first replay.")] = 0,
+    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Replay a stored plan against seeded random events (cocktail: spot interruptions)."""
+    tables = planner.simulate(plan_file, scenario, runs=runs, seed=seed)
+    if output_format is Format.json:
+        payload = [{"title": t.title, "rows": t.to_frame().to_dict(orient="records")}
+                   for t in tables]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(tables[0].to_frame().to_csv(index=False))
+    else:
+        stdout.print(tables_report(tables))
 
 
 def main() -> None:

@@ -58,9 +58,19 @@ class InputError(PlannerError):
         self.key = key
         self.expected = expected
         self.got = got
+        super().__init__(self._message())
+
+    def _message(self) -> str:
         where = f"{self.file}: " if self.file else ""
-        got_text = f" (got {got!r})" if got is not None else ""
-        super().__init__(f"{where}{key}: expected {expected}{got_text}")
+        got_text = f" (got {self.got!r})" if self.got is not None else ""
+        return f"{where}{self.key}: expected {self.expected}{got_text}"
+
+    def located(self, file: str | Path | None) -> InputError:
+        """Name ``file`` as the source when the raiser could not know it."""
+        if self.file is None and file is not None:
+            self.file = str(file)
+            self.args = (self._message(),)
+        return self
 
 
 class InfeasibleError(PlannerError):
@@ -294,6 +304,12 @@ class Formulation(ABC, Generic[InputT, DeployT]):
     @abstractmethod
     def tables(self, inputs: InputT, deployment: DeployT) -> list[Table]:
         """Tables for people; the first is the primary one (``Plan.to_frame``, CSV)."""
+
+    def simulate(self, inputs: InputT, deployment: DeployT, runs: int, seed: int) -> list[Table]:
+        """Replay a plan against seeded random events (``planner simulate``); formulations
+        with a stochastic check override this."""
+        raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})",
+                         self.kind)
 
     def shortfall(self, stored: Objective, fresh: Objective, stored_deployment: DeployT,
                   fresh_deployment: DeployT) -> float:

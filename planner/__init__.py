@@ -17,7 +17,7 @@ from formulations.types import (
     TimeLimitError,
     VerificationError,
 )
-from planner.engine import CheckReport, check, solve
+from planner.engine import CheckReport, check, simulate, solve
 from planner.plan import SCHEMA_VERSION, Plan
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
 
@@ -38,5 +38,6 @@ __all__ = [
     "check",
     "load_scenario",
     "scenario_from_dict",
+    "simulate",
     "solve",
 ]

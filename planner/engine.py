@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cost_models.errors import DataError
 from formulations.types import (
     ExitCode,
+    InfeasibleError,
     InputError,
     Objective,
     Sense,
     SolveStatus,
+    Table,
     VerificationError,
 )
 from planner.backends import make_solver
@@ -140,25 +142,31 @@ def _read_plan(path: Path) -> dict[str, Any]:
     return data
 
 
+def load_plan(plan_path: str | Path, scenario: Scenario) -> tuple[dict[str, Any], BaseModel]:
+    """Read a stored plan and validate its deployment against the scenario's formulation."""
+    path = Path(plan_path)
+    data = _read_plan(path)
+    if data["kind"] != scenario.kind:
+        raise InputError(str(path), "kind", f"{scenario.kind!r} (the scenario's kind)",
+                         data["kind"])
+    try:
+        deployment = scenario.formulation.deployment_model.model_validate(data["deployment"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in ("deployment", *first["loc"]))
+        raise InputError(str(path), key, first["msg"]) from None
+    return data, deployment
+
+
 def check(plan_path: str | Path, scenario: Scenario | str | Path,
           max_gap: float | None = None, **solver_overrides: Any) -> CheckReport:
     """Re-verify a stored plan against ``scenario`` and compare it with a fresh optimum.
 
     ``max_gap`` (relative) defaults to the scenario's ``mip_gap``.
     """
-    path = Path(plan_path)
-    data = _read_plan(path)
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
-    if data["kind"] != scenario.kind:
-        raise InputError(str(path), "kind", f"{scenario.kind!r} (the scenario's kind)",
-                         data["kind"])
-    try:
-        deployment = formulation.deployment_model.model_validate(data["deployment"])
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in ("deployment", *first["loc"]))
-        raise InputError(str(path), key, first["msg"]) from None
+    data, deployment = load_plan(plan_path, scenario)
     try:
         verification = formulation.verify(scenario.inputs, deployment)
     except DataError as exc:
@@ -176,7 +184,7 @@ def check(plan_path: str | Path, scenario: Scenario | str | Path,
     stored = Objective(fresh.objective.name, fresh.objective.unit, sense,
                        verification.objective_value)
     return CheckReport(
-        plan_path=str(path),
+        plan_path=str(plan_path),
         scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
         violations=violations,
         stored=stored,
@@ -184,3 +192,18 @@ def check(plan_path: str | Path, scenario: Scenario | str | Path,
         shortfall=formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment),
         max_gap=scenario.solver.mip_gap if max_gap is None else max_gap,
     )
+
+
+def simulate(plan_path: str | Path, scenario: Scenario | str | Path, runs: int = 20,
+             seed: int = 0) -> list[Table]:
+    """Replay a stored plan against seeded random events (formulations that define it)."""
+    scenario = _as_scenario(scenario)
+    _, deployment = load_plan(plan_path, scenario)
+    verification = scenario.formulation.verify(scenario.inputs, deployment)
+    if not verification.ok:
+        raise InfeasibleError("the plan violates the scenario:\n  "
+                              + "\n  ".join(verification.violations))
+    try:
+        return scenario.formulation.simulate(scenario.inputs, deployment, runs, seed)
+    except InputError as exc:
+        raise exc.located(scenario.path) from None

@@ -92,6 +92,10 @@ def plan_report(plan: Plan) -> RenderableType:
     return Group(*parts)
 
 
+def tables_report(tables: list[Table]) -> RenderableType:
+    return Group(*(_rich_table(t) for t in tables))
+
+
 def check_report(report: CheckReport) -> RenderableType:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")

@@ -92,11 +92,7 @@ def _validate(model: type[BaseModel], data: Any, file: str | None,
             error.args = (f"{error.args[0]}\n  also: {others}{more}",)
         raise error from None
     except InputError as exc:
-        exc.file = exc.file or file
-        where = f"{exc.file}: " if exc.file else ""
-        got_text = f" (got {exc.got!r})" if exc.got is not None else ""
-        exc.args = (f"{where}{exc.key}: expected {exc.expected}{got_text}",)
-        raise
+        raise exc.located(file) from None
     except DataError as exc:
         raise InputError(exc.file or file, exc.key, exc.expected) from None
 

@@ -177,3 +177,11 @@ def test_check_rejects_a_malformed_plan_file(tmp_path: Path, tiny_path: Path) ->
     plan.write_text("{not json")
     result = run_cli("check", plan, "--scenario", tiny_path)
     assert result.exit_code == 2 and "valid JSON" in result.stderr
+
+
+def test_simulate_refuses_kinds_without_a_simulation(tmp_path: Path, tiny_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    run_cli("solve", tiny_path, "-o", plan)
+    result = run_cli("simulate", plan, "--scenario", tiny_path)
+    assert result.exit_code == 2
+    assert "a kind with a simulation" in result.stderr and str(tiny_path) in result.stderr

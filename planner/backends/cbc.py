@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import warnings
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
