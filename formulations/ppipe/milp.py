@@ -38,8 +38,11 @@ slot ``k``), ``T_e >= 0`` (requests/s), ``Y_{d,k,g}`` integer >= 0 (physical GPU
 ``lcm`` is the least common multiple of the MPS levels in use, so every coefficient is an
 integer. Big-M values from the data: ``n_{e,k} <= cap_{e,k} = floor(N_g m_{e,k})`` (the
 budget allows no more slices, since ``n/m <= Y <= N_g``), and
-``Tmax_e = min_k r_{e,k} cap_{e,k}`` bounds ``T_e`` through its own rows, so ``T_e <=
-Tmax_e z_e`` cuts nothing off when ``z_e = 1``. A design with ``z_e = 0`` has ``T_e = 0``;
+``Tmax_e = min(w_d t_UB, min_k r_{e,k} cap_{e,k})``, where ``t_UB`` is the optimum of the
+LP relaxation of general mode (an upper bound on both modes' optimum ``t*``): the second
+term bounds ``T_e`` through its own rows, and trimming any ``T_e`` above ``w_d t*`` down to
+``w_d t*`` keeps ``w_d t* <= sum_e T_e``, so some optimal plan has every ``T_e <= w_d t_UB``
+and ``T_e <= Tmax_e z_e`` cuts none of them off. A design with ``z_e = 0`` has ``T_e = 0``;
 any slices the solver leaves on it serve nothing and are dropped from the plan. Designs on
 a type with ``N_g = 0`` are dropped up front. (Putting the big-M on every ``n_{e,k}``
 instead, as PPipe's indicator constraints do, is equivalent but was up to 50x slower with
@@ -114,8 +117,11 @@ class _Model:
     chosen: dict[int, pulp.LpVariable]  # design index -> z (compat mode)
 
 
-def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode) -> _Model:
-    """The MILP above over the designs ``usable`` (variables named by design index)."""
+def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
+           t_bound: float = math.inf, relax: bool = False) -> _Model:
+    """The MILP above over the designs ``usable`` (variables named by design index), or its
+    LP relaxation; ``t_bound`` is an upper bound on the optimal ``t`` (tightens ``Tmax``)."""
+    integer = pulp.LpContinuous if relax else pulp.LpInteger
     lcm = math.lcm(*{s.mps for d in usable for s in d.stages}, 1)
     prob = pulp.LpProblem("ppipe", pulp.LpMaximize)
     t = pulp.LpVariable("t", lowBound=0)
@@ -129,17 +135,18 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode) -> _Model:
         model.rates[index] = rate
         served[design.model].append(rate)
         caps = [math.floor(inputs.gpus[s.gpu].count * s.mps) for s in design.stages]
-        most_rps = min(s.instance_rps * cap for s, cap in zip(design.stages, caps, strict=True))
+        most_rps = min(inputs.models[design.model].weight * t_bound,
+                       *(s.instance_rps * cap for s, cap in zip(design.stages, caps,
+                                                                 strict=True)))
         chosen = None
         if mode == "compat":
-            chosen = pulp.LpVariable(f"z_{index}", cat=pulp.LpBinary)
+            chosen = pulp.LpVariable(f"z_{index}", 0, 1, integer)
             model.chosen[index] = chosen
             for depth in range(1, len(design.stages) + 1):
                 under.setdefault((design.model, design.types[:depth]), []).append(chosen)
         slot_counts = []
         for k, stage in enumerate(design.stages):
-            n = pulp.LpVariable(f"n_{index}_{k}", lowBound=0, upBound=caps[k],
-                                cat=pulp.LpInteger)
+            n = pulp.LpVariable(f"n_{index}_{k}", 0, caps[k], integer)
             slot_counts.append(n)
             prob += rate <= stage.instance_rps * n
             use.setdefault((design.model, k, stage.gpu), []).append((lcm // stage.mps, n))
@@ -156,8 +163,7 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode) -> _Model:
         if inputs.integer_gpus_per_partition_index:
             whole = []
             for (d, k, _), terms in cells:
-                y = pulp.LpVariable(f"Y_{d}_{k}_{g}", lowBound=0, upBound=gpu.count,
-                                    cat=pulp.LpInteger)
+                y = pulp.LpVariable(f"Y_{d}_{k}_{g}", 0, gpu.count, integer)
                 prob += lcm * y >= pulp.lpSum(c * n for c, n in terms)
                 whole.append(y)
             prob += pulp.lpSum(whole) <= gpu.count
@@ -172,9 +178,12 @@ def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
     failing requirement if the solver reports the model infeasible."""
     started = time.perf_counter()
     usable = [d for d in designs if all(inputs.gpus[g].count > 0 for g in d.types)]
-    model = _build(inputs, usable, mode)
-    build_s = time.perf_counter() - started
+    relaxed = solver.solve(_build(inputs, usable, "general", relax=True).prob)
+    t_bound = (relaxed.objective or 0.0) * (1 + 1e-6) + 1e-6  # margin for LP tolerances
+    model = _build(inputs, usable, mode, t_bound)
+    build_s = time.perf_counter() - started - relaxed.solve_s
     result = require_solution(solver.solve(model.prob), lambda: explain)
+    result.solve_s += relaxed.solve_s
     picked = []
     for index in range(len(usable)):
         instances = tuple(result.int_value(n) for n in model.counts[index])
