@@ -4,23 +4,30 @@ With P identical ports the per-port MILP has K * (P + 1) placement columns (250k
 tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
 
 1. Relaxation A: the same MILP with the P ports merged into one "pool" port with P times
-   the bandwidth and capacity and the same path latency. A is a relaxation of the per-port
-   model: map a per-port plan to A by summing its port columns (x_k,pool = sum_p x_kp),
-   y_t,pool = max_p y_tp and z_pool = max_p z_p. Then (2) holds because the pool's capacity
-   is the sum of the ports'; (3) because the pool's load / (P bw) is the average port busy
-   time, <= max_p busy_p <= T; (4) because with r_t = 0 its right side is >= 1 >= the CXL
-   share, and with r_t = 1 any port share > 0 forces that y_tp = 1, so y_t,pool = 1 and
-   the pool share (the CXL share) is <= 1; (5)-(7) and the buffer only shrink, as O_t
-   y_t,pool <= O_t sum_p y_tp; (9) because every port has the pool's latency. So the
-   optimum of A, and any dual bound of A, is a lower bound on the per-port optimum.
+   the bandwidth and capacity and the same path latency, where y_t,pool in {0..P} counts
+   the ports a reduced table uses (its pooled vectors and partial sums are charged
+   y_t,pool times), plus the port-count cut: for a reduced table, its CXL lookup MB <=
+   y_t,pool * bw_port * T_UB, with T_UB the latency of a known plan (the best baseline).
+   A is a relaxation of the per-port model restricted to plans with latency <= T_UB
+   (which holds the per-port optimum, since the known plan is one): map a per-port plan to
+   A by summing its port columns (x_k,pool = sum_p x_kp), y_t,pool = sum_p y_tp and
+   z_pool = max_p z_p. Then (2) holds because the pool's capacity is the sum of the
+   ports'; (3) because the pool's load / (P bw) is the average port busy time, <= max_p
+   busy_p <= T; (4) because with r_t = 0 its right side is >= 1 >= the CXL share, and with
+   r_t = 1 any port share > 0 forces that y_tp = 1, so y_t,pool >= 1 >= the pool share;
+   y_t,pool <= P r_t because each y_tp <= r_t; the upstream, engine and buffer rows are
+   unchanged sums; (9) because every port has the pool's latency; the cut because each
+   port a reduced table uses carries at most bw_port * T <= bw_port * T_UB of it. So any
+   dual bound of A is a lower bound on the per-port optimum.
 2. Disaggregation: A's host placement and reduction choices are kept; its pool contents
-   are split over the P ports so every port carries exactly 1/P of the pool's lookup
-   bytes (so every port's busy time equals the pool's): reduced tables whole, largest
-   first, each to the least-loaded port while it fits under the 1/P share; then the
-   tables left over and all non-reduced tables are poured into the remaining room
-   port by port (McNaughton's wrap-around rule), splitting a table's buckets in
-   proportion where a port fills up. Only poured reduced tables can end up on more than
-   one port, so only they add pooled vectors to the upstream link.
+   are split over the P ports so that no port carries more lookup bytes than A's
+   bottleneck busy time allows (``busy * bw_port``, and at least 1/P of the pool's, so no
+   port's busy time exceeds A's bottleneck): reduced tables whole, largest first, each to
+   the least-loaded port while it fits under that limit; then the tables left over and
+   all non-reduced tables are poured into the remaining room port by port (McNaughton's
+   wrap-around rule), splitting a table's buckets in proportion where a port fills up.
+   Only poured reduced tables can end up on more than one port, so only they add pooled
+   vectors to the upstream link (and partial sums to the switch buffer).
 3. The plan's latency is recomputed by the cost model; its gap to A's bound is the plan's
    gap, so the plan is within that gap of the per-port optimum. When the wrap-around
    adds no upstream bottleneck (the usual case: 856 tables, 16 ports) the plan meets the
@@ -39,6 +46,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from cost_models.pifs.busy import US_PER_GB_PER_S
 from cost_models.pifs.topology import Location
 from formulations.pifs.inputs import Problem
 from formulations.pifs.model import Buckets
@@ -60,9 +68,13 @@ def pool_units(units: np.ndarray) -> np.ndarray:
     return np.stack([units[:, 0], units[:, 1:].sum(axis=1)], axis=1)
 
 
-def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray,
-                 reduced: np.ndarray) -> np.ndarray:
-    """Split the pool column over the ports (see the module docstring, step 2)."""
+def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray, reduced: np.ndarray,
+                 busy_us: float) -> np.ndarray:
+    """Split the pool column over the ports (see the module docstring, step 2).
+
+    ``busy_us`` is the pooled plan's bottleneck busy time: a port may carry up to that
+    much work (at least 1/P of the pool's lookups), so no port becomes the bottleneck.
+    """
     n_p = len(problem.fabric.ports)
     n_t = len(problem.workload.tables)
     units = np.zeros((len(bk.table), 1 + n_p))
@@ -72,7 +84,8 @@ def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray,
                                                                         minlength=n_t))[:-1])
     load = np.bincount(bk.table, bk.unit_lookup_bytes * cxl, n_t)
     on_cxl = np.bincount(bk.table, cxl, n_t) > 0
-    target = load.sum() / n_p
+    port_bw = problem.fabric.ports[0].bandwidth_gb_per_s
+    target = max(load.sum() / n_p, busy_us * port_bw * US_PER_GB_PER_S)
     port_load = np.zeros(n_p)
     poured = []
     for t in np.argsort(-load, kind="stable"):

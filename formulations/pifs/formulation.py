@@ -28,6 +28,7 @@ from formulations.pifs.inputs import (
 from formulations.pifs.model import (
     Buckets,
     Columns,
+    Pool,
     build_model,
     fractions_from_units,
     lp_neighbourhood,
@@ -203,8 +204,11 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         """
         problem = inputs.problem
         pooled = pooled_problem(problem)
-        built = build_model(pooled, inputs.placement, None)
         bk = Buckets.of(problem)
+        known = None if incumbent is None else _evaluate(problem, bk, incumbent)
+        pool = Pool(len(problem.fabric.ports), problem.fabric.ports[0].bandwidth_gb_per_s,
+                    None if known is None else known.latency_us)
+        built = build_model(pooled, inputs.placement, None, pool)
         build_s = time.perf_counter() - started
         lp = solver.solve(relaxation(built.model))
         require_solution(lp, lambda: self._explain(inputs))
@@ -214,8 +218,9 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         def add_split(result: SolveResult) -> None:
             if result.status.has_solution:
                 relaxed = _extract(built.cols, built.model.names, dict(result.values), pooled)
+                busy = _evaluate(pooled, bk, relaxed).bottleneck_us
                 split = BaselinePlacement(disaggregate(problem, bk, relaxed.units,
-                                                       relaxed.reduced), relaxed.reduced)
+                                                       relaxed.reduced, busy), relaxed.reduced)
                 if self._admissible(inputs, bk, split):
                     candidates.append(split)
 
@@ -230,7 +235,8 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         if chosen is None or relative_gap(_evaluate(problem, bk, chosen).latency_us,
                                           bound) > solver.settings.mip_gap:
             start = None if chosen is None else start_values(
-                built, pooled, pool_units(chosen.units), chosen.reduced)
+                built, pooled, pool_units(chosen.units), chosen.reduced,
+                _evaluate(problem, bk, chosen).ports_holding)
             decisive = solver.solve(built.model, warm_start=start)
             solve_s += decisive.solve_s
             require_solution(decisive, lambda: self._explain(inputs))

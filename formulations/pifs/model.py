@@ -124,9 +124,18 @@ def _group_members(placement: PlacementInputs) -> list[str]:
     return sorted({name for g in groups for name in g})
 
 
+@dataclass(frozen=True)
+class Pool:
+    """The single port of a pooled problem stands for ``ports`` identical ports."""
+
+    ports: int
+    port_gb_per_s: float  # bandwidth of one of them
+    latency_bound_us: float | None  # a known plan's latency (bounds T), for the port-count cut
+
+
 def build_model(problem: Problem, placement: PlacementInputs,
-                plan_mode: CapacityInputs | None) -> BuiltModel:
-    """Build the MILP of the package docstring as CSR arrays."""
+                plan_mode: CapacityInputs | None, pool: Pool | None = None) -> BuiltModel:
+    """Build the MILP of the package docstring as CSR arrays (pooled: see aggregate.py)."""
     fabric, work = problem.fabric, problem.workload
     bk = Buckets.of(problem)
     n_k, n_t = len(bk.table), len(work.tables)
@@ -166,8 +175,9 @@ def build_model(problem: Problem, placement: PlacementInputs,
     if fabric.reduction_gb_per_s is not None:
         pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables]) / MB
         can_reduce = np.array([t.pooling > 1.0 for t in work.tables])
+        y_max = n_p if pool is None else pool.ports  # sum_p y_tp, or y_t,pool: ports used
         y = a.columns([f"y_{t}_{p}" for t in range(n_t) for p in range(n_p)], 0.0,
-                      np.repeat(can_reduce, n_p).astype(float), True).reshape(n_t, n_p)
+                      np.repeat(can_reduce, n_p) * float(y_max // n_p), True).reshape(n_t, n_p)
         r = a.columns([f"r_{t}" for t in range(n_t)], 0.0, can_reduce.astype(float), True)
         u = a.columns([f"u_{t}" for t in range(n_t)], 0.0, np.inf, False)
         s = a.columns([f"s_{t}" for t in range(n_t)], 0.0, np.inf, False)
@@ -181,7 +191,14 @@ def build_model(problem: Problem, placement: PlacementInputs,
         # y only for reduced tables: sum_p y[t,p] <= P r_t
         a.rows(np.concatenate([np.repeat(np.arange(n_t), n_p), np.arange(n_t)]),
                np.concatenate([y.ravel(), r]),
-               np.concatenate([np.ones(n_t * n_p), -n_p * np.ones(n_t)]), -np.inf, 0.0, n_t)
+               np.concatenate([np.ones(n_t * n_p), -y_max * np.ones(n_t)]), -np.inf, 0.0, n_t)
+        if pool is not None and pool.latency_bound_us is not None:
+            # port-count cut: a reduced table's CXL MB <= y_t,pool * (one port's MB in T_UB)
+            port_mb = pool.port_gb_per_s * pool.latency_bound_us / US_PER_MB
+            a.rows(np.concatenate([bk.table, np.arange(n_t), np.arange(n_t)]),
+                   np.concatenate([x[:, 1], y[:, 0], r]),
+                   np.concatenate([host_mb, -port_mb * np.ones(n_t), table_mb]), -np.inf,
+                   table_mb, n_t)
         # (5) convex hull of {r=0: u >= R_t} or {r=1: s >= R_t}, R_t = M_t - host MB:
         # u_t + s_t >= R_t, u_t <= M_t (1 - r_t), s_t <= M_t r_t
         a.rows(np.concatenate([np.arange(n_t), np.arange(n_t), bk.table]),
@@ -280,8 +297,12 @@ def fractions_from_units(bk: Buckets, units: np.ndarray, n_tables: int) -> list[
 
 
 def start_values(built: BuiltModel, problem: Problem, units: np.ndarray,
-                 reduced: Sequence[bool]) -> dict[str, float]:
-    """Column values of a given placement (a MIP start for the solver)."""
+                 reduced: Sequence[bool], ports_holding: np.ndarray | None = None,
+                 ) -> dict[str, float]:
+    """Column values of a given placement (a MIP start for the solver).
+
+    For a pooled model, ``ports_holding`` gives the per-port plan's port count per table.
+    """
     cols, bk, names = built.cols, built.buckets, built.model.names
     fabric, work = problem.fabric, problem.workload
     n_t = len(work.tables)
@@ -303,7 +324,8 @@ def start_values(built: BuiltModel, problem: Problem, units: np.ndarray,
     up_rate = US_PER_MB / fabric.upstream_gb_per_s
     if cols.r is not None and cols.y is not None and cols.u is not None and cols.s is not None:
         pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables]) / MB
-        y = table_holds[:, 1:] & red[:, None]
+        y = (table_holds[:, 1:] if ports_holding is None else ports_holding[:, None]) \
+            * red[:, None]
         values[cols.y.ravel()] = y.ravel()
         values[cols.r] = red
         values[cols.u] = np.where(red, 0.0, cxl_mb)
