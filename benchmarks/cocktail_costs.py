@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from formulations.cocktail.baselines import baseline_deployments  # noqa: E402
-from formulations.cocktail.simulate import simulate_all  # noqa: E402
+from formulations.cocktail.simulate import simulate_with_baselines  # noqa: E402
 from planner.backends import make_solver  # noqa: E402
 
 TRACES = ROOT.parent / "shared" / "reference" / "proteus" / "traces" / "zipf_exponential_bursty_300"
@@ -57,10 +56,8 @@ def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
 def row(scenario: planner.Scenario, runs: int, seed: int, repeats: int) -> dict[str, Any]:
     plans = [planner.solve(scenario) for _ in range(repeats)]
     plan = plans[0]
-    data = scenario.inputs.data()
-    deployments = {"milp": plan.deployment,
-                   **baseline_deployments(data, make_solver(scenario.solver))}
-    sims = simulate_all(data, deployments, runs=runs, seed=seed)
+    sims = simulate_with_baselines(scenario.inputs, plan.deployment,
+                                   make_solver(scenario.solver), runs=runs, seed=seed)
     out: dict[str, Any] = {"scenario": scenario.name, "milp_cost_usd": plan.objective.value}
     for name in ("cocktail_greedy", "infaas", "clipper"):
         out[f"{name}_cost_usd"] = plan.baselines[name]["cost_usd"]

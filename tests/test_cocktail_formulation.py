@@ -17,7 +17,7 @@ from formulations.cocktail import FORMULATION
 from formulations.cocktail.baselines import cocktail_greedy
 from formulations.cocktail.candidates import dominated_instances
 from formulations.cocktail.inputs import CocktailData, CocktailDeployment, CocktailInputs
-from formulations.cocktail.simulate import simulate
+from formulations.cocktail.simulate import simulate, simulate_with_baselines
 from formulations.types import InfeasibleError, SolverError, SolverSettings
 from planner.backends import make_solver
 from tests.conftest import run_cli, write_scenario
@@ -307,9 +307,13 @@ def test_deployment_round_trips_through_json(
 def test_simulation_without_spot_risk_meets_every_target(
         solved: tuple[CocktailInputs, CocktailDeployment]) -> None:
     inputs, dep = solved
-    report = simulate(inputs.data(), dep, runs=3, seed=0)
+    reports = simulate_with_baselines(inputs, dep, make_solver(), runs=3, seed=0)
+    assert set(reports) == {"milp", "infaas", "clipper", "cocktail_greedy"}
+    report = reports["milp"]
     assert report.spot_interruptions_per_run == 0  # real band rates: ~1e-4 per VM-hour
     assert report.targets_met_share == pytest.approx(1.0)
+    assert report.requests == pytest.approx(sum(sum(c["load"]["qps"]) for c in
+                                                tiny()["classes"]) * 3600)
 
 
 def test_simulation_with_heavy_interruptions_is_seeded_and_loses_requests() -> None:

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formulations.cocktail.inputs import SECONDS_PER_HOUR, CocktailData, CocktailDeployment
+from formulations.cocktail.baselines import baseline_deployments
+from formulations.cocktail.inputs import (
+    SECONDS_PER_HOUR,
+    CocktailData,
+    CocktailDeployment,
+    CocktailInputs,
+)
+from formulations.types import MilpSolver
 
 
 @dataclass(frozen=True)
@@ -129,3 +136,12 @@ def simulate_all(data: CocktailData, deployments: Mapping[str, CocktailDeploymen
                  runs: int = 20, seed: int = 0) -> dict[str, SimulationReport]:
     """Simulate several plans with the same seed (common random numbers across plans)."""
     return {name: simulate(data, dep, runs, seed) for name, dep in deployments.items()}
+
+
+def simulate_with_baselines(inputs: CocktailInputs, plan: CocktailDeployment,
+                            solver: MilpSolver, runs: int = 20,
+                            seed: int = 0) -> dict[str, SimulationReport]:
+    """Simulate a plan (``"milp"``) and every baseline built on the same inputs."""
+    data = inputs.data()
+    deployments = {"milp": plan, **baseline_deployments(data, solver)}
+    return simulate_all(data, deployments, runs, seed)
