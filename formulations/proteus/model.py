@@ -67,21 +67,22 @@ values that the grid then rounds down anyway.
 
 Exact reductions for saturated windows. Near capacity the accuracy MILP is hard for its
 size (the root bound is loose: whole devices are scarce), so each window's models add the
-following; none removes every optimum, so the optimal value is unchanged.
+following; each keeps at least one optimal plan, so the optimal value is unchanged.
 * Effective capacity. Since x_{d,v} <= D_f, (capacity) depends on c_{d,v} only through
   e_{d,v} = min(c_{d,v}, beta D_f). So the dominance rule above also holds with e in place
   of c, per window and level: among variants one device of which serves the whole family,
   only the most accurate stays (the same replacement argument).
 * Count bounds (only when devices may idle and family counts are free, i.e. not
-  all_devices_on and not Sommelier): n_{d,v} <= max(ceil(beta D_f / c_{d,v}), m). Lowering
-  a larger count to this bound keeps (capacity) (e n' >= beta D_f >= beta x either way),
-  (presence) (n' >= m) and the "<=" (devices) rows, with the same flows and objective.
+  all_devices_on and not Sommelier): n_{d,v} <= max(floor(beta D_f / c_{d,v}) + 1, m)
+  (m when D_f = 0; floor + 1 rather than ceil so that rounding errors can only loosen it).
+  Lowering a larger count to this bound keeps (capacity) (e n' >= beta D_f >= beta x either
+  way), (presence) (n' >= m) and the "<=" (devices) rows, with the same flows and objective.
 * Covers. Summing a family's (capacity) rows and using (demand) gives
   sum_{d,v in V_f} e_{d,v} n_{d,v} >= beta D_f, an all-integer row implied by the model
   (so it cuts off nothing) on which the solver's rounding cuts act directly; with
   e_max = max e over the family, its rounding sum n >= ceil(beta D_f / e_max) is valid too
-  (e_max sum n >= sum e n >= beta D_f and sum n is an integer). Rounding leaves a 1e-6
-  slack, which only weakens these rows.
+  (e_max sum n >= sum e n >= beta D_f and sum n is an integer; its right-hand side is
+  rounded with a 1e-6 slack, which can only weaken it).
 * Feasibility model (the bisection's probe): one integer count k_{p,f} per (pool, family),
   hosting the variant of largest e, with (devices), (presence), Sommelier's fixed counts,
   the covers sum_p e_{p,f} k_{p,f} >= beta D_f and a zero objective (the first plan found
@@ -95,7 +96,10 @@ the covers (3x on the accuracy MILP) and from the bisection (the max-beta MILP t
 4 s). Also tried and dropped: x_{d,v} <= D_f bounds and the single-pair mixed-integer
 rounding x_{d,v} <= D_f - r (ceil(u) - n_{d,v}) (u = beta D_f / c, r = D_f - floor(u) c
 / beta), no faster; starting from the known optimum is no faster either (the time goes
-into proving the bound, not into finding the plan).
+into proving the bound, not into finding the plan). Nor did more rows: the cover's
+roundings by every distinct e of the family, and mixed-integer roundings of the flow served
+by each family's most accurate pairs (sum_T x <= sum_T (e / beta) n, sum_T x <= D_f, T the
+pairs above an accuracy threshold) tighten the root bound but not the solve time.
 
 Sommelier's fixed counts: a (pool, family) without a fixed count keeps no device (its
 pairs are left out). Before, such pairs were unconstrained, so a baseline plan could use
@@ -122,7 +126,7 @@ from formulations.types import (
     require_solution,
 )
 
-# Slack when rounding a ratio up, so that an exact multiple is not rounded past itself.
+# Slack when rounding a lower bound up, so that an exact multiple is not rounded past itself.
 _ROUNDING = 1e-6
 
 
@@ -243,12 +247,13 @@ def define_columns(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str,
 def define_count_bounds(upper: np.ndarray, pairs: list[tuple[str, str]],
                         problem: ProteusProblem, demand: Mapping[str, float], beta: float,
                         minimum: int) -> None:
-    """n_{p,v} <= max(ceil(beta D_f / c_{p,v}), m) (only when idle devices are allowed and
-    family counts are free; see docstring)."""
+    """n_{p,v} <= max(floor(beta D_f / c_{p,v}) + 1, m), or m when D_f = 0 (only when idle
+    devices are allowed and family counts are free; see docstring)."""
     family_of = _family_of(problem)
     for j, p in enumerate(pairs):
-        need = math.ceil(beta * demand[family_of[p[1]]] / problem.capacity[p].qps - _ROUNDING)
-        upper[j] = min(upper[j], float(max(need, minimum, 0)))
+        need = beta * demand[family_of[p[1]]]
+        enough = math.floor(need / problem.capacity[p].qps) + 1 if need > 0 else 0
+        upper[j] = min(upper[j], float(max(enough, minimum)))
 
 
 def define_device_limits(rows: _Rows, pairs: list[tuple[str, str]], pools: Pools,
