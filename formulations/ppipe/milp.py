@@ -118,9 +118,11 @@ class _Model:
 
 
 def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
-           t_bound: float = math.inf, relax: bool = False) -> _Model:
-    """The MILP above over the designs ``usable`` (variables named by design index), or its
-    LP relaxation; ``t_bound`` is an upper bound on the optimal ``t`` (tightens ``Tmax``)."""
+           t_bound: float = math.inf, relax: bool = False,
+           keep: Sequence[int] | None = None) -> _Model:
+    """The MILP above over the designs ``usable[i]``, ``i`` in ``keep`` (default all), or its
+    LP relaxation; variables are named by ``i``, so a restricted model's solution is a valid
+    start for the full one; ``t_bound`` bounds the optimal ``t`` (it tightens ``Tmax``)."""
     integer = pulp.LpContinuous if relax else pulp.LpInteger
     lcm = math.lcm(*{s.mps for d in usable for s in d.stages}, 1)
     prob = pulp.LpProblem("ppipe", pulp.LpMaximize)
@@ -130,7 +132,8 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
     use: dict[tuple[int, int, int], list[tuple[int, pulp.LpVariable]]] = {}
     under: dict[tuple[int, tuple[int, ...]], list[pulp.LpVariable]] = {}
     model = _Model(prob, {}, {}, {})
-    for index, design in enumerate(usable):
+    for index in range(len(usable)) if keep is None else keep:
+        design = usable[index]
         rate = pulp.LpVariable(f"T_{index}", lowBound=0)
         model.rates[index] = rate
         served[design.model].append(rate)
@@ -175,15 +178,24 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
 def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
                   solver: MilpSolver, explain: str) -> Solved:
     """Build and solve the MILP above over ``designs`` (all models); ``explain`` names the
-    failing requirement if the solver reports the model infeasible."""
+    failing requirement if the solver reports the model infeasible.
+
+    Three solves: the LP relaxation of general mode (its optimum is ``t_UB``), the MILP
+    restricted to the designs that LP uses (a feasible plan, handed to the last solve as its
+    first incumbent so that a time limit never ends without a useful plan), and the MILP
+    over every design, whose status, bound and gap are the plan's."""
     started = time.perf_counter()
     usable = [d for d in designs if all(inputs.gpus[g].count > 0 for g in d.types)]
-    relaxed = solver.solve(_build(inputs, usable, "general", relax=True).prob)
+    lp = _build(inputs, usable, "general", relax=True)
+    relaxed = solver.solve(lp.prob)
     t_bound = (relaxed.objective or 0.0) * (1 + 1e-6) + 1e-6  # margin for LP tolerances
+    support = [i for i in range(len(usable)) if relaxed.value(lp.rates[i]) > 1e-9]
+    start = solver.solve(_build(inputs, usable, mode, t_bound, keep=support).prob)
     model = _build(inputs, usable, mode, t_bound)
-    build_s = time.perf_counter() - started - relaxed.solve_s
-    result = require_solution(solver.solve(model.prob), lambda: explain)
-    result.solve_s += relaxed.solve_s
+    build_s = time.perf_counter() - started - relaxed.solve_s - start.solve_s
+    result = require_solution(solver.solve(model.prob, warm_start=start.values),
+                              lambda: explain)
+    result.solve_s += relaxed.solve_s + start.solve_s
     picked = []
     for index in range(len(usable)):
         instances = tuple(result.int_value(n) for n in model.counts[index])
