@@ -164,6 +164,8 @@ def _derive(inputs: CocktailInputs) -> CocktailData:
         raise DataError(None, "classes.load", "the same number of intervals for every class "
                         f"(got {needed})")
     n_intervals = max(needed)
+    if n_intervals == 0:
+        raise DataError(None, "classes.load", "at least one interval of load (traces are empty)")
     observed, planned = zip(*(class_rates_qps(c.load, inputs.interval_h, n_intervals)
                               for c in inputs.classes), strict=True)
     spec = inputs.correctness
