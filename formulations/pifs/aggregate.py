@@ -22,8 +22,9 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
 2. Disaggregation: A's host placement and reduction choices are kept; its pool contents
    are split over the P ports so that no port carries more lookup bytes than A's
    bottleneck busy time allows (``busy * bw_port``, and at least 1/P of the pool's, so no
-   port's busy time exceeds A's bottleneck): reduced tables whole, largest first, each to
-   the least-loaded port while it fits under that limit; then the tables left over and
+   port's busy time exceeds A's bottleneck): each reduced table cut into as many equal
+   pieces as A counts ports for it, largest piece first, each to the least-loaded port
+   not yet holding that table while it fits under that limit; then the pieces left over and
    all non-reduced tables are poured into the remaining room port by port (McNaughton's
    wrap-around rule), splitting a table's buckets in proportion where a port fills up.
    Only poured reduced tables can end up on more than one port, so only they add pooled
@@ -69,11 +70,13 @@ def pool_units(units: np.ndarray) -> np.ndarray:
 
 
 def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray, reduced: np.ndarray,
-                 busy_us: float) -> np.ndarray:
+                 ports_used: np.ndarray, busy_us: float) -> np.ndarray:
     """Split the pool column over the ports (see the module docstring, step 2).
 
-    ``busy_us`` is the pooled plan's bottleneck busy time: a port may carry up to that
-    much work (at least 1/P of the pool's lookups), so no port becomes the bottleneck.
+    A reduced table the pooled plan counts on k = ``ports_used[t]`` ports is cut into k
+    equal pieces, each placed whole on a different port where it fits. ``busy_us`` is the
+    pooled plan's bottleneck busy time: a port may carry up to that much work (at least
+    1/P of the pool's lookups), so no port becomes the bottleneck.
     """
     n_p = len(problem.fabric.ports)
     n_t = len(problem.workload.tables)
@@ -87,20 +90,21 @@ def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray, reduced: np.
     port_bw = problem.fabric.ports[0].bandwidth_gb_per_s
     target = max(load.sum() / n_p, busy_us * port_bw * US_PER_GB_PER_S)
     port_load = np.zeros(n_p)
-    poured = []
-    for t in np.argsort(-load, kind="stable"):
-        if not (on_cxl[t] and reduced[t]):
-            continue
-        p = int(np.argmin(port_load))
-        if port_load[p] + load[t] <= target * (1 + _FILLED):
-            units[members[t], 1 + p] += cxl[members[t]]
-            port_load[p] += load[t]
+    pieces = [(t, 1.0 / k) for t in range(n_t) if on_cxl[t] and reduced[t]
+              for k in [int(np.clip(ports_used[t], 1, n_p))] for _ in range(k)]
+    pieces.sort(key=lambda piece: -load[piece[0]] * piece[1])
+    poured: list[tuple[int, float]] = []
+    for t, share in pieces:
+        free = [p for p in np.argsort(port_load, kind="stable") if units[members[t], 1 + p].sum()
+                == 0 and port_load[p] + load[t] * share <= target * (1 + _FILLED)]
+        if free:
+            units[members[t], 1 + free[0]] += cxl[members[t]] * share
+            port_load[free[0]] += load[t] * share
         else:
-            poured.append(t)
-    poured += [t for t in np.argsort(-load, kind="stable") if on_cxl[t] and not reduced[t]]
+            poured.append((t, share))
+    poured += [(t, 1.0) for t in np.argsort(-load, kind="stable") if on_cxl[t] and not reduced[t]]
     p = 0
-    for t in poured:
-        left = 1.0
+    for t, left in poured:
         while left > 0:
             room = target - port_load[p]
             if p < n_p - 1 and room <= target * _FILLED:

@@ -27,6 +27,7 @@ from formulations.pifs.inputs import (
 )
 from formulations.pifs.model import (
     Buckets,
+    BuiltModel,
     Columns,
     Pool,
     build_model,
@@ -52,6 +53,7 @@ from formulations.types import (
 SUM_TOL = 1e-6  # bucket fractions must sum to 1 within this
 CAP_RTOL = 1e-6  # relative slack on capacities and targets (solver feasibility tolerance)
 CLEAN_EPS = 1e-9  # solver fractions below this are solver noise, dropped
+POOL_ROUNDS = 3  # pooled relaxations solved, each with a tighter port-count cut
 
 
 def _loc_names(problem: Problem) -> list[str]:
@@ -196,63 +198,75 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         """Relaxation A with pooled ports, then the wrap-around split (see aggregate.py).
 
         A's LP relaxation gives the bound; the sub-MILP over the integer columns the LP
-        left fractional (``model.lp_neighbourhood``) gives a plan. Only when that plan is
-        not within ``mip_gap`` of the bound is all of A solved as a MILP, started from the
-        better of that plan and the best baseline. Split plans that break a per-port
-        requirement (capacity, switch buffer) are dropped; the plan is ``None`` if none is
-        left.
+        left fractional (``model.lp_neighbourhood``) gives a plan. While that plan is not
+        within ``mip_gap`` of the bound but beats the latency T_UB of the port-count cut,
+        A is rebuilt with T_UB = its latency (up to POOL_ROUNDS times). Then, if still not
+        within ``mip_gap``, all of A is solved as a MILP, started from the best plan. Split
+        plans that break a per-port requirement (capacity, switch buffer) are dropped; the
+        plan is ``None`` if none is left.
         """
         problem = inputs.problem
         pooled = pooled_problem(problem)
         bk = Buckets.of(problem)
-        known = None if incumbent is None else _evaluate(problem, bk, incumbent)
-        pool = Pool(len(problem.fabric.ports), problem.fabric.ports[0].bandwidth_gb_per_s,
-                    None if known is None else known.latency_us)
-        built = build_model(pooled, inputs.placement, None, pool)
-        build_s = time.perf_counter() - started
-        lp = solver.solve(relaxation(built.model))
-        require_solution(lp, lambda: self._explain(inputs))
-        bound = float(lp.objective if lp.objective is not None else -math.inf)
         candidates = [] if incumbent is None else [incumbent]
+        bound, build_s, solve_s = -math.inf, 0.0, 0.0
 
-        def add_split(result: SolveResult) -> None:
+        def latency(p: BaselinePlacement | None) -> float:
+            return math.inf if p is None else _evaluate(problem, bk, p).latency_us
+
+        def best() -> BaselinePlacement | None:
+            return min(candidates, key=latency, default=None)
+
+        def add_split(built: BuiltModel, result: SolveResult) -> None:
             if result.status.has_solution:
-                relaxed = _extract(built.cols, built.model.names, dict(result.values), pooled)
+                values = dict(result.values)
+                relaxed = _extract(built.cols, built.model.names, values, pooled)
                 busy = _evaluate(pooled, bk, relaxed).bottleneck_us
+                assert built.cols.y is not None
+                used = np.array([round(values.get(built.model.names[j], 0.0))
+                                 for j in built.cols.y[:, 0]])
                 split = BaselinePlacement(disaggregate(problem, bk, relaxed.units,
-                                                       relaxed.reduced, busy), relaxed.reduced)
+                                                       relaxed.reduced, used, busy),
+                                          relaxed.reduced)
                 if self._admissible(inputs, bk, split):
                     candidates.append(split)
 
-        def best() -> BaselinePlacement | None:
-            return min(candidates, key=lambda p: _evaluate(problem, bk, p).latency_us,
-                       default=None)
-
-        decisive = solver.solve(lp_neighbourhood(built, dict(lp.values)))
-        solve_s = lp.solve_s + decisive.solve_s
-        add_split(decisive)
+        for _ in range(POOL_ROUNDS):
+            t_ub = latency(best())
+            pool = Pool(len(problem.fabric.ports), problem.fabric.ports[0].bandwidth_gb_per_s,
+                        t_ub if math.isfinite(t_ub) else None)
+            built = build_model(pooled, inputs.placement, None, pool)
+            build_s += time.perf_counter() - started
+            lp = solver.solve(relaxation(built.model))
+            require_solution(lp, lambda: self._explain(inputs))
+            bound = max(bound, float(lp.objective if lp.objective is not None else -math.inf))
+            decisive = solver.solve(lp_neighbourhood(built, dict(lp.values)))
+            solve_s += lp.solve_s + decisive.solve_s
+            add_split(built, decisive)
+            started = time.perf_counter()
+            if relative_gap(latency(best()), bound) <= solver.settings.mip_gap \
+                    or latency(best()) >= t_ub:
+                break
         chosen = best()
-        if chosen is None or relative_gap(_evaluate(problem, bk, chosen).latency_us,
-                                          bound) > solver.settings.mip_gap:
+        if relative_gap(latency(chosen), bound) > solver.settings.mip_gap:
             start = None if chosen is None else start_values(
                 built, pooled, pool_units(chosen.units), chosen.reduced,
                 _evaluate(problem, bk, chosen).ports_holding)
             decisive = solver.solve(built.model, warm_start=start)
             solve_s += decisive.solve_s
             require_solution(decisive, lambda: self._explain(inputs))
-            add_split(decisive)
+            add_split(built, decisive)
             if decisive.bound is not None:
                 bound = max(bound, float(decisive.bound))
             chosen = best()
-        latency = math.inf if chosen is None else _evaluate(problem, bk, chosen).latency_us
-        gap = relative_gap(latency, bound)
+        gap = relative_gap(latency(chosen), bound)
         status = (SolveStatus.OPTIMAL if gap <= solver.settings.mip_gap + 1e-12
                   else SolveStatus.FEASIBLE)
         message = ("ports pooled: bound from the pooled relaxation, plan from its solution "
                    f"split over the ports; latency recomputed by the cost model "
                    f"({decisive.message})")
-        result = replace(decisive, status=status, objective=latency, bound=bound, gap=gap,
-                         solve_s=solve_s, size=built.model.size, message=message)
+        result = replace(decisive, status=status, objective=latency(chosen), bound=bound,
+                         gap=gap, solve_s=solve_s, size=built.model.size, message=message)
         return chosen, result, build_s, solve_s
 
     @staticmethod
