@@ -192,7 +192,7 @@ def test_meta_histogram_instance_pooled_matches_per_port() -> None:
     doc = {"fabric": {"ports": 3, "host_capacity_gib": 1.0, "reduction_gb_per_s": 94.5},
            "workload": {"synthetic_tables": 12, "seed": 3, "batch_size": 256},
            "hotness": {"histogram": str(LOCALITY)}}
-    pooled = plan(doc, mip_gap=1e-4)
+    pooled = plan({**doc, "placement": {"aggregate_ports": "always"}}, mip_gap=1e-4)
     exact = plan({**doc, "placement": {"aggregate_ports": "never"}}, mip_gap=1e-4)
     assert pooled.result.gap <= 1e-4
     assert pooled.objective.value == pytest.approx(exact.objective.value, rel=2e-4)

@@ -29,7 +29,12 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    wrap-around rule), splitting a table's buckets in proportion where a port fills up.
    Only poured reduced tables can end up on more than one port, so only they add pooled
    vectors to the upstream link (and partial sums to the switch buffer).
-3. The plan's latency is recomputed by the cost model; its gap to A's bound is the plan's
+3. A is solved as an LP (the bound) and as the sub-MILP over the integer columns its LP
+   left fractional (the plan to split). If the split plan beats T_UB but is not within
+   ``mip_gap`` of the bound, A is rebuilt with T_UB = the split plan's latency (a tighter
+   cut, still valid) and solved again, up to three rounds; then, if needed, all of A is
+   solved as a MILP from the best plan.
+4. The plan's latency is recomputed by the cost model; its gap to A's bound is the plan's
    gap, so the plan is within that gap of the per-port optimum. When the wrap-around
    adds no upstream bottleneck (the usual case: 856 tables, 16 ports) the plan meets the
    bound up to the chain-latency term.
