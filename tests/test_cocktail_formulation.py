@@ -210,6 +210,28 @@ def test_startup_costs_couple_intervals_and_are_billed() -> None:
     assert with_startup.objective.value >= base.objective.value + first_h / 6 - 1e-9
 
 
+def _pool_counts(dep: CocktailDeployment, t: int) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(p.model, p.instance_type): (p.on_demand, p.spot) for p in dep.intervals[t].pools}
+
+
+def test_change_limit_zero_keeps_the_fleet_through_a_load_peak() -> None:
+    document = tiny()
+    document["classes"][0]["load"]["qps"] = [300.0, 900.0, 300.0]
+    document["classes"][1]["load"]["qps"] = [60.0, 40.0, 60.0]
+    free = FORMULATION.plan(inputs_of(document), make_solver())
+    inputs = inputs_of({**document, "max_vm_changes": 0})
+    frozen = FORMULATION.plan(inputs, make_solver())
+    assert FORMULATION.verify(inputs, frozen.deployment).ok
+    # the fleet sized for the 900 req/s peak also runs in the quiet intervals
+    assert _pool_counts(frozen.deployment, 0) == _pool_counts(frozen.deployment, 1) \
+        == _pool_counts(frozen.deployment, 2)
+    assert _pool_counts(free.deployment, 0) != _pool_counts(free.deployment, 1)
+    assert frozen.objective.value > free.objective.value
+    # the verifier rejects the unconstrained plan under the limit
+    assert any("max_vm_changes" in v
+               for v in FORMULATION.verify(inputs, free.deployment).violations)
+
+
 def test_milp_never_costs_more_than_the_greedy_on_the_same_constraints() -> None:
     inputs = inputs_of(tiny())
     outcome = FORMULATION.plan(inputs, make_solver())

@@ -27,7 +27,8 @@ Variables
     y[t,k,m,i] >= 0     requests/s of class k sent to model m on type i; only for pairs
                         with lat[m,i] <= slo_ms[k] (this is how the SLO is enforced)
     n[t,m,i], s[t,m,i] in Z+   on-demand and spot VMs of type i running model m
-    u[t,m,i], v[t,m,i] >= 0    VMs started (on-demand, spot), only when h_start > 0
+    u[t,m,i], v[t,m,i] >= 0    VMs started (on-demand, spot), and d[t,m,i], w[t,m,i] >= 0
+                               VMs stopped, only when intervals are coupled (below)
 Constraints
     sum_e x[t,k,e] = 1                                         one ensemble per class
     sum_i y[t,k,m,i] = lambda[t,k] * sum_{e: m in e} x[t,k,e]  every member sees all requests
@@ -36,14 +37,18 @@ Constraints
     beta * sum_k y[t,k,m,i] <= cap[m,i] * n[t,m,i]    on-demand fallback: a total spot loss
                                                   leaves beta of every pool's load served
     u[t] >= n[t] - n[t-1], v[t] >= s[t] - s[t-1]  (n[-1] = s[-1] = 0)
+    d[t] >= n[t-1] - n[t], w[t] >= s[t-1] - s[t],
+    sum_{m,i} (u + v + d + w)[t,m,i] <= ``max_vm_changes``   for t >= 1 (optional limit)
 Objective (USD over the horizon, minimised)
     sum_t sum_{m,i} interval_h (p_od[i] n + p_sp[i] s) + h_start (p_od[i] u + p_sp[i] v)
 Bounds and linearisation
-    No big-M: the route equality is linear because lambda is data. n and s are bounded by
-    ceil(L / cap) and ceil(L / (cap (1 - q))) with L the load of every class that may reach
-    the pool; exact, because on-demand VMs alone covering L satisfy every constraint and a
-    VM kept only to avoid a start-up costs more than the start-up (``vm_startup_s`` is
-    limited to less than one interval).
+    No big-M: the route equality is linear because lambda is data; |n[t] - n[t-1]| is
+    linearised by u, d (minimised by the cost or bounded by the limit: any u, d above the
+    true increase and decrease only tighten the limit, so an optimum exists with equality).
+    n and s are bounded by ceil(L / cap) and ceil(L / (cap (1 - q))) with L the load of every
+    class that may reach the pool (its largest over the horizon when intervals are coupled).
+    Exact: on-demand (or spot) VMs alone covering L satisfy every constraint, and clipping a
+    larger count to the bound in every interval adds no start-up and no change.
 Cuts (valid, they only tighten the LP relaxation)
     with z[t,k,m] = sum_{e: m in e} x[t,k,e] and R the pools class k may reach for m,
     c = max_{i in R} cap[m,i]:  sum_{i in R} (n + s) >= ceil(lambda[t,k] / c) z[t,k,m] and,
@@ -54,9 +59,9 @@ Dominated instance types
     model, on-demand and spot price, interruption risk; e.g. m5.xlarge by c5.xlarge) gets no
     variables: swapping its VMs one for one keeps every constraint at no extra cost.
 Decomposition
-    Without start-up costs nothing links intervals, so each interval is solved as its own
-    MILP (exact); the plan's objective, bound and size are the sums, its status the worst.
-    With start-up costs the whole horizon is one MILP.
+    Without start-up costs and change limit nothing links intervals, so each interval is
+    solved as its own MILP (exact); the plan's objective, bound and size are the sums, its
+    status the worst. Otherwise the whole horizon is one MILP.
 The model has continuous routes y, so CP-SAT refuses it; HiGHS, CBC and SCIP solve it.
 """
 

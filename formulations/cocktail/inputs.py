@@ -2,9 +2,9 @@
 
 Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 ``max_ensemble_size``, ``min_on_demand_share``, ``interruption_rate_scale``,
-``vm_startup_s``, optional price overrides ``on_demand_usd_per_h`` / ``spot_usd_per_h``
-(instance type -> $/h), ``[correctness]`` and ``[[classes]]`` (``name``, ``slo_ms``,
-``accuracy_target``, ``[classes.load]``). See ``docs/cocktail.md``.
+``vm_startup_s``, ``max_vm_changes``, optional price overrides ``on_demand_usd_per_h`` /
+``spot_usd_per_h`` (instance type -> $/h), ``[correctness]`` and ``[[classes]]`` (``name``,
+``slo_ms``, ``accuracy_target``, ``[classes.load]``). See ``docs/cocktail.md``.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ class CocktailInputs(BaseModel):
     min_on_demand_share: float = Field(0.2, ge=0.0, le=1.0)
     interruption_rate_scale: float = Field(1.0, ge=0.0)
     vm_startup_s: float = Field(0.0, ge=0.0, description="billed start-up time per new VM")
+    max_vm_changes: int | None = Field(None, ge=0, description="VMs added + removed between "
+                                       "consecutive intervals, at most")
     on_demand_usd_per_h: dict[str, float] = Field(default_factory=dict)
     spot_usd_per_h: dict[str, float] = Field(default_factory=dict)
     correctness: CorrectnessSpec = Field(default_factory=CorrectnessSpec)
@@ -142,6 +144,7 @@ class CocktailData:
     min_on_demand_share: float
     max_ensemble_size: int
     startup_h: float
+    max_vm_changes: int | None
 
     @property
     def n_intervals(self) -> int:
@@ -197,6 +200,7 @@ def _derive(inputs: CocktailInputs) -> CocktailData:
         min_on_demand_share=inputs.min_on_demand_share,
         max_ensemble_size=inputs.max_ensemble_size,
         startup_h=inputs.vm_startup_s / SECONDS_PER_HOUR,
+        max_vm_changes=inputs.max_vm_changes,
     )
 
 

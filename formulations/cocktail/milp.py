@@ -55,6 +55,11 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
                       if m in members[k] and data.meets_slo(m, i, k)]
              for m in range(n_m) for i in range(n_i) if i not in dominated}
     pools = [p for p, ks in users.items() if ks]
+    # Exact VM bounds: on-demand (or spot) VMs alone covering all the load that may reach
+    # a pool suffice in its interval; coupled intervals take the largest over the group
+    # (clipping every interval's count to it keeps each constraint and adds no change).
+    peak = {p: max(sum(data.planned_qps[k, t] for k in users[p]) for t in intervals)
+            for p in pools}
     cost = []
     for t in intervals:
         load = data.planned_qps[:, t]
@@ -65,8 +70,8 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
         for m, i in pools:
             for k in users[(m, i)]:
                 model.y[(t, k, m, i)] = pulp.LpVariable(f"y_{t}_{k}_{m}_{i}", lowBound=0)
-            # Exact bound: on-demand VMs alone covering all the load reachable here suffice.
-            reach = sum(load[k] for k in users[(m, i)])
+            reach = (peak[(m, i)] if len(intervals) > 1
+                     else sum(load[k] for k in users[(m, i)]))
             cap = float(data.capacity_qps[m, i])
             model.n[(t, m, i)] = pulp.LpVariable(f"n_{t}_{m}_{i}", 0, math.ceil(reach / cap),
                                                  cat="Integer")
@@ -92,8 +97,8 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
             if data.min_on_demand_share > 0:
                 prob += (data.min_on_demand_share * served <= cap * model.n[(t, m, i)],
                          f"od_share_{t}_{m}_{i}")
-    if data.startup_h > 0:
-        cost += _startup_terms(data, model, pools)
+    if len(intervals) > 1:
+        cost += _coupling(data, model, pools)
     prob += pulp.lpSum(cost)
     return model
 
@@ -118,22 +123,32 @@ def _add_vm_cuts(data: CocktailData, model: CocktailModel, t: int, k: int, m: in
         model.problem += pulp.lpSum(on_demand) >= least * used, f"od_vms_{t}_{k}_{m}"
 
 
-def _startup_terms(data: CocktailData, model: CocktailModel,
-                   pools: list[tuple[int, int]]) -> list[pulp.LpAffineExpression]:
-    """Billed start-up time of VMs added since the previous interval (none before t = 0)."""
+def _coupling(data: CocktailData, model: CocktailModel,
+              pools: list[tuple[int, int]]) -> list[pulp.LpAffineExpression]:
+    """Start-up cost of VMs added since the previous interval (every VM of the first
+    interval starts), and the limit on VMs added or removed between consecutive intervals.
+    Returns the start-up cost terms."""
     terms = []
+    changes: dict[int, list[pulp.LpVariable]] = {t: [] for t in model.intervals}
     for counts, prices, tag in ((model.n, data.on_demand_usd_per_h, "od"),
                                 (model.s, data.spot_usd_per_h, "sp")):
         for t in model.intervals:
             for m, i in pools:
                 if (t, m, i) not in counts:
                     continue
-                started = pulp.LpVariable(f"start_{tag}_{t}_{m}_{i}", lowBound=0)
+                up = pulp.LpVariable(f"up_{tag}_{t}_{m}_{i}", lowBound=0)
                 previous = counts.get((t - 1, m, i), 0)
-                model.problem += started >= counts[(t, m, i)] - previous, \
-                    f"start_{tag}_{t}_{m}_{i}"
-                terms.append(data.startup_h * prices[i] * started)
-    return terms
+                model.problem += up >= counts[(t, m, i)] - previous, f"up_{tag}_{t}_{m}_{i}"
+                terms.append(data.startup_h * prices[i] * up)
+                if data.max_vm_changes is not None and t > model.intervals[0]:
+                    down = pulp.LpVariable(f"down_{tag}_{t}_{m}_{i}", lowBound=0)
+                    model.problem += down >= previous - counts[(t, m, i)], \
+                        f"down_{tag}_{t}_{m}_{i}"
+                    changes[t] += [up, down]
+    for t, moves in changes.items():
+        if moves:
+            model.problem += pulp.lpSum(moves) <= data.max_vm_changes, f"changes_{t}"
+    return terms if data.startup_h > 0 else []
 
 
 def extract(data: CocktailData, model: CocktailModel, result: SolveResult) -> list[IntervalPlan]:
@@ -188,12 +203,13 @@ def solve_plan(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]]
                policy: str) -> tuple[CocktailDeployment, SolveResult, float]:
     """Build and solve; returns the deployment, the (merged) result and the build time, s.
 
-    Intervals are independent unless start-up costs couple consecutive ones, so without
-    them each interval is its own MILP (exact: the objective and every constraint separate
-    by interval); with them the whole horizon is one MILP.
+    Intervals are independent unless start-up costs or a change limit couple consecutive
+    ones, so without them each interval is its own MILP (exact: the objective and every
+    constraint separate by interval); with them the whole horizon is one MILP.
     """
-    groups = ([[t] for t in range(data.n_intervals)] if data.startup_h == 0
-              else [list(range(data.n_intervals))])
+    coupled = data.startup_h > 0 or data.max_vm_changes is not None
+    groups = ([list(range(data.n_intervals))] if coupled
+              else [[t] for t in range(data.n_intervals)])
     plans, results, build_s = [], [], 0.0
     for group in groups:
         started = time.perf_counter()

@@ -127,6 +127,16 @@ def _check_interval(data: CocktailData, t: int, plan: IntervalPlan) -> list[str]
     return out
 
 
+def _vm_changes(before: IntervalPlan, after: IntervalPlan) -> int:
+    """VMs added plus VMs removed between two intervals, over every pool and both kinds."""
+    counts = [{(p.model, p.instance_type): (p.on_demand, p.spot) for p in plan.pools}
+              for plan in (before, after)]
+    return sum(abs(a - b)
+               for key in counts[0].keys() | counts[1].keys()
+               for a, b in zip(counts[0].get(key, (0, 0)), counts[1].get(key, (0, 0)),
+                               strict=True))
+
+
 def verify_deployment(data: CocktailData, deployment: CocktailDeployment) -> Verification:
     violations: list[str] = []
     if len(deployment.intervals) != data.n_intervals:
@@ -134,4 +144,9 @@ def verify_deployment(data: CocktailData, deployment: CocktailDeployment) -> Ver
                           f"{data.n_intervals}")
     for t, plan in enumerate(deployment.intervals[:data.n_intervals]):
         violations += _check_interval(data, t, plan)
+        if t > 0 and data.max_vm_changes is not None:
+            changes = _vm_changes(deployment.intervals[t - 1], plan)
+            if changes > data.max_vm_changes:
+                violations.append(f"interval {t}: {changes} VMs added or removed, more than "
+                                  f"max_vm_changes {data.max_vm_changes}")
     return Verification(sum(interval_cost_usd(data, deployment)), violations)
