@@ -30,6 +30,15 @@ def test_backends_agree(tmp_path: Path, seed: int, mode: str) -> None:
     assert objectives[2] == pytest.approx(objectives[0], rel=1e-6)
 
 
+def test_time_limit_path_with_warm_start_finds_the_same_optimum(tmp_path: Path) -> None:
+    inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, 5))
+    designs = plan_designs(inputs)
+    plain = solve_designs(inputs, designs, "compat", make_solver(), "infeasible")
+    limited = solve_designs(inputs, designs, "compat",
+                            make_solver(SolverSettings(time_limit_s=30)), "infeasible")
+    assert limited.result.objective == pytest.approx(plain.result.objective, rel=1e-6)
+
+
 def test_cpsat_refuses_the_continuous_throughputs(tmp_path: Path) -> None:
     # pipeline throughputs and t are continuous, so CP-SAT is not applicable here
     inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, 1))
