@@ -148,7 +148,13 @@ def test_unknown_published_instance_key_exits_2(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference/ppipe is not available")
 def test_published_scenario_solves_and_checks(tmp_path: Path) -> None:
-    scenario = ROOT / "scenarios" / "ppipe" / "maf19_l4_t4.toml"
+    shipped = planner.load_scenario(ROOT / "scenarios" / "ppipe" / "maf19_l4_t4.toml")
+    assert len(shipped.inputs.models) == 3 and shipped.inputs.gpus[1].low_class
+    document = {"kind": "ppipe", "compare_modes": False, "published_instance": {
+        "file": str(REFERENCE / "instances.json"),
+        "key": "maf19/V100-P4/0.3-0.33-0.37/apcnet_r101-d8_4xb2-40k_cityscapes-512x1024-"
+               "atss_r101_fpn_1x_coco-gcnet_r101-d8_4xb2-40k_cityscapes-512x1024"}}
+    scenario = write_scenario(tmp_path / "published.toml", document)
     out = tmp_path / "plan.json"
     assert run_cli("solve", scenario, "-o", out).exit_code == ExitCode.OK
     assert run_cli("check", out, "--scenario", scenario).exit_code == ExitCode.OK
