@@ -368,3 +368,21 @@ def test_malformed_histogram_file_is_invalid_input(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         planner.solve(_scenario(tmp_path, body))
     assert info.value.exit_code == ExitCode.INVALID_INPUT
+
+
+def test_unreachable_latency_target_is_infeasible() -> None:
+    doc = tiny(14, pages=False, n_tables=3, ports=3)
+    doc["capacity_planning"] = {"latency_target_us": 1e-3, "expander_price_usd": 1.0}
+    with pytest.raises(InfeasibleError, match="latency target"):
+        FORMULATION.plan(inputs_of(doc), make_solver(SolverSettings()))
+
+
+def test_tables_report_every_location_and_resource(solved: tuple) -> None:
+    inputs, deployment = solved
+    primary, resources, summary, per_table = FORMULATION.tables(inputs, deployment)
+    assert [row[0] for row in primary.rows] == ["host", "port0", "port1", "port2"]
+    busy = {row[0]: row[1] for row in resources.rows}
+    assert {"host_dram", "upstream_link", "reduction_engine", "critical_chain_latency"} <= set(busy)
+    latency = FORMULATION.verify(inputs, deployment).objective_value
+    assert summary.rows[0][0] == pytest.approx(latency, abs=1e-3)
+    assert len(per_table.rows) == 3
