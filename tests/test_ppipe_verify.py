@@ -69,6 +69,7 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "model total": (lambda d: d["models"][0].update(
         throughput_rps=d["models"][0]["throughput_rps"] + 5), "sum"),
     "mode": (lambda d: d.update(mode="general"), "mode"),
+    "total": (lambda d: d.update(total_throughput_rps=1.0), "total_throughput_rps"),
 }
 
 

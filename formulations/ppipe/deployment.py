@@ -60,6 +60,7 @@ class PPipeDeployment(BaseModel):
 
     mode: Mode
     objective_rps: float  # min over models of throughput / weight
+    total_throughput_rps: float  # sum over models
     models: list[ModelPlan]
     gpus: list[GpuUse]
     low_class_gpu_share: float | None  # reserved low-class GPUs / available low-class GPUs
@@ -94,7 +95,8 @@ def build_deployment(inputs: PPipeInputs, mode: Mode, chosen: Sequence[Chosen]
                            reserved=reserved, low_class=gpu.low_class))
     return PPipeDeployment(
         mode=mode, models=models, gpus=gpus, low_class_gpu_share=low_class_share(gpus),
-        objective_rps=min(m.throughput_rps / m.weight for m in models))
+        objective_rps=min(m.throughput_rps / m.weight for m in models),
+        total_throughput_rps=sum(m.throughput_rps for m in models))
 
 
 def low_class_share(gpus: Sequence[GpuUse]) -> float | None:

@@ -134,6 +134,10 @@ def verify_deployment(inputs: PPipeInputs, deployment: PPipeDeployment) -> Verif
     share = low_class_share(deployment.gpus)
     if share != deployment.low_class_gpu_share:
         out.append(f"low_class_gpu_share: {deployment.low_class_gpu_share}, recomputed {share}")
+    if not _close(sum(m.throughput_rps for m in deployment.models),
+                  deployment.total_throughput_rps):
+        out.append(f"total_throughput_rps: {deployment.total_throughput_rps} is not the sum "
+                   "over models")
     if not _close(objective, deployment.objective_rps):
         out.append(f"objective_rps: {deployment.objective_rps}, recomputed {objective}")
     return Verification(objective, out)
