@@ -90,16 +90,19 @@ following; each keeps at least one optimal plan, so the optimal value is unchang
   moved to that variant, satisfy the covers (e only grows); conversely counts satisfying
   the covers admit the routing x_{p,f} = D_f e_{p,f} k_{p,f} / sum_q e_{q,f} k_{q,f}, which
   meets (capacity) and (demand).
-On the paper's cluster at 4x demand (10 s windows, mip_gap 1e-6) these took the per-window
-time from a median of 1.0 s / max 5.5 s (bursty trace) to about 0.1 s / 0.5 s, mostly from
-the covers (3x on the accuracy MILP) and from the bisection (the max-beta MILP took up to
-4 s). Also tried and dropped: x_{d,v} <= D_f bounds and the single-pair mixed-integer
-rounding x_{d,v} <= D_f - r (ceil(u) - n_{d,v}) (u = beta D_f / c, r = D_f - floor(u) c
-/ beta), no faster; starting from the known optimum is no faster either (the time goes
-into proving the bound, not into finding the plan). Nor did more rows: the cover's
-roundings by every distinct e of the family, and mixed-integer roundings of the flow served
-by each family's most accurate pairs (sum_T x <= sum_T (e / beta) n, sum_T x <= D_f, T the
-pairs above an accuracy threshold) tighten the root bound but not the solve time.
+On the paper's cluster at 4x demand (benchmarks/proteus_reference.py, mip_gap 1e-6, two
+shared cores) these took the per-window time of the bursty trace from a median of 0.5-1.0 s
+/ max 5.5 s to 0.13 s / 0.7 s: the bisection replaces the max-beta MILP (up to 4 s) by five
+~10 ms probes, and the covers make the accuracy MILP about 3x faster on saturated windows.
+Windows feasible at beta_0 but nearly full gain least (the worst, on the steady trace, from
+2-3 s to 0.7-1.8 s): the time goes into the solver's root heuristics and bound.
+Also tried and dropped, as no faster: x_{d,v} <= D_f bounds; the single-pair mixed-integer
+rounding x_{d,v} <= D_f - r (ceil(u) - n_{d,v}) (u = beta D_f / c, r = D_f - floor(u) c /
+beta); the cover's roundings by every distinct e of the family; mixed-integer roundings of
+the flow served by each family's most accurate pairs (sum_T x <= sum_T (e / beta) n,
+sum_T x <= D_f, T the pairs above an accuracy threshold), which tighten the root bound but
+not the solve time; and starting from the known optimum (the time goes into proving the
+bound, not into finding the plan).
 
 Sommelier's fixed counts: a (pool, family) without a fixed count keeps no device (its
 pairs are left out). Before, such pairs were unconstrained, so a baseline plan could use
