@@ -83,14 +83,16 @@ def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
                      "a new file or an earlier plan (use --force to overwrite other files)")
 
 
-def _load(scenario: Path, no_degrade: bool) -> planner.Scenario:
+def _load(scenario: Path, overrides: dict[str, Any], flag: str) -> planner.Scenario:
+    """Load a scenario, applying a kind-specific command-line flag as key overrides."""
     loaded = planner.load_scenario(scenario)
-    if not no_degrade:
+    if not overrides:
         return loaded
-    if "degrade" not in type(loaded.inputs).model_fields:
-        raise InputError(str(scenario), "--no-degrade",
-                         f"a scenario whose kind degrades demand (not {loaded.kind!r})")
-    return planner.load_scenario(scenario, overrides={"degrade": False})
+    fields = type(loaded.inputs).model_fields
+    if any(key not in fields for key in overrides):
+        raise InputError(str(scenario), flag, f"a scenario whose kind has "
+                         f"{', '.join(overrides)} (not {loaded.kind!r})")
+    return planner.load_scenario(scenario, overrides=overrides)
 
 
 @app.command()
@@ -116,7 +118,7 @@ def solve(
     ] = False,
 ) -> None:
     """Plan a scenario and print the verified plan."""
-    loaded = _load(scenario, no_degrade)
+    loaded = _load(scenario, {"degrade": False} if no_degrade else {}, "--no-degrade")
     if output is not None:
         _safe_output_path(output, scenario, force)
     plan = planner.solve(loaded, backend=backend, time_limit_s=time_limit_s, mip_gap=mip_gap,
@@ -173,14 +175,22 @@ def check(
 @app.command()
 @_guarded
 def simulate(
-    plan_file: Annotated[Path, typer.Argument(help="A plan written by `planner solve -o`.")],
-    scenario: Annotated[Path, typer.Option("--scenario", "-s", help="Scenario file (TOML).")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    plan_file: Annotated[Path | None, typer.Option(
+        "--plan", help="A plan written by `planner solve -o` (default: solve afresh).")] = None,
     runs: Annotated[int, typer.Option(min=1, help="Random replays.")] = 20,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first replay.")] = 0,
+    interruption_scale: Annotated[float | None, typer.Option(
+        "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates.")
+    ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
-    """Replay a stored plan against seeded random events (cocktail: spot interruptions)."""
-    tables = planner.simulate(plan_file, scenario, runs=runs, seed=seed)
+    """Replay a plan and the baselines against seeded random events (cocktail: spot
+    interruptions) and report the share of requests that met their targets."""
+    overrides = {} if interruption_scale is None else {
+        "interruption_rate_scale": interruption_scale}
+    loaded = _load(scenario, overrides, "--interruption-scale")
+    tables = planner.simulate(loaded, plan_file, runs=runs, seed=seed)
     if output_format is Format.json:
         payload = [{"title": t.title, "rows": t.to_frame().to_dict(orient="records")}
                    for t in tables]

@@ -305,9 +305,10 @@ class Formulation(ABC, Generic[InputT, DeployT]):
     def tables(self, inputs: InputT, deployment: DeployT) -> list[Table]:
         """Tables for people; the first is the primary one (``Plan.to_frame``, CSV)."""
 
-    def simulate(self, inputs: InputT, deployment: DeployT, runs: int, seed: int) -> list[Table]:
-        """Replay a plan against seeded random events (``planner simulate``); formulations
-        with a stochastic check override this."""
+    def simulate(self, inputs: InputT, deployment: DeployT, solver: MilpSolver, runs: int,
+                 seed: int) -> list[Table]:
+        """Replay a plan (and the baselines, solved with ``solver``) against seeded random
+        events (``planner simulate``); formulations with a stochastic check override this."""
         raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})",
                          self.kind)
 

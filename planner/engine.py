@@ -194,16 +194,21 @@ def check(plan_path: str | Path, scenario: Scenario | str | Path,
     )
 
 
-def simulate(plan_path: str | Path, scenario: Scenario | str | Path, runs: int = 20,
-             seed: int = 0) -> list[Table]:
-    """Replay a stored plan against seeded random events (formulations that define it)."""
+def simulate(scenario: Scenario | str | Path, plan_path: str | Path | None = None,
+             runs: int = 20, seed: int = 0) -> list[Table]:
+    """Replay a plan against seeded random events (formulations that define it): the stored
+    plan at ``plan_path`` (verified first), or a freshly solved one."""
     scenario = _as_scenario(scenario)
-    _, deployment = load_plan(plan_path, scenario)
-    verification = scenario.formulation.verify(scenario.inputs, deployment)
-    if not verification.ok:
-        raise InfeasibleError("the plan violates the scenario:\n  "
-                              + "\n  ".join(verification.violations))
+    if plan_path is None:
+        deployment = solve(scenario).deployment
+    else:
+        _, deployment = load_plan(plan_path, scenario)
+        verification = scenario.formulation.verify(scenario.inputs, deployment)
+        if not verification.ok:
+            raise InfeasibleError("the plan violates the scenario:\n  "
+                                  + "\n  ".join(verification.violations))
     try:
-        return scenario.formulation.simulate(scenario.inputs, deployment, runs, seed)
+        return scenario.formulation.simulate(scenario.inputs, deployment,
+                                             make_solver(scenario.solver), runs, seed)
     except InputError as exc:
         raise exc.located(scenario.path) from None

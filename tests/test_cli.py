@@ -182,6 +182,11 @@ def test_check_rejects_a_malformed_plan_file(tmp_path: Path, tiny_path: Path) ->
 def test_simulate_refuses_kinds_without_a_simulation(tmp_path: Path, tiny_path: Path) -> None:
     plan = tmp_path / "plan.json"
     run_cli("solve", tiny_path, "-o", plan)
-    result = run_cli("simulate", plan, "--scenario", tiny_path)
+    result = run_cli("simulate", tiny_path, "--plan", plan)
     assert result.exit_code == 2
     assert "a kind with a simulation" in result.stderr and str(tiny_path) in result.stderr
+
+
+def test_kind_specific_flags_are_refused_elsewhere(tiny_path: Path) -> None:
+    result = run_cli("simulate", tiny_path, "--interruption-scale", "10")
+    assert result.exit_code == 2 and "--interruption-scale" in result.stderr
