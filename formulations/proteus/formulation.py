@@ -15,7 +15,12 @@ from formulations.proteus.deployment import (
 )
 from formulations.proteus.inputs import ProteusInputs, infeasibility_reason
 from formulations.proteus.model import Restriction, solve_window
-from formulations.proteus.verify import effective_accuracy, overall_accuracy, verify
+from formulations.proteus.verify import (
+    check_window,
+    effective_accuracy,
+    overall_accuracy,
+    verify,
+)
 from formulations.types import (
     Formulation,
     MilpSolver,
@@ -116,11 +121,10 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusDeployment]):
                     window.baselines[name] = BaselineResult(beta=None, effective_accuracy=None)
                     continue
                 assembled = window_plan(inputs, w, plan.beta, plan.devices, plan.routed_qps)
-                check = verify(inputs, ProteusDeployment(windows=[assembled])
-                               ) if len(windows) == 1 else None
-                if check is not None and not check.ok:
+                violations = check_window(inputs, w, assembled)
+                if violations:
                     raise VerificationError(f"baseline {name} failed verification: "
-                                            + "; ".join(check.violations))
+                                            + "; ".join(violations))
                 window.baselines[name] = BaselineResult(
                     beta=plan.beta, effective_accuracy=effective_accuracy(inputs, assembled))
 

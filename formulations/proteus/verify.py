@@ -33,7 +33,7 @@ def effective_accuracy(inputs: ProteusInputs, window: WindowPlan) -> float:
     return served / total
 
 
-def _check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]:
+def check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]:
     problem = inputs.problem
     where = f"window {w} ({window.window_start_s:g} s)"
     out: list[str] = []
@@ -119,7 +119,7 @@ def verify(inputs: ProteusInputs, deployment: ProteusDeployment) -> Verification
                           f"{len(problem.window_starts_s)}")
         return Verification(0.0, violations)
     for w, window in enumerate(deployment.windows):
-        violations.extend(_check_window(inputs, w, window))
+        violations.extend(check_window(inputs, w, window))
     return Verification(overall_accuracy(inputs, deployment), violations)
 
 
