@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_ppipe_bruteforce import tiny_instance
 
-from formulations.ppipe import plan_designs
+from formulations.ppipe import FORMULATION, plan_designs
+from formulations.ppipe.deployment import build_deployment
 from formulations.ppipe.inputs import PPipeInputs
 from formulations.ppipe.milp import solve_designs
-from formulations.types import SolverError, SolverSettings
+from formulations.types import SolverError, SolveResult, SolverSettings, SolveStatus
 from planner.backends import make_solver
 
 
@@ -30,13 +33,31 @@ def test_backends_agree(tmp_path: Path, seed: int, mode: str) -> None:
     assert objectives[2] == pytest.approx(objectives[0], rel=1e-6)
 
 
-def test_time_limit_path_with_warm_start_finds_the_same_optimum(tmp_path: Path) -> None:
+class _FullSolveTimesOut:
+    """A backend whose second solve (the full MILP) hits the time limit without a plan."""
+
+    def __init__(self) -> None:
+        self.inner = make_solver()
+        self.settings = self.inner.settings
+        self.calls = 0
+
+    def solve(self, model: Any, warm_start: Any = None) -> SolveResult:
+        self.calls += 1
+        result = self.inner.solve(model, warm_start)
+        if self.calls == 2:
+            return replace(result, status=SolveStatus.TIME_LIMIT_NO_SOLUTION, objective=None,
+                           values={}, gap=None)
+        return result
+
+
+def test_time_limit_falls_back_to_the_restricted_plan(tmp_path: Path) -> None:
     inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, 5))
     designs = plan_designs(inputs)
-    plain = solve_designs(inputs, designs, "compat", make_solver(), "infeasible")
-    limited = solve_designs(inputs, designs, "compat",
-                            make_solver(SolverSettings(time_limit_s=30)), "infeasible")
-    assert limited.result.objective == pytest.approx(plain.result.objective, rel=1e-6)
+    solved = solve_designs(inputs, designs, "compat", _FullSolveTimesOut(), "infeasible")
+    assert solved.result.status is SolveStatus.FEASIBLE and solved.chosen
+    deployment = build_deployment(inputs, "compat", solved.chosen)
+    assert FORMULATION.verify(inputs, deployment).ok
+    assert deployment.objective_rps == pytest.approx(solved.result.objective, rel=1e-6)
 
 
 def test_cpsat_refuses_the_continuous_throughputs(tmp_path: Path) -> None:
