@@ -39,7 +39,7 @@ slot ``k``), ``T_e >= 0`` (requests/s), ``Y_{d,k,g}`` integer >= 0 (physical GPU
 integer. Big-M values from the data: ``n_{e,k} <= cap_{e,k} = floor(N_g m_{e,k})`` (the
 budget allows no more slices, since ``n/m <= Y <= N_g``), and
 ``Tmax_e = min(w_d t_UB, min_k r_{e,k} cap_{e,k})``, where ``t_UB`` is the optimum of the
-LP relaxation of general mode (an upper bound on both modes' optimum ``t*``): the second
+LP relaxation of compat mode (an upper bound on its optimum ``t*``): the second
 term bounds ``T_e`` through its own rows, and trimming any ``T_e`` above ``w_d t*`` down to
 ``w_d t*`` keeps ``w_d t* <= sum_e T_e``, so some optimal plan has every ``T_e <= w_d t_UB``
 and ``T_e <= Tmax_e z_e`` cuts none of them off. A design with ``z_e = 0`` has ``T_e = 0``;
@@ -205,13 +205,15 @@ def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
     """Build and solve the MILP above over ``designs`` (all models); ``explain`` names the
     failing requirement if the solver reports the model infeasible.
 
-    Solves the LP relaxation of general mode (its optimum is ``t_UB``), then the MILP over
+    Solves the LP relaxation of compat mode (its optimum is ``t_UB``), then the MILP over
     every design, whose status, bound and gap are the plan's. If a time limit stops that
     solve, the MILP restricted to the designs the LP uses provides a fallback plan (handing
     that plan to HiGHS as a warm start instead made it up to 40x slower)."""
     started = time.perf_counter()
     usable = [d for d in designs if all(inputs.gpus[g].count > 0 for g in d.types)]
-    lp = _build(inputs, usable, "general", relax=True)
+    # compat's LP relaxation: HiGHS presolves it in milliseconds, but can take 20 s on the
+    # general one (ablation instances); Tmax only appears in compat mode anyway
+    lp = _build(inputs, usable, "compat", relax=True)
     relaxed = solver.solve(lp.prob)
     t_bound = (relaxed.objective or 0.0) * (1 + 1e-6) + 1e-6  # margin for LP tolerances
     model = _build(inputs, usable, mode, t_bound)
