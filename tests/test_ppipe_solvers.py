@@ -33,18 +33,20 @@ def test_backends_agree(tmp_path: Path, seed: int, mode: str) -> None:
     assert objectives[2] == pytest.approx(objectives[0], rel=1e-6)
 
 
-class _FullSolveTimesOut:
-    """A backend whose second solve (the full MILP) hits the time limit without a plan."""
+class _TimesOut:
+    """A backend whose ``failing``-th solve hits the time limit without a solution
+    (1 = the LP relaxation, 2 = the full MILP)."""
 
-    def __init__(self) -> None:
+    def __init__(self, failing: int) -> None:
         self.inner = make_solver()
         self.settings = self.inner.settings
+        self.failing = failing
         self.calls = 0
 
     def solve(self, model: Any, warm_start: Any = None) -> SolveResult:
         self.calls += 1
         result = self.inner.solve(model, warm_start)
-        if self.calls == 2:
+        if self.calls == self.failing:
             return replace(result, status=SolveStatus.TIME_LIMIT_NO_SOLUTION, objective=None,
                            values={}, gap=None)
         return result
@@ -53,11 +55,21 @@ class _FullSolveTimesOut:
 def test_time_limit_falls_back_to_the_restricted_plan(tmp_path: Path) -> None:
     inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, 5))
     designs = plan_designs(inputs)
-    solved = solve_designs(inputs, designs, "compat", _FullSolveTimesOut(), "infeasible")
+    solved = solve_designs(inputs, designs, "compat", _TimesOut(2), "infeasible")
     assert solved.result.status is SolveStatus.FEASIBLE and solved.chosen
     deployment = build_deployment(inputs, "compat", solved.chosen)
     assert FORMULATION.verify(inputs, deployment).ok
     assert deployment.objective_rps == pytest.approx(solved.result.objective, rel=1e-6)
+
+
+def test_lp_time_out_does_not_bound_the_plan(tmp_path: Path) -> None:
+    # without an optimal LP there is no valid t bound; the MILP must still reach the optimum
+    inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, 5))
+    designs = plan_designs(inputs)
+    plain = solve_designs(inputs, designs, "compat", make_solver(), "infeasible")
+    solved = solve_designs(inputs, designs, "compat", _TimesOut(1), "infeasible")
+    assert solved.result.status is SolveStatus.OPTIMAL
+    assert solved.result.objective == pytest.approx(plain.result.objective, rel=1e-6)
 
 
 def test_cpsat_refuses_the_continuous_throughputs(tmp_path: Path) -> None:

@@ -215,7 +215,9 @@ def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
     # general one (ablation instances); Tmax only appears in compat mode anyway
     lp = _build(inputs, usable, "compat", relax=True)
     relaxed = solver.solve(lp.prob)
-    t_bound = (relaxed.objective or 0.0) * (1 + 1e-6) + 1e-6  # margin for LP tolerances
+    t_bound = math.inf  # a bound only from an LP solved to optimality (never a time-out)
+    if relaxed.status is SolveStatus.OPTIMAL and relaxed.objective is not None:
+        t_bound = relaxed.objective * (1 + 1e-6) + 1e-6  # margin for LP tolerances
     model = _build(inputs, usable, mode, t_bound)
     build_s = time.perf_counter() - started - relaxed.solve_s
     result = solver.solve(model.prob)
