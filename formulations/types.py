@@ -132,6 +132,11 @@ class SolverSettings(BaseModel):
     mip_gap: float = Field(1e-4, ge=0, le=1)
     threads: int = Field(1, ge=1, le=256)
     seed: int = Field(0, ge=0)
+    options: dict[str, bool | int | float | str] = Field(
+        default_factory=dict,
+        description="backend-specific options passed verbatim: HiGHS option names for highs "
+        "(e.g. mip_allow_restart = false), CBC command options, SCIP parameters "
+        "(e.g. 'limits/nodes'), CP-SAT parameters")
 
     def model_post_init(self, _context: Any) -> None:
         if self.backend not in BACKENDS:

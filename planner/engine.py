@@ -56,6 +56,8 @@ def solve(scenario: Scenario | str | Path, **solver_overrides: Any) -> Plan:
         tables = formulation.tables(scenario.inputs, outcome.deployment)
     except DataError as exc:
         raise InputError(exc.file or scenario.path, exc.key, exc.expected) from None
+    except InputError as exc:
+        raise exc.located(scenario.path) from None
     if not verification.ok:
         raise VerificationError(
             "the solver's plan failed independent verification (a planner bug; please "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pulp
 import pytest
 
-from formulations.types import SolverError, SolverSettings, SolveStatus
+from formulations.types import InputError, SolverError, SolverSettings, SolveStatus
 from planner.backends import make_solver
 from planner.backends.matrix import matrix_from_pulp, pulp_from_matrix
 
@@ -92,3 +92,27 @@ def test_warm_start_is_accepted(backend: str) -> None:
     result = make_solver(SolverSettings(backend=backend)).solve(
         knapsack(), warm_start={"x": 2.0, "y": 1.0})
     assert result.objective == pytest.approx(14.0)
+
+
+@pytest.mark.parametrize(("backend", "options"), [
+    ("highs", {"mip_allow_restart": False}),
+    ("cbc", {"cuts": "off"}),
+    ("scip", {"limits/nodes": 1000}),
+    ("cpsat", {"num_workers": 1}),
+])
+def test_backend_options_pass_through(backend: str, options: dict) -> None:
+    result = make_solver(SolverSettings(backend=backend, options=options)).solve(knapsack())
+    assert result.objective == pytest.approx(14.0)
+
+
+@pytest.mark.parametrize("backend", ["highs", "scip", "cpsat"])
+def test_unknown_backend_option_is_an_input_error(backend: str) -> None:
+    with pytest.raises(InputError, match=r"solver\.options"):
+        make_solver(SolverSettings(backend=backend, options={"no_such_option": 1})).solve(
+            knapsack())
+
+
+def test_highs_options_reach_highs_validation() -> None:
+    """A known option with a value of the wrong type is refused by HiGHS itself."""
+    with pytest.raises(InputError, match=r"solver\.options\.mip_allow_restart"):
+        make_solver(SolverSettings(options={"mip_allow_restart": "maybe"})).solve(knapsack())

@@ -21,6 +21,12 @@ _LOWER_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
 _STOPPED = re.compile(r"^Result - Stopped on (time|iterations|nodes|solutions)", re.MULTILINE)
 
 
+def _cbc_value(value: bool | int | float | str) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
 class CbcBackend(Backend):
     name = "cbc"
 
@@ -52,7 +58,8 @@ class CbcBackend(Backend):
             timeLimit=self.settings.time_limit_s,
             gapRel=self.settings.mip_gap,
             threads=self.settings.threads,
-            options=[f"randomCbcSeed {self.settings.seed + 1}"],
+            options=[f"randomCbcSeed {self.settings.seed + 1}",
+                     *(f"{k} {_cbc_value(v)}" for k, v in self.settings.options.items())],
             warmStart=warm_start,
             keepFiles=False,
             logPath=str(log_path),

@@ -8,7 +8,14 @@ from collections.abc import Mapping
 import highspy
 import numpy as np
 
-from formulations.types import MatrixModel, Sense, SolveResult, SolveStatus, relative_gap
+from formulations.types import (
+    InputError,
+    MatrixModel,
+    Sense,
+    SolveResult,
+    SolveStatus,
+    relative_gap,
+)
 from planner.backends.base import Backend
 
 _STOPPED = {
@@ -36,6 +43,10 @@ class HighsBackend(Backend):
             h.setOptionValue("time_limit", float(self.settings.time_limit_s))
         if not presolve:
             h.setOptionValue("presolve", "off")
+        for key, value in self.settings.options.items():
+            if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+                raise InputError(None, f"solver.options.{key}",
+                                 "a HiGHS option name with a value of its type", value)
         lp = highspy.HighsLp()
         lp.num_col_ = len(model.names)
         lp.num_row_ = len(model.row_lower)

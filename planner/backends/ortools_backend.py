@@ -9,6 +9,7 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from formulations.types import (
+    InputError,
     MatrixModel,
     Sense,
     SolverError,
@@ -18,6 +19,13 @@ from formulations.types import (
     relative_gap,
 )
 from planner.backends.base import Backend
+
+
+def _text(value: bool | int | float | str, true: str, false: str) -> str:
+    if isinstance(value, bool):
+        return true if value else false
+    return str(value)
+
 
 _STATUS = {
     pywraplp.Solver.OPTIMAL: SolveStatus.OPTIMAL,
@@ -97,7 +105,13 @@ class OrtoolsBackend(Backend):
             solver.SetTimeLimit(math.ceil(settings.time_limit_s * 1000))
         solver.SetNumThreads(settings.threads)
         if self.name == "scip":
-            specific = f"randomization/randomseedshift = {settings.seed}"
+            lines = [f"randomization/randomseedshift = {settings.seed}",
+                     *(f"{k} = {_text(v, 'TRUE', 'FALSE')}" for k, v in settings.options.items())]
+            specific = "\n".join(lines)
         else:
-            specific = f"random_seed:{settings.seed}"
-        solver.SetSolverSpecificParametersAsString(specific)
+            specific = " ".join([f"random_seed:{settings.seed}",
+                                 *(f"{k}:{_text(v, 'true', 'false')}"
+                                   for k, v in settings.options.items())])
+        if not solver.SetSolverSpecificParametersAsString(specific):
+            raise InputError(None, "solver.options",
+                             f"parameters {self.name} accepts", dict(settings.options))
