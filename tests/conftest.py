@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,21 @@ def tiny_proteus(**overrides: Any) -> dict[str, Any]:
     }
     document.update(overrides)
     return document
+
+
+def random_variants(rng: random.Random, families: Sequence[str], most: int
+                    ) -> list[dict[str, Any]]:
+    """1..``most`` custom variants per family with random (seeded) public facts."""
+    variants = []
+    for family in families:
+        for k in range(rng.randint(1, most)):
+            variants.append({
+                "name": f"{family}_{k}", "family": family,
+                "normalized_accuracy": round(rng.uniform(50, 100), 2),
+                "gflops_per_sample": round(rng.uniform(0.5, 30), 2),
+                "params_millions": round(rng.uniform(2, 200), 1),
+                "activation_mb_per_sample": round(rng.uniform(0.5, 30), 1)})
+    return variants
 
 
 def write_scenario(path: Path, document: dict[str, Any]) -> Path:

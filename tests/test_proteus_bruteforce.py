@@ -17,22 +17,14 @@ import pytest
 
 from formulations.proteus.inputs import ProteusInputs, beta_grid
 from planner import scenario_from_dict, solve
-from tests.conftest import tiny_proteus
+from tests.conftest import random_variants, tiny_proteus
 
 
 def random_document(seed: int) -> dict:
     rng = random.Random(seed)
     devices = {"gpu": {"count": rng.randint(0, 2), "catalog_device": rng.choice(["T4", "L4"])},
                "cpu": {"count": rng.randint(1, 2), "catalog_device": "CPU16"}}
-    variants = []
-    for family in ("vision", "text"):
-        for k in range(rng.randint(1, 3)):
-            variants.append({
-                "name": f"{family}_{k}", "family": family,
-                "normalized_accuracy": round(rng.uniform(50, 100), 2),
-                "gflops_per_sample": round(rng.uniform(0.5, 30), 2),
-                "params_millions": round(rng.uniform(2, 200), 1),
-                "activation_mb_per_sample": round(rng.uniform(0.5, 30), 1)})
+    variants = random_variants(rng, ("vision", "text"), 3)
     document = tiny_proteus(devices=devices, variants=variants)
     document["families"] = {f: {"slo_ms": rng.choice([30.0, 60.0, 120.0]),
                                 "demand_qps": round(rng.uniform(5, 400), 1)}

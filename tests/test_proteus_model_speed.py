@@ -15,7 +15,7 @@ from formulations.proteus.inputs import ProteusInputs, beta_grid
 from formulations.types import SolverSettings
 from planner import scenario_from_dict
 from planner.backends import make_solver
-from tests.conftest import REFERENCE, tiny_proteus
+from tests.conftest import REFERENCE, random_variants, tiny_proteus
 
 
 def plain_model(inputs: ProteusInputs, pools: m.Pools, demand: dict[str, float],
@@ -47,15 +47,7 @@ def random_inputs(seed: int) -> ProteusInputs:
     devices = {f"d{k}": {"count": rng.randint(0, 4), "catalog_device": rng.choice(catalog)}
                for k in range(rng.randint(2, 3))}
     families = ["vision", "text", "audio"][: rng.randint(2, 3)]
-    variants = []
-    for family in families:
-        for k in range(rng.randint(1, 4)):
-            variants.append({
-                "name": f"{family}_{k}", "family": family,
-                "normalized_accuracy": round(rng.uniform(50, 100), 1),
-                "gflops_per_sample": round(rng.uniform(0.5, 30), 2),
-                "params_millions": round(rng.uniform(2, 200), 1),
-                "activation_mb_per_sample": round(rng.uniform(0.5, 30), 1)})
+    variants = random_variants(rng, families, 4)
     document = tiny_proteus(devices=devices, variants=variants)
     document["families"] = {f: {"slo_ms": rng.choice([30.0, 60.0, 120.0]),
                                 "demand_qps": round(rng.uniform(0, 900), 1)}
