@@ -15,6 +15,7 @@ import pytest
 import planner
 from cost_models.ddl.estimate import Market
 from formulations.ddl import FORMULATION
+from formulations.ddl.candidates import candidates_by_job
 from formulations.ddl.inputs import Assignment, DdlDeployment, DdlInputs, Mode
 from formulations.types import ExitCode, InfeasibleError, InputError, SolverSettings
 from planner.backends import make_solver
@@ -310,3 +311,13 @@ def test_measured_rate_overrides_the_roofline() -> None:
     assert inputs.objective is Mode.MIN_COST
     # 64 images at 64 images/s = 1 s per iteration plus the optimizer step (~1 ms).
     assert row[9] == pytest.approx(1.001, abs=2e-3)
+
+
+def test_candidates_are_cached_per_inputs_content() -> None:
+    inputs = planner.load_scenario(SCENARIOS / "shared_quota.toml").inputs
+    first = candidates_by_job(inputs)
+    assert candidates_by_job(inputs) is first  # plan and tables share one enumeration
+    # model_copy copies private attributes; the content key must force a re-enumeration.
+    smaller = inputs.model_copy(update={"max_nodes": 1})
+    assert {c.estimate.nodes for c in candidates_by_job(smaller)["vgg11"]} == {1}
+    assert {c.estimate.nodes for c in first["vgg11"]} == set(range(1, inputs.max_nodes + 1))

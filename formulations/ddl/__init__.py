@@ -65,6 +65,7 @@ from formulations.ddl.candidates import (
     alone_ok,
     baseline_summaries,
     baselines,
+    candidates_by_job,
     dominant_stall,
     estimate_for,
     rank_key,
@@ -162,7 +163,7 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
 
     def plan(self, inputs: DdlInputs, solver: MilpSolver) -> Outcome[DdlDeployment]:
         start = time.perf_counter()
-        per_job = {spec.name: all_candidates(inputs, spec) for spec in inputs.jobs}
+        per_job = candidates_by_job(inputs)
         kept = {spec.name: [c for c in per_job[spec.name] if alone_ok(inputs, spec, c)]
                 for spec in inputs.jobs}
         if not all(kept.values()):  # some job has no configuration that fits on its own

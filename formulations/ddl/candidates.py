@@ -38,13 +38,28 @@ def estimate_for(inputs: DdlInputs, spec: JobSpec, instance_type: str, nodes: in
 
 
 def all_candidates(inputs: DdlInputs, spec: JobSpec) -> list[Candidate]:
-    """Every configuration of ``spec``: instance types x 1..max_nodes x markets."""
-    return [
-        Candidate(spec.name, estimate_for(inputs, spec, name, nodes, market))
-        for name in inputs.instance_types
-        for nodes in range(1, inputs.max_nodes + 1)
-        for market in inputs.markets
-    ]
+    """Every configuration of ``spec``: instance types x 1..max_nodes x markets (cached per
+    inputs by :func:`candidates_by_job`)."""
+    return candidates_by_job(inputs)[spec.name]
+
+
+def candidates_by_job(inputs: DdlInputs) -> dict[str, list[Candidate]]:
+    """Every job's candidates, evaluated once per inputs object and content (see
+    ``DdlInputs._candidates``)."""
+    key = inputs.model_dump_json()
+    if inputs._candidates is None or inputs._candidates[0] != key:
+        platform = inputs.assumptions.platform()
+        inputs._candidates = key, {
+            spec.name: [
+                Candidate(spec.name, estimate(spec.job(), name, nodes, market, platform,
+                                              inputs.price_overrides(market)))
+                for name in inputs.instance_types
+                for nodes in range(1, inputs.max_nodes + 1)
+                for market in inputs.markets
+            ]
+            for spec in inputs.jobs
+        }
+    return inputs._candidates[1]
 
 
 def alone_ok(inputs: DdlInputs, spec: JobSpec, candidate: Candidate) -> bool:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from cost_models.ddl.allreduce import (
     DEFAULT_BUCKET_MIB,
@@ -28,6 +28,9 @@ from cost_models.ddl.workloads import MODELS
 from cost_models.devices import DEVICES, Precision
 from cost_models.roofline import DEFAULT_COMPUTE_EFFICIENCY, RooflineParams
 from formulations.types import InputError
+
+if TYPE_CHECKING:
+    from formulations.ddl.candidates import Candidate
 
 # Relative slack on deadline and budget comparisons, so that a configuration exactly at the
 # limit is accepted identically by the pruning, the MILP and the verifier.
@@ -156,6 +159,12 @@ class DdlInputs(BaseModel):
     assumptions: Assumptions = Field(default_factory=Assumptions)
     top_candidates: int = Field(10, ge=1, le=1000)
     near_optimal_pct: float = Field(0.0, ge=0, le=100)
+
+    # Every job's enumerated candidates with the JSON of the inputs they were computed
+    # from: filled by :func:`formulations.ddl.candidates.candidates_by_job`, so that plan
+    # and tables evaluate the stall model once; the JSON key makes a ``model_copy(update=)``
+    # (which copies private attributes) re-enumerate instead of reusing stale estimates.
+    _candidates: tuple[str, dict[str, list[Candidate]]] | None = PrivateAttr(None)
 
     @field_validator("instance_types")
     @classmethod
