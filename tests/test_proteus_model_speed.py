@@ -37,7 +37,7 @@ def plain_model(inputs: ProteusInputs, pools: m.Pools, demand: dict[str, float],
     m.define_demand(rows, pairs, problem, demand)
     total = sum(demand.values())
     cost = np.zeros(len(names))
-    cost[len(pairs):] = [problem.variant(v).accuracy / total for _, v in pairs]
+    cost[len(pairs):] = [problem.accuracy[v] / total for _, v in pairs]
     return m._Model(m._matrix(names, cost, lower, upper, integer, rows), pairs)
 
 
@@ -109,7 +109,7 @@ def test_sommelier_devices_idle_in_the_first_window_stay_idle() -> None:
     assert sum(n for (d, _), n in solution.devices.items() if d == "cpu") <= 1
     for f in problem.families:
         served = sum(q for (_, v), q in solution.routed_qps.items()
-                     if problem.variant(v).family == f)
+                     if problem.family_of[v] == f)
         assert served == pytest.approx(problem.demand(0)[f])
 
 

@@ -89,3 +89,25 @@ def test_beta_off_grid_and_device_list_mismatch(solved: tuple) -> None:
     bad = mutate(deployment)
     bad.windows[0].devices.pop()
     assert any("device list" in v for v in verify(inputs, bad).violations)
+
+
+def test_infeasibility_reason_bounds_a_family_by_every_device_type() -> None:
+    """A family is blamed only when all device types together cannot serve it."""
+    from formulations.proteus.inputs import beta_grid, infeasibility_reason
+
+    scenario = scenario_from_dict(tiny_proteus(solver={"mip_gap": 1e-9}))
+    problem = scenario.inputs.problem
+    per_type = [max(problem.capacity[(d, v.name)].qps for v in problem.placeable["vision"]
+                    if (d, v.name) in problem.capacity) * problem.device_count[d]
+                for d in problem.device_types]
+    floor = beta_grid(scenario.inputs)[-1]
+
+    def reason(vision_qps: float) -> str:
+        document = tiny_proteus()
+        document["families"]["vision"]["demand_qps"] = vision_qps
+        return infeasibility_reason(scenario_from_dict(document).inputs, 0)
+
+    between = (max(per_type) + sum(per_type)) / 2 / floor  # above any one type, below all
+    assert "family vision needs" not in reason(between)
+    beyond = 1.1 * sum(per_type) / floor
+    assert f"serves at most {sum(per_type):.1f} qps" in reason(beyond)

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from formulations.proteus.inputs import ProteusInputs, ProteusProblem, VariantInfo, beta_grid
+from formulations.proteus.inputs import ProteusInputs, ProteusProblem, beta_grid
 from formulations.proteus.model import Restriction, solve_window
 from formulations.types import InfeasibleError, MilpSolver
 
@@ -36,16 +36,10 @@ class BaselinePlan:
     routed_qps: dict[tuple[str, str], float]
 
 
-def placeable(problem: ProteusProblem, family: str) -> list[VariantInfo]:
-    """Variants of ``family`` that meet the SLO on at least one device type, accuracy asc."""
-    return [v for v in problem.variants[family]
-            if any((d, v.name) in problem.capacity for d in problem.device_types)]
-
-
 def clipper_restriction(problem: ProteusProblem, most_accurate: bool) -> Restriction:
     pairs = set()
     for f in problem.families:
-        options = placeable(problem, f)
+        options = problem.placeable[f]
         if options:
             chosen = options[-1] if most_accurate else options[0]
             pairs.update((d, chosen.name) for d in problem.device_types
@@ -56,7 +50,7 @@ def clipper_restriction(problem: ProteusProblem, most_accurate: bool) -> Restric
 def family_devices(problem: ProteusProblem, devices: Mapping[tuple[str, str], int]
                    ) -> dict[tuple[str, str], int]:
     """Devices per (device type, family) of a plan: Sommelier's fixed assignment."""
-    family_of = {v.name: f for f in problem.families for v in problem.variants[f]}
+    family_of = problem.family_of
     fixed: dict[tuple[str, str], int] = defaultdict(int)
     for (d, v), count in devices.items():
         fixed[(d, family_of[v])] += count
@@ -116,7 +110,7 @@ def _pack(inputs: ProteusInputs, demand: Mapping[str, float], choice: Mapping[st
 def infaas_greedy(inputs: ProteusInputs, window: int) -> BaselinePlan | None:
     problem = inputs.problem
     demand = problem.demand(window)
-    options = {f: placeable(problem, f) for f in problem.families}
+    options = problem.placeable
     if not all(options.values()):
         return None
     for beta in beta_grid(inputs):

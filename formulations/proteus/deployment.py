@@ -75,7 +75,7 @@ def window_plan(inputs: ProteusInputs, window: int, beta: float,
     evenly over its devices (exact, see formulations.proteus.model)."""
     problem = inputs.problem
     demand = problem.demand(window)
-    family_of = {v.name: f for f in problem.families for v in problem.variants[f]}
+    family_of = problem.family_of
     placements = []
     for (d, v), count in devices.items():
         if count <= 0:
@@ -101,9 +101,8 @@ def window_plan(inputs: ProteusInputs, window: int, beta: float,
         while index < problem.device_count[d]:
             slots.append(DeviceSlot(device=f"{d}#{index}", device_type=d))
             index += 1
-    total = sum(demand.values())
-    accuracy = (sum(problem.variant(p.variant).accuracy * p.routed_qps for p in placements)
-                / total if total > 0 else 0.0)
+    accuracy = problem.effective_accuracy(((p.variant, p.routed_qps) for p in placements),
+                                          demand)
     return WindowPlan(window_start_s=problem.window_starts_s[window], demand_qps=demand,
                       beta=beta, effective_accuracy=accuracy, placements=placements,
                       devices=slots)

@@ -215,7 +215,7 @@ def _families(inputs: ProteusInputs, window: WindowPlan) -> Table:
         mine = [p for p in window.placements if p.family == f]
         demand = window.demand_qps[f]
         served = sum(p.capacity_qps_per_device * p.devices for p in mine)
-        accuracy = (sum(problem.variant(p.variant).accuracy * p.routed_qps for p in mine)
+        accuracy = (sum(problem.accuracy[p.variant] * p.routed_qps for p in mine)
                     / demand if demand > 0 else None)
         counts: dict[str, int] = defaultdict(int)
         for p in mine:

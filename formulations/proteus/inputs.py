@@ -10,8 +10,10 @@ when one is given for the pair, else the analytical roofline model.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import cached_property
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
@@ -156,12 +158,36 @@ class ProteusProblem:
     window_starts_s: list[float]
     demand_qps: np.ndarray  # windows x families
 
-    def variant(self, name: str) -> VariantInfo:
-        for members in self.variants.values():
-            for v in members:
-                if v.name == name:
-                    return v
-        raise KeyError(name)
+    @cached_property
+    def by_name(self) -> dict[str, VariantInfo]:
+        return {v.name: v for members in self.variants.values() for v in members}
+
+    @cached_property
+    def family_of(self) -> dict[str, str]:
+        """Variant name -> its family."""
+        return {name: v.family for name, v in self.by_name.items()}
+
+    @cached_property
+    def accuracy(self) -> dict[str, float]:
+        """Variant name -> normalised accuracy, %."""
+        return {name: v.accuracy for name, v in self.by_name.items()}
+
+    @cached_property
+    def placeable(self) -> dict[str, list[VariantInfo]]:
+        """Family -> variants that meet its latency budget on at least one device type,
+        accuracy ascending."""
+        return {f: [v for v in self.variants[f]
+                    if any((d, v.name) in self.capacity for d in self.device_types)]
+                for f in self.families}
+
+    def effective_accuracy(self, routed_qps: Iterable[tuple[str, float]],
+                           demand: Mapping[str, float]) -> float:
+        """Proteus's effective accuracy: normalised accuracy of each served query, weighted
+        by (variant, routed queries/s) and divided by the total demand, %; 0 without demand."""
+        total = sum(demand.values())
+        if total <= 0:
+            return 0.0
+        return sum(self.accuracy[v] * q for v, q in routed_qps) / total
 
     def demand(self, window: int) -> dict[str, float]:
         return {f: float(self.demand_qps[window, i]) for i, f in enumerate(self.families)}
@@ -312,20 +338,10 @@ def beta_grid(inputs: ProteusInputs) -> list[float]:
     return levels
 
 
-def describe_pairs(problem: ProteusProblem) -> dict[str, Any]:
-    """For error messages: which families cannot be placed anywhere."""
-    return {
-        f: [v.name for v in problem.variants[f]
-            if any((d, v.name) in problem.capacity for d in problem.device_types)]
-        for f in problem.families
-    }
-
-
 def infeasibility_reason(inputs: ProteusInputs, window: int) -> str:
     """Name the requirement that cannot be met in ``window`` (computed from the inputs)."""
     problem = inputs.problem
-    placeable = describe_pairs(problem)
-    for family, names in placeable.items():
+    for family, names in problem.placeable.items():
         if not names:
             budget = problem.slo_ms[family] * inputs.latency_budget_fraction
             return (f"family {family} has no variant that meets SLO {problem.slo_ms[family]:g} ms "
@@ -340,9 +356,10 @@ def infeasibility_reason(inputs: ProteusInputs, window: int) -> str:
     floor = beta_grid(inputs)[-1]
     demand = problem.demand(window)
     for family in problem.families:
-        best = max(problem.capacity[(d, v)].qps * problem.device_count[d]
-                   for d in problem.device_types for v in placeable[family]
-                   if (d, v) in problem.capacity)
+        # Every device of every type hosting the family's fastest variant there.
+        best = sum(max((problem.capacity[(d, v.name)].qps for v in problem.placeable[family]
+                        if (d, v.name) in problem.capacity), default=0.0)
+                   * problem.device_count[d] for d in problem.device_types)
         if floor * demand[family] > best + 1e-9:
             return (f"family {family} needs {floor:g} x {demand[family]:.1f} qps but the whole "
                     f"cluster serves at most {best:.1f} qps of it")

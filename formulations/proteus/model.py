@@ -204,10 +204,6 @@ class _Rows:
         self.upper.append(upper)
 
 
-def _family_of(problem: ProteusProblem) -> dict[str, str]:
-    return {v.name: f for f in problem.families for v in problem.variants[f]}
-
-
 def usable_pairs(problem: ProteusProblem, pools: Pools,
                  restriction: Restriction) -> list[tuple[str, str]]:
     """Placeable (pool, variant) pairs a restriction allows, dominated variants removed."""
@@ -234,7 +230,7 @@ def define_columns(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str,
     index_p = {p: i for i, p in enumerate(pools.members)}
     index_v = {v.name: j for f in problem.families for j, v in enumerate(problem.variants[f])}
     family_index = {f: i for i, f in enumerate(problem.families)}
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     keys = [f"{index_p[p]}_{family_index[family_of[v]]}_{index_v[v]}" for p, v in pairs]
     names = [f"n_{k}" for k in keys]
     upper = [float(pools.count[p]) for p, _ in pairs]
@@ -252,7 +248,7 @@ def define_count_bounds(upper: np.ndarray, pairs: list[tuple[str, str]],
                         minimum: int) -> None:
     """n_{p,v} <= max(floor(beta D_f / c_{p,v}) + 1, m), or m when D_f = 0 (only when idle
     devices are allowed and family counts are free; see docstring)."""
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     for j, p in enumerate(pairs):
         need = beta * demand[family_of[p[1]]]
         enough = math.floor(need / problem.capacity[p].qps) + 1 if need > 0 else 0
@@ -271,7 +267,7 @@ def define_presence(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusP
                     minimum: int) -> None:
     if minimum <= 0:
         return
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     for f in problem.families:
         columns = [j for j, p in enumerate(pairs) if family_of[p[1]] == f]
         rows.add(columns, [1.0] * len(columns), float(minimum), np.inf)
@@ -289,7 +285,7 @@ def pool_family_devices(pools: Pools, family_devices: Mapping[tuple[str, str], i
 def define_fixed_family_devices(rows: _Rows, pairs: list[tuple[str, str]],
                                 problem: ProteusProblem, pools: Pools,
                                 family_devices: Mapping[tuple[str, str], int]) -> None:
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     for (pool, f), count in pool_family_devices(pools, family_devices).items():
         columns = [j for j, p in enumerate(pairs) if p[0] == pool and family_of[p[1]] == f]
         rows.add(columns, [1.0] * len(columns), float(count), float(count))
@@ -298,7 +294,7 @@ def define_fixed_family_devices(rows: _Rows, pairs: list[tuple[str, str]],
 def define_capacity(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
                     demand: Mapping[str, float], beta: float) -> None:
     """beta x <= min(c, beta D_f) n."""
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     size = len(pairs)
     for j, p in enumerate(pairs):
         # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f.
@@ -309,7 +305,7 @@ def define_capacity(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusP
 def define_demand(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
                   demand: Mapping[str, float]) -> None:
     """sum x = D_f."""
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     size = len(pairs)
     for f in problem.families:
         columns = [size + j for j, p in enumerate(pairs) if family_of[p[1]] == f]
@@ -320,7 +316,7 @@ def define_covers(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusPro
                   demand: Mapping[str, float], beta: float) -> None:
     """Per family: sum min(c, beta D_f) n >= beta D_f (cover), and its rounding
     sum n >= ceil(beta D_f / max min(c, beta D_f)) (count)."""
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     for f in problem.families:
         columns = [j for j, p in enumerate(pairs) if family_of[p[1]] == f]
         need = beta * demand[f]
@@ -341,8 +337,8 @@ def effective_pairs(problem: ProteusProblem, pools: Pools, restriction: Restrict
     With ``accuracy_matters`` false (feasibility), only capacity counts: one pair per
     (pool, family) remains, the one with the largest effective capacity.
     """
-    family_of = _family_of(problem)
-    accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
+    family_of = problem.family_of
+    accuracy = problem.accuracy
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for pool, v in usable_pairs(problem, pools, restriction):
         groups[(pool, family_of[v])].append(v)
@@ -402,7 +398,7 @@ def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
         define_demand(rows, pairs, problem, demand)
         total = sum(demand.values())
         scale = 1.0 / total if total > 0 else 0.0
-        accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
+        accuracy = problem.accuracy
         cost = np.zeros(len(names))
         cost[len(pairs):] = [accuracy[v] * scale for _, v in pairs]
     else:
@@ -419,7 +415,7 @@ def split_pools(problem: ProteusProblem, pools: Pools, devices: Mapping[tuple[st
                 family_devices: Mapping[tuple[str, str], int] | None
                 ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float]]:
     """Split pool counts and flows back over the pool's device types (see docstring)."""
-    family_of = _family_of(problem)
+    family_of = problem.family_of
     out_devices: dict[tuple[str, str], int] = defaultdict(int)
     out_routed: dict[tuple[str, str], float] = defaultdict(float)
     used: dict[tuple[str, str | None], int] = defaultdict(int)

@@ -25,12 +25,8 @@ def _close(a: float, b: float) -> bool:
 
 def effective_accuracy(inputs: ProteusInputs, window: WindowPlan) -> float:
     """Demand-weighted normalised accuracy of the queries the window serves, %."""
-    problem = inputs.problem
-    total = sum(window.demand_qps.values())
-    if total <= 0:
-        return 0.0
-    served = sum(problem.variant(p.variant).accuracy * p.routed_qps for p in window.placements)
-    return served / total
+    return inputs.problem.effective_accuracy(
+        ((p.variant, p.routed_qps) for p in window.placements), window.demand_qps)
 
 
 def check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]:
