@@ -6,8 +6,10 @@ optimum, the check users run in CI on committed plans.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,25 @@ OBJECTIVE_RTOL = 1e-5
 OBJECTIVE_ATOL = 1e-6
 
 
+@contextlib.contextmanager
+def _located(scenario: Scenario) -> Iterator[None]:
+    """Report malformed data met while planning as an input error naming the scenario."""
+    try:
+        yield
+    except DataError as exc:
+        raise InputError(exc.file or scenario.path, exc.key, exc.expected) from None
+    except InputError as exc:
+        raise exc.located(scenario.path) from None
+
+
+def _objective_mismatch(stated: float, recomputed: float, who: str) -> str | None:
+    """A message when the objective ``who`` states is not the one the cost model gives."""
+    if math.isclose(stated, recomputed, rel_tol=OBJECTIVE_RTOL, abs_tol=OBJECTIVE_ATOL):
+        return None
+    return (f"objective: {who} states {stated:.9g} but the deployment yields "
+            f"{recomputed:.9g} from the cost model")
+
+
 def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
@@ -50,25 +71,17 @@ def solve(scenario: Scenario | str | Path, **solver_overrides: Any) -> Plan:
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
     solver = make_solver(scenario.solver)
-    try:
+    with _located(scenario):
         outcome = formulation.plan(scenario.inputs, solver)
         verification = formulation.verify(scenario.inputs, outcome.deployment)
         tables = formulation.tables(scenario.inputs, outcome.deployment)
-    except DataError as exc:
-        raise InputError(exc.file or scenario.path, exc.key, exc.expected) from None
-    except InputError as exc:
-        raise exc.located(scenario.path) from None
-    if not verification.ok:
+    mismatch = _objective_mismatch(outcome.objective.value, verification.objective_value,
+                                   "the solver's plan")
+    problems = verification.violations + ([mismatch] if mismatch else [])
+    if problems:
         raise VerificationError(
             "the solver's plan failed independent verification (a planner bug; please "
-            "report it with the scenario):\n  " + "\n  ".join(verification.violations)
-        )
-    reported = outcome.objective.value
-    if not math.isclose(verification.objective_value, reported, rel_tol=OBJECTIVE_RTOL,
-                        abs_tol=OBJECTIVE_ATOL):
-        raise VerificationError(
-            f"objective recomputed from the cost model ({verification.objective_value:.9g}) "
-            f"differs from the solver's ({reported:.9g}) (a planner bug; please report it)"
+            "report it with the scenario):\n  " + "\n  ".join(problems)
         )
     objective = Objective(outcome.objective.name, outcome.objective.unit,
                           outcome.objective.sense, verification.objective_value)
@@ -169,18 +182,11 @@ def check(plan_path: str | Path, scenario: Scenario | str | Path,
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
     data, deployment = load_plan(plan_path, scenario)
-    try:
+    with _located(scenario):
         verification = formulation.verify(scenario.inputs, deployment)
-    except DataError as exc:
-        raise InputError(exc.file or scenario.path, exc.key, exc.expected) from None
-    violations = list(verification.violations)
-    stored_value = float(data["objective"])
-    if not math.isclose(stored_value, verification.objective_value, rel_tol=OBJECTIVE_RTOL,
-                        abs_tol=OBJECTIVE_ATOL):
-        violations.append(
-            f"objective: the plan file states {stored_value:.9g} but its deployment yields "
-            f"{verification.objective_value:.9g}"
-        )
+    mismatch = _objective_mismatch(float(data["objective"]), verification.objective_value,
+                                   "the plan file")
+    violations = verification.violations + ([mismatch] if mismatch else [])
     fresh = solve(scenario)
     sense = Sense(data.get("objective_sense", fresh.objective.sense.value))
     stored = Objective(fresh.objective.name, fresh.objective.unit, sense,
@@ -205,12 +211,11 @@ def simulate(scenario: Scenario | str | Path, plan_path: str | Path | None = Non
         deployment = solve(scenario).deployment
     else:
         _, deployment = load_plan(plan_path, scenario)
-        verification = scenario.formulation.verify(scenario.inputs, deployment)
+        with _located(scenario):
+            verification = scenario.formulation.verify(scenario.inputs, deployment)
         if not verification.ok:
             raise InfeasibleError("the plan violates the scenario:\n  "
                                   + "\n  ".join(verification.violations))
-    try:
+    with _located(scenario):
         return scenario.formulation.simulate(scenario.inputs, deployment,
                                              make_solver(scenario.solver), runs, seed)
-    except InputError as exc:
-        raise exc.located(scenario.path) from None

@@ -190,3 +190,15 @@ def test_simulate_refuses_kinds_without_a_simulation(tmp_path: Path, tiny_path: 
 def test_kind_specific_flags_are_refused_elsewhere(tiny_path: Path) -> None:
     result = run_cli("simulate", tiny_path, "--interruption-scale", "10")
     assert result.exit_code == 2 and "--interruption-scale" in result.stderr
+
+
+def test_check_rejects_a_plan_whose_stated_objective_is_false(tmp_path: Path,
+                                                              tiny_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    run_cli("solve", tiny_path, "-o", plan)
+    data = json.loads(plan.read_text())
+    data["objective"] += 1.0
+    plan.write_text(json.dumps(data))
+    result = run_cli("check", plan, "--scenario", tiny_path, "--format", "json")
+    assert result.exit_code == 3
+    assert any("the plan file states" in v for v in json.loads(result.stdout)["violations"])
