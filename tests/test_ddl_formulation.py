@@ -136,12 +136,17 @@ def test_verifier_accepts_the_plan(shared: tuple[DdlInputs, DdlDeployment]) -> N
     assert FORMULATION.verify(inputs, deployment).ok
 
 
-@pytest.mark.parametrize("mutation", [
-    "slow_instance", "too_many_nodes", "unknown_job", "missing_job", "duplicate_job",
-    "disallowed_instance", "disallowed_market", "quota",
+@pytest.mark.parametrize(("mutation", "expected"), [
+    ("slow_instance", "> deadline"), ("too_many_nodes", "nodes outside 1..max_nodes"),
+    ("unknown_job", "no such job"), ("missing_job", "assigned 0 configurations"),
+    ("duplicate_job", "assigned 2 configurations"),
+    ("disallowed_instance", "not allowed by instance_types"),
+    ("disallowed_market", "not allowed by markets"), ("quota", "quota P/spot"),
 ])
 def test_verifier_catches_mutations(shared: tuple[DdlInputs, DdlDeployment],
-                                    mutation: str) -> None:
+                                    mutation: str, expected: str) -> None:
+    # Some mutations also break a quota; each must be caught by its own check, so the
+    # test asserts that check's message, not merely that the plan is rejected.
     inputs, deployment = shared
     first = deployment.assignments[0]
     if mutation == "disallowed_market":
@@ -164,7 +169,8 @@ def test_verifier_catches_mutations(shared: tuple[DdlInputs, DdlDeployment],
             a.model_copy(update={"instance_type": "p4d.24xlarge", "nodes": 2,
                                  "market": Market.SPOT}) for a in deployment.assignments]),
     }[mutation]()
-    assert not FORMULATION.verify(inputs, bad).ok
+    violations = FORMULATION.verify(inputs, bad).violations
+    assert any(expected in v for v in violations), violations
 
 
 def test_verifier_catches_budget_overrun() -> None:
