@@ -13,14 +13,12 @@ window, windows where a baseline dominates the MILP) to stderr.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import statistics
 import sys
 from pathlib import Path
 
 import planner
-from planner.plan import write_atomic
+from planner.plan import write_csv_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "proteus"
@@ -87,11 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         row.update({"build_s": w.solve.build_s, "solve_s": w.solve.solve_s,
                     "status": w.solve.status, "gap": w.solve.gap})
         rows.append(row)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(args.csv, buffer.getvalue())
+    write_csv_atomic(args.csv, rows)
     solve = [float(r["solve_s"]) + float(r["build_s"]) for r in rows]
     beaten = {n: sum(dominated(r, n) for r in rows) for n in BASELINES}
     print(f"{len(rows)} windows, trace {args.trace}, demand x{args.demand_scale:g}, "
