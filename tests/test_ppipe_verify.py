@@ -85,6 +85,22 @@ def test_verifier_rejects_mutation(solved: tuple[PPipeInputs, PPipeDeployment],
     assert any(expected in v for v in check.violations), check.violations
 
 
+def test_verifier_checks_the_unused_slots_of_a_sequence(tmp_path: Path) -> None:
+    # seed 1's compat plan runs one-stage pipelines, whose second sequence slot no stage
+    # checks; as a general plan, a pipeline's sequence must list exactly its used types
+    inputs = PPipeInputs.model_validate({**tiny_instance(tmp_path, 1), "compare_modes": False})
+    deployment = FORMULATION.plan(inputs, make_solver()).deployment
+    data = deployment.model_dump()
+    one_stage = next(p for m in data["models"] for p in m["pipelines"] if len(p["stages"]) == 1)
+    one_stage["gpu_sequence"][1] = "XX"
+    check = FORMULATION.verify(inputs, PPipeDeployment.model_validate(data))
+    assert [v for v in check.violations if "not in the scenario" in v] == check.violations != []
+    general = inputs.model_copy(update={"mode": "general"})
+    data = deployment.model_dump() | {"mode": "general"}
+    check = FORMULATION.verify(general, PPipeDeployment.model_validate(data))
+    assert any("used types only" in v for v in check.violations), check.violations
+
+
 def test_verifier_rejects_slo_violation(solved: tuple[PPipeInputs, PPipeDeployment]) -> None:
     inputs, deployment = solved
     first = inputs.models[0]

@@ -2,9 +2,10 @@
 
 Recomputes, from the chunk latency tables of the cost model only (never from solver values
 or the design enumeration): every stage's latency and throughput, every pipeline's chunk
-coverage, GPU types, MPS levels, batches and end-to-end latency against its SLO, one
-pipeline per GPU-type sequence in compat mode, the GPU budget per type (with the per-index
-rounding when that option is on), every reported total, and the objective
+coverage, GPU types (every name of its GPU-type sequence a scenario GPU; in general mode
+the sequence is exactly the used types), MPS levels, batches and end-to-end latency against
+its SLO, one pipeline per GPU-type sequence in compat mode, the GPU budget per type (with
+the per-index rounding when that option is on), every reported total, and the objective
 ``min_d sum_p min_k n_k r_k / w_d``.
 """
 
@@ -33,6 +34,10 @@ def _check_pipeline(inputs: PPipeInputs, mode: str, model: ModelDemand, table: C
     sequence, stages = pipeline.gpu_sequence, pipeline.stages
     if mode == "compat" and len(sequence) != inputs.max_partitions:
         out.append(f"{where}: compat pipelines have {inputs.max_partitions} GPU types")
+    if mode == "general" and len(sequence) != len(stages):
+        out.append(f"{where}: a general pipeline's GPU sequence lists its used types only")
+    if any(name not in pools for name in sequence):
+        out.append(f"{where}: GPU sequence {sequence} names a GPU type not in the scenario")
     if not stages or len(stages) > min(len(sequence), inputs.max_partitions):
         out.append(f"{where}: 1..{inputs.max_partitions} stages within its GPU sequence")
         return 0.0
