@@ -83,18 +83,6 @@ def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
                      "a new file or an earlier plan (use --force to overwrite other files)")
 
 
-def _load(scenario: Path, overrides: dict[str, Any], flag: str) -> planner.Scenario:
-    """Load a scenario, applying a kind-specific command-line flag as key overrides."""
-    loaded = planner.load_scenario(scenario)
-    if not overrides:
-        return loaded
-    fields = type(loaded.inputs).model_fields
-    if any(key not in fields for key in overrides):
-        raise InputError(str(scenario), flag, f"a scenario whose kind has "
-                         f"{', '.join(overrides)} (not {loaded.kind!r})")
-    return planner.load_scenario(scenario, overrides=overrides)
-
-
 @app.command()
 @_guarded
 def solve(
@@ -118,7 +106,8 @@ def solve(
     ] = False,
 ) -> None:
     """Plan a scenario and print the verified plan."""
-    loaded = _load(scenario, {"degrade": False} if no_degrade else {}, "--no-degrade")
+    loaded = planner.load_scenario(scenario, {"degrade": False} if no_degrade else None,
+                                   "--no-degrade")
     if output is not None:
         _safe_output_path(output, scenario, force)
     plan = planner.solve(loaded, backend=backend, time_limit_s=time_limit_s, mip_gap=mip_gap,
@@ -187,9 +176,9 @@ def simulate(
 ) -> None:
     """Replay a plan and the baselines against seeded random events (cocktail: spot
     interruptions) and report the share of requests that met their targets."""
-    overrides = {} if interruption_scale is None else {
+    overrides = None if interruption_scale is None else {
         "interruption_rate_scale": interruption_scale}
-    loaded = _load(scenario, overrides, "--interruption-scale")
+    loaded = planner.load_scenario(scenario, overrides, "--interruption-scale")
     tables = planner.simulate(loaded, plan_file, runs=runs, seed=seed)
     if output_format is Format.json:
         payload = [{"title": t.title, "rows": t.to_frame().to_dict(orient="records")}

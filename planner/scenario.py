@@ -152,11 +152,13 @@ def scenario_from_dict(document: Mapping[str, Any], base_dir: Path | str = ".",
     )
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
+                  source: str = "overrides") -> Scenario:
     """Read, parse and validate a scenario file.
 
     ``overrides`` replace top-level formulation keys before validation (e.g. the CLI's
-    ``--no-degrade`` sets ``degrade = false``).
+    ``--no-degrade`` sets ``degrade = false``); a key the scenario's kind does not have is
+    an input error naming ``source`` (the flag that set it).
     """
     path = Path(path)
     file = str(path)
@@ -169,5 +171,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     except tomllib.TOMLDecodeError as exc:
         raise InputError(file, "(syntax)", f"valid TOML ({exc})") from None
     if overrides:
+        formulation = formulation_for(document.get("kind"), file)
+        unknown = [k for k in overrides if k not in formulation.inputs_model.model_fields]
+        if unknown:
+            raise InputError(file, source, f"a scenario whose kind has {', '.join(unknown)} "
+                             f"(not {formulation.kind!r})")
         document = {**document, **overrides}
     return scenario_from_dict(document, base_dir=path.parent, file=file)
