@@ -52,16 +52,11 @@ def _row(scenario: str, model: str, e: Estimate, role: str, meets: bool | None) 
     return {
         "scenario": scenario, "model": model, "instance_type": e.instance_type,
         "nodes": e.nodes, "market": e.market.value, "role": role,
-        "iteration_s": e.iteration_s, "compute_pct": e.pct(e.compute_s),
-        "fetch_pct": e.pct(e.fetch_stall_s), "prep_pct": e.pct(e.prep_stall_s),
-        "interconnect_pct": e.pct(e.interconnect_stall_s),
-        "network_pct": e.pct(e.network_stall_s), "hours": e.hours, "cost_usd": e.cost_usd,
+        "iteration_s": e.iteration_s,
+        **{f"{cause}_pct": e.pct(s) for cause, s in e.breakdown_s().items()},
+        "hours": e.hours, "cost_usd": e.cost_usd,
         "meets_deadline": "" if meets is None else meets,
     }
-
-
-def _key(e: Estimate) -> tuple[str, int, Market]:
-    return e.instance_type, e.nodes, e.market
 
 
 def scenario_rows(path: Path, repeats: int
@@ -76,13 +71,13 @@ def scenario_rows(path: Path, repeats: int
         walls.append(time.perf_counter() - start)
         solves.append(plan.solve_s)
     inputs: DdlInputs = scenario.inputs
-    chosen = {a.job: (a.instance_type, a.nodes, a.market) for a in plan.deployment.assignments}
+    chosen = {a.job: a.config for a in plan.deployment.assignments}
     rows, notes = [], []
     for spec in inputs.jobs:
         name = path.stem if len(inputs.jobs) == 1 else f"{path.stem}/{spec.name}"
         cands = all_candidates(inputs, spec)
         base = baselines(inputs, spec, cands)
-        mine = next(c.estimate for c in cands if _key(c.estimate) == chosen[spec.name])
+        mine = next(c.estimate for c in cands if c.estimate.config == chosen[spec.name])
         for label, e in base.items():
             notes.append(f"{name}: {label} {e.nodes} x {e.instance_type} ({e.market.value}) "
                          f"{e.hours:.2f} h ${e.cost_usd:.2f} = {e.cost_usd / mine.cost_usd:.2f}x "
@@ -92,8 +87,8 @@ def scenario_rows(path: Path, repeats: int
                          f"meets deadline: {within(e.hours, spec.deadline_h)}")
         for c in cands:
             e = c.estimate
-            roles = [label for label, b in base.items() if _key(b) == _key(e)]
-            role = "recommended" if _key(e) == chosen[spec.name] else "+".join(roles)
+            roles = [label for label, b in base.items() if b.config == e.config]
+            role = "recommended" if e.config == chosen[spec.name] else "+".join(roles)
             rows.append(_row(name, spec.model, e, role or "candidate",
                              within(e.hours, spec.deadline_h) if spec.deadline_h else None))
     return rows, walls, solves, notes

@@ -125,6 +125,18 @@ class Estimate:
     def pct(self, stall_s: float) -> float:
         return 100.0 * stall_s / self.iteration_s
 
+    @property
+    def config(self) -> tuple[str, int, Market]:
+        """Which configuration this is: (instance type, nodes, market)."""
+        return self.instance_type, self.nodes, self.market
+
+    def breakdown_s(self) -> dict[str, float]:
+        """Seconds per iteration by cause (compute, then the four stalls); they sum to
+        ``iteration_s``."""
+        return {"compute": self.compute_s, "fetch": self.fetch_stall_s,
+                "prep": self.prep_stall_s, "interconnect": self.interconnect_stall_s,
+                "network": self.network_stall_s}
+
 
 def price_usd_per_h(inst: InstanceType, market: Market) -> float:
     return inst.spot_usd_per_h if market is Market.SPOT else inst.on_demand_usd_per_h

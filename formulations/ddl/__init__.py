@@ -86,15 +86,13 @@ from formulations.types import (
 )
 
 STALL_COLUMNS = ["iteration_s", "compute_pct", "fetch_pct", "prep_pct", "interconnect_pct",
-                 "network_pct"]
+                 "network_pct"]  # the shares follow Estimate.breakdown_s's order
 
 
 def stall_row(e: Estimate) -> list[float]:
     """Iteration seconds and the five shares (%) of it, in :data:`STALL_COLUMNS` order,
     rounded for people (0.1 ms, 0.1 %)."""
-    shares = [e.compute_s, e.fetch_stall_s, e.prep_stall_s, e.interconnect_stall_s,
-              e.network_stall_s]
-    return [round(e.iteration_s, 4), *(round(e.pct(s), 1) for s in shares)]
+    return [round(e.iteration_s, 4), *(round(e.pct(s), 1) for s in e.breakdown_s().values())]
 
 
 def _explain(inputs: DdlInputs, per_job: dict[str, list[Candidate]]) -> str:
@@ -226,8 +224,7 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         rejected), the recommendation, and up to ``top_candidates`` after it."""
         cands = sorted(all_candidates(inputs, spec), key=lambda c: rank_key(inputs, c))
         pick = next(i for i, c in enumerate(cands)
-                    if (c.estimate.instance_type, c.estimate.nodes, c.estimate.market)
-                    == (a.instance_type, a.nodes, a.market))
+                    if c.estimate.config == a.config)
         rows = []
         for rank, c in enumerate(cands[:pick + inputs.top_candidates + 1], 1):
             e = c.estimate

@@ -79,8 +79,7 @@ def rank_key(inputs: DdlInputs, candidate: Candidate) -> tuple[float, float]:
 
 
 def dominant_stall(e: Estimate) -> str:
-    stalls = {"fetch": e.fetch_stall_s, "prep": e.prep_stall_s,
-              "interconnect": e.interconnect_stall_s, "network": e.network_stall_s}
+    stalls = {k: s for k, s in e.breakdown_s().items() if k != "compute"}
     name = max(stalls, key=lambda k: stalls[k])
     if stalls[name] <= 0:
         return "no stall: compute-bound"

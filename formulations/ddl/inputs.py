@@ -224,6 +224,11 @@ class Assignment(BaseModel):
     nodes: int = Field(ge=1)
     market: Market
 
+    @property
+    def config(self) -> tuple[str, int, Market]:
+        """(instance type, nodes, market), comparable with ``Estimate.config``."""
+        return self.instance_type, self.nodes, self.market
+
 
 class DdlDeployment(BaseModel):
     model_config = ConfigDict(extra="forbid")
