@@ -485,3 +485,25 @@ def test_dominated_instance_types_are_pruned() -> None:
     data = inputs_of(tiny(instance_types=["m5.xlarge", "c5.xlarge", "g4dn.xlarge"])).data()
     # m5.xlarge: same vCPUs (same latency) as c5.xlarge, dearer on-demand and spot, same band
     assert dominated_instances(data) == {0}
+
+
+def test_a_trace_is_read_once_and_padded_to_the_horizon(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from formulations.cocktail import load
+
+    reads: list[Path] = []
+    read = load.read_arrivals_ms
+
+    def counting(path: Path) -> np.ndarray:
+        reads.append(path)
+        return read(path)
+
+    monkeypatch.setattr(load, "read_arrivals_ms", counting)
+    # 20 arrivals in the first 10-s interval, none after: the other class has 3 intervals
+    (tmp_path / "t.txt").write_text("\n".join(str(500 * j) for j in range(20)) + "\n")
+    document = tiny(interval_h=10 / 3600)
+    document["classes"][0]["load"] = {"trace": "t.txt"}
+    document["classes"][1]["load"]["qps"] = [1.0, 2.0, 3.0]
+    data = inputs_of(document, tmp_path).data()
+    assert len(reads) == 1
+    assert data.planned_qps[0].tolist() == [2.0, 0.0, 0.0]  # 20 requests / 10 s, then none

@@ -25,7 +25,7 @@ from cost_models.cocktail.accuracy import (
 from cost_models.cocktail.spot import interruption_probability, interruption_rate_per_h
 from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps
 from cost_models.errors import DataError
-from formulations.cocktail.load import SECONDS_PER_HOUR, class_rates_qps, intervals_needed
+from formulations.cocktail.load import SECONDS_PER_HOUR, observed_rates_qps, planned_rates_qps
 from formulations.types import DataPath
 
 
@@ -161,7 +161,8 @@ class CocktailData:
 def _derive(inputs: CocktailInputs) -> CocktailData:
     zoo = [ZOO[m] for m in inputs.models]
     types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
-    needed = [intervals_needed(c.load, inputs.interval_h) for c in inputs.classes]
+    rates = [observed_rates_qps(c.load, inputs.interval_h) for c in inputs.classes]
+    needed = [len(r) for r in rates]
     from_numbers = {n for n, c in zip(needed, inputs.classes, strict=True) if c.load.qps}
     if len(from_numbers) > 1 or (from_numbers and max(needed) > min(from_numbers)):
         raise DataError(None, "classes.load", "the same number of intervals for every class "
@@ -169,8 +170,10 @@ def _derive(inputs: CocktailInputs) -> CocktailData:
     n_intervals = max(needed)
     if n_intervals == 0:
         raise DataError(None, "classes.load", "at least one interval of load (traces are empty)")
-    observed, planned = zip(*(class_rates_qps(c.load, inputs.interval_h, n_intervals)
-                              for c in inputs.classes), strict=True)
+    # a trace ending early has no requests in the intervals after its last arrival
+    observed = [np.pad(r, (0, n_intervals - len(r))) for r in rates]
+    planned = [planned_rates_qps(c.load, r)
+               for c, r in zip(inputs.classes, observed, strict=True)]
     spec = inputs.correctness
     if spec.matrix is not None:
         matrix = read_correctness_csv(spec.matrix, inputs.models)

@@ -18,7 +18,6 @@ from cost_models.workload import (
     ewma,
     moving_average,
     read_arrivals_ms,
-    window_count,
     window_rates_qps,
 )
 
@@ -28,23 +27,19 @@ if TYPE_CHECKING:
 SECONDS_PER_HOUR = 3600.0
 
 
-def intervals_needed(spec: LoadSpec, interval_h: float) -> int:
-    """Intervals the class's observations cover (numbers given, or windows of its trace)."""
+def observed_rates_qps(spec: LoadSpec, interval_h: float) -> np.ndarray:
+    """Observed requests/s per interval: the numbers given, or every interval of the trace
+    (up to its last arrival; the trace is read once)."""
     if spec.qps is not None:
-        return len(spec.qps)
-    return window_count(read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR)
+        return np.asarray(spec.qps, dtype=float)
+    return window_rates_qps(read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR,
+                            spec.statistic)
 
 
-def class_rates_qps(spec: LoadSpec, interval_h: float,
-                    n_intervals: int) -> tuple[np.ndarray, np.ndarray]:
-    """(observed, planned) requests/s for ``n_intervals`` intervals (traces padded with 0)."""
-    if spec.qps is not None:
-        observed = np.asarray(spec.qps, dtype=float)
-    else:
-        observed = window_rates_qps(read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR,
-                                    spec.statistic, n_windows=n_intervals)
+def planned_rates_qps(spec: LoadSpec, observed: np.ndarray) -> np.ndarray:
+    """Requests/s the plan serves: the observed rates or their one-step-ahead forecast."""
     if spec.forecast == "moving_average":
-        return observed, moving_average(observed, spec.forecast_window)
+        return moving_average(observed, spec.forecast_window)
     if spec.forecast == "ewma":
-        return observed, ewma(observed, spec.forecast_alpha)
-    return observed, observed
+        return ewma(observed, spec.forecast_alpha)
+    return observed
