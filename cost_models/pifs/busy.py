@@ -74,34 +74,29 @@ class BatchCost:
 def batch_cost(fabric: Fabric, workload: Workload, fractions: Sequence[np.ndarray],
                reduced: Sequence[bool], reduction_window_samples: int = 1) -> BatchCost:
     """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``."""
-    n_loc = len(fabric.locations)
-    stored = np.zeros(n_loc)
-    looked = np.zeros(n_loc)
-    upstream = reduction = buffer = 0.0
-    holding = np.zeros(len(workload.tables), dtype=int)
-    used = np.zeros(n_loc, dtype=bool)
-    batch = workload.batch_size
-    for t, table in enumerate(workload.tables):
-        f = np.asarray(fractions[t], dtype=float)
-        sizes = np.array([table.bucket_bytes(b) for b in range(len(table.buckets))])
-        lookups = np.array([table.bucket_lookup_bytes(b, batch)
-                            for b in range(len(table.buckets))])
-        stored += sizes @ f
-        per_loc = lookups @ f
-        looked += per_loc
-        used |= (f > HOLDS_EPS).any(axis=0)
-        holding[t] = int(np.count_nonzero((f[:, 1:] > HOLDS_EPS).any(axis=0)))
-        cxl_lookup_bytes = float(per_loc[1:].sum())
-        if reduced[t]:
-            upstream += table.pooled_bytes(batch) * holding[t]
-            reduction += cxl_lookup_bytes
-            buffer += reduction_window_samples * table.row_bytes * holding[t]
-        else:
-            upstream += cxl_lookup_bytes
+    arrays = workload.bucket_arrays
+    n_t = len(workload.tables)
+    f = np.concatenate([np.asarray(ft, dtype=float) for ft in fractions])  # (buckets, locations)
+    stored = arrays.bytes @ f
+    per_table = np.zeros((n_t, f.shape[1]))  # lookup bytes of table t at location l
+    np.add.at(per_table, arrays.table, arrays.lookup_bytes[:, None] * f)
+    looked = per_table.sum(axis=0)
+    holds = np.zeros((n_t, f.shape[1]), dtype=bool)  # table t has rows at location l
+    np.logical_or.at(holds, arrays.table, f > HOLDS_EPS)
+    used = holds.any(axis=0)
+    holding = np.count_nonzero(holds[:, 1:], axis=1)
+    cxl_lookup_bytes = per_table[:, 1:].sum(axis=1)
+    red = np.asarray(reduced, dtype=bool)
+    row_bytes = np.array([t.row_bytes for t in workload.tables], dtype=float)
+    pooled = np.array([t.pooled_bytes(workload.batch_size) for t in workload.tables])
+    # reduced: one pooled vector per port holding the table crosses upstream, else every row
+    upstream = float(np.sum(np.where(red, pooled * holding, cxl_lookup_bytes)))
+    reduction = float(cxl_lookup_bytes[red].sum())
+    buffer = float((reduction_window_samples * row_bytes * holding)[red].sum())
     bandwidth = np.array([loc.bandwidth_gb_per_s for loc in fabric.locations])
     latency = np.array([loc.latency_ns for loc in fabric.locations])
     chain_ns = float(latency[used].max()) if used.any() else 0.0
-    if any(reduced):
+    if red.any():
         chain_ns += fabric.reduction_latency_ns
     reduction_rate = fabric.reduction_gb_per_s or np.inf
     return BatchCost(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,10 +71,26 @@ class Workload:
     batch_size: int
     batches_per_s: float | None = None  # offered load, for utilisation (optional)
 
-    def lookup_bytes(self) -> float:
-        """All bytes of rows read per batch."""
-        return sum(t.bucket_lookup_bytes(b, self.batch_size)
-                   for t in self.tables for b in range(len(t.buckets)))
+    @cached_property
+    def bucket_arrays(self) -> BucketArrays:
+        """Every (table, bucket) pair flattened in table order, computed once per workload."""
+        pairs = [(t, table, b) for t, table in enumerate(self.tables)
+                 for b in range(len(table.buckets))]
+        return BucketArrays(
+            table=np.array([t for t, _, _ in pairs], dtype=np.int64),
+            bytes=np.array([table.bucket_bytes(b) for _, table, b in pairs]),
+            lookup_bytes=np.array([table.bucket_lookup_bytes(b, self.batch_size)
+                                   for _, table, b in pairs]),
+        )
+
+
+@dataclass(frozen=True)
+class BucketArrays:
+    """Per flattened bucket k: its table, stored bytes and lookup bytes per batch."""
+
+    table: np.ndarray  # table index of k (non-decreasing)
+    bytes: np.ndarray  # stored bytes of bucket k
+    lookup_bytes: np.ndarray  # bytes of rows read from bucket k per batch
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from formulations.pifs.model import (
     fractions_from_units,
     lp_neighbourhood,
     relaxation,
+    split_by_table,
     start_values,
 )
 from formulations.types import (
@@ -188,7 +189,7 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
     def _admissible(self, inputs: PifsInputs, bk: Buckets, placed: BaselinePlacement) -> bool:
         """Whether a placement meets every requirement (the verifier's checks)."""
         n_t = len(inputs.problem.workload.tables)
-        pages = [placed.units[bk.table == t] for t in range(n_t)]
+        pages = split_by_table(bk, placed.units, n_t)
         return self._check(inputs, fractions_from_units(bk, placed.units, n_t), pages,
                            placed.reduced, len(inputs.problem.fabric.ports), []).ok
 
@@ -356,11 +357,10 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         problem = inputs.problem
         fabric, work = problem.fabric, problem.workload
         for t, table in enumerate(work.tables):
-            for b, bucket in enumerate(table.buckets):
-                total = fractions[t][b].sum()
-                if abs(total - 1.0) > SUM_TOL:
-                    violations.append(f"table {table.name} bucket {bucket.label}: "
-                                      f"{total:.6g} of it placed, not all of it")
+            totals = fractions[t].sum(axis=1)
+            for b in np.flatnonzero(np.abs(totals - 1.0) > SUM_TOL):
+                violations.append(f"table {table.name} bucket {table.buckets[b].label}: "
+                                  f"{totals[b]:.6g} of it placed, not all of it")
         if reduced.any() and not fabric.has_reduction:
             violations.append("switch_reduced lists tables but the switch has no reduction "
                               "engine")

@@ -30,19 +30,18 @@ class Buckets:
 
     @staticmethod
     def of(problem: Problem) -> Buckets:
-        w = problem.workload
-        pairs = [(t, b) for t, tab in enumerate(w.tables) for b in range(len(tab.buckets))]
-        table = np.array([t for t, _ in pairs], dtype=np.int64)
-        bucket = np.array([b for _, b in pairs], dtype=np.int64)
-        size = np.array([w.tables[t].bucket_bytes(b) for t, b in pairs])
-        look = np.array([w.tables[t].bucket_lookup_bytes(b, w.batch_size) for t, b in pairs])
+        arrays = problem.workload.bucket_arrays
+        table = arrays.table
+        first = np.searchsorted(table, np.arange(len(problem.workload.tables)))
+        bucket = np.arange(len(table)) - first[table]
         if problem.page_bytes is None:
-            units = np.ones(len(pairs))
-            unit_bytes = size
+            units = np.ones(len(table))
+            unit_bytes = arrays.bytes
         else:
-            units = np.array([problem.pages(t, b) for t, b in pairs], dtype=float)
-            unit_bytes = np.full(len(pairs), problem.page_bytes)
-        return Buckets(table, bucket, units, unit_bytes, look / units)
+            units = np.array([problem.pages(t, b) for t, b in zip(table, bucket, strict=True)],
+                             dtype=float)
+            unit_bytes = np.full(len(table), problem.page_bytes)
+        return Buckets(table, bucket, units, unit_bytes, arrays.lookup_bytes / units)
 
 
 class _Arrays:
@@ -290,10 +289,14 @@ def _group_rows(a: _Arrays, problem: Problem, placement: PlacementInputs, bk: Bu
     return w
 
 
+def split_by_table(bk: Buckets, per_bucket: np.ndarray, n_tables: int) -> list[np.ndarray]:
+    """A (K x ...) array cut into one block of rows per table (buckets are in table order)."""
+    return np.split(per_bucket, np.cumsum(np.bincount(bk.table, minlength=n_tables))[:-1])
+
+
 def fractions_from_units(bk: Buckets, units: np.ndarray, n_tables: int) -> list[np.ndarray]:
     """Per table, (buckets x locations) fractions from a (K x L) array of units."""
-    frac = units / bk.units[:, None]
-    return [frac[bk.table == t] for t in range(n_tables)]
+    return split_by_table(bk, units / bk.units[:, None], n_tables)
 
 
 def start_values(built: BuiltModel, problem: Problem, units: np.ndarray,
