@@ -121,6 +121,46 @@ def _deployment(problem: Problem, bk: Buckets, placed: BaselinePlacement,
     return PifsDeployment(placements=rows, switch_reduced=reduced, expanders_bought=bought)
 
 
+def _parse(problem: Problem, deployment: PifsDeployment,
+           ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, list[str]]:
+    """A stored deployment as per-table (buckets x locations) fractions and pages, the
+    reduced-table mask, and what is malformed in it (unknown names, duplicates, pages)."""
+    work = problem.workload
+    locs = {name: i for i, name in enumerate(_loc_names(problem))}
+    tables = {t.name: i for i, t in enumerate(work.tables)}
+    bucket_ix = [{b.label: j for j, b in enumerate(t.buckets)} for t in work.tables]
+    fractions = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
+    pages = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
+    violations: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for p in deployment.placements:
+        key = (p.table, p.bucket, p.location)
+        if p.table not in tables or p.bucket not in bucket_ix[tables.get(p.table, 0)] \
+                or p.location not in locs:
+            violations.append(f"placement {key}: unknown table, bucket or location")
+            continue
+        if key in seen:
+            violations.append(f"placement {key}: listed twice")
+        seen.add(key)
+        t, b, l_ = tables[p.table], bucket_ix[tables[p.table]][p.bucket], locs[p.location]
+        fractions[t][b, l_] += p.fraction
+        if problem.page_bytes is not None:
+            if p.pages is None:
+                violations.append(f"placement {key}: page mode needs whole pages")
+                continue
+            pages[t][b, l_] += p.pages
+            if not math.isclose(p.fraction, p.pages / problem.pages(t, b), abs_tol=1e-9):
+                violations.append(f"placement {key}: fraction {p.fraction} is not "
+                                  f"{p.pages} of {problem.pages(t, b)} pages")
+    reduced = np.zeros(len(work.tables), dtype=bool)
+    for name in deployment.switch_reduced:
+        if name not in tables:
+            violations.append(f"switch_reduced: unknown table {name}")
+        else:
+            reduced[tables[name]] = True
+    return fractions, pages, reduced, violations
+
+
 class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
     kind: ClassVar[str] = "pifs"
     inputs_model: ClassVar[type[PifsInputs]] = PifsInputs
@@ -314,40 +354,7 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
 
     # ---------------------------------------------------------------- verify
     def verify(self, inputs: PifsInputs, deployment: PifsDeployment) -> Verification:
-        problem = inputs.problem
-        work = problem.workload
-        locs = {name: i for i, name in enumerate(_loc_names(problem))}
-        tables = {t.name: i for i, t in enumerate(work.tables)}
-        bucket_ix = [{b.label: j for j, b in enumerate(t.buckets)} for t in work.tables]
-        fractions = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
-        pages = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
-        violations: list[str] = []
-        seen: set[tuple[str, str, str]] = set()
-        for p in deployment.placements:
-            key = (p.table, p.bucket, p.location)
-            if p.table not in tables or p.bucket not in bucket_ix[tables.get(p.table, 0)] \
-                    or p.location not in locs:
-                violations.append(f"placement {key}: unknown table, bucket or location")
-                continue
-            if key in seen:
-                violations.append(f"placement {key}: listed twice")
-            seen.add(key)
-            t, b, l_ = tables[p.table], bucket_ix[tables[p.table]][p.bucket], locs[p.location]
-            fractions[t][b, l_] += p.fraction
-            if problem.page_bytes is not None:
-                if p.pages is None:
-                    violations.append(f"placement {key}: page mode needs whole pages")
-                    continue
-                pages[t][b, l_] += p.pages
-                if not math.isclose(p.fraction, p.pages / problem.pages(t, b), abs_tol=1e-9):
-                    violations.append(f"placement {key}: fraction {p.fraction} is not "
-                                      f"{p.pages} of {problem.pages(t, b)} pages")
-        reduced = np.zeros(len(work.tables), dtype=bool)
-        for name in deployment.switch_reduced:
-            if name not in tables:
-                violations.append(f"switch_reduced: unknown table {name}")
-            else:
-                reduced[tables[name]] = True
+        fractions, pages, reduced, violations = _parse(inputs.problem, deployment)
         return self._check(inputs, fractions, pages, reduced, deployment.expanders_bought,
                            violations)
 
@@ -418,18 +425,12 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
     def tables(self, inputs: PifsInputs, deployment: PifsDeployment) -> list[Table]:
         problem = inputs.problem
         fabric, work = problem.fabric, problem.workload
-        locs = _loc_names(problem)
-        index = {t.name: i for i, t in enumerate(work.tables)}
-        fractions = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
+        fractions, _, reduced, _ = _parse(problem, deployment)
         held: dict[str, set[str]] = defaultdict(set)
         n_buckets: dict[str, int] = defaultdict(int)
         for p in deployment.placements:
-            t = index[p.table]
-            b = [bk.label for bk in work.tables[t].buckets].index(p.bucket)
-            fractions[t][b, locs.index(p.location)] += p.fraction
             held[p.location].add(p.table)
             n_buckets[p.location] += 1
-        reduced = np.array([t.name in set(deployment.switch_reduced) for t in work.tables])
         cost = batch_cost(fabric, work, fractions, reduced, problem.window_samples)
         rate = work.batches_per_s
         rows = []
