@@ -24,7 +24,7 @@ from formulations.types import (
 
 
 def ensemble_accuracy(data: CocktailData, members: list[str]) -> float:
-    return data.correctness.accuracy([data.models.index(m) for m in members])
+    return data.correctness.accuracy([data.model_index[m] for m in members])
 
 
 def cost_summary(data: CocktailData, deployment: CocktailDeployment) -> dict[str, float]:
@@ -93,8 +93,7 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailDeployment]):
 
     def tables(self, inputs: CocktailInputs, deployment: CocktailDeployment) -> list[Table]:
         data = inputs.data()
-        model_idx = {m: j for j, m in enumerate(data.models)}
-        inst_idx = {i: j for j, i in enumerate(data.instances)}
+        model_idx, inst_idx = data.model_index, data.instance_index
         ensembles, pools = [], []
         for t, plan in enumerate(deployment.intervals):
             for k, c in enumerate(plan.classes):

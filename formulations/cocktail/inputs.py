@@ -10,6 +10,7 @@ Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -145,6 +146,16 @@ class CocktailData:
     max_ensemble_size: int
     startup_h: float
     max_vm_changes: int | None
+
+    @cached_property
+    def model_index(self) -> dict[str, int]:
+        """Index ``m`` of each model name."""
+        return {name: m for m, name in enumerate(self.models)}
+
+    @cached_property
+    def instance_index(self) -> dict[str, int]:
+        """Index ``i`` of each instance type name."""
+        return {name: i for i, name in enumerate(self.instances)}
 
     @property
     def n_intervals(self) -> int:

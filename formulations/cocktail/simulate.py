@@ -83,8 +83,7 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
              substeps: int = 12) -> SimulationReport:
     """Replay ``deployment`` ``runs`` times against seeded spot interruptions."""
     rng = np.random.default_rng(seed)
-    model_idx = {name: m for m, name in enumerate(data.models)}
-    inst_idx = {name: i for i, name in enumerate(data.instances)}
+    model_idx, inst_idx = data.model_index, data.instance_index
     subset_ok = _SubsetOk(data)
     instants = (np.arange(substeps) + 0.5) / substeps * data.interval_h
     met = answered = interruptions = 0.0

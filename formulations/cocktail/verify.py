@@ -29,14 +29,13 @@ def _close_enough(lhs: float, rhs: float) -> bool:
 def interval_cost_usd(data: CocktailData, deployment: CocktailDeployment) -> list[float]:
     """Cost of each interval: VM-hours at on-demand/spot prices plus billed start-up time of
     VMs added since the previous interval."""
-    index = {name: i for i, name in enumerate(data.instances)}
     previous: dict[tuple[str, str], tuple[int, int]] = {}
     costs = []
     for plan in deployment.intervals:
         cost = 0.0
         current = {}
         for pool in plan.pools:
-            i = index.get(pool.instance_type)
+            i = data.instance_index.get(pool.instance_type)
             if i is None:
                 continue
             od_prev, sp_prev = previous.get((pool.model, pool.instance_type), (0, 0))
@@ -58,8 +57,7 @@ def requests_served(data: CocktailData) -> float:
 
 def _check_interval(data: CocktailData, t: int, plan: IntervalPlan) -> list[str]:
     out: list[str] = []
-    model_idx = {name: m for m, name in enumerate(data.models)}
-    inst_idx = {name: i for i, name in enumerate(data.instances)}
+    model_idx, inst_idx = data.model_index, data.instance_index
     names = [c.name for c in plan.classes]
     expected = [c.name for c in data.classes]
     if names != expected:
