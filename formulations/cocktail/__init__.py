@@ -63,6 +63,17 @@ Decomposition
     solved as its own MILP (exact); the plan's objective, bound and size are the sums, its
     status the worst. Otherwise the whole horizon is one MILP.
 The model has continuous routes y, so CP-SAT refuses it; HiGHS, CBC and SCIP solve it.
+
+Modules (one stage each)
+    inputs.py       scenario keys, deployment model, and the cost-model data derived once
+                    per inputs object (``CocktailInputs.data()``)
+    load.py         observed and planned (forecast) requests/s per interval
+    candidates.py   candidate ensembles E_k, unreachable-target messages, dominated types
+    milp.py         the MILP above in PuLP, its per-interval decomposition, reading a solution
+    verify.py       independent verifier and cost of any deployment
+    baselines.py    InFaaS, Clipper and Cocktail-greedy on the same inputs
+    simulate.py     seeded spot-failure replay of plans
+    formulation.py  the ``Formulation``: plan, verify, tables, simulate
 """
 
 from formulations.cocktail.formulation import CocktailFormulation
