@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,25 @@ def _mutated(deployment: PifsDeployment, **changes: Any) -> PifsDeployment:
     return PifsDeployment.model_validate(data)
 
 
+def _relocated(deployment: PifsDeployment, location_of: Callable[[BucketPlacement], str],
+               **changes: Any) -> PifsDeployment:
+    """Every placement moved to ``location_of(p)``, shares of one bucket at one place merged."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for p in deployment.placements:
+        row = {**p.model_dump(), "location": location_of(p)}
+        key = (row["table"], row["bucket"], row["location"])
+        merged.setdefault(key, {**row, "fraction": 0.0})["fraction"] += row["fraction"]
+    return _mutated(deployment, placements=list(merged.values()), **changes)
+
+
+def _with_inputs(inputs: PifsInputs, change: Callable[[PifsInputs], None]) -> PifsInputs:
+    """A deep copy of ``inputs`` changed in place, its cached cost-model view dropped."""
+    copy = inputs.model_copy(deep=True)
+    change(copy)
+    copy.__dict__.pop("problem", None)
+    return copy
+
+
 def _violations(inputs: PifsInputs, deployment: PifsDeployment) -> str:
     return "\n".join(FORMULATION.verify(inputs, deployment).violations)
 
@@ -233,17 +253,8 @@ def test_verifier_catches_an_unplaced_bucket(solved: tuple) -> None:
 
 def test_verifier_catches_over_capacity(solved: tuple) -> None:
     inputs, deployment = solved
-    everything_on_host = [BucketPlacement(table=p.table, bucket=p.bucket, location="host",
-                                          fraction=p.fraction).model_dump()
-                          for p in deployment.placements]
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for p in everything_on_host:
-        key = (p["table"], p["bucket"])
-        if key in merged:
-            merged[key]["fraction"] += p["fraction"]
-        else:
-            merged[key] = p
-    broken = _mutated(deployment, placements=list(merged.values()))
+    broken = _relocated(deployment, lambda p: "host")
+    assert "host: " in _violations(inputs, broken)
     assert "over its capacity" in _violations(inputs, broken)
 
 
@@ -258,27 +269,27 @@ def test_verifier_catches_unknown_and_duplicate_entries(solved: tuple) -> None:
 
 def test_verifier_catches_separation_and_buffer_and_engine_breaches(solved: tuple) -> None:
     inputs, deployment = solved
-    rows = [p.model_dump() for p in deployment.placements]
-    t0 = {p["location"] for p in rows if p["table"] == "t0"}
-    for p in rows:
-        if p["table"] == "t1":
-            p["location"] = sorted(t0)[0]
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for p in rows:
-        key = (p["table"], p["bucket"], p["location"])
-        merged.setdefault(key, {**p, "fraction": 0.0})["fraction"] += p["fraction"]
-    text = _violations(inputs, _mutated(deployment, placements=list(merged.values())))
-    assert "share location" in text
-    tight = inputs.model_copy(deep=True)
-    tight.fabric.switch_buffer_mib = 0.0
-    tight.__dict__.pop("problem", None)
+    t0 = sorted({p.location for p in deployment.placements if p.table == "t0"})
+    together = _relocated(deployment, lambda p: t0[0] if p.table == "t1" else p.location)
+    assert "share location" in _violations(inputs, together)
     all_reduced = _mutated(deployment, switch_reduced=["t0", "t1", "t2"])
-    if any(p.location != "host" for p in deployment.placements):
-        assert "switch buffer" in _violations(tight, all_reduced)
-    no_engine = inputs.model_copy(deep=True)
-    no_engine.fabric.reduction_engine = False
-    no_engine.__dict__.pop("problem", None)
+    assert any(p.location != "host" for p in deployment.placements)  # partial sums exist
+    assert FORMULATION.verify(inputs, deployment).ok
+    tight = _with_inputs(inputs, lambda i: setattr(i.fabric, "switch_buffer_mib", 0.0))
+    assert "switch buffer" in _violations(tight, all_reduced)
+    no_engine = _with_inputs(inputs, lambda i: setattr(i.fabric, "reduction_engine", False))
     assert "no reduction engine" in _violations(no_engine, all_reduced)
+
+
+def test_verifier_catches_colocated_tables_apart(solved: tuple) -> None:
+    inputs, deployment = solved
+    grouped = _with_inputs(inputs, lambda i: setattr(i.placement, "colocate", [["t0", "t2"]]))
+    apart = _relocated(deployment, lambda p: {"t0": "host", "t2": "port0"}.get(p.table,
+                                                                              p.location))
+    assert "sit at different locations" in _violations(grouped, apart)
+    together = _relocated(deployment, lambda p: "port1" if p.table in ("t0", "t2")
+                          else p.location)
+    assert "sit at different locations" not in _violations(grouped, together)
 
 
 def test_verifier_recomputes_the_objective(solved: tuple) -> None:
@@ -297,20 +308,24 @@ def test_verifier_checks_pages_and_capacity_mode() -> None:
     rows = [p.model_dump() for p in deployment.placements]
     rows[0]["pages"] = None
     assert "whole pages" in _violations(inputs, _mutated(deployment, placements=rows))
+    rows = [p.model_dump() for p in deployment.placements]
+    rows[0]["fraction"] /= 2
+    assert "is not" in _violations(inputs, _mutated(deployment, placements=rows))
     doc = tiny(13, pages=False, n_tables=3, ports=3)
     doc["fabric"]["expander"]["capacity_gib"] *= 3
     doc["capacity_planning"] = {"latency_target_us": 1e6, "expander_price_usd": 10.0}
     inputs = inputs_of(doc)
     deployment = FORMULATION.plan(inputs, make_solver(SolverSettings())).deployment
-    rows = [{**p.model_dump(), "location": "port2" if p.location != "host" else "host"}
-            for p in deployment.placements]
-    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for p in rows:
-        key = (p["table"], p["bucket"], p["location"])
-        merged.setdefault(key, {**p, "fraction": 0.0})["fraction"] += p["fraction"]
-    broken = _mutated(deployment, placements=list(merged.values()), expanders_bought=1)
-    text = _violations(inputs, broken)
-    assert "only 1 expanders are bought" in text
+    assert FORMULATION.verify(inputs, deployment).ok
+    on_last_port = _relocated(deployment, lambda p: "port2" if p.location != "host" else "host",
+                              expanders_bought=1)
+    assert "only 1 expanders are bought" in _violations(inputs, on_last_port)
+    too_many = _mutated(deployment, expanders_bought=4)
+    assert "not between 0 and the 3 ports" in _violations(inputs, too_many)
+    # any plan has a positive latency, so a target of 1 ps is always missed
+    strict = _with_inputs(inputs, lambda i: setattr(i.capacity_planning, "latency_target_us",
+                                                    1e-6))
+    assert "exceeds the target" in _violations(strict, deployment)
 
 
 # ------------------------------------------------------------------ bad input

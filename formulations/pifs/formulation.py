@@ -390,6 +390,9 @@ class PifsFormulation(Formulation[PifsInputs, PifsDeployment]):
         if bought is None:
             violations.append("capacity planning: expanders_bought missing")
             bought = len(fabric.ports)
+        if not 0 <= bought <= len(fabric.ports):
+            violations.append(f"expanders_bought = {bought}, not between 0 and the "
+                              f"{len(fabric.ports)} ports")
         holding = [l_ for l_ in range(1, len(fabric.locations)) if any(
             (f[:, l_] > HOLDS_EPS).any() for f in fractions)]
         if holding and max(holding) > bought:
