@@ -65,6 +65,14 @@ by McNaughton's wrap-around rule; the per-port MILP above runs only if that cert
 gap exceeds ``mip_gap`` (``placement.aggregate_ports`` overrides). The per-port MILP gets
 a MIP start: the pooled plan or the best feasible baseline. The independent verifier
 recomputes every constraint and the latency with :func:`cost_models.pifs.busy.batch_cost`.
+
+Where each stage lives: ``inputs.py`` (scenario keys, their cost-model view ``Problem``,
+the deployment schema); ``model.py`` (this MILP as CSR arrays, MIP starts, the LP
+neighbourhood); ``aggregate.py`` (pooled-port relaxation and wrap-around split);
+``baselines.py`` (Pond-, BEACON-, PIFS-Rec- and TorchRec-like placements);
+``formulation.py`` (``plan``, the independent verifier ``verify``, the output ``tables``).
+The cost model is :mod:`cost_models.pifs` (``topology``, ``hotness``, ``workload``,
+``busy``).
 """
 
 from formulations.pifs.formulation import PifsFormulation
