@@ -81,29 +81,40 @@ class ChunkTable:
     def has(self, gpu: str, mps: int, batch: int) -> bool:
         return (gpu, mps) in self.latency_us and 1 <= batch <= self.max_batch(gpu, mps)
 
+    def stage_latencies_us(self, gpu: str, mps: int, batch: int, start: int) -> np.ndarray:
+        """Latency of one batch through chunks ``[start, end)`` for every ``end`` in
+        ``start + 1 .. C`` (entry ``end - start - 1``), each chunk clipped to >= 1 us."""
+        column = self.latency_us[(gpu, mps)][start:, batch - 1]
+        return np.cumsum(np.maximum(column, MIN_CHUNK_LATENCY_US))
+
     def stage_latency_us(self, gpu: str, mps: int, batch: int, start: int, end: int) -> float:
         """Latency of one batch through chunks ``[start, end)``, each clipped to >= 1 us."""
-        column = self.latency_us[(gpu, mps)][start:end, batch - 1]
-        return float(np.maximum(column, MIN_CHUNK_LATENCY_US).sum())
+        return float(self.stage_latencies_us(gpu, mps, batch, start)[end - start - 1])
 
     def cut_transfer_us(self, cut: int, bw_gbps: float) -> float:
         """Transfer time per sample of the cut at chunk boundary ``cut`` (0 < cut < C), us."""
         return transfer_time_us(self.cut_bytes[cut - 1], bw_gbps)
 
-    def nic_transfer_us(self, cut: int, bw_gbps: float) -> float:
-        """Like :meth:`cut_transfer_us`, but 1 us at the model's input and output."""
-        if cut <= 0 or cut >= self.chunks:
-            return NO_CUT_TRANSFER_US
-        return self.cut_transfer_us(cut, bw_gbps)
+    def nic_transfers_us(self, bw_gbps: float) -> np.ndarray:
+        """Transfer time per sample at every chunk boundary ``0 .. C``, us: the cut's, but
+        1 us at the model's input and output (nothing crosses the NIC there)."""
+        cuts = transfer_time_us(np.asarray(self.cut_bytes, dtype=float), bw_gbps)
+        return np.concatenate(([NO_CUT_TRANSFER_US], cuts, [NO_CUT_TRANSFER_US]))
+
+    def instance_throughputs_rps(self, gpu: str, mps: int, batch: int, start: int,
+                                 bw_gbps: float, gpus_per_server: int) -> np.ndarray:
+        """Requests/s of one instance (MPS slice) of stage ``[start, end)`` for every ``end``
+        in ``start + 1 .. C`` (entry ``end - start - 1``): compute- or NIC-bound."""
+        compute = 1e6 * batch / self.stage_latencies_us(gpu, mps, batch, start)
+        share = mps * gpus_per_server
+        nic = 1e6 / (self.nic_transfers_us(bw_gbps) * share)
+        return np.minimum(np.minimum(compute, nic[start + 1:]), nic[start])
 
     def instance_throughput_rps(self, gpu: str, mps: int, batch: int, start: int, end: int,
                                 bw_gbps: float, gpus_per_server: int) -> float:
         """Requests/s of one instance (MPS slice) of stage ``[start, end)``: compute or NIC."""
-        compute = 1e6 * batch / self.stage_latency_us(gpu, mps, batch, start, end)
-        share = mps * gpus_per_server
-        nic_in = 1e6 / (self.nic_transfer_us(start, bw_gbps) * share)
-        nic_out = 1e6 / (self.nic_transfer_us(end, bw_gbps) * share)
-        return min(compute, nic_in, nic_out)
+        return float(self.instance_throughputs_rps(gpu, mps, batch, start, bw_gbps,
+                                                   gpus_per_server)[end - start - 1])
 
 
 def _read_csv_rows(path: Path) -> list[list[float]]:

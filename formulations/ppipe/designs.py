@@ -82,11 +82,13 @@ def _catalog(inputs: PPipeInputs, table: ChunkTable) -> _Catalog:
         configs[g] = [(m, b) for m in range(1, gpu.max_mps_level + 1)
                       for b in range(1, table.max_batch(gpu.name, m) + 1)]
         for (m, b), start in product(configs[g], range(chunks)):
-            for end in range(start + 1, chunks + 1):
-                key = (g, m, b, start, end)
-                latency[key] = table.stage_latency_us(gpu.name, m, b, start, end)
-                rate[key] = table.instance_throughput_rps(gpu.name, m, b, start, end,
-                                                          inputs.bw_gbps, gpu.gpus_per_server)
+            ends = range(start + 1, chunks + 1)
+            latencies = table.stage_latencies_us(gpu.name, m, b, start).tolist()
+            rates = table.instance_throughputs_rps(gpu.name, m, b, start, inputs.bw_gbps,
+                                                   gpu.gpus_per_server).tolist()
+            for end, stage_us, stage_rps in zip(ends, latencies, rates, strict=True):
+                latency[(g, m, b, start, end)] = stage_us
+                rate[(g, m, b, start, end)] = stage_rps
     return _Catalog(latency, rate, configs)
 
 
