@@ -20,7 +20,6 @@ from formulations.pifs.aggregate import (
 )
 from formulations.pifs.baselines import BASELINES, BaselinePlacement
 from formulations.pifs.inputs import (
-    BucketPlacement,
     PifsDeployment,
     PifsInputs,
     Problem,
@@ -108,17 +107,16 @@ def _deployment(problem: Problem, bk: Buckets, placed: BaselinePlacement,
                 bought: int | None) -> PifsDeployment:
     tables = problem.workload.tables
     locs = _loc_names(problem)
-    rows = []
-    for k in range(len(bk.table)):
-        t, b = int(bk.table[k]), int(bk.bucket[k])
-        for l_ in np.flatnonzero(placed.units[k] > 0):
-            amount = float(placed.units[k, l_])
-            rows.append(BucketPlacement(
-                table=tables[t].name, bucket=tables[t].buckets[b].label, location=locs[l_],
-                fraction=amount / float(bk.units[k]),
-                pages=None if problem.page_bytes is None else int(amount)))
+    ks, ls = np.nonzero(placed.units > 0)
+    amounts = placed.units[ks, ls]
+    rows = [{"table": tables[t].name, "bucket": tables[t].buckets[b].label, "location": locs[l_],
+             "fraction": a / n, "pages": None if problem.page_bytes is None else round(a)}
+            for t, b, l_, a, n in zip(bk.table[ks].tolist(), bk.bucket[ks].tolist(),
+                                      ls.tolist(), amounts.tolist(), bk.units[ks].tolist(),
+                                      strict=True)]
     reduced = [tables[t].name for t in np.flatnonzero(placed.reduced)]
-    return PifsDeployment(placements=rows, switch_reduced=reduced, expanders_bought=bought)
+    return PifsDeployment.model_validate({"placements": rows, "switch_reduced": reduced,
+                                          "expanders_bought": bought})
 
 
 def _parse(problem: Problem, deployment: PifsDeployment,
