@@ -155,3 +155,21 @@ def test_batch_cost_hand_computed_without_switch_reduction() -> None:
     assert cost.chain_us == pytest.approx(0.29)
     assert cost.latency_us == pytest.approx(0.69)
     assert math.isclose(cost.busy_us["upstream_link"], 8000 / 63015.38, rel_tol=1e-5)
+
+
+def test_batch_cost_hand_computed_with_one_table_reduced_and_one_not() -> None:
+    fabric, work, fractions = _one_table_problem()
+    table = work.tables[0]
+    other = EmbeddingTable("u", table.rows, table.dim, table.bytes_per_element, table.pooling,
+                           table.buckets)
+    # u: both buckets on port 0 only, so it is held by one port
+    two = Workload((table, other), batch_size=100)
+    cost = batch_cost(fabric, two, [fractions[0], np.array([[0.0, 1.0, 0.0]] * 2)],
+                      [True, False])
+    # t as before (1600 / 7200 / 7200 B); u's 16000 B all on port 0
+    np.testing.assert_allclose(cost.location_bytes, [1600.0, 23200.0, 7200.0])
+    # upstream: t's pooled vectors from 2 ports (3200 B) + every CXL row of u (16000 B)
+    assert cost.upstream_bytes == pytest.approx(3200.0 + 16000.0)
+    assert cost.reduction_bytes == pytest.approx(8000.0)  # only t's CXL rows
+    assert cost.buffer_bytes == pytest.approx(32.0)  # t's partial sums on 2 ports
+    np.testing.assert_array_equal(cost.ports_holding, [2, 1])
