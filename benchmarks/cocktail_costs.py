@@ -15,11 +15,8 @@ the MILP only (baselines excluded), wall clock.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import planner  # noqa: E402
 from formulations.cocktail.simulate import simulate_with_baselines  # noqa: E402
 from planner.backends import make_solver  # noqa: E402
+from planner.plan import write_csv_atomic  # noqa: E402
 
 TRACES = ROOT.parent / "shared" / "reference" / "proteus" / "traces" / "zipf_exponential_bursty_300"
 COLUMNS = ["scenario", "milp_cost_usd", "cocktail_greedy_cost_usd", "infaas_cost_usd",
@@ -71,16 +69,6 @@ def row(scenario: planner.Scenario, runs: int, seed: int, repeats: int) -> dict[
     return out
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", type=Path)
@@ -107,7 +95,7 @@ def main() -> None:
         rows.append(row(scenario, args.runs, args.seed, args.repeats))
         print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in rows[-1].items()), file=sys.stderr)
-    write_csv(args.csv, rows)
+    write_csv_atomic(args.csv, rows, COLUMNS)
 
 
 if __name__ == "__main__":

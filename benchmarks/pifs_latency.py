@@ -6,18 +6,15 @@ One row per scenario (default: every ``scenarios/pifs/*.toml`` in latency mode):
 MILP's batch latency, each baseline's, the ratios to the Pond-like and BEACON-like
 baselines next to the paper's (PIFS-Rec, MICRO '24: 3.89x over Pond, 2.03x over BEACON),
 median and max build/solve times over the repeats, status and certified gap. The CSV is
-written atomically (temporary file in the same folder, then ``os.replace``).
+written atomically (``planner.plan.write_csv_atomic``).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import math
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from planner.plan import write_csv_atomic  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
 
 BASELINES = ("pond", "beacon", "pifs_heuristic", "torchrec_greedy")
@@ -67,16 +65,6 @@ def bench(path: Path, repeats: int) -> dict[str, Any]:
     return row
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, required=True, help="output CSV file")
@@ -96,7 +84,7 @@ def main() -> None:
               f"{row['pond_over_milp']}, beacon/milp {row['beacon_over_milp']}, "
               f"solve {row['solve_s']} s (max {row['solve_s_max']}), gap {row['gap']}",
               flush=True)
-    write_csv(args.csv, rows)
+    write_csv_atomic(args.csv, rows, COLUMNS)
 
 
 if __name__ == "__main__":

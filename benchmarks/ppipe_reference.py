@@ -18,11 +18,8 @@ optimality count, PPipe / NP and PPipe / DART-r ratios) goes to stdout.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from formulations.ppipe import FORMULATION  # noqa: E402
 from formulations.ppipe.inputs import PPipeInputs, instance_inputs, load_instances  # noqa: E402
 from formulations.types import SolverSettings  # noqa: E402
 from planner.backends import make_solver  # noqa: E402
+from planner.plan import write_csv_atomic  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
 
@@ -65,17 +63,6 @@ def run_instance(key: str, instance: dict[str, Any], mode: str, time_limit_s: fl
         build_s=outcome.build_s, solve_s=outcome.result.solve_s,
         status=outcome.result.status.value, gap=outcome.result.gap, plan_cpu_s=plan_cpu_s)
     return row
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` atomically (temporary file in the same folder, then rename)."""
-    columns = list(dict.fromkeys(column for row in rows for column in row))
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", text=True)
-    with os.fdopen(handle, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temporary, path)
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
@@ -115,7 +102,7 @@ def main() -> None:
         row = rows[-1]
         print(f"{key}: {row['objective']:.2f} rps ({row['status']}, gap {row['gap']:.1e}), "
               f"NP {row['np_objective']:.2f}, solve {row['solve_s']:.3f} s", flush=True)
-        write_csv(args.csv, rows)
+        write_csv_atomic(args.csv, rows)
     print(summary(rows))
 
 

@@ -124,10 +124,14 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def write_csv_atomic(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write dict rows as CSV (columns in the first row's key order), atomically."""
+def write_csv_atomic(path: str | Path, rows: Sequence[Mapping[str, Any]],
+                     columns: Sequence[str] | None = None) -> None:
+    """Write dict rows as CSV, atomically. ``columns`` defaults to every key of every row,
+    in order of first appearance."""
+    if columns is None:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [])
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
     writer.writeheader()
     writer.writerows(rows)
     write_atomic(path, buffer.getvalue())
