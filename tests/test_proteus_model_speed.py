@@ -10,7 +10,7 @@ import random
 import numpy as np
 import pytest
 
-from formulations.proteus import model as m
+from formulations.proteus import milp as m
 from formulations.proteus.inputs import ProteusInputs, beta_grid
 from formulations.types import SolverSettings
 from planner import scenario_from_dict

@@ -67,7 +67,7 @@ a MIP start: the pooled plan or the best feasible baseline. The independent veri
 recomputes every constraint and the latency with :func:`cost_models.pifs.busy.batch_cost`.
 
 Where each stage lives: ``inputs.py`` (scenario keys, their cost-model view ``Problem``,
-the deployment schema); ``model.py`` (this MILP as CSR arrays, MIP starts, the LP
+the deployment schema); ``milp.py`` (this MILP as CSR arrays, MIP starts, the LP
 neighbourhood); ``aggregate.py`` (pooled-port relaxation and wrap-around split);
 ``baselines.py`` (Pond-, BEACON-, PIFS-Rec- and TorchRec-like placements);
 ``formulation.py`` (``plan``, the independent verifier ``verify``, the output ``tables``).

@@ -55,7 +55,7 @@ import numpy as np
 from cost_models.pifs.busy import US_PER_GB_PER_S
 from cost_models.pifs.topology import Location
 from formulations.pifs.inputs import Problem
-from formulations.pifs.model import Buckets
+from formulations.pifs.milp import Buckets
 
 _FILLED = 1e-12  # relative room below which a port counts as full
 

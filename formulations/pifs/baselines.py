@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formulations.pifs.inputs import Problem
-from formulations.pifs.model import Buckets
+from formulations.pifs.milp import Buckets
 
 
 @dataclass(frozen=True)

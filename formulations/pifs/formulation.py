@@ -24,7 +24,7 @@ from formulations.pifs.inputs import (
     PifsInputs,
     Problem,
 )
-from formulations.pifs.model import (
+from formulations.pifs.milp import (
     Buckets,
     BuiltModel,
     Columns,

@@ -1,4 +1,4 @@
-"""Proteus-style accuracy scaling (``kind = "proteus"``); see ``model.py`` for the MILP."""
+"""Proteus-style accuracy scaling (``kind = "proteus"``); see ``milp.py`` for the MILP."""
 
 from formulations.proteus.formulation import ProteusFormulation
 

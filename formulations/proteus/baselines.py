@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from formulations.proteus.inputs import ProteusInputs, ProteusProblem, beta_grid
-from formulations.proteus.model import Restriction, solve_window
+from formulations.proteus.milp import Restriction, solve_window
 from formulations.types import InfeasibleError, MilpSolver
 
 BASELINES = ("clipper_ha", "clipper_la", "sommelier", "infaas")

@@ -72,7 +72,7 @@ def window_plan(inputs: ProteusInputs, window: int, beta: float,
                 devices: Mapping[tuple[str, str], int],
                 routed_qps: Mapping[tuple[str, str], float]) -> WindowPlan:
     """Assemble a window's plan from aggregate counts and flows, splitting each placement
-    evenly over its devices (exact, see formulations.proteus.model)."""
+    evenly over its devices (exact, see formulations.proteus.milp)."""
     problem = inputs.problem
     demand = problem.demand(window)
     family_of = problem.family_of

@@ -14,7 +14,7 @@ from formulations.proteus.deployment import (
     window_plan,
 )
 from formulations.proteus.inputs import ProteusInputs, infeasibility_reason
-from formulations.proteus.model import Restriction, solve_window
+from formulations.proteus.milp import Restriction, solve_window
 from formulations.proteus.verify import (
     check_window,
     effective_accuracy,

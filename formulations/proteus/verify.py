@@ -1,6 +1,6 @@
 """Independent verifier of Proteus plans.
 
-Recomputes every constraint of :mod:`formulations.proteus.model` from the inputs and the
+Recomputes every constraint of :mod:`formulations.proteus.milp` from the inputs and the
 cost model's capacities (never from solver values): device counts, SLO-feasible
 placements with the capacity and batch the cost model gives, headroom, full routing of
 demand, family presence, the per-device split, and the effective accuracy.
