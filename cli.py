@@ -60,8 +60,11 @@ def _guarded(command: F) -> F:
         except Exception as exc:
             if os.environ.get("PLANNER_DEBUG"):
                 raise
-            stderr.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-                         "(set PLANNER_DEBUG=1 for a traceback)", highlight=False)
+            stderr.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                "(set PLANNER_DEBUG=1 for a traceback)",
+                highlight=False,
+            )
             raise typer.Exit(int(ExitCode.INTERNAL_ERROR)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -79,8 +82,11 @@ def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
             return
     except (UnicodeDecodeError, json.JSONDecodeError, OSError):
         pass
-    raise InputError(str(path), "--output",
-                     "a new file or an earlier plan (use --force to overwrite other files)")
+    raise InputError(
+        str(path),
+        "--output",
+        "a new file or an earlier plan (use --force to overwrite other files)",
+    )
 
 
 @app.command()
@@ -90,28 +96,38 @@ def solve(
     output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
         Format.table
     ),
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Also write the plan here, atomically (.csv: CSV, else JSON).")
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Also write the plan here, atomically (.csv: CSV, else JSON)."
+        ),
     ] = None,
     backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
     time_limit_s: Annotated[float | None, typer.Option("--time-limit", help="Seconds.")] = None,
     mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
-    strict: Annotated[bool, typer.Option(
-        help="Exit 4 when the time limit leaves a feasible but unproven plan.")] = False,
-    no_degrade: Annotated[bool, typer.Option(
-        "--no-degrade", help="Report infeasible instead of lowering the demand headroom.")
+    strict: Annotated[
+        bool, typer.Option(help="Exit 4 when the time limit leaves a feasible but unproven plan.")
     ] = False,
-    force: Annotated[bool, typer.Option(help="Let -o overwrite a file planner did not write.")
+    no_degrade: Annotated[
+        bool,
+        typer.Option(
+            "--no-degrade", help="Report infeasible instead of lowering the demand headroom."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
 ) -> None:
     """Plan a scenario and print the verified plan."""
-    loaded = planner.load_scenario(scenario, {"degrade": False} if no_degrade else None,
-                                   "--no-degrade")
+    loaded = planner.load_scenario(
+        scenario, {"degrade": False} if no_degrade else None, "--no-degrade"
+    )
     if output is not None:
         _safe_output_path(output, scenario, force)
-    plan = planner.solve(loaded, backend=backend, time_limit_s=time_limit_s, mip_gap=mip_gap,
-                         threads=threads)
+    plan = planner.solve(
+        loaded, backend=backend, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads
+    )
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if output_format is Format.json:
@@ -132,17 +148,23 @@ def solve(
 def check(
     plan_file: Annotated[Path, typer.Argument(help="A plan written by `planner solve -o`.")],
     scenario: Annotated[Path, typer.Option("--scenario", "-s", help="Scenario file (TOML).")],
-    max_gap: Annotated[float | None, typer.Option(
-        "--max-gap", help="Allowed relative shortfall against a fresh optimum "
-        "(default: the scenario's mip_gap).")] = None,
+    max_gap: Annotated[
+        float | None,
+        typer.Option(
+            "--max-gap",
+            help="Allowed relative shortfall against a fresh optimum "
+            "(default: the scenario's mip_gap).",
+        ),
+    ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
 ) -> None:
     """Re-verify a stored plan and compare it with a fresh optimum (exit 0, 3 or 6)."""
     report = planner.check(plan_file, scenario, max_gap=max_gap, backend=backend)
     if report.scenario_changed:
-        stderr.print("[yellow]note:[/] the scenario changed since this plan was made",
-                     highlight=False)
+        stderr.print(
+            "[yellow]note:[/] the scenario changed since this plan was made", highlight=False
+        )
     if output_format is Format.json:
         payload = {
             "plan": report.plan_path,
@@ -165,24 +187,33 @@ def check(
 @_guarded
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
-    plan_file: Annotated[Path | None, typer.Option(
-        "--plan", help="A plan written by `planner solve -o` (default: solve afresh).")] = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan", help="A plan written by `planner solve -o` (default: solve afresh)."
+        ),
+    ] = None,
     runs: Annotated[int, typer.Option(min=1, help="Random replays.")] = 20,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first replay.")] = 0,
-    interruption_scale: Annotated[float | None, typer.Option(
-        "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates.")
+    interruption_scale: Annotated[
+        float | None,
+        typer.Option(
+            "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates."
+        ),
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Replay a plan and the baselines against seeded random events (cocktail: spot
     interruptions) and report the share of requests that met their targets."""
-    overrides = None if interruption_scale is None else {
-        "interruption_rate_scale": interruption_scale}
+    overrides = (
+        None if interruption_scale is None else {"interruption_rate_scale": interruption_scale}
+    )
     loaded = planner.load_scenario(scenario, overrides, "--interruption-scale")
     tables = planner.simulate(loaded, plan_file, runs=runs, seed=seed)
     if output_format is Format.json:
-        payload = [{"title": t.title, "rows": t.to_frame().to_dict(orient="records")}
-                   for t in tables]
+        payload = [
+            {"title": t.title, "rows": t.to_frame().to_dict(orient="records")} for t in tables
+        ]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif output_format is Format.csv:
         sys.stdout.write(tables[0].to_frame().to_csv(index=False))

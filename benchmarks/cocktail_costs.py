@@ -29,43 +29,75 @@ from planner.backends import make_solver  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
 TRACES = ROOT.parent / "shared" / "reference" / "proteus" / "traces" / "zipf_exponential_bursty_300"
-COLUMNS = ["scenario", "milp_cost_usd", "cocktail_greedy_cost_usd", "infaas_cost_usd",
-           "clipper_cost_usd", "infaas_over_milp", "clipper_over_milp",
-           "cocktail_greedy_over_milp", "milp_targets_met_share",
-           "cocktail_greedy_targets_met_share", "infaas_targets_met_share",
-           "clipper_targets_met_share", "interruption_rate_scale", "build_s", "solve_s",
-           "solve_s_max", "status", "gap"]
+COLUMNS = [
+    "scenario",
+    "milp_cost_usd",
+    "cocktail_greedy_cost_usd",
+    "infaas_cost_usd",
+    "clipper_cost_usd",
+    "infaas_over_milp",
+    "clipper_over_milp",
+    "cocktail_greedy_over_milp",
+    "milp_targets_met_share",
+    "cocktail_greedy_targets_met_share",
+    "infaas_targets_met_share",
+    "clipper_targets_met_share",
+    "interruption_rate_scale",
+    "build_s",
+    "solve_s",
+    "solve_s_max",
+    "status",
+    "gap",
+]
 
 
 def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
     """Two classes on Proteus's bursty traces (read in place, never copied)."""
     classes = [
-        {"name": "strict", "slo_ms": 20.0, "accuracy_target": 0.80,
-         "load": {"trace": "mobilenet.txt", "forecast": "ewma", "forecast_alpha": 0.5}},
-        {"name": "relaxed", "slo_ms": 100.0, "accuracy_target": 0.76,
-         "load": {"trace": "efficientnet.txt", "forecast": "ewma", "forecast_alpha": 0.5}},
+        {
+            "name": "strict",
+            "slo_ms": 20.0,
+            "accuracy_target": 0.80,
+            "load": {"trace": "mobilenet.txt", "forecast": "ewma", "forecast_alpha": 0.5},
+        },
+        {
+            "name": "relaxed",
+            "slo_ms": 100.0,
+            "accuracy_target": 0.76,
+            "load": {"trace": "efficientnet.txt", "forecast": "ewma", "forecast_alpha": 0.5},
+        },
     ]
-    document = {"kind": "cocktail", "name": "proteus_bursty_trace", "interval_h": 10 / 3600,
-                "instance_types": ["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge"],
-                "classes": classes, **overrides}
+    document = {
+        "kind": "cocktail",
+        "name": "proteus_bursty_trace",
+        "interval_h": 10 / 3600,
+        "instance_types": ["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge"],
+        "classes": classes,
+        **overrides,
+    }
     return planner.scenario_from_dict(document, base_dir=TRACES)
 
 
 def row(scenario: planner.Scenario, runs: int, seed: int, repeats: int) -> dict[str, Any]:
     plans = [planner.solve(scenario) for _ in range(repeats)]
     plan = plans[0]
-    sims = simulate_with_baselines(scenario.inputs, plan.deployment,
-                                   make_solver(scenario.solver), runs=runs, seed=seed)
+    sims = simulate_with_baselines(
+        scenario.inputs, plan.deployment, make_solver(scenario.solver), runs=runs, seed=seed
+    )
     out: dict[str, Any] = {"scenario": scenario.name, "milp_cost_usd": plan.objective.value}
     for name in ("cocktail_greedy", "infaas", "clipper"):
         out[f"{name}_cost_usd"] = plan.baselines[name]["cost_usd"]
         out[f"{name}_over_milp"] = plan.baselines[name]["cost_over_milp"]
     for name in ("milp", "cocktail_greedy", "infaas", "clipper"):
         out[f"{name}_targets_met_share"] = sims[name].targets_met_share
-    out.update(interruption_rate_scale=scenario.inputs.interruption_rate_scale,
-               build_s=statistics.median(p.build_s for p in plans),
-               solve_s=statistics.median(p.solve_s for p in plans),
-               solve_s_max=max(p.solve_s for p in plans), status=plan.status.value, gap=plan.gap)
+    out.update(
+        interruption_rate_scale=scenario.inputs.interruption_rate_scale,
+        build_s=statistics.median(p.build_s for p in plans),
+        solve_s=statistics.median(p.solve_s for p in plans),
+        solve_s_max=max(p.solve_s for p in plans),
+        status=plan.status.value,
+        gap=plan.gap,
+    )
     return out
 
 
@@ -76,12 +108,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="simulation runs per plan")
     parser.add_argument("--seed", type=int, default=0, help="simulation seed")
     parser.add_argument("--repeats", type=int, default=1, help="solves per scenario (timing)")
-    parser.add_argument("--interruption-scale", type=float, default=None,
-                        help="override interruption_rate_scale (stress multiplier)")
+    parser.add_argument(
+        "--interruption-scale",
+        type=float,
+        default=None,
+        help="override interruption_rate_scale (stress multiplier)",
+    )
     parser.add_argument("--backend", default=None, help="highs, cbc or scip")
     args = parser.parse_args()
-    overrides = ({} if args.interruption_scale is None
-                 else {"interruption_rate_scale": args.interruption_scale})
+    overrides = (
+        {}
+        if args.interruption_scale is None
+        else {"interruption_rate_scale": args.interruption_scale}
+    )
     paths = args.scenarios or sorted((ROOT / "scenarios" / "cocktail").glob("*.toml"))
     scenarios = [planner.load_scenario(p, overrides=overrides) for p in paths]
     if not args.scenarios and TRACES.is_dir():
@@ -93,8 +132,12 @@ def main() -> None:
         if args.backend:
             scenario = scenario.with_solver(backend=args.backend)
         rows.append(row(scenario, args.runs, args.seed, args.repeats))
-        print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in rows[-1].items()), file=sys.stderr)
+        print(
+            ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rows[-1].items()
+            ),
+            file=sys.stderr,
+        )
     write_csv_atomic(args.csv, rows, COLUMNS)
 
 

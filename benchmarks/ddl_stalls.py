@@ -40,9 +40,23 @@ from formulations.ddl.candidates import all_candidates, baselines  # noqa: E402
 from formulations.ddl.inputs import DdlInputs, within  # noqa: E402
 from planner.plan import write_atomic  # noqa: E402
 
-COLUMNS = ["scenario", "model", "instance_type", "nodes", "market", "role", "iteration_s",
-           "compute_pct", "fetch_pct", "prep_pct", "interconnect_pct", "network_pct", "hours",
-           "cost_usd", "meets_deadline"]
+COLUMNS = [
+    "scenario",
+    "model",
+    "instance_type",
+    "nodes",
+    "market",
+    "role",
+    "iteration_s",
+    "compute_pct",
+    "fetch_pct",
+    "prep_pct",
+    "interconnect_pct",
+    "network_pct",
+    "hours",
+    "cost_usd",
+    "meets_deadline",
+]
 SWEEP_EPOCHS = 10
 SWEEP_BATCHES = (8, 32)
 SWEEP_PRECISIONS = (Precision.TF32, Precision.FP16)  # TF32: PyTorch's cuDNN default
@@ -50,17 +64,23 @@ SWEEP_PRECISIONS = (Precision.TF32, Precision.FP16)  # TF32: PyTorch's cuDNN def
 
 def _row(scenario: str, model: str, e: Estimate, role: str, meets: bool | None) -> dict:
     return {
-        "scenario": scenario, "model": model, "instance_type": e.instance_type,
-        "nodes": e.nodes, "market": e.market.value, "role": role,
+        "scenario": scenario,
+        "model": model,
+        "instance_type": e.instance_type,
+        "nodes": e.nodes,
+        "market": e.market.value,
+        "role": role,
         "iteration_s": e.iteration_s,
         **{f"{cause}_pct": e.pct(s) for cause, s in e.breakdown_s().items()},
-        "hours": e.hours, "cost_usd": e.cost_usd,
+        "hours": e.hours,
+        "cost_usd": e.cost_usd,
         "meets_deadline": "" if meets is None else meets,
     }
 
 
-def scenario_rows(path: Path, repeats: int
-                  ) -> tuple[list[dict], list[float], list[float], list[str]]:
+def scenario_rows(
+    path: Path, repeats: int
+) -> tuple[list[dict], list[float], list[float], list[str]]:
     """Rows of one scenario file, the planner's wall times (whole ``planner.solve``), its
     MILP solve times (both stages), and baseline comparisons."""
     scenario = planner.load_scenario(path)
@@ -79,18 +99,27 @@ def scenario_rows(path: Path, repeats: int
         base = baselines(inputs, spec, cands)
         mine = next(c.estimate for c in cands if c.estimate.config == chosen[spec.name])
         for label, e in base.items():
-            notes.append(f"{name}: {label} {e.nodes} x {e.instance_type} ({e.market.value}) "
-                         f"{e.hours:.2f} h ${e.cost_usd:.2f} = {e.cost_usd / mine.cost_usd:.2f}x "
-                         f"the cost, {e.hours / mine.hours:.2f}x the time of the "
-                         f"recommendation ({mine.nodes} x {mine.instance_type} "
-                         f"{mine.market.value}, {mine.hours:.2f} h ${mine.cost_usd:.2f}); "
-                         f"meets deadline: {within(e.hours, spec.deadline_h)}")
+            notes.append(
+                f"{name}: {label} {e.nodes} x {e.instance_type} ({e.market.value}) "
+                f"{e.hours:.2f} h ${e.cost_usd:.2f} = {e.cost_usd / mine.cost_usd:.2f}x "
+                f"the cost, {e.hours / mine.hours:.2f}x the time of the "
+                f"recommendation ({mine.nodes} x {mine.instance_type} "
+                f"{mine.market.value}, {mine.hours:.2f} h ${mine.cost_usd:.2f}); "
+                f"meets deadline: {within(e.hours, spec.deadline_h)}"
+            )
         for c in cands:
             e = c.estimate
             roles = [label for label, b in base.items() if b.config == e.config]
             role = "recommended" if e.config == chosen[spec.name] else "+".join(roles)
-            rows.append(_row(name, spec.model, e, role or "candidate",
-                             within(e.hours, spec.deadline_h) if spec.deadline_h else None))
+            rows.append(
+                _row(
+                    name,
+                    spec.model,
+                    e,
+                    role or "candidate",
+                    within(e.hours, spec.deadline_h) if spec.deadline_h else None,
+                )
+            )
     return rows, walls, solves, notes
 
 
@@ -102,7 +131,9 @@ def sweep() -> dict[str, list[Estimate]]:
                 job = Job(model, SWEEP_EPOCHS, batch, precision)
                 out[f"sweep/{model.name}-b{batch}-{precision.value}"] = [
                     estimate(job, t, n, Market.ON_DEMAND)
-                    for t in TOPOLOGY_INSTANCES for n in (1, 2)]
+                    for t in TOPOLOGY_INSTANCES
+                    for n in (1, 2)
+                ]
     return out
 
 
@@ -113,30 +144,43 @@ def _pcie_only(instance_type: str) -> bool:
 
 def findings(sweeps: dict[str, list[Estimate]], rows: list[dict]) -> list[str]:
     lines = []
-    pcie = [(name, e) for name, ests in sweeps.items() for e in ests
-            if e.nodes == 1 and e.gpus > 1 and _pcie_only(e.instance_type)]
+    pcie = [
+        (name, e)
+        for name, ests in sweeps.items()
+        for e in ests
+        if e.nodes == 1 and e.gpus > 1 and _pcie_only(e.instance_type)
+    ]
     name, e = max(pcie, key=lambda p: p[1].pct(p[1].interconnect_stall_s))
-    lines.append(f"1. interconnect share on PCIe-only multi-GPU instances: up to "
-                 f"{e.pct(e.interconnect_stall_s):.1f}% ({name}, {e.instance_type})")
+    lines.append(
+        f"1. interconnect share on PCIe-only multi-GPU instances: up to "
+        f"{e.pct(e.interconnect_stall_s):.1f}% ({name}, {e.instance_type})"
+    )
     for name, ests in sweeps.items():
         if "vgg11" not in name:
             continue
         by_key = {(x.instance_type, x.nodes): x for x in ests}
         one, two = by_key["p3.16xlarge", 1], by_key["p3.8xlarge", 2]
-        lines.append(f"2. {name}: 2 x p3.8xlarge {two.iteration_s * 1e3:.0f} ms/iteration "
-                     f"(network {two.pct(two.network_stall_s):.0f}%) vs 1 x p3.16xlarge "
-                     f"{one.iteration_s * 1e3:.0f} ms: {two.iteration_s / one.iteration_s:.1f}x")
+        lines.append(
+            f"2. {name}: 2 x p3.8xlarge {two.iteration_s * 1e3:.0f} ms/iteration "
+            f"(network {two.pct(two.network_stall_s):.0f}%) vs 1 x p3.16xlarge "
+            f"{one.iteration_s * 1e3:.0f} ms: {two.iteration_s / one.iteration_s:.1f}x"
+        )
     groups: dict[str, list[dict]] = {}
     for row in rows:
         if row["nodes"] == 1 and row["market"] == "on_demand":
             groups.setdefault(row["scenario"], []).append(row)
     pairs = 0
     for scenario, group in groups.items():
-        price = {r["instance_type"]: instance(r["instance_type"]).on_demand_usd_per_h
-                 for r in group}
-        pairs += sum(1 for a in group for b in group
-                     if price[a["instance_type"]] > price[b["instance_type"]]
-                     and a["hours"] > b["hours"] * 1.001)
+        price = {
+            r["instance_type"]: instance(r["instance_type"]).on_demand_usd_per_h for r in group
+        }
+        pairs += sum(
+            1
+            for a in group
+            for b in group
+            if price[a["instance_type"]] > price[b["instance_type"]]
+            and a["hours"] > b["hours"] * 1.001
+        )
         priciest = max(group, key=lambda r: price[r["instance_type"]])
         fastest = min(group, key=lambda r: r["hours"])
         if fastest["hours"] < priciest["hours"] * 0.999:
@@ -146,9 +190,12 @@ def findings(sweeps: dict[str, list[Estimate]], rows: list[dict]) -> list[str]:
                 f"(prep {priciest['prep_pct']:.0f}%, fetch {priciest['fetch_pct']:.0f}%, "
                 f"interconnect {priciest['interconnect_pct']:.0f}%); "
                 f"{fastest['instance_type']} (${price[fastest['instance_type']]:.2f}/h) "
-                f"takes {fastest['hours']:.2f} h")
-    lines.append(f"3. pairs of single on-demand instances where the pricier one is slower: "
-                 f"{pairs} over {len(groups)} scenarios")
+                f"takes {fastest['hours']:.2f} h"
+            )
+    lines.append(
+        f"3. pairs of single on-demand instances where the pricier one is slower: "
+        f"{pairs} over {len(groups)} scenarios"
+    )
     return lines
 
 
@@ -164,8 +211,10 @@ def main() -> None:
     for path in sorted(args.scenarios.glob("*.toml")):
         scenario_r, walls, solves, notes = scenario_rows(path, args.repeats)
         rows += scenario_r
-        print(f"{path.stem:30s} {statistics.median(walls):16.3f} {max(walls):6.3f} "
-              f"{statistics.median(solves):14.4f} {max(solves):6.4f}")
+        print(
+            f"{path.stem:30s} {statistics.median(walls):16.3f} {max(walls):6.3f} "
+            f"{statistics.median(solves):14.4f} {max(solves):6.4f}"
+        )
         for note in notes:
             print("   ", note)
     sweeps = sweep()

@@ -29,10 +29,25 @@ BASELINES = ("pond", "beacon", "pifs_heuristic", "torchrec_greedy")
 PAPER_POND_OVER_PIFS = 3.89  # PIFS-Rec (MICRO '24) abstract: latency vs Pond
 PAPER_BEACON_OVER_PIFS = 2.03  # PIFS-Rec (MICRO '24) abstract: latency vs BEACON
 COLUMNS = [
-    "scenario", "milp_latency_us", *(f"{b}_latency_us" for b in BASELINES),
-    "pond_over_milp", "beacon_over_milp", "paper_pond_over_pifs", "paper_beacon_over_pifs",
-    "milp_not_slower_than_baselines", "build_s", "solve_s", "build_s_max", "solve_s_max",
-    "status", "gap", "tables", "buckets", "ports", "per_port_columns", "model_columns",
+    "scenario",
+    "milp_latency_us",
+    *(f"{b}_latency_us" for b in BASELINES),
+    "pond_over_milp",
+    "beacon_over_milp",
+    "paper_pond_over_pifs",
+    "paper_beacon_over_pifs",
+    "milp_not_slower_than_baselines",
+    "build_s",
+    "solve_s",
+    "build_s_max",
+    "solve_s_max",
+    "status",
+    "gap",
+    "tables",
+    "buckets",
+    "ports",
+    "per_port_columns",
+    "model_columns",
 ]
 
 
@@ -53,15 +68,24 @@ def bench(path: Path, repeats: int) -> dict[str, Any]:
     row["milp_not_slower_than_baselines"] = all(milp <= v * (1 + 1e-9) for v in feasible)
     build = [p.build_s for p in plans]
     solve = [p.solve_s for p in plans]
-    row.update(build_s=round(statistics.median(build), 3),
-               solve_s=round(statistics.median(solve), 3), build_s_max=round(max(build), 3),
-               solve_s_max=round(max(solve), 3),
-               status=plan.status.value, gap=plan.gap)
+    row.update(
+        build_s=round(statistics.median(build), 3),
+        solve_s=round(statistics.median(solve), 3),
+        build_s_max=round(max(build), 3),
+        solve_s_max=round(max(solve), 3),
+        status=plan.status.value,
+        gap=plan.gap,
+    )
     problem = scenario.inputs.problem
     n_buckets = sum(len(t.buckets) for t in problem.workload.tables)
     n_ports = len(problem.fabric.ports)
-    row.update(tables=len(problem.workload.tables), buckets=n_buckets, ports=n_ports,
-               per_port_columns=n_buckets * (n_ports + 1), model_columns=plan.size.variables)
+    row.update(
+        tables=len(problem.workload.tables),
+        buckets=n_buckets,
+        ports=n_ports,
+        per_port_columns=n_buckets * (n_ports + 1),
+        model_columns=plan.size.variables,
+    )
     return row
 
 
@@ -69,21 +93,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, required=True, help="output CSV file")
     parser.add_argument("--repeats", type=int, default=3, help="solves per scenario")
-    parser.add_argument("--scenario", type=Path, action="append",
-                        help="scenario file (repeatable; default: scenarios/pifs/*.toml "
-                             "without capacity planning)")
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        action="append",
+        help="scenario file (repeatable; default: scenarios/pifs/*.toml without capacity planning)",
+    )
     args = parser.parse_args()
     paths = args.scenario or sorted(
-        p for p in (ROOT / "scenarios" / "pifs").glob("*.toml")
-        if load_scenario(p).inputs.capacity_planning is None)
+        p
+        for p in (ROOT / "scenarios" / "pifs").glob("*.toml")
+        if load_scenario(p).inputs.capacity_planning is None
+    )
     rows = []
     for path in paths:
         row = bench(path, max(1, args.repeats))
         rows.append(row)
-        print(f"{row['scenario']}: milp {row['milp_latency_us']} us, pond/milp "
-              f"{row['pond_over_milp']}, beacon/milp {row['beacon_over_milp']}, "
-              f"solve {row['solve_s']} s (max {row['solve_s_max']}), gap {row['gap']}",
-              flush=True)
+        print(
+            f"{row['scenario']}: milp {row['milp_latency_us']} us, pond/milp "
+            f"{row['pond_over_milp']}, beacon/milp {row['beacon_over_milp']}, "
+            f"solve {row['solve_s']} s (max {row['solve_s_max']}), gap {row['gap']}",
+            flush=True,
+        )
     write_csv_atomic(args.csv, rows, COLUMNS)
 
 

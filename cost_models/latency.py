@@ -38,9 +38,13 @@ class Capacity:
     qps: float  # sustained queries per second at that batch
 
 
-def batch_latency_ms(variant: ModelVariant, device: DeviceType, batch: int,
-                     precision: Precision = Precision.FP16,
-                     params: RooflineParams = DEFAULT_ROOFLINE) -> float:
+def batch_latency_ms(
+    variant: ModelVariant,
+    device: DeviceType,
+    batch: int,
+    precision: Precision = Precision.FP16,
+    params: RooflineParams = DEFAULT_ROOFLINE,
+) -> float:
     """Roofline latency (ms) of one batch of ``batch`` samples of ``variant`` on ``device``."""
     if batch < 1:
         raise DataError(None, "batch", f"a batch size >= 1 (got {batch})")
@@ -49,8 +53,13 @@ def batch_latency_ms(variant: ModelVariant, device: DeviceType, batch: int,
     return 1e3 * roofline_time_s(flops, bytes_moved, device, precision, params)
 
 
-def capacity(latency_ms_by_batch: Mapping[int, float], budget_ms: float, *,
-             floor: bool = False, strict: bool = False) -> Capacity | None:
+def capacity(
+    latency_ms_by_batch: Mapping[int, float],
+    budget_ms: float,
+    *,
+    floor: bool = False,
+    strict: bool = False,
+) -> Capacity | None:
     """Throughput at the largest batch whose latency meets ``budget_ms`` (None if none does).
 
     ``strict`` requires latency < budget instead of <=; ``floor`` rounds qps down to an
@@ -60,10 +69,16 @@ def capacity(latency_ms_by_batch: Mapping[int, float], budget_ms: float, *,
         raise DataError(None, "budget_ms", f"a positive latency budget (got {budget_ms})")
     for batch, latency_ms in latency_ms_by_batch.items():
         if batch < 1 or not latency_ms > 0:
-            raise DataError(None, f"batch {batch}",
-                            f"batch >= 1 with a positive latency in ms (got {latency_ms})")
-    fitting = [batch for batch, latency_ms in latency_ms_by_batch.items()
-               if (latency_ms < budget_ms if strict else latency_ms <= budget_ms)]
+            raise DataError(
+                None,
+                f"batch {batch}",
+                f"batch >= 1 with a positive latency in ms (got {latency_ms})",
+            )
+    fitting = [
+        batch
+        for batch, latency_ms in latency_ms_by_batch.items()
+        if (latency_ms < budget_ms if strict else latency_ms <= budget_ms)
+    ]
     if not fitting:
         return None
     batch = max(fitting)
@@ -72,11 +87,17 @@ def capacity(latency_ms_by_batch: Mapping[int, float], budget_ms: float, *,
     return Capacity(batch, latency_ms, float(math.floor(qps)) if floor else qps)
 
 
-def analytical_capacity(variant: ModelVariant, device: DeviceType, budget_ms: float,
-                        batches: Iterable[int] = DEFAULT_BATCHES,
-                        precision: Precision = Precision.FP16,
-                        params: RooflineParams = DEFAULT_ROOFLINE, *,
-                        floor: bool = False, strict: bool = False) -> Capacity | None:
+def analytical_capacity(
+    variant: ModelVariant,
+    device: DeviceType,
+    budget_ms: float,
+    batches: Iterable[int] = DEFAULT_BATCHES,
+    precision: Precision = Precision.FP16,
+    params: RooflineParams = DEFAULT_ROOFLINE,
+    *,
+    floor: bool = False,
+    strict: bool = False,
+) -> Capacity | None:
     """:func:`capacity` over the roofline latencies of ``batches``."""
     latencies = {b: batch_latency_ms(variant, device, b, precision, params) for b in batches}
     return capacity(latencies, budget_ms, floor=floor, strict=strict)

@@ -70,8 +70,15 @@ class LatencyProfile:
         """Device (accelerator) names with at least one profiled variant, sorted."""
         return sorted({device for _, device in self.latency_ms})
 
-    def capacity(self, variant: str, device: str, budget_ms: float, *,
-                 floor: bool = False, strict: bool = False) -> Capacity | None:
+    def capacity(
+        self,
+        variant: str,
+        device: str,
+        budget_ms: float,
+        *,
+        floor: bool = False,
+        strict: bool = False,
+    ) -> Capacity | None:
         """Capacity of ``variant`` on ``device`` under ``budget_ms`` (None if unprofiled)."""
         table = self.latency_ms.get((variant, device))
         if not table:
@@ -79,17 +86,21 @@ class LatencyProfile:
         return capacity(table, budget_ms, floor=floor, strict=strict)
 
 
-def proteus_capacity(profile: LatencyProfile, variant: str, device: str,
-                     slo_ms: float) -> Capacity | None:
+def proteus_capacity(
+    profile: LatencyProfile, variant: str, device: str, slo_ms: float
+) -> Capacity | None:
     """Proteus's rule: largest batch with latency strictly below SLO/2, qps floored."""
     return profile.capacity(variant, device, slo_ms / 2.0, floor=True, strict=True)
 
 
-def latency_table(variant: ModelVariant, device: DeviceType,
-                  profile: LatencyProfile | None = None,
-                  batches: Iterable[int] = DEFAULT_BATCHES,
-                  precision: Precision = Precision.FP16,
-                  params: RooflineParams = DEFAULT_ROOFLINE) -> dict[int, float]:
+def latency_table(
+    variant: ModelVariant,
+    device: DeviceType,
+    profile: LatencyProfile | None = None,
+    batches: Iterable[int] = DEFAULT_BATCHES,
+    precision: Precision = Precision.FP16,
+    params: RooflineParams = DEFAULT_ROOFLINE,
+) -> dict[int, float]:
     """Batch -> latency (ms) of ``variant`` on ``device``: the profile's measured table
     (keyed by the variant's and device's names) when it has one, else the roofline at
     ``batches``. A measured table is used whole: it replaces, never mixes with, the model."""
@@ -106,8 +117,9 @@ def _read_csv(path: Path, required: Sequence[str], header: bool = True) -> pd.Da
     a parse error (pandas would otherwise silently take the first column as an index).
     """
     try:
-        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
-                            skip_blank_lines=False)
+        frame = pd.read_csv(
+            path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=False
+        )
     except FileNotFoundError:
         raise DataError(path, "file", "an existing CSV file") from None
     except pd.errors.EmptyDataError:
@@ -121,8 +133,11 @@ def _read_csv(path: Path, required: Sequence[str], header: bool = True) -> pd.Da
         names = frame.iloc[0].str.strip()
         missing = [c for c in required if c not in set(names)]
         if missing:
-            raise DataError(path, "line 1", f"a header with columns {', '.join(required)} "
-                            f"(missing {', '.join(missing)})")
+            raise DataError(
+                path,
+                "line 1",
+                f"a header with columns {', '.join(required)} (missing {', '.join(missing)})",
+            )
         frame = frame.iloc[1:].set_axis(list(names), axis=1)
     elif frame.shape[1] == len(required):
         frame.columns = list(required)
@@ -166,13 +181,17 @@ def _names(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return names
 
 
-def _table(path: Path, variants: Iterable[str], devices: Iterable[str],
-           batches: Iterable[int], latencies: Iterable[float],
-           keep: Sequence[int] | None = None) -> dict[tuple[str, str], dict[int, float]]:
+def _table(
+    path: Path,
+    variants: Iterable[str],
+    devices: Iterable[str],
+    batches: Iterable[int],
+    latencies: Iterable[float],
+    keep: Sequence[int] | None = None,
+) -> dict[tuple[str, str], dict[int, float]]:
     """Nest rows into (variant, device) -> batch -> ms; later rows win; ``keep`` filters."""
     table: dict[tuple[str, str], dict[int, float]] = {}
-    for variant, device, batch, latency in zip(variants, devices, batches, latencies,
-                                               strict=True):
+    for variant, device, batch, latency in zip(variants, devices, batches, latencies, strict=True):
         if keep is None or batch in keep:
             table.setdefault((variant, device), {})[int(batch)] = float(latency)
     if not table:
@@ -194,12 +213,17 @@ def _read_variants_dir(variants_dir: Path) -> tuple[dict[str, float], dict[str, 
         for index, name, value in zip(frame.index, names, values, strict=True):
             where = f"line {index + 1}: column "
             if value > 100.0:
-                raise DataError(path, where + "normalized_accuracy",
-                                f"a normalised accuracy in (0, 100] (got {value})")
+                raise DataError(
+                    path,
+                    where + "normalized_accuracy",
+                    f"a normalised accuracy in (0, 100] (got {value})",
+                )
             if name in family_of:
-                raise DataError(path, where + "variant",
-                                f"a variant in one family only ({name!r} is also in "
-                                f"{family_of[name]!r})")
+                raise DataError(
+                    path,
+                    where + "variant",
+                    f"a variant in one family only ({name!r} is also in {family_of[name]!r})",
+                )
             family_of[name] = path.name
             accuracy[name] = float(value)
     if not family_of:
@@ -207,15 +231,24 @@ def _read_variants_dir(variants_dir: Path) -> tuple[dict[str, float], dict[str, 
     return accuracy, family_of
 
 
-def load_proteus_profile(csv_path: Path | str, variants_dir: Path | str | None = None,
-                         batches: Sequence[int] = PROTEUS_BATCHES,
-                         column: str = PROTEUS_LATENCY_COLUMN) -> LatencyProfile:
+def load_proteus_profile(
+    csv_path: Path | str,
+    variants_dir: Path | str | None = None,
+    batches: Sequence[int] = PROTEUS_BATCHES,
+    column: str = PROTEUS_LATENCY_COLUMN,
+) -> LatencyProfile:
     """Read Proteus's ``aggregate_profiled.csv`` (and its ``model_variants`` folder)."""
     path = Path(csv_path)
     frame = _read_csv(path, ("Model", "Accel", "batchsize", column, "Normalized_Accuracy"))
     models = _names(frame, "Model", path)
-    table = _table(path, models, _names(frame, "Accel", path), _batches(frame, "batchsize", path),
-                   _numbers(frame, column, path, "a positive latency in ms"), keep=batches)
+    table = _table(
+        path,
+        models,
+        _names(frame, "Accel", path),
+        _batches(frame, "batchsize", path),
+        _numbers(frame, column, path, "a positive latency in ms"),
+        keep=batches,
+    )
     if variants_dir is None:
         normalised = _numbers(frame, "Normalized_Accuracy", path, "a positive accuracy")
         accuracy = dict(zip(models, normalised.astype(float), strict=True))
@@ -231,7 +264,11 @@ def load_latency_csv(path: Path | str) -> LatencyProfile:
     """Read the generic ``variant,device,batch,latency_ms`` layout (later rows win)."""
     csv_path = Path(path)
     frame = _read_csv(csv_path, GENERIC_COLUMNS)
-    table = _table(csv_path, _names(frame, "variant", csv_path),
-                   _names(frame, "device", csv_path), _batches(frame, "batch", csv_path),
-                   _numbers(frame, "latency_ms", csv_path, "a positive latency in ms"))
+    table = _table(
+        csv_path,
+        _names(frame, "variant", csv_path),
+        _names(frame, "device", csv_path),
+        _batches(frame, "batch", csv_path),
+        _numbers(frame, "latency_ms", csv_path, "a positive latency in ms"),
+    )
     return LatencyProfile(table)

@@ -38,22 +38,34 @@ class RooflineParams:
     overhead_s: float = DEFAULT_OVERHEAD_S
 
 
-def compute_time_s(flops: float, device: DeviceType, precision: Precision,
-                   params: RooflineParams = RooflineParams()) -> float:
+def compute_time_s(
+    flops: float,
+    device: DeviceType,
+    precision: Precision,
+    params: RooflineParams = RooflineParams(),
+) -> float:
     """Seconds to execute ``flops`` floating-point operations at achieved peak."""
     return flops / (device.peak_tflops(precision) * 1e12 * params.compute_efficiency)
 
 
-def memory_time_s(bytes_moved: float, device: DeviceType,
-                  params: RooflineParams = RooflineParams()) -> float:
+def memory_time_s(
+    bytes_moved: float, device: DeviceType, params: RooflineParams = RooflineParams()
+) -> float:
     """Seconds to move ``bytes_moved`` bytes through device memory at achieved bandwidth."""
     return bytes_moved / (device.memory_bandwidth_gb_per_s * 1e9 * params.memory_efficiency)
 
 
-def roofline_time_s(flops: float, bytes_moved: float, device: DeviceType, precision: Precision,
-                    params: RooflineParams = RooflineParams(), *,
-                    include_overhead: bool = True) -> float:
+def roofline_time_s(
+    flops: float,
+    bytes_moved: float,
+    device: DeviceType,
+    precision: Precision,
+    params: RooflineParams = RooflineParams(),
+    *,
+    include_overhead: bool = True,
+) -> float:
     """Roofline time of one unit of work (compute- or memory-bound, whichever is slower)."""
-    busy_s = max(compute_time_s(flops, device, precision, params),
-                 memory_time_s(bytes_moved, device, params))
+    busy_s = max(
+        compute_time_s(flops, device, precision, params), memory_time_s(bytes_moved, device, params)
+    )
     return busy_s + (params.overhead_s if include_overhead else 0.0)

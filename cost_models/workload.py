@@ -35,8 +35,9 @@ def read_arrivals_ms(path: Path | str) -> np.ndarray:
     try:
         lines = trace.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise DataError(trace, "file", f"a readable text trace ({err.__class__.__name__})") \
-            from None
+        raise DataError(
+            trace, "file", f"a readable text trace ({err.__class__.__name__})"
+        ) from None
     arrivals: list[float] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -49,11 +50,17 @@ def read_arrivals_ms(path: Path | str) -> np.ndarray:
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and value >= 0):
-            raise DataError(trace, f"line {number}",
-                            f"an arrival time in ms >= 0 as the first field (got {first!r})")
+            raise DataError(
+                trace,
+                f"line {number}",
+                f"an arrival time in ms >= 0 as the first field (got {first!r})",
+            )
         if arrivals and value < arrivals[-1]:
-            raise DataError(trace, f"line {number}", "arrival times in non-decreasing order "
-                            f"(got {first} after {arrivals[-1]:g})")
+            raise DataError(
+                trace,
+                f"line {number}",
+                f"arrival times in non-decreasing order (got {first} after {arrivals[-1]:g})",
+            )
         arrivals.append(value)
     return np.asarray(arrivals, dtype=np.float64)
 
@@ -78,10 +85,14 @@ def _counts(arrivals_ms: np.ndarray, start_ms: float, width_ms: float, n: int) -
     return np.diff(np.searchsorted(arrivals_ms, edges, side="left"))
 
 
-def window_rates_qps(arrivals_ms: np.ndarray, window_s: float = 10.0,
-                     statistic: Literal["mean", "peak"] = "mean",
-                     peak_sub_window_s: float = 1.0, start_ms: float = 0.0,
-                     n_windows: int | None = None) -> np.ndarray:
+def window_rates_qps(
+    arrivals_ms: np.ndarray,
+    window_s: float = 10.0,
+    statistic: Literal["mean", "peak"] = "mean",
+    peak_sub_window_s: float = 1.0,
+    start_ms: float = 0.0,
+    n_windows: int | None = None,
+) -> np.ndarray:
     """Demand (queries/s) of each window; ``n_windows`` defaults to :func:`window_count`.
 
     Pass the same ``n_windows`` for every family of a workload to align their windows
@@ -98,10 +109,14 @@ def window_rates_qps(arrivals_ms: np.ndarray, window_s: float = 10.0,
     if statistic == "peak":
         _positive("peak_sub_window_s", peak_sub_window_s)
         per_window = round(window_s / peak_sub_window_s)
-        if per_window < 1 or not math.isclose(per_window * peak_sub_window_s, window_s,
-                                               rel_tol=1e-9):
-            raise DataError(None, "peak_sub_window_s",
-                            f"a divisor of window_s = {window_s} (got {peak_sub_window_s})")
+        if per_window < 1 or not math.isclose(
+            per_window * peak_sub_window_s, window_s, rel_tol=1e-9
+        ):
+            raise DataError(
+                None,
+                "peak_sub_window_s",
+                f"a divisor of window_s = {window_s} (got {peak_sub_window_s})",
+            )
         sub = _counts(arrivals, start_ms, peak_sub_window_s * 1000.0, count * per_window)
         return sub.reshape(count, per_window).max(axis=1, initial=0) / peak_sub_window_s
     raise DataError(None, "statistic", f"'mean' or 'peak' (got {statistic!r})")

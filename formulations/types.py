@@ -136,7 +136,8 @@ class SolverSettings(BaseModel):
         default_factory=dict,
         description="backend-specific options passed verbatim: HiGHS option names for highs "
         "(e.g. mip_allow_restart = false), CBC command options, SCIP parameters "
-        "(e.g. 'limits/nodes'), CP-SAT parameters")
+        "(e.g. 'limits/nodes'), CP-SAT parameters",
+    )
 
     def model_post_init(self, _context: Any) -> None:
         if self.backend not in BACKENDS:
@@ -314,15 +315,20 @@ class Formulation(ABC, Generic[InputT, DeployT]):
     def tables(self, inputs: InputT, deployment: DeployT) -> list[Table]:
         """Tables for people; the first is the primary one (``Plan.to_frame``, CSV)."""
 
-    def simulate(self, inputs: InputT, deployment: DeployT, solver: MilpSolver, runs: int,
-                 seed: int) -> list[Table]:
+    def simulate(
+        self, inputs: InputT, deployment: DeployT, solver: MilpSolver, runs: int, seed: int
+    ) -> list[Table]:
         """Replay a plan (and the baselines, solved with ``solver``) against seeded random
         events (``planner simulate``); formulations with a stochastic check override this."""
-        raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})",
-                         self.kind)
+        raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})", self.kind)
 
-    def shortfall(self, stored: Objective, fresh: Objective, stored_deployment: DeployT,
-                  fresh_deployment: DeployT) -> float:
+    def shortfall(
+        self,
+        stored: Objective,
+        fresh: Objective,
+        stored_deployment: DeployT,
+        fresh_deployment: DeployT,
+    ) -> float:
         """Relative amount by which a stored plan is worse than a fresh optimum (>= 0).
 
         Used by ``planner check --max-gap``. Formulations with lexicographic objectives

@@ -1,9 +1,9 @@
 """planner: capacity planning of ML systems with mixed-integer linear programming.
 
-    import planner
-    plan = planner.solve("scenarios/proteus/edge_cluster.toml")
-    print(plan.objective, plan.gap)
-    plan.to_frame()
+import planner
+plan = planner.solve("scenarios/proteus/edge_cluster.toml")
+print(plan.objective, plan.gap)
+plan.to_frame()
 """
 
 from formulations.types import (

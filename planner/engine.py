@@ -53,8 +53,10 @@ def _objective_mismatch(stated: float, recomputed: float, who: str) -> str | Non
     """A message when the objective ``who`` states is not the one the cost model gives."""
     if math.isclose(stated, recomputed, rel_tol=OBJECTIVE_RTOL, abs_tol=OBJECTIVE_ATOL):
         return None
-    return (f"objective: {who} states {stated:.9g} but the deployment yields "
-            f"{recomputed:.9g} from the cost model")
+    return (
+        f"objective: {who} states {stated:.9g} but the deployment yields "
+        f"{recomputed:.9g} from the cost model"
+    )
 
 
 def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
@@ -75,16 +77,21 @@ def solve(scenario: Scenario | str | Path, **solver_overrides: Any) -> Plan:
         outcome = formulation.plan(scenario.inputs, solver)
         verification = formulation.verify(scenario.inputs, outcome.deployment)
         tables = formulation.tables(scenario.inputs, outcome.deployment)
-    mismatch = _objective_mismatch(outcome.objective.value, verification.objective_value,
-                                   "the solver's plan")
+    mismatch = _objective_mismatch(
+        outcome.objective.value, verification.objective_value, "the solver's plan"
+    )
     problems = verification.violations + ([mismatch] if mismatch else [])
     if problems:
         raise VerificationError(
             "the solver's plan failed independent verification (a planner bug; please "
             "report it with the scenario):\n  " + "\n  ".join(problems)
         )
-    objective = Objective(outcome.objective.name, outcome.objective.unit,
-                          outcome.objective.sense, verification.objective_value)
+    objective = Objective(
+        outcome.objective.name,
+        outcome.objective.unit,
+        outcome.objective.sense,
+        verification.objective_value,
+    )
     result = outcome.result
     warnings = list(outcome.warnings)
     if result.status is SolveStatus.FEASIBLE:
@@ -152,8 +159,9 @@ def _read_plan(path: Path) -> dict[str, Any]:
         raise InputError(file, "schema_version", f"{SCHEMA_VERSION}", data.get("schema_version"))
     for key, kinds in (("kind", str), ("objective", int | float), ("deployment", dict)):
         if not isinstance(data.get(key), kinds):
-            raise InputError(file, key, f"a {'number' if key == 'objective' else kinds.__name__}",
-                             data.get(key))
+            raise InputError(
+                file, key, f"a {'number' if key == 'objective' else kinds.__name__}", data.get(key)
+            )
     return data
 
 
@@ -162,8 +170,9 @@ def load_plan(plan_path: str | Path, scenario: Scenario) -> tuple[dict[str, Any]
     path = Path(plan_path)
     data = _read_plan(path)
     if data["kind"] != scenario.kind:
-        raise InputError(str(path), "kind", f"{scenario.kind!r} (the scenario's kind)",
-                         data["kind"])
+        raise InputError(
+            str(path), "kind", f"{scenario.kind!r} (the scenario's kind)", data["kind"]
+        )
     try:
         deployment = scenario.formulation.deployment_model.model_validate(data["deployment"])
     except ValidationError as exc:
@@ -173,8 +182,12 @@ def load_plan(plan_path: str | Path, scenario: Scenario) -> tuple[dict[str, Any]
     return data, deployment
 
 
-def check(plan_path: str | Path, scenario: Scenario | str | Path,
-          max_gap: float | None = None, **solver_overrides: Any) -> CheckReport:
+def check(
+    plan_path: str | Path,
+    scenario: Scenario | str | Path,
+    max_gap: float | None = None,
+    **solver_overrides: Any,
+) -> CheckReport:
     """Re-verify a stored plan against ``scenario`` and compare it with a fresh optimum.
 
     ``max_gap`` (relative) defaults to the scenario's ``mip_gap``.
@@ -184,13 +197,15 @@ def check(plan_path: str | Path, scenario: Scenario | str | Path,
     data, deployment = load_plan(plan_path, scenario)
     with _located(scenario):
         verification = formulation.verify(scenario.inputs, deployment)
-    mismatch = _objective_mismatch(float(data["objective"]), verification.objective_value,
-                                   "the plan file")
+    mismatch = _objective_mismatch(
+        float(data["objective"]), verification.objective_value, "the plan file"
+    )
     violations = verification.violations + ([mismatch] if mismatch else [])
     fresh = solve(scenario)
     sense = Sense(data.get("objective_sense", fresh.objective.sense.value))
-    stored = Objective(fresh.objective.name, fresh.objective.unit, sense,
-                       verification.objective_value)
+    stored = Objective(
+        fresh.objective.name, fresh.objective.unit, sense, verification.objective_value
+    )
     return CheckReport(
         plan_path=str(plan_path),
         scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
@@ -202,8 +217,12 @@ def check(plan_path: str | Path, scenario: Scenario | str | Path,
     )
 
 
-def simulate(scenario: Scenario | str | Path, plan_path: str | Path | None = None,
-             runs: int = 20, seed: int = 0) -> list[Table]:
+def simulate(
+    scenario: Scenario | str | Path,
+    plan_path: str | Path | None = None,
+    runs: int = 20,
+    seed: int = 0,
+) -> list[Table]:
     """Replay a plan against seeded random events (formulations that define it): the stored
     plan at ``plan_path`` (verified first), or a freshly solved one."""
     scenario = _as_scenario(scenario)
@@ -214,8 +233,10 @@ def simulate(scenario: Scenario | str | Path, plan_path: str | Path | None = Non
         with _located(scenario):
             verification = scenario.formulation.verify(scenario.inputs, deployment)
         if not verification.ok:
-            raise InfeasibleError("the plan violates the scenario:\n  "
-                                  + "\n  ".join(verification.violations))
+            raise InfeasibleError(
+                "the plan violates the scenario:\n  " + "\n  ".join(verification.violations)
+            )
     with _located(scenario):
-        return scenario.formulation.simulate(scenario.inputs, deployment,
-                                             make_solver(scenario.solver), runs, seed)
+        return scenario.formulation.simulate(
+            scenario.inputs, deployment, make_solver(scenario.solver), runs, seed
+        )

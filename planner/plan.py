@@ -124,8 +124,9 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def write_csv_atomic(path: str | Path, rows: Sequence[Mapping[str, Any]],
-                     columns: Sequence[str] | None = None) -> None:
+def write_csv_atomic(
+    path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+) -> None:
     """Write dict rows as CSV, atomically. ``columns`` defaults to every key of every row,
     in order of first appearance."""
     if columns is None:

@@ -52,8 +52,7 @@ def _baselines(plan: Plan) -> RichTable | None:
     keys: list[str] = []
     for summary in plan.baselines.values():
         keys.extend(k for k in summary if k not in keys)
-    out = RichTable(title="Baselines on the same inputs", title_justify="left",
-                    header_style="bold")
+    out = RichTable(title="Baselines on the same inputs", title_justify="left", header_style="bold")
     out.add_column("planner")
     for key in keys:
         out.add_column(key)
@@ -68,18 +67,27 @@ def summary(plan: Plan) -> RichTable:
     grid.add_column()
     gap = "-" if plan.gap is None else f"{plan.gap:.4%}"
     grid.add_row("scenario", f"{plan.scenario_name} ({plan.kind})")
-    grid.add_row("status", Text(plan.status.value,
-                                style="green" if plan.status.value == "optimal" else "yellow"))
+    grid.add_row(
+        "status",
+        Text(plan.status.value, style="green" if plan.status.value == "optimal" else "yellow"),
+    )
     objective = plan.objective
-    grid.add_row(objective.name,
-                 f"{fmt(objective.value)} {objective.unit} ({objective.sense.value})")
+    grid.add_row(
+        objective.name, f"{fmt(objective.value)} {objective.unit} ({objective.sense.value})"
+    )
     grid.add_row("bound / gap", f"{fmt(plan.bound)} / {gap}")
-    grid.add_row("solver", f"{plan.solver.backend} (mip_gap {plan.solver.mip_gap}, "
-                           f"time limit {fmt(plan.solver.time_limit_s)} s, "
-                           f"threads {plan.solver.threads}, seed {plan.solver.seed})")
+    grid.add_row(
+        "solver",
+        f"{plan.solver.backend} (mip_gap {plan.solver.mip_gap}, "
+        f"time limit {fmt(plan.solver.time_limit_s)} s, "
+        f"threads {plan.solver.threads}, seed {plan.solver.seed})",
+    )
     grid.add_row("time", f"build {plan.build_s:.3f} s, solve {plan.solve_s:.3f} s")
-    grid.add_row("model", f"{plan.size.variables:,} variables ({plan.size.integers:,} integer), "
-                          f"{plan.size.constraints:,} constraints")
+    grid.add_row(
+        "model",
+        f"{plan.size.variables:,} variables ({plan.size.integers:,} integer), "
+        f"{plan.size.constraints:,} constraints",
+    )
     return grid
 
 
@@ -105,8 +113,7 @@ def check_report(report: CheckReport) -> RenderableType:
     grid.add_row("plan", report.plan_path)
     grid.add_row("verdict", Text(label, style=style))
     grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
-    grid.add_row(f"stored {report.stored.name}",
-                 f"{fmt(report.stored.value)} {report.stored.unit}")
+    grid.add_row(f"stored {report.stored.name}", f"{fmt(report.stored.value)} {report.stored.unit}")
     grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {report.fresh.unit}")
     grid.add_row("shortfall / allowed", f"{report.shortfall:.4%} / {report.max_gap:.4%}")
     parts: list[RenderableType] = [grid]

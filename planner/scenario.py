@@ -45,8 +45,9 @@ class Scenario:
         if not values:
             return self
         merged = {**self.solver.model_dump(), **values}
-        settings = _validate(SolverSettings, merged, str(self.path) if self.path else None,
-                             prefix=("solver",))
+        settings = _validate(
+            SolverSettings, merged, str(self.path) if self.path else None, prefix=("solver",)
+        )
         return replace(self, solver=settings)
 
 
@@ -72,8 +73,13 @@ def _expected(error: Mapping[str, Any]) -> str:
     return message[0].lower() + message[1:] if message else kind
 
 
-def _validate(model: type[BaseModel], data: Any, file: str | None,
-              prefix: tuple[str, ...] = (), context: dict[str, Any] | None = None) -> Any:
+def _validate(
+    model: type[BaseModel],
+    data: Any,
+    file: str | None,
+    prefix: tuple[str, ...] = (),
+    context: dict[str, Any] | None = None,
+) -> Any:
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
@@ -126,8 +132,9 @@ def content_hash(document: Mapping[str, Any], inputs: BaseModel) -> str:
     return digest.hexdigest()
 
 
-def scenario_from_dict(document: Mapping[str, Any], base_dir: Path | str = ".",
-                       file: str | None = None) -> Scenario:
+def scenario_from_dict(
+    document: Mapping[str, Any], base_dir: Path | str = ".", file: str | None = None
+) -> Scenario:
     """Validate a scenario given as a dict (the parsed TOML)."""
     if not isinstance(document, Mapping):
         raise InputError(file, "(top level)", "a table of keys")
@@ -137,8 +144,9 @@ def scenario_from_dict(document: Mapping[str, Any], base_dir: Path | str = ".",
             raise InputError(file, key, "a string", document[key])
     solver = _validate(SolverSettings, document.get("solver", {}), file, prefix=("solver",))
     body = {k: v for k, v in document.items() if k not in ENGINE_KEYS}
-    inputs = _validate(formulation.inputs_model, body, file,
-                       context={"base_dir": Path(base_dir), "file": file})
+    inputs = _validate(
+        formulation.inputs_model, body, file, context={"base_dir": Path(base_dir), "file": file}
+    )
     name = document.get("name") or (Path(file).stem if file else formulation.kind)
     return Scenario(
         kind=formulation.kind,
@@ -152,8 +160,9 @@ def scenario_from_dict(document: Mapping[str, Any], base_dir: Path | str = ".",
     )
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
-                  source: str = "overrides") -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, source: str = "overrides"
+) -> Scenario:
     """Read, parse and validate a scenario file.
 
     ``overrides`` replace top-level formulation keys before validation (e.g. the CLI's
@@ -174,7 +183,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
         formulation = formulation_for(document.get("kind"), file)
         unknown = [k for k in overrides if k not in formulation.inputs_model.model_fields]
         if unknown:
-            raise InputError(file, source, f"a scenario whose kind has {', '.join(unknown)} "
-                             f"(not {formulation.kind!r})")
+            raise InputError(
+                file,
+                source,
+                f"a scenario whose kind has {', '.join(unknown)} (not {formulation.kind!r})",
+            )
         document = {**document, **overrides}
     return scenario_from_dict(document, base_dir=path.parent, file=file)

@@ -91,16 +91,20 @@ def test_matrix_round_trip_keeps_the_model() -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_warm_start_is_accepted(backend: str) -> None:
     result = make_solver(SolverSettings(backend=backend)).solve(
-        knapsack(), warm_start={"x": 2.0, "y": 1.0})
+        knapsack(), warm_start={"x": 2.0, "y": 1.0}
+    )
     assert result.objective == pytest.approx(14.0)
 
 
-@pytest.mark.parametrize(("backend", "options"), [
-    ("highs", {"mip_allow_restart": False}),
-    ("cbc", {"cuts": "off"}),
-    ("scip", {"limits/nodes": 1000}),
-    ("cpsat", {"num_workers": 1}),
-])
+@pytest.mark.parametrize(
+    ("backend", "options"),
+    [
+        ("highs", {"mip_allow_restart": False}),
+        ("cbc", {"cuts": "off"}),
+        ("scip", {"limits/nodes": 1000}),
+        ("cpsat", {"num_workers": 1}),
+    ],
+)
 def test_backend_options_pass_through(backend: str, options: dict) -> None:
     result = make_solver(SolverSettings(backend=backend, options=options)).solve(knapsack())
     assert result.objective == pytest.approx(14.0)
@@ -110,7 +114,8 @@ def test_backend_options_pass_through(backend: str, options: dict) -> None:
 def test_unknown_backend_option_is_an_input_error(backend: str) -> None:
     with pytest.raises(InputError, match=r"solver\.options"):
         make_solver(SolverSettings(backend=backend, options={"no_such_option": 1})).solve(
-            knapsack())
+            knapsack()
+        )
 
 
 def test_highs_options_reach_highs_validation() -> None:

@@ -27,13 +27,16 @@ def test_roofline_golden_numbers() -> None:
     params = RooflineParams(compute_efficiency=0.5, memory_efficiency=0.75, overhead_s=0.0)
     # 8.2 GFLOP (ResNet-50 batch 2) on a V100 at FP32: 8.2e9 / (15.7e12 * 0.5) = 1.0446 ms.
     assert roofline_time_s(8.2e9, 1e6, device("V100"), Precision.TF32, params) == (
-        pytest.approx(8.2e9 / 7.85e12))
+        pytest.approx(8.2e9 / 7.85e12)
+    )
     # Same work on an L4 takes the TF32 tensor path: 8.2e9 / (60e12 * 0.5) = 0.2733 ms.
     assert roofline_time_s(8.2e9, 1e6, device("L4"), Precision.TF32, params) == (
-        pytest.approx(8.2e9 / 30e12))
+        pytest.approx(8.2e9 / 30e12)
+    )
     # Memory-bound: 300 MB through a T4 at 320 GB/s * 0.75 = 1.25 ms.
     assert roofline_time_s(1e6, 3e8, device("T4"), Precision.FP16, params) == (
-        pytest.approx(3e8 / 240e9))
+        pytest.approx(3e8 / 240e9)
+    )
 
 
 def test_instances_reference_known_gpus_and_discount_spot() -> None:

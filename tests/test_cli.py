@@ -13,17 +13,41 @@ from planner.backends import make_solver
 from tests.conftest import ROOT, run_cli, tiny_proteus, write_scenario
 
 EDGE = ROOT / "scenarios" / "proteus" / "edge_cluster.toml"
-TOP_LEVEL = {"schema_version", "kind", "status", "objective", "objective_name",
-             "objective_unit", "objective_sense", "bound", "gap", "scenario", "solver",
-             "timing", "model_size", "deployment", "baselines", "warnings",
-             "planner_version"}
+TOP_LEVEL = {
+    "schema_version",
+    "kind",
+    "status",
+    "objective",
+    "objective_name",
+    "objective_unit",
+    "objective_sense",
+    "bound",
+    "gap",
+    "scenario",
+    "solver",
+    "timing",
+    "model_size",
+    "deployment",
+    "baselines",
+    "warnings",
+    "planner_version",
+}
 
 
 def test_shipped_scenario_table_output() -> None:
     result = run_cli("solve", EDGE)
     assert result.exit_code == 0, result.stderr
-    for text in ("effective accuracy", "optimal", "Placements", "Device types", "Families",
-                 "Baselines on the same inputs", "infaas", "clipper_ha", "sommelier"):
+    for text in (
+        "effective accuracy",
+        "optimal",
+        "Placements",
+        "Device types",
+        "Families",
+        "Baselines on the same inputs",
+        "infaas",
+        "clipper_ha",
+        "sommelier",
+    ):
         assert text in result.stdout
 
 
@@ -106,16 +130,25 @@ class _Forced:
         return result
 
 
-@pytest.mark.parametrize(("status", "keep", "args", "code"), [
-    (SolveStatus.FEASIBLE, True, [], 0),
-    (SolveStatus.FEASIBLE, True, ["--strict"], 4),
-    (SolveStatus.TIME_LIMIT_NO_SOLUTION, False, [], 5),
-])
-def test_time_limit_exit_codes(monkeypatch: pytest.MonkeyPatch, tiny_path: Path,
-                               status: SolveStatus, keep: bool, args: list[str],
-                               code: int) -> None:
-    monkeypatch.setattr(planner.engine, "make_solver",
-                        lambda settings: _Forced(settings, status, keep))
+@pytest.mark.parametrize(
+    ("status", "keep", "args", "code"),
+    [
+        (SolveStatus.FEASIBLE, True, [], 0),
+        (SolveStatus.FEASIBLE, True, ["--strict"], 4),
+        (SolveStatus.TIME_LIMIT_NO_SOLUTION, False, [], 5),
+    ],
+)
+def test_time_limit_exit_codes(
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_path: Path,
+    status: SolveStatus,
+    keep: bool,
+    args: list[str],
+    code: int,
+) -> None:
+    monkeypatch.setattr(
+        planner.engine, "make_solver", lambda settings: _Forced(settings, status, keep)
+    )
     result = run_cli("solve", tiny_path, *args)
     assert result.exit_code == code
     if status is SolveStatus.FEASIBLE:
@@ -124,8 +157,9 @@ def test_time_limit_exit_codes(monkeypatch: pytest.MonkeyPatch, tiny_path: Path,
         assert "time limit" in result.stderr
 
 
-def test_internal_error_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch,
-                                           tiny_path: Path) -> None:
+def test_internal_error_is_one_line_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tiny_path: Path
+) -> None:
     def explode(settings):
         raise RuntimeError("boom")
 
@@ -192,8 +226,9 @@ def test_kind_specific_flags_are_refused_elsewhere(tiny_path: Path) -> None:
     assert result.exit_code == 2 and "--interruption-scale" in result.stderr
 
 
-def test_check_rejects_a_plan_whose_stated_objective_is_false(tmp_path: Path,
-                                                              tiny_path: Path) -> None:
+def test_check_rejects_a_plan_whose_stated_objective_is_false(
+    tmp_path: Path, tiny_path: Path
+) -> None:
     plan = tmp_path / "plan.json"
     run_cli("solve", tiny_path, "-o", plan)
     data = json.loads(plan.read_text())

@@ -18,18 +18,41 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_benchmark_csv_on_a_tiny_scenario(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path / "tiny.toml", tiny())
     out = tmp_path / "out" / "cocktail.csv"
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cocktail_costs.py"),
-                          str(scenario), "--csv", str(out), "--runs", "2"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "cocktail_costs.py"),
+            str(scenario),
+            "--csv",
+            str(out),
+            "--runs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     with out.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 1
     row = rows[0]
-    for column in ("scenario", "milp_cost_usd", "cocktail_greedy_cost_usd", "infaas_cost_usd",
-                   "clipper_cost_usd", "infaas_over_milp", "clipper_over_milp",
-                   "milp_targets_met_share", "cocktail_greedy_targets_met_share", "build_s",
-                   "solve_s", "status", "gap"):
+    for column in (
+        "scenario",
+        "milp_cost_usd",
+        "cocktail_greedy_cost_usd",
+        "infaas_cost_usd",
+        "clipper_cost_usd",
+        "infaas_over_milp",
+        "clipper_over_milp",
+        "milp_targets_met_share",
+        "cocktail_greedy_targets_met_share",
+        "build_s",
+        "solve_s",
+        "status",
+        "gap",
+    ):
         assert column in row
     milp = float(row["milp_cost_usd"])
     assert milp <= float(row["cocktail_greedy_cost_usd"]) + 1e-9

@@ -41,7 +41,8 @@ def test_gpu_latency_golden_resnet50_on_t4() -> None:
     assert got == pytest.approx(7.6e9 / 4.05e12 * 1e3 + 0.2, rel=1e-9)
     assert got == pytest.approx(2.076543, rel=1e-6)
     assert throughput_qps(ZOO["ResNet50"], INSTANCES["g4dn.xlarge"]) == pytest.approx(
-        1e3 / 2.076543, rel=1e-6)
+        1e3 / 2.076543, rel=1e-6
+    )
 
 
 def test_cpu_latency_scales_cpu16_by_cores() -> None:
@@ -53,8 +54,7 @@ def test_cpu_latency_scales_cpu16_by_cores() -> None:
     bigger = latency_ms(ZOO["NASNetMobile"], INSTANCES["c5.2xlarge"])
     assert bigger == pytest.approx((got - 0.2) / 2 + 0.2, rel=1e-9)
     # one request at a time on the whole CPU instance
-    assert throughput_qps(ZOO["NASNetMobile"], INSTANCES["c5.xlarge"]) == pytest.approx(
-        1e3 / got)
+    assert throughput_qps(ZOO["NASNetMobile"], INSTANCES["c5.xlarge"]) == pytest.approx(1e3 / got)
 
 
 def test_vote_accuracy_hand_computed_majority() -> None:
@@ -135,4 +135,5 @@ def test_spot_interruption_probability_from_band() -> None:
     assert q == pytest.approx(1 - math.exp(-0.075 / 730))
     assert interruption_probability(INSTANCES["g4dn.xlarge"], 1.0, 0.0) == 0.0
     assert interruption_probability(INSTANCES["p2.16xlarge"], 730.0, 4.0) == pytest.approx(
-        1 - math.exp(-1.0))
+        1 - math.exp(-1.0)
+    )

@@ -37,10 +37,18 @@ def tiny(**overrides: Any) -> dict[str, Any]:
         "min_on_demand_share": 0.25,
         "correctness": {"n_samples": 2000, "correlation": 0.4, "seed": 1},
         "classes": [
-            {"name": "strict", "slo_ms": 10.0, "accuracy_target": 0.77,
-             "load": {"qps": [300.0, 900.0]}},
-            {"name": "relaxed", "slo_ms": 80.0, "accuracy_target": 0.74,
-             "load": {"qps": [60.0, 40.0]}},
+            {
+                "name": "strict",
+                "slo_ms": 10.0,
+                "accuracy_target": 0.77,
+                "load": {"qps": [300.0, 900.0]},
+            },
+            {
+                "name": "relaxed",
+                "slo_ms": 80.0,
+                "accuracy_target": 0.74,
+                "load": {"qps": [60.0, 40.0]},
+            },
         ],
     }
     document.update(overrides)
@@ -57,8 +65,7 @@ def inputs_of(document: dict[str, Any], base_dir: Path = Path(".")) -> CocktailI
 
 def _pool_capacity(data: CocktailData, m: int, i: int, od: int, sp: int) -> float:
     """Load a pool may carry: risk-discounted capacity, and on-demand covering beta of it."""
-    cap = od * data.capacity_qps[m, i] + sp * data.capacity_qps[m, i] * (
-        1 - data.spot_loss_prob[i])
+    cap = od * data.capacity_qps[m, i] + sp * data.capacity_qps[m, i] * (1 - data.spot_loss_prob[i])
     if data.min_on_demand_share > 0:
         cap = min(cap, od * data.capacity_qps[m, i] / data.min_on_demand_share)
     return float(cap)
@@ -69,9 +76,14 @@ def _pool_options(data: CocktailData, m: int, i: int, total: float) -> list[tupl
     the load needs on either kind alone, without pairs another pair dominates (no cheaper
     and no smaller): only a pool's capacity matters to routing."""
     top = math.ceil(total / (data.capacity_qps[m, i] * (1 - data.spot_loss_prob[i]))) + 1
-    pairs = sorted(((data.on_demand_usd_per_h[i] * od + data.spot_usd_per_h[i] * sp)
-                    * data.interval_h, _pool_capacity(data, m, i, od, sp))
-                   for od in range(top + 1) for sp in range(top + 1))
+    pairs = sorted(
+        (
+            (data.on_demand_usd_per_h[i] * od + data.spot_usd_per_h[i] * sp) * data.interval_h,
+            _pool_capacity(data, m, i, od, sp),
+        )
+        for od in range(top + 1)
+        for sp in range(top + 1)
+    )
     kept: list[tuple[float, float]] = []
     for price, cap in pairs:
         if not kept or cap > kept[-1][1]:
@@ -90,10 +102,11 @@ def _model_cost(data: CocktailData, m: int, demands: dict[int, float]) -> float:
         price = sum(p for p, _ in combo)
         if price >= best:
             continue
-        if all(sum(demands[k] for k in group)
-               <= sum(combo[i][1] for i in types
-                      if any(data.meets_slo(m, i, k) for k in group)) + 1e-9
-               for group in groups):
+        if all(
+            sum(demands[k] for k in group)
+            <= sum(combo[i][1] for i in types if any(data.meets_slo(m, i, k) for k in group)) + 1e-9
+            for group in groups
+        ):
             best = price
     return best
 
@@ -104,18 +117,23 @@ def brute_force_cost(data: CocktailData) -> float:
     for t in range(data.n_intervals):
         options = []
         for k, cls in enumerate(data.classes):
-            usable = [m for m in range(n_models)
-                      if any(data.meets_slo(m, i, k) for i in range(len(data.instances)))]
-            subsets = [s for r in range(1, data.max_ensemble_size + 1)
-                       for s in itertools.combinations(usable, r)
-                       if data.correctness.accuracy(s) >= cls.accuracy_target]
+            usable = [
+                m
+                for m in range(n_models)
+                if any(data.meets_slo(m, i, k) for i in range(len(data.instances)))
+            ]
+            subsets = [
+                s
+                for r in range(1, data.max_ensemble_size + 1)
+                for s in itertools.combinations(usable, r)
+                if data.correctness.accuracy(s) >= cls.accuracy_target
+            ]
             options.append(subsets)
         best = math.inf
         for choice in itertools.product(*options):
             cost = 0.0
             for m in {m for s in choice for m in s}:
-                demands = {k: float(data.planned_qps[k, t]) for k, s in enumerate(choice)
-                           if m in s}
+                demands = {k: float(data.planned_qps[k, t]) for k, s in enumerate(choice) if m in s}
                 cost += _model_cost(data, m, demands)
                 if cost >= best:
                     break
@@ -130,15 +148,20 @@ def random_tiny(seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     document = tiny(
         models=rng.sample(sorted(ZOO), 4),
-        instance_types=rng.sample(["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge",
-                                   "p2.xlarge"], 2),
+        instance_types=rng.sample(
+            ["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge", "p2.xlarge"], 2
+        ),
         max_ensemble_size=rng.choice([2, 3]),
         min_on_demand_share=rng.choice([0.0, 0.3]),
         interruption_rate_scale=rng.choice([1.0, 500.0]),
         correctness={"n_samples": 500, "correlation": rng.uniform(0.0, 0.5), "seed": seed},
         classes=[
-            {"name": name, "slo_ms": rng.choice(slos), "accuracy_target": 0.5,
-             "load": {"qps": [round(rng.uniform(5, 150), 1) for _ in range(2)]}}
+            {
+                "name": name,
+                "slo_ms": rng.choice(slos),
+                "accuracy_target": 0.5,
+                "load": {"qps": [round(rng.uniform(5, 150), 1) for _ in range(2)]},
+            }
             for name, slos in (("a", [5.0, 30.0, 200.0]), ("b", [30.0, 200.0]))
         ],
     )
@@ -184,15 +207,18 @@ def test_milp_with_a_dominated_type_equals_brute_force(seed: int) -> None:
 def test_brute_force_instances_cover_feasible_infeasible_and_ensemble_cases() -> None:
     """The comparison is not vacuous: some instances are infeasible, some feasible, and some
     optimum needs an ensemble of two or more models (not just the best single model)."""
-    infeasible = {s: math.isinf(brute_force_cost(inputs_of(random_tiny(s)).data()))
-                  for s in range(12)}
+    infeasible = {
+        s: math.isinf(brute_force_cost(inputs_of(random_tiny(s)).data())) for s in range(12)
+    }
     assert any(infeasible.values()) and not all(infeasible.values())
     solver = make_solver(SolverSettings(mip_gap=1e-9))
-    largest = max(len(c.members)
-                  for s, bad in infeasible.items() if not bad
-                  for plan in FORMULATION.plan(inputs_of(random_tiny(s)), solver)
-                  .deployment.intervals
-                  for c in plan.classes)
+    largest = max(
+        len(c.members)
+        for s, bad in infeasible.items()
+        if not bad
+        for plan in FORMULATION.plan(inputs_of(random_tiny(s)), solver).deployment.intervals
+        for c in plan.classes
+    )
     assert largest >= 2
 
 
@@ -201,8 +227,12 @@ def test_brute_force_instances_cover_feasible_infeasible_and_ensemble_cases() ->
 
 def test_backends_agree_on_tiny() -> None:
     inputs = inputs_of(tiny())
-    values = {b: FORMULATION.plan(inputs, make_solver(SolverSettings(backend=b, mip_gap=1e-9)))
-              .objective.value for b in ("highs", "cbc", "scip")}
+    values = {
+        b: FORMULATION.plan(
+            inputs, make_solver(SolverSettings(backend=b, mip_gap=1e-9))
+        ).objective.value
+        for b in ("highs", "cbc", "scip")
+    }
     assert max(values.values()) == pytest.approx(min(values.values()), rel=1e-7), values
 
 
@@ -233,13 +263,17 @@ def test_change_limit_zero_keeps_the_fleet_through_a_load_peak() -> None:
     frozen = FORMULATION.plan(inputs, make_solver())
     assert FORMULATION.verify(inputs, frozen.deployment).ok
     # the fleet sized for the 900 req/s peak also runs in the quiet intervals
-    assert _pool_counts(frozen.deployment, 0) == _pool_counts(frozen.deployment, 1) \
+    assert (
+        _pool_counts(frozen.deployment, 0)
+        == _pool_counts(frozen.deployment, 1)
         == _pool_counts(frozen.deployment, 2)
+    )
     assert _pool_counts(free.deployment, 0) != _pool_counts(free.deployment, 1)
     assert frozen.objective.value > free.objective.value
     # the verifier rejects the unconstrained plan under the limit
-    assert any("max_vm_changes" in v
-               for v in FORMULATION.verify(inputs, free.deployment).violations)
+    assert any(
+        "max_vm_changes" in v for v in FORMULATION.verify(inputs, free.deployment).violations
+    )
 
 
 def test_milp_never_costs_more_than_the_greedy_on_the_same_constraints() -> None:
@@ -249,8 +283,7 @@ def test_milp_never_costs_more_than_the_greedy_on_the_same_constraints() -> None
     check = FORMULATION.verify(inputs, greedy)
     assert check.ok, check.violations  # the greedy plan is feasible for the MILP
     assert outcome.objective.value <= check.objective_value + 1e-9
-    assert outcome.baselines["cocktail_greedy"]["cost_usd"] == pytest.approx(
-        check.objective_value)
+    assert outcome.baselines["cocktail_greedy"]["cost_usd"] == pytest.approx(check.objective_value)
     assert outcome.baselines["infaas"]["cost_over_milp"] >= 1.0
 
 
@@ -276,8 +309,11 @@ def _mutations(dep: CocktailDeployment) -> dict[str, tuple[CocktailDeployment, s
     pool = next(p for p in first.pools if p.spot > 0 or p.on_demand > 1)
 
     def drop_vm(d: CocktailDeployment) -> None:
-        p = next(q for q in d.intervals[1].pools if q.model == pool.model
-                 and q.instance_type == pool.instance_type)
+        p = next(
+            q
+            for q in d.intervals[1].pools
+            if q.model == pool.model and q.instance_type == pool.instance_type
+        )
         if p.spot > 0:
             p.spot -= 1
         else:
@@ -307,30 +343,59 @@ def _mutations(dep: CocktailDeployment) -> dict[str, tuple[CocktailDeployment, s
     mutate("weak ensemble", "below the target", weak_ensemble)
     mutate("route breaks SLO", "> SLO", slow_route)
     mutate("route to a non-member", "not to an ensemble member", outsider_route)
-    mutate("negative route", "must be finite and >= 0",
-           lambda d: setattr(d.intervals[0].classes[0].routes[0], "qps", -1.0))
-    mutate("half the load", "not the class load",
-           lambda d: setattr(d.intervals[0].classes[1].routes[0], "qps",
-                             d.intervals[0].classes[1].routes[0].qps / 2))
+    mutate(
+        "negative route",
+        "must be finite and >= 0",
+        lambda d: setattr(d.intervals[0].classes[0].routes[0], "qps", -1.0),
+    )
+    mutate(
+        "half the load",
+        "not the class load",
+        lambda d: setattr(
+            d.intervals[0].classes[1].routes[0], "qps", d.intervals[0].classes[1].routes[0].qps / 2
+        ),
+    )
     mutate("missing interval", "plan has 1 intervals", lambda d: d.intervals.pop())
-    mutate("renamed class", "differ from the scenario's",
-           lambda d: setattr(d.intervals[0].classes[0], "name", "other"))
-    mutate("negative VMs", "VM counts must be >= 0",
-           lambda d: setattr(d.intervals[0].pools[0], "spot", -1))
-    mutate("unknown model", "unknown or duplicated pool",
-           lambda d: setattr(d.intervals[0].pools[0], "model", "AlexNet"))
-    mutate("duplicate pool", "unknown or duplicated pool",
-           lambda d: d.intervals[0].pools.append(d.intervals[0].pools[0]))
-    mutate("empty ensemble", "must be non-empty",
-           lambda d: setattr(d.intervals[0].classes[0], "members", []))
-    mutate("too large ensemble", "exceeds max_ensemble_size", lambda d: setattr(
-        d.intervals[0].classes[1], "members",
-        ["InceptionV3", "DenseNet121", "ResNet50", "MobileNetV2"]))
+    mutate(
+        "renamed class",
+        "differ from the scenario's",
+        lambda d: setattr(d.intervals[0].classes[0], "name", "other"),
+    )
+    mutate(
+        "negative VMs",
+        "VM counts must be >= 0",
+        lambda d: setattr(d.intervals[0].pools[0], "spot", -1),
+    )
+    mutate(
+        "unknown model",
+        "unknown or duplicated pool",
+        lambda d: setattr(d.intervals[0].pools[0], "model", "AlexNet"),
+    )
+    mutate(
+        "duplicate pool",
+        "unknown or duplicated pool",
+        lambda d: d.intervals[0].pools.append(d.intervals[0].pools[0]),
+    )
+    mutate(
+        "empty ensemble",
+        "must be non-empty",
+        lambda d: setattr(d.intervals[0].classes[0], "members", []),
+    )
+    mutate(
+        "too large ensemble",
+        "exceeds max_ensemble_size",
+        lambda d: setattr(
+            d.intervals[0].classes[1],
+            "members",
+            ["InceptionV3", "DenseNet121", "ResNet50", "MobileNetV2"],
+        ),
+    )
     return out
 
 
 def test_verifier_accepts_the_plan_and_rejects_every_mutation(
-        solved: tuple[CocktailInputs, CocktailDeployment]) -> None:
+    solved: tuple[CocktailInputs, CocktailDeployment],
+) -> None:
     inputs, dep = solved
     assert FORMULATION.verify(inputs, dep).ok
     mutations = _mutations(dep)
@@ -342,27 +407,31 @@ def test_verifier_accepts_the_plan_and_rejects_every_mutation(
 
 
 def test_deployment_round_trips_through_json(
-        solved: tuple[CocktailInputs, CocktailDeployment]) -> None:
+    solved: tuple[CocktailInputs, CocktailDeployment],
+) -> None:
     inputs, dep = solved
     again = CocktailDeployment.model_validate_json(dep.model_dump_json())
     assert again == dep
     assert FORMULATION.verify(inputs, again).objective_value == pytest.approx(
-        FORMULATION.verify(inputs, dep).objective_value)
+        FORMULATION.verify(inputs, dep).objective_value
+    )
 
 
 # ---- simulation ---------------------------------------------------------------------------
 
 
 def test_simulation_without_spot_risk_meets_every_target(
-        solved: tuple[CocktailInputs, CocktailDeployment]) -> None:
+    solved: tuple[CocktailInputs, CocktailDeployment],
+) -> None:
     inputs, dep = solved
     reports = simulate_with_baselines(inputs, dep, make_solver(), runs=3, seed=0)
     assert set(reports) == {"milp", "infaas", "clipper", "cocktail_greedy"}
     report = reports["milp"]
     assert report.spot_interruptions_per_run == 0  # real band rates: ~1e-4 per VM-hour
     assert report.targets_met_share == pytest.approx(1.0)
-    assert report.requests == pytest.approx(sum(sum(c["load"]["qps"]) for c in
-                                                tiny()["classes"]) * 3600)
+    assert report.requests == pytest.approx(
+        sum(sum(c["load"]["qps"]) for c in tiny()["classes"]) * 3600
+    )
 
 
 def test_simulation_with_heavy_interruptions_is_seeded_and_loses_requests() -> None:
@@ -379,8 +448,11 @@ def test_simulation_with_heavy_interruptions_is_seeded_and_loses_requests() -> N
 def test_simulation_replays_observed_load_above_a_forecast() -> None:
     # EWMA plans interval 1 for (300 + 300) / 2... of the observed 300 -> 900: under-provisioned
     document = tiny()
-    document["classes"][0]["load"] = {"qps": [300.0, 900.0], "forecast": "ewma",
-                                      "forecast_alpha": 0.5}
+    document["classes"][0]["load"] = {
+        "qps": [300.0, 900.0],
+        "forecast": "ewma",
+        "forecast_alpha": 0.5,
+    }
     inputs = inputs_of(document)
     data = inputs.data()
     assert data.planned_qps[0].tolist() == [300.0, 300.0]
@@ -417,15 +489,18 @@ def test_unreachable_slo_exits_3(tmp_path: Path) -> None:
     assert code == 3 and "strict" in text
 
 
-@pytest.mark.parametrize(("change", "key"), [
-    (lambda d: d.update(models=["AlexNet"]), "models"),
-    (lambda d: d.update(instance_types=["z9.huge"]), "instance_types"),
-    (lambda d: d["classes"][0]["load"].update(trace="missing.txt"), "load"),
-    (lambda d: d["classes"][0].update(accuracy_target=1.5), "accuracy_target"),
-    (lambda d: d["classes"][1]["load"].update(qps=[1.0, 2.0, 3.0]), "classes.load"),
-    (lambda d: d.update(vm_startup_s=7200.0), "vm_startup_s"),
-    (lambda d: d.update(unknown_key=1), "unknown_key"),
-])
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda d: d.update(models=["AlexNet"]), "models"),
+        (lambda d: d.update(instance_types=["z9.huge"]), "instance_types"),
+        (lambda d: d["classes"][0]["load"].update(trace="missing.txt"), "load"),
+        (lambda d: d["classes"][0].update(accuracy_target=1.5), "accuracy_target"),
+        (lambda d: d["classes"][1]["load"].update(qps=[1.0, 2.0, 3.0]), "classes.load"),
+        (lambda d: d.update(vm_startup_s=7200.0), "vm_startup_s"),
+        (lambda d: d.update(unknown_key=1), "unknown_key"),
+    ],
+)
 def test_bad_inputs_exit_2(tmp_path: Path, change: Any, key: str) -> None:
     document = tiny()
     change(document)
@@ -488,7 +563,8 @@ def test_dominated_instance_types_are_pruned() -> None:
 
 
 def test_a_trace_is_read_once_and_padded_to_the_horizon(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from formulations.cocktail import load
 
     reads: list[Path] = []

@@ -19,8 +19,9 @@ def test_simulate_stored_and_fresh_plans(tmp_path: Path) -> None:
     assert rows[0]["plan"] == "milp"
     assert {"infaas", "clipper", "cocktail_greedy"} <= {r["plan"] for r in rows}
     assert all(0.0 <= r["targets_met_pct"] <= 100.0 for r in rows)
-    fresh = run_cli("simulate", scenario, "--runs", "3", "--format", "json",
-                    "--interruption-scale", "1000")
+    fresh = run_cli(
+        "simulate", scenario, "--runs", "3", "--format", "json", "--interruption-scale", "1000"
+    )
     assert fresh.exit_code == 0
     stressed = {r["plan"]: r for r in json.loads(fresh.stdout)[0]["rows"]}
     # At 1000x the Spot Advisor rates the MILP's spot VMs do get interrupted, and only

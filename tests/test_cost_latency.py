@@ -35,8 +35,11 @@ def test_bert_base_cpu_fp32() -> None:
     bert = VARIANTS["bert_base"]
     flops = 4 * bert.gflops_per_sample * 1e9
     compute_ms = flops / (3.07e12 * 0.5) * 1e3  # 58.23 ms
-    memory_ms = (bert.params_millions * 4e6 + 4 * 2 * bert.activation_mb_per_sample * 1e6) / (
-        140.8e9 * 0.75) * 1e3  # 8.44 ms
+    memory_ms = (
+        (bert.params_millions * 4e6 + 4 * 2 * bert.activation_mb_per_sample * 1e6)
+        / (140.8e9 * 0.75)
+        * 1e3
+    )  # 8.44 ms
     assert compute_ms == pytest.approx(58.23, abs=0.01)
     latency = batch_latency_ms(bert, DEVICES["CPU16"], 4, Precision.FP32)
     assert latency == pytest.approx(compute_ms + 0.2, rel=1e-9)
@@ -46,8 +49,7 @@ def test_bert_base_cpu_fp32() -> None:
 def test_params_are_used() -> None:
     slow = RooflineParams(compute_efficiency=0.25, memory_efficiency=0.75, overhead_s=1e-3)
     # batch 8 compute-bound: 2 x 2.01354 ms + 1 ms.
-    assert batch_latency_ms(R50, DEVICES["T4"], 8, params=slow) == pytest.approx(5.02708,
-                                                                                  abs=1e-4)
+    assert batch_latency_ms(R50, DEVICES["T4"], 8, params=slow) == pytest.approx(5.02708, abs=1e-4)
 
 
 def test_batch_must_be_positive() -> None:

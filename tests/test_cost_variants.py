@@ -83,8 +83,13 @@ def test_families_sorted_ascending() -> None:
     for members in fams.values():
         accuracies = [v.accuracy for v in members]
         assert accuracies == sorted(accuracies)
-    assert [v.name for v in fams["yolov5"]] == ["yolov5n", "yolov5s", "yolov5m", "yolov5l",
-                                                 "yolov5x"]
+    assert [v.name for v in fams["yolov5"]] == [
+        "yolov5n",
+        "yolov5s",
+        "yolov5m",
+        "yolov5l",
+        "yolov5x",
+    ]
     assert sum(len(m) for m in fams.values()) == len(VARIANTS)
 
 

@@ -17,8 +17,7 @@ from cost_models.workload import (
     zipf_shares,
 )
 
-TRACES = (Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "proteus"
-          / "traces")
+TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "proteus" / "traces"
 
 
 def test_read_arrivals(tmp_path: Path) -> None:
@@ -30,14 +29,17 @@ def test_read_arrivals(tmp_path: Path) -> None:
     assert read_arrivals_ms(empty).size == 0
 
 
-@pytest.mark.parametrize(("text", "key", "expected"), [
-    ("1,1,300\nabc,1,300\n", "line 2", "an arrival time in ms"),
-    ("1\n,1,300\n", "line 2", "an arrival time in ms"),
-    ("1\n2\n-3\n", "line 3", ">= 0"),
-    ("1\nnan\n", "line 2", "an arrival time"),
-    ("10\n20\n\n15\n", "line 4", "non-decreasing order (got 15 after 20)"),
-    ("5\narrival_ms\n", "line 2", "an arrival time"),  # a header only counts on line 1
-])
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("1,1,300\nabc,1,300\n", "line 2", "an arrival time in ms"),
+        ("1\n,1,300\n", "line 2", "an arrival time in ms"),
+        ("1\n2\n-3\n", "line 3", ">= 0"),
+        ("1\nnan\n", "line 2", "an arrival time"),
+        ("10\n20\n\n15\n", "line 4", "non-decreasing order (got 15 after 20)"),
+        ("5\narrival_ms\n", "line 2", "an arrival time"),  # a header only counts on line 1
+    ],
+)
 def test_read_arrivals_garbage(tmp_path: Path, text: str, key: str, expected: str) -> None:
     path = tmp_path / "bad.txt"
     path.write_text(text)
@@ -59,8 +61,7 @@ ARRIVALS = np.array([0.0, 500.0, 9999.9, 20000.0, 25000.0, 25100.0, 25200.0, 259
 def test_mean_windows() -> None:
     assert window_count(ARRIVALS) == 3
     np.testing.assert_allclose(window_rates_qps(ARRIVALS), [0.3, 0.0, 0.5])
-    np.testing.assert_allclose(window_rates_qps(ARRIVALS, window_s=5.0), [0.4, 0.2, 0, 0, 0.2,
-                                                                          0.8])
+    np.testing.assert_allclose(window_rates_qps(ARRIVALS, window_s=5.0), [0.4, 0.2, 0, 0, 0.2, 0.8])
     boundary = np.array([9999.0, 10000.0])
     np.testing.assert_allclose(window_rates_qps(boundary), [0.1, 0.1])
 
@@ -69,7 +70,8 @@ def test_peak_windows() -> None:
     # 1 s sub-windows: peak 2 req/s in window 0 (0 and 500 ms), 4 req/s in window 2.
     np.testing.assert_allclose(window_rates_qps(ARRIVALS, statistic="peak"), [2.0, 0.0, 4.0])
     np.testing.assert_allclose(
-        window_rates_qps(ARRIVALS, statistic="peak", peak_sub_window_s=0.5), [2.0, 0.0, 6.0])
+        window_rates_qps(ARRIVALS, statistic="peak", peak_sub_window_s=0.5), [2.0, 0.0, 6.0]
+    )
 
 
 def test_start_and_alignment() -> None:
@@ -80,14 +82,17 @@ def test_start_and_alignment() -> None:
     assert window_rates_qps(np.array([]), statistic="peak").size == 0
 
 
-@pytest.mark.parametrize(("kwargs", "key"), [
-    ({"window_s": 0.0}, "window_s"),
-    ({"statistic": "median"}, "statistic"),
-    ({"statistic": "peak", "peak_sub_window_s": 3.0}, "peak_sub_window_s"),
-    ({"statistic": "peak", "peak_sub_window_s": 20.0}, "peak_sub_window_s"),
-    ({"statistic": "peak", "peak_sub_window_s": -1.0}, "peak_sub_window_s"),
-    ({"n_windows": -1}, "n_windows"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"window_s": 0.0}, "window_s"),
+        ({"statistic": "median"}, "statistic"),
+        ({"statistic": "peak", "peak_sub_window_s": 3.0}, "peak_sub_window_s"),
+        ({"statistic": "peak", "peak_sub_window_s": 20.0}, "peak_sub_window_s"),
+        ({"statistic": "peak", "peak_sub_window_s": -1.0}, "peak_sub_window_s"),
+        ({"n_windows": -1}, "n_windows"),
+    ],
+)
 def test_window_argument_errors(kwargs: dict[str, object], key: str) -> None:
     with pytest.raises(DataError) as err:
         window_rates_qps(ARRIVALS, **kwargs)  # type: ignore[arg-type]
@@ -130,10 +135,13 @@ def test_zipf_shares() -> None:
             zipf_shares(n, exponent)
 
 
-@pytest.mark.parametrize(("trace", "requests"), [
-    ("zipf_exponential_300", 75_253),
-    ("zipf_exponential_bursty_300", 175_818),
-])
+@pytest.mark.parametrize(
+    ("trace", "requests"),
+    [
+        ("zipf_exponential_300", 75_253),
+        ("zipf_exponential_bursty_300", 175_818),
+    ],
+)
 def test_reference_traces(trace: str, requests: int) -> None:
     folder = TRACES / trace
     if not folder.is_dir():

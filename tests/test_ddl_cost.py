@@ -41,8 +41,9 @@ def test_ring_allreduce_golden() -> None:
 
 
 def test_ddp_overlap_golden() -> None:
-    no_alpha = CommParams(bucket_mib=25.0, intra_alpha_s=0.0, network_alpha_s=0.0,
-                          network_efficiency=0.8)
+    no_alpha = CommParams(
+        bucket_mib=25.0, intra_alpha_s=0.0, network_alpha_s=0.0, network_efficiency=0.8
+    )
     # 50 MiB = 2 buckets of 26,214,400 B; G = 2 at 10 GB/s: each bucket 2 x 1/2 x
     # 26,214,400 / 1e10 = 2.62144 ms. Backward 100 ms: bucket 1 ready at 50 ms, done at
     # 52.62 ms; bucket 2 ready at 100 ms, done at 102.62 ms: exposed 2.62144 ms.
@@ -67,8 +68,11 @@ def test_topology_golden() -> None:
     # p3.16xlarge: cube-mesh with 6 NVLinks per GPU (nvidia-smi topo: NV1/NV2 per pair).
     mesh = topology("p3.16xlarge")
     for i in range(8):
-        links = sum(mesh[f"gpu{i}"][n]["bandwidth_gb_per_s"] / (25.0 * 0.8)
-                    for n in mesh[f"gpu{i}"] if n.startswith("gpu"))
+        links = sum(
+            mesh[f"gpu{i}"][n]["bandwidth_gb_per_s"] / (25.0 * 0.8)
+            for n in mesh[f"gpu{i}"]
+            if n.startswith("gpu")
+        )
         assert links == pytest.approx(6)
     # Rings: the NV2 Hamiltonian cycle both ways (2 x 50 GB/s) and the NV1 cycle both ways
     # (2 x 25 GB/s) = 150 GB/s nominal x 0.8 = 120 GB/s.

@@ -44,8 +44,9 @@ def test_port_bandwidth_is_the_path_bottleneck() -> None:
     fabric = build_fabric(FabricSpec(expanders=(slow,)))
     assert fabric.ports[0].bandwidth_gb_per_s == pytest.approx(10.0)
     narrow = Expander(port_lanes=4)
-    assert build_fabric(FabricSpec(expanders=(narrow,))).ports[0].bandwidth_gb_per_s == \
-        pytest.approx(4 * 32 * 128 / 130 / 8)
+    assert build_fabric(FabricSpec(expanders=(narrow,))).ports[
+        0
+    ].bandwidth_gb_per_s == pytest.approx(4 * 32 * 128 / 130 / 8)
 
 
 def test_fabric_needs_a_port() -> None:
@@ -68,8 +69,9 @@ def test_zipf_uniform_when_exponent_is_zero_and_tail_approximation_is_tight() ->
     exact = np.cumsum(np.arange(1, rows + 1, dtype=float) ** -s)
     buckets = zipf_buckets(rows, s, 8)
     assert sum(b.lookup_share for b in buckets) == pytest.approx(1.0)
-    assert buckets[0].lookup_share == pytest.approx(exact[round(rows / 128) - 1] / exact[-1],
-                                                    rel=1e-9)
+    assert buckets[0].lookup_share == pytest.approx(
+        exact[round(rows / 128) - 1] / exact[-1], rel=1e-9
+    )
 
 
 def test_locality_histogram_parses_the_meta_trace() -> None:
@@ -93,8 +95,10 @@ def test_locality_histogram_parses_the_meta_trace() -> None:
 
 def test_locality_histogram_rejects_malformed_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
-    bad.write_text("Avg # of indices: 10\nAvg # of unique cols: 5\nAvg col size: 2\n"
-                   "Histogram\n(0, 1]: 0.5\n(1, 2]: 0.5\nRatio\n(0, 1]: 0.5\n")
+    bad.write_text(
+        "Avg # of indices: 10\nAvg # of unique cols: 5\nAvg col size: 2\n"
+        "Histogram\n(0, 1]: 0.5\n(1, 2]: 0.5\nRatio\n(0, 1]: 0.5\n"
+    )
     with pytest.raises(DataError, match="same bins"):
         read_locality_stats(bad)
     bad.write_text("Histogram\n(0, 1]: 1.0\nRatio\n(0, 1]: 1.0\n")
@@ -119,11 +123,23 @@ def test_public_workload_configs() -> None:
 
 
 def _one_table_problem() -> tuple:
-    table = EmbeddingTable("t", rows=1000, dim=4, bytes_per_element=4, pooling=10.0,
-                           buckets=(Bucket("hot", 0.1, 0.5), Bucket("cold", 0.9, 0.5)))
+    table = EmbeddingTable(
+        "t",
+        rows=1000,
+        dim=4,
+        bytes_per_element=4,
+        pooling=10.0,
+        buckets=(Bucket("hot", 0.1, 0.5), Bucket("cold", 0.9, 0.5)),
+    )
     slow = Expander(channels=1, channel_gb_per_s=10.0, efficiency=1.0)
-    fabric = build_fabric(FabricSpec(expanders=(slow, slow), host_dram_gb_per_s=100.0,
-                                     host_capacity_gib=1.0, reduction_gb_per_s=20.0))
+    fabric = build_fabric(
+        FabricSpec(
+            expanders=(slow, slow),
+            host_dram_gb_per_s=100.0,
+            host_capacity_gib=1.0,
+            reduction_gb_per_s=20.0,
+        )
+    )
     # hot bucket on the host, cold bucket split evenly over both ports
     fractions = [np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])]
     return fabric, Workload((table,), batch_size=100), fractions
@@ -160,12 +176,12 @@ def test_batch_cost_hand_computed_without_switch_reduction() -> None:
 def test_batch_cost_hand_computed_with_one_table_reduced_and_one_not() -> None:
     fabric, work, fractions = _one_table_problem()
     table = work.tables[0]
-    other = EmbeddingTable("u", table.rows, table.dim, table.bytes_per_element, table.pooling,
-                           table.buckets)
+    other = EmbeddingTable(
+        "u", table.rows, table.dim, table.bytes_per_element, table.pooling, table.buckets
+    )
     # u: both buckets on port 0 only, so it is held by one port
     two = Workload((table, other), batch_size=100)
-    cost = batch_cost(fabric, two, [fractions[0], np.array([[0.0, 1.0, 0.0]] * 2)],
-                      [True, False])
+    cost = batch_cost(fabric, two, [fractions[0], np.array([[0.0, 1.0, 0.0]] * 2)], [True, False])
     # t as before (1600 / 7200 / 7200 B); u's 16000 B all on port 0
     np.testing.assert_allclose(cost.location_bytes, [1600.0, 23200.0, 7200.0])
     # upstream: t's pooled vectors from 2 ports (3200 B) + every CXL row of u (16000 B)

@@ -31,13 +31,21 @@ SCENARIOS = ROOT / "scenarios" / "pifs"
 LOCALITY = ROOT.parent / "shared" / "reference" / "dlrm" / "meta_2022_locality_stats.txt"
 
 
-def tiny(seed: int, *, pages: bool = True, engine: bool = True,
-         n_tables: int = 2, ports: int = 2) -> dict[str, Any]:
+def tiny(
+    seed: int, *, pages: bool = True, engine: bool = True, n_tables: int = 2, ports: int = 2
+) -> dict[str, Any]:
     """A random tiny instance whose bandwidths and capacities make trade-offs bind."""
     rng = np.random.default_rng(seed)
-    tables = [{"name": f"t{i}", "rows": int(rng.integers(200, 2000)),
-               "dim": int(rng.choice([4, 8])), "bytes_per_element": 4,
-               "pooling": float(rng.choice([1.0, 3.0, 8.0]))} for i in range(n_tables)]
+    tables = [
+        {
+            "name": f"t{i}",
+            "rows": int(rng.integers(200, 2000)),
+            "dim": int(rng.choice([4, 8])),
+            "bytes_per_element": 4,
+            "pooling": float(rng.choice([1.0, 3.0, 8.0])),
+        }
+        for i in range(n_tables)
+    ]
     total = sum(t["rows"] * t["dim"] * 4 for t in tables)
     doc: dict[str, Any] = {
         "fabric": {
@@ -48,9 +56,12 @@ def tiny(seed: int, *, pages: bool = True, engine: bool = True,
             "reduction_engine": engine,
             "reduction_gb_per_s": float(rng.uniform(5, 50)),
             "switch_buffer_mib": float(rng.choice([1.0, 40 / 2**20])),
-            "expander": {"capacity_gib": float(rng.uniform(0.3, 0.9)) * total / 2**30,
-                         "channels": 1, "channel_gb_per_s": float(rng.uniform(5, 40)),
-                         "efficiency": 1.0},
+            "expander": {
+                "capacity_gib": float(rng.uniform(0.3, 0.9)) * total / 2**30,
+                "channels": 1,
+                "channel_gb_per_s": float(rng.uniform(5, 40)),
+                "efficiency": 1.0,
+            },
         },
         "workload": {"tables": tables, "batch_size": 64},
         "hotness": {"zipf_exponent": float(rng.uniform(0.6, 1.3)), "buckets": 2},
@@ -67,8 +78,9 @@ def inputs_of(doc: dict[str, Any]) -> PifsInputs:
 
 def plan(doc: dict[str, Any], backend: str = "highs", mip_gap: float = 1e-7) -> Outcome:
     inputs = inputs_of(doc)
-    outcome = FORMULATION.plan(inputs, make_solver(SolverSettings(backend=backend,
-                                                                  mip_gap=mip_gap)))
+    outcome = FORMULATION.plan(
+        inputs, make_solver(SolverSettings(backend=backend, mip_gap=mip_gap))
+    )
     check = FORMULATION.verify(inputs, outcome.deployment)
     assert check.ok, check.violations
     assert check.objective_value == pytest.approx(outcome.objective.value, rel=1e-5)
@@ -86,11 +98,13 @@ def brute_force(inputs: PifsInputs) -> float:
     options = []
     for t, b in buckets:
         n = problem.pages(t, b)
-        options.append([c for c in itertools.product(range(n + 1), repeat=n_l)
-                        if sum(c) == n])
+        options.append([c for c in itertools.product(range(n + 1), repeat=n_l) if sum(c) == n])
     cap = np.array([loc.capacity_bytes for loc in fabric.locations])
-    reductions = list(itertools.product([False, True], repeat=len(work.tables))) \
-        if fabric.has_reduction else [(False,) * len(work.tables)]
+    reductions = (
+        list(itertools.product([False, True], repeat=len(work.tables)))
+        if fabric.has_reduction
+        else [(False,) * len(work.tables)]
+    )
     best = np.inf
     for choice in itertools.product(*options):
         counts = np.array(choice, dtype=float)
@@ -101,9 +115,11 @@ def brute_force(inputs: PifsInputs) -> float:
             fractions[t][b] = c / problem.pages(t, b)
         present = [set(np.flatnonzero((f > HOLDS_EPS).any(axis=0))) for f in fractions]
         names = {tab.name: i for i, tab in enumerate(work.tables)}
-        if any(present[names[a]] & present[names[b]]
-               for group in inputs.placement.separate for a, b in
-               itertools.combinations(group, 2)):
+        if any(
+            present[names[a]] & present[names[b]]
+            for group in inputs.placement.separate
+            for a, b in itertools.combinations(group, 2)
+        ):
             continue
         for reduced in reductions:
             cost = batch_cost(fabric, work, fractions, reduced, problem.window_samples)
@@ -190,9 +206,11 @@ def test_milp_is_never_slower_than_a_baseline_on_shipped_scenarios() -> None:
 def test_meta_histogram_instance_pooled_matches_per_port() -> None:
     if not LOCALITY.exists():
         pytest.skip(f"reference data not available at {LOCALITY}")
-    doc = {"fabric": {"ports": 3, "host_capacity_gib": 1.0, "reduction_gb_per_s": 94.5},
-           "workload": {"synthetic_tables": 12, "seed": 3, "batch_size": 256},
-           "hotness": {"histogram": str(LOCALITY)}}
+    doc = {
+        "fabric": {"ports": 3, "host_capacity_gib": 1.0, "reduction_gb_per_s": 94.5},
+        "workload": {"synthetic_tables": 12, "seed": 3, "batch_size": 256},
+        "hotness": {"histogram": str(LOCALITY)},
+    }
     pooled = plan({**doc, "placement": {"aggregate_ports": "always"}}, mip_gap=1e-4)
     exact = plan({**doc, "placement": {"aggregate_ports": "never"}}, mip_gap=1e-4)
     assert pooled.result.gap <= 1e-4
@@ -215,8 +233,9 @@ def _mutated(deployment: PifsDeployment, **changes: Any) -> PifsDeployment:
     return PifsDeployment.model_validate(data)
 
 
-def _relocated(deployment: PifsDeployment, location_of: Callable[[BucketPlacement], str],
-               **changes: Any) -> PifsDeployment:
+def _relocated(
+    deployment: PifsDeployment, location_of: Callable[[BucketPlacement], str], **changes: Any
+) -> PifsDeployment:
     """Every placement moved to ``location_of(p)``, shares of one bucket at one place merged."""
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     for p in deployment.placements:
@@ -246,8 +265,7 @@ def test_verifier_accepts_the_plan_after_a_json_round_trip(solved: tuple) -> Non
 
 def test_verifier_catches_an_unplaced_bucket(solved: tuple) -> None:
     inputs, deployment = solved
-    broken = _mutated(deployment, placements=[p.model_dump()
-                                              for p in deployment.placements[1:]])
+    broken = _mutated(deployment, placements=[p.model_dump() for p in deployment.placements[1:]])
     assert "not all of it" in _violations(inputs, broken)
 
 
@@ -284,11 +302,9 @@ def test_verifier_catches_separation_and_buffer_and_engine_breaches(solved: tupl
 def test_verifier_catches_colocated_tables_apart(solved: tuple) -> None:
     inputs, deployment = solved
     grouped = _with_inputs(inputs, lambda i: setattr(i.placement, "colocate", [["t0", "t2"]]))
-    apart = _relocated(deployment, lambda p: {"t0": "host", "t2": "port0"}.get(p.table,
-                                                                              p.location))
+    apart = _relocated(deployment, lambda p: {"t0": "host", "t2": "port0"}.get(p.table, p.location))
     assert "sit at different locations" in _violations(grouped, apart)
-    together = _relocated(deployment, lambda p: "port1" if p.table in ("t0", "t2")
-                          else p.location)
+    together = _relocated(deployment, lambda p: "port1" if p.table in ("t0", "t2") else p.location)
     assert "sit at different locations" not in _violations(grouped, together)
 
 
@@ -296,8 +312,9 @@ def test_verifier_recomputes_the_objective(solved: tuple) -> None:
     inputs, deployment = solved
     before = FORMULATION.verify(inputs, deployment).objective_value
     flipped = {p.table for p in deployment.placements if p.location != "host"}
-    changed = _mutated(deployment, switch_reduced=sorted(
-        flipped.symmetric_difference(deployment.switch_reduced)))
+    changed = _mutated(
+        deployment, switch_reduced=sorted(flipped.symmetric_difference(deployment.switch_reduced))
+    )
     assert FORMULATION.verify(inputs, changed).objective_value != pytest.approx(before)
 
 
@@ -317,14 +334,14 @@ def test_verifier_checks_pages_and_capacity_mode() -> None:
     inputs = inputs_of(doc)
     deployment = FORMULATION.plan(inputs, make_solver(SolverSettings())).deployment
     assert FORMULATION.verify(inputs, deployment).ok
-    on_last_port = _relocated(deployment, lambda p: "port2" if p.location != "host" else "host",
-                              expanders_bought=1)
+    on_last_port = _relocated(
+        deployment, lambda p: "port2" if p.location != "host" else "host", expanders_bought=1
+    )
     assert "only 1 expanders are bought" in _violations(inputs, on_last_port)
     too_many = _mutated(deployment, expanders_bought=4)
     assert "not between 0 and the 3 ports" in _violations(inputs, too_many)
     # any plan has a positive latency, so a target of 1 ps is always missed
-    strict = _with_inputs(inputs, lambda i: setattr(i.capacity_planning, "latency_target_us",
-                                                    1e-6))
+    strict = _with_inputs(inputs, lambda i: setattr(i.capacity_planning, "latency_target_us", 1e-6))
     assert "exceeds the target" in _violations(strict, deployment)
 
 
@@ -348,28 +365,41 @@ zipf_exponent = 1.0
 
 def test_table_larger_than_all_memory_is_infeasible_and_named(tmp_path: Path) -> None:
     body = GOOD.replace("ports = 2", "ports = 2\nexpander = { capacity_gib = 0.1 }")
-    body = body.replace('preset = "rm3"', 'tables = [{ name = "huge", rows = 100000000, '
-                        'dim = 64, pooling = 4 }, { name = "small", rows = 10, dim = 4, '
-                        'pooling = 1 }]')
+    body = body.replace(
+        'preset = "rm3"',
+        'tables = [{ name = "huge", rows = 100000000, '
+        'dim = 64, pooling = 4 }, { name = "small", rows = 10, dim = 4, '
+        "pooling = 1 }]",
+    )
     path = _scenario(tmp_path, body)
     with pytest.raises(InfeasibleError, match="table huge needs"):
         planner.solve(path)
-    run = subprocess.run([sys.executable, "-m", "cli", "solve", str(path)], cwd=ROOT,
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "cli", "solve", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == ExitCode.INFEASIBLE, run.stderr
     assert "huge" in run.stderr
 
 
-@pytest.mark.parametrize(("body", "key"), [
-    (GOOD.replace('preset = "rm3"\n', ""), "workload"),
-    (GOOD + "histogram = \"nowhere.txt\"\n", "hotness.histogram"),
-    (GOOD.replace("zipf_exponent = 1.0", "zipf_exponent = 1.0\nhistogram = \"s.toml\""),
-     "hotness"),
-    (GOOD + "[placement]\ncolocate = [[\"rm3_t0\", \"nope\"]]\n", "placement"),
-    (GOOD + "[placement]\npage_kb = 4\naggregate_ports = \"always\"\n", "placement"),
-    (GOOD.replace("ports = 2", "ports = 0"), "fabric.ports"),
-    (GOOD + "unknown_key = 1\n", "unknown_key"),
-])
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (GOOD.replace('preset = "rm3"\n', ""), "workload"),
+        (GOOD + 'histogram = "nowhere.txt"\n', "hotness.histogram"),
+        (
+            GOOD.replace("zipf_exponent = 1.0", 'zipf_exponent = 1.0\nhistogram = "s.toml"'),
+            "hotness",
+        ),
+        (GOOD + '[placement]\ncolocate = [["rm3_t0", "nope"]]\n', "placement"),
+        (GOOD + '[placement]\npage_kb = 4\naggregate_ports = "always"\n', "placement"),
+        (GOOD.replace("ports = 2", "ports = 0"), "fabric.ports"),
+        (GOOD + "unknown_key = 1\n", "unknown_key"),
+    ],
+)
 def test_bad_input_names_the_key(tmp_path: Path, body: str, key: str) -> None:
     with pytest.raises(InputError) as info:
         planner.solve(_scenario(tmp_path, body))

@@ -32,8 +32,13 @@ def _write_tables(folder: Path, rng: np.random.Generator, model: str, chunks: in
     base = rng.uniform(500, 3000, chunks)
     for gpu, slowdown in (("HI", 1.0), ("LO", rng.uniform(1.3, 3.0))):
         for mps, max_batch in BATCHES.items():
-            rows = [[round(b * slowdown * mps ** 0.8 * (0.6 + 0.4 * batch), 1)
-                     for batch in range(1, max_batch + 1)] for b in base]
+            rows = [
+                [
+                    round(b * slowdown * mps**0.8 * (0.6 + 0.4 * batch), 1)
+                    for batch in range(1, max_batch + 1)
+                ]
+                for b in base
+            ]
             text = "\n".join(",".join(str(v) for v in row) for row in rows)
             (folder / "block_latency_us" / f"{model}-{gpu}-{mps}.csv").write_text(text)
     cuts = rng.integers(100_000, 2_000_000, chunks - 1)
@@ -47,16 +52,35 @@ def tiny_instance(tmp_path: Path, seed: int) -> dict[str, Any]:
         chunks = int(rng.integers(2, 5))
         name = f"m{index}"
         _write_tables(tmp_path, rng, name, chunks)
-        models.append({"name": name, "weight": float(rng.choice([0.5, 1.0, 1.5])),
-                       "slo_us": float(rng.uniform(4000, 12000)) * chunks / 2,
-                       "slo_reserve_us": float(rng.uniform(0, 500)),
-                       "est_throughput_rps": float(rng.uniform(800, 3000))})
+        models.append(
+            {
+                "name": name,
+                "weight": float(rng.choice([0.5, 1.0, 1.5])),
+                "slo_us": float(rng.uniform(4000, 12000)) * chunks / 2,
+                "slo_reserve_us": float(rng.uniform(0, 500)),
+                "est_throughput_rps": float(rng.uniform(800, 3000)),
+            }
+        )
     return {
-        "gpus": [{"name": "HI", "count": int(rng.integers(1, 3)), "gpus_per_server": 2,
-                  "max_mps_level": 2},
-                 {"name": "LO", "count": int(rng.integers(1, 4)), "gpus_per_server": 1,
-                  "max_mps_level": 1, "low_class": True}],
-        "models": models, "max_partitions": 2, "bw_gbps": 10.0, "batch_build_factor": 1.3,
+        "gpus": [
+            {
+                "name": "HI",
+                "count": int(rng.integers(1, 3)),
+                "gpus_per_server": 2,
+                "max_mps_level": 2,
+            },
+            {
+                "name": "LO",
+                "count": int(rng.integers(1, 4)),
+                "gpus_per_server": 1,
+                "max_mps_level": 1,
+                "low_class": True,
+            },
+        ],
+        "models": models,
+        "max_partitions": 2,
+        "bw_gbps": 10.0,
+        "batch_build_factor": 1.3,
         "same_batch_across_partitions": bool(seed % 2),
         "integer_gpus_per_partition_index": seed % 3 != 2,
         "reference_dir": str(tmp_path),
@@ -64,23 +88,26 @@ def tiny_instance(tmp_path: Path, seed: int) -> dict[str, Any]:
 
 
 def _read(path: Path) -> np.ndarray:
-    return np.array([[float(v) for v in line.split(",")]
-                     for line in path.read_text().splitlines()])
+    return np.array([[float(v) for v in line.split(",")] for line in path.read_text().splitlines()])
 
 
 Usage = tuple[tuple[int, str, Fraction], ...]  # (slot index, GPU type, physical GPUs)
 
 
-def _designs(raw: dict[str, Any], folder: Path, model: dict[str, Any]
-             ) -> list[tuple[tuple[str, ...], list[tuple[Usage, float]]]]:
+def _designs(
+    raw: dict[str, Any], folder: Path, model: dict[str, Any]
+) -> list[tuple[tuple[str, ...], list[tuple[Usage, float]]]]:
     """Every SLO-feasible pipeline design: its GPU types and, for every vector of instance
     counts, the GPUs it uses per slot and its throughput."""
     name = model["name"]
     cuts = [int(v) for v in (folder / "cut_bytes" / f"{name}.csv").read_text().split()]
     chunks = len(cuts) + 1
     pools = {g["name"]: g for g in raw["gpus"]}
-    table = {(g, m): _read(folder / "block_latency_us" / f"{name}-{g}-{m}.csv")
-             for g in GPUS for m in BATCHES}
+    table = {
+        (g, m): _read(folder / "block_latency_us" / f"{name}-{g}-{m}.csv")
+        for g in GPUS
+        for m in BATCHES
+    }
 
     def transfer(cut: int) -> float:
         return cuts[cut - 1] * 8 / (raw["bw_gbps"] * 1e9) * 1e6
@@ -90,14 +117,25 @@ def _designs(raw: dict[str, Any], folder: Path, model: dict[str, Any]
         for inner in combinations(range(1, chunks), slots - 1):
             edges = (0, *inner, chunks)
             for types in product(GPUS, repeat=slots):
-                options = [[(m, b) for m in range(1, pools[g]["max_mps_level"] + 1)
-                            for b in range(1, BATCHES[m] + 1)] for g in types]
+                options = [
+                    [
+                        (m, b)
+                        for m in range(1, pools[g]["max_mps_level"] + 1)
+                        for b in range(1, BATCHES[m] + 1)
+                    ]
+                    for g in types
+                ]
                 for configs in product(*options):
                     batches = [b for _, b in configs]
                     if raw["same_batch_across_partitions"] and len(set(batches)) > 1:
                         continue
-                    latency = model["slo_reserve_us"] + raw["batch_build_factor"] * 1e6 * (
-                        batches[0] - 1) / model["est_throughput_rps"]
+                    latency = (
+                        model["slo_reserve_us"]
+                        + raw["batch_build_factor"]
+                        * 1e6
+                        * (batches[0] - 1)
+                        / model["est_throughput_rps"]
+                    )
                     rates = []
                     for k, (g, (m, b)) in enumerate(zip(types, configs, strict=True)):
                         start, end = edges[k], edges[k + 1]
@@ -109,20 +147,23 @@ def _designs(raw: dict[str, Any], folder: Path, model: dict[str, Any]
                         rates.append(min(1e6 * b / stage, nic_in, nic_out))
                     if latency > model["slo_us"]:
                         continue
-                    caps = [pools[g]["count"] * m for g, (m, _) in zip(types, configs,
-                                                                        strict=True)]
+                    caps = [pools[g]["count"] * m for g, (m, _) in zip(types, configs, strict=True)]
                     uses = []
                     for counts in product(*(range(1, c + 1) for c in caps)):
-                        usage = tuple((k, g, Fraction(n, m)) for k, (g, (m, _), n) in
-                                      enumerate(zip(types, configs, counts, strict=True)))
-                        uses.append((usage, min(r * n for r, n in zip(rates, counts,
-                                                                      strict=True))))
+                        usage = tuple(
+                            (k, g, Fraction(n, m))
+                            for k, (g, (m, _), n) in enumerate(
+                                zip(types, configs, counts, strict=True)
+                            )
+                        )
+                        uses.append((usage, min(r * n for r, n in zip(rates, counts, strict=True))))
                     found.append((types, uses))
     return found
 
 
-def _best_by_use(raw: dict[str, Any], folder: Path, model: dict[str, Any], compat: bool
-                 ) -> dict[tuple[Any, ...], float]:
+def _best_by_use(
+    raw: dict[str, Any], folder: Path, model: dict[str, Any], compat: bool
+) -> dict[tuple[Any, ...], float]:
     """Best throughput per GPU count vector for one model, over every combination."""
     designs = _designs(raw, folder, model)
     budget = {g["name"]: g["count"] for g in raw["gpus"]}
@@ -137,8 +178,10 @@ def _best_by_use(raw: dict[str, Any], folder: Path, model: dict[str, Any], compa
         return tuple(sorted(cells.items()))
 
     if compat:  # one design with its counts (or nothing) per pipeline = GPU-type sequence
-        groups = [[u for types, uses in designs if seq[:len(types)] == types for u in uses]
-                  for seq in product(GPUS, repeat=raw["max_partitions"])]
+        groups = [
+            [u for types, uses in designs if seq[: len(types)] == types for u in uses]
+            for seq in product(GPUS, repeat=raw["max_partitions"])
+        ]
     else:  # any number of pipelines: two copies of a design are one with summed counts
         groups = [uses for _, uses in designs]
     for group in groups:
@@ -152,8 +195,13 @@ def _best_by_use(raw: dict[str, Any], folder: Path, model: dict[str, Any], compa
     best: dict[tuple[Any, ...], float] = {}
     for state, value in states.items():
         use = tuple(
-            sum(math.ceil(v) if raw["integer_gpus_per_partition_index"] else v
-                for (_, g2), v in state if g2 == g) for g in GPUS)
+            sum(
+                math.ceil(v) if raw["integer_gpus_per_partition_index"] else v
+                for (_, g2), v in state
+                if g2 == g
+            )
+            for g in GPUS
+        )
         best[use] = max(best.get(use, 0.0), value)
     return best
 
@@ -164,8 +212,9 @@ def brute_force(raw: dict[str, Any], folder: Path, compat: bool) -> float:
     best = 0.0
     for picks in product(*(t.items() for t in tables)):
         if all(sum(use[i] for use, _ in picks) <= budget[i] for i in range(len(budget))):
-            best = max(best, min(v / m["weight"] for (_, v), m in zip(
-                picks, raw["models"], strict=True)))
+            best = max(
+                best, min(v / m["weight"] for (_, v), m in zip(picks, raw["models"], strict=True))
+            )
     return best
 
 
@@ -178,8 +227,9 @@ def _milp_matches_brute_force(raw: dict[str, Any], folder: Path) -> tuple[float,
     compat = brute_force(raw, folder, compat=True)
     general = brute_force(raw, folder, compat=False)
     assert outcome.objective.value == pytest.approx(compat, rel=1e-6, abs=1e-6)
-    assert outcome.baselines["general"]["objective_rps"] == pytest.approx(general, rel=1e-6,
-                                                                          abs=1e-6)
+    assert outcome.baselines["general"]["objective_rps"] == pytest.approx(
+        general, rel=1e-6, abs=1e-6
+    )
     assert compat <= general + 1e-9
     return compat, general
 

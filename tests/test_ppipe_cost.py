@@ -64,8 +64,10 @@ def test_transfer_and_batch_build_golden() -> None:
 
 
 def _table() -> ChunkTable:
-    latency = {("HI", 1): np.array([[0.5, 0.8], [2000.0, 3000.0], [4000.0, 7000.0]]),
-               ("HI", 2): np.array([[10.0], [3500.0], [7000.0]])}
+    latency = {
+        ("HI", 1): np.array([[0.5, 0.8], [2000.0, 3000.0], [4000.0, 7000.0]]),
+        ("HI", 2): np.array([[10.0], [3500.0], [7000.0]]),
+    }
     return ChunkTable("toy", latency, [1_250_000, 250_000])
 
 
@@ -102,8 +104,10 @@ def test_prepartition_is_contiguous_bounded_and_optimal(seed: int) -> None:
     runtimes = {gpu: rng.uniform(1, 10, layers) for gpu in ("HI", "LO")}
     result = contract(graph, order, runtimes, chunks)
     assert result.chunk_of_layer[0] == 0 and result.chunk_of_layer[-1] == chunks - 1
-    assert all(b - a in (0, 1) for a, b in zip(result.chunk_of_layer,
-                                              result.chunk_of_layer[1:], strict=False))
+    assert all(
+        b - a in (0, 1)
+        for a, b in zip(result.chunk_of_layer, result.chunk_of_layer[1:], strict=False)
+    )
     bounds = chunk_bounds(result.chunk_of_layer)
     lb, ub = result.bounds
     for times in runtimes.values():
@@ -113,12 +117,16 @@ def test_prepartition_is_contiguous_bounded_and_optimal(seed: int) -> None:
     # tighter level of the schedule admits a partition
     cost = cut_costs(graph, order)
     level = BOUND_SCHEDULE.index(result.bounds)
-    for tighter_lb, tighter_ub in BOUND_SCHEDULE[:level + 1]:
+    for tighter_lb, tighter_ub in BOUND_SCHEDULE[: level + 1]:
         best = np.inf
         for cuts in combinations(range(1, layers), chunks - 1):
             edges = np.array([0, *cuts, layers])
-            ok = all(np.all((s >= tighter_lb - 1e-12) & (s <= tighter_ub + 1e-12)) for s in (
-                np.add.reduceat(t, edges[:-1]) / t.sum() * chunks for t in runtimes.values()))
+            ok = all(
+                np.all((s >= tighter_lb - 1e-12) & (s <= tighter_ub + 1e-12))
+                for s in (
+                    np.add.reduceat(t, edges[:-1]) / t.sum() * chunks for t in runtimes.values()
+                )
+            )
             if ok:
                 best = min(best, sum(cost[c] for c in cuts))
         if (tighter_lb, tighter_ub) != result.bounds:
@@ -166,7 +174,8 @@ def test_published_loader_reads_and_rejects(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference/ppipe is not available")
 def test_published_atss_table() -> None:
-    table = load_published_table(REFERENCE, "atss_r101_fpn_1x_coco", ["L4", "T4"],
-                                 {"L4": 4, "T4": 4})
+    table = load_published_table(
+        REFERENCE, "atss_r101_fpn_1x_coco", ["L4", "T4"], {"L4": 4, "T4": 4}
+    )
     assert table.chunks == 9 and table.cut_bytes[0] == 13_107_200
     assert table.max_batch("L4", 1) == 8 and table.max_batch("T4", 4) == 2

@@ -23,9 +23,13 @@ def test_backends_agree(tmp_path: Path, seed: int, mode: str) -> None:
     inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, seed))
     designs = plan_designs(inputs)
     objectives = [
-        solve_designs(inputs, designs, mode, make_solver(SolverSettings(backend=backend,
-                                                                        mip_gap=1e-9)),
-                      "infeasible").result.objective
+        solve_designs(
+            inputs,
+            designs,
+            mode,
+            make_solver(SolverSettings(backend=backend, mip_gap=1e-9)),
+            "infeasible",
+        ).result.objective
         for backend in ("highs", "cbc", "scip")
     ]
     assert objectives[0] > 0
@@ -47,8 +51,13 @@ class _TimesOut:
         self.calls += 1
         result = self.inner.solve(model, warm_start)
         if self.calls == self.failing:
-            return replace(result, status=SolveStatus.TIME_LIMIT_NO_SOLUTION, objective=None,
-                           values={}, gap=None)
+            return replace(
+                result,
+                status=SolveStatus.TIME_LIMIT_NO_SOLUTION,
+                objective=None,
+                values={},
+                gap=None,
+            )
         return result
 
 
@@ -76,5 +85,10 @@ def test_cpsat_refuses_the_continuous_throughputs(tmp_path: Path) -> None:
     # pipeline throughputs and t are continuous, so CP-SAT is not applicable here
     inputs = PPipeInputs.model_validate(tiny_instance(tmp_path, 1))
     with pytest.raises(SolverError):
-        solve_designs(inputs, plan_designs(inputs), "compat",
-                      make_solver(SolverSettings(backend="cpsat")), "infeasible")
+        solve_designs(
+            inputs,
+            plan_designs(inputs),
+            "compat",
+            make_solver(SolverSettings(backend="cpsat")),
+            "infeasible",
+        )

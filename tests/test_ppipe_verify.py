@@ -48,34 +48,47 @@ def _first_stage(d: dict[str, Any]) -> dict[str, Any]:
 
 MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "stage latency": (lambda d: _first_stage(d).update(latency_us=1.0), "latency"),
-    "stage throughput": (lambda d: _first_stage(d).update(
-        throughput_rps=_first_stage(d)["throughput_rps"] * 2), "throughput"),
-    "pipeline throughput": (lambda d: _two_stage(d).update(
-        throughput_rps=_two_stage(d)["throughput_rps"] * 1.5), "slowest stage"),
+    "stage throughput": (
+        lambda d: _first_stage(d).update(throughput_rps=_first_stage(d)["throughput_rps"] * 2),
+        "throughput",
+    ),
+    "pipeline throughput": (
+        lambda d: _two_stage(d).update(throughput_rps=_two_stage(d)["throughput_rps"] * 1.5),
+        "slowest stage",
+    ),
     "too many instances": (lambda d: _first_stage(d).update(instances=1000), "available"),
-    "chunk gap": (lambda d: _first_stage(d).update(
-        chunk_end=_first_stage(d)["chunk_end"] - 1), "chain"),
+    "chunk gap": (
+        lambda d: _first_stage(d).update(chunk_end=_first_stage(d)["chunk_end"] - 1),
+        "chain",
+    ),
     "mps level": (lambda d: _first_stage(d).update(mps_level=3), "MPS level 3"),
-    "batch mismatch": (lambda d: _two_stage(d)["stages"][1].update(
-        batch=3 - _two_stage(d)["stages"][0]["batch"]), "batch"),
-    "wrong gpu": (lambda d: _first_stage(d).update(
-        gpu="LO" if _first_stage(d)["gpu"] == "HI" else "HI"), "sequence"),
-    "duplicate pipeline": (lambda d: d["models"][0]["pipelines"].append(
-        d["models"][0]["pipelines"][0]), "one pipeline per GPU sequence"),
+    "batch mismatch": (
+        lambda d: _two_stage(d)["stages"][1].update(batch=3 - _two_stage(d)["stages"][0]["batch"]),
+        "batch",
+    ),
+    "wrong gpu": (
+        lambda d: _first_stage(d).update(gpu="LO" if _first_stage(d)["gpu"] == "HI" else "HI"),
+        "sequence",
+    ),
+    "duplicate pipeline": (
+        lambda d: d["models"][0]["pipelines"].append(d["models"][0]["pipelines"][0]),
+        "one pipeline per GPU sequence",
+    ),
     "objective": (lambda d: d.update(objective_rps=d["objective_rps"] + 1), "objective_rps"),
     "gpu use": (lambda d: d["gpus"][0].update(used=d["gpus"][0]["used"] + 1), "reported use"),
     "low-class share": (lambda d: d.update(low_class_gpu_share=0.01), "low_class_gpu_share"),
     "model order": (lambda d: d["models"].reverse(), "scenario order"),
-    "model total": (lambda d: d["models"][0].update(
-        throughput_rps=d["models"][0]["throughput_rps"] + 5), "sum"),
+    "model total": (
+        lambda d: d["models"][0].update(throughput_rps=d["models"][0]["throughput_rps"] + 5),
+        "sum",
+    ),
     "mode": (lambda d: d.update(mode="general"), "mode"),
     "total": (lambda d: d.update(total_throughput_rps=1.0), "total_throughput_rps"),
 }
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))
-def test_verifier_rejects_mutation(solved: tuple[PPipeInputs, PPipeDeployment],
-                                   name: str) -> None:
+def test_verifier_rejects_mutation(solved: tuple[PPipeInputs, PPipeDeployment], name: str) -> None:
     inputs, deployment = solved
     mutate, expected = MUTATIONS[name]
     data = deployment.model_dump()
@@ -105,8 +118,9 @@ def test_verifier_rejects_slo_violation(solved: tuple[PPipeInputs, PPipeDeployme
     inputs, deployment = solved
     first = inputs.models[0]
     longest = max(p.latency_us for p in deployment.models[0].pipelines)
-    tighter = inputs.model_copy(update={"models": [
-        first.model_copy(update={"slo_us": longest - 1.0}), *inputs.models[1:]]})
+    tighter = inputs.model_copy(
+        update={"models": [first.model_copy(update={"slo_us": longest - 1.0}), *inputs.models[1:]]}
+    )
     check = FORMULATION.verify(tighter, deployment)
     assert any("exceeds the SLO" in v for v in check.violations)
 
@@ -117,13 +131,16 @@ def _scenario(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize(("overrides", "key"), [
-    ({"surprise": 1}, "surprise"),
-    ({"max_partitions": 0}, "max_partitions"),
-    ({"bw_gbps": -1.0}, "bw_gbps"),
-    ({"mode": "turbo"}, "mode"),
-    ({"reference_dir": "no/such/folder"}, "reference_dir"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"surprise": 1}, "surprise"),
+        ({"max_partitions": 0}, "max_partitions"),
+        ({"bw_gbps": -1.0}, "bw_gbps"),
+        ({"mode": "turbo"}, "mode"),
+        ({"reference_dir": "no/such/folder"}, "reference_dir"),
+    ],
+)
 def test_bad_inputs_exit_2(tmp_path: Path, overrides: dict[str, Any], key: str) -> None:
     path = write_scenario(tmp_path / "bad.toml", _scenario(tmp_path, **overrides))
     result = run_cli("solve", path)
@@ -167,10 +184,15 @@ def test_unknown_published_instance_key_exits_2(tmp_path: Path) -> None:
 def test_published_scenario_solves_and_checks(tmp_path: Path) -> None:
     shipped = planner.load_scenario(ROOT / "scenarios" / "ppipe" / "maf19_l4_t4.toml")
     assert len(shipped.inputs.models) == 3 and shipped.inputs.gpus[1].low_class
-    document = {"kind": "ppipe", "compare_modes": False, "published_instance": {
-        "file": str(REFERENCE / "instances.json"),
-        "key": "maf19/V100-P4/0.3-0.33-0.37/apcnet_r101-d8_4xb2-40k_cityscapes-512x1024-"
-               "atss_r101_fpn_1x_coco-gcnet_r101-d8_4xb2-40k_cityscapes-512x1024"}}
+    document = {
+        "kind": "ppipe",
+        "compare_modes": False,
+        "published_instance": {
+            "file": str(REFERENCE / "instances.json"),
+            "key": "maf19/V100-P4/0.3-0.33-0.37/apcnet_r101-d8_4xb2-40k_cityscapes-512x1024-"
+            "atss_r101_fpn_1x_coco-gcnet_r101-d8_4xb2-40k_cityscapes-512x1024",
+        },
+    }
     scenario = write_scenario(tmp_path / "published.toml", document)
     out = tmp_path / "plan.json"
     assert run_cli("solve", scenario, "-o", out).exit_code == ExitCode.OK

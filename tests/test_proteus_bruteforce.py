@@ -22,13 +22,16 @@ from tests.conftest import random_variants, tiny_proteus
 
 def random_document(seed: int) -> dict:
     rng = random.Random(seed)
-    devices = {"gpu": {"count": rng.randint(0, 2), "catalog_device": rng.choice(["T4", "L4"])},
-               "cpu": {"count": rng.randint(1, 2), "catalog_device": "CPU16"}}
+    devices = {
+        "gpu": {"count": rng.randint(0, 2), "catalog_device": rng.choice(["T4", "L4"])},
+        "cpu": {"count": rng.randint(1, 2), "catalog_device": "CPU16"},
+    }
     variants = random_variants(rng, ("vision", "text"), 3)
     document = tiny_proteus(devices=devices, variants=variants)
-    document["families"] = {f: {"slo_ms": rng.choice([30.0, 60.0, 120.0]),
-                                "demand_qps": round(rng.uniform(5, 400), 1)}
-                            for f in ("vision", "text")}
+    document["families"] = {
+        f: {"slo_ms": rng.choice([30.0, 60.0, 120.0]), "demand_qps": round(rng.uniform(5, 400), 1)}
+        for f in ("vision", "text")
+    }
     document["all_devices_on"] = rng.random() < 0.3
     document["min_devices_per_family"] = rng.choice([0, 1])
     return document

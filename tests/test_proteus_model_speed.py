@@ -18,8 +18,13 @@ from planner.backends import make_solver
 from tests.conftest import REFERENCE, random_variants, tiny_proteus
 
 
-def plain_model(inputs: ProteusInputs, pools: m.Pools, demand: dict[str, float],
-                restriction: m.Restriction, beta: float) -> m._Model:
+def plain_model(
+    inputs: ProteusInputs,
+    pools: m.Pools,
+    demand: dict[str, float],
+    restriction: m.Restriction,
+    beta: float,
+) -> m._Model:
     """The formulation as stated in the docstring, without the speed-ups."""
     problem = inputs.problem
     pairs = m.usable_pairs(problem, pools, restriction)
@@ -37,21 +42,24 @@ def plain_model(inputs: ProteusInputs, pools: m.Pools, demand: dict[str, float],
     m.define_demand(rows, pairs, problem, demand)
     total = sum(demand.values())
     cost = np.zeros(len(names))
-    cost[len(pairs):] = [problem.accuracy[v] / total for _, v in pairs]
+    cost[len(pairs) :] = [problem.accuracy[v] / total for _, v in pairs]
     return m._Model(m._matrix(names, cost, lower, upper, integer, rows), pairs)
 
 
 def random_inputs(seed: int) -> ProteusInputs:
     rng = random.Random(seed)
     catalog = ["T4", "L4", "CPU16"]
-    devices = {f"d{k}": {"count": rng.randint(0, 4), "catalog_device": rng.choice(catalog)}
-               for k in range(rng.randint(2, 3))}
+    devices = {
+        f"d{k}": {"count": rng.randint(0, 4), "catalog_device": rng.choice(catalog)}
+        for k in range(rng.randint(2, 3))
+    }
     families = ["vision", "text", "audio"][: rng.randint(2, 3)]
     variants = random_variants(rng, families, 4)
     document = tiny_proteus(devices=devices, variants=variants)
-    document["families"] = {f: {"slo_ms": rng.choice([30.0, 60.0, 120.0]),
-                                "demand_qps": round(rng.uniform(0, 900), 1)}
-                            for f in families}
+    document["families"] = {
+        f: {"slo_ms": rng.choice([30.0, 60.0, 120.0]), "demand_qps": round(rng.uniform(0, 900), 1)}
+        for f in families
+    }
     document["all_devices_on"] = rng.random() < 0.25
     document["min_devices_per_family"] = rng.choice([0, 1, 1, 2])
     return scenario_from_dict(document).inputs
@@ -68,9 +76,11 @@ def restrictions(inputs: ProteusInputs, seed: int) -> list[m.Restriction]:
             if rng.random() < 0.6 and left > 0:
                 fixed[(d, f)] = rng.randint(1, left)
                 left -= fixed[(d, f)]
-    return [m.Restriction(),
-            m.Restriction(pairs=frozenset(p for p in pairs if rng.random() < 0.6)),
-            m.Restriction(family_devices=fixed)]
+    return [
+        m.Restriction(),
+        m.Restriction(pairs=frozenset(p for p in pairs if rng.random() < 0.6)),
+        m.Restriction(family_devices=fixed),
+    ]
 
 
 @pytest.mark.parametrize("seed", range(16))
@@ -85,14 +95,16 @@ def test_reduced_models_match_the_plain_formulation(seed: int) -> None:
         for beta in beta_grid(inputs)[::3]:
             plain = solver.solve(plain_model(inputs, pools, demand, restriction, beta).matrix)
             reduced = solver.solve(m._build(inputs, pools, demand, restriction, beta).matrix)
-            counts = solver.solve(m._build(inputs, pools, demand, restriction, beta,
-                                           flows=False).matrix)
+            counts = solver.solve(
+                m._build(inputs, pools, demand, restriction, beta, flows=False).matrix
+            )
             context = f"seed {seed}, beta {beta}, {restriction}"
             assert plain.status.has_solution == reduced.status.has_solution, context
             assert plain.status.has_solution == counts.status.has_solution, context
             if plain.status.has_solution:
-                assert reduced.objective == pytest.approx(plain.objective, rel=1e-7,
-                                                          abs=1e-7), context
+                assert reduced.objective == pytest.approx(plain.objective, rel=1e-7, abs=1e-7), (
+                    context
+                )
 
 
 def test_sommelier_devices_idle_in_the_first_window_stay_idle() -> None:
@@ -108,13 +120,13 @@ def test_sommelier_devices_idle_in_the_first_window_stay_idle() -> None:
     assert all(d != "cpu" or v.startswith("t_") for d, v in solution.devices)
     assert sum(n for (d, _), n in solution.devices.items() if d == "cpu") <= 1
     for f in problem.families:
-        served = sum(q for (_, v), q in solution.routed_qps.items()
-                     if problem.family_of[v] == f)
+        served = sum(q for (_, v), q in solution.routed_qps.items() if problem.family_of[v] == f)
         assert served == pytest.approx(problem.demand(0)[f])
 
 
-@pytest.mark.skipif(not (REFERENCE / "proteus").is_dir(),
-                    reason="Proteus reference data not in ../shared/reference")
+@pytest.mark.skipif(
+    not (REFERENCE / "proteus").is_dir(), reason="Proteus reference data not in ../shared/reference"
+)
 @pytest.mark.parametrize("window", [9, 14])
 def test_saturated_reference_windows_match_the_plain_formulation(window: int) -> None:
     from benchmarks.proteus_reference import scenario
@@ -124,11 +136,9 @@ def test_saturated_reference_windows_match_the_plain_formulation(window: int) ->
     demand = inputs.problem.demand(window)
     solution = m.solve_window(inputs, solver, demand, lambda: "none")
     pools = m.make_pools(inputs.problem)
-    plain = solver.solve(plain_model(inputs, pools, demand, m.Restriction(),
-                                     solution.beta).matrix)
+    plain = solver.solve(plain_model(inputs, pools, demand, m.Restriction(), solution.beta).matrix)
     assert solution.result.objective == pytest.approx(plain.objective, rel=1e-6)
     higher = [b for b in beta_grid(inputs) if b > solution.beta + 1e-9]
     if higher:
-        above = solver.solve(plain_model(inputs, pools, demand, m.Restriction(),
-                                         higher[-1]).matrix)
+        above = solver.solve(plain_model(inputs, pools, demand, m.Restriction(), higher[-1]).matrix)
         assert not above.status.has_solution

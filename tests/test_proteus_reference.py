@@ -12,8 +12,9 @@ from planner import load_scenario, scenario_from_dict, solve
 from tests.conftest import REFERENCE, ROOT, run_cli, tiny_proteus
 
 PAPER = ROOT / "scenarios" / "proteus" / "paper_cluster.toml"
-needs_reference = pytest.mark.skipif(not (REFERENCE / "proteus").is_dir(),
-                                     reason="Proteus reference data not in ../shared/reference")
+needs_reference = pytest.mark.skipif(
+    not (REFERENCE / "proteus").is_dir(), reason="Proteus reference data not in ../shared/reference"
+)
 
 
 @needs_reference
@@ -24,8 +25,12 @@ def test_paper_cluster_first_windows() -> None:
     problem = scenario.inputs.problem
     assert len(problem.families) == 9 and sum(problem.device_count.values()) == 40
     # Variants that meet SLO/2 = 150 ms nowhere (README of the reference data).
-    unplaceable = {v.name for f in problem.families for v in problem.variants[f]
-                   if not any((d, v.name) in problem.capacity for d in problem.device_types)}
+    unplaceable = {
+        v.name
+        for f in problem.families
+        for v in problem.variants[f]
+        if not any((d, v.name) in problem.capacity for d in problem.device_types)
+    }
     assert {"t5-large", "gpt2-medium", "gpt2-large", "gpt2-xl"} <= unplaceable
     for window in plan.deployment.windows:
         assert window.beta == pytest.approx(1.05)  # 1x demand is far from saturating it
@@ -33,7 +38,8 @@ def test_paper_cluster_first_windows() -> None:
             assert result.beta is not None, name
             dominated = result.beta > window.beta + 1e-9 or (
                 result.beta == pytest.approx(window.beta)
-                and result.effective_accuracy > window.effective_accuracy + 1e-6)
+                and result.effective_accuracy > window.effective_accuracy + 1e-6
+            )
             assert not dominated, name
 
 
@@ -62,10 +68,13 @@ def test_trace_windows_are_planned_and_sommelier_differs(tmp_path: Path) -> None
     assert [w.demand_qps["vision"] for w in windows] == pytest.approx([500, 1500, 3000, 5000])
     assert all(w.solve is not None and w.solve.status == "optimal" for w in windows)
     assert windows[0].baselines["sommelier"].effective_accuracy == pytest.approx(
-        windows[0].effective_accuracy)
+        windows[0].effective_accuracy
+    )
     for w in windows:
         for result in w.baselines.values():
             if result.beta is not None:
                 assert (result.beta, result.effective_accuracy) <= (
-                    w.beta + 1e-9, w.effective_accuracy + 1e-6)
+                    w.beta + 1e-9,
+                    w.effective_accuracy + 1e-6,
+                )
     assert plan.tables[1].title.startswith("Windows")

@@ -32,8 +32,11 @@ def test_device_over_capacity(solved: tuple) -> None:
     p = bad.windows[0].placements[0]
     extra = p.capacity_qps_per_device * p.devices
     p.routed_qps += extra
-    other = next(q for q in bad.windows[0].placements if q.family == p.family and q is not p
-                 ) if sum(q.family == p.family for q in bad.windows[0].placements) > 1 else None
+    other = (
+        next(q for q in bad.windows[0].placements if q.family == p.family and q is not p)
+        if sum(q.family == p.family for q in bad.windows[0].placements) > 1
+        else None
+    )
     if other is not None:
         other.routed_qps = max(0.0, other.routed_qps - extra)
     report = verify(inputs, bad)
@@ -51,12 +54,25 @@ def test_demand_not_routed(solved: tuple) -> None:
 def test_variant_not_allowed_on_device(solved: tuple) -> None:
     inputs, deployment = solved
     problem = inputs.problem
-    forbidden = next((d, v.name, f) for f in problem.families for v in problem.variants[f]
-                     for d in problem.device_types if (d, v.name) not in problem.capacity)
+    forbidden = next(
+        (d, v.name, f)
+        for f in problem.families
+        for v in problem.variants[f]
+        for d in problem.device_types
+        if (d, v.name) not in problem.capacity
+    )
     bad = mutate(deployment)
-    bad.windows[0].placements.append(Placement(
-        device_type=forbidden[0], family=forbidden[2], variant=forbidden[1], devices=1,
-        batch=1, capacity_qps_per_device=100.0, routed_qps=0.0))
+    bad.windows[0].placements.append(
+        Placement(
+            device_type=forbidden[0],
+            family=forbidden[2],
+            variant=forbidden[1],
+            devices=1,
+            batch=1,
+            capacity_qps_per_device=100.0,
+            routed_qps=0.0,
+        )
+    )
     report = verify(inputs, bad)
     assert any("variant not allowed" in v for v in report.violations)
 
@@ -65,7 +81,8 @@ def test_too_many_devices(solved: tuple) -> None:
     inputs, deployment = solved
     bad = mutate(deployment)
     bad.windows[0].placements[0].devices += inputs.problem.device_count[
-        bad.windows[0].placements[0].device_type]
+        bad.windows[0].placements[0].device_type
+    ]
     report = verify(inputs, bad)
     assert any("devices used, at most" in v for v in report.violations)
 
@@ -97,9 +114,15 @@ def test_infeasibility_reason_bounds_a_family_by_every_device_type() -> None:
 
     scenario = scenario_from_dict(tiny_proteus(solver={"mip_gap": 1e-9}))
     problem = scenario.inputs.problem
-    per_type = [max(problem.capacity[(d, v.name)].qps for v in problem.placeable["vision"]
-                    if (d, v.name) in problem.capacity) * problem.device_count[d]
-                for d in problem.device_types]
+    per_type = [
+        max(
+            problem.capacity[(d, v.name)].qps
+            for v in problem.placeable["vision"]
+            if (d, v.name) in problem.capacity
+        )
+        * problem.device_count[d]
+        for d in problem.device_types
+    ]
     floor = beta_grid(scenario.inputs)[-1]
 
     def reason(vision_qps: float) -> str:

@@ -19,36 +19,68 @@ def broken(change: Any) -> dict[str, Any]:
 
 
 CASES = [
-    ("wrong type", lambda d: d["devices"]["gpu"].update(count="four"),
-     "devices.gpu.count", "integer"),
-    ("unknown key", lambda d: d["devices"]["gpu"].update(cnt=3),
-     "devices.gpu.cnt", "unknown key"),
-    ("missing key", lambda d: d["families"]["vision"].pop("slo_ms"),
-     "families.vision.slo_ms", "required"),
-    ("negative count", lambda d: d["devices"]["cpu"].update(count=-1),
-     "devices.cpu.count", "greater than or equal to 0"),
-    ("empty set", lambda d: d.update(families={}),
-     "families", "at least 1"),
-    ("unknown reference", lambda d: d["variants"][0].update(family="audio"),
-     "variants[0].family", "one of the families"),
-    ("unknown variant", lambda d: d["families"]["vision"].update(variants=["resnet9000"]),
-     "families.vision.variants[0]", "a variant of the catalog"),
-    ("unknown device", lambda d: d["devices"]["gpu"].update(catalog_device="Z80"),
-     "catalog_device", "one of"),
+    (
+        "wrong type",
+        lambda d: d["devices"]["gpu"].update(count="four"),
+        "devices.gpu.count",
+        "integer",
+    ),
+    ("unknown key", lambda d: d["devices"]["gpu"].update(cnt=3), "devices.gpu.cnt", "unknown key"),
+    (
+        "missing key",
+        lambda d: d["families"]["vision"].pop("slo_ms"),
+        "families.vision.slo_ms",
+        "required",
+    ),
+    (
+        "negative count",
+        lambda d: d["devices"]["cpu"].update(count=-1),
+        "devices.cpu.count",
+        "greater than or equal to 0",
+    ),
+    ("empty set", lambda d: d.update(families={}), "families", "at least 1"),
+    (
+        "unknown reference",
+        lambda d: d["variants"][0].update(family="audio"),
+        "variants[0].family",
+        "one of the families",
+    ),
+    (
+        "unknown variant",
+        lambda d: d["families"]["vision"].update(variants=["resnet9000"]),
+        "families.vision.variants[0]",
+        "a variant of the catalog",
+    ),
+    (
+        "unknown device",
+        lambda d: d["devices"]["gpu"].update(catalog_device="Z80"),
+        "catalog_device",
+        "one of",
+    ),
     ("unknown kind", lambda d: d.update(kind="magic"), "kind", "one of proteus"),
     ("bad backend", lambda d: d["solver"].update(backend="gurobi"), "solver", "backend"),
-    ("two demands", lambda d: d["families"]["vision"].update(trace="bad.toml"),
-     "families.vision", "exactly one of demand_qps or trace"),
-    ("missing data file", lambda d: (d["families"]["vision"].pop("demand_qps"),
-                                     d["families"]["vision"].update(trace="nope.txt")),
-     "families.vision.trace", "no such path"),
+    (
+        "two demands",
+        lambda d: d["families"]["vision"].update(trace="bad.toml"),
+        "families.vision",
+        "exactly one of demand_qps or trace",
+    ),
+    (
+        "missing data file",
+        lambda d: (
+            d["families"]["vision"].pop("demand_qps"),
+            d["families"]["vision"].update(trace="nope.txt"),
+        ),
+        "families.vision.trace",
+        "no such path",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "change", "key", "expected"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_bad_input_exits_2_naming_file_and_key(tmp_path: Path, label: str, change: Any,
-                                                key: str, expected: str) -> None:
+@pytest.mark.parametrize(("label", "change", "key", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_naming_file_and_key(
+    tmp_path: Path, label: str, change: Any, key: str, expected: str
+) -> None:
     path = write_scenario(tmp_path / "bad.toml", broken(change))
     result = run_cli("solve", path)
     assert result.exit_code == 2, result.stderr

@@ -53,8 +53,9 @@ class VoteRule(StrEnum):
     WEIGHTED = "weighted"
 
 
-def monte_carlo_correctness(top1: Sequence[float], n_samples: int, correlation: float,
-                            seed: int) -> np.ndarray:
+def monte_carlo_correctness(
+    top1: Sequence[float], n_samples: int, correlation: float, seed: int
+) -> np.ndarray:
     """Seeded Gaussian-copula correctness matrix (``n_samples`` x models, bool)."""
     if not 0.0 <= correlation <= 1.0:
         raise DataError(None, "correctness.correlation", "a number in [0, 1]")
@@ -123,7 +124,7 @@ class CorrectnessModel:
         out = np.empty(len(subsets))
         correct_w = self.patterns * self.weights  # weight of each model where it is right
         for start in range(0, len(subsets), _SUBSET_CHUNK):
-            chunk = subsets[start:start + _SUBSET_CHUNK]
+            chunk = subsets[start : start + _SUBSET_CHUNK]
             mask = np.zeros((self.patterns.shape[1], len(chunk)))
             for j, members in enumerate(chunk):
                 mask[list(members), j] = 1.0
@@ -133,7 +134,7 @@ class CorrectnessModel:
             tie_ok = self.patterns[:, [self.tie_breaker(s) for s in chunk]]
             tol = 1e-9 * np.maximum(total, 1.0)
             ok = (margin > tol) | ((np.abs(margin) <= tol) & tie_ok)
-            out[start:start + len(chunk)] = (self.counts @ ok) / self.n_samples
+            out[start : start + len(chunk)] = (self.counts @ ok) / self.n_samples
         return out
 
     def accuracy(self, members: Sequence[int]) -> float:
@@ -145,16 +146,16 @@ def enumerate_subsets(eligible: Sequence[int], max_size: int) -> list[tuple[int,
     return [s for k in range(1, max_size + 1) for s in itertools.combinations(eligible, k)]
 
 
-def minimal_feasible(subsets: Sequence[tuple[int, ...]], accuracies: np.ndarray,
-                     target: float) -> list[tuple[int, ...]]:
+def minimal_feasible(
+    subsets: Sequence[tuple[int, ...]], accuracies: np.ndarray, target: float
+) -> list[tuple[int, ...]]:
     """Subsets meeting ``target`` none of whose proper subsets (in ``subsets``) meets it."""
     feasible = {frozenset(s) for s, a in zip(subsets, accuracies, strict=True) if a >= target}
     keep = []
     for s, a in zip(subsets, accuracies, strict=True):
         if a < target:
             continue
-        proper = (frozenset(c) for k in range(1, len(s))
-                  for c in itertools.combinations(s, k))
+        proper = (frozenset(c) for k in range(1, len(s)) for c in itertools.combinations(s, k))
         if not any(c in feasible for c in proper):
             keep.append(s)
     return keep

@@ -53,8 +53,9 @@ def bucket_bytes(total_bytes: float, bucket_mib: float) -> list[float]:
     return [cap] * (count - 1) + [total_bytes - cap * (count - 1)]
 
 
-def ring_allreduce_s(size_bytes: float, participants: int, bandwidth_gb_per_s: float,
-                     alpha_s: float) -> float:
+def ring_allreduce_s(
+    size_bytes: float, participants: int, bandwidth_gb_per_s: float, alpha_s: float
+) -> float:
     """Alpha-beta time of one ring all-reduce; zero for a single participant."""
     if participants <= 1:
         return 0.0
@@ -70,13 +71,21 @@ class CommStall:
     network_stall_s: float  # exposed share, inter-node
 
 
-def ddp_comm_stall(gradient_bytes: float, backward_s: float, gpus_per_node: int, nodes: int,
-                   ring_gb_per_s: float, nic_gbps: float, params: CommParams) -> CommStall:
+def ddp_comm_stall(
+    gradient_bytes: float,
+    backward_s: float,
+    gpus_per_node: int,
+    nodes: int,
+    ring_gb_per_s: float,
+    nic_gbps: float,
+    params: CommParams,
+) -> CommStall:
     """Interconnect and network stall of one DDP iteration (see the module docstring)."""
     buckets = bucket_bytes(gradient_bytes, params.bucket_mib)
     nic_gb_per_s = nic_gbps / 8 * params.network_efficiency
-    intra = [ring_allreduce_s(b, gpus_per_node, ring_gb_per_s, params.intra_alpha_s)
-             for b in buckets]
+    intra = [
+        ring_allreduce_s(b, gpus_per_node, ring_gb_per_s, params.intra_alpha_s) for b in buckets
+    ]
     inter = [ring_allreduce_s(b, nodes, nic_gb_per_s, params.network_alpha_s) for b in buckets]
     finish, produced = 0.0, 0.0
     for size, c_intra, c_inter in zip(buckets, intra, inter, strict=True):

@@ -133,9 +133,13 @@ class Estimate:
     def breakdown_s(self) -> dict[str, float]:
         """Seconds per iteration by cause (compute, then the four stalls); they sum to
         ``iteration_s``."""
-        return {"compute": self.compute_s, "fetch": self.fetch_stall_s,
-                "prep": self.prep_stall_s, "interconnect": self.interconnect_stall_s,
-                "network": self.network_stall_s}
+        return {
+            "compute": self.compute_s,
+            "fetch": self.fetch_stall_s,
+            "prep": self.prep_stall_s,
+            "interconnect": self.interconnect_stall_s,
+            "network": self.network_stall_s,
+        }
 
 
 def price_usd_per_h(inst: InstanceType, market: Market) -> float:
@@ -153,8 +157,10 @@ def compute_s(job: Job, inst: InstanceType, platform: Platform) -> tuple[float, 
     else:
         flops = job.model.fwd_bwd_gflop_per_sample * 1e9 * job.batch_per_gpu
         fwd_bwd = compute_time_s(flops, gpu, job.precision, platform.roofline)
-    step = memory_time_s(OPTIMIZER_BYTES_PER_PARAM * job.model.parameters, gpu,
-                         platform.roofline) + platform.roofline.overhead_s
+    step = (
+        memory_time_s(OPTIMIZER_BYTES_PER_PARAM * job.model.parameters, gpu, platform.roofline)
+        + platform.roofline.overhead_s
+    )
     return fwd_bwd, step
 
 
@@ -165,9 +171,14 @@ def _data_stalls(t_gpu: float, t_prep: float, t_fetch: float) -> tuple[float, fl
     return fetch, prep
 
 
-def estimate(job: Job, instance_type: str, nodes: int, market: Market,
-             platform: Platform = Platform(),
-             price_overrides: Mapping[str, float] | None = None) -> Estimate:
+def estimate(
+    job: Job,
+    instance_type: str,
+    nodes: int,
+    market: Market,
+    platform: Platform = Platform(),
+    price_overrides: Mapping[str, float] | None = None,
+) -> Estimate:
     """Time, cost and stall breakdown of ``job`` on ``nodes`` x ``instance_type``.
 
     ``price_overrides`` maps an instance type to its price (USD/h) in ``market``.
@@ -175,9 +186,15 @@ def estimate(job: Job, instance_type: str, nodes: int, market: Market,
     inst = instance(instance_type)
     g, b = inst.gpus, job.batch_per_gpu
     fwd_bwd, step = compute_s(job, inst, platform)
-    comm = ddp_comm_stall(job.model.gradient_bytes, fwd_bwd * 2 / 3, g, nodes,
-                          ring_bandwidth(instance_type).gb_per_s, inst.network_gbps,
-                          platform.comm)
+    comm = ddp_comm_stall(
+        job.model.gradient_bytes,
+        fwd_bwd * 2 / 3,
+        g,
+        nodes,
+        ring_bandwidth(instance_type).gb_per_s,
+        inst.network_gbps,
+        platform.comm,
+    )
     t_compute = fwd_bwd + step
     t_gpu = t_compute + comm.interconnect_stall_s + comm.network_stall_s
 
@@ -199,18 +216,34 @@ def estimate(job: Job, instance_type: str, nodes: int, market: Market,
     spot_h = 0.0
     if market is Market.SPOT:
         interval_h = platform.checkpoint_interval_h
-        lost_h = nodes * inst.interruption.hourly_rate * (interval_h / 2
-                                                          + platform.restart_s / 3600)
-        write_h = (CHECKPOINT_BYTES_PER_PARAM * job.model.parameters
-                   / (platform.storage_mb_per_s * 1e6) / 3600)
+        lost_h = (
+            nodes * inst.interruption.hourly_rate * (interval_h / 2 + platform.restart_s / 3600)
+        )
+        write_h = (
+            CHECKPOINT_BYTES_PER_PARAM
+            * job.model.parameters
+            / (platform.storage_mb_per_s * 1e6)
+            / 3600
+        )
         spot_h = train_h * lost_h + train_h / interval_h * write_h
     hours = train_h + spot_h
     price = (price_overrides or {}).get(instance_type, price_usd_per_h(inst, market))
     return Estimate(
-        instance_type=instance_type, nodes=nodes, market=market, gpus=nodes * g,
-        iterations=iterations, iteration_s=iteration_s, compute_s=t_compute,
-        fetch_stall_s=fetch, prep_stall_s=prep,
-        interconnect_stall_s=comm.interconnect_stall_s, network_stall_s=comm.network_stall_s,
-        train_h=train_h, spot_overhead_h=spot_h, hours=hours, price_usd_per_h=price,
-        cost_usd=nodes * price * hours, naive_hours=iterations * t_compute / 3600,
+        instance_type=instance_type,
+        nodes=nodes,
+        market=market,
+        gpus=nodes * g,
+        iterations=iterations,
+        iteration_s=iteration_s,
+        compute_s=t_compute,
+        fetch_stall_s=fetch,
+        prep_stall_s=prep,
+        interconnect_stall_s=comm.interconnect_stall_s,
+        network_stall_s=comm.network_stall_s,
+        train_h=train_h,
+        spot_overhead_h=spot_h,
+        hours=hours,
+        price_usd_per_h=price,
+        cost_usd=nodes * price * hours,
+        naive_hours=iterations * t_compute / 3600,
     )

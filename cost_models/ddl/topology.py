@@ -82,20 +82,30 @@ _NVLINK_KINDS = frozenset({"nvlink2", "nvlink3_nvswitch"})
 
 # nvidia-smi topo -m on p3.16xlarge: NVLink link count between GPU pairs (hybrid cube-mesh).
 _CUBE_MESH_LINKS: dict[tuple[int, int], int] = {
-    (0, 1): 1, (0, 2): 1, (0, 3): 2, (0, 4): 2,
-    (1, 2): 2, (1, 3): 1, (1, 5): 2,
-    (2, 3): 2, (2, 6): 1,
+    (0, 1): 1,
+    (0, 2): 1,
+    (0, 3): 2,
+    (0, 4): 2,
+    (1, 2): 2,
+    (1, 3): 1,
+    (1, 5): 2,
+    (2, 3): 2,
+    (2, 6): 1,
     (3, 7): 1,
-    (4, 5): 1, (4, 6): 1, (4, 7): 2,
-    (5, 6): 2, (5, 7): 1,
+    (4, 5): 1,
+    (4, 6): 1,
+    (4, 7): 2,
+    (5, 6): 2,
+    (5, 7): 1,
     (6, 7): 2,
 }
 
 
 def _add(graph: nx.Graph, u: str, v: str, link: str, count: int = 1) -> None:
     spec = LINKS[link]
-    graph.add_edge(u, v, link=link,
-                   bandwidth_gb_per_s=count * spec.nominal_gb_per_s * spec.efficiency)
+    graph.add_edge(
+        u, v, link=link, bandwidth_gb_per_s=count * spec.nominal_gb_per_s * spec.efficiency
+    )
 
 
 def _gpu(graph: nx.Graph, i: int) -> str:
@@ -177,14 +187,20 @@ TOPOLOGY_INSTANCES = tuple(_BUILDERS)
 def topology(instance_type: str) -> nx.Graph:
     """The interconnect graph of ``instance_type`` (a fresh copy; unknown types: DataError)."""
     if instance_type not in _BUILDERS:
-        raise DataError(None, "instance_type",
-                        f"a GPU instance type with a known interconnect: "
-                        f"{', '.join(TOPOLOGY_INSTANCES)} (got {instance_type!r})")
+        raise DataError(
+            None,
+            "instance_type",
+            f"a GPU instance type with a known interconnect: "
+            f"{', '.join(TOPOLOGY_INSTANCES)} (got {instance_type!r})",
+        )
     graph = _BUILDERS[instance_type]()
     gpus = sum(1 for _, kind in graph.nodes(data="kind") if kind == "gpu")
     if gpus != instance(instance_type).gpus:
-        raise DataError(None, f"topology.{instance_type}",
-                        f"{instance(instance_type).gpus} GPUs as in cost_models.cloud")
+        raise DataError(
+            None,
+            f"topology.{instance_type}",
+            f"{instance(instance_type).gpus} GPUs as in cost_models.cloud",
+        )
     return graph
 
 
@@ -197,9 +213,12 @@ class RingBandwidth:
 
 def _route(graph: nx.Graph, source: str, target: str) -> list[str]:
     """Fewest-hop path from source to target, the widest among those."""
-    return max(nx.all_shortest_paths(graph, source, target),
-               key=lambda path: min(graph[u][v]["bandwidth_gb_per_s"]
-                                    for u, v in itertools.pairwise(path)))
+    return max(
+        nx.all_shortest_paths(graph, source, target),
+        key=lambda path: min(
+            graph[u][v]["bandwidth_gb_per_s"] for u, v in itertools.pairwise(path)
+        ),
+    )
 
 
 def _ring_orders(graph: nx.Graph, gpus: list[str]) -> list[tuple[str, ...]]:
@@ -215,12 +234,14 @@ def _ring_orders(graph: nx.Graph, gpus: list[str]) -> list[tuple[str, ...]]:
 def ring_bandwidth(instance_type: str) -> RingBandwidth:
     """Ring all-reduce bandwidth inside one instance of ``instance_type`` (cached)."""
     graph = topology(instance_type)
-    gpus = sorted((n for n, kind in graph.nodes(data="kind") if kind == "gpu"),
-                  key=lambda n: int(n[3:]))
+    gpus = sorted(
+        (n for n, kind in graph.nodes(data="kind") if kind == "gpu"), key=lambda n: int(n[3:])
+    )
     if len(gpus) == 1:
         return RingBandwidth(0.0, 0, "")
     nvlink = graph.edge_subgraph(
-        (u, v) for u, v, link in graph.edges(data="link") if link in _NVLINK_KINDS)
+        (u, v) for u, v, link in graph.edges(data="link") if link in _NVLINK_KINDS
+    )
     if set(gpus) <= set(nvlink.nodes) and nx.is_connected(nvlink):
         graph = nx.Graph(nvlink)
     routes = {(a, b): _route(graph, a, b) for a in gpus for b in gpus if a != b}

@@ -55,8 +55,9 @@ def _cnn_training_gflop(forward_gmac: float) -> float:
     return forward_gmac * FLOPS_PER_MAC * TRAINING_FLOPS_PER_FORWARD_FLOP
 
 
-def _transformer_training_gflop(non_embedding_params: float, layers: int, context: int,
-                                d_model: int) -> float:
+def _transformer_training_gflop(
+    non_embedding_params: float, layers: int, context: int, d_model: int
+) -> float:
     """Training GFLOP per sequence: Kaplan et al. 2020 Table 1, C_forward per token =
     2 N + 2 n_layer n_ctx d_model, times 3 for forward + backward, times n_ctx tokens."""
     forward_per_token = 2 * non_embedding_params + 2 * layers * context * d_model
@@ -92,24 +93,35 @@ MODELS: dict[str, TrainingModel] = {
     m.name: m
     for m in (
         TrainingModel(
-            "resnet50", 25_557_032, _cnn_training_gflop(4.09), IMAGENET,
+            "resnet50",
+            25_557_032,
+            _cnn_training_gflop(4.09),
+            IMAGENET,
             "torchvision model zoo table (ResNet50_Weights.IMAGENET1K_V1: 25,557,032 params, "
             "4.09 GFLOPS reported as multiply-accumulates at 224x224)",
         ),
         TrainingModel(
-            "vgg11", 132_863_336, _cnn_training_gflop(7.61), IMAGENET,
+            "vgg11",
+            132_863_336,
+            _cnn_training_gflop(7.61),
+            IMAGENET,
             "torchvision model zoo table (VGG11_Weights.IMAGENET1K_V1: 132,863,336 params, "
             "7.61 GFLOPS as multiply-accumulates at 224x224)",
         ),
         TrainingModel(
-            "alexnet", 61_100_840, _cnn_training_gflop(0.71), IMAGENET,
+            "alexnet",
+            61_100_840,
+            _cnn_training_gflop(0.71),
+            IMAGENET,
             "torchvision model zoo table (AlexNet_Weights.IMAGENET1K_V1: 61,100,840 params, "
             "0.71 GFLOPS as multiply-accumulates at 224x224)",
         ),
         TrainingModel(
-            "bert-base", 109_482_240,
-            _transformer_training_gflop(_BERT_NON_EMBEDDING_PARAMS, _BERT_BASE_LAYERS,
-                                        _BERT_SEQUENCE, _BERT_BASE_D_MODEL),
+            "bert-base",
+            109_482_240,
+            _transformer_training_gflop(
+                _BERT_NON_EMBEDDING_PARAMS, _BERT_BASE_LAYERS, _BERT_SEQUENCE, _BERT_BASE_D_MODEL
+            ),
             MNLI_SEQ128,
             "Devlin et al., NAACL 2019 (BERT-base: L=12, H=768, 110M params; the Hugging Face "
             "bert-base-uncased checkpoint has 109,482,240); FLOPs per Kaplan et al. 2020",

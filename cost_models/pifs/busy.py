@@ -71,8 +71,13 @@ class BatchCost:
         return batch_size / (self.latency_us * 1e-6)
 
 
-def batch_cost(fabric: Fabric, workload: Workload, fractions: Sequence[np.ndarray],
-               reduced: Sequence[bool], reduction_window_samples: int = 1) -> BatchCost:
+def batch_cost(
+    fabric: Fabric,
+    workload: Workload,
+    fractions: Sequence[np.ndarray],
+    reduced: Sequence[bool],
+    reduction_window_samples: int = 1,
+) -> BatchCost:
     """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``."""
     arrays = workload.bucket_arrays
     n_t = len(workload.tables)

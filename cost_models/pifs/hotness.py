@@ -46,7 +46,7 @@ def _harmonic(m: float, s: float) -> float:
     """Generalised harmonic number sum_{k=1}^{m} k**-s (m may be large)."""
     m_int = int(m)
     head = min(m_int, _EXACT_RANKS)
-    total = math.fsum(k ** -s for k in range(1, head + 1))
+    total = math.fsum(k**-s for k in range(1, head + 1))
     if m_int > head:
         lo, hi = head + 0.5, m_int + 0.5
         total += math.log(hi / lo) if s == 1.0 else (hi ** (1 - s) - lo ** (1 - s)) / (1 - s)
@@ -59,7 +59,7 @@ def zipf_buckets(rows: int, exponent: float, n_buckets: int) -> tuple[Bucket, ..
         raise DataError(None, "hotness", "rows >= 1, buckets >= 1 and a Zipf exponent >= 0")
     edges = [0]
     for k in range(n_buckets - 1, 0, -1):
-        edges.append(max(edges[-1], round(rows * 2.0 ** -k)))
+        edges.append(max(edges[-1], round(rows * 2.0**-k)))
     edges.append(rows)
     total = _harmonic(rows, exponent)
     buckets = []
@@ -125,11 +125,16 @@ def read_locality_stats(path: str | Path) -> LocalityStats:
         if not 0.95 <= total <= 1.05:
             raise DataError(file, f"{name} shares", f"shares summing to 1 (sum {total:.3f})")
     col = header["avg_col_size"]
-    est = [r if r > 0 else (x * col / max(lo, 1)) for (_, lo, r), (_, _, x) in zip(
-        rows, lookups, strict=True)]
+    est = [
+        r if r > 0 else (x * col / max(lo, 1))
+        for (_, lo, r), (_, _, x) in zip(rows, lookups, strict=True)
+    ]
     row_total = sum(est)
     lookup_total = sum(x for _, _, x in lookups)
-    buckets = tuple(Bucket(label, r / row_total, x / lookup_total)
-                    for r, (label, _, x) in zip(est, lookups, strict=True) if r > 0 or x > 0)
+    buckets = tuple(
+        Bucket(label, r / row_total, x / lookup_total)
+        for r, (label, _, x) in zip(est, lookups, strict=True)
+        if r > 0 or x > 0
+    )
     hottest_first = tuple(reversed(buckets))
     return LocalityStats(hottest_first, header["avg_indices"], header["avg_unique_rows"], col)

@@ -132,22 +132,40 @@ def build_graph(spec: FabricSpec) -> nx.DiGraph:
         raise DataError(None, "fabric.ports", "at least one downstream port")
     g = nx.DiGraph()
     g.add_node("host", kind="host")
-    g.add_node("host_dram", kind="memory", bandwidth_gb_per_s=spec.host_dram_gb_per_s,
-               capacity_gib=spec.host_capacity_gib, latency_ns=spec.host_latency_ns)
+    g.add_node(
+        "host_dram",
+        kind="memory",
+        bandwidth_gb_per_s=spec.host_dram_gb_per_s,
+        capacity_gib=spec.host_capacity_gib,
+        latency_ns=spec.host_latency_ns,
+    )
     g.add_edge("host", "host_dram", bandwidth_gb_per_s=spec.host_dram_gb_per_s, latency_ns=0.0)
-    g.add_node("switch", kind="switch", reduction_gb_per_s=spec.reduction_gb_per_s,
-               reduction_latency_ns=spec.reduction_latency_ns,
-               buffer_mib=spec.switch_buffer_mib)
-    g.add_edge("host", "switch", bandwidth_gb_per_s=spec.upstream_lanes * PCIE5_GB_PER_S_PER_LANE,
-               latency_ns=spec.switch_hop_ns / 2)
+    g.add_node(
+        "switch",
+        kind="switch",
+        reduction_gb_per_s=spec.reduction_gb_per_s,
+        reduction_latency_ns=spec.reduction_latency_ns,
+        buffer_mib=spec.switch_buffer_mib,
+    )
+    g.add_edge(
+        "host",
+        "switch",
+        bandwidth_gb_per_s=spec.upstream_lanes * PCIE5_GB_PER_S_PER_LANE,
+        latency_ns=spec.switch_hop_ns / 2,
+    )
     for i, exp in enumerate(spec.expanders):
         port, dev = f"port{i}", f"expander{i}"
         g.add_node(port, kind="port")
-        g.add_node(dev, kind="memory", bandwidth_gb_per_s=exp.device_gb_per_s,
-                   capacity_gib=exp.capacity_gib,
-                   latency_ns=spec.host_latency_ns + exp.latency_ns)
-        g.add_edge("switch", port, bandwidth_gb_per_s=exp.link_gb_per_s,
-                   latency_ns=spec.switch_hop_ns / 2)
+        g.add_node(
+            dev,
+            kind="memory",
+            bandwidth_gb_per_s=exp.device_gb_per_s,
+            capacity_gib=exp.capacity_gib,
+            latency_ns=spec.host_latency_ns + exp.latency_ns,
+        )
+        g.add_edge(
+            "switch", port, bandwidth_gb_per_s=exp.link_gb_per_s, latency_ns=spec.switch_hop_ns / 2
+        )
         g.add_edge(port, dev, bandwidth_gb_per_s=exp.link_gb_per_s, latency_ns=0.0)
     return g
 
@@ -167,16 +185,21 @@ def path_latency_ns(g: nx.DiGraph, src: str, dst: str) -> float:
 
 
 def _location(g: nx.DiGraph, name: str, node: str, src: str, is_cxl: bool) -> Location:
-    return Location(name=name, capacity_bytes=g.nodes[node]["capacity_gib"] * GIB,
-                    bandwidth_gb_per_s=path_bandwidth_gb_per_s(g, src, node),
-                    latency_ns=path_latency_ns(g, "host", node), is_cxl=is_cxl)
+    return Location(
+        name=name,
+        capacity_bytes=g.nodes[node]["capacity_gib"] * GIB,
+        bandwidth_gb_per_s=path_bandwidth_gb_per_s(g, src, node),
+        latency_ns=path_latency_ns(g, "host", node),
+        is_cxl=is_cxl,
+    )
 
 
 def build_fabric(spec: FabricSpec) -> Fabric:
     """Resources of the fabric: host DRAM, each port (switch-side bottleneck), upstream."""
     g = build_graph(spec)
-    ports = tuple(_location(g, f"port{i}", f"expander{i}", "switch", True)
-                  for i in range(len(spec.expanders)))
+    ports = tuple(
+        _location(g, f"port{i}", f"expander{i}", "switch", True) for i in range(len(spec.expanders))
+    )
     return Fabric(
         graph=g,
         host=_location(g, "host", "host_dram", "host", False),

@@ -74,13 +74,15 @@ class Workload:
     @cached_property
     def bucket_arrays(self) -> BucketArrays:
         """Every (table, bucket) pair flattened in table order, computed once per workload."""
-        pairs = [(t, table, b) for t, table in enumerate(self.tables)
-                 for b in range(len(table.buckets))]
+        pairs = [
+            (t, table, b) for t, table in enumerate(self.tables) for b in range(len(table.buckets))
+        ]
         return BucketArrays(
             table=np.array([t for t, _, _ in pairs], dtype=np.int64),
             bytes=np.array([table.bucket_bytes(b) for _, table, b in pairs]),
-            lookup_bytes=np.array([table.bucket_lookup_bytes(b, self.batch_size)
-                                   for _, table, b in pairs]),
+            lookup_bytes=np.array(
+                [table.bucket_lookup_bytes(b, self.batch_size) for _, table, b in pairs]
+            ),
         )
 
 
@@ -109,22 +111,72 @@ def _uniform(prefix: str, n: int, rows: int, dim: int, pooling: float) -> list[T
 
 
 CRITEO_KAGGLE_ROWS = (  # facebookresearch/dlrm, Criteo Kaggle day split
-    1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194, 27,
-    14992, 5461306, 10, 5652, 2173, 4, 7046547, 18, 15, 286181, 105, 142572,
+    1460,
+    583,
+    10131227,
+    2202608,
+    305,
+    24,
+    12517,
+    633,
+    3,
+    93145,
+    5683,
+    8351593,
+    3194,
+    27,
+    14992,
+    5461306,
+    10,
+    5652,
+    2173,
+    4,
+    7046547,
+    18,
+    15,
+    286181,
+    105,
+    142572,
 )
 CRITEO_TERABYTE_ROWS = (  # facebookresearch/dlrm, Terabyte with --max-ind-range=40000000
-    39884406, 39043, 17289, 7420, 20263, 3, 7120, 1543, 63, 38532951, 2953546, 403346, 10,
-    2208, 11938, 155, 4, 976, 14, 39979771, 25641295, 39664984, 585935, 12972, 108, 36,
+    39884406,
+    39043,
+    17289,
+    7420,
+    20263,
+    3,
+    7120,
+    1543,
+    63,
+    38532951,
+    2953546,
+    403346,
+    10,
+    2208,
+    11938,
+    155,
+    4,
+    976,
+    14,
+    39979771,
+    25641295,
+    39664984,
+    585935,
+    12972,
+    108,
+    36,
 )
 
 PRESETS: dict[str, Callable[[], list[TableShape]]] = {
     "rm1": lambda: _uniform("rm1", 8, 4_000_000, 32, 80.0),
     "rm2": lambda: _uniform("rm2", 32, 500_000, 64, 120.0),
     "rm3": lambda: _uniform("rm3", 10, 2_000_000, 32, 20.0),
-    "criteo_kaggle": lambda: [TableShape(f"C{i + 1}", r, 16, 4, 1.0)
-                              for i, r in enumerate(CRITEO_KAGGLE_ROWS)],
-    "criteo_terabyte": lambda: [TableShape(f"C{i + 1}", r, 128, 4, 1.0)
-                                for i, r in enumerate(CRITEO_TERABYTE_ROWS)],
+    "criteo_kaggle": lambda: [
+        TableShape(f"C{i + 1}", r, 16, 4, 1.0) for i, r in enumerate(CRITEO_KAGGLE_ROWS)
+    ],
+    "criteo_terabyte": lambda: [
+        TableShape(f"C{i + 1}", r, 128, 4, 1.0) for i, r in enumerate(CRITEO_TERABYTE_ROWS)
+    ],
 }
 
 META_MEAN_POOLING = 1_405_163_864 / 131_072 / 788  # lookups per sample and table (trace)
@@ -133,23 +185,33 @@ META_ROWS_SIGMA = 1.5  # log-normal spread of rows (synthetic assumption)
 META_POOLING_SIGMA = 1.0  # log-normal spread of pooling factors (synthetic assumption)
 
 
-def meta_like_tables(n_tables: int, seed: int, mean_pooling: float = META_MEAN_POOLING,
-                     dim: int = 128, bytes_per_element: int = 2) -> list[TableShape]:
+def meta_like_tables(
+    n_tables: int,
+    seed: int,
+    mean_pooling: float = META_MEAN_POOLING,
+    dim: int = 128,
+    bytes_per_element: int = 2,
+) -> list[TableShape]:
     """Synthetic tables shaped like Meta's trace (see the module docstring)."""
     if n_tables < 1:
         raise DataError(None, "workload.tables", "at least one table")
     rng = np.random.default_rng(seed)
-    rows = np.clip(rng.lognormal(np.log(META_MEDIAN_ROWS), META_ROWS_SIGMA, n_tables),
-                   1_000, 50_000_000).astype(np.int64)
+    rows = np.clip(
+        rng.lognormal(np.log(META_MEDIAN_ROWS), META_ROWS_SIGMA, n_tables), 1_000, 50_000_000
+    ).astype(np.int64)
     pooling = rng.lognormal(0.0, META_POOLING_SIGMA, n_tables)
     pooling *= mean_pooling / pooling.mean()
-    return [TableShape(f"meta_t{i}", int(r), dim, bytes_per_element, float(round(p, 3)))
-            for i, (r, p) in enumerate(zip(rows, pooling, strict=True))]
+    return [
+        TableShape(f"meta_t{i}", int(r), dim, bytes_per_element, float(round(p, 3)))
+        for i, (r, p) in enumerate(zip(rows, pooling, strict=True))
+    ]
 
 
-def with_hotness(shapes: Sequence[TableShape],
-                 buckets_for: Callable[[TableShape], tuple[Bucket, ...]]) -> tuple[
-                     EmbeddingTable, ...]:
+def with_hotness(
+    shapes: Sequence[TableShape], buckets_for: Callable[[TableShape], tuple[Bucket, ...]]
+) -> tuple[EmbeddingTable, ...]:
     """Attach hotness buckets to each table shape."""
-    return tuple(EmbeddingTable(s.name, s.rows, s.dim, s.bytes_per_element, s.pooling,
-                                buckets_for(s)) for s in shapes)
+    return tuple(
+        EmbeddingTable(s.name, s.rows, s.dim, s.bytes_per_element, s.pooling, buckets_for(s))
+        for s in shapes
+    )

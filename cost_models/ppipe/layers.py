@@ -73,16 +73,28 @@ class _Builder:
         self.layers: list[LayerSpec] = []
         self.last = ""
 
-    def conv(self, name: str, out_channels: int, kernel: int, stride: int = 1,
-             source: str | None = None, shape: tuple[int, int, int] | None = None) -> str:
+    def conv(
+        self,
+        name: str,
+        out_channels: int,
+        kernel: int,
+        stride: int = 1,
+        source: str | None = None,
+        shape: tuple[int, int, int] | None = None,
+    ) -> str:
         channels, height, width = shape or self.shape
         pad = kernel // 2
         out_h = (height + 2 * pad - kernel) // stride + 1
         out_w = (width + 2 * pad - kernel) // stride + 1
         macs = channels * kernel * kernel * out_channels * out_h * out_w
         params = channels * kernel * kernel * out_channels + out_channels  # + folded bias
-        self._add(name, 2.0 * macs, params, (out_channels, out_h, out_w),
-                  (self.last if source is None else source,))
+        self._add(
+            name,
+            2.0 * macs,
+            params,
+            (out_channels, out_h, out_w),
+            (self.last if source is None else source,),
+        )
         return name
 
     def pool(self, name: str, kernel: int, stride: int) -> str:
@@ -90,8 +102,13 @@ class _Builder:
         pad = kernel // 2 if kernel > stride else 0
         out_h = (height + 2 * pad - kernel) // stride + 1
         out_w = (width + 2 * pad - kernel) // stride + 1
-        self._add(name, float(channels * out_h * out_w * kernel * kernel), 0,
-                  (channels, out_h, out_w), (self.last,))
+        self._add(
+            name,
+            float(channels * out_h * out_w * kernel * kernel),
+            0,
+            (channels, out_h, out_w),
+            (self.last,),
+        )
         return name
 
     def add(self, name: str, left: str, right: str) -> str:
@@ -107,20 +124,37 @@ class _Builder:
     def linear(self, name: str, out_features: int) -> str:
         channels, height, width = self.shape
         in_features = channels * height * width
-        self._add(name, 2.0 * in_features * out_features, in_features * out_features
-                  + out_features, (out_features, 1, 1), (self.last,))
+        self._add(
+            name,
+            2.0 * in_features * out_features,
+            in_features * out_features + out_features,
+            (out_features, 1, 1),
+            (self.last,),
+        )
         return name
 
-    def _add(self, name: str, flops: float, params: int, shape: tuple[int, int, int],
-             inputs: tuple[str, ...]) -> None:
+    def _add(
+        self,
+        name: str,
+        flops: float,
+        params: int,
+        shape: tuple[int, int, int],
+        inputs: tuple[str, ...],
+    ) -> None:
         self.shape = shape
-        self.layers.append(LayerSpec(name, flops, float(params * BYTES_PER_ELEMENT),
-                                     float(np.prod(shape) * BYTES_PER_ELEMENT), inputs))
+        self.layers.append(
+            LayerSpec(
+                name,
+                flops,
+                float(params * BYTES_PER_ELEMENT),
+                float(np.prod(shape) * BYTES_PER_ELEMENT),
+                inputs,
+            )
+        )
         self.last = name
 
 
-def _resnet(name: str, blocks: Sequence[int], height: int, width: int,
-            classifier: bool) -> CnnSpec:
+def _resnet(name: str, blocks: Sequence[int], height: int, width: int, classifier: bool) -> CnnSpec:
     net = _Builder(3, height, width)
     net.conv("conv1", 64, 7, 2)
     net.pool("maxpool", 3, 2)
@@ -134,8 +168,9 @@ def _resnet(name: str, blocks: Sequence[int], height: int, width: int,
             main = net.conv(f"{prefix}.conv3", planes * 4, 1)
             shortcut = entry
             if block == 0:
-                shortcut = net.conv(f"{prefix}.downsample", planes * 4, 1, stride,
-                                    source=entry, shape=entry_shape)
+                shortcut = net.conv(
+                    f"{prefix}.downsample", planes * 4, 1, stride, source=entry, shape=entry_shape
+                )
             net.add(f"{prefix}.add", main, shortcut)
     if classifier:
         net.global_pool("avgpool")
@@ -171,17 +206,24 @@ def layer_latency_us(spec: CnnSpec, gpu: str, mps: int, batch: int) -> np.ndarra
     dev = device(gpu)
     in_bytes = spec.in_bytes()
     times = [
-        mps * roofline_time_s(batch * layer.flops,
-                              layer.weight_bytes + batch * (inputs + layer.out_bytes),
-                              dev, Precision.TF32, include_overhead=False) * 1e6
+        mps
+        * roofline_time_s(
+            batch * layer.flops,
+            layer.weight_bytes + batch * (inputs + layer.out_bytes),
+            dev,
+            Precision.TF32,
+            include_overhead=False,
+        )
+        * 1e6
         + LAUNCH_OVERHEAD_US
         for layer, inputs in zip(spec.layers, in_bytes, strict=True)
     ]
     return np.array(times)
 
 
-def analytical_table(spec: CnnSpec, gpus: Sequence[str], max_mps: dict[str, int],
-                     chunks: int) -> ChunkTable:
+def analytical_table(
+    spec: CnnSpec, gpus: Sequence[str], max_mps: dict[str, int], chunks: int
+) -> ChunkTable:
     """Pre-partition ``spec`` into ``chunks`` chunks (batch-1, whole-GPU runtimes of every GPU
     type) and tabulate the analytical chunk latencies at every MPS level and batch."""
     runtimes = {gpu: layer_latency_us(spec, gpu, 1, 1) for gpu in gpus}
@@ -190,7 +232,9 @@ def analytical_table(spec: CnnSpec, gpus: Sequence[str], max_mps: dict[str, int]
     latency: dict[tuple[str, int], np.ndarray] = {}
     for gpu in gpus:
         for mps in range(1, max_mps[gpu] + 1):
-            columns = [np.add.reduceat(layer_latency_us(spec, gpu, mps, batch), bounds[:-1])
-                       for batch in range(1, MAX_BATCH_BY_MPS[mps] + 1)]
+            columns = [
+                np.add.reduceat(layer_latency_us(spec, gpu, mps, batch), bounds[:-1])
+                for batch in range(1, MAX_BATCH_BY_MPS[mps] + 1)
+            ]
             latency[(gpu, mps)] = np.column_stack(columns)
     return ChunkTable(spec.name, latency, partition.cut_bytes)

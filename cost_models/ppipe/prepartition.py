@@ -35,7 +35,13 @@ if TYPE_CHECKING:
 
 # (lb, ub) pairs tried in order; from PPipe's public milp_solver/ilp_v4.py.
 BOUND_SCHEDULE: tuple[tuple[float, float], ...] = (
-    (0.7, 1.3), (0.5, 1.5), (0.5, 2.0), (0.5, 2.5), (0.5, 3.0), (0.5, 3.5), (0.5, 4.0),
+    (0.7, 1.3),
+    (0.5, 1.5),
+    (0.5, 2.0),
+    (0.5, 2.5),
+    (0.5, 3.0),
+    (0.5, 3.5),
+    (0.5, 4.0),
     (0.4, 4.0),
 )
 
@@ -70,9 +76,13 @@ def cut_costs(graph: nx.DiGraph, order: Sequence[str]) -> np.ndarray:
     return np.cumsum(delta)
 
 
-def contract(graph: nx.DiGraph, order: Sequence[str], runtimes: Mapping[str, np.ndarray],
-             chunks: int, schedule: Sequence[tuple[float, float]] = BOUND_SCHEDULE
-             ) -> Prepartition:
+def contract(
+    graph: nx.DiGraph,
+    order: Sequence[str],
+    runtimes: Mapping[str, np.ndarray],
+    chunks: int,
+    schedule: Sequence[tuple[float, float]] = BOUND_SCHEDULE,
+) -> Prepartition:
     """Least-traffic contiguous partition of ``order`` into ``chunks`` chunks (see module)."""
     layers = len(order)
     if not 1 <= chunks <= layers:
@@ -89,8 +99,9 @@ def contract(graph: nx.DiGraph, order: Sequence[str], runtimes: Mapping[str, np.
         best[0] = 0.0
         choice = np.zeros((chunks + 1, layers + 1), dtype=int)
         for c in range(1, chunks + 1):
-            entering = np.where(admissible, (best + np.where(np.arange(layers + 1) > 0,
-                                                             cost, 0.0))[:, None], np.inf)
+            entering = np.where(
+                admissible, (best + np.where(np.arange(layers + 1) > 0, cost, 0.0))[:, None], np.inf
+            )
             choice[c] = np.argmin(entering, axis=0)
             best = entering[choice[c], np.arange(layers + 1)]
         if np.isfinite(best[layers]):
@@ -101,21 +112,25 @@ def contract(graph: nx.DiGraph, order: Sequence[str], runtimes: Mapping[str, np.
             chunk_of_layer = [c for c in range(chunks) for _ in range(starts[c], starts[c + 1])]
             cut_bytes = [round(float(cost[p])) for p in starts[1:-1]]
             return Prepartition(chunk_of_layer, cut_bytes, (lb, ub))
-    raise DataError(None, "chunks", f"a partition into {chunks} chunks within the runtime "
-                    f"bounds {schedule[-1]} on every GPU type")
+    raise DataError(
+        None,
+        "chunks",
+        f"a partition into {chunks} chunks within the runtime "
+        f"bounds {schedule[-1]} on every GPU type",
+    )
 
 
 def prepartition(spec: CnnSpec, runtimes: Mapping[str, np.ndarray], chunks: int) -> Prepartition:
     """Contract ``spec``'s layers (already in topological order) into ``chunks`` chunks."""
     try:
-        return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes,
-                        chunks)
+        return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes, chunks)
     except DataError as error:
         raise DataError(None, f"{spec.name}: {error.key}", error.expected) from None
 
 
 def chunk_bounds(chunk_of_layer: Sequence[int]) -> np.ndarray:
     """Start position of every chunk, then the layer count: ``[0, s_1, ..., L]``."""
-    starts = [0] + [p for p in range(1, len(chunk_of_layer))
-                    if chunk_of_layer[p] != chunk_of_layer[p - 1]]
+    starts = [0] + [
+        p for p in range(1, len(chunk_of_layer)) if chunk_of_layer[p] != chunk_of_layer[p - 1]
+    ]
     return np.array([*starts, len(chunk_of_layer)])

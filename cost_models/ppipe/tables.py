@@ -101,20 +101,32 @@ class ChunkTable:
         cuts = transfer_time_us(np.asarray(self.cut_bytes, dtype=float), bw_gbps)
         return np.concatenate(([NO_CUT_TRANSFER_US], cuts, [NO_CUT_TRANSFER_US]))
 
-    def instance_throughputs_rps(self, gpu: str, mps: int, batch: int, start: int,
-                                 bw_gbps: float, gpus_per_server: int) -> np.ndarray:
+    def instance_throughputs_rps(
+        self, gpu: str, mps: int, batch: int, start: int, bw_gbps: float, gpus_per_server: int
+    ) -> np.ndarray:
         """Requests/s of one instance (MPS slice) of stage ``[start, end)`` for every ``end``
         in ``start + 1 .. C`` (entry ``end - start - 1``): compute- or NIC-bound."""
         compute = 1e6 * batch / self.stage_latencies_us(gpu, mps, batch, start)
         share = mps * gpus_per_server
         nic = 1e6 / (self.nic_transfers_us(bw_gbps) * share)
-        return np.minimum(np.minimum(compute, nic[start + 1:]), nic[start])
+        return np.minimum(np.minimum(compute, nic[start + 1 :]), nic[start])
 
-    def instance_throughput_rps(self, gpu: str, mps: int, batch: int, start: int, end: int,
-                                bw_gbps: float, gpus_per_server: int) -> float:
+    def instance_throughput_rps(
+        self,
+        gpu: str,
+        mps: int,
+        batch: int,
+        start: int,
+        end: int,
+        bw_gbps: float,
+        gpus_per_server: int,
+    ) -> float:
         """Requests/s of one instance (MPS slice) of stage ``[start, end)``: compute or NIC."""
-        return float(self.instance_throughputs_rps(gpu, mps, batch, start, bw_gbps,
-                                                   gpus_per_server)[end - start - 1])
+        return float(
+            self.instance_throughputs_rps(gpu, mps, batch, start, bw_gbps, gpus_per_server)[
+                end - start - 1
+            ]
+        )
 
 
 def _read_csv_rows(path: Path) -> list[list[float]]:
@@ -134,8 +146,9 @@ def _read_csv_rows(path: Path) -> list[list[float]]:
     return rows
 
 
-def load_published_table(folder: Path, model: str, gpus: Sequence[str],
-                         mps_levels: Mapping[str, int]) -> ChunkTable:
+def load_published_table(
+    folder: Path, model: str, gpus: Sequence[str], mps_levels: Mapping[str, int]
+) -> ChunkTable:
     """Read PPipe's published layout: ``block_latency_us/<model>-<GPU>-<m>.csv`` and
     ``cut_bytes/<model>.csv`` under ``folder``, for levels ``1..mps_levels[gpu]``."""
     cut_path = folder / "cut_bytes" / f"{model}.csv"

@@ -43,18 +43,25 @@ def _by_accuracy(data: CocktailData, models: list[int]) -> list[int]:
     return [m for _, m in sorted(zip(-single, models, strict=True))]
 
 
-def fixed_on_demand(data: CocktailData, solver: MilpSolver, ensembles: list[tuple[int, ...]],
-                    policy: str) -> CocktailDeployment:
+def fixed_on_demand(
+    data: CocktailData, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: str
+) -> CocktailDeployment:
     """Fixed ensembles on on-demand VMs, sized by the MILP (the cheapest such sizing)."""
-    deployment, _, _ = solve_plan(data, [[e] for e in ensembles], False, solver,
-                                  lambda: f"{policy}: no on-demand sizing (a planner bug)",
-                                  policy)
+    deployment, _, _ = solve_plan(
+        data,
+        [[e] for e in ensembles],
+        False,
+        solver,
+        lambda: f"{policy}: no on-demand sizing (a planner bug)",
+        policy,
+    )
     return deployment
 
 
 def infaas_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
-    return [tuple(_by_accuracy(data, eligible_models(data, k))[:1])
-            for k in range(len(data.classes))]
+    return [
+        tuple(_by_accuracy(data, eligible_models(data, k))[:1]) for k in range(len(data.classes))
+    ]
 
 
 def clipper_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
@@ -65,9 +72,14 @@ def greedy_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
     out = []
     for k, cls in enumerate(data.classes):
         ordered = _by_accuracy(data, eligible_models(data, k))
-        size = next((j for j in range(1, len(ordered) + 1)
-                     if data.correctness.accuracy(ordered[:j]) >= cls.accuracy_target),
-                    len(ordered))
+        size = next(
+            (
+                j
+                for j in range(1, len(ordered) + 1)
+                if data.correctness.accuracy(ordered[:j]) >= cls.accuracy_target
+            ),
+            len(ordered),
+        )
         out.append(tuple(ordered[:size]))
     return out
 
@@ -80,17 +92,26 @@ def cocktail_greedy(data: CocktailData) -> CocktailDeployment:
             users[m].append(k)
     home = {}
     for m, ks in users.items():
-        fits = [i for i in range(len(data.instances))
-                if all(data.meets_slo(m, i, k) for k in ks)]
+        fits = [i for i in range(len(data.instances)) if all(data.meets_slo(m, i, k) for k in ks)]
         home[m] = min(fits, key=lambda i: data.spot_usd_per_h[i] / data.spot_effective_qps(m, i))
     intervals = []
     for t in range(data.n_intervals):
         load = data.planned_qps[:, t]
-        classes = [ClassPlan(name=cls.name, members=[data.models[m] for m in ensembles[k]],
-                             routes=[Route(model=data.models[m],
-                                           instance_type=data.instances[home[m]],
-                                           qps=float(load[k])) for m in ensembles[k]])
-                   for k, cls in enumerate(data.classes)]
+        classes = [
+            ClassPlan(
+                name=cls.name,
+                members=[data.models[m] for m in ensembles[k]],
+                routes=[
+                    Route(
+                        model=data.models[m],
+                        instance_type=data.instances[home[m]],
+                        qps=float(load[k]),
+                    )
+                    for m in ensembles[k]
+                ],
+            )
+            for k, cls in enumerate(data.classes)
+        ]
         pools = []
         for m, ks in sorted(users.items()):
             i = home[m]
@@ -99,8 +120,14 @@ def cocktail_greedy(data: CocktailData) -> CocktailDeployment:
             rest = served - od * data.capacity_qps[m, i]
             spot = _ceil(rest / data.spot_effective_qps(m, i)) if rest > 0 else 0
             if od or spot:
-                pools.append(Pool(model=data.models[m], instance_type=data.instances[i],
-                                  on_demand=od, spot=spot))
+                pools.append(
+                    Pool(
+                        model=data.models[m],
+                        instance_type=data.instances[i],
+                        on_demand=od,
+                        spot=spot,
+                    )
+                )
         intervals.append(IntervalPlan(classes=classes, pools=pools))
     return CocktailDeployment(policy="cocktail_greedy", intervals=intervals)
 

@@ -19,8 +19,11 @@ class ClassCandidates:
 
 
 def eligible_models(data: CocktailData, k: int) -> list[int]:
-    return [m for m in range(len(data.models))
-            if any(data.meets_slo(m, i, k) for i in range(len(data.instances)))]
+    return [
+        m
+        for m in range(len(data.models))
+        if any(data.meets_slo(m, i, k) for i in range(len(data.instances)))
+    ]
 
 
 def class_candidates(data: CocktailData, k: int) -> ClassCandidates:
@@ -42,12 +45,16 @@ def unreachable_message(data: CocktailData, k: int, cand: ClassCandidates) -> st
     """Why class ``k`` has no candidate ensemble (used for InfeasibleError)."""
     cls = data.classes[k]
     if not cand.eligible:
-        return (f"class {cls.name!r}: no model meets the latency SLO of {cls.slo_ms:g} ms on "
-                f"any of the instance types {', '.join(data.instances)}")
+        return (
+            f"class {cls.name!r}: no model meets the latency SLO of {cls.slo_ms:g} ms on "
+            f"any of the instance types {', '.join(data.instances)}"
+        )
     members = "+".join(data.models[m] for m in cand.best_members)
-    return (f"class {cls.name!r}: accuracy target {cls.accuracy_target:.4f} is not reachable; "
-            f"the best vote accuracy of ensembles of up to {data.max_ensemble_size} models "
-            f"meeting SLO {cls.slo_ms:g} ms is {cand.best_accuracy:.4f} ({members})")
+    return (
+        f"class {cls.name!r}: accuracy target {cls.accuracy_target:.4f} is not reachable; "
+        f"the best vote accuracy of ensembles of up to {data.max_ensemble_size} models "
+        f"meeting SLO {cls.slo_ms:g} ms is {cand.best_accuracy:.4f} ({members})"
+    )
 
 
 def dominated_instances(data: CocktailData) -> set[int]:
@@ -58,11 +65,16 @@ def dominated_instances(data: CocktailData) -> set[int]:
     n_i = len(data.instances)
 
     def covers(j: int, i: int) -> bool:
-        return bool(np.all(data.latency_ms[:, j] <= data.latency_ms[:, i])
-                    and np.all(data.capacity_qps[:, j] >= data.capacity_qps[:, i])
-                    and data.on_demand_usd_per_h[j] <= data.on_demand_usd_per_h[i]
-                    and data.spot_usd_per_h[j] <= data.spot_usd_per_h[i]
-                    and data.spot_loss_prob[j] <= data.spot_loss_prob[i])
+        return bool(
+            np.all(data.latency_ms[:, j] <= data.latency_ms[:, i])
+            and np.all(data.capacity_qps[:, j] >= data.capacity_qps[:, i])
+            and data.on_demand_usd_per_h[j] <= data.on_demand_usd_per_h[i]
+            and data.spot_usd_per_h[j] <= data.spot_usd_per_h[i]
+            and data.spot_loss_prob[j] <= data.spot_loss_prob[i]
+        )
 
-    return {i for i in range(n_i)
-            if any(covers(j, i) and (j < i or not covers(i, j)) for j in range(n_i) if j != i)}
+    return {
+        i
+        for i in range(n_i)
+        if any(covers(j, i) and (j < i or not covers(i, j)) for j in range(n_i) if j != i)
+    }

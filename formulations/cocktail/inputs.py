@@ -83,8 +83,9 @@ class CocktailInputs(BaseModel):
     min_on_demand_share: float = Field(0.2, ge=0.0, le=1.0)
     interruption_rate_scale: float = Field(1.0, ge=0.0)
     vm_startup_s: float = Field(0.0, ge=0.0, description="billed start-up time per new VM")
-    max_vm_changes: int | None = Field(None, ge=0, description="VMs added + removed between "
-                                       "consecutive intervals, at most")
+    max_vm_changes: int | None = Field(
+        None, ge=0, description="VMs added + removed between consecutive intervals, at most"
+    )
     on_demand_usd_per_h: dict[str, float] = Field(default_factory=dict)
     spot_usd_per_h: dict[str, float] = Field(default_factory=dict)
     correctness: CorrectnessSpec = Field(default_factory=CorrectnessSpec)
@@ -93,20 +94,26 @@ class CocktailInputs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> CocktailInputs:
-        for key, names, known in (("models", self.models, ZOO),
-                                  ("instance_types", self.instance_types, INSTANCES)):
+        for key, names, known in (
+            ("models", self.models, ZOO),
+            ("instance_types", self.instance_types, INSTANCES),
+        ):
             unknown = [n for n in names if n not in known]
             if unknown:
-                raise ValueError(f"{key}: names from {', '.join(known)} (unknown: "
-                                 f"{', '.join(unknown)})")
+                raise ValueError(
+                    f"{key}: names from {', '.join(known)} (unknown: {', '.join(unknown)})"
+                )
             if len(set(names)) != len(names):
                 raise ValueError(f"{key}: distinct names")
-        for key, prices in (("on_demand_usd_per_h", self.on_demand_usd_per_h),
-                            ("spot_usd_per_h", self.spot_usd_per_h)):
+        for key, prices in (
+            ("on_demand_usd_per_h", self.on_demand_usd_per_h),
+            ("spot_usd_per_h", self.spot_usd_per_h),
+        ):
             bad = [n for n, p in prices.items() if n not in self.instance_types or p < 0]
             if bad:
-                raise ValueError(f"{key}: non-negative prices of listed instance_types "
-                                 f"(bad: {', '.join(bad)})")
+                raise ValueError(
+                    f"{key}: non-negative prices of listed instance_types (bad: {', '.join(bad)})"
+                )
         names = [c.name for c in self.classes]
         if len(set(names)) != len(names):
             raise ValueError("classes: distinct class names")
@@ -176,21 +183,22 @@ def _derive(inputs: CocktailInputs) -> CocktailData:
     needed = [len(r) for r in rates]
     from_numbers = {n for n, c in zip(needed, inputs.classes, strict=True) if c.load.qps}
     if len(from_numbers) > 1 or (from_numbers and max(needed) > min(from_numbers)):
-        raise DataError(None, "classes.load", "the same number of intervals for every class "
-                        f"(got {needed})")
+        raise DataError(
+            None, "classes.load", f"the same number of intervals for every class (got {needed})"
+        )
     n_intervals = max(needed)
     if n_intervals == 0:
         raise DataError(None, "classes.load", "at least one interval of load (traces are empty)")
     # a trace ending early has no requests in the intervals after its last arrival
     observed = [np.pad(r, (0, n_intervals - len(r))) for r in rates]
-    planned = [planned_rates_qps(c.load, r)
-               for c, r in zip(inputs.classes, observed, strict=True)]
+    planned = [planned_rates_qps(c.load, r) for c, r in zip(inputs.classes, observed, strict=True)]
     spec = inputs.correctness
     if spec.matrix is not None:
         matrix = read_correctness_csv(spec.matrix, inputs.models)
     else:
-        matrix = monte_carlo_correctness([m.top1 for m in zoo], spec.n_samples,
-                                         spec.correlation, spec.seed)
+        matrix = monte_carlo_correctness(
+            [m.top1 for m in zoo], spec.n_samples, spec.correlation, spec.seed
+        )
     return CocktailData(
         models=list(inputs.models),
         instances=list(inputs.instance_types),
@@ -198,16 +206,21 @@ def _derive(inputs: CocktailInputs) -> CocktailData:
         interval_h=inputs.interval_h,
         latency_ms=np.array([[latency_ms(m, t) for t in types] for m in zoo]),
         capacity_qps=np.array([[throughput_qps(m, t) for t in types] for m in zoo]),
-        on_demand_usd_per_h=np.array([inputs.on_demand_usd_per_h.get(t.name,
-                                                                     t.on_demand_usd_per_h)
-                                      for t in types]),
-        spot_usd_per_h=np.array([inputs.spot_usd_per_h.get(t.name, t.spot_usd_per_h)
-                                 for t in types]),
-        spot_loss_prob=np.array([interruption_probability(t, inputs.interval_h,
-                                                          inputs.interruption_rate_scale)
-                                 for t in types]),
-        spot_rate_per_h=np.array([interruption_rate_per_h(t, inputs.interruption_rate_scale)
-                                  for t in types]),
+        on_demand_usd_per_h=np.array(
+            [inputs.on_demand_usd_per_h.get(t.name, t.on_demand_usd_per_h) for t in types]
+        ),
+        spot_usd_per_h=np.array(
+            [inputs.spot_usd_per_h.get(t.name, t.spot_usd_per_h) for t in types]
+        ),
+        spot_loss_prob=np.array(
+            [
+                interruption_probability(t, inputs.interval_h, inputs.interruption_rate_scale)
+                for t in types
+            ]
+        ),
+        spot_rate_per_h=np.array(
+            [interruption_rate_per_h(t, inputs.interruption_rate_scale) for t in types]
+        ),
         planned_qps=np.array(planned, dtype=float),
         actual_qps=np.array(observed, dtype=float),
         correctness=CorrectnessModel.from_matrix(matrix, spec.vote),

@@ -32,8 +32,9 @@ def observed_rates_qps(spec: LoadSpec, interval_h: float) -> np.ndarray:
     (up to its last arrival; the trace is read once)."""
     if spec.qps is not None:
         return np.asarray(spec.qps, dtype=float)
-    return window_rates_qps(read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR,
-                            spec.statistic)
+    return window_rates_qps(
+        read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR, spec.statistic
+    )
 
 
 def planned_rates_qps(spec: LoadSpec, observed: np.ndarray) -> np.ndarray:

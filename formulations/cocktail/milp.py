@@ -41,9 +41,13 @@ class CocktailModel:
     s: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
 
 
-def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]]],
-                allow_spot: bool, intervals: Sequence[int], name: str = "cocktail"
-                ) -> CocktailModel:
+def build_model(
+    data: CocktailData,
+    ensembles: Sequence[Sequence[tuple[int, ...]]],
+    allow_spot: bool,
+    intervals: Sequence[int],
+    name: str = "cocktail",
+) -> CocktailModel:
     """Build the MILP over ``intervals``, with ``ensembles[k]`` the candidates of class k."""
     prob = pulp.LpProblem(name, pulp.LpMinimize)
     model = CocktailModel(prob, [list(e) for e in ensembles], list(intervals))
@@ -51,15 +55,17 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
     members = [sorted({m for e in ens for m in e}) for ens in model.ensembles]
     # (m, i) -> classes that may route to it: m is a candidate member and i meets the SLO
     dominated = dominated_instances(data)
-    users = {(m, i): [k for k in range(len(data.classes))
-                      if m in members[k] and data.meets_slo(m, i, k)]
-             for m in range(n_m) for i in range(n_i) if i not in dominated}
+    users = {
+        (m, i): [k for k in range(len(data.classes)) if m in members[k] and data.meets_slo(m, i, k)]
+        for m in range(n_m)
+        for i in range(n_i)
+        if i not in dominated
+    }
     pools = [p for p, ks in users.items() if ks]
     # Exact VM bounds: on-demand (or spot) VMs alone covering all the load that may reach
     # a pool suffice in its interval; coupled intervals take the largest over the group
     # (clipping every interval's count to it keeps each constraint and adds no change).
-    peak = {p: max(sum(data.planned_qps[k, t] for k in users[p]) for t in intervals)
-            for p in pools}
+    peak = {p: max(sum(data.planned_qps[k, t] for k in users[p]) for t in intervals) for p in pools}
     cost = []
     for t in intervals:
         load = data.planned_qps[:, t]
@@ -70,23 +76,26 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
         for m, i in pools:
             for k in users[(m, i)]:
                 model.y[(t, k, m, i)] = pulp.LpVariable(f"y_{t}_{k}_{m}_{i}", lowBound=0)
-            reach = (peak[(m, i)] if len(intervals) > 1
-                     else sum(load[k] for k in users[(m, i)]))
+            reach = peak[(m, i)] if len(intervals) > 1 else sum(load[k] for k in users[(m, i)])
             cap = float(data.capacity_qps[m, i])
-            model.n[(t, m, i)] = pulp.LpVariable(f"n_{t}_{m}_{i}", 0, math.ceil(reach / cap),
-                                                 cat="Integer")
+            model.n[(t, m, i)] = pulp.LpVariable(
+                f"n_{t}_{m}_{i}", 0, math.ceil(reach / cap), cat="Integer"
+            )
             cost.append(data.interval_h * data.on_demand_usd_per_h[i] * model.n[(t, m, i)])
             if allow_spot:
                 spot_cap = data.spot_effective_qps(m, i)
                 model.s[(t, m, i)] = pulp.LpVariable(
-                    f"s_{t}_{m}_{i}", 0, math.ceil(reach / spot_cap), cat="Integer")
+                    f"s_{t}_{m}_{i}", 0, math.ceil(reach / spot_cap), cat="Integer"
+                )
                 cost.append(data.interval_h * data.spot_usd_per_h[i] * model.s[(t, m, i)])
         for k, ens in enumerate(model.ensembles):
             for m in members[k]:
                 routes = [model.y[(t, k, m, i)] for i in range(n_i) if (t, k, m, i) in model.y]
                 chosen = [model.x[(t, k, e)] for e, members_e in enumerate(ens) if m in members_e]
-                prob += (pulp.lpSum(routes) == float(load[k]) * pulp.lpSum(chosen),
-                         f"route_{t}_{k}_{m}")
+                prob += (
+                    pulp.lpSum(routes) == float(load[k]) * pulp.lpSum(chosen),
+                    f"route_{t}_{k}_{m}",
+                )
                 _add_vm_cuts(data, model, t, k, m, pulp.lpSum(chosen))
         for m, i in pools:
             served = pulp.lpSum(model.y[(t, k, m, i)] for k in users[(m, i)])
@@ -95,16 +104,19 @@ def build_model(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]
             spot_term = data.spot_effective_qps(m, i) * spot if spot is not None else 0
             prob += served <= cap * model.n[(t, m, i)] + spot_term, f"cap_{t}_{m}_{i}"
             if data.min_on_demand_share > 0:
-                prob += (data.min_on_demand_share * served <= cap * model.n[(t, m, i)],
-                         f"od_share_{t}_{m}_{i}")
+                prob += (
+                    data.min_on_demand_share * served <= cap * model.n[(t, m, i)],
+                    f"od_share_{t}_{m}_{i}",
+                )
     if len(intervals) > 1:
         cost += _coupling(data, model, pools)
     prob += pulp.lpSum(cost)
     return model
 
 
-def _add_vm_cuts(data: CocktailData, model: CocktailModel, t: int, k: int, m: int,
-                 used: pulp.LpAffineExpression) -> None:
+def _add_vm_cuts(
+    data: CocktailData, model: CocktailModel, t: int, k: int, m: int, used: pulp.LpAffineExpression
+) -> None:
     """Valid integer-rounding cuts: if class k uses model m, the pools it may reach hold at
     least ceil(lambda / c) VMs, and at least ceil(beta lambda / c) on-demand ones, where c is
     the largest per-VM capacity among them (their capacity must cover lambda, and their
@@ -116,22 +128,27 @@ def _add_vm_cuts(data: CocktailData, model: CocktailModel, t: int, k: int, m: in
     biggest = max(float(data.capacity_qps[m, i]) for i in reach)
     on_demand = [model.n[(t, m, i)] for i in reach]
     spot = [model.s[(t, m, i)] for i in reach if (t, m, i) in model.s]
-    model.problem += (pulp.lpSum(on_demand + spot) >= math.ceil(load / biggest) * used,
-                      f"vms_{t}_{k}_{m}")
+    model.problem += (
+        pulp.lpSum(on_demand + spot) >= math.ceil(load / biggest) * used,
+        f"vms_{t}_{k}_{m}",
+    )
     if data.min_on_demand_share > 0:
         least = math.ceil(data.min_on_demand_share * load / biggest)
         model.problem += pulp.lpSum(on_demand) >= least * used, f"od_vms_{t}_{k}_{m}"
 
 
-def _coupling(data: CocktailData, model: CocktailModel,
-              pools: list[tuple[int, int]]) -> list[pulp.LpAffineExpression]:
+def _coupling(
+    data: CocktailData, model: CocktailModel, pools: list[tuple[int, int]]
+) -> list[pulp.LpAffineExpression]:
     """Start-up cost of VMs added since the previous interval (every VM of the first
     interval starts), and the limit on VMs added or removed between consecutive intervals.
     Returns the start-up cost terms."""
     terms = []
     changes: dict[int, list[pulp.LpVariable]] = {t: [] for t in model.intervals}
-    for counts, prices, tag in ((model.n, data.on_demand_usd_per_h, "od"),
-                                (model.s, data.spot_usd_per_h, "sp")):
+    for counts, prices, tag in (
+        (model.n, data.on_demand_usd_per_h, "od"),
+        (model.s, data.spot_usd_per_h, "sp"),
+    ):
         for t in model.intervals:
             for m, i in pools:
                 if (t, m, i) not in counts:
@@ -142,8 +159,7 @@ def _coupling(data: CocktailData, model: CocktailModel,
                 terms.append(data.startup_h * prices[i] * up)
                 if data.max_vm_changes is not None and t > model.intervals[0]:
                     down = pulp.LpVariable(f"down_{tag}_{t}_{m}_{i}", lowBound=0)
-                    model.problem += down >= previous - counts[(t, m, i)], \
-                        f"down_{tag}_{t}_{m}_{i}"
+                    model.problem += down >= previous - counts[(t, m, i)], f"down_{tag}_{t}_{m}_{i}"
                     changes[t] += [up, down]
     for t, moves in changes.items():
         if moves:
@@ -159,13 +175,18 @@ def extract(data: CocktailData, model: CocktailModel, result: SolveResult) -> li
         for k, ens in enumerate(model.ensembles):
             chosen = ens[max(range(len(ens)), key=lambda e: result.value(model.x[(t, k, e)]))]
             # routes to models outside the chosen ensemble are integrality noise (x ~ 1e-10)
-            routes = [Route(model=data.models[m], instance_type=data.instances[i], qps=q)
-                      for (tt, kk, m, i), var in model.y.items()
-                      if tt == t and kk == k and m in chosen
-                      and (q := result.value(var)) > ROUTE_EPS_QPS]
-            classes.append(ClassPlan(name=data.classes[k].name,
-                                     members=[data.models[m] for m in chosen],
-                                     routes=routes))
+            routes = [
+                Route(model=data.models[m], instance_type=data.instances[i], qps=q)
+                for (tt, kk, m, i), var in model.y.items()
+                if tt == t and kk == k and m in chosen and (q := result.value(var)) > ROUTE_EPS_QPS
+            ]
+            classes.append(
+                ClassPlan(
+                    name=data.classes[k].name,
+                    members=[data.models[m] for m in chosen],
+                    routes=routes,
+                )
+            )
         pools = []
         for (tt, m, i), var in model.n.items():
             if tt != t:
@@ -173,8 +194,11 @@ def extract(data: CocktailData, model: CocktailModel, result: SolveResult) -> li
             spot = model.s.get((t, m, i))
             od, sp = result.int_value(var), result.int_value(spot) if spot is not None else 0
             if od or sp:
-                pools.append(Pool(model=data.models[m], instance_type=data.instances[i],
-                                  on_demand=od, spot=sp))
+                pools.append(
+                    Pool(
+                        model=data.models[m], instance_type=data.instances[i], on_demand=od, spot=sp
+                    )
+                )
         intervals.append(IntervalPlan(classes=classes, pools=pools))
     return intervals
 
@@ -191,16 +215,25 @@ def _merge(results: list[SolveResult]) -> SolveResult:
         gap=relative_gap(objective, bound),
         values={k: v for r in results for k, v in r.values.items()},
         solve_s=sum(r.solve_s for r in results),
-        size=ModelSize(*(sum(getattr(r.size, f) for r in results)
-                         for f in ("variables", "integers", "constraints"))),
+        size=ModelSize(
+            *(
+                sum(getattr(r.size, f) for r in results)
+                for f in ("variables", "integers", "constraints")
+            )
+        ),
         backend=results[0].backend,
         message="; ".join(r.message for r in results if r.message),
     )
 
 
-def solve_plan(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]]],
-               allow_spot: bool, solver: MilpSolver, explain: Callable[[], str],
-               policy: str) -> tuple[CocktailDeployment, SolveResult, float]:
+def solve_plan(
+    data: CocktailData,
+    ensembles: Sequence[Sequence[tuple[int, ...]]],
+    allow_spot: bool,
+    solver: MilpSolver,
+    explain: Callable[[], str],
+    policy: str,
+) -> tuple[CocktailDeployment, SolveResult, float]:
     """Build and solve; returns the deployment, the (merged) result and the build time, s.
 
     Intervals are independent unless start-up costs or a change limit couple consecutive
@@ -208,8 +241,7 @@ def solve_plan(data: CocktailData, ensembles: Sequence[Sequence[tuple[int, ...]]
     constraint separate by interval); with them the whole horizon is one MILP.
     """
     coupled = data.startup_h > 0 or data.max_vm_changes is not None
-    groups = ([list(range(data.n_intervals))] if coupled
-              else [[t] for t in range(data.n_intervals)])
+    groups = [list(range(data.n_intervals))] if coupled else [[t] for t in range(data.n_intervals)]
     plans, results, build_s = [], [], 0.0
     for group in groups:
         started = time.perf_counter()

@@ -54,8 +54,9 @@ class _SubsetOk:
         key = (members, target)
         if key not in self.cache:
             masks = list(range(1, 2 ** len(members)))
-            subsets = [tuple(members[j] for j in range(len(members)) if mask >> j & 1)
-                       for mask in masks]
+            subsets = [
+                tuple(members[j] for j in range(len(members)) if mask >> j & 1) for mask in masks
+            ]
             ok = np.zeros(2 ** len(members), dtype=bool)
             ok[masks] = self.data.correctness.accuracies(subsets) >= target
             self.cache[key] = ok
@@ -79,8 +80,13 @@ def _met_probability(answer: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np
     return probs[:, ok[masks]].sum(axis=1), probs[:, masks != 0].sum(axis=1)
 
 
-def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20, seed: int = 0,
-             substeps: int = 12) -> SimulationReport:
+def simulate(
+    data: CocktailData,
+    deployment: CocktailDeployment,
+    runs: int = 20,
+    seed: int = 0,
+    substeps: int = 12,
+) -> SimulationReport:
     """Replay ``deployment`` ``runs`` times against seeded spot interruptions."""
     rng = np.random.default_rng(seed)
     model_idx, inst_idx = data.model_index, data.instance_index
@@ -90,9 +96,12 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
     total = float(data.actual_qps.sum() * data.interval_h * SECONDS_PER_HOUR)
     for _ in range(runs):
         for t, plan in enumerate(deployment.intervals):
-            ratio = np.divide(data.actual_qps[:, t], data.planned_qps[:, t],
-                              out=np.zeros(len(data.classes)),
-                              where=data.planned_qps[:, t] > 0)
+            ratio = np.divide(
+                data.actual_qps[:, t],
+                data.planned_qps[:, t],
+                out=np.zeros(len(data.classes)),
+                where=data.planned_qps[:, t] > 0,
+            )
             load: dict[tuple[int, int], float] = {}
             for k, cls in enumerate(plan.classes):
                 for r in cls.routes:
@@ -101,8 +110,9 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
             share: dict[tuple[int, int], np.ndarray] = {}
             for pool in plan.pools:
                 m, i = model_idx[pool.model], inst_idx[pool.instance_type]
-                lost_at = rng.exponential(1.0 / max(data.spot_rate_per_h[i], 1e-300),
-                                          size=pool.spot)
+                lost_at = rng.exponential(
+                    1.0 / max(data.spot_rate_per_h[i], 1e-300), size=pool.spot
+                )
                 interruptions += float(np.sum(lost_at < data.interval_h))
                 alive = pool.on_demand + pool.spot - (lost_at[None, :] < instants[:, None]).sum(1)
                 capacity = alive * data.capacity_qps[m, i]
@@ -116,8 +126,13 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
                     routes = [r for r in cls.routes if r.model == cls.members[j]]
                     weight = sum(r.qps for r in routes)
                     if weight > 0 and ratio[k] > 0:
-                        answer[:, j] = sum(r.qps * share.get((m, inst_idx[r.instance_type]), 0.0)
-                                           for r in routes) / weight
+                        answer[:, j] = (
+                            sum(
+                                r.qps * share.get((m, inst_idx[r.instance_type]), 0.0)
+                                for r in routes
+                            )
+                            / weight
+                        )
                 ok = subset_ok.flags(members, data.classes[k].accuracy_target)
                 met_p, answered_p = _met_probability(answer, ok)
                 met += requests * float(met_p.mean())
@@ -131,15 +146,20 @@ def simulate(data: CocktailData, deployment: CocktailDeployment, runs: int = 20,
     )
 
 
-def simulate_all(data: CocktailData, deployments: Mapping[str, CocktailDeployment],
-                 runs: int = 20, seed: int = 0) -> dict[str, SimulationReport]:
+def simulate_all(
+    data: CocktailData, deployments: Mapping[str, CocktailDeployment], runs: int = 20, seed: int = 0
+) -> dict[str, SimulationReport]:
     """Simulate several plans with the same seed (common random numbers across plans)."""
     return {name: simulate(data, dep, runs, seed) for name, dep in deployments.items()}
 
 
-def simulate_with_baselines(inputs: CocktailInputs, plan: CocktailDeployment,
-                            solver: MilpSolver, runs: int = 20,
-                            seed: int = 0) -> dict[str, SimulationReport]:
+def simulate_with_baselines(
+    inputs: CocktailInputs,
+    plan: CocktailDeployment,
+    solver: MilpSolver,
+    runs: int = 20,
+    seed: int = 0,
+) -> dict[str, SimulationReport]:
     """Simulate a plan (``"milp"``) and every baseline built on the same inputs."""
     data = inputs.data()
     deployments = {"milp": plan, **baseline_deployments(data, solver)}

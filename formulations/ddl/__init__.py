@@ -85,8 +85,14 @@ from formulations.types import (
     require_solution,
 )
 
-STALL_COLUMNS = ["iteration_s", "compute_pct", "fetch_pct", "prep_pct", "interconnect_pct",
-                 "network_pct"]  # the shares follow Estimate.breakdown_s's order
+STALL_COLUMNS = [
+    "iteration_s",
+    "compute_pct",
+    "fetch_pct",
+    "prep_pct",
+    "interconnect_pct",
+    "network_pct",
+]  # the shares follow Estimate.breakdown_s's order
 
 
 def stall_row(e: Estimate) -> list[float]:
@@ -107,7 +113,8 @@ def _explain(inputs: DdlInputs, per_job: dict[str, list[Candidate]]) -> str:
             reasons.append(
                 f"job {spec.name}: deadline {spec.deadline_h:g} h cannot be met; the fastest "
                 f"configuration, {fastest.label}, takes {fastest.estimate.hours:.2f} h "
-                f"({dominant_stall(fastest.estimate)})")
+                f"({dominant_stall(fastest.estimate)})"
+            )
             continue
         ok = [c for c in cands if alone_ok(inputs, spec, c)]
         if not ok:
@@ -123,26 +130,28 @@ def _explain(inputs: DdlInputs, per_job: dict[str, list[Candidate]]) -> str:
                 else f"job {spec.name}: every configuration that meets its deadline exceeds "
                 f"a vCPU quota on its own (the smallest, {smallest.label}, needs "
                 f"{smallest.vcpus} vCPUs of the {smallest.quota_key[0].value}/"
-                f"{smallest.quota_key[1].value} quota)")
+                f"{smallest.quota_key[1].value} quota)"
+            )
             continue
         cheapest_total += min(c.estimate.cost_usd for c in ok)
     if reasons:
         return "; ".join(reasons)
     if inputs.objective is Mode.MIN_TIME and not within(cheapest_total, inputs.budget_usd):
-        return (f"budget ${inputs.budget_usd:g} is below the cheapest plan, "
-                f"${cheapest_total:.2f}")
-    limits = ", ".join(f"{q.group.value}/{q.market.value} <= {q.vcpus} vCPUs"
-                       for q in inputs.quotas)
+        return f"budget ${inputs.budget_usd:g} is below the cheapest plan, ${cheapest_total:.2f}"
+    limits = ", ".join(
+        f"{q.group.value}/{q.market.value} <= {q.vcpus} vCPUs" for q in inputs.quotas
+    )
     return f"the jobs cannot run side by side within the vCPU quotas ({limits})"
 
 
-def _verdict(inputs: DdlInputs, spec: JobSpec, c: Candidate, *, better: bool,
-             tie: bool) -> str:
+def _verdict(inputs: DdlInputs, spec: JobSpec, c: Candidate, *, better: bool, tie: bool) -> str:
     """Why a candidate other than the recommendation was not chosen."""
     e = c.estimate
     if not within(e.hours, spec.deadline_h):
-        return (f"rejected: {e.hours:.2f} h misses the {spec.deadline_h:g} h deadline "
-                f"({dominant_stall(e)})")
+        return (
+            f"rejected: {e.hours:.2f} h misses the {spec.deadline_h:g} h deadline "
+            f"({dominant_stall(e)})"
+        )
     if inputs.objective is Mode.MIN_TIME and not within(e.cost_usd, inputs.budget_usd):
         return f"rejected: ${e.cost_usd:.2f} exceeds the ${inputs.budget_usd:g} budget"
     if not alone_ok(inputs, spec, c):
@@ -162,14 +171,15 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
     def plan(self, inputs: DdlInputs, solver: MilpSolver) -> Outcome[DdlDeployment]:
         start = time.perf_counter()
         per_job = candidates_by_job(inputs)
-        kept = {spec.name: [c for c in per_job[spec.name] if alone_ok(inputs, spec, c)]
-                for spec in inputs.jobs}
+        kept = {
+            spec.name: [c for c in per_job[spec.name] if alone_ok(inputs, spec, c)]
+            for spec in inputs.jobs
+        }
         if not all(kept.values()):  # some job has no configuration that fits on its own
             raise InfeasibleError(_explain(inputs, per_job))
         model = build(inputs, kept)
         build_s = time.perf_counter() - start
-        result = require_solution(solver.solve(model.problem),
-                                  lambda: _explain(inputs, per_job))
+        result = require_solution(solver.solve(model.problem), lambda: _explain(inputs, per_job))
         model.second_stage(result.objective, inputs.near_optimal_pct)
         tie_break = solver.solve(model.problem, warm_start=result.values)
         final = tie_break if tie_break.status.has_solution else result
@@ -177,8 +187,11 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         for spec in inputs.jobs:
             chosen, _ = max(model.choice[spec.name], key=lambda pair: final.value(pair[1]))
             e = chosen.estimate
-            assignments.append(Assignment(job=spec.name, instance_type=e.instance_type,
-                                          nodes=e.nodes, market=e.market))
+            assignments.append(
+                Assignment(
+                    job=spec.name, instance_type=e.instance_type, nodes=e.nodes, market=e.market
+                )
+            )
         deployment = DdlDeployment(assignments=assignments)
         value = model.objective_at(inputs.objective, final)  # the engine re-checks it
         if inputs.objective is Mode.MIN_COST:
@@ -187,16 +200,27 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
             objective = Objective("latest finish", "h", Sense.MINIMIZE, value)
         per_baseline = {s.name: baselines(inputs, s, per_job[s.name]) for s in inputs.jobs}
         return Outcome(
-            deployment=deployment, objective=objective, result=result, build_s=build_s,
+            deployment=deployment,
+            objective=objective,
+            result=result,
+            build_s=build_s,
             solve_s=result.solve_s + tie_break.solve_s,
             baselines=baseline_summaries(inputs, per_baseline),
-            warnings=[f"job {name}: no configuration meets the limits even when ignoring "
-                      "stalls, so there is no naive baseline"
-                      for name, found in per_baseline.items() if len(found) < 3]
-            + ([f"near_optimal_pct = {inputs.near_optimal_pct:g}: the plan may be up to that "
-                f"much worse than the optimum {result.objective:.6g}, in exchange for a "
-                f"better {'time' if inputs.objective is Mode.MIN_COST else 'cost'}"]
-               if inputs.near_optimal_pct > 0 else []),
+            warnings=[
+                f"job {name}: no configuration meets the limits even when ignoring "
+                "stalls, so there is no naive baseline"
+                for name, found in per_baseline.items()
+                if len(found) < 3
+            ]
+            + (
+                [
+                    f"near_optimal_pct = {inputs.near_optimal_pct:g}: the plan may be up to that "
+                    f"much worse than the optimum {result.objective:.6g}, in exchange for a "
+                    f"better {'time' if inputs.objective is Mode.MIN_COST else 'cost'}"
+                ]
+                if inputs.near_optimal_pct > 0
+                else []
+            ),
         )
 
     def verify(self, inputs: DdlInputs, deployment: DdlDeployment) -> Verification:
@@ -208,11 +232,38 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         for spec in inputs.jobs:
             a = chosen[spec.name]
             e = estimate_for(inputs, spec, a.instance_type, a.nodes, a.market)
-            rows.append([spec.name, spec.model, a.instance_type, a.nodes, a.market.value,
-                         e.gpus, e.hours, e.cost_usd, spec.deadline_h, *stall_row(e)])
-        tables = [Table("Recommended configuration per job",
-                        ["job", "model", "instance_type", "nodes", "market", "gpus", "hours",
-                         "cost_usd", "deadline_h", *STALL_COLUMNS], rows)]
+            rows.append(
+                [
+                    spec.name,
+                    spec.model,
+                    a.instance_type,
+                    a.nodes,
+                    a.market.value,
+                    e.gpus,
+                    e.hours,
+                    e.cost_usd,
+                    spec.deadline_h,
+                    *stall_row(e),
+                ]
+            )
+        tables = [
+            Table(
+                "Recommended configuration per job",
+                [
+                    "job",
+                    "model",
+                    "instance_type",
+                    "nodes",
+                    "market",
+                    "gpus",
+                    "hours",
+                    "cost_usd",
+                    "deadline_h",
+                    *STALL_COLUMNS,
+                ],
+                rows,
+            )
+        ]
         for spec in inputs.jobs:
             tables.append(self._candidates_table(inputs, spec, chosen[spec.name]))
             tables.append(self._baselines_table(inputs, spec, chosen[spec.name]))
@@ -223,35 +274,89 @@ class DdlFormulation(Formulation[DdlInputs, DdlDeployment]):
         """Ranked candidates around the recommendation: every better-ranked one (why it was
         rejected), the recommendation, and up to ``top_candidates`` after it."""
         cands = sorted(all_candidates(inputs, spec), key=lambda c: rank_key(inputs, c))
-        pick = next(i for i, c in enumerate(cands)
-                    if c.estimate.config == a.config)
+        pick = next(i for i, c in enumerate(cands) if c.estimate.config == a.config)
         rows = []
-        for rank, c in enumerate(cands[:pick + inputs.top_candidates + 1], 1):
+        for rank, c in enumerate(cands[: pick + inputs.top_candidates + 1], 1):
             e = c.estimate
-            verdict = ("recommended" if rank - 1 == pick
-                       else _verdict(inputs, spec, c, better=rank - 1 < pick,
-                                     tie=math.isclose(rank_key(inputs, c)[0],
-                                                      rank_key(inputs, cands[pick])[0],
-                                                      rel_tol=1e-9)))
-            rows.append([rank, e.instance_type, e.nodes, e.market.value, e.gpus, e.hours,
-                         e.cost_usd, *stall_row(e), verdict])
-        return Table(f"Candidates for job {spec.name}, ranked by "
-                     f"{'cost' if inputs.objective is Mode.MIN_COST else 'time'}",
-                     ["rank", "instance_type", "nodes", "market", "gpus", "hours", "cost_usd",
-                      *STALL_COLUMNS, "verdict"], rows, marked_row=pick)
+            verdict = (
+                "recommended"
+                if rank - 1 == pick
+                else _verdict(
+                    inputs,
+                    spec,
+                    c,
+                    better=rank - 1 < pick,
+                    tie=math.isclose(
+                        rank_key(inputs, c)[0], rank_key(inputs, cands[pick])[0], rel_tol=1e-9
+                    ),
+                )
+            )
+            rows.append(
+                [
+                    rank,
+                    e.instance_type,
+                    e.nodes,
+                    e.market.value,
+                    e.gpus,
+                    e.hours,
+                    e.cost_usd,
+                    *stall_row(e),
+                    verdict,
+                ]
+            )
+        return Table(
+            f"Candidates for job {spec.name}, ranked by "
+            f"{'cost' if inputs.objective is Mode.MIN_COST else 'time'}",
+            [
+                "rank",
+                "instance_type",
+                "nodes",
+                "market",
+                "gpus",
+                "hours",
+                "cost_usd",
+                *STALL_COLUMNS,
+                "verdict",
+            ],
+            rows,
+            marked_row=pick,
+        )
 
     @staticmethod
     def _baselines_table(inputs: DdlInputs, spec: JobSpec, a: Assignment) -> Table:
         mine = estimate_for(inputs, spec, a.instance_type, a.nodes, a.market)
         rows = []
         for name, e in baselines(inputs, spec, all_candidates(inputs, spec)).items():
-            rows.append([name, e.instance_type, e.nodes, e.market.value, e.hours, e.cost_usd,
-                         within(e.hours, spec.deadline_h), e.cost_usd / mine.cost_usd,
-                         e.hours / mine.hours, *stall_row(e)])
-        return Table(f"Baselines for job {spec.name}",
-                     ["baseline", "instance_type", "nodes", "market", "hours", "cost_usd",
-                      "meets_deadline", "cost_vs_recommended", "hours_vs_recommended",
-                      *STALL_COLUMNS], rows)
+            rows.append(
+                [
+                    name,
+                    e.instance_type,
+                    e.nodes,
+                    e.market.value,
+                    e.hours,
+                    e.cost_usd,
+                    within(e.hours, spec.deadline_h),
+                    e.cost_usd / mine.cost_usd,
+                    e.hours / mine.hours,
+                    *stall_row(e),
+                ]
+            )
+        return Table(
+            f"Baselines for job {spec.name}",
+            [
+                "baseline",
+                "instance_type",
+                "nodes",
+                "market",
+                "hours",
+                "cost_usd",
+                "meets_deadline",
+                "cost_vs_recommended",
+                "hours_vs_recommended",
+                *STALL_COLUMNS,
+            ],
+            rows,
+        )
 
 
 FORMULATION = DdlFormulation()

@@ -79,8 +79,14 @@ class JobSpec(BaseModel):
         return value
 
     def job(self) -> Job:
-        return Job(MODELS[self.model], self.epochs, self.batch_per_gpu, self.precision,
-                   self.prep_samples_per_s_per_vcpu, dict(self.samples_per_s_per_gpu))
+        return Job(
+            MODELS[self.model],
+            self.epochs,
+            self.batch_per_gpu,
+            self.precision,
+            self.prep_samples_per_s_per_vcpu,
+            dict(self.samples_per_s_per_gpu),
+        )
 
 
 class QuotaGroup(StrEnum):
@@ -128,8 +134,9 @@ class Assumptions(BaseModel):
             page_cache_fraction=self.page_cache_fraction,
             restart_s=self.restart_s,
             checkpoint_interval_h=self.checkpoint_interval_h,
-            comm=CommParams(self.bucket_mib, self.intra_alpha_s, self.network_alpha_s,
-                            self.network_efficiency),
+            comm=CommParams(
+                self.bucket_mib, self.intra_alpha_s, self.network_alpha_s, self.network_efficiency
+            ),
             roofline=RooflineParams(compute_efficiency=self.compute_efficiency),
         )
 
@@ -137,8 +144,9 @@ class Assumptions(BaseModel):
 def _check_instance_types(names: list[str] | dict[str, float]) -> None:
     for name in names:
         if name not in TOPOLOGY_INSTANCES:
-            raise ValueError(f"GPU instance types from {', '.join(TOPOLOGY_INSTANCES)} "
-                             f"(got {name!r})")
+            raise ValueError(
+                f"GPU instance types from {', '.join(TOPOLOGY_INSTANCES)} (got {name!r})"
+            )
 
 
 class DdlInputs(BaseModel):
@@ -148,8 +156,9 @@ class DdlInputs(BaseModel):
 
     objective: Mode = Mode.MIN_COST
     budget_usd: float | None = Field(None, gt=0)
-    instance_types: list[str] = Field(default_factory=lambda: list(TOPOLOGY_INSTANCES),
-                                      min_length=1)
+    instance_types: list[str] = Field(
+        default_factory=lambda: list(TOPOLOGY_INSTANCES), min_length=1
+    )
     max_nodes: int = Field(4, ge=1, le=64)
     markets: list[Market] = Field(default_factory=lambda: list(Market), min_length=1)
     on_demand_usd_per_h: dict[str, float] = Field(default_factory=dict)
@@ -190,12 +199,14 @@ class DdlInputs(BaseModel):
         seen: set[str] = set()
         for i, job in enumerate(self.jobs):
             if job.name in seen:
-                raise InputError(None, f"jobs[{i}].name", "a job name not used before",
-                                 job.name)
+                raise InputError(None, f"jobs[{i}].name", "a job name not used before", job.name)
             seen.add(job.name)
             if self.objective is Mode.MIN_COST and job.deadline_h is None:
-                raise InputError(None, f"jobs[{i}].deadline_h",
-                                 "a deadline in hours for every job when objective = min_cost")
+                raise InputError(
+                    None,
+                    f"jobs[{i}].deadline_h",
+                    "a deadline in hours for every job when objective = min_cost",
+                )
         if self.objective is Mode.MIN_TIME and self.budget_usd is None:
             raise InputError(None, "budget_usd", "a budget in USD when objective = min_time")
         if len(set(self.markets)) != len(self.markets):

@@ -30,10 +30,12 @@ class DdlModel:
         (total cost, or the latest job's hours; never the free variable T, which the
         second stage may leave above the latest finish)."""
         if mode is Mode.MIN_COST:
-            return sum(c.estimate.cost_usd * result.value(x)
-                       for xs in self.choice.values() for c, x in xs)
-        return max(sum(c.estimate.hours * result.value(x) for c, x in xs)
-                   for xs in self.choice.values())
+            return sum(
+                c.estimate.cost_usd * result.value(x) for xs in self.choice.values() for c, x in xs
+            )
+        return max(
+            sum(c.estimate.hours * result.value(x) for c, x in xs) for xs in self.choice.values()
+        )
 
     def second_stage(self, optimum: float, near_optimal_pct: float) -> None:
         """Keep the primary objective within ``near_optimal_pct`` % of ``optimum`` and
@@ -48,13 +50,17 @@ def build(inputs: DdlInputs, kept: dict[str, Sequence[Candidate]]) -> DdlModel:
     problem = pulp.LpProblem("ddl", pulp.LpMinimize)
     choice: dict[str, list[tuple[Candidate, pulp.LpVariable]]] = {}
     for j, spec in enumerate(inputs.jobs):
-        xs = [(c, problem.add_variable(f"x_{j}_{k}", 0, 1, pulp.LpBinary))
-              for k, c in enumerate(kept[spec.name])]
+        xs = [
+            (c, problem.add_variable(f"x_{j}_{k}", 0, 1, pulp.LpBinary))
+            for k, c in enumerate(kept[spec.name])
+        ]
         choice[spec.name] = xs
         problem += pulp.lpSum(x for _, x in xs) == 1, f"one_config_{j}"
         if spec.deadline_h is not None:
-            problem += (pulp.lpSum(c.estimate.hours * x for c, x in xs) <= spec.deadline_h,
-                        f"deadline_{j}")
+            problem += (
+                pulp.lpSum(c.estimate.hours * x for c, x in xs) <= spec.deadline_h,
+                f"deadline_{j}",
+            )
     every = [pair for xs in choice.values() for pair in xs]
     for q, quota in enumerate(inputs.quotas):
         terms = [c.vcpus * x for c, x in every if c.quota_key == (quota.group, quota.market)]
@@ -71,7 +77,9 @@ def build(inputs: DdlInputs, kept: dict[str, Sequence[Candidate]]) -> DdlModel:
         return DdlModel(problem, choice, job_hours, cost)
     latest = problem.add_variable("latest_finish_h", 0)
     for j, spec in enumerate(inputs.jobs):
-        problem += (latest >= pulp.lpSum(c.estimate.hours * x for c, x in choice[spec.name]),
-                    f"latest_{j}")
+        problem += (
+            latest >= pulp.lpSum(c.estimate.hours * x for c, x in choice[spec.name]),
+            f"latest_{j}",
+        )
     problem += latest
     return DdlModel(problem, choice, pulp.LpAffineExpression(latest), cost)

@@ -35,20 +35,28 @@ def verify(inputs: DdlInputs, deployment: DdlDeployment) -> Verification:
             violations.append(f"{where}: nodes outside 1..max_nodes = {inputs.max_nodes}")
         if a.market not in inputs.markets:
             violations.append(f"{where}: market not allowed by markets")
-        e = estimate(spec.job(), a.instance_type, a.nodes, a.market, platform,
-                     inputs.price_overrides(a.market))
+        e = estimate(
+            spec.job(),
+            a.instance_type,
+            a.nodes,
+            a.market,
+            platform,
+            inputs.price_overrides(a.market),
+        )
         if not within(e.hours, spec.deadline_h):
             violations.append(f"{where}: takes {e.hours:.4f} h > deadline {spec.deadline_h} h")
         total_cost += e.cost_usd
         latest_h = max(latest_h, e.hours)
-        vcpus[QuotaGroup.of(a.instance_type), a.market] += a.nodes * INSTANCES[
-            a.instance_type].vcpus
+        vcpus[QuotaGroup.of(a.instance_type), a.market] += (
+            a.nodes * INSTANCES[a.instance_type].vcpus
+        )
     if inputs.objective is Mode.MIN_TIME and not within(total_cost, inputs.budget_usd):
         violations.append(f"total cost ${total_cost:.2f} > budget ${inputs.budget_usd}")
     for q in inputs.quotas:
         used = vcpus[q.group, q.market]
         if used > q.vcpus:
-            violations.append(f"quota {q.group.value}/{q.market.value}: {used} vCPUs used "
-                              f"> {q.vcpus}")
+            violations.append(
+                f"quota {q.group.value}/{q.market.value}: {used} vCPUs used > {q.vcpus}"
+            )
     objective = total_cost if inputs.objective is Mode.MIN_COST else latest_h
     return Verification(objective, violations)

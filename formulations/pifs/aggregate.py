@@ -64,8 +64,13 @@ def pooled_problem(problem: Problem) -> Problem:
     """The same problem with its identical ports merged into one pool port."""
     ports = problem.fabric.ports
     first = ports[0]
-    pool = Location("cxl_pool", sum(p.capacity_bytes for p in ports),
-                    sum(p.bandwidth_gb_per_s for p in ports), first.latency_ns, True)
+    pool = Location(
+        "cxl_pool",
+        sum(p.capacity_bytes for p in ports),
+        sum(p.bandwidth_gb_per_s for p in ports),
+        first.latency_ns,
+        True,
+    )
     return replace(problem, fabric=replace(problem.fabric, ports=(pool,)))
 
 
@@ -74,8 +79,14 @@ def pool_units(units: np.ndarray) -> np.ndarray:
     return np.stack([units[:, 0], units[:, 1:].sum(axis=1)], axis=1)
 
 
-def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray, reduced: np.ndarray,
-                 ports_used: np.ndarray, busy_us: float) -> np.ndarray:
+def disaggregate(
+    problem: Problem,
+    bk: Buckets,
+    pooled: np.ndarray,
+    reduced: np.ndarray,
+    ports_used: np.ndarray,
+    busy_us: float,
+) -> np.ndarray:
     """Split the pool column over the ports (see the module docstring, step 2).
 
     A reduced table the pooled plan counts on k = ``ports_used[t]`` ports is cut into k
@@ -88,20 +99,30 @@ def disaggregate(problem: Problem, bk: Buckets, pooled: np.ndarray, reduced: np.
     units = np.zeros((len(bk.table), 1 + n_p))
     units[:, 0] = pooled[:, 0]
     cxl = pooled[:, 1]
-    members = np.split(np.arange(len(bk.table)), np.cumsum(np.bincount(bk.table,
-                                                                        minlength=n_t))[:-1])
+    members = np.split(
+        np.arange(len(bk.table)), np.cumsum(np.bincount(bk.table, minlength=n_t))[:-1]
+    )
     load = np.bincount(bk.table, bk.unit_lookup_bytes * cxl, n_t)
     on_cxl = np.bincount(bk.table, cxl, n_t) > 0
     port_bw = problem.fabric.ports[0].bandwidth_gb_per_s
     target = max(load.sum() / n_p, busy_us * port_bw * US_PER_GB_PER_S)
     port_load = np.zeros(n_p)
-    pieces = [(t, 1.0 / k) for t in range(n_t) if on_cxl[t] and reduced[t]
-              for k in [int(np.clip(ports_used[t], 1, n_p))] for _ in range(k)]
+    pieces = [
+        (t, 1.0 / k)
+        for t in range(n_t)
+        if on_cxl[t] and reduced[t]
+        for k in [int(np.clip(ports_used[t], 1, n_p))]
+        for _ in range(k)
+    ]
     pieces.sort(key=lambda piece: -load[piece[0]] * piece[1])
     poured: list[tuple[int, float]] = []
     for t, share in pieces:
-        free = [p for p in np.argsort(port_load, kind="stable") if units[members[t], 1 + p].sum()
-                == 0 and port_load[p] + load[t] * share <= target * (1 + _FILLED)]
+        free = [
+            p
+            for p in np.argsort(port_load, kind="stable")
+            if units[members[t], 1 + p].sum() == 0
+            and port_load[p] + load[t] * share <= target * (1 + _FILLED)
+        ]
         if free:
             units[members[t], 1 + free[0]] += cxl[members[t]] * share
             port_load[free[0]] += load[t] * share

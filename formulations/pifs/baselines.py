@@ -100,8 +100,7 @@ def pifs_heuristic(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
             break
         frac[k, 0] = take
         left -= take * size
-    share = np.array([work.tables[t].buckets[b] for t, b in zip(bk.table, bk.bucket,
-                                                                  strict=True)])
+    share = np.array([work.tables[t].buckets[b] for t, b in zip(bk.table, bk.bucket, strict=True)])
     hot = np.array([b.lookup_share > b.row_share for b in share])
     rest = 1.0 - frac[:, 0]
     frac[hot, 1:] = rest[hot, None] / n_p

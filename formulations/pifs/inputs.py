@@ -50,7 +50,8 @@ class FabricInputs(BaseModel):
     reduction_latency_ns: float = Field(topo.DEFAULT_REDUCTION_LATENCY_NS, ge=0)
     switch_buffer_mib: float = Field(topo.DEFAULT_SWITCH_BUFFER_MIB, ge=0)
     reduction_window_samples: int = Field(
-        1, ge=1, description="samples whose partial sums the switch buffer holds at once")
+        1, ge=1, description="samples whose partial sums the switch buffer holds at once"
+    )
 
 
 class TableInputs(BaseModel):
@@ -107,13 +108,15 @@ class PlacementInputs(BaseModel):
     colocate: list[list[str]] = Field(default_factory=list)
     separate: list[list[str]] = Field(default_factory=list)
     aggregate_ports: Literal["auto", "always", "never"] = Field(
-        "auto", description="solve with identical ports merged (bound) + wrap-around split")
+        "auto", description="solve with identical ports merged (bound) + wrap-around split"
+    )
 
     @model_validator(mode="after")
     def _aggregation_allowed(self) -> PlacementInputs:
         if self.aggregate_ports == "always" and (self.page_kb or self.colocate or self.separate):
-            raise ValueError("aggregate_ports = 'always' only without page_kb, colocate and "
-                             "separate")
+            raise ValueError(
+                "aggregate_ports = 'always' only without page_kb, colocate and separate"
+            )
         return self
 
 
@@ -142,8 +145,10 @@ class PifsInputs(BaseModel):
             for i, group in enumerate(getattr(self.placement, key)):
                 unknown = [n for n in group if n not in names]
                 if unknown or len(group) < 2:
-                    raise ValueError(f"placement.{key}[{i}] to list two or more names of tables "
-                                 f"in the workload (got {unknown or group})")
+                    raise ValueError(
+                        f"placement.{key}[{i}] to list two or more names of tables "
+                        f"in the workload (got {unknown or group})"
+                    )
         return self
 
     @cached_property
@@ -170,8 +175,7 @@ def _table_shapes(w: WorkloadInputs) -> list[TableShape]:
     if w.preset is not None:
         return PRESETS[w.preset]()
     if w.tables is not None:
-        return [TableShape(t.name, t.rows, t.dim, t.bytes_per_element, t.pooling)
-                for t in w.tables]
+        return [TableShape(t.name, t.rows, t.dim, t.bytes_per_element, t.pooling) for t in w.tables]
     assert w.synthetic_tables is not None
     return meta_like_tables(w.synthetic_tables, w.seed)
 
@@ -188,9 +192,14 @@ def build_problem(inputs: PifsInputs) -> Problem:
 
     tables = with_hotness(_table_shapes(inputs.workload), buckets_for)
     e = f.expander
-    expander = Expander(capacity_gib=e.capacity_gib, channels=e.channels,
-                        channel_gb_per_s=e.channel_gb_per_s, efficiency=e.efficiency,
-                        latency_ns=e.latency_ns, port_lanes=e.port_lanes)
+    expander = Expander(
+        capacity_gib=e.capacity_gib,
+        channels=e.channels,
+        channel_gb_per_s=e.channel_gb_per_s,
+        efficiency=e.efficiency,
+        latency_ns=e.latency_ns,
+        port_lanes=e.port_lanes,
+    )
     spec = FabricSpec(
         expanders=(expander,) * f.ports,
         host_dram_gb_per_s=f.host_dram_gb_per_s,

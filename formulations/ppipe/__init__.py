@@ -50,9 +50,11 @@ def _no_design_message(inputs: PPipeInputs, designs: list[Design]) -> str | None
     if not missing:
         return None
     model = missing[0]
-    return (f"model {model.name}: no pipeline of at most {inputs.max_partitions} stages on "
-            f"the available GPUs ({', '.join(g.name for g in inputs.gpus if g.count)}) meets "
-            f"slo_us = {model.slo_us:.0f} with slo_reserve_us = {model.slo_reserve_us:.0f}")
+    return (
+        f"model {model.name}: no pipeline of at most {inputs.max_partitions} stages on "
+        f"the available GPUs ({', '.join(g.name for g in inputs.gpus if g.count)}) meets "
+        f"slo_us = {model.slo_us:.0f} with slo_reserve_us = {model.slo_reserve_us:.0f}"
+    )
 
 
 def baseline_inputs(inputs: PPipeInputs, max_partitions: int) -> PPipeInputs:
@@ -61,14 +63,16 @@ def baseline_inputs(inputs: PPipeInputs, max_partitions: int) -> PPipeInputs:
     return inputs.model_copy(update={"gpus": gpus, "max_partitions": max_partitions})
 
 
-def _headline(inputs: PPipeInputs, rates: list[float], reference: float,
-              objective: float | None = None) -> dict[str, Any]:
+def _headline(
+    inputs: PPipeInputs, rates: list[float], reference: float, objective: float | None = None
+) -> dict[str, Any]:
     """A baseline's headline numbers; its objective is min over models of rate / weight."""
     if objective is None:
         objective = min(r / m.weight for r, m in zip(rates, inputs.models, strict=True))
     numbers: dict[str, Any] = {"objective_rps": objective}
-    numbers.update({f"throughput_rps.{m.name}": r for m, r in zip(inputs.models, rates,
-                                                                   strict=True)})
+    numbers.update(
+        {f"throughput_rps.{m.name}": r for m, r in zip(inputs.models, rates, strict=True)}
+    )
     numbers["planned_over_this"] = reference / objective if objective > 0 else None
     return numbers
 
@@ -85,8 +89,13 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeDeployment]):
         if message:
             raise InfeasibleError(message)
         enumerate_s = time.perf_counter() - started
-        solved = solve_designs(inputs, designs, inputs.mode, solver,
-                               "the GPU budget admits no plan (a formulation bug)")
+        solved = solve_designs(
+            inputs,
+            designs,
+            inputs.mode,
+            solver,
+            "the GPU budget admits no plan (a formulation bug)",
+        )
         deployment = build_deployment(inputs, inputs.mode, solved.chosen)
         build_s, solve_s = enumerate_s + solved.build_s, solved.result.solve_s
         baselines: dict[str, dict[str, Any]] = {}
@@ -99,8 +108,9 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeDeployment]):
             baselines[other]["gap"] = alt.result.gap
             build_s, solve_s = build_s + alt.build_s, solve_s + alt.result.solve_s
         np_inputs = baseline_inputs(inputs, 1)
-        np_solved = solve_designs(np_inputs, plan_designs(np_inputs), "compat", solver,
-                                  "infeasible")
+        np_solved = solve_designs(
+            np_inputs, plan_designs(np_inputs), "compat", solver, "infeasible"
+        )
         baselines["np"] = _headline(inputs, model_rps(inputs, np_solved.chosen), reference)
         solve_s += np_solved.result.solve_s
         classes = [gpu.low_class for gpu in inputs.gpus]
@@ -110,14 +120,23 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeDeployment]):
             baselines["dart_r"] = _headline(inputs, rates, reference, objective)
             solve_s += result.solve_s
         else:
-            warnings.append("DART-r baseline skipped: it needs one high-class and one "
-                            "low-class GPU type")
+            warnings.append(
+                "DART-r baseline skipped: it needs one high-class and one low-class GPU type"
+            )
         return Outcome(
             deployment=deployment,
-            objective=Objective("min over models of throughput / weight", "requests/s",
-                                Sense.MAXIMIZE, deployment.objective_rps),
-            result=solved.result, build_s=build_s, solve_s=solve_s, baselines=baselines,
-            warnings=warnings)
+            objective=Objective(
+                "min over models of throughput / weight",
+                "requests/s",
+                Sense.MAXIMIZE,
+                deployment.objective_rps,
+            ),
+            result=solved.result,
+            build_s=build_s,
+            solve_s=solve_s,
+            baselines=baselines,
+            warnings=warnings,
+        )
 
     def verify(self, inputs: PPipeInputs, deployment: PPipeDeployment) -> Verification:
         return verify_deployment(inputs, deployment)

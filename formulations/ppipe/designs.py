@@ -79,36 +79,47 @@ def _catalog(inputs: PPipeInputs, table: ChunkTable) -> _Catalog:
     rate: dict[tuple[int, int, int, int, int], float] = {}
     configs: dict[int, list[tuple[int, int]]] = {}
     for g, gpu in enumerate(inputs.gpus):
-        configs[g] = [(m, b) for m in range(1, gpu.max_mps_level + 1)
-                      for b in range(1, table.max_batch(gpu.name, m) + 1)]
+        configs[g] = [
+            (m, b)
+            for m in range(1, gpu.max_mps_level + 1)
+            for b in range(1, table.max_batch(gpu.name, m) + 1)
+        ]
         for (m, b), start in product(configs[g], range(chunks)):
             ends = range(start + 1, chunks + 1)
             latencies = table.stage_latencies_us(gpu.name, m, b, start).tolist()
-            rates = table.instance_throughputs_rps(gpu.name, m, b, start, inputs.bw_gbps,
-                                                   gpu.gpus_per_server).tolist()
+            rates = table.instance_throughputs_rps(
+                gpu.name, m, b, start, inputs.bw_gbps, gpu.gpus_per_server
+            ).tolist()
             for end, stage_us, stage_rps in zip(ends, latencies, rates, strict=True):
                 latency[(g, m, b, start, end)] = stage_us
                 rate[(g, m, b, start, end)] = stage_rps
     return _Catalog(latency, rate, configs)
 
 
-def enumerate_designs(inputs: PPipeInputs, index: int, table: ChunkTable,
-                      max_partitions: int | None = None) -> list[Design]:
+def enumerate_designs(
+    inputs: PPipeInputs, index: int, table: ChunkTable, max_partitions: int | None = None
+) -> list[Design]:
     """Every SLO-feasible design of model ``index`` with at most ``max_partitions`` slots."""
     model = inputs.models[index]
     slots = max_partitions or inputs.max_partitions
     catalog = _catalog(inputs, table)
     chunks = table.chunks
 
-    def extend(start: int, spent_us: float, first_batch: int,
-               prefix: tuple[StageDesign, ...]) -> Iterator[Design]:
+    def extend(
+        start: int, spent_us: float, first_batch: int, prefix: tuple[StageDesign, ...]
+    ) -> Iterator[Design]:
         for g in range(len(inputs.gpus)):
             for m, b in catalog.configs[g]:
                 if prefix and inputs.same_batch_across_partitions and b != first_batch:
                     continue
-                head = spent_us if prefix else (model.slo_reserve_us
-                                                + batch_build_us(inputs.batch_build_factor, b,
-                                                               model.est_throughput_rps))
+                head = (
+                    spent_us
+                    if prefix
+                    else (
+                        model.slo_reserve_us
+                        + batch_build_us(inputs.batch_build_factor, b, model.est_throughput_rps)
+                    )
+                )
                 for end in range(start + 1, chunks + 1):
                     key = (g, m, b, start, end)
                     total = head + catalog.latency_us[key]
@@ -116,13 +127,15 @@ def enumerate_designs(inputs: PPipeInputs, index: int, table: ChunkTable,
                         total += b * table.cut_transfer_us(end, inputs.bw_gbps)
                     if total > model.slo_us:
                         continue
-                    stage = StageDesign(g, m, b, start, end, catalog.latency_us[key],
-                                        catalog.instance_rps[key])
+                    stage = StageDesign(
+                        g, m, b, start, end, catalog.latency_us[key], catalog.instance_rps[key]
+                    )
                     if end == chunks:
                         yield Design(index, (*prefix, stage), total)
                     elif len(prefix) + 1 < slots:
-                        yield from extend(end, total, prefix[0].batch if prefix else b,
-                                          (*prefix, stage))
+                        yield from extend(
+                            end, total, prefix[0].batch if prefix else b, (*prefix, stage)
+                        )
 
     return list(extend(0, 0.0, 0, ()))
 
@@ -138,8 +151,10 @@ def prune_dominated(designs: list[Design]) -> list[Design]:
         front: list[Design] = []
         for design in order:
             rates = [s.instance_rps for s in design.stages]
-            if not any(all(s.instance_rps >= r for s, r in zip(f.stages, rates, strict=True))
-                       for f in front):
+            if not any(
+                all(s.instance_rps >= r for s, r in zip(f.stages, rates, strict=True))
+                for f in front
+            ):
                 front.append(design)
         kept.extend(front)
     return kept

@@ -31,8 +31,9 @@ class GpuPool(BaseModel):
     name: str = Field(description="GPU type (a cost_models.devices name, e.g. L4, T4)")
     count: int = Field(ge=0, description="GPUs of this type in the cluster")
     gpus_per_server: int = Field(ge=1, description="GPUs sharing one server NIC")
-    max_mps_level: int = Field(1, ge=1, le=max(MAX_BATCH_BY_MPS),
-                               description="MPS levels 1..max_mps_level are allowed")
+    max_mps_level: int = Field(
+        1, ge=1, le=max(MAX_BATCH_BY_MPS), description="MPS levels 1..max_mps_level are allowed"
+    )
     low_class: bool = Field(False, description="counts towards the low-class GPU share")
 
 
@@ -62,8 +63,11 @@ class PPipeInputs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Mode = Field("compat", description="compat: PPipe's MILP; general: several "
-                       "pipelines with different cuts per GPU-type sequence")
+    mode: Mode = Field(
+        "compat",
+        description="compat: PPipe's MILP; general: several "
+        "pipelines with different cuts per GPU-type sequence",
+    )
     compare_modes: bool = Field(True, description="also solve the other mode and report it")
     gpus: list[GpuPool] = Field(min_length=1)
     models: list[ModelDemand] = Field(min_length=1)
@@ -72,8 +76,9 @@ class PPipeInputs(BaseModel):
     batch_build_factor: float = Field(1.3, ge=0)
     same_batch_across_partitions: bool = True
     integer_gpus_per_partition_index: bool = True
-    reference_dir: DataPath | None = Field(None, description="folder in PPipe's published "
-                                           "layout (block_latency_us/, cut_bytes/)")
+    reference_dir: DataPath | None = Field(
+        None, description="folder in PPipe's published layout (block_latency_us/, cut_bytes/)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -84,8 +89,10 @@ class PPipeInputs(BaseModel):
         ref = PublishedInstance.model_validate(data["published_instance"], context=info.context)
         instances = load_instances(ref.file)
         if ref.key not in instances:
-            raise ValueError(f"published_instance.key: one of the {len(instances)} keys of "
-                             f"{ref.file} (got {ref.key!r})")
+            raise ValueError(
+                f"published_instance.key: one of the {len(instances)} keys of "
+                f"{ref.file} (got {ref.key!r})"
+            )
         return {**instance_inputs(instances[ref.key], ref.file.parent.resolve()), **rest}
 
     @model_validator(mode="after")
@@ -114,19 +121,33 @@ def instance_inputs(instance: dict[str, Any], reference_dir: Path) -> dict[str, 
     """Raw :class:`PPipeInputs` fields for one published instance (the second GPU is low-class,
     as in every published instance: T4 or P4 next to L4 or V100)."""
     gpus = [
-        {"name": name, "count": count, "gpus_per_server": per_server, "max_mps_level": mps,
-         "low_class": index == 1}
-        for index, (name, count, per_server, mps) in enumerate(zip(
-            instance["gpus"], instance["gpu_limits"], instance["gpus_per_server"],
-            instance["mps_levels"], strict=True))
+        {
+            "name": name,
+            "count": count,
+            "gpus_per_server": per_server,
+            "max_mps_level": mps,
+            "low_class": index == 1,
+        }
+        for index, (name, count, per_server, mps) in enumerate(
+            zip(
+                instance["gpus"],
+                instance["gpu_limits"],
+                instance["gpus_per_server"],
+                instance["mps_levels"],
+                strict=True,
+            )
+        )
     ]
     models = [
         {"name": dnn, "source": "published", "weight": weight, **instance["per_dnn"][dnn]}
         for dnn, weight in zip(instance["dnns"], instance["workload_weights"], strict=True)
     ]
     return {
-        "gpus": gpus, "models": models, "max_partitions": instance["max_partitions"],
-        "bw_gbps": instance["bw_gbps"], "batch_build_factor": instance["batch_build_factor"],
+        "gpus": gpus,
+        "models": models,
+        "max_partitions": instance["max_partitions"],
+        "bw_gbps": instance["bw_gbps"],
+        "batch_build_factor": instance["batch_build_factor"],
         "same_batch_across_partitions": instance["same_batch_across_partitions"],
         "integer_gpus_per_partition_index": instance["integer_gpus_per_partition_index"],
         "reference_dir": str(reference_dir),
@@ -151,15 +172,23 @@ def chunk_tables(inputs: PPipeInputs) -> list[ChunkTable]:
         key = f"models[{index}]"
         if model.source == "analytical":
             if model.name not in CNN_SPECS:
-                raise InputError(None, f"{key}.name", f"one of {', '.join(CNN_SPECS)} for an "
-                                 "analytical model", model.name)
+                raise InputError(
+                    None,
+                    f"{key}.name",
+                    f"one of {', '.join(CNN_SPECS)} for an analytical model",
+                    model.name,
+                )
             for gpu in inputs.gpus:
                 if gpu.name not in DEVICES:
                     raise InputError(None, "gpus.name", f"one of {', '.join(DEVICES)}", gpu.name)
             tables.append(_analytical(model.name, levels, model.chunks))
         else:
             if inputs.reference_dir is None:
-                raise InputError(None, "reference_dir", "the folder of PPipe's published "
-                                 f"tables (needed by published model {model.name!r})")
+                raise InputError(
+                    None,
+                    "reference_dir",
+                    "the folder of PPipe's published "
+                    f"tables (needed by published model {model.name!r})",
+                )
             tables.append(_published(Path(inputs.reference_dir), model.name, levels))
     return tables

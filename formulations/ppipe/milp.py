@@ -100,16 +100,19 @@ class Solved:
     build_s: float
 
 
-def _assign_sequences(inputs: PPipeInputs, designs: Sequence[tuple[Design, tuple[int, ...]]]
-                      ) -> list[Chosen]:
+def _assign_sequences(
+    inputs: PPipeInputs, designs: Sequence[tuple[Design, tuple[int, ...]]]
+) -> list[Chosen]:
     """Give every chosen design of compat mode its own pipeline (type sequence): deepest
     designs first, each to the first free sequence extending its types. Succeeds whenever
     the prefix-capacity rows hold (Hall's condition on a tree, see the module docstring)."""
-    free = {d: list(product(range(len(inputs.gpus)), repeat=inputs.max_partitions))
-            for d in range(len(inputs.models))}
+    free = {
+        d: list(product(range(len(inputs.gpus)), repeat=inputs.max_partitions))
+        for d in range(len(inputs.models))
+    }
     chosen = []
     for design, instances in sorted(designs, key=lambda x: -len(x[0].stages)):
-        sequence = next(s for s in free[design.model] if s[:len(design.stages)] == design.types)
+        sequence = next(s for s in free[design.model] if s[: len(design.stages)] == design.types)
         free[design.model].remove(sequence)
         chosen.append(Chosen(design, sequence, instances))
     return chosen
@@ -123,9 +126,14 @@ class _Model:
     chosen: dict[int, pulp.LpVariable]  # design index -> z (compat mode)
 
 
-def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
-           t_bound: float = math.inf, relax: bool = False,
-           keep: Sequence[int] | None = None) -> _Model:
+def _build(
+    inputs: PPipeInputs,
+    usable: Sequence[Design],
+    mode: Mode,
+    t_bound: float = math.inf,
+    relax: bool = False,
+    keep: Sequence[int] | None = None,
+) -> _Model:
     """The MILP above over the designs ``usable[i]``, ``i`` in ``keep`` (default all), or its
     LP relaxation; variables are named by ``i``, so a restricted model's solution is a valid
     start for the full one; ``t_bound`` bounds the optimal ``t`` (it tightens ``Tmax``)."""
@@ -144,9 +152,10 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
         model.rates[index] = rate
         served[design.model].append(rate)
         caps = [math.floor(inputs.gpus[s.gpu].count * s.mps) for s in design.stages]
-        most_rps = min(inputs.models[design.model].weight * t_bound,
-                       *(s.instance_rps * cap for s, cap in zip(design.stages, caps,
-                                                                 strict=True)))
+        most_rps = min(
+            inputs.models[design.model].weight * t_bound,
+            *(s.instance_rps * cap for s, cap in zip(design.stages, caps, strict=True)),
+        )
         chosen = None
         if mode == "compat":
             chosen = pulp.LpVariable(f"z_{index}", 0, 1, integer)
@@ -163,8 +172,7 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
             prob += rate <= most_rps * chosen
         model.counts[index] = slot_counts
     for (_, prefix), chosen_vars in under.items():
-        prob += pulp.lpSum(chosen_vars) <= len(inputs.gpus) ** (inputs.max_partitions
-                                                                - len(prefix))
+        prob += pulp.lpSum(chosen_vars) <= len(inputs.gpus) ** (inputs.max_partitions - len(prefix))
     for d, demand in enumerate(inputs.models):
         prob += demand.weight * t <= pulp.lpSum(served[d])
     for g, gpu in enumerate(inputs.gpus):
@@ -181,9 +189,16 @@ def _build(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode,
     return model
 
 
-def _fallback(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, t_bound: float,
-              relaxed: SolveResult, lp: _Model, result: SolveResult, solver: MilpSolver
-              ) -> SolveResult:
+def _fallback(
+    inputs: PPipeInputs,
+    usable: Sequence[Design],
+    mode: Mode,
+    t_bound: float,
+    relaxed: SolveResult,
+    lp: _Model,
+    result: SolveResult,
+    solver: MilpSolver,
+) -> SolveResult:
     """After a time limit: solve the MILP restricted to the designs the LP relaxation uses
     (small and quick) and keep its plan if it beats the full solve's incumbent (or the full
     solve found none); the bound and gap stay those of the full model."""
@@ -191,17 +206,24 @@ def _fallback(inputs: PPipeInputs, usable: Sequence[Design], mode: Mode, t_bound
     restricted = solver.solve(_build(inputs, usable, mode, t_bound, keep=support).prob)
     solve_s = result.solve_s + restricted.solve_s
     if not restricted.status.has_solution or (
-            result.status.has_solution and (result.objective or 0.0) >= (
-                restricted.objective or 0.0)):
+        result.status.has_solution and (result.objective or 0.0) >= (restricted.objective or 0.0)
+    ):
         return replace(result, solve_s=solve_s)
     bound = result.bound if result.bound is not None else t_bound
-    return replace(result, status=SolveStatus.FEASIBLE, objective=restricted.objective,
-                   values=restricted.values, solve_s=solve_s,
-                   gap=relative_gap(restricted.objective or 0.0, bound), bound=bound)
+    return replace(
+        result,
+        status=SolveStatus.FEASIBLE,
+        objective=restricted.objective,
+        values=restricted.values,
+        solve_s=solve_s,
+        gap=relative_gap(restricted.objective or 0.0, bound),
+        bound=bound,
+    )
 
 
-def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
-                  solver: MilpSolver, explain: str) -> Solved:
+def solve_designs(
+    inputs: PPipeInputs, designs: Sequence[Design], mode: Mode, solver: MilpSolver, explain: str
+) -> Solved:
     """Build and solve the MILP above over ``designs`` (all models); ``explain`` names the
     failing requirement if the solver reports the model infeasible.
 
@@ -228,8 +250,7 @@ def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
     picked = []
     for index in range(len(usable)):
         instances = tuple(result.int_value(n) for n in model.counts[index])
-        if all(instances) and (index not in model.chosen
-                               or result.int_value(model.chosen[index])):
+        if all(instances) and (index not in model.chosen or result.int_value(model.chosen[index])):
             picked.append((usable[index], instances))
     if mode == "compat":
         return Solved(_assign_sequences(inputs, picked), result, build_s)
@@ -238,8 +259,9 @@ def solve_designs(inputs: PPipeInputs, designs: Sequence[Design], mode: Mode,
 
 def pipeline_rps(chosen: Chosen) -> float:
     """Throughput of a chosen pipeline: its slowest slot (instances x per-instance rate)."""
-    return min(n * s.instance_rps for n, s in zip(chosen.instances, chosen.design.stages,
-                                                  strict=True))
+    return min(
+        n * s.instance_rps for n, s in zip(chosen.instances, chosen.design.stages, strict=True)
+    )
 
 
 def model_rps(inputs: PPipeInputs, chosen: Sequence[Chosen]) -> list[float]:
@@ -250,8 +272,9 @@ def model_rps(inputs: PPipeInputs, chosen: Sequence[Chosen]) -> list[float]:
     return totals
 
 
-def dart_r(inputs: PPipeInputs, designs: Sequence[Design], solver: MilpSolver
-           ) -> tuple[float, list[float], SolveResult]:
+def dart_r(
+    inputs: PPipeInputs, designs: Sequence[Design], solver: MilpSolver
+) -> tuple[float, list[float], SolveResult]:
     """DART-r on ``designs`` (enumerated with P = 2 and MPS level 1): objective, per-model
     throughput and the allocation solve. Needs one high-class and one low-class GPU type."""
     high = next(g for g, gpu in enumerate(inputs.gpus) if not gpu.low_class)
@@ -261,11 +284,19 @@ def dart_r(inputs: PPipeInputs, designs: Sequence[Design], solver: MilpSolver
     surplus = inputs.gpus[surplus_gpu].count - units
 
     def best(d: int, types: tuple[int, ...]) -> float:
-        return max((min(s.instance_rps for s in e.stages) for e in designs
-                    if e.model == d and e.types == types), default=0.0)
+        return max(
+            (
+                min(s.instance_rps for s in e.stages)
+                for e in designs
+                if e.model == d and e.types == types
+            ),
+            default=0.0,
+        )
 
-    unit_rps = [max(best(d, (high,)) + best(d, (low,)), best(d, (high, low)),
-                    best(d, (low, high))) for d in range(len(inputs.models))]
+    unit_rps = [
+        max(best(d, (high,)) + best(d, (low,)), best(d, (high, low)), best(d, (low, high)))
+        for d in range(len(inputs.models))
+    ]
     single_rps = [best(d, (surplus_gpu,)) for d in range(len(inputs.models))]
     prob = pulp.LpProblem("dart_r", pulp.LpMaximize)
     t = pulp.LpVariable("t", lowBound=0)
@@ -277,6 +308,8 @@ def dart_r(inputs: PPipeInputs, designs: Sequence[Design], solver: MilpSolver
     for d, model in enumerate(inputs.models):
         prob += model.weight * t <= unit_rps[d] * u[d] + single_rps[d] * s[d]
     result = require_solution(solver.solve(prob), lambda: "DART-r: allocation infeasible")
-    rates = [unit_rps[d] * result.int_value(u[d]) + single_rps[d] * result.int_value(s[d])
-             for d in range(len(unit_rps))]
+    rates = [
+        unit_rps[d] * result.int_value(u[d]) + single_rps[d] * result.int_value(s[d])
+        for d in range(len(unit_rps))
+    ]
     return min(r / m.weight for r, m in zip(rates, inputs.models, strict=True)), rates, result

@@ -42,13 +42,17 @@ def clipper_restriction(problem: ProteusProblem, most_accurate: bool) -> Restric
         options = problem.placeable[f]
         if options:
             chosen = options[-1] if most_accurate else options[0]
-            pairs.update((d, chosen.name) for d in problem.device_types
-                         if (d, chosen.name) in problem.capacity)
+            pairs.update(
+                (d, chosen.name)
+                for d in problem.device_types
+                if (d, chosen.name) in problem.capacity
+            )
     return Restriction(pairs=frozenset(pairs))
 
 
-def family_devices(problem: ProteusProblem, devices: Mapping[tuple[str, str], int]
-                   ) -> dict[tuple[str, str], int]:
+def family_devices(
+    problem: ProteusProblem, devices: Mapping[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
     """Devices per (device type, family) of a plan: Sommelier's fixed assignment."""
     family_of = problem.family_of
     fixed: dict[tuple[str, str], int] = defaultdict(int)
@@ -57,20 +61,21 @@ def family_devices(problem: ProteusProblem, devices: Mapping[tuple[str, str], in
     return dict(fixed)
 
 
-def solve_restricted(inputs: ProteusInputs, solver: MilpSolver, window: int,
-                     restriction: Restriction) -> BaselinePlan | None:
+def solve_restricted(
+    inputs: ProteusInputs, solver: MilpSolver, window: int, restriction: Restriction
+) -> BaselinePlan | None:
     """The MILP restricted to what a baseline may use; None when it has no plan."""
     demand = inputs.problem.demand(window)
     try:
-        solution = solve_window(inputs, solver, demand, lambda: "baseline infeasible",
-                                restriction)
+        solution = solve_window(inputs, solver, demand, lambda: "baseline infeasible", restriction)
     except InfeasibleError:
         return None
     return BaselinePlan(solution.beta, solution.devices, solution.routed_qps)
 
 
-def _pack(inputs: ProteusInputs, demand: Mapping[str, float], choice: Mapping[str, str],
-          beta: float) -> BaselinePlan | None:
+def _pack(
+    inputs: ProteusInputs, demand: Mapping[str, float], choice: Mapping[str, str], beta: float
+) -> BaselinePlan | None:
     problem = inputs.problem
     free = dict(problem.device_count)
     devices: dict[tuple[str, str], int] = defaultdict(int)
@@ -78,10 +83,10 @@ def _pack(inputs: ProteusInputs, demand: Mapping[str, float], choice: Mapping[st
     for f in sorted(problem.families, key=lambda f: (-beta * demand[f], f)):
         v = choice[f]
         count = 0
-        while (capacity_of[f] < beta * demand[f] - 1e-9
-               or count < inputs.min_devices_per_family):
-            options = [d for d in problem.device_types
-                       if free[d] > 0 and (d, v) in problem.capacity]
+        while capacity_of[f] < beta * demand[f] - 1e-9 or count < inputs.min_devices_per_family:
+            options = [
+                d for d in problem.device_types if free[d] > 0 and (d, v) in problem.capacity
+            ]
             if not options:
                 return None
             d = max(options, key=lambda d: (problem.capacity[(d, v)].qps, d))
@@ -100,8 +105,7 @@ def _pack(inputs: ProteusInputs, demand: Mapping[str, float], choice: Mapping[st
                 return None
     family_of = {v: f for f, v in choice.items()}
     routed = {
-        (d, v): demand[family_of[v]] * problem.capacity[(d, v)].qps * n
-        / capacity_of[family_of[v]]
+        (d, v): demand[family_of[v]] * problem.capacity[(d, v)].qps * n / capacity_of[family_of[v]]
         for (d, v), n in devices.items()
     }
     return BaselinePlan(beta, dict(devices), routed)
@@ -122,8 +126,12 @@ def infaas_greedy(inputs: ProteusInputs, window: int) -> BaselinePlan | None:
             downgradable = [f for f in problem.families if level[f] > 0]
             if not downgradable:
                 break
-            f = min(downgradable, key=lambda f: (
-                (options[f][level[f]].accuracy - options[f][level[f] - 1].accuracy)
-                * demand[f], f))
+            f = min(
+                downgradable,
+                key=lambda f: (
+                    (options[f][level[f]].accuracy - options[f][level[f] - 1].accuracy) * demand[f],
+                    f,
+                ),
+            )
             level[f] -= 1
     return None

@@ -68,9 +68,13 @@ class ProteusDeployment(_Strict):
     windows: list[WindowPlan] = Field(min_length=1)
 
 
-def window_plan(inputs: ProteusInputs, window: int, beta: float,
-                devices: Mapping[tuple[str, str], int],
-                routed_qps: Mapping[tuple[str, str], float]) -> WindowPlan:
+def window_plan(
+    inputs: ProteusInputs,
+    window: int,
+    beta: float,
+    devices: Mapping[tuple[str, str], int],
+    routed_qps: Mapping[tuple[str, str], float],
+) -> WindowPlan:
     """Assemble a window's plan from aggregate counts and flows, splitting each placement
     evenly over its devices (exact, see formulations.proteus.milp)."""
     problem = inputs.problem
@@ -81,12 +85,18 @@ def window_plan(inputs: ProteusInputs, window: int, beta: float,
         if count <= 0:
             continue
         cap = problem.capacity[(d, v)]
-        placements.append(Placement(device_type=d, family=family_of[v], variant=v,
-                                    devices=count, batch=cap.batch,
-                                    capacity_qps_per_device=cap.qps,
-                                    routed_qps=routed_qps.get((d, v), 0.0)))
-    placements.sort(key=lambda p: (problem.device_types.index(p.device_type), p.family,
-                                   p.variant))
+        placements.append(
+            Placement(
+                device_type=d,
+                family=family_of[v],
+                variant=v,
+                devices=count,
+                batch=cap.batch,
+                capacity_qps_per_device=cap.qps,
+                routed_qps=routed_qps.get((d, v), 0.0),
+            )
+        )
+    placements.sort(key=lambda p: (problem.device_types.index(p.device_type), p.family, p.variant))
     slots: list[DeviceSlot] = []
     for d in problem.device_types:
         index = 0
@@ -94,15 +104,26 @@ def window_plan(inputs: ProteusInputs, window: int, beta: float,
             for _ in range(p.devices):
                 each = p.routed_qps / p.devices
                 share = each / demand[p.family] if demand[p.family] > 0 else 0.0
-                slots.append(DeviceSlot(device=f"{d}#{index}", device_type=d, family=p.family,
-                                        variant=p.variant, routed_qps=each,
-                                        share_of_family=share))
+                slots.append(
+                    DeviceSlot(
+                        device=f"{d}#{index}",
+                        device_type=d,
+                        family=p.family,
+                        variant=p.variant,
+                        routed_qps=each,
+                        share_of_family=share,
+                    )
+                )
                 index += 1
         while index < problem.device_count[d]:
             slots.append(DeviceSlot(device=f"{d}#{index}", device_type=d))
             index += 1
-    accuracy = problem.effective_accuracy(((p.variant, p.routed_qps) for p in placements),
-                                          demand)
-    return WindowPlan(window_start_s=problem.window_starts_s[window], demand_qps=demand,
-                      beta=beta, effective_accuracy=accuracy, placements=placements,
-                      devices=slots)
+    accuracy = problem.effective_accuracy(((p.variant, p.routed_qps) for p in placements), demand)
+    return WindowPlan(
+        window_start_s=problem.window_starts_s[window],
+        demand_qps=demand,
+        beta=beta,
+        effective_accuracy=accuracy,
+        placements=placements,
+        devices=slots,
+    )

@@ -46,17 +46,20 @@ class _Strict(BaseModel):
 class DeviceSpec(_Strict):
     count: int = Field(ge=0, description="devices of this type")
     catalog_device: str | None = Field(
-        None, description="device in cost_models.devices, for the analytical latency model")
+        None, description="device in cost_models.devices, for the analytical latency model"
+    )
     profile_accel: str | None = Field(
-        None, description="accelerator name in the measured profile (Proteus: 'Accel' column)")
+        None, description="accelerator name in the measured profile (Proteus: 'Accel' column)"
+    )
 
     @model_validator(mode="after")
     def _known(self) -> DeviceSpec:
         if self.catalog_device is None and self.profile_accel is None:
             raise ValueError("catalog_device and/or profile_accel (how to know its latency)")
         if self.catalog_device is not None and self.catalog_device not in DEVICES:
-            raise InputError(None, "catalog_device",
-                             f"one of {', '.join(sorted(DEVICES))}", self.catalog_device)
+            raise InputError(
+                None, "catalog_device", f"one of {', '.join(sorted(DEVICES))}", self.catalog_device
+            )
         return self
 
 
@@ -112,8 +115,7 @@ class ProteusInputs(_Strict):
     baselines: bool = Field(True, description="also solve Clipper-HA/LA, Sommelier, INFaaS")
     min_devices_per_family: int = Field(1, ge=0)
     latency_budget_fraction: float = Field(DEFAULT_LATENCY_BUDGET_FRACTION, gt=0, le=1)
-    batch_sizes: list[int] = Field(default_factory=lambda: list(DEFAULT_BATCH_SIZES),
-                                   min_length=1)
+    batch_sizes: list[int] = Field(default_factory=lambda: list(DEFAULT_BATCH_SIZES), min_length=1)
     precision: Precision = Precision.FP16
 
     _problem: ProteusProblem | None = PrivateAttr(None)
@@ -176,12 +178,18 @@ class ProteusProblem:
     def placeable(self) -> dict[str, list[VariantInfo]]:
         """Family -> variants that meet its latency budget on at least one device type,
         accuracy ascending."""
-        return {f: [v for v in self.variants[f]
-                    if any((d, v.name) in self.capacity for d in self.device_types)]
-                for f in self.families}
+        return {
+            f: [
+                v
+                for v in self.variants[f]
+                if any((d, v.name) in self.capacity for d in self.device_types)
+            ]
+            for f in self.families
+        }
 
-    def effective_accuracy(self, routed_qps: Iterable[tuple[str, float]],
-                           demand: Mapping[str, float]) -> float:
+    def effective_accuracy(
+        self, routed_qps: Iterable[tuple[str, float]], demand: Mapping[str, float]
+    ) -> float:
         """Proteus's effective accuracy: normalised accuracy of each served query, weighted
         by (variant, routed queries/s) and divided by the total demand, %; 0 without demand."""
         total = sum(demand.values())
@@ -203,14 +211,19 @@ def _load_profile(spec: ProfileSpec) -> LatencyProfile:
     return load_latency_csv(spec.path)
 
 
-def _family_variants(inputs: ProteusInputs, profile: LatencyProfile | None
-                     ) -> dict[str, list[tuple[str, float, ModelVariant | CustomVariant | None]]]:
+def _family_variants(
+    inputs: ProteusInputs, profile: LatencyProfile | None
+) -> dict[str, list[tuple[str, float, ModelVariant | CustomVariant | None]]]:
     """family -> [(variant name, normalised accuracy, analytical description or None)]."""
     custom = {v.name: v for v in inputs.variants}
     for i, v in enumerate(inputs.variants):
         if v.family not in inputs.families:
-            raise InputError(None, f"variants[{i}].family",
-                             f"one of the families ({', '.join(inputs.families)})", v.family)
+            raise InputError(
+                None,
+                f"variants[{i}].family",
+                f"one of the families ({', '.join(inputs.families)})",
+                v.family,
+            )
     profile_families = profile.families if profile is not None else {}
     catalog_families = families()
     resolved: dict[str, list[tuple[str, float, ModelVariant | CustomVariant | None]]] = {}
@@ -224,9 +237,13 @@ def _family_variants(inputs: ProteusInputs, profile: LatencyProfile | None
         elif family in catalog_families:
             names = [v.name for v in catalog_families[family]]
         else:
-            raise InputError(None, f"families.{family}",
-                             "a family of the catalog, of the profile or of [[variants]] "
-                             f"(catalog families: {', '.join(catalog_families)})", family)
+            raise InputError(
+                None,
+                f"families.{family}",
+                "a family of the catalog, of the profile or of [[variants]] "
+                f"(catalog families: {', '.join(catalog_families)})",
+                family,
+            )
         members = []
         for j, name in enumerate(names):
             if name in custom:
@@ -236,22 +253,38 @@ def _family_variants(inputs: ProteusInputs, profile: LatencyProfile | None
             elif name in VARIANTS:
                 members.append((name, normalized_accuracy(VARIANTS[name]), VARIANTS[name]))
             else:
-                raise InputError(None, f"families.{family}.variants[{j}]",
-                                 "a variant of the catalog, of the profile or of [[variants]]",
-                                 name)
+                raise InputError(
+                    None,
+                    f"families.{family}.variants[{j}]",
+                    "a variant of the catalog, of the profile or of [[variants]]",
+                    name,
+                )
         resolved[family] = members
     return resolved
 
 
 def _custom_as_variant(v: CustomVariant) -> ModelVariant:
-    return ModelVariant(v.family, v.name, "normalised accuracy", v.normalized_accuracy,
-                        v.gflops_per_sample, v.params_millions, "n/a",
-                        v.activation_mb_per_sample, "scenario [[variants]]")
+    return ModelVariant(
+        v.family,
+        v.name,
+        "normalised accuracy",
+        v.normalized_accuracy,
+        v.gflops_per_sample,
+        v.params_millions,
+        "n/a",
+        v.activation_mb_per_sample,
+        "scenario [[variants]]",
+    )
 
 
-def pair_capacity(inputs: ProteusInputs, profile: LatencyProfile | None, device_type: str,
-                  variant: str, described: ModelVariant | CustomVariant | None,
-                  slo_ms: float) -> Capacity | None:
+def pair_capacity(
+    inputs: ProteusInputs,
+    profile: LatencyProfile | None,
+    device_type: str,
+    variant: str,
+    described: ModelVariant | CustomVariant | None,
+    slo_ms: float,
+) -> Capacity | None:
     """Capacity of one device of ``device_type`` running ``variant`` (None: cannot meet SLO).
 
     A measured profile entry wins (Proteus's rule: latency strictly below the budget,
@@ -267,8 +300,9 @@ def pair_capacity(inputs: ProteusInputs, profile: LatencyProfile | None, device_
     if spec.catalog_device is None or described is None:
         return None
     model = described if isinstance(described, ModelVariant) else _custom_as_variant(described)
-    return analytical_capacity(model, DEVICES[spec.catalog_device], budget_ms,
-                               inputs.batch_sizes, inputs.precision)
+    return analytical_capacity(
+        model, DEVICES[spec.catalog_device], budget_ms, inputs.batch_sizes, inputs.precision
+    )
 
 
 def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
@@ -276,8 +310,9 @@ def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
     for family, spec in inputs.families.items():
         if spec.trace is not None:
             arrivals = read_arrivals_ms(spec.trace)
-            rates[family] = window_rates_qps(arrivals, inputs.trace.window_s,
-                                             inputs.trace.statistic)
+            rates[family] = window_rates_qps(
+                arrivals, inputs.trace.window_s, inputs.trace.statistic
+            )
     windows = max((len(r) for r in rates.values()), default=1)
     if inputs.trace.max_windows is not None:
         windows = min(windows, inputs.trace.max_windows)
@@ -298,16 +333,21 @@ def resolve(inputs: ProteusInputs) -> ProteusProblem:
         known = {accel for _, accel in profile.latency_ms}
         for name, spec in inputs.devices.items():
             if spec.profile_accel is not None and spec.profile_accel not in known:
-                raise InputError(None, f"devices.{name}.profile_accel",
-                                 f"an accelerator of the profile ({', '.join(sorted(known))})",
-                                 spec.profile_accel)
+                raise InputError(
+                    None,
+                    f"devices.{name}.profile_accel",
+                    f"an accelerator of the profile ({', '.join(sorted(known))})",
+                    spec.profile_accel,
+                )
     members = _family_variants(inputs, profile)
     table: dict[tuple[str, str], Capacity] = {}
     variants: dict[str, list[VariantInfo]] = {}
     for family, entries in members.items():
         slo_ms = inputs.families[family].slo_ms
-        variants[family] = sorted((VariantInfo(n, family, acc) for n, acc, _ in entries),
-                                  key=lambda v: (v.accuracy, v.name))
+        variants[family] = sorted(
+            (VariantInfo(n, family, acc) for n, acc, _ in entries),
+            key=lambda v: (v.accuracy, v.name),
+        )
         for name, _, described in entries:
             for device_type in inputs.devices:
                 cap = pair_capacity(inputs, profile, device_type, name, described, slo_ms)
@@ -344,29 +384,46 @@ def infeasibility_reason(inputs: ProteusInputs, window: int) -> str:
     for family, names in problem.placeable.items():
         if not names:
             budget = problem.slo_ms[family] * inputs.latency_budget_fraction
-            return (f"family {family} has no variant that meets SLO {problem.slo_ms[family]:g} ms "
-                    f"(latency budget {budget:g} ms = {inputs.latency_budget_fraction:g} x SLO) "
-                    "on any device")
+            return (
+                f"family {family} has no variant that meets SLO {problem.slo_ms[family]:g} ms "
+                f"(latency budget {budget:g} ms = {inputs.latency_budget_fraction:g} x SLO) "
+                "on any device"
+            )
     total_devices = sum(problem.device_count.values())
     needed = inputs.min_devices_per_family * len(problem.families)
     if needed > total_devices:
-        return (f"{len(problem.families)} families x min_devices_per_family "
-                f"{inputs.min_devices_per_family} = {needed} devices, but the cluster has "
-                f"{total_devices}")
+        return (
+            f"{len(problem.families)} families x min_devices_per_family "
+            f"{inputs.min_devices_per_family} = {needed} devices, but the cluster has "
+            f"{total_devices}"
+        )
     floor = beta_grid(inputs)[-1]
     demand = problem.demand(window)
     for family in problem.families:
         # Every device of every type hosting the family's fastest variant there.
-        best = sum(max((problem.capacity[(d, v.name)].qps for v in problem.placeable[family]
-                        if (d, v.name) in problem.capacity), default=0.0)
-                   * problem.device_count[d] for d in problem.device_types)
+        best = sum(
+            max(
+                (
+                    problem.capacity[(d, v.name)].qps
+                    for v in problem.placeable[family]
+                    if (d, v.name) in problem.capacity
+                ),
+                default=0.0,
+            )
+            * problem.device_count[d]
+            for d in problem.device_types
+        )
         if floor * demand[family] > best + 1e-9:
-            return (f"family {family} needs {floor:g} x {demand[family]:.1f} qps but the whole "
-                    f"cluster serves at most {best:.1f} qps of it")
+            return (
+                f"family {family} needs {floor:g} x {demand[family]:.1f} qps but the whole "
+                f"cluster serves at most {best:.1f} qps of it"
+            )
     start_s = problem.window_starts_s[window]
     when = f" in window starting {start_s:g} s" if problem.trace_mode else ""
-    return (f"demand{when} cannot be served with headroom beta >= {floor:g} on "
-            f"{total_devices} devices (families compete for the same devices)")
+    return (
+        f"demand{when} cannot be served with headroom beta >= {floor:g} on "
+        f"{total_devices} devices (families compete for the same devices)"
+    )
 
 
 def is_close(a: float, b: float) -> bool:

@@ -163,12 +163,14 @@ class Pools:
 def make_pools(problem: ProteusProblem) -> Pools:
     by_signature: dict[tuple, list[str]] = {}
     for d in problem.device_types:
-        signature = tuple(sorted((v, c.batch, c.qps) for (dd, v), c in problem.capacity.items()
-                                 if dd == d))
+        signature = tuple(
+            sorted((v, c.batch, c.qps) for (dd, v), c in problem.capacity.items() if dd == d)
+        )
         by_signature.setdefault(signature, []).append(d)
     members = {group[0]: group for group in by_signature.values()}
-    return Pools(members, {p: sum(problem.device_count[d] for d in group)
-                           for p, group in members.items()})
+    return Pools(
+        members, {p: sum(problem.device_count[d] for d in group) for p, group in members.items()}
+    )
 
 
 @dataclass
@@ -204,14 +206,19 @@ class _Rows:
         self.upper.append(upper)
 
 
-def usable_pairs(problem: ProteusProblem, pools: Pools,
-                 restriction: Restriction) -> list[tuple[str, str]]:
+def usable_pairs(
+    problem: ProteusProblem, pools: Pools, restriction: Restriction
+) -> list[tuple[str, str]]:
     """Placeable (pool, variant) pairs a restriction allows, dominated variants removed."""
     pairs = []
     for pool in pools.members:
         for f in problem.families:
-            options = [v for v in problem.variants[f] if (pool, v.name) in problem.capacity
-                       and (restriction.pairs is None or (pool, v.name) in restriction.pairs)]
+            options = [
+                v
+                for v in problem.variants[f]
+                if (pool, v.name) in problem.capacity
+                and (restriction.pairs is None or (pool, v.name) in restriction.pairs)
+            ]
 
             def dominates(w: VariantInfo, v: VariantInfo, pool: str = pool) -> bool:
                 cw, cv = problem.capacity[(pool, w.name)].qps, problem.capacity[(pool, v.name)].qps
@@ -219,13 +226,17 @@ def usable_pairs(problem: ProteusProblem, pools: Pools,
                     return w.name < v.name
                 return w.accuracy >= v.accuracy and cw >= cv
 
-            pairs.extend((pool, v.name) for v in options
-                         if not any(dominates(w, v) for w in options if w is not v))
+            pairs.extend(
+                (pool, v.name)
+                for v in options
+                if not any(dominates(w, v) for w in options if w is not v)
+            )
     return pairs
 
 
-def define_columns(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]],
-                   flows: bool = True) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def define_columns(
+    problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]], flows: bool = True
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Names, bounds and integrality of n (integer) [and x (continuous)]."""
     index_p = {p: i for i, p in enumerate(pools.members)}
     index_v = {v.name: j for f in problem.families for j, v in enumerate(problem.variants[f])}
@@ -239,13 +250,22 @@ def define_columns(problem: ProteusProblem, pools: Pools, pairs: list[tuple[str,
         names += [f"x_{k}" for k in keys]
         upper += [np.inf] * len(pairs)
         integer += [False] * len(pairs)
-    return (names, np.zeros(len(names)), np.array(upper, dtype=float),
-            np.array(integer, dtype=bool))
+    return (
+        names,
+        np.zeros(len(names)),
+        np.array(upper, dtype=float),
+        np.array(integer, dtype=bool),
+    )
 
 
-def define_count_bounds(upper: np.ndarray, pairs: list[tuple[str, str]],
-                        problem: ProteusProblem, demand: Mapping[str, float], beta: float,
-                        minimum: int) -> None:
+def define_count_bounds(
+    upper: np.ndarray,
+    pairs: list[tuple[str, str]],
+    problem: ProteusProblem,
+    demand: Mapping[str, float],
+    beta: float,
+    minimum: int,
+) -> None:
     """n_{p,v} <= max(floor(beta D_f / c_{p,v}) + 1, m), or m when D_f = 0 (only when idle
     devices are allowed and family counts are free; see docstring)."""
     family_of = problem.family_of
@@ -255,16 +275,17 @@ def define_count_bounds(upper: np.ndarray, pairs: list[tuple[str, str]],
         upper[j] = min(upper[j], float(max(enough, minimum)))
 
 
-def define_device_limits(rows: _Rows, pairs: list[tuple[str, str]], pools: Pools,
-                         all_on: bool) -> None:
+def define_device_limits(
+    rows: _Rows, pairs: list[tuple[str, str]], pools: Pools, all_on: bool
+) -> None:
     for pool, count in pools.count.items():
         columns = [j for j, p in enumerate(pairs) if p[0] == pool]
-        rows.add(columns, [1.0] * len(columns), float(count) if all_on else -np.inf,
-                 float(count))
+        rows.add(columns, [1.0] * len(columns), float(count) if all_on else -np.inf, float(count))
 
 
-def define_presence(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
-                    minimum: int) -> None:
+def define_presence(
+    rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem, minimum: int
+) -> None:
     if minimum <= 0:
         return
     family_of = problem.family_of
@@ -273,8 +294,9 @@ def define_presence(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusP
         rows.add(columns, [1.0] * len(columns), float(minimum), np.inf)
 
 
-def pool_family_devices(pools: Pools, family_devices: Mapping[tuple[str, str], int]
-                        ) -> dict[tuple[str, str], int]:
+def pool_family_devices(
+    pools: Pools, family_devices: Mapping[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
     pool_of = {d: p for p, group in pools.members.items() for d in group}
     fixed: dict[tuple[str, str], int] = defaultdict(int)
     for (d, f), count in family_devices.items():
@@ -282,17 +304,26 @@ def pool_family_devices(pools: Pools, family_devices: Mapping[tuple[str, str], i
     return dict(fixed)
 
 
-def define_fixed_family_devices(rows: _Rows, pairs: list[tuple[str, str]],
-                                problem: ProteusProblem, pools: Pools,
-                                family_devices: Mapping[tuple[str, str], int]) -> None:
+def define_fixed_family_devices(
+    rows: _Rows,
+    pairs: list[tuple[str, str]],
+    problem: ProteusProblem,
+    pools: Pools,
+    family_devices: Mapping[tuple[str, str], int],
+) -> None:
     family_of = problem.family_of
     for (pool, f), count in pool_family_devices(pools, family_devices).items():
         columns = [j for j, p in enumerate(pairs) if p[0] == pool and family_of[p[1]] == f]
         rows.add(columns, [1.0] * len(columns), float(count), float(count))
 
 
-def define_capacity(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
-                    demand: Mapping[str, float], beta: float) -> None:
+def define_capacity(
+    rows: _Rows,
+    pairs: list[tuple[str, str]],
+    problem: ProteusProblem,
+    demand: Mapping[str, float],
+    beta: float,
+) -> None:
     """beta x <= min(c, beta D_f) n."""
     family_of = problem.family_of
     size = len(pairs)
@@ -302,8 +333,9 @@ def define_capacity(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusP
         rows.add([size + j, j], [beta, -coefficient], -np.inf, 0.0)
 
 
-def define_demand(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
-                  demand: Mapping[str, float]) -> None:
+def define_demand(
+    rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem, demand: Mapping[str, float]
+) -> None:
     """sum x = D_f."""
     family_of = problem.family_of
     size = len(pairs)
@@ -312,8 +344,13 @@ def define_demand(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusPro
         rows.add(columns, [1.0] * len(columns), demand[f], demand[f])
 
 
-def define_covers(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem,
-                  demand: Mapping[str, float], beta: float) -> None:
+def define_covers(
+    rows: _Rows,
+    pairs: list[tuple[str, str]],
+    problem: ProteusProblem,
+    demand: Mapping[str, float],
+    beta: float,
+) -> None:
     """Per family: sum min(c, beta D_f) n >= beta D_f (cover), and its rounding
     sum n >= ceil(beta D_f / max min(c, beta D_f)) (count)."""
     family_of = problem.family_of
@@ -329,9 +366,14 @@ def define_covers(rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusPro
             rows.add(columns, [1.0] * len(columns), float(least), np.inf)
 
 
-def effective_pairs(problem: ProteusProblem, pools: Pools, restriction: Restriction,
-                    demand: Mapping[str, float], beta: float,
-                    accuracy_matters: bool = True) -> list[tuple[str, str]]:
+def effective_pairs(
+    problem: ProteusProblem,
+    pools: Pools,
+    restriction: Restriction,
+    demand: Mapping[str, float],
+    beta: float,
+    accuracy_matters: bool = True,
+) -> list[tuple[str, str]]:
     """Usable pairs after dominance on effective capacity min(c, beta D_f) (see docstring).
 
     With ``accuracy_matters`` false (feasibility), only capacity counts: one pair per
@@ -342,8 +384,11 @@ def effective_pairs(problem: ProteusProblem, pools: Pools, restriction: Restrict
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for pool, v in usable_pairs(problem, pools, restriction):
         groups[(pool, family_of[v])].append(v)
-    fixed = (pool_family_devices(pools, restriction.family_devices)
-             if restriction.family_devices is not None else None)
+    fixed = (
+        pool_family_devices(pools, restriction.family_devices)
+        if restriction.family_devices is not None
+        else None
+    )
     pairs = []
     for (pool, f), options in groups.items():
         if fixed is not None and fixed.get((pool, f), 0) <= 0:
@@ -358,15 +403,26 @@ def effective_pairs(problem: ProteusProblem, pools: Pools, restriction: Restrict
                 return w < v
             return accuracy[w] >= accuracy[v] and cap[w] >= cap[v]
 
-        pairs.extend((pool, v) for v in options
-                     if not any(dominates(w, v) for w in options if w != v))
+        pairs.extend(
+            (pool, v) for v in options if not any(dominates(w, v) for w in options if w != v)
+        )
     return pairs
 
 
-def _matrix(names: list[str], cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-            integer: np.ndarray, rows: _Rows) -> MatrixModel:
+def _matrix(
+    names: list[str],
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    integer: np.ndarray,
+    rows: _Rows,
+) -> MatrixModel:
     return MatrixModel(
-        names=names, cost=cost, col_lower=lower, col_upper=upper, integrality=integer,
+        names=names,
+        cost=cost,
+        col_lower=lower,
+        col_upper=upper,
+        integrality=integer,
         a_start=np.array(rows.start, dtype=np.int64),
         a_index=np.array(rows.index, dtype=np.int64),
         a_value=np.array(rows.value, dtype=float),
@@ -376,8 +432,14 @@ def _matrix(names: list[str], cost: np.ndarray, lower: np.ndarray, upper: np.nda
     )
 
 
-def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
-           restriction: Restriction, beta: float, flows: bool = True) -> _Model:
+def _build(
+    inputs: ProteusInputs,
+    pools: Pools,
+    demand: Mapping[str, float],
+    restriction: Restriction,
+    beta: float,
+    flows: bool = True,
+) -> _Model:
     """The accuracy model at headroom ``beta``; with ``flows`` false, the feasibility model:
     counts only, one column per (pool, family) hosting its variant of largest effective
     capacity e, rows (devices), (presence), fixed family devices and the covers
@@ -400,7 +462,7 @@ def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
         scale = 1.0 / total if total > 0 else 0.0
         accuracy = problem.accuracy
         cost = np.zeros(len(names))
-        cost[len(pairs):] = [accuracy[v] * scale for _, v in pairs]
+        cost[len(pairs) :] = [accuracy[v] * scale for _, v in pairs]
     else:
         # Objective zero: the first plan found ends the solve. It is written as one column
         # fixed at 0 because a backend (CBC via PuLP) rejects an empty objective.
@@ -410,10 +472,13 @@ def _build(inputs: ProteusInputs, pools: Pools, demand: Mapping[str, float],
     return _Model(_matrix(names, cost, lower, upper, integer, rows), pairs)
 
 
-def split_pools(problem: ProteusProblem, pools: Pools, devices: Mapping[tuple[str, str], int],
-                routed: Mapping[tuple[str, str], float],
-                family_devices: Mapping[tuple[str, str], int] | None
-                ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float]]:
+def split_pools(
+    problem: ProteusProblem,
+    pools: Pools,
+    devices: Mapping[tuple[str, str], int],
+    routed: Mapping[tuple[str, str], float],
+    family_devices: Mapping[tuple[str, str], int] | None,
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float]]:
     """Split pool counts and flows back over the pool's device types (see docstring)."""
     family_of = problem.family_of
     out_devices: dict[tuple[str, str], int] = defaultdict(int)
@@ -437,26 +502,42 @@ def split_pools(problem: ProteusProblem, pools: Pools, devices: Mapping[tuple[st
     return dict(out_devices), dict(out_routed)
 
 
-def _solve_at(inputs: ProteusInputs, pools: Pools, solver: MilpSolver,
-              demand: Mapping[str, float], beta: float, restriction: Restriction,
-              warm_start: Mapping[str, float] | None) -> tuple[_Model, SolveResult, float]:
+def _solve_at(
+    inputs: ProteusInputs,
+    pools: Pools,
+    solver: MilpSolver,
+    demand: Mapping[str, float],
+    beta: float,
+    restriction: Restriction,
+    warm_start: Mapping[str, float] | None,
+) -> tuple[_Model, SolveResult, float]:
     started = time.perf_counter()
     model = _build(inputs, pools, demand, restriction, beta)
     build_s = time.perf_counter() - started
     return model, solver.solve(model.matrix, warm_start=warm_start), build_s
 
 
-def _feasible(inputs: ProteusInputs, pools: Pools, solver: MilpSolver,
-              demand: Mapping[str, float], beta: float, restriction: Restriction
-              ) -> tuple[bool, float]:
+def _feasible(
+    inputs: ProteusInputs,
+    pools: Pools,
+    solver: MilpSolver,
+    demand: Mapping[str, float],
+    beta: float,
+    restriction: Restriction,
+) -> tuple[bool, float]:
     """Whether headroom ``beta`` has a plan (the counts-only model), and the solve time."""
     result = solver.solve(_build(inputs, pools, demand, restriction, beta, flows=False).matrix)
     return result.status.has_solution, result.solve_s
 
 
-def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str, float],
-                 explain: Callable[[], str], restriction: Restriction = Restriction(),
-                 warm_start: Mapping[str, float] | None = None) -> WindowSolution:
+def solve_window(
+    inputs: ProteusInputs,
+    solver: MilpSolver,
+    demand: Mapping[str, float],
+    explain: Callable[[], str],
+    restriction: Restriction = Restriction(),
+    warm_start: Mapping[str, float] | None = None,
+) -> WindowSolution:
     """Highest headroom on the grid, then maximum accuracy at it (see module docstring).
 
     ``explain`` gives the message of the InfeasibleError raised when even the lowest level
@@ -467,8 +548,7 @@ def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str,
     pools_s = time.perf_counter() - started
     levels = beta_grid(inputs)
     beta = levels[0]
-    model, result, build_s = _solve_at(inputs, pools, solver, demand, beta, restriction,
-                                       warm_start)
+    model, result, build_s = _solve_at(inputs, pools, solver, demand, beta, restriction, warm_start)
     build_s += pools_s
     solve_s = result.solve_s
     if result.status is SolveStatus.INFEASIBLE and len(levels) > 1:
@@ -478,24 +558,36 @@ def solve_window(inputs: ProteusInputs, solver: MilpSolver, demand: Mapping[str,
         while high - low > 1:
             middle = (low + high) // 2
             started = time.perf_counter()
-            feasible, spent = _feasible(inputs, pools, solver, demand, levels[middle],
-                                        restriction)
+            feasible, spent = _feasible(inputs, pools, solver, demand, levels[middle], restriction)
             build_s += time.perf_counter() - started - spent
             solve_s += spent
             low, high = (low, middle) if feasible else (middle, high)
         for beta in levels[high:]:
-            model, result, spent = _solve_at(inputs, pools, solver, demand, beta,
-                                             restriction, None)
+            model, result, spent = _solve_at(inputs, pools, solver, demand, beta, restriction, None)
             build_s += spent
             solve_s += result.solve_s
             if result.status is not SolveStatus.INFEASIBLE:
                 break
     require_solution(result, explain)
     counts = {p: result.int_value(model.n_name(j)) for j, p in enumerate(model.pairs)}
-    flows = {p: max(0.0, result.value(model.x_name(j))) for j, p in enumerate(model.pairs)
-             if counts[p] > 0}
-    devices, routed = split_pools(inputs.problem, pools,
-                                  {p: c for p, c in counts.items() if c > 0}, flows,
-                                  restriction.family_devices)
-    return WindowSolution(beta, devices, {p: q for p, q in routed.items() if q > 0},
-                          result, build_s, solve_s, dict(result.values))
+    flows = {
+        p: max(0.0, result.value(model.x_name(j)))
+        for j, p in enumerate(model.pairs)
+        if counts[p] > 0
+    }
+    devices, routed = split_pools(
+        inputs.problem,
+        pools,
+        {p: c for p, c in counts.items() if c > 0},
+        flows,
+        restriction.family_devices,
+    )
+    return WindowSolution(
+        beta,
+        devices,
+        {p: q for p, q in routed.items() if q > 0},
+        result,
+        build_s,
+        solve_s,
+        dict(result.values),
+    )

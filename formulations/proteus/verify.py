@@ -26,7 +26,8 @@ def _close(a: float, b: float) -> bool:
 def effective_accuracy(inputs: ProteusInputs, window: WindowPlan) -> float:
     """Demand-weighted normalised accuracy of the queries the window serves, %."""
     return inputs.problem.effective_accuracy(
-        ((p.variant, p.routed_qps) for p in window.placements), window.demand_qps)
+        ((p.variant, p.routed_qps) for p in window.placements), window.demand_qps
+    )
 
 
 def check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]:
@@ -35,7 +36,8 @@ def check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]
     out: list[str] = []
     demand = problem.demand(w)
     if set(window.demand_qps) != set(demand) or not all(
-            _close(window.demand_qps[f], demand[f]) for f in demand):
+        _close(window.demand_qps[f], demand[f]) for f in demand
+    ):
         out.append(f"{where}: demand_qps does not match the scenario's demand {demand}")
         return out
     if not any(_close(window.beta, level) for level in beta_grid(inputs)):
@@ -49,20 +51,27 @@ def check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]
             out.append(f"{label}: unknown device type")
             continue
         if p.family not in problem.variants or p.variant not in {
-                v.name for v in problem.variants[p.family]}:
+            v.name for v in problem.variants[p.family]
+        }:
             out.append(f"{label}: {p.variant} is not a variant of family {p.family}")
             continue
         cap = problem.capacity.get((p.device_type, p.variant))
         if cap is None:
-            out.append(f"{label}: variant not allowed (cannot meet "
-                       f"{inputs.latency_budget_fraction:g} x SLO on this device type)")
+            out.append(
+                f"{label}: variant not allowed (cannot meet "
+                f"{inputs.latency_budget_fraction:g} x SLO on this device type)"
+            )
             continue
         if p.batch != cap.batch or not _close(p.capacity_qps_per_device, cap.qps):
-            out.append(f"{label}: states batch {p.batch} / {p.capacity_qps_per_device:g} qps, "
-                       f"the cost model gives batch {cap.batch} / {cap.qps:g} qps")
+            out.append(
+                f"{label}: states batch {p.batch} / {p.capacity_qps_per_device:g} qps, "
+                f"the cost model gives batch {cap.batch} / {cap.qps:g} qps"
+            )
         if window.beta * p.routed_qps > cap.qps * p.devices * (1 + RTOL) + ATOL:
-            out.append(f"{label}: over capacity: beta x routed = "
-                       f"{window.beta * p.routed_qps:.6g} qps > {cap.qps * p.devices:.6g} qps")
+            out.append(
+                f"{label}: over capacity: beta x routed = "
+                f"{window.beta * p.routed_qps:.6g} qps > {cap.qps * p.devices:.6g} qps"
+            )
         used[p.device_type] += p.devices
         routed[p.family] += p.routed_qps
         hosted[p.family] += p.devices
@@ -72,15 +81,20 @@ def check_window(inputs: ProteusInputs, w: int, window: WindowPlan) -> list[str]
             out.append(f"{where}: {used[d]} {d} devices used, {rule} {count} available")
     for f in problem.families:
         if not _close(routed[f], demand[f]):
-            out.append(f"{where}: family {f}: {routed[f]:.6g} qps routed, "
-                       f"demand is {demand[f]:.6g} qps")
+            out.append(
+                f"{where}: family {f}: {routed[f]:.6g} qps routed, demand is {demand[f]:.6g} qps"
+            )
         if hosted[f] < inputs.min_devices_per_family:
-            out.append(f"{where}: family {f} is hosted on {hosted[f]} devices, "
-                       f"min_devices_per_family is {inputs.min_devices_per_family}")
+            out.append(
+                f"{where}: family {f} is hosted on {hosted[f]} devices, "
+                f"min_devices_per_family is {inputs.min_devices_per_family}"
+            )
     out.extend(_check_devices(inputs, where, window))
     if not _close(window.effective_accuracy, effective_accuracy(inputs, window)):
-        out.append(f"{where}: states effective accuracy {window.effective_accuracy:.6g}, "
-                   f"recomputed {effective_accuracy(inputs, window):.6g}")
+        out.append(
+            f"{where}: states effective accuracy {window.effective_accuracy:.6g}, "
+            f"recomputed {effective_accuracy(inputs, window):.6g}"
+        )
     return out
 
 
@@ -100,8 +114,10 @@ def _check_devices(inputs: ProteusInputs, where: str, window: WindowPlan) -> lis
     for p in window.placements:
         slots = per_pair.pop((p.device_type, p.variant), [])
         if len(slots) != p.devices or not _close(sum(slots), p.routed_qps):
-            out.append(f"{where}: device list disagrees with {p.devices} x {p.device_type} "
-                       f"hosting {p.variant}")
+            out.append(
+                f"{where}: device list disagrees with {p.devices} x {p.device_type} "
+                f"hosting {p.variant}"
+            )
     for (d, v), _ in per_pair.items():
         out.append(f"{where}: device list assigns {v} to {d} without a placement")
     return out
@@ -111,8 +127,10 @@ def verify(inputs: ProteusInputs, deployment: ProteusDeployment) -> Verification
     problem = inputs.problem
     violations: list[str] = []
     if len(deployment.windows) != len(problem.window_starts_s):
-        violations.append(f"plan has {len(deployment.windows)} windows, the scenario has "
-                          f"{len(problem.window_starts_s)}")
+        violations.append(
+            f"plan has {len(deployment.windows)} windows, the scenario has "
+            f"{len(problem.window_starts_s)}"
+        )
         return Verification(0.0, violations)
     for w, window in enumerate(deployment.windows):
         violations.extend(check_window(inputs, w, window))
@@ -124,5 +142,7 @@ def overall_accuracy(inputs: ProteusInputs, deployment: ProteusDeployment) -> fl
     total = sum(sum(w.demand_qps.values()) for w in deployment.windows)
     if total <= 0:
         return 0.0
-    return sum(effective_accuracy(inputs, w) * sum(w.demand_qps.values())
-               for w in deployment.windows) / total
+    return (
+        sum(effective_accuracy(inputs, w) * sum(w.demand_qps.values()) for w in deployment.windows)
+        / total
+    )

@@ -47,8 +47,9 @@ class CbcBackend(Backend):
             try:
                 problem.solve(solver)
             except pulp.PulpSolverError as exc:
-                return SolveResult(SolveStatus.ERROR, None, None, None, {}, 0.0, model.size,
-                                   self.name, str(exc))
+                return SolveResult(
+                    SolveStatus.ERROR, None, None, None, {}, 0.0, model.size, self.name, str(exc)
+                )
             log = log_path.read_text() if log_path.exists() else ""
         return self._result(problem, model, log)
 
@@ -58,8 +59,10 @@ class CbcBackend(Backend):
             timeLimit=self.settings.time_limit_s,
             gapRel=self.settings.mip_gap,
             threads=self.settings.threads,
-            options=[f"randomCbcSeed {self.settings.seed + 1}",
-                     *(f"{k} {_cbc_value(v)}" for k, v in self.settings.options.items())],
+            options=[
+                f"randomCbcSeed {self.settings.seed + 1}",
+                *(f"{k} {_cbc_value(v)}" for k, v in self.settings.options.items()),
+            ],
             warmStart=warm_start,
             keepFiles=False,
             logPath=str(log_path),
@@ -76,8 +79,17 @@ class CbcBackend(Backend):
             status = SolveStatus.FEASIBLE if stopped else SolveStatus.OPTIMAL
             if status is SolveStatus.OPTIMAL and not _LOWER_BOUND.search(log):
                 bound, gap = objective, 0.0
-            return SolveResult(status, objective, bound, gap, values, 0.0, model.size,
-                               self.name, pulp.LpStatus[problem.status])
+            return SolveResult(
+                status,
+                objective,
+                bound,
+                gap,
+                values,
+                0.0,
+                model.size,
+                self.name,
+                pulp.LpStatus[problem.status],
+            )
         if sol_status == pulp.LpSolutionInfeasible:
             status = SolveStatus.INFEASIBLE
         elif sol_status == pulp.LpSolutionUnbounded:
@@ -86,8 +98,9 @@ class CbcBackend(Backend):
             status = SolveStatus.TIME_LIMIT_NO_SOLUTION
         else:
             status = SolveStatus.ERROR
-        return SolveResult(status, None, None, None, {}, 0.0, model.size, self.name,
-                           pulp.LpStatus[problem.status])
+        return SolveResult(
+            status, None, None, None, {}, 0.0, model.size, self.name, pulp.LpStatus[problem.status]
+        )
 
     @staticmethod
     def _bound(log: str, sense: Sense, objective: float) -> float:

@@ -45,8 +45,12 @@ class HighsBackend(Backend):
             h.setOptionValue("presolve", "off")
         for key, value in self.settings.options.items():
             if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
-                raise InputError(None, f"solver.options.{key}",
-                                 "a HiGHS option name with a value of its type", value)
+                raise InputError(
+                    None,
+                    f"solver.options.{key}",
+                    "a HiGHS option name with a value of its type",
+                    value,
+                )
         lp = highspy.HighsLp()
         lp.num_col_ = len(model.names)
         lp.num_row_ = len(model.row_lower)
@@ -57,7 +61,8 @@ class HighsBackend(Backend):
         lp.row_upper_ = np.asarray(model.row_upper, dtype=float)
         lp.offset_ = float(model.offset)
         lp.sense_ = (
-            highspy.ObjSense.kMaximize if model.sense is Sense.MAXIMIZE
+            highspy.ObjSense.kMaximize
+            if model.sense is Sense.MAXIMIZE
             else highspy.ObjSense.kMinimize
         )
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
@@ -90,8 +95,9 @@ class HighsBackend(Backend):
             status = h.getModelStatus()
         return self._result(h, model, status)
 
-    def _result(self, h: highspy.Highs, model: MatrixModel,
-                status: highspy.HighsModelStatus) -> SolveResult:
+    def _result(
+        self, h: highspy.Highs, model: MatrixModel, status: highspy.HighsModelStatus
+    ) -> SolveResult:
         info = h.getInfo()
         is_mip = bool(np.any(model.integrality))
         has_solution = info.primal_solution_status == highspy.kSolutionStatusFeasible
@@ -108,15 +114,19 @@ class HighsBackend(Backend):
             normalized = SolveStatus.OPTIMAL
         elif status == highspy.HighsModelStatus.kInfeasible:
             normalized = SolveStatus.INFEASIBLE
-        elif status in (highspy.HighsModelStatus.kUnbounded,
-                        highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        elif status in (
+            highspy.HighsModelStatus.kUnbounded,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
             normalized = SolveStatus.UNBOUNDED
         elif status in _STOPPED:
-            normalized = (SolveStatus.FEASIBLE if has_solution
-                          else SolveStatus.TIME_LIMIT_NO_SOLUTION)
+            normalized = (
+                SolveStatus.FEASIBLE if has_solution else SolveStatus.TIME_LIMIT_NO_SOLUTION
+            )
         else:
             normalized = SolveStatus.ERROR
         if normalized is SolveStatus.OPTIMAL and (gap is None or math.isinf(gap)):
             gap = 0.0
-        return SolveResult(normalized, objective, bound, gap, values, 0.0, model.size,
-                           self.name, message)
+        return SolveResult(
+            normalized, objective, bound, gap, values, 0.0, model.size, self.name, message
+        )

@@ -87,8 +87,10 @@ def pulp_from_matrix(model: MatrixModel) -> pulp.LpProblem:
         lo, up = model.row_lower[r], model.row_upper[r]
         span = slice(model.a_start[r], model.a_start[r + 1])
         expr = pulp.LpAffineExpression(
-            [(variables[j], float(a)) for j, a in zip(model.a_index[span], model.a_value[span],
-                                                      strict=True)]
+            [
+                (variables[j], float(a))
+                for j, a in zip(model.a_index[span], model.a_value[span], strict=True)
+            ]
         )
         if lo == up:
             problem += (expr == float(lo), f"r{r}")

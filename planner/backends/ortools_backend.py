@@ -48,8 +48,7 @@ class OrtoolsBackend(Backend):
     def _solve(self, model: MatrixModel, warm_start: Mapping[str, float]) -> SolveResult:
         continuous = int(np.count_nonzero(~np.asarray(model.integrality, dtype=bool)))
         if self.name == "cpsat" and continuous:
-            example = next(n for n, i in zip(model.names, model.integrality, strict=True)
-                           if not i)
+            example = next(n for n, i in zip(model.names, model.integrality, strict=True) if not i)
             raise SolverError(
                 f"backend cpsat solves pure-integer models only; this model has {continuous} "
                 f"continuous variables (e.g. {example}); use highs, cbc or scip"
@@ -64,8 +63,9 @@ class OrtoolsBackend(Backend):
 
         variables = [
             (solver.IntVar if integer else solver.NumVar)(finite(lo), finite(up), name)
-            for name, lo, up, integer in zip(model.names, model.col_lower, model.col_upper,
-                                             model.integrality, strict=True)
+            for name, lo, up, integer in zip(
+                model.names, model.col_lower, model.col_upper, model.integrality, strict=True
+            )
         ]
         for r in range(len(model.row_lower)):
             row = solver.RowConstraint(finite(model.row_lower[r]), finite(model.row_upper[r]))
@@ -81,8 +81,7 @@ class OrtoolsBackend(Backend):
         else:
             objective.SetMinimization()
         if warm_start:
-            hinted = [(v, float(warm_start[v.name()])) for v in variables
-                      if v.name() in warm_start]
+            hinted = [(v, float(warm_start[v.name()])) for v in variables if v.name() in warm_start]
             solver.SetHint([v for v, _ in hinted], [x for _, x in hinted])
         self._configure(solver)
         params = pywraplp.MPSolverParameters()
@@ -105,13 +104,19 @@ class OrtoolsBackend(Backend):
             solver.SetTimeLimit(math.ceil(settings.time_limit_s * 1000))
         solver.SetNumThreads(settings.threads)
         if self.name == "scip":
-            lines = [f"randomization/randomseedshift = {settings.seed}",
-                     *(f"{k} = {_text(v, 'TRUE', 'FALSE')}" for k, v in settings.options.items())]
+            lines = [
+                f"randomization/randomseedshift = {settings.seed}",
+                *(f"{k} = {_text(v, 'TRUE', 'FALSE')}" for k, v in settings.options.items()),
+            ]
             specific = "\n".join(lines)
         else:
-            specific = " ".join([f"random_seed:{settings.seed}",
-                                 *(f"{k}:{_text(v, 'true', 'false')}"
-                                   for k, v in settings.options.items())])
+            specific = " ".join(
+                [
+                    f"random_seed:{settings.seed}",
+                    *(f"{k}:{_text(v, 'true', 'false')}" for k, v in settings.options.items()),
+                ]
+            )
         if not solver.SetSolverSpecificParametersAsString(specific):
-            raise InputError(None, "solver.options",
-                             f"parameters {self.name} accepts", dict(settings.options))
+            raise InputError(
+                None, "solver.options", f"parameters {self.name} accepts", dict(settings.options)
+            )
