@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 from formulations.types import (
     Certificate,
+    InputError,
     Objective,
     SolverSettings,
     SolveStatus,
@@ -210,17 +211,44 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename,
-    so readers never see a half-written file and a failure leaves the old file intact."""
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output_path(path: str | Path, key: str = "--output") -> Path:
+    """``path`` as a place planner may write a file: its folder exists and is writable, and
+    it is not a folder, a FIFO or a device. Raises :class:`InputError` naming ``key``."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    parent = target.parent
+    text = str(target)
+    if not parent.is_dir():
+        what = "a file, not a folder" if parent.exists() else "missing"
+        raise InputError(text, key, f"a path in an existing folder ({parent} is {what})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(text, key, f"a path in a folder you can write to ({parent} is not)")
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file (a FIFO or device)"
+        raise InputError(text, key, f"a regular file to write (the path is {kind})")
+    return target
+
+
+def write_atomic(path: str | Path, text: str, key: str = "--output") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename,
+    so readers never see a half-written file and a failure leaves the old file intact.
+
+    A new file gets the user's umask (an existing one keeps its mode); the folder must exist
+    (:func:`check_output_path`)."""
+    target = check_output_path(path, key)
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -228,15 +256,20 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def write_csv_atomic(
-    path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
-) -> None:
-    """Write dict rows as CSV, atomically. ``columns`` defaults to every key of every row,
-    in order of first appearance."""
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """Dict rows as CSV text; ``columns`` defaults to every key of every row, in order of
+    first appearance."""
     if columns is None:
         columns = list(dict.fromkeys(key for row in rows for key in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns))
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_csv_atomic(
+    path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+) -> None:
+    """Write dict rows as CSV (:func:`csv_text`), atomically."""
+    write_atomic(path, csv_text(rows, columns), key="--csv")
