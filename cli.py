@@ -21,7 +21,7 @@ from rich.console import Console
 
 import planner
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
-from planner.plan import write_atomic
+from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, plan_report, tables_report
 
 app = typer.Typer(
@@ -70,8 +70,15 @@ def _guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+STDOUT = Path("-")
+
+
 def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
-    """Refuse to overwrite the scenario or a file planner did not write, unless --force."""
+    """Refuse to overwrite the scenario or a file planner did not write, unless --force;
+    refuse folders, FIFOs, devices and missing or read-only folders (``-`` is stdout)."""
+    if path == STDOUT:
+        return
+    check_output_path(path)
     if path.resolve() == scenario.resolve():
         raise InputError(str(path), "--output", "a path other than the scenario file")
     if force or not path.exists():
@@ -89,6 +96,22 @@ def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
     )
 
 
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"planner {planner_version()}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Capacity planning for ML systems with MILP: solve scenarios, check stored plans."""
+
+
 @app.command()
 @_guarded
 def solve(
@@ -99,7 +122,10 @@ def solve(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Also write the plan here, atomically (.csv: CSV, else JSON)."
+            "--output",
+            "-o",
+            help="Also write the plan here, atomically (.csv: CSV, else JSON); "
+            "'-' writes it to stdout instead of the report.",
         ),
     ] = None,
     backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
@@ -107,7 +133,7 @@ def solve(
     mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     strict: Annotated[
-        bool, typer.Option(help="Exit 4 when the time limit leaves a feasible but unproven plan.")
+        bool, typer.Option(help="Exit 4 when a solver limit leaves a feasible but unproven plan.")
     ] = False,
     no_degrade: Annotated[
         bool,
@@ -130,17 +156,19 @@ def solve(
     )
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    if output_format is Format.json:
+    if output == STDOUT:
+        sys.stdout.write(plan.to_csv() if output_format is Format.csv else plan.to_json() + "\n")
+    elif output_format is Format.json:
         sys.stdout.write(plan.to_json() + "\n")
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
         stdout.print(plan_report(plan))
-    if output is not None:
+    if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
     if strict and plan.status is SolveStatus.FEASIBLE:
-        raise typer.Exit(int(ExitCode.TIME_LIMIT_FEASIBLE))
+        raise typer.Exit(int(ExitCode.LIMIT_FEASIBLE))
 
 
 @app.command()
@@ -165,19 +193,23 @@ def check(
         stderr.print(
             "[yellow]note:[/] the scenario changed since this plan was made", highlight=False
         )
+    payload = {
+        "plan": report.plan_path,
+        "verdict": report.exit_code.name.lower(),
+        "exit_code": int(report.exit_code),
+        "feasible": report.feasible,
+        "violations": report.violations,
+        "scenario_changed": report.scenario_changed,
+        "stored_objective": report.stored.value,
+        "fresh_objective": report.fresh.value,
+        "shortfall": report.shortfall,
+        "max_gap": report.max_gap,
+    }
     if output_format is Format.json:
-        payload = {
-            "plan": report.plan_path,
-            "verdict": report.exit_code.name.lower(),
-            "feasible": report.feasible,
-            "violations": report.violations,
-            "scenario_changed": report.scenario_changed,
-            "stored_objective": report.stored.value,
-            "fresh_objective": report.fresh.value,
-            "shortfall": report.shortfall,
-            "max_gap": report.max_gap,
-        }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif output_format is Format.csv:
+        row = {**payload, "violations": "; ".join(report.violations)}
+        sys.stdout.write(csv_text([row]))
     else:
         stdout.print(check_report(report))
     raise typer.Exit(int(report.exit_code))
