@@ -124,6 +124,33 @@ def correlated_h2(p: float, mean1_s: float, mean2_s: float, gamma: float) -> MAP
     return MAP(-np.diag(rates), np.diag(rates) @ after)
 
 
+def h2_balanced(rate_qps: float, scv: float, lag1_autocorrelation: float = 0.0) -> MAP:
+    """A MAP(2) with the given rate, SCV (> 1) and lag-1 autocorrelation: balanced-means H2.
+
+    Balanced means (each phase carries half the mean, the standard two-moment H2 fit):
+    ``p = (1 + sqrt((scv - 1) / (scv + 1))) / 2``, mean times ``r1 = m / (2 p)`` and
+    ``r2 = m / (2 (1 - p))``; then g = rho1 Var(X) / Var(r_J) (module docstring).
+    """
+    if not rate_qps > 0:
+        raise DataError(None, "rate_qps", f"a positive rate, got {rate_qps}")
+    if not scv > 1:
+        raise DataError(None, "scv", f"a squared coefficient of variation > 1, got {scv}")
+    mean_s = 1.0 / rate_qps
+    p = 0.5 * (1.0 + np.sqrt((scv - 1.0) / (scv + 1.0)))
+    r1, r2 = mean_s / (2.0 * p), mean_s / (2.0 * (1.0 - p))
+    gamma = lag1_autocorrelation * scv * mean_s**2 / (p * (1.0 - p) * (r1 - r2) ** 2)
+    low, high = _gamma_range(p)
+    if not low <= gamma <= high:
+        reach = (low * p * (1 - p) * (r1 - r2) ** 2 / (scv * mean_s**2), 1.0)
+        raise DataError(
+            None,
+            "lag1_autocorrelation",
+            f"a value in [{reach[0]:.3g}, {reach[1]:.3g}) for SCV {scv:g}, got "
+            f"{lag1_autocorrelation}",
+        )
+    return correlated_h2(float(p), float(r1), float(r2), float(gamma))
+
+
 def _gamma_range(p: float) -> tuple[float, float]:
     """g for which (1 - g) 1 pi + g I stays stochastic; the upper end stays below 1."""
     low = -min(p / (1.0 - p), (1.0 - p) / p)

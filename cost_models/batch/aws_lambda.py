@@ -27,6 +27,7 @@ import numpy as np
 
 from cost_models.batch.arrivals import FloatArray
 from cost_models.errors import DataError
+from cost_models.units import MS_PER_S
 
 PRICE_X86_USD_PER_GB_S = 0.0000166667  # aws.amazon.com/lambda/pricing (x86, first tier)
 PRICE_ARM_USD_PER_GB_S = 0.0000133334  # aws.amazon.com/lambda/pricing (Arm, first tier)
@@ -37,7 +38,6 @@ MEMORY_MAX_MB = 10240  # same page
 MB_PER_VCPU = 1769.0  # same page: one vCPU at 1,769 MB
 MAX_VCPUS = 6.0  # same page: up to 6 vCPUs
 MB_PER_GB = 1024.0  # Lambda bills GB-s with GB = 1024 MB (pricing page examples)
-MS_PER_S = 1000.0
 
 PRICE_USD_PER_GB_S = {"x86": PRICE_X86_USD_PER_GB_S, "arm": PRICE_ARM_USD_PER_GB_S}
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import expm  # type: ignore[import-untyped]  # scipy ships no stubs
+from scipy.linalg import expm
 
 from cost_models.batch.arrivals import MAP, FloatArray, stationary_of_stochastic
 from cost_models.errors import DataError

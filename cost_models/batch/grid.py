@@ -22,12 +22,12 @@ from cost_models.batch.arrivals import MAP, FloatArray
 from cost_models.batch.aws_lambda import cost_per_batch_usd
 from cost_models.batch.buffer import BufferModel, BufferOutcome
 from cost_models.batch.latency import (
-    MS_PER_S,
     NO_COLD_START,
     ColdStart,
     cost_per_request_usd,
     latency_percentile_ms,
 )
+from cost_models.units import MS_PER_S
 
 
 class ServiceModel(Protocol):

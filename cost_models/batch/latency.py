@@ -21,9 +21,9 @@ from cost_models.batch.arrivals import FloatArray
 from cost_models.batch.aws_lambda import cost_per_batch_usd
 from cost_models.batch.buffer import BufferOutcome
 from cost_models.errors import DataError
+from cost_models.units import MS_PER_S
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
-MS_PER_S = 1000.0
 
 
 @dataclass(frozen=True)

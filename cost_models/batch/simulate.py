@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cost_models.batch.arrivals import MAP, FloatArray, sample_inter_arrivals
-from cost_models.batch.latency import MS_PER_S, NO_COLD_START, ColdStart
+from cost_models.batch.latency import NO_COLD_START, ColdStart
+from cost_models.units import MS_PER_S
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,166 @@
+"""Scenario schema of the BATCH formulation (``kind = "batch"``).
+
+Keys (units in names; see ``docs/batch.md``):
+
+* ``percentile`` (``p90``, ``p95``, ``p99``) and ``slo_ms``: the latency SLO per hour;
+* ``architecture`` (``x86`` or ``arm``): the Lambda GB-s price;
+* ``time_step_s``: the buffer's time grid (every timeout a whole number of steps; waits are
+  exact to half a step);
+* ``max_config_changes``: how many times the (M, B, T) configuration may change between
+  consecutive hours (omit for a free choice every hour);
+* ``max_concurrency``: concurrent Lambda executions allowed (AWS's default Region quota is
+  1,000: docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html);
+* ``cold_start_prob``, ``cold_start_ms``: an optional cold start added to a batch;
+* ``[grid]``: ``memory_mb``, ``batch_sizes``, ``timeouts_s``, each a list or a
+  ``{start, stop, step}`` range (``stop`` included);
+* ``[service]``: the performance model (``fixed_ms``, ``setup_ms``, ``per_request_ms``,
+  ``parallel_fraction``) or ``table``, a CSV ``memory_mb,batch_size,service_ms``;
+* ``[arrivals]``: per hour, ``rate_qps`` (Poisson), plus ``scv`` and
+  ``lag1_autocorrelation`` (a balanced-means MAP(2)); or ``maps`` (a list of ``{d0, d1}``
+  per hour); or ``inter_arrivals`` (CSV ``hour,inter_arrival_s``, a MAP(2) fitted per
+  hour by three moments and lag-1 autocorrelation). ``duration_h`` is the length of each
+  interval (default 1 h).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cost_models.batch.aws_lambda import MEMORY_MAX_MB, MEMORY_MIN_MB
+from formulations.types import DataPath
+
+RANGE_TOL = 1e-9  # slack (in the range's unit) when including ``stop`` in a float range
+
+
+class Range(BaseModel):
+    """``start, start + step, ...`` up to and including ``stop``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: float
+    stop: float
+    step: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.stop < self.start:
+            raise ValueError("stop >= start")
+        return self
+
+    def values(self) -> list[float]:
+        count = int(np.floor((self.stop - self.start) / self.step + RANGE_TOL)) + 1
+        return [round(self.start + i * self.step, 9) for i in range(count)]
+
+
+class GridSpec(BaseModel):
+    """The candidate grid: memory sizes (MB), batch sizes, timeouts (s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory_mb: list[int] | Range
+    batch_sizes: list[int] | Range
+    timeouts_s: list[float] | Range
+
+    @model_validator(mode="after")
+    def _valid(self) -> GridSpec:
+        memory = self.memory_values()
+        if not memory or min(memory) < MEMORY_MIN_MB or max(memory) > MEMORY_MAX_MB:
+            raise ValueError(f"memory_mb: sizes within {MEMORY_MIN_MB}..{MEMORY_MAX_MB} MB")
+        if not self.batch_values() or min(self.batch_values()) < 1:
+            raise ValueError("batch_sizes: integers >= 1")
+        if not self.timeout_values() or min(self.timeout_values()) <= 0:
+            raise ValueError("timeouts_s: positive timeouts in seconds")
+        return self
+
+    def memory_values(self) -> list[int]:
+        raw = self.memory_mb.values() if isinstance(self.memory_mb, Range) else self.memory_mb
+        return sorted({round(v) for v in raw})
+
+    def batch_values(self) -> list[int]:
+        raw = self.batch_sizes.values() if isinstance(self.batch_sizes, Range) else self.batch_sizes
+        return sorted({round(v) for v in raw})
+
+    def timeout_values(self) -> list[float]:
+        raw = self.timeouts_s.values() if isinstance(self.timeouts_s, Range) else self.timeouts_s
+        return sorted({float(v) for v in raw})
+
+
+class ServiceSpec(BaseModel):
+    """Service time of a batch: the CPU-share performance model, or a measured table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fixed_ms: float | None = Field(None, ge=0)
+    setup_ms: float | None = Field(None, ge=0)
+    per_request_ms: float | None = Field(None, ge=0)
+    parallel_fraction: float | None = Field(None, ge=0, le=1)
+    table: DataPath | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ServiceSpec:
+        model = (self.fixed_ms, self.setup_ms, self.per_request_ms, self.parallel_fraction)
+        if self.table is None and any(v is None for v in model):
+            raise ValueError(
+                "either table (a CSV) or all of fixed_ms, setup_ms, per_request_ms, "
+                "parallel_fraction"
+            )
+        if self.table is not None and any(v is not None for v in model):
+            raise ValueError("table or the performance model, not both")
+        return self
+
+
+class MapSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    d0: list[list[float]]
+    d1: list[list[float]]
+
+
+class ArrivalsSpec(BaseModel):
+    """One arrival process per interval (hour)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duration_h: float = Field(1.0, gt=0, le=24)
+    rate_qps: list[float] | None = None
+    scv: list[float] | None = None
+    lag1_autocorrelation: list[float] | None = None
+    maps: list[MapSpec] | None = None
+    inter_arrivals: DataPath | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ArrivalsSpec:
+        given = [v is not None for v in (self.rate_qps, self.maps, self.inter_arrivals)]
+        if sum(given) != 1:
+            raise ValueError("exactly one of rate_qps, maps or inter_arrivals")
+        if self.rate_qps is not None:
+            if not self.rate_qps or min(self.rate_qps) <= 0:
+                raise ValueError("rate_qps: a non-empty list of positive requests/s")
+            for key in ("scv", "lag1_autocorrelation"):
+                values = getattr(self, key)
+                if values is not None and len(values) != len(self.rate_qps):
+                    raise ValueError(f"{key}: one value per rate_qps entry")
+        elif self.scv is not None or self.lag1_autocorrelation is not None:
+            raise ValueError("scv and lag1_autocorrelation go with rate_qps")
+        if self.maps is not None and not self.maps:
+            raise ValueError("maps: at least one interval")
+        return self
+
+
+class BatchInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    percentile: Literal["p90", "p95", "p99"] = "p95"
+    slo_ms: float = Field(gt=0)
+    architecture: Literal["x86", "arm"] = "x86"
+    time_step_s: float = Field(0.01, gt=0)
+    max_config_changes: int | None = Field(None, ge=0)
+    max_concurrency: float = Field(1000.0, gt=0)
+    cold_start_prob: float = Field(0.0, ge=0, le=1)
+    cold_start_ms: float = Field(0.0, ge=0)
+    grid: GridSpec
+    service: ServiceSpec
+    arrivals: ArrivalsSpec
