@@ -218,11 +218,13 @@ def sample_inter_arrivals(arrivals: MAP, count: int, rng: np.random.Generator) -
 
 
 def _stationary_generator(gen: FloatArray) -> FloatArray:
+    """pi with pi gen = 0 and sum pi = 1 (one balance equation replaced by the sum)."""
     m = gen.shape[0]
-    a = np.vstack([gen.T, np.ones(m)])
-    b = np.zeros(m + 1)
+    a = gen.T.copy()
+    a[-1, :] = 1.0
+    b = np.zeros(m)
     b[-1] = 1.0
-    return np.linalg.lstsq(a, b, rcond=None)[0]
+    return np.asarray(np.linalg.solve(a, b), dtype=np.float64)
 
 
 def stationary_of_stochastic(mat: FloatArray) -> FloatArray:

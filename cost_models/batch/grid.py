@@ -12,6 +12,7 @@ its percentile batch size (``getPercentileBatchSize`` then ``getCostRequest``);
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from cost_models.batch.latency import (
     NO_COLD_START,
     ColdStart,
     cost_per_request_usd,
+    latency_cdf,
     latency_percentile_ms,
 )
 from cost_models.units import MS_PER_S
@@ -51,42 +53,60 @@ class Grid:
 class Scores:
     """Per-candidate figures, arrays of shape (memories, batch sizes, timeouts)."""
 
-    latency_ms: FloatArray  # the percentile latency
+    within_slo: FloatArray  # share of requests with latency <= the SLO
     cost_per_request_usd: FloatArray
     concurrency: FloatArray  # mean concurrent Lambda executions
-    mean_batch_size: FloatArray
+
+
+def _outcomes(
+    arrivals: MAP, grid: Grid, service: ServiceModel, time_step_s: float
+) -> Iterator[tuple[int, int, BufferOutcome, FloatArray]]:
+    """(b, t, buffer outcome, s(k, M) for every grid memory) for every (B, T) of the grid."""
+    max_steps = round(float(grid.timeouts_s.max()) / time_step_s)
+    buffers = BufferModel(arrivals, int(grid.batch_sizes.max()), time_step_s, max_steps)
+    for b, batch in enumerate(grid.batch_sizes):
+        service_ms = service.service_ms(grid.memory_mb, int(batch))
+        for t, timeout_s in enumerate(grid.timeouts_s):
+            yield b, t, buffers.outcome(int(batch), float(timeout_s)), service_ms
 
 
 def score(
     arrivals: MAP,
     grid: Grid,
     service: ServiceModel,
-    quantile: float,
+    slo_ms: float,
     price_usd_per_gb_s: float,
     time_step_s: float,
     cold: ColdStart = NO_COLD_START,
 ) -> Scores:
-    """Latency percentile, cost and concurrency of every candidate (timeouts: whole steps)."""
-    shape = grid.shape
-    latency = np.empty(shape)
-    cost = np.empty(shape)
-    concurrency = np.empty(shape)
-    mean_k = np.empty(shape)
+    """Share within the SLO, cost and concurrency of every candidate (timeouts: whole steps)."""
+    within = np.empty(grid.shape)
+    cost = np.empty(grid.shape)
+    concurrency = np.empty(grid.shape)
     rate = arrivals.rate_qps
-    max_steps = round(float(grid.timeouts_s.max()) / time_step_s)
-    buffers = BufferModel(arrivals, int(grid.batch_sizes.max()), time_step_s, max_steps)
-    for b, batch in enumerate(grid.batch_sizes):
-        service_ms = service.service_ms(grid.memory_mb, int(batch))
-        for t, timeout_s in enumerate(grid.timeouts_s):
-            outcome = buffers.outcome(int(batch), float(timeout_s))
-            latency[:, b, t] = latency_percentile_ms(outcome, service_ms, quantile, cold)
-            cost[:, b, t] = cost_per_request_usd(
-                outcome, service_ms, grid.memory_mb, price_usd_per_gb_s
-            )
-            mean_service_s = service_ms @ outcome.batch_size_probs / MS_PER_S
-            concurrency[:, b, t] = rate / outcome.mean_batch_size * mean_service_s
-            mean_k[:, b, t] = outcome.mean_batch_size
-    return Scores(latency, cost, concurrency, mean_k)
+    for b, t, outcome, service_ms in _outcomes(arrivals, grid, service, time_step_s):
+        within[:, b, t] = latency_cdf(outcome, service_ms, slo_ms, cold)
+        cost[:, b, t] = cost_per_request_usd(
+            outcome, service_ms, grid.memory_mb, price_usd_per_gb_s
+        )
+        mean_service_s = service_ms @ outcome.batch_size_probs / MS_PER_S
+        concurrency[:, b, t] = rate / outcome.mean_batch_size * mean_service_s
+    return Scores(within, cost, concurrency)
+
+
+def latency_percentiles(
+    arrivals: MAP,
+    grid: Grid,
+    service: ServiceModel,
+    quantile: float,
+    time_step_s: float,
+    cold: ColdStart = NO_COLD_START,
+) -> FloatArray:
+    """The percentile latency (ms) of every candidate, shape (memories, batch sizes, timeouts)."""
+    latency = np.empty(grid.shape)
+    for b, t, outcome, service_ms in _outcomes(arrivals, grid, service, time_step_s):
+        latency[:, b, t] = latency_percentile_ms(outcome, service_ms, quantile, cold)
+    return latency
 
 
 def paper_cost_per_request_usd(

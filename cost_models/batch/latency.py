@@ -64,6 +64,27 @@ def latency_percentile_ms(
     return lat_sorted[np.arange(lat.shape[0]), idx]
 
 
+def latency_cdf(
+    outcome: BufferOutcome,
+    service_ms: FloatArray,
+    latency_ms: float,
+    cold: ColdStart = NO_COLD_START,
+) -> FloatArray:
+    """P(request latency <= ``latency_ms``) for each row of ``service_ms``.
+
+    A configuration meets a percentile SLO q at x exactly when this is >= q (the
+    percentile is the smallest latency whose CDF reaches q), without sorting the atoms.
+    """
+    wait_ms = outcome.wait_s[None, :] * MS_PER_S
+    lat = wait_ms + service_ms[:, outcome.atom_size - 1]
+    within = (lat <= latency_ms) @ outcome.atom_mass
+    if cold.prob > 0:
+        within = (1 - cold.prob) * within + cold.prob * (
+            (lat + cold.ms <= latency_ms) @ outcome.atom_mass
+        )
+    return np.asarray(within, dtype=np.float64)
+
+
 def cost_per_request_usd(
     outcome: BufferOutcome,
     service_ms: FloatArray,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from cost_models.batch.grid import latency_percentiles
 from cost_models.units import UNIT_USD
 from formulations.batch import baselines as base
 from formulations.batch.deployment import BatchDeployment
@@ -100,9 +101,12 @@ class BatchFormulation(Formulation[BatchInputs, BatchView, BatchDeployment]):
     def explain_infeasible(self, view: BatchView, context: Any) -> str:
         inputs = view.inputs
         if isinstance(context, int):
-            scores = view.scores[context]
-            ok_concurrency = scores.concurrency <= inputs.max_concurrency
-            latency = np.where(ok_concurrency, scores.latency_ms, np.inf)
+            hour = view.hours[context]
+            ok_concurrency = view.scores[context].concurrency <= inputs.max_concurrency
+            percentiles = latency_percentiles(
+                hour.arrivals, view.grid, view.service, view.quantile, inputs.time_step_s, view.cold
+            )
+            latency = np.where(ok_concurrency, percentiles, np.inf)
             if not np.isfinite(latency).any():
                 return (
                     f"hour {context}: every grid configuration exceeds max_concurrency "

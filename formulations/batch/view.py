@@ -24,6 +24,7 @@ from cost_models.units import SECONDS_PER_HOUR
 from formulations.batch.inputs import ArrivalsSpec, BatchInputs, ServiceSpec
 
 SCV_POISSON_TOL = 1e-9  # an SCV this close to 1 (with no correlation) is Poisson
+SLO_SHARE_TOL = 1e-12  # float slack on "share within the SLO >= percentile" (as latency.py)
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,6 @@ class BatchView:
             float(self.grid.timeouts_s[t]),
         )
 
-    def flat_index(self, memory_mb: int, batch_size: int, timeout_s: float) -> int | None:
-        """The flat grid index of a configuration, or None when it is not on the grid."""
-        m = np.flatnonzero(self.grid.memory_mb == memory_mb)
-        b = np.flatnonzero(self.grid.batch_sizes == batch_size)
-        t = np.flatnonzero(np.isclose(self.grid.timeouts_s, timeout_s, rtol=0, atol=1e-12))
-        if not (m.size and b.size and t.size):
-            return None
-        return int(np.ravel_multi_index((m[0], b[0], t[0]), self.grid.shape))
-
 
 def prepare(inputs: BatchInputs) -> BatchView:
     spec = inputs.grid
@@ -88,14 +80,15 @@ def prepare(inputs: BatchInputs) -> BatchView:
     price = PRICE_USD_PER_GB_S[inputs.architecture]
     cold = ColdStart(inputs.cold_start_prob, inputs.cold_start_ms)
     scores = [
-        score(h.arrivals, grid, service, quantile, price, inputs.time_step_s, cold) for h in hours
+        score(h.arrivals, grid, service, inputs.slo_ms, price, inputs.time_step_s, cold)
+        for h in hours
     ]
     cost = np.stack(
         [h.requests * s.cost_per_request_usd.ravel() for h, s in zip(hours, scores, strict=True)]
     )
     feasible = np.stack(
         [
-            (s.latency_ms.ravel() <= inputs.slo_ms)
+            (s.within_slo.ravel() >= quantile - SLO_SHARE_TOL)
             & (s.concurrency.ravel() <= inputs.max_concurrency)
             for s in scores
         ]
@@ -172,7 +165,16 @@ def _hours(spec: ArrivalsSpec) -> list[Hour]:
     else:
         assert spec.inter_arrivals is not None
         for fit in _fit_file(spec.inter_arrivals):
-            out.append(Hour(fit.map, fit.method, fit.map.rate_qps * seconds))
+            notes = [
+                note
+                for note, flag in (
+                    ("third moment moved into H2's range", fit.third_moment_adjusted),
+                    ("lag-1 autocorrelation clipped", fit.lag1_clipped),
+                )
+                if flag
+            ]
+            source = fit.method + (f" ({'; '.join(notes)})" if notes else "")
+            out.append(Hour(fit.map, source, fit.map.rate_qps * seconds))
     return out
 
 
