@@ -63,6 +63,8 @@ COLUMNS = [
 CALIBRATED = PerformanceModel(760.0, 340.0, 925.0, 0.998)  # scenarios/batch/poisson_hour.toml
 VALIDATION_MEMORY_MB = 3008.0
 VALIDATION_SEED = 2020
+MODEL_TOLERANCE_PERCENT = 5.0  # issue 15: percentile error within 5% of the replay
+LATENCY_EPS_MS = 1e-6  # float slack when a replayed latency equals the analytic atom
 
 
 def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float], dict[str, str]]:
@@ -101,7 +103,10 @@ def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float], dict[str, 
 
 
 def validation(requests: int) -> list[list[Any]]:
-    """|analytic - simulated| / simulated of the p95 and p99 latency on a grid."""
+    """Per case: |analytic - simulated| / simulated of the p95 and p99 latency (%), and the
+    coverage shortfall max(0, q - F_sim(analytic percentile)) (percentage points): where the
+    percentile sits on a jump of the latency distribution (service time is a step function
+    of the batch size), a tiny probability error moves the percentile across the jump."""
     processes: list[tuple[str, float, MAP]] = []
     for rate in (5.0, 20.0, 80.0):
         processes.append(("poisson", rate, poisson(rate)))
@@ -119,17 +124,20 @@ def validation(requests: int) -> list[list[Any]]:
                         service = np.array([[10.0 + 5.0 * k for k in range(1, batch + 1)]])
                     outcome = buffer_outcome(arrivals, batch, timeout_s)
                     sim = replay(arrivals, batch, timeout_s, service[0], requests, rng)
-                    errors = []
+                    errors, prob_errors = [], []
                     for q in (0.95, 0.99):
                         analytic = float(latency_percentile_ms(outcome, service, q)[0])
                         simulated = float(np.quantile(sim.latency_ms, q))
                         errors.append(abs(analytic - simulated) / simulated * 100)
-                    rows.append([service_name, name, rate, batch, timeout_s, *errors])
+                        reached = float(np.mean(sim.latency_ms <= analytic + LATENCY_EPS_MS))
+                        prob_errors.append(max(0.0, q - reached) * 100)
+                    rows.append([service_name, name, rate, batch, timeout_s, *errors, *prob_errors])
     return rows
 
 
-def full_grid_speed() -> tuple[float, float, int]:
-    """Seconds to score BATCH's 28 x 49 x 20 grid for 24 hours, and to solve the MILP."""
+def full_grid_speed() -> tuple[float, float, float, int]:
+    """Wall seconds to score BATCH's 28 x 49 x 20 grid for 24 hours and to solve the MILP,
+    and the CPU seconds of the scoring (this process; the machine's cores are shared)."""
     overrides = {
         "time_step_s": 0.01,
         "grid": {
@@ -141,12 +149,12 @@ def full_grid_speed() -> tuple[float, float, int]:
     scenario = planner.load_scenario(ROOT / "scenarios" / "batch" / "bursty_day.toml", overrides)
     inputs = scenario.inputs
     assert isinstance(inputs, BatchInputs)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     view = prepare(inputs)
-    scored = time.perf_counter()
+    scored, cpu_scored = time.perf_counter(), time.process_time()
     solve_plan(view, make_solver(SolverSettings()), inputs.max_config_changes)
     solved = time.perf_counter()
-    return scored - start, solved - scored, int(np.prod(view.grid.shape))
+    return scored - start, solved - scored, cpu_scored - cpu_start, int(np.prod(view.grid.shape))
 
 
 def main() -> None:
@@ -170,21 +178,26 @@ def main() -> None:
     print(
         "\nanalytic vs simulated percentile (% error), seeded replay of", args.validation_requests
     )
-    print("service | arrivals | rate_qps | B | T_s | p95 err % | p99 err %")
+    print(
+        "service | arrivals | rate_qps | B | T_s | p95 err % | p99 err % | p95 short pp | "
+        "p99 short pp"
+    )
     checks = validation(args.validation_requests)
     for row in checks:
         print(" | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
     errors = np.array([row[5:] for row in checks])
+    within_5 = int(np.sum(errors[:, :2].max(axis=1) <= MODEL_TOLERANCE_PERCENT))
     print(
-        f"max error p95 {errors[:, 0].max():.2f}%, p99 {errors[:, 1].max():.2f}%; "
-        f"mean {errors.mean():.2f}% over {len(checks)} cases"
+        f"latency error: max p95 {errors[:, 0].max():.2f}%, p99 {errors[:, 1].max():.2f}%, "
+        f"mean {errors[:, :2].mean():.2f}%; {within_5}/{len(checks)} cases within "
+        f"{MODEL_TOLERANCE_PERCENT:g}%; coverage shortfall max {errors[:, 2:].max():.2f} pp"
     )
 
     if not args.skip_speed:
-        score_s, solve_s, candidates = full_grid_speed()
+        score_s, solve_s, cpu_s, candidates = full_grid_speed()
         print(
-            f"\nfull grid: {candidates} candidates x 24 h scored in {score_s:.1f} s, "
-            f"MILP solved in {solve_s:.2f} s"
+            f"\nfull grid: {candidates} candidates x 24 h scored in {score_s:.1f} s wall "
+            f"({cpu_s:.1f} s CPU), MILP solved in {solve_s:.2f} s"
         )
 
 
