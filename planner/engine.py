@@ -47,7 +47,7 @@ from formulations.types import (
     plan_advantage,
 )
 from planner.backends import Backend, make_solver
-from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, StageTimes
+from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, PlanHeader, StageTimes
 from planner.scenario import Scenario, load_scenario
 
 VIOLATIONS_SHOWN = 5  # a baseline row lists at most this many violations
@@ -273,14 +273,21 @@ class CheckReport:
         return ExitCode.OK
 
 
+def _no_constants(token: str) -> float:
+    raise ValueError(f"{token} is not a number a plan may hold (plans hold finite numbers)")
+
+
 def _read_plan(path: Path) -> dict[str, Any]:
+    """The stored plan, validated against its schema's header before anything else."""
     file = str(path)
     if not path.is_file():
         raise InputError(file, "(file)", "an existing plan file (JSON written by planner solve)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(file, "(syntax)", f"valid JSON ({exc})") from None
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise InputError(file, "(syntax)", f"valid JSON with finite numbers ({exc})") from None
+    except RecursionError:
+        raise InputError(file, "(syntax)", "JSON nested to a sane depth") from None
     if not isinstance(data, dict):
         raise InputError(file, "(top level)", "a JSON object")
     if data.get("schema_version") != SCHEMA_VERSION:
@@ -290,14 +297,12 @@ def _read_plan(path: Path) -> dict[str, Any]:
             f"{SCHEMA_VERSION} (re-create older plans with planner solve -o)",
             data.get("schema_version"),
         )
-    expected: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
-        ("kind", str, "a string"),
-        ("objective", (int, float), "a number"),
-        ("deployment", dict, "a JSON object"),
-    )
-    for key, kinds, text in expected:
-        if not isinstance(data.get(key), kinds):
-            raise InputError(file, key, text, data.get(key))
+    try:
+        PlanHeader.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(file, key, first["msg"]) from None
     return data
 
 

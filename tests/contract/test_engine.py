@@ -145,3 +145,32 @@ def test_check_accepts_its_own_plan_and_flags_a_false_objective(tmp_path: Path) 
     report = check(path, loaded)
     assert report.exit_code == 3
     assert any("objective" in v for v in report.violations)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (lambda d: d.update(objective_sense="sideways"), "objective_sense"),
+        (lambda d: d.update(objective_sense=3), "objective_sense"),
+        (lambda d: d.update(scenario="a string"), "scenario"),
+        (lambda d: d.update(kind=None), "kind"),
+        (lambda d: d.update(deployment=[1, 2]), "deployment"),
+        (lambda d: d.pop("objective"), "objective"),
+    ],
+)
+def test_a_tampered_plan_header_is_an_input_error(tmp_path: Path, mutate, key: str) -> None:  # type: ignore[no-untyped-def]
+    loaded = scenario()
+    document = json.loads(planner.solve(loaded).to_json())
+    mutate(document)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(planner.InputError, match=key):
+        check(path, loaded)
+
+
+@pytest.mark.parametrize("text", ['{"objective": NaN}', "[" * 100_000 + "]" * 100_000])
+def test_non_finite_or_deep_json_is_an_input_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(planner.InputError, match=r"\(syntax\)"):
+        check(path, scenario())
