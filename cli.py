@@ -180,8 +180,8 @@ def check(
         float | None,
         typer.Option(
             "--max-gap",
-            help="Allowed relative shortfall against a fresh optimum "
-            "(default: the scenario's mip_gap).",
+            help="How much worse (relative) the committed plan may be than a fresh optimum "
+            "before exit 6 (default 0.01).",
         ),
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
@@ -193,22 +193,18 @@ def check(
         stderr.print(
             "[yellow]note:[/] the scenario changed since this plan was made", highlight=False
         )
-    payload = {
-        "plan": report.plan_path,
-        "verdict": report.exit_code.name.lower(),
-        "exit_code": int(report.exit_code),
-        "feasible": report.feasible,
-        "violations": report.violations,
-        "scenario_changed": report.scenario_changed,
-        "stored_objective": report.stored.value,
-        "fresh_objective": report.fresh.value,
-        "shortfall": report.shortfall,
-        "max_gap": report.max_gap,
-    }
+    payload = report.to_dict()
     if output_format is Format.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif output_format is Format.csv:
-        row = {**payload, "violations": "; ".join(report.violations)}
+        row = {
+            **payload,
+            "shortfalls": "; ".join(
+                f"{s.what}: {s.required:g} required, {s.available:g} available {s.unit}"
+                for s in report.shortfalls
+            ),
+            "violations": "; ".join(report.violations),
+        }
         sys.stdout.write(csv_text([row]))
     else:
         stdout.print(check_report(report))

@@ -67,7 +67,9 @@ __all__ = [
     "Objective",
     "ObjectiveSpec",
     "PlannerError",
+    "Refit",
     "Sense",
+    "Shortfall",
     "Solution",
     "SolveResult",
     "SolveStatus",
@@ -450,6 +452,26 @@ class BaselineRun(Generic[DeployT]):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A requirement the committed capacity no longer meets (``planner check``)."""
+
+    what: str  # e.g. "family resnet", "class bulk", "job resnet50"
+    required: float
+    available: float
+    unit: str
+
+
+@dataclass
+class Refit(Generic[DeployT]):
+    """A committed deployment adapted to a changed scenario: the decisions a user bought or
+    deployed (devices, VMs, placements, configurations) kept, the rest (routing, shares)
+    re-derived; ``shortfalls`` lists what the kept decisions cannot serve."""
+
+    deployment: DeployT
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+
 def run_baseline(
     name: str, source: str, build: Callable[[], DeployT | None], reason: str = ""
 ) -> BaselineRun[DeployT]:
@@ -507,6 +529,13 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
         """A few numbers of a deployment (columns of the baseline table, for the plan and
         every baseline alike)."""
         return {}
+
+    def refit(self, view: ViewT, deployment: DeployT, solver: MilpSolver) -> Refit[DeployT]:
+        """``planner check``: keep the committed decisions of ``deployment`` and adapt what
+        may change without buying or moving anything (e.g. re-route new demand over the
+        committed devices); name every requirement they no longer meet. The default keeps
+        the deployment as it is (the verifier then judges it)."""
+        return Refit(deployment)
 
     def explain_infeasible(self, view: ViewT, context: Any) -> str:
         """Which requirement cannot be met (computed from the inputs), for a model that

@@ -37,6 +37,7 @@ from formulations.types import (
     MilpSolver,
     NoSolution,
     Objective,
+    Shortfall,
     Solution,
     SolverError,
     SolveResult,
@@ -248,29 +249,58 @@ def _raise_unless_verified(solution: Solution[Any], verification: Verification) 
         )
 
 
+DEFAULT_CHECK_MAX_GAP = 0.01  # planner check: a committed plan may be 1% worse than a fresh one
+
+
 @dataclass
 class CheckReport:
-    """The result of re-checking a stored plan."""
+    """The result of re-checking a stored plan against a (possibly changed) scenario.
+
+    ``shortfalls`` are the requirements the committed decisions no longer meet (after the
+    formulation's refit, e.g. re-routing the new demand over the committed devices);
+    ``violations`` are the verifier's findings on the refitted deployment and on the plan
+    file itself; ``gap`` is how much worse the committed plan is than a fresh optimum
+    (relative, >= 0)."""
 
     plan_path: str
     scenario_changed: bool
+    shortfalls: list[Shortfall]
     violations: list[str]
-    stored: Objective
+    committed: Objective
     fresh: Objective
-    shortfall: float
+    gap: float
     max_gap: float
 
     @property
     def feasible(self) -> bool:
-        return not self.violations
+        return not self.violations and not self.shortfalls
 
     @property
     def exit_code(self) -> ExitCode:
         if not self.feasible:
             return ExitCode.INFEASIBLE
-        if self.shortfall > self.max_gap:
+        if self.gap > self.max_gap:
             return ExitCode.SUBOPTIMAL
         return ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable report (``planner check --format json``; stable keys)."""
+        return {
+            "plan": self.plan_path,
+            "verdict": self.exit_code.name.lower(),
+            "exit_code": int(self.exit_code),
+            "scenario_changed": self.scenario_changed,
+            "shortfalls": [
+                {"what": s.what, "required": s.required, "available": s.available, "unit": s.unit}
+                for s in self.shortfalls
+            ],
+            "violations": self.violations,
+            "committed_objective": self.committed.value,
+            "fresh_objective": self.fresh.value,
+            "objective_unit": self.fresh.unit,
+            "gap": self.gap,
+            "max_gap": self.max_gap,
+        }
 
 
 def _no_constants(token: str) -> float:
@@ -329,32 +359,42 @@ def check(
     max_gap: float | None = None,
     **solver_overrides: Any,
 ) -> CheckReport:
-    """Re-verify a stored plan against ``scenario`` and compare it with a fresh optimum.
-
-    ``max_gap`` (relative) defaults to the scenario's ``mip_gap``.
+    """Does the committed plan still cover ``scenario``, and how far is it from a fresh
+    optimum? Keeps the plan's decisions, lets the formulation refit the rest
+    (:meth:`formulations.types.Formulation.refit`), verifies the result, then compares its
+    objective with a fresh solve. ``max_gap`` (relative) defaults to 1%.
     """
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
     data, deployment = load_plan(plan_path, scenario)
     view = prepared_view(scenario)
+    solver = TimedSolver(make_solver(scenario.solver))
     with _located(scenario):
-        verification = formulation.verify(view, deployment)
-    mismatch = _objective_mismatch(
-        float(data["objective"]), verification.objective_value, "the plan file"
-    )
-    violations = verification.violations + ([mismatch] if mismatch else [])
+        stated = formulation.verify(view, deployment)
+        refit = formulation.refit(view, deployment, solver)
+        verification = (
+            stated if refit.deployment is deployment else formulation.verify(view, refit.deployment)
+        )
+    violations = list(verification.violations)
+    if data.get("scenario", {}).get("sha256") == scenario.sha256:
+        # the scenario is the plan's own: the file must state the objective it yields
+        mismatch = _objective_mismatch(
+            float(data["objective"]), stated.objective_value, "the plan file"
+        )
+        violations += [mismatch] if mismatch else []
     fresh = solve(scenario, baselines=False)
-    stored = Objective.of(formulation.objective, verification.objective_value)
+    committed = Objective.of(formulation.objective, verification.objective_value)
     with _located(scenario):
-        shortfall = formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment)
+        gap = formulation.shortfall(committed, fresh.objective, refit.deployment, fresh.deployment)
     return CheckReport(
         plan_path=str(plan_path),
         scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
+        shortfalls=refit.shortfalls,
         violations=violations,
-        stored=stored,
+        committed=committed,
         fresh=fresh.objective,
-        shortfall=shortfall,
-        max_gap=scenario.solver.mip_gap if max_gap is None else max_gap,
+        gap=gap,
+        max_gap=DEFAULT_CHECK_MAX_GAP if max_gap is None else max_gap,
     )
 
 

@@ -134,18 +134,40 @@ def tables_report(tables: list[Table]) -> RenderableType:
 
 
 def check_report(report: CheckReport) -> RenderableType:
+    """Verdict first, then what the committed capacity cannot serve, then the comparison."""
+    verdict = {
+        0: ("OK: the committed plan covers the scenario", "green"),
+        3: ("INFEASIBLE: the committed plan does not cover the scenario", "red"),
+        6: (
+            "SUBOPTIMAL: the committed plan covers the scenario, but a fresh plan is better",
+            "yellow",
+        ),
+    }
+    label, style = verdict[int(report.exit_code)]
+    parts: list[RenderableType] = [Text(label, style=f"bold {style}")]
+    if report.shortfalls:
+        parts.append(
+            _rich_table(
+                Table(
+                    "Short of the scenario (committed decisions kept)",
+                    ["what", "required", "available", "short by", "unit"],
+                    [
+                        [s.what, s.required, s.available, s.required - s.available, s.unit]
+                        for s in report.shortfalls
+                    ],
+                )
+            )
+        )
+    if report.violations:
+        parts.append(Text("violations:\n  " + "\n  ".join(report.violations), style="red"))
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    verdict = {0: ("OK", "green"), 3: ("INFEASIBLE", "red"), 6: ("SUBOPTIMAL", "yellow")}
-    label, style = verdict[int(report.exit_code)]
+    unit = report.fresh.unit
     grid.add_row("plan", report.plan_path)
-    grid.add_row("verdict", Text(label, style=style))
     grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
-    grid.add_row(f"stored {report.stored.name}", f"{fmt(report.stored.value)} {report.stored.unit}")
-    grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {report.fresh.unit}")
-    grid.add_row("shortfall / allowed", f"{report.shortfall:.4%} / {report.max_gap:.4%}")
-    parts: list[RenderableType] = [grid]
-    if report.violations:
-        parts.append(Text("violations:\n  " + "\n  ".join(report.violations), style="red"))
+    grid.add_row(f"committed {report.committed.name}", f"{fmt(report.committed.value)} {unit}")
+    grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {unit}")
+    grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
+    parts.append(grid)
     return Group(*parts)

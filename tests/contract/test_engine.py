@@ -174,3 +174,22 @@ def test_non_finite_or_deep_json_is_an_input_error(tmp_path: Path, text: str) ->
     path.write_text(text)
     with pytest.raises(planner.InputError, match=r"\(syntax\)"):
         check(path, scenario())
+
+
+def test_check_judges_the_committed_plan_against_the_changed_scenario(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(planner.solve(scenario()).to_json())  # 12 kg: a x1, b x2 = 24 USD
+    bigger = check(path, scenario(capacity_kg=30.0))  # still fits; a fresh plan is far better
+    assert bigger.scenario_changed and bigger.feasible and bigger.exit_code == 6
+    assert bigger.gap == pytest.approx((bigger.fresh.value - 24.0) / bigger.fresh.value)
+    assert check(path, scenario(capacity_kg=30.0), max_gap=10.0).exit_code == 0
+    smaller = check(path, scenario(capacity_kg=8.0))
+    assert smaller.exit_code == 3 and any("capacity" in v for v in smaller.violations)
+    pricier = [dict(item, value_usd=item["value_usd"] * 2) for item in ITEMS]
+    # a price change alone: the plan's stated objective is old, which is no violation
+    assert check(path, scenario(items=pricier)).exit_code == 0
+    document = check(path, scenario(capacity_kg=8.0)).to_dict()
+    assert list(document) == [
+        "plan", "verdict", "exit_code", "scenario_changed", "shortfalls", "violations",
+        "committed_objective", "fresh_objective", "objective_unit", "gap", "max_gap",
+    ]  # fmt: skip
