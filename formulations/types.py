@@ -53,6 +53,8 @@ __all__ = [
     "BACKENDS",
     "BaselineRun",
     "Certificate",
+    "DataFile",
+    "DataFolder",
     "DataPath",
     "ExitCode",
     "Formulation",
@@ -577,15 +579,43 @@ def plan_advantage(sense: Sense, plan: float, baseline: float) -> float | None:
     return numerator / denominator
 
 
-def _resolve_data_path(value: Path, info: ValidationInfo) -> Path:
+MAX_DATA_FILE_BYTES = 2**30  # 1 GiB: the largest data file a scenario may name
+
+
+def _resolve(value: Path, info: ValidationInfo, want: str) -> Path:
+    """A scenario path resolved against the scenario's folder and checked to be ``want``:
+    "file" (a regular, readable file of at most 1 GiB), "folder", or "any" of the two."""
     base_dir = (info.context or {}).get("base_dir")
     path = Path(value).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
     if not path.exists():
-        raise ValueError(f"an existing file or folder (no such path: {path})")
+        raise ValueError(
+            f"an existing {want if want != 'any' else 'file or folder'} (no such path: {path})"
+        )
+    if path.is_dir():
+        if want == "file":
+            raise ValueError(f"a file ({path} is a folder)")
+        return path
+    if want == "folder":
+        raise ValueError(f"a folder ({path} is not one)")
+    if not path.is_file():
+        raise ValueError(f"a regular file ({path} is a FIFO, socket or device)")
+    size = path.stat().st_size
+    if size > MAX_DATA_FILE_BYTES:
+        raise ValueError(f"a data file of at most 1 GiB ({path} has {size:,} bytes)")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"a readable file ({path}: {exc.strerror})") from None
     return path
 
 
-DataPath = Annotated[Path, AfterValidator(_resolve_data_path)]
-"""A path in a scenario: relative paths resolve against the scenario file's folder."""
+DataPath = Annotated[Path, AfterValidator(lambda v, info: _resolve(v, info, "any"))]
+"""A file or folder named in a scenario: relative paths resolve against the scenario's
+folder; FIFOs, devices and files over 1 GiB are refused."""
+DataFile = Annotated[Path, AfterValidator(lambda v, info: _resolve(v, info, "file"))]
+"""A regular data file named in a scenario (resolved and bounded as :data:`DataPath`)."""
+DataFolder = Annotated[Path, AfterValidator(lambda v, info: _resolve(v, info, "folder"))]
+"""A folder named in a scenario (resolved as :data:`DataPath`)."""
