@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -35,6 +36,16 @@ stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread is (a running HiGHS solve is cancelled)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class Format(StrEnum):
@@ -53,6 +64,12 @@ def _guarded(command: F) -> F:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            stderr.print("[bold red]interrupted[/] (nothing was written)", highlight=False)
+            raise typer.Exit(EXIT_SIGINT) from None
+        except Terminated:
+            stderr.print("[bold red]terminated[/] (nothing was written)", highlight=False)
+            raise typer.Exit(EXIT_SIGTERM) from None
         except PlannerError as exc:
             label = "infeasible" if exc.exit_code == ExitCode.INFEASIBLE else "error"
             stderr.print(f"[bold red]{label}:[/] {exc}", highlight=False, markup=True)
@@ -250,6 +267,7 @@ def simulate(
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 
