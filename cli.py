@@ -22,8 +22,9 @@ from rich.console import Console
 
 import planner
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
+from planner.diff import diff_files, markdown
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
-from planner.report import check_report, plan_report, tables_report
+from planner.report import check_report, diff_report, plan_report, tables_report
 
 app = typer.Typer(
     add_completion=False,
@@ -226,6 +227,31 @@ def check(
     else:
         stdout.print(check_report(report))
     raise typer.Exit(int(report.exit_code))
+
+
+class DiffFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@_guarded
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier plan (JSON from planner solve -o).")],
+    new: Annotated[Path, typer.Argument(help="The later plan.")],
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="markdown: a pull-request comment.")
+    ] = DiffFormat.table,
+) -> None:
+    """What changed between two plans: objective, headline numbers, every deployment value."""
+    changes = diff_files(old, new)
+    if output_format is DiffFormat.json:
+        sys.stdout.write(json.dumps(changes.to_dict(), indent=2) + "\n")
+    elif output_format is DiffFormat.markdown:
+        sys.stdout.write(markdown(changes))
+    else:
+        stdout.print(diff_report(changes))
 
 
 @app.command()

@@ -307,7 +307,7 @@ def _no_constants(token: str) -> float:
     raise ValueError(f"{token} is not a number a plan may hold (plans hold finite numbers)")
 
 
-def _read_plan(path: Path) -> dict[str, Any]:
+def read_plan(path: Path) -> dict[str, Any]:
     """The stored plan, validated against its schema's header before anything else."""
     file = str(path)
     if not path.is_file():
@@ -339,7 +339,7 @@ def _read_plan(path: Path) -> dict[str, Any]:
 def load_plan(plan_path: str | Path, scenario: Scenario) -> tuple[dict[str, Any], BaseModel]:
     """Read a stored plan and validate its deployment against the scenario's formulation."""
     path = Path(plan_path)
-    data = _read_plan(path)
+    data = read_plan(path)
     if data["kind"] != scenario.kind:
         raise InputError(
             str(path), "kind", f"{scenario.kind!r} (the scenario's kind)", data["kind"]

@@ -10,6 +10,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from formulations.types import Table
+from planner.diff import PlanDiff
 from planner.engine import CheckReport
 from planner.plan import Plan
 
@@ -171,3 +172,23 @@ def check_report(report: CheckReport) -> RenderableType:
     grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
     parts.append(grid)
     return Group(*parts)
+
+
+def diff_report(d: PlanDiff) -> RenderableType:
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    change = d.objective_change_pct
+    grid.add_row("plans", f"{d.old_path} -> {d.new_path} ({d.kind})")
+    grid.add_row(
+        d.objective_name,
+        f"{fmt(d.old_objective)} -> {fmt(d.new_objective)} {d.objective_unit}"
+        + (f" ({change:+.2f}%)" if change is not None else ""),
+    )
+    grid.add_row("scenario changed", fmt(d.scenario_changed))
+    if not d.changes:
+        return Group(grid, Text("No change in the deployment."))
+    rows = [[c.path, c.kind, c.old, c.new, c.delta] for c in d.changes]
+    return Group(
+        grid, _rich_table(Table("Changes", ["what", "change", "old", "new", "delta"], rows))
+    )
