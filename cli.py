@@ -32,8 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Capacity planning for ML systems with MILP: solve scenarios, check stored plans.",
 )
-# Piped output is not wrapped to 80 columns: tables stay one row per line.
-stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+REPORT_WIDTH = 100  # columns of a report on a pipe; a terminal's own width otherwise
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
 stderr = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -159,6 +159,9 @@ def solve(
             "--no-degrade", help="Report infeasible instead of lowering the demand headroom."
         ),
     ] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Show every column of a table side by side.")
+    ] = False,
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
@@ -181,7 +184,7 @@ def solve(
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
-        stdout.print(plan_report(plan))
+        stdout.print(plan_report(plan, None if wide else stdout.width))
     if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
@@ -272,6 +275,9 @@ def simulate(
             "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates."
         ),
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Show every column of a table side by side.")
+    ] = False,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Replay a plan and the baselines against seeded random events (cocktail: spot
@@ -289,7 +295,7 @@ def simulate(
     elif output_format is Format.csv:
         sys.stdout.write(tables[0].to_frame().to_csv(index=False))
     else:
-        stdout.print(tables_report(tables))
+        stdout.print(tables_report(tables, None if wide else stdout.width))
 
 
 def main() -> None:
