@@ -497,6 +497,12 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
     def tables(self, view: ViewT, deployment: DeployT) -> list[Table]:
         """Tables for people; the first is the primary one (``Plan.to_frame``, CSV)."""
 
+    def objective_spec(self, view: ViewT) -> ObjectiveSpec:
+        """What this scenario optimises: the class's ``objective``, unless a kind's name or
+        unit depends on the scenario (e.g. a cost mode in USD and a time mode in hours);
+        the engine names the plan's and the baselines' objective with it."""
+        return self.objective
+
     def baselines(
         self, view: ViewT, solver: MilpSolver, solution: Solution[DeployT]
     ) -> list[BaselineRun[DeployT]]:
