@@ -13,8 +13,7 @@ from cost_models.ddl.topology import TOPOLOGY_INSTANCES, ring_bandwidth, topolog
 from cost_models.ddl.workloads import MODELS, training_model
 from cost_models.devices import Precision
 from cost_models.errors import DataError
-
-MIB = 2**20
+from cost_models.units import BYTES_PER_MIB
 
 
 def test_workload_golden() -> None:
@@ -36,7 +35,8 @@ def test_ring_allreduce_golden() -> None:
     # p = 4: 6 steps; 6 x 10 us + 6/4 x 100 MB / 10 GB/s = 60 us + 15 ms.
     assert ring_allreduce_s(100e6, 4, 10.0, 1e-5) == pytest.approx(0.01506)
     assert ring_allreduce_s(100e6, 1, 10.0, 1e-5) == 0.0
-    assert bucket_bytes(60 * MIB, 25.0) == [25 * MIB, 25 * MIB, 10 * MIB]
+    mib = BYTES_PER_MIB
+    assert bucket_bytes(60 * mib, 25.0) == [25 * mib, 25 * mib, 10 * mib]
     assert bucket_bytes(1.0, 25.0) == [1.0]
 
 
@@ -47,19 +47,19 @@ def test_ddp_overlap_golden() -> None:
     # 50 MiB = 2 buckets of 26,214,400 B; G = 2 at 10 GB/s: each bucket 2 x 1/2 x
     # 26,214,400 / 1e10 = 2.62144 ms. Backward 100 ms: bucket 1 ready at 50 ms, done at
     # 52.62 ms; bucket 2 ready at 100 ms, done at 102.62 ms: exposed 2.62144 ms.
-    hidden = ddp_comm_stall(50 * MIB, 0.1, 2, 1, 10.0, 100.0, no_alpha)
+    hidden = ddp_comm_stall(50 * BYTES_PER_MIB, 0.1, 2, 1, 10.0, 100.0, no_alpha)
     assert hidden.interconnect_stall_s == pytest.approx(0.00262144)
     assert hidden.network_stall_s == 0.0
     assert hidden.interconnect_busy_s == pytest.approx(2 * 0.00262144)
     # Backward 1 ms: bucket 1 ready at 0.5 ms, done 3.12144 ms; bucket 2 ready at 1 ms,
     # starts at 3.12144, done 5.74288 ms: exposed 4.74288 ms.
-    bound = ddp_comm_stall(50 * MIB, 0.001, 2, 1, 10.0, 100.0, no_alpha)
+    bound = ddp_comm_stall(50 * BYTES_PER_MIB, 0.001, 2, 1, 10.0, 100.0, no_alpha)
     assert bound.interconnect_stall_s == pytest.approx(0.00474288)
-    # Two nodes on a 10 Gbps NIC at 80% = 1 GB/s: inter-node part per bucket
+    # Two nodes on a 10 Gbit/s NIC at 80% = 1 GB/s: inter-node part per bucket
     # 2 x 1/2 x 26,214,400 / 1e9 = 26.2144 ms; backward 100 ms: bucket 1 ready at 50 ms,
     # done 50 + 2.62144 + 26.2144 = 78.83584 ms; bucket 2 done 128.83584 ms: exposed
     # 28.83584 ms, split 1:10 between interconnect and network.
-    two = ddp_comm_stall(50 * MIB, 0.1, 2, 2, 10.0, 10.0, no_alpha)
+    two = ddp_comm_stall(50 * BYTES_PER_MIB, 0.1, 2, 2, 10.0, 10.0, no_alpha)
     assert two.interconnect_stall_s + two.network_stall_s == pytest.approx(0.02883584)
     assert two.network_stall_s / two.interconnect_stall_s == pytest.approx(10.0)
 
@@ -156,7 +156,7 @@ def test_spot_overhead_golden() -> None:
 
 
 def test_stash_findings_hold_in_the_model() -> None:
-    # VGG-11: 2 x p3.8xlarge (10 Gbps between the halves) vs one p3.16xlarge (NVLink).
+    # VGG-11: 2 x p3.8xlarge (10 Gbit/s between the halves) vs one p3.16xlarge (NVLink).
     job = Job(MODELS["vgg11"], epochs=30, batch_per_gpu=32, precision=Precision.FP32)
     one = estimate(job, "p3.16xlarge", 1, Market.ON_DEMAND)
     two = estimate(job, "p3.8xlarge", 2, Market.ON_DEMAND)

@@ -1,10 +1,9 @@
-"""ddl formulation: brute force, cross-solver agreement, verifier mutations, bad inputs."""
+"""ddl formulation: brute force, cross-solver agreement, verifier mutations, the two-stage
+certificate, baselines through the engine, explanations, bad inputs, the CLI."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -15,89 +14,29 @@ import pytest
 import planner
 from cost_models.ddl.estimate import Market
 from formulations.ddl import FORMULATION
-from formulations.ddl.candidates import candidates_by_job
-from formulations.ddl.inputs import Assignment, DdlDeployment, DdlInputs, Mode
-from formulations.types import ExitCode, InfeasibleError, InputError, SolverSettings
+from formulations.ddl.baselines import baselines
+from formulations.ddl.deployment import DdlDeployment
+from formulations.ddl.inputs import DdlInputs, Mode
+from formulations.ddl.milp import build
+from formulations.ddl.view import DdlView
+from formulations.tolerances import relative_gap
+from formulations.types import (
+    ExitCode,
+    InfeasibleError,
+    InputError,
+    SolverSettings,
+    SolveStatus,
+    Termination,
+)
 from planner.backends import make_solver
-
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "scenarios" / "ddl"
-TYPES = [
-    "p2.8xlarge",
-    "p3.2xlarge",
-    "p3.8xlarge",
-    "p3.16xlarge",
-    "g4dn.12xlarge",
-    "g5.xlarge",
-    "g5.12xlarge",
-    "p4d.24xlarge",
-]
-MODELS = ["resnet50", "vgg11", "bert-base", "alexnet"]
-
-
-def _random_document(seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)
-    objective = rng.choice(["min_cost", "min_time"])
-    jobs = []
-    for j in range(rng.randint(1, 3)):
-        job: dict[str, Any] = {
-            "name": f"job{j}",
-            "model": rng.choice(MODELS),
-            "epochs": rng.randint(1, 5),
-            "batch_per_gpu": rng.choice([16, 32, 64]),
-            "precision": rng.choice(["fp32", "tf32", "fp16"]),
-        }
-        if objective == "min_cost" or rng.random() < 0.3:
-            job["deadline_h"] = round(rng.uniform(0.05, 3.0), 3)
-        jobs.append(job)
-    doc: dict[str, Any] = {
-        "kind": "ddl",
-        "objective": objective,
-        "jobs": jobs,
-        "instance_types": rng.sample(TYPES, 3),
-        "max_nodes": rng.randint(1, 3),
-        "markets": rng.choice([["on_demand"], ["spot"], ["on_demand", "spot"]]),
-    }
-    if objective == "min_time":
-        doc["budget_usd"] = round(rng.uniform(1.0, 80.0), 2)
-    if rng.random() < 0.6:
-        doc["quotas"] = [
-            {"group": g, "market": m, "vcpus": rng.choice([32, 64, 96, 192])}
-            for g in ("P", "G")
-            for m in ("on_demand", "spot")
-            if rng.random() < 0.5
-        ]
-    return doc
-
-
-def _brute_force(inputs: DdlInputs) -> float | None:
-    """Enumerate every assignment of a configuration to each job; best verified objective."""
-    options = [
-        [
-            (spec.name, t, n, m)
-            for t in inputs.instance_types
-            for n in range(1, inputs.max_nodes + 1)
-            for m in inputs.markets
-        ]
-        for spec in inputs.jobs
-    ]
-    best = None
-    for combo in itertools.product(*options):
-        deployment = DdlDeployment(
-            assignments=[
-                Assignment(job=j, instance_type=t, nodes=n, market=m) for j, t, n, m in combo
-            ]
-        )
-        check = FORMULATION.verify(inputs, deployment)
-        if check.ok and (best is None or check.objective_value < best):
-            best = check.objective_value
-    return best
+from tests.conftest import run_cli
+from tests.ddl.helpers import BASE, ROOT, SCENARIOS, brute_force, random_document
 
 
 @pytest.mark.parametrize("seed", range(14))
 def test_optimum_equals_exhaustive_enumeration(seed: int) -> None:
-    scenario = planner.scenario_from_dict(_random_document(seed))
-    expected = _brute_force(scenario.inputs)
+    scenario = planner.scenario_from_dict(random_document(seed))
+    expected = brute_force(scenario.inputs)
     if expected is None:
         with pytest.raises(InfeasibleError):
             planner.solve(scenario)
@@ -109,8 +48,8 @@ def test_optimum_equals_exhaustive_enumeration(seed: int) -> None:
 def test_random_instances_cover_both_outcomes() -> None:
     # The brute-force test above is only meaningful if its seeds hit feasible and
     # infeasible instances, both objectives and several jobs.
-    docs = [_random_document(seed) for seed in range(14)]
-    outcomes = {_brute_force(planner.scenario_from_dict(d).inputs) is None for d in docs}
+    docs = [random_document(seed) for seed in range(14)]
+    outcomes = {brute_force(planner.scenario_from_dict(d).inputs) is None for d in docs}
     assert outcomes == {True, False}
     assert {d["objective"] for d in docs} == {"min_cost", "min_time"}
     assert max(len(d["jobs"]) for d in docs) > 1
@@ -150,7 +89,11 @@ def test_multi_job_min_time_agrees_without_cpsat() -> None:
     scenario = planner.scenario_from_dict(doc)
     values = [planner.solve(scenario, backend=b).objective.value for b in ("highs", "cbc", "scip")]
     assert max(values) == pytest.approx(min(values), rel=1e-6)
-    assert max(values) == pytest.approx(_brute_force(scenario.inputs), rel=1e-7)
+    assert max(values) == pytest.approx(brute_force(scenario.inputs), rel=1e-7)
+
+
+def view_of(inputs: DdlInputs) -> DdlView:
+    return FORMULATION.prepare(inputs)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +110,7 @@ def _mutated(deployment: DdlDeployment, index: int, **changes: Any) -> DdlDeploy
 
 def test_verifier_accepts_the_plan(shared: tuple[DdlInputs, DdlDeployment]) -> None:
     inputs, deployment = shared
-    assert FORMULATION.verify(inputs, deployment).ok
+    assert FORMULATION.verify(view_of(inputs), deployment).ok
 
 
 @pytest.mark.parametrize(
@@ -220,7 +163,7 @@ def test_verifier_catches_mutations(
             ]
         ),
     }[mutation]()
-    violations = FORMULATION.verify(inputs, bad).violations
+    violations = FORMULATION.verify(view_of(inputs), bad).violations
     assert any(expected in v for v in violations), violations
 
 
@@ -228,8 +171,8 @@ def test_verifier_catches_budget_overrun() -> None:
     scenario = planner.load_scenario(SCENARIOS / "vgg11_imagenet_budget.toml")
     plan = planner.solve(scenario)
     tight = scenario.inputs.model_copy(update={"budget_usd": 1.0})
-    violations = FORMULATION.verify(tight, plan.deployment).violations
-    assert any("budget" in v for v in violations)
+    violations = FORMULATION.verify(view_of(tight), plan.deployment).violations
+    assert any("> budget $1.0" in v for v in violations), violations
 
 
 def test_plan_round_trips_through_json_and_check(tmp_path: Path) -> None:
@@ -251,12 +194,20 @@ def test_recommendation_table_and_baselines() -> None:
         axis=1
     )
     assert shares.iloc[0] == pytest.approx(100.0, abs=0.3)
-    assert set(plan.baselines) == {"most_expensive", "fastest_single_node", "naive_cheapest"}
-    assert all(
-        b["cost_usd"] >= plan.objective.value * (1 - 1e-9)
-        for b in plan.baselines.values()
-        if b["meets_deadline"]
-    )
+    names = [b.name for b in plan.baselines]
+    assert names == ["most_expensive", "fastest_single_node", "naive_cheapest"]
+    for b in plan.baselines:
+        assert b.source.startswith("Stash (Sharma et al., ICDCS 2023)")
+        assert set(b.headline) == set(plan.headline)
+        if b.status == "feasible":  # no feasible baseline beats the optimum
+            assert b.objective is not None and b.objective >= plan.objective.value * (1 - 1e-9)
+            assert b.plan_advantage is not None and b.plan_advantage >= 1 - 1e-9
+    # Ignoring stalls picks one g5.xlarge, whose real time (prep-bound) misses the deadline.
+    naive = plan.baseline("naive_cheapest")
+    assert naive.status == "infeasible"
+    assert naive.violations == [
+        "job vgg11 on 1 x g5.xlarge (spot): takes 35.7167 h > deadline 24.0 h"
+    ]
     candidates = plan.tables[1]
     verdicts = [row[-1] for row in candidates.rows]
     assert verdicts[candidates.marked_row] == "recommended"
@@ -271,13 +222,14 @@ def test_joint_plan_respects_the_shared_quota(shared: tuple[DdlInputs, DdlDeploy
     independent = []
     for spec in inputs.jobs:
         alone = inputs.model_copy(update={"jobs": [spec], "quotas": []})
-        independent += FORMULATION.plan(alone, solver).deployment.assignments
+        independent += FORMULATION.solve(view_of(alone), solver).deployment.assignments
     combined = DdlDeployment(assignments=independent)
-    assert any("quota" in v for v in FORMULATION.verify(inputs, combined).violations)
-    joint = FORMULATION.verify(inputs, deployment).objective_value
+    violations = FORMULATION.verify(view_of(inputs), combined).violations
+    assert violations == ["quota P/spot: 192 vCPUs used > 96"]
+    joint = FORMULATION.verify(view_of(inputs), deployment).objective_value
     free = inputs.model_copy(update={"quotas": []})
-    assert joint > FORMULATION.verify(free, combined).objective_value
-    table = FORMULATION.tables(inputs, deployment)[5]  # candidates of the third job
+    assert joint > FORMULATION.verify(view_of(free), combined).objective_value
+    table = FORMULATION.tables(view_of(inputs), deployment)[3]  # candidates of the third job
     assert any("other jobs" in row[-1] for row in table.rows)
 
 
@@ -285,12 +237,13 @@ def test_near_optimal_pct_trades_time_for_cost() -> None:
     scenario = planner.load_scenario(SCENARIOS / "vgg11_imagenet_budget.toml")
     exact = scenario.inputs.model_copy(update={"near_optimal_pct": 0.0})
     solver = make_solver(SolverSettings())
-    fastest = FORMULATION.plan(exact, solver)
-    relaxed = FORMULATION.plan(scenario.inputs, solver)
-    assert relaxed.objective.value <= fastest.objective.value * 1.01
-    assert relaxed.warnings
+    fastest = FORMULATION.solve(view_of(exact), solver)
+    relaxed = FORMULATION.solve(view_of(scenario.inputs), solver)
+    assert relaxed.certificate.objective <= fastest.certificate.objective * 1.01
+    assert any(w.startswith("near_optimal_pct = 1:") for w in relaxed.warnings)
+    assert not fastest.warnings
     cost = {
-        id(o): sum(FORMULATION.tables(i, o.deployment)[0].to_frame()["cost_usd"])
+        id(o): sum(FORMULATION.tables(view_of(i), o.deployment)[0].to_frame()["cost_usd"])
         for i, o in ((exact, fastest), (scenario.inputs, relaxed))
     }
     assert cost[id(relaxed)] < 0.5 * cost[id(fastest)]
@@ -359,12 +312,6 @@ def test_cli_exit_code_3_on_infeasible_deadline(tmp_path: Path) -> None:
     assert "fastest configuration" in run.stderr + run.stdout
 
 
-BASE = {
-    "kind": "ddl",
-    "jobs": [{"name": "r", "model": "resnet50", "epochs": 1, "batch_per_gpu": 64, "deadline_h": 5}],
-}
-
-
 @pytest.mark.parametrize(
     ("patch", "key"),
     [
@@ -409,18 +356,124 @@ def test_measured_rate_overrides_the_roofline() -> None:
         "jobs": [{**BASE["jobs"][0], "deadline_h": 10, "samples_per_s_per_gpu": {"V100": 64.0}}],
     }
     inputs = planner.scenario_from_dict(doc).inputs
-    outcome = FORMULATION.plan(inputs, make_solver(SolverSettings()))
-    row = FORMULATION.tables(inputs, outcome.deployment)[0].rows[0]
+    solution = FORMULATION.solve(view_of(inputs), make_solver(SolverSettings()))
+    row = FORMULATION.tables(view_of(inputs), solution.deployment)[0].rows[0]
     assert inputs.objective is Mode.MIN_COST
     # 64 images at 64 images/s = 1 s per iteration plus the optimizer step (~1 ms).
     assert row[9] == pytest.approx(1.001, abs=2e-3)
 
 
-def test_candidates_are_cached_per_inputs_content() -> None:
+def test_view_follows_the_inputs_it_was_prepared_from() -> None:
+    # The engine prepares once per scenario; a copy with other inputs gets its own view
+    # (the old content-keyed cache on the inputs is gone, so no stale enumeration exists).
     inputs = planner.load_scenario(SCENARIOS / "shared_quota.toml").inputs
-    first = candidates_by_job(inputs)
-    assert candidates_by_job(inputs) is first  # plan and tables share one enumeration
-    # model_copy copies private attributes; the content key must force a re-enumeration.
     smaller = inputs.model_copy(update={"max_nodes": 1})
-    assert {c.estimate.nodes for c in candidates_by_job(smaller)["vgg11"]} == {1}
-    assert {c.estimate.nodes for c in first["vgg11"]} == set(range(1, inputs.max_nodes + 1))
+    assert {c.estimate.nodes for c in view_of(smaller).candidates["vgg11"]} == {1}
+    full = view_of(inputs).candidates["vgg11"]
+    assert {c.estimate.nodes for c in full} == set(range(1, inputs.max_nodes + 1))
+    assert len(full) == len(inputs.instance_types) * inputs.max_nodes * len(inputs.markets)
+
+
+def test_two_stage_certificate_combines_objective_and_bound() -> None:
+    # near_optimal_pct = 1: the plan's time is the second stage's, its bound the first
+    # stage's optimum, and the gap is the relative gap between them (the trade allowed).
+    plan = planner.solve(SCENARIOS / "resnet50_imagenet_budget.toml")
+    certificate = plan.certificate
+    assert certificate.solves == 2
+    assert certificate.status is SolveStatus.OPTIMAL
+    assert certificate.termination is Termination.OPTIMAL
+    assert certificate.bound is not None and certificate.bound < certificate.objective
+    assert certificate.objective <= certificate.bound * 1.01 + 1e-6
+    assert plan.gap == pytest.approx(relative_gap(certificate.objective, certificate.bound))
+    assert 0 < plan.gap <= 0.01
+    assert (plan.objective.name, plan.objective.unit) == ("latest finish", "h")
+    exact = planner.solve(SCENARIOS / "resnet50_imagenet_deadline.toml")
+    assert exact.gap == 0.0 and exact.certificate.solves == 2
+    assert (exact.objective.name, exact.objective.unit) == ("total cost", "USD")
+
+
+def test_model_blocks_carry_the_docstring_names() -> None:
+    inputs = planner.load_scenario(SCENARIOS / "shared_quota.toml").inputs
+    view = view_of(inputs)
+    matrix = build(inputs, view.kept).model.build()
+    assert "x[bert-mnli,p4d.24xlarge,1,spot]" in matrix.names
+    assert len(matrix.names) == sum(len(k) for k in view.kept.values())
+    assert matrix.integrality.all() and (matrix.col_upper == 1).all()
+    blocks = {name.split("[")[0] for name in matrix.row_names}
+    assert blocks == {"one_config", "deadline", "quota"}
+    assert "quota[P,spot]" in matrix.row_names and "deadline[vgg11]" in matrix.row_names
+    timed = inputs.model_copy(update={"objective": Mode.MIN_TIME, "budget_usd": 500.0})
+    matrix = build(timed, view_of(timed).kept).model.build()
+    assert "latest_finish_h" in matrix.names
+    assert {"budget", "latest[resnet50]"} <= set(matrix.row_names)
+
+
+def test_shared_quota_baselines_are_verified_jointly() -> None:
+    # Per job, the priciest single node is one on-demand p4d.24xlarge; three of them hold
+    # 288 vCPUs of the 192-vCPU on-demand P quota, which the shared verifier rejects.
+    plan = planner.solve(SCENARIOS / "shared_quota.toml")
+    expensive = plan.baseline("most_expensive")
+    assert expensive.status == "infeasible"
+    assert expensive.violations == ["quota P/on_demand: 288 vCPUs used > 192"]
+    assert expensive.headline["configuration"] == (
+        "resnet50: 1 x p4d.24xlarge (on_demand); vgg11: 1 x p4d.24xlarge (on_demand); "
+        "bert-mnli: 1 x p4d.24xlarge (on_demand)"
+    )
+    fastest = plan.baseline("fastest_single_node")
+    assert fastest.status == "feasible" and fastest.plan_advantage is not None
+    assert fastest.plan_advantage == pytest.approx(fastest.headline["total_cost_usd"] / 28.352874)
+    assert plan.headline["total_cost_usd"] == pytest.approx(plan.objective.value)
+    assert plan.headline["gpus"] == sum(plan.to_frame()["gpus"])
+
+
+def test_naive_baseline_without_a_plan_says_why() -> None:
+    # Stall-free time and cost never exceed the real ones, so the naive rule finds nothing
+    # only where no plan exists either (the engine then runs no baseline); called directly,
+    # the baseline reports no plan with the reason instead of failing.
+    doc = {
+        "kind": "ddl",
+        "instance_types": ["p3.2xlarge"],
+        "max_nodes": 1,
+        "jobs": [
+            {"name": "a", "model": "alexnet", "epochs": 1, "batch_per_gpu": 64, "deadline_h": 1},
+            {"name": "v", "model": "vgg11", "epochs": 90, "batch_per_gpu": 32, "deadline_h": 4},
+        ],
+    }
+    view = view_of(planner.scenario_from_dict(doc).inputs)
+    runs = {r.name: r for r in baselines(view)}
+    assert list(runs) == ["most_expensive", "fastest_single_node", "naive_cheapest"]
+    assert runs["most_expensive"].deployment is not None
+    naive = runs["naive_cheapest"]
+    assert naive.deployment is None
+    assert naive.reason == (
+        "job v: no configuration meets the limits even when ignoring stalls, so there is no "
+        "naive baseline"
+    )
+
+
+def test_infeasible_side_by_side_names_the_quotas() -> None:
+    # Each BERT job alone fits on one spot p4d.24xlarge (96 vCPUs); two do not.
+    job = {"model": "bert-base", "epochs": 3, "batch_per_gpu": 32, "deadline_h": 1.0}
+    doc = {
+        "kind": "ddl",
+        "instance_types": ["p4d.24xlarge"],
+        "markets": ["spot"],
+        "jobs": [{"name": "a", **job}, {"name": "b", **job}],
+        "quotas": [{"group": "P", "market": "spot", "vcpus": 96}],
+    }
+    with pytest.raises(
+        InfeasibleError,
+        match=r"^the jobs cannot run side by side within the vCPU quotas \(P/spot <= 96 vCPUs\)$",
+    ):
+        planner.solve(planner.scenario_from_dict(doc))
+
+
+def test_cli_exit_code_2_names_the_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'kind = "ddl"\nmax_nodes = 0\n[[jobs]]\nname = "r"\nmodel = "resnet50"\n'
+        "epochs = 1\nbatch_per_gpu = 64\ndeadline_h = 5\n"
+    )
+    result = run_cli("solve", path)
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert f"{path}: max_nodes: expected" in result.stdout + result.stderr
