@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from cost_models.units import SECONDS_PER_HOUR  # noqa: E402
 from formulations.cocktail.deployment import CocktailDeployment  # noqa: E402
 from formulations.cocktail.simulate import simulate_all  # noqa: E402
 from planner.engine import prepared_view  # noqa: E402
@@ -77,7 +78,7 @@ def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
     document = {
         "kind": "cocktail",
         "name": "proteus_bursty_trace",
-        "interval_h": 10 / 3600,
+        "interval_h": 10 / SECONDS_PER_HOUR,
         "instance_types": ["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge"],
         "classes": classes,
         **overrides,

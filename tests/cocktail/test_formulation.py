@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import planner
+from cost_models.units import SECONDS_PER_HOUR
 from formulations.cocktail import FORMULATION
 from formulations.cocktail.baselines import cocktail_greedy
 from formulations.cocktail.deployment import CocktailDeployment
@@ -287,7 +288,7 @@ def test_simulation_without_spot_risk_meets_every_target(
     assert report.spot_interruptions_per_run == 0  # real band rates: ~1e-4 per VM-hour
     assert report.targets_met_share == pytest.approx(1.0)
     assert report.requests == pytest.approx(
-        sum(sum(c["load"]["qps"]) for c in tiny()["classes"]) * 3600
+        sum(sum(c["load"]["qps"]) for c in tiny()["classes"]) * SECONDS_PER_HOUR
     )
 
 
@@ -379,7 +380,7 @@ def test_user_correctness_matrix_and_trace(tmp_path: Path) -> None:
     # 2 intervals of 10 s: 100 arrivals in the first, 300 in the second
     arrivals = np.concatenate([np.linspace(0, 9_999, 100), np.linspace(10_000, 19_999, 300)])
     (tmp_path / "t.txt").write_text("\n".join(f"{a:.1f}" for a in arrivals) + "\n")
-    document = tiny(correctness={"matrix": "c.csv"}, interval_h=10 / 3600)
+    document = tiny(correctness={"matrix": "c.csv"}, interval_h=10 / SECONDS_PER_HOUR)
     document["classes"][0]["load"] = {"trace": "t.txt"}
     document["classes"][0]["accuracy_target"] = 0.74
     path = write_scenario(tmp_path / "s.toml", document)
@@ -440,9 +441,62 @@ def test_a_trace_is_read_once_and_padded_to_the_horizon(
     monkeypatch.setattr(load, "read_arrivals_ms", counting)
     # 20 arrivals in the first 10-s interval, none after: the other class has 3 intervals
     (tmp_path / "t.txt").write_text("\n".join(str(500 * j) for j in range(20)) + "\n")
-    document = tiny(interval_h=10 / 3600)
+    document = tiny(interval_h=10 / SECONDS_PER_HOUR)
     document["classes"][0]["load"] = {"trace": "t.txt"}
     document["classes"][1]["load"]["qps"] = [1.0, 2.0, 3.0]
     view = view_of(document, tmp_path)
     assert len(reads) == 1
     assert view.planned_qps[0].tolist() == [2.0, 0.0, 0.0]  # 20 requests / 10 s, then none
+
+
+# ---- model blocks and certificates --------------------------------------------------------
+
+
+def test_model_blocks_are_the_ones_the_math_docstring_names() -> None:
+    from formulations.cocktail import milp
+
+    view = view_of(tiny(vm_startup_s=60.0, max_vm_changes=4))
+    ensembles = [c.ensembles for c in view.candidates]
+    built = milp.build_model(view, ensembles, True, [0, 1]).model
+    assert set(built.var_blocks) == {"x", "y", "n", "s", "u", "v", "d", "w"}
+    assert set(built.row_blocks) == {
+        "one_ensemble",
+        "route",
+        "capacity",
+        "on_demand_share",
+        "vm_cut",
+        "on_demand_cut",
+        "start_on_demand",
+        "start_spot",
+        "stop_on_demand",
+        "stop_spot",
+        "changes",
+    }
+    doc = milp.__doc__ or ""
+    for name in [*built.var_blocks, *built.row_blocks]:
+        assert f"{name}[" in doc, name
+    matrix = built.build()
+    assert "one_ensemble[0,strict]" in matrix.row_names
+    assert any(n.startswith("n[1,") for n in matrix.names)
+
+
+def test_interval_certificates_combine_as_the_objective_sums() -> None:
+    view = view_of(tiny())
+    solution = solve_view(view, make_solver(EXACT))
+    certificate = solution.certificate
+    assert certificate.solves == view.n_intervals == 2
+    assert certificate.objective == pytest.approx(
+        FORMULATION.verify(view, solution.deployment).objective_value
+    )
+    # the bound is the sum of the interval bounds: each interval is optimal, so is the sum
+    assert certificate.bound == pytest.approx(certificate.objective, rel=1e-6)
+    assert certificate.termination.value == "optimal"
+
+
+def test_start_up_cost_of_a_single_interval_is_billed_and_verified() -> None:
+    document = tiny(vm_startup_s=900.0)
+    for cls in document["classes"]:
+        cls["load"]["qps"] = cls["load"]["qps"][:1]
+    plan = planner.solve(planner.scenario_from_dict(document), baselines=False)
+    hourly = sum(r[-1] for r in plan.tables[1].rows)
+    assert plan.objective.value == pytest.approx(hourly * 1.25, rel=1e-6)  # 1 h + 900 s
