@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.cocktail.helpers import tiny
 from tests.conftest import run_cli, write_scenario
-from tests.test_cocktail_formulation import tiny
 
 
 def test_simulate_stored_and_fresh_plans(tmp_path: Path) -> None:
