@@ -291,5 +291,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 def write_csv_atomic(
     path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
 ) -> None:
-    """Write dict rows as CSV (:func:`csv_text`), atomically."""
+    """Write dict rows as CSV (:func:`csv_text`), atomically; for benchmarks, which create
+    the folder they are asked to write into (the CLI's ``-o`` does not)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, csv_text(rows, columns), key="--csv")
