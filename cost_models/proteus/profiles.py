@@ -36,15 +36,15 @@ import pandas as pd
 
 from cost_models.devices import DeviceType, Precision
 from cost_models.errors import DataError
-from cost_models.latency import (
+from cost_models.proteus.latency import (
     DEFAULT_BATCHES,
     DEFAULT_ROOFLINE,
     Capacity,
     batch_latency_ms,
     capacity,
 )
+from cost_models.proteus.variants import ModelVariant
 from cost_models.roofline import RooflineParams
-from cost_models.variants import ModelVariant
 
 PROTEUS_BATCHES: tuple[int, ...] = (1, 2, 4, 8)
 PROTEUS_LATENCY_COLUMN = "50th_pct"
