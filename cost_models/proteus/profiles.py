@@ -149,7 +149,7 @@ def _read_csv(path: Path, required: Sequence[str], header: bool = True) -> pd.Da
 
 def _at(frame: pd.DataFrame, mask: pd.Series, column: str) -> tuple[str, str]:
     """``line N: column X`` of the first row where ``mask`` holds, and the raw text there."""
-    index = int(mask.idxmax())
+    index = int(mask.index.to_numpy()[mask.to_numpy().argmax()])
     return f"line {index + 1}: column {column}", repr(frame.at[index, column])
 
 
