@@ -95,8 +95,8 @@ following; each keeps at least one optimal plan, so the optimal value is unchang
   ends the solve; written as one integer column ``zero`` fixed at 0 with cost 1, because
   CBC through PuLP rejects an empty objective). It is feasible exactly when the accuracy
   model is: a plan's counts, moved to that variant, satisfy the covers (e only grows);
-  conversely counts satisfying the covers admit the routing x_{p,f} = D_f e_{p,f} k_{p,f} / sum_q e_{q,f} k_{q,f}, which
-  meets (capacity) and (demand).
+  conversely counts satisfying the covers admit the routing
+  x_{p,f} = D_f e_{p,f} k_{p,f} / sum_q e_{q,f} k_{q,f}, which meets (capacity) and (demand).
 On the paper's cluster at 4x demand (benchmarks/proteus_reference.py, mip_gap 1e-6, two
 shared cores) these took the per-window time of the bursty trace from a median of 0.5-1.0 s
 / max 5.5 s to 0.13 s / 0.7 s: the bisection replaces the max-beta MILP (up to 4 s) by five
