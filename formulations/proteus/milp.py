@@ -291,9 +291,11 @@ def _sum_rows(
     upper: float | np.ndarray,
 ) -> None:
     """Rows ``block[labels[g]]``: the sum of ``values * column`` over entries of group g."""
-    keep = group >= 0
-    value = np.broadcast_to(np.asarray(values, dtype=float), group.shape)
-    model.add_rows(block, labels, group[keep], cols[keep], value[keep], lower, upper)
+    value = np.full(group.shape, values) if isinstance(values, float) else values
+    if group.size and group.min() < 0:
+        keep = group >= 0
+        group, cols, value = group[keep], cols[keep], value[keep]
+    model.add_rows(block, labels, group, cols, value, lower, upper)
 
 
 def build(
