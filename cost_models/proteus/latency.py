@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 from cost_models.devices import DeviceType, Precision
 from cost_models.errors import DataError
+from cost_models.proteus.variants import ModelVariant
 from cost_models.roofline import RooflineParams, roofline_time_s
-from cost_models.variants import ModelVariant
+from cost_models.units import MS_PER_S
 
 DEFAULT_BATCHES: tuple[int, ...] = (1, 2, 4, 8, 16)
 DEFAULT_ROOFLINE = RooflineParams()  # the roofline module's calibration defaults
@@ -50,7 +51,7 @@ def batch_latency_ms(
         raise DataError(None, "batch", f"a batch size >= 1 (got {batch})")
     flops = batch * variant.gflops_per_sample * 1e9
     bytes_moved = variant.param_bytes(precision) + batch * variant.activation_bytes(precision)
-    return 1e3 * roofline_time_s(flops, bytes_moved, device, precision, params)
+    return MS_PER_S * roofline_time_s(flops, bytes_moved, device, precision, params)
 
 
 def capacity(
@@ -83,7 +84,7 @@ def capacity(
         return None
     batch = max(fitting)
     latency_ms = latency_ms_by_batch[batch]
-    qps = batch * 1000.0 / latency_ms
+    qps = batch * MS_PER_S / latency_ms
     return Capacity(batch, latency_ms, float(math.floor(qps)) if floor else qps)
 
 

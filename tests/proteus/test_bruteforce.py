@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import Any
 
 import pytest
 
-from formulations.proteus.inputs import ProteusInputs, beta_grid
-from planner import scenario_from_dict, solve
-from tests.conftest import random_variants, tiny_proteus
+from formulations.proteus.view import ProteusView
+from planner import InfeasibleError, scenario_from_dict, solve
+from tests.proteus.helpers import random_variants, tiny_proteus, view_from
 
 
-def random_document(seed: int) -> dict:
+def random_document(seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     devices = {
         "gpu": {"count": rng.randint(0, 2), "catalog_device": rng.choice(["T4", "L4"])},
@@ -37,8 +38,9 @@ def random_document(seed: int) -> dict:
     return document
 
 
-def brute_force(inputs: ProteusInputs) -> tuple[float, float] | None:
-    problem = inputs.problem
+def brute_force(view: ProteusView) -> tuple[float, float] | None:
+    problem = view
+    inputs = view.inputs
     devices = [d for d in problem.device_types for _ in range(problem.device_count[d])]
     names = [v.name for f in problem.families for v in problem.variants[f]]
     options = [[None, *[v for v in names if (d, v) in problem.capacity]] for d in devices]
@@ -46,12 +48,12 @@ def brute_force(inputs: ProteusInputs) -> tuple[float, float] | None:
     accuracy = {v.name: v.accuracy for f in problem.families for v in problem.variants[f]}
     demand = problem.demand(0)
     total = sum(demand.values())
-    for beta in beta_grid(inputs):
-        best = None
+    for beta in view.levels:
+        best: float | None = None
         for choice in itertools.product(*options):
             if inputs.all_devices_on and None in choice:
                 continue
-            hosted = {f: [] for f in problem.families}
+            hosted: dict[str, list[tuple[float, float]]] = {f: [] for f in problem.families}
             for d, v in zip(devices, choice, strict=True):
                 if v is not None:
                     hosted[family_of[v]].append((accuracy[v], problem.capacity[(d, v)].qps))
@@ -85,9 +87,9 @@ def test_milp_equals_brute_force(seed: int, backend: str) -> None:
     document = random_document(seed)
     document["solver"] = {"backend": backend, "mip_gap": 1e-9}
     scenario = scenario_from_dict(document)
-    expected = brute_force(scenario.inputs)
+    expected = brute_force(view_from(document))
     if expected is None:
-        with pytest.raises(Exception, match=r"family|demand|devices"):
+        with pytest.raises(InfeasibleError, match=r"family|demand|devices"):
             solve(scenario)
         return
     plan = solve(scenario)
@@ -98,7 +100,7 @@ def test_milp_equals_brute_force(seed: int, backend: str) -> None:
 
 def test_instances_cover_degrading_and_infeasible_cases() -> None:
     """The seeds above must exercise beta < 1.05 and a no-plan case, or they prove little."""
-    outcomes = [brute_force(scenario_from_dict(random_document(s)).inputs) for s in SEEDS]
+    outcomes = [brute_force(view_from(random_document(s))) for s in SEEDS]
     assert any(o is None for o in outcomes)
     assert any(o is not None and o[0] < 1.05 for o in outcomes)
     assert any(o is not None and o[0] == pytest.approx(1.05) for o in outcomes)

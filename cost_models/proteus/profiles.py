@@ -36,15 +36,15 @@ import pandas as pd
 
 from cost_models.devices import DeviceType, Precision
 from cost_models.errors import DataError
-from cost_models.latency import (
+from cost_models.proteus.latency import (
     DEFAULT_BATCHES,
     DEFAULT_ROOFLINE,
     Capacity,
     batch_latency_ms,
     capacity,
 )
+from cost_models.proteus.variants import ModelVariant
 from cost_models.roofline import RooflineParams
-from cost_models.variants import ModelVariant
 
 PROTEUS_BATCHES: tuple[int, ...] = (1, 2, 4, 8)
 PROTEUS_LATENCY_COLUMN = "50th_pct"
@@ -149,7 +149,7 @@ def _read_csv(path: Path, required: Sequence[str], header: bool = True) -> pd.Da
 
 def _at(frame: pd.DataFrame, mask: pd.Series, column: str) -> tuple[str, str]:
     """``line N: column X`` of the first row where ``mask`` holds, and the raw text there."""
-    index = int(mask.idxmax())
+    index = int(mask.index.to_numpy()[mask.to_numpy().argmax()])
     return f"line {index + 1}: column {column}", repr(frame.at[index, column])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cost_models.devices import Precision
-from cost_models.variants import (
+from cost_models.proteus.variants import (
     CONV_MACS_PER_OUTPUT,
     DEPTHWISE_MACS_PER_OUTPUT,
     VARIANTS,

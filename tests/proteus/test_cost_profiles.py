@@ -8,15 +8,15 @@ import pytest
 
 from cost_models.devices import DEVICES
 from cost_models.errors import DataError
-from cost_models.latency import Capacity, batch_latency_ms
-from cost_models.profiles import (
+from cost_models.proteus.latency import Capacity, batch_latency_ms
+from cost_models.proteus.profiles import (
     PROTEUS_DEVICE_ACCELS,
     latency_table,
     load_latency_csv,
     load_proteus_profile,
     proteus_capacity,
 )
-from cost_models.variants import VARIANTS
+from cost_models.proteus.variants import VARIANTS
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "proteus"
 HEADER = (

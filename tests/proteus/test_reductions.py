@@ -7,46 +7,54 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 
+from formulations.model import Model, lin_sum
 from formulations.proteus import milp as m
-from formulations.proteus.inputs import ProteusInputs, beta_grid
-from formulations.types import SolverSettings
-from planner import scenario_from_dict
+from formulations.proteus.view import ProteusView
+from formulations.types import NoSolution, Sense, SolverSettings, SolveStatus
 from planner.backends import make_solver
-from tests.conftest import REFERENCE, random_variants, tiny_proteus
+from tests.conftest import REFERENCE
+from tests.proteus.helpers import random_variants, tiny_proteus, view_from, view_of
 
 
 def plain_model(
-    inputs: ProteusInputs,
-    pools: m.Pools,
-    demand: dict[str, float],
-    restriction: m.Restriction,
-    beta: float,
-) -> m._Model:
-    """The formulation as stated in the docstring, without the speed-ups."""
-    problem = inputs.problem
-    pairs = m.usable_pairs(problem, pools, restriction)
-    if restriction.family_devices is not None:
-        fixed = m.pool_family_devices(pools, restriction.family_devices)
-        family_of = {v.name: f for f in problem.families for v in problem.variants[f]}
-        pairs = [p for p in pairs if fixed.get((p[0], family_of[p[1]]), 0) > 0]
-    names, lower, upper, integer = m.define_columns(problem, pools, pairs)
-    rows = m._Rows()
-    m.define_device_limits(rows, pairs, pools, inputs.all_devices_on)
-    m.define_presence(rows, pairs, problem, inputs.min_devices_per_family)
-    if restriction.family_devices is not None:
-        m.define_fixed_family_devices(rows, pairs, problem, pools, restriction.family_devices)
-    m.define_capacity(rows, pairs, problem, demand, beta)
-    m.define_demand(rows, pairs, problem, demand)
+    view: ProteusView, demand: dict[str, float], restriction: m.Restriction, beta: float
+) -> Model:
+    """The formulation as stated in the docstring, without the speed-ups (pools and
+    dominance on c only, which the docstring proves exact)."""
+    pairs = m.usable_pairs(view, restriction)
+    fixed = (
+        m.pool_family_devices(view.pools, restriction.family_devices)
+        if restriction.family_devices is not None
+        else None
+    )
+    if fixed is not None:
+        pairs = [p for p in pairs if fixed.get((p[0], view.family_of[p[1]]), 0) > 0]
+    model = Model("plain", Sense.MAXIMIZE)
     total = sum(demand.values())
-    cost = np.zeros(len(names))
-    cost[len(pairs) :] = [problem.accuracy[v] / total for _, v in pairs]
-    return m._Model(m._matrix(names, cost, lower, upper, integer, rows), pairs)
+    n = model.add_variables("n", pairs, upper=[view.pools.count[p] for p, _ in pairs], integer=True)
+    x = model.add_variables("x", pairs, cost=[view.accuracy[v] / total for _, v in pairs])
+    for pool, count in view.pools.count.items():
+        used = lin_sum(n[p] for p in pairs if p[0] == pool)
+        model.add_constraint(
+            "devices", used == count if view.inputs.all_devices_on else used <= count, pool
+        )
+    minimum = view.inputs.min_devices_per_family
+    for f in view.families:
+        mine = [p for p in pairs if view.family_of[p[1]] == f]
+        if minimum > 0:
+            model.add_constraint("presence", lin_sum(n[p] for p in mine) >= minimum, f)
+        model.add_constraint("demand", lin_sum(x[p] for p in mine) == demand[f], f)
+    for (pool, f), count in (fixed or {}).items():
+        mine = [p for p in pairs if p[0] == pool and view.family_of[p[1]] == f]
+        model.add_constraint("fixed", lin_sum(n[p] for p in mine) == count, (pool, f))
+    for p in pairs:
+        model.add_constraint("capacity", beta * x[p] <= view.capacity[p].qps * n[p], p)
+    return model
 
 
-def random_inputs(seed: int) -> ProteusInputs:
+def random_view(seed: int) -> ProteusView:
     rng = random.Random(seed)
     catalog = ["T4", "L4", "CPU16"]
     devices = {
@@ -62,12 +70,12 @@ def random_inputs(seed: int) -> ProteusInputs:
     }
     document["all_devices_on"] = rng.random() < 0.25
     document["min_devices_per_family"] = rng.choice([0, 1, 1, 2])
-    return scenario_from_dict(document).inputs
+    return view_from(document)
 
 
-def restrictions(inputs: ProteusInputs, seed: int) -> list[m.Restriction]:
+def restrictions(view: ProteusView, seed: int) -> list[m.Restriction]:
     rng = random.Random(seed)
-    problem = inputs.problem
+    problem = view
     pairs = sorted(problem.capacity)
     fixed: dict[tuple[str, str], int] = {}
     for d in problem.device_types:
@@ -85,19 +93,17 @@ def restrictions(inputs: ProteusInputs, seed: int) -> list[m.Restriction]:
 
 @pytest.mark.parametrize("seed", range(16))
 def test_reduced_models_match_the_plain_formulation(seed: int) -> None:
-    inputs = random_inputs(seed)
+    view = random_view(seed)
     solver = make_solver(SolverSettings(mip_gap=1e-9))
-    pools = m.make_pools(inputs.problem)
-    demand = inputs.problem.demand(0)
+    demand = view.demand(0)
     if sum(demand.values()) <= 0:
         return
-    for restriction in restrictions(inputs, seed):
-        for beta in beta_grid(inputs)[::3]:
-            plain = solver.solve(plain_model(inputs, pools, demand, restriction, beta).matrix)
-            reduced = solver.solve(m._build(inputs, pools, demand, restriction, beta).matrix)
-            counts = solver.solve(
-                m._build(inputs, pools, demand, restriction, beta, flows=False).matrix
-            )
+    for restriction in restrictions(view, seed):
+        usable = m.candidates(view, restriction)
+        for beta in view.levels[::3]:
+            plain = solver.solve(plain_model(view, demand, restriction, beta))
+            reduced = solver.solve(m.build(view, usable, demand, beta).model)
+            counts = solver.solve(m.build(view, usable, demand, beta, flows=False).model)
             context = f"seed {seed}, beta {beta}, {restriction}"
             assert plain.status.has_solution == reduced.status.has_solution, context
             assert plain.status.has_solution == counts.status.has_solution, context
@@ -108,15 +114,15 @@ def test_reduced_models_match_the_plain_formulation(seed: int) -> None:
 
 
 def test_sommelier_devices_idle_in_the_first_window_stay_idle() -> None:
-    inputs = scenario_from_dict(tiny_proteus()).inputs
+    problem = view_from(tiny_proteus())
     solver = make_solver(SolverSettings(mip_gap=1e-9))
-    problem = inputs.problem
     # Only the gpus are given (to vision); the cpus stay idle, so text has no device.
     restriction = m.Restriction(family_devices={("gpu", "vision"): 2})
-    with pytest.raises(Exception, match="none"):
-        m.solve_window(inputs, solver, problem.demand(0), lambda: "none", restriction)
+    with pytest.raises(NoSolution) as raised:
+        m.solve_window(problem, solver, 0, m.candidates(problem, restriction))
+    assert raised.value.result.status is SolveStatus.INFEASIBLE and raised.value.context == 0
     restriction = m.Restriction(family_devices={("gpu", "vision"): 2, ("cpu", "text"): 1})
-    solution = m.solve_window(inputs, solver, problem.demand(0), lambda: "none", restriction)
+    solution = m.solve_window(problem, solver, 0, m.candidates(problem, restriction))
     assert all(d != "cpu" or v.startswith("t_") for d, v in solution.devices)
     assert sum(n for (d, _), n in solution.devices.items() if d == "cpu") <= 1
     for f in problem.families:
@@ -131,14 +137,13 @@ def test_sommelier_devices_idle_in_the_first_window_stay_idle() -> None:
 def test_saturated_reference_windows_match_the_plain_formulation(window: int) -> None:
     from benchmarks.proteus_reference import scenario
 
-    inputs = scenario("zipf_exponential_bursty_300", 10, 4.0, "highs").inputs
+    view = view_of(scenario("zipf_exponential_bursty_300", 10, 4.0, "highs"))
     solver = make_solver(SolverSettings(mip_gap=1e-6))
-    demand = inputs.problem.demand(window)
-    solution = m.solve_window(inputs, solver, demand, lambda: "none")
-    pools = m.make_pools(inputs.problem)
-    plain = solver.solve(plain_model(inputs, pools, demand, m.Restriction(), solution.beta).matrix)
+    demand = view.demand(window)
+    solution = m.solve_window(view, solver, window, m.candidates(view))
+    plain = solver.solve(plain_model(view, demand, m.Restriction(), solution.beta))
     assert solution.result.objective == pytest.approx(plain.objective, rel=1e-6)
-    higher = [b for b in beta_grid(inputs) if b > solution.beta + 1e-9]
+    higher = [b for b in view.levels if b > solution.beta]
     if higher:
-        above = solver.solve(plain_model(inputs, pools, demand, m.Restriction(), higher[-1]).matrix)
+        above = solver.solve(plain_model(view, demand, m.Restriction(), higher[-1]))
         assert not above.status.has_solution

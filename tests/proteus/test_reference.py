@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from formulations.proteus.deployment import ProteusDeployment
 from planner import load_scenario, scenario_from_dict, solve
-from tests.conftest import REFERENCE, ROOT, run_cli, tiny_proteus
+from planner.plan import Plan
+from tests.conftest import REFERENCE, ROOT, run_cli
+from tests.proteus.helpers import tiny_proteus, view_of
 
 PAPER = ROOT / "scenarios" / "proteus" / "paper_cluster.toml"
 needs_reference = pytest.mark.skipif(
@@ -22,7 +25,7 @@ def test_paper_cluster_first_windows() -> None:
     scenario = load_scenario(PAPER, overrides={"trace": {"window_s": 10.0, "max_windows": 3}})
     plan = solve(scenario)
     assert [w.window_start_s for w in plan.deployment.windows] == [0.0, 10.0, 20.0]
-    problem = scenario.inputs.problem
+    problem = view_of(scenario)
     assert len(problem.families) == 9 and sum(problem.device_count.values()) == 40
     # Variants that meet SLO/2 = 150 ms nowhere (README of the reference data).
     unplaceable = {
@@ -32,15 +35,24 @@ def test_paper_cluster_first_windows() -> None:
         if not any((d, v.name) in problem.capacity for d in problem.device_types)
     }
     assert {"t5-large", "gpt2-medium", "gpt2-large", "gpt2-xl"} <= unplaceable
-    for window in plan.deployment.windows:
-        assert window.beta == pytest.approx(1.05)  # 1x demand is far from saturating it
-        for name, result in window.baselines.items():
-            assert result.beta is not None, name
-            dominated = result.beta > window.beta + 1e-9 or (
-                result.beta == pytest.approx(window.beta)
-                and result.effective_accuracy > window.effective_accuracy + 1e-6
+    assert all(w.beta == pytest.approx(1.05) for w in plan.deployment.windows)  # far from full
+    assert_no_baseline_dominates(plan)
+
+
+def assert_no_baseline_dominates(plan: Plan) -> None:
+    """Every baseline is verified feasible, and in no window does one reach a higher beta,
+    or the same beta with a higher accuracy, than the plan."""
+    assert isinstance(plan.deployment, ProteusDeployment)
+    assert [b.name for b in plan.baselines] == ["clipper_ha", "clipper_la", "sommelier", "infaas"]
+    for baseline in plan.baselines:
+        assert baseline.status == "feasible", (baseline.name, baseline.violations)
+        assert isinstance(baseline.deployment, ProteusDeployment)
+        for ours, theirs in zip(plan.deployment.windows, baseline.deployment.windows, strict=True):
+            dominated = theirs.beta > ours.beta + 1e-9 or (
+                theirs.beta == pytest.approx(ours.beta)
+                and theirs.effective_accuracy > ours.effective_accuracy + 1e-6
             )
-            assert not dominated, name
+            assert not dominated, (baseline.name, ours.window_start_s)
 
 
 def test_paper_scenario_without_reference_fails_clearly(tmp_path: Path) -> None:
@@ -64,17 +76,13 @@ def test_trace_windows_are_planned_and_sommelier_differs(tmp_path: Path) -> None
     document = tiny_proteus(baselines=True)
     document["families"]["vision"] = {"slo_ms": 60.0, "trace": str(trace)}
     plan = solve(scenario_from_dict(document, base_dir=tmp_path))
+    assert isinstance(plan.deployment, ProteusDeployment)
     windows = plan.deployment.windows
     assert [w.demand_qps["vision"] for w in windows] == pytest.approx([500, 1500, 3000, 5000])
-    assert all(w.solve is not None and w.solve.status == "optimal" for w in windows)
-    assert windows[0].baselines["sommelier"].effective_accuracy == pytest.approx(
-        windows[0].effective_accuracy
-    )
-    for w in windows:
-        for result in w.baselines.values():
-            if result.beta is not None:
-                assert (result.beta, result.effective_accuracy) <= (
-                    w.beta + 1e-9,
-                    w.effective_accuracy + 1e-6,
-                )
+    assert plan.status.value == "optimal" and plan.certificate.solves >= len(windows)
+    sommelier = plan.baseline("sommelier").deployment
+    assert isinstance(sommelier, ProteusDeployment)
+    assert sommelier.windows[0].effective_accuracy == pytest.approx(windows[0].effective_accuracy)
+    assert sommelier.windows[-1].effective_accuracy < windows[-1].effective_accuracy - 1e-6
+    assert_no_baseline_dominates(plan)
     assert plan.tables[1].title.startswith("Windows")

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from cost_models.devices import Precision
+from cost_models.units import BYTES_PER_MB
 
 # Bytes per stored element: TF32 runs on FP32 tensors, so it stores 4 bytes like FP32.
 BYTES_PER_ELEMENT: dict[Precision, int] = {
@@ -51,7 +52,7 @@ class ModelVariant:
     def activation_bytes(self, precision: Precision) -> float:
         """Bytes of activation traffic of one sample at ``precision``."""
         scale = BYTES_PER_ELEMENT[precision] / _ACTIVATION_BYTES_PER_ELEMENT
-        return self.activation_mb_per_sample * 1e6 * scale
+        return self.activation_mb_per_sample * BYTES_PER_MB * scale
 
 
 # --- Activation-traffic estimate for convolutional networks --------------------------------
@@ -71,7 +72,7 @@ DEPTHWISE_MACS_PER_OUTPUT = 113.0
 def _conv_activation_mb(gflops: float, macs_per_output: float) -> float:
     """Estimated activation traffic (MB at FP16) of a CNN with ``gflops`` FLOPs per sample."""
     elements = gflops * 1e9 / 2.0 / macs_per_output
-    return elements * _ACTIVATION_BYTES_PER_ELEMENT * 2.0 / 1e6
+    return elements * _ACTIVATION_BYTES_PER_ELEMENT * 2.0 / BYTES_PER_MB
 
 
 # One CNN row: name, accuracy (%), reported G operations, params (M), input size, source.
@@ -144,7 +145,7 @@ def _bert(
         2.0 * macs / 1e9,
         params / 1e6,
         f"seq {s}",
-        elements * _ACTIVATION_BYTES_PER_ELEMENT * 2.0 / 1e6,
+        elements * _ACTIVATION_BYTES_PER_ELEMENT * 2.0 / BYTES_PER_MB,
         f"{source}; params/FLOPs computed from L={n}, H={h}, A={heads} (see _bert)",
     )
 

@@ -6,9 +6,9 @@ import pytest
 
 from cost_models.devices import DEVICES, Precision
 from cost_models.errors import DataError
-from cost_models.latency import Capacity, analytical_capacity, batch_latency_ms, capacity
+from cost_models.proteus.latency import Capacity, analytical_capacity, batch_latency_ms, capacity
+from cost_models.proteus.variants import VARIANTS
 from cost_models.roofline import RooflineParams
-from cost_models.variants import VARIANTS
 
 R50 = VARIANTS["resnet50"]  # 8.18 GFLOPs, 25.6 M params, 44.4565 MB activations (FP16)
 
