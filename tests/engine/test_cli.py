@@ -100,6 +100,7 @@ def test_csv_output(tiny_path: Path) -> None:
 
 def test_output_file_is_written_atomically_and_safely(tmp_path: Path, tiny_path: Path) -> None:
     out = tmp_path / "plans" / "plan.json"
+    out.parent.mkdir()  # -o never creates folders (tests/engine/test_outputs.py)
     assert run_cli("solve", tiny_path, "-o", out).exit_code == 0
     assert json.loads(out.read_text())["schema_version"] == 2
     assert [p.name for p in out.parent.iterdir()] == ["plan.json"]  # no temp files left
@@ -207,7 +208,9 @@ def test_check_accepts_its_own_plan(tmp_path: Path, tiny_path: Path) -> None:
     result = run_cli("check", plan, "--scenario", tiny_path, "--format", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["verdict"] == "ok" and report["feasible"] and not report["scenario_changed"]
+    assert report["verdict"] == "ok" and report["exit_code"] == 0
+    assert report["shortfalls"] == [] and report["violations"] == []
+    assert not report["scenario_changed"]
 
 
 def test_check_rejects_an_infeasible_plan(tmp_path: Path, tiny_path: Path) -> None:
@@ -231,8 +234,8 @@ def test_check_flags_a_suboptimal_plan(tmp_path: Path, tiny_path: Path) -> None:
     result = run_cli("check", plan, "--scenario", tiny_path, "--format", "json")
     assert result.exit_code == 6
     report = json.loads(result.stdout)
-    assert report["verdict"] == "suboptimal" and report["feasible"]
-    assert report["shortfall"] > 0.01 and report["scenario_changed"]
+    assert report["verdict"] == "suboptimal" and not report["violations"]
+    assert report["gap"] > 0.01 and report["scenario_changed"]
     allowed = run_cli("check", plan, "--scenario", tiny_path, "--max-gap", "0.5")
     assert allowed.exit_code == 0
 
