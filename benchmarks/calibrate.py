@@ -1,0 +1,171 @@
+"""Fit the performance model (cost_models/perf) to the public measurements by least squares.
+
+    python benchmarks/calibrate.py [--reference DIR] [--output cost_models/perf/calibration.json]
+
+Residual of a point = ln(predicted latency / measured latency), so every point weighs the
+same whatever its scale. Parameters are fitted in log space (all are positive) with
+scipy.optimize.least_squares (trust-region reflective). Generalisation is measured by
+held-out folds: each GPU type in turn is left out of the fit and predicted (for the only CPU
+type, half of its models are left out in turn); the errors of the left-out points are what
+``planner estimate`` reports as the expected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cost_models.perf.calibration import CALIBRATION_FILE, group_key, predicted_latency_ms  # noqa: E402
+from cost_models.perf.model import PARAMETER_NAMES, PerfParams  # noqa: E402
+from cost_models.perf.reference import COCKTAIL_DEVICE, Point, all_points  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "reference"
+# Starting point of the fit (typical published fractions; the fit moves away from them).
+INITIAL: dict[str, float] = {
+    "eta_cuda_fp32": 0.6,
+    "eta_tensor_tf32": 0.4,
+    "eta_tensor_fp16": 0.3,
+    "eta_cpu": 0.3,
+    "rho_tensorrt": 1.2,
+    "rho_tensorflow": 1.0,
+    "rho_onnxruntime": 1.0,
+    "dispatch_s_pytorch": 60e-6,
+    "dispatch_s_tensorrt": 5e-6,
+    "dispatch_s_tensorflow": 30e-6,
+    "dispatch_s_onnxruntime": 30e-6,
+    "dispatch_s_keras": 100e-6,
+    "amp_dispatch": 0.2,
+    "fill_s": 2e-6,
+    "fill_s_cpu": 2e-5,
+    "eta_mem": 0.7,
+    "call_s": 2e-4,
+    "backward_ratio": 2.0,
+    "eta_link": 0.5,
+    "sync_s": 5e-3,
+}
+# Physical upper bounds: a fraction of a peak cannot exceed 1.
+UPPER: dict[str, float] = {n: 1.0 for n in INITIAL if n.startswith("eta_")}
+# Parameters no data identifies are held at their starting value (reported in the file).
+UNIDENTIFIED = ("rho_onnxruntime", "dispatch_s_onnxruntime")
+
+
+def _params(free: list[str], x: np.ndarray) -> PerfParams:
+    values = dict(INITIAL)
+    values.update(dict(zip(free, np.exp(x), strict=True)))
+    return PerfParams(values)
+
+
+def fit(points: list[Point]) -> PerfParams:
+    free = [n for n in PARAMETER_NAMES if n not in UNIDENTIFIED]
+    measured = np.log([p.latency_ms for p in points])
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        params = _params(free, x)
+        return np.log([predicted_latency_ms(p, params) for p in points]) - measured
+
+    upper = np.log([UPPER.get(n, np.inf) for n in free])
+    x0 = np.minimum(np.log([INITIAL[n] for n in free]), upper - 1e-6)
+    result = least_squares(residuals, x0, bounds=(-np.inf, upper), method="trf", max_nfev=200)
+    return _params(free, result.x)
+
+
+def ratios(points: list[Point], params: PerfParams) -> np.ndarray:
+    return np.array([predicted_latency_ms(p, params) / p.latency_ms for p in points])
+
+
+def mape_pct(r: np.ndarray) -> float:
+    return float(100.0 * np.mean(np.abs(r - 1.0)))
+
+
+def _by_group(points: list[Point], r: np.ndarray) -> dict[str, float]:
+    groups: dict[str, list[float]] = defaultdict(list)
+    for p, value in zip(points, r, strict=True):
+        groups[group_key(p.device, p.precision, p.mode)].append(value)
+    return {k: mape_pct(np.array(v)) for k, v in sorted(groups.items())}
+
+
+def folds(points: list[Point]) -> list[tuple[str, list[int]]]:
+    """Held-out folds: one per GPU type, and two halves of the CPU models."""
+    out = [
+        (f"device {d}", [i for i, p in enumerate(points) if p.device == d])
+        for d in sorted({p.device for p in points} - {COCKTAIL_DEVICE})
+    ]
+    cpu_models = sorted({p.model for p in points if p.device == COCKTAIL_DEVICE})
+    for half in (0, 1):
+        chosen = set(cpu_models[half::2])
+        out.append(
+            (
+                f"{COCKTAIL_DEVICE} models {'even' if half == 0 else 'odd'}",
+                [i for i, p in enumerate(points) if p.model in chosen],
+            )
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--output", type=Path, default=CALIBRATION_FILE)
+    args = parser.parse_args()
+    points = all_points(args.reference)
+
+    heldout = np.empty(len(points))
+    fold_report = []
+    for name, indices in folds(points):
+        left_out = set(indices)
+        params = fit([p for i, p in enumerate(points) if i not in left_out])
+        r = ratios([points[i] for i in indices], params)
+        heldout[indices] = r
+        fold_report.append({"left_out": name, "points": len(indices), "mape_pct": mape_pct(r)})
+        print(f"held out {name}: {len(indices)} points, MAPE {mape_pct(r):.1f}%", flush=True)
+
+    params = fit(points)
+    r = ratios(points, params)
+    files = Counter(p.source.rsplit(":", 1)[0] for p in points)
+    document = {
+        "written_by": "benchmarks/calibrate.py",
+        "method": "scipy.optimize.least_squares (trf) on ln(predicted/measured latency), "
+        "parameters in log space",
+        "data": {
+            "reference": "shared/reference (read, not copied)",
+            "files": [{"file": f, "rows": n} for f, n in sorted(files.items())],
+            "points": len(points),
+        },
+        "parameters": {n: params[n] for n in PARAMETER_NAMES},
+        "held_at_initial_value": list(UNIDENTIFIED),
+        "fit": {
+            "groups": sorted({group_key(p.device, p.precision, p.mode) for p in points}),
+            "device_runtimes": sorted({f"{p.device}/{p.runtime}" for p in points}),
+            "residuals": {
+                "rms_log": float(np.sqrt(np.mean(np.log(r) ** 2))),
+                "overall_mape_pct": mape_pct(r),
+                "max_ratio": float(np.max(np.maximum(r, 1.0 / r))),
+                "mape_pct_by_group": _by_group(points, r),
+            },
+        },
+        "validation": {
+            "heldout": {
+                "scheme": "leave one GPU type out; CPU: leave half of the models out",
+                "folds": fold_report,
+                "overall_mape_pct": mape_pct(heldout),
+                "max_ratio": float(np.max(np.maximum(heldout, 1.0 / heldout))),
+                "mape_pct_by_group": _by_group(points, heldout),
+            }
+        },
+    }
+    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"in-sample MAPE {mape_pct(r):.1f}%, held-out MAPE {mape_pct(heldout):.1f}%")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
