@@ -82,7 +82,8 @@ def main() -> None:
     ]
     print(worst.nlargest(args.worst, "off")[cols].round(2).to_string(index=False))
     if args.csv:
-        write_csv_atomic(args.csv, frame.to_dict(orient="records"))
+        records = frame.to_dict(orient="records")
+        write_csv_atomic(args.csv, [{str(k): v for k, v in r.items()} for r in records])
         print(f"\nwrote {args.csv}")
 
 
