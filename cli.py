@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -21,7 +22,7 @@ from rich.console import Console
 
 import planner
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
-from planner.plan import write_atomic
+from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, plan_report, tables_report
 
 app = typer.Typer(
@@ -35,6 +36,16 @@ stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 stderr = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread is (a running HiGHS solve is cancelled)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class Format(StrEnum):
@@ -53,6 +64,12 @@ def _guarded(command: F) -> F:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            stderr.print("[bold red]interrupted[/] (nothing was written)", highlight=False)
+            raise typer.Exit(EXIT_SIGINT) from None
+        except Terminated:
+            stderr.print("[bold red]terminated[/] (nothing was written)", highlight=False)
+            raise typer.Exit(EXIT_SIGTERM) from None
         except PlannerError as exc:
             label = "infeasible" if exc.exit_code == ExitCode.INFEASIBLE else "error"
             stderr.print(f"[bold red]{label}:[/] {exc}", highlight=False, markup=True)
@@ -70,8 +87,15 @@ def _guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+STDOUT = Path("-")
+
+
 def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
-    """Refuse to overwrite the scenario or a file planner did not write, unless --force."""
+    """Refuse to overwrite the scenario or a file planner did not write, unless --force;
+    refuse folders, FIFOs, devices and missing or read-only folders (``-`` is stdout)."""
+    if path == STDOUT:
+        return
+    check_output_path(path)
     if path.resolve() == scenario.resolve():
         raise InputError(str(path), "--output", "a path other than the scenario file")
     if force or not path.exists():
@@ -89,6 +113,22 @@ def _safe_output_path(path: Path, scenario: Path, force: bool) -> None:
     )
 
 
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"planner {planner_version()}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Capacity planning for ML systems with MILP: solve scenarios, check stored plans."""
+
+
 @app.command()
 @_guarded
 def solve(
@@ -99,7 +139,10 @@ def solve(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Also write the plan here, atomically (.csv: CSV, else JSON)."
+            "--output",
+            "-o",
+            help="Also write the plan here, atomically (.csv: CSV, else JSON); "
+            "'-' writes it to stdout instead of the report.",
         ),
     ] = None,
     backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
@@ -107,7 +150,7 @@ def solve(
     mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     strict: Annotated[
-        bool, typer.Option(help="Exit 4 when the time limit leaves a feasible but unproven plan.")
+        bool, typer.Option(help="Exit 4 when a solver limit leaves a feasible but unproven plan.")
     ] = False,
     no_degrade: Annotated[
         bool,
@@ -130,17 +173,19 @@ def solve(
     )
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    if output_format is Format.json:
+    if output == STDOUT:
+        sys.stdout.write(plan.to_csv() if output_format is Format.csv else plan.to_json() + "\n")
+    elif output_format is Format.json:
         sys.stdout.write(plan.to_json() + "\n")
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
         stdout.print(plan_report(plan))
-    if output is not None:
+    if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
     if strict and plan.status is SolveStatus.FEASIBLE:
-        raise typer.Exit(int(ExitCode.TIME_LIMIT_FEASIBLE))
+        raise typer.Exit(int(ExitCode.LIMIT_FEASIBLE))
 
 
 @app.command()
@@ -152,8 +197,8 @@ def check(
         float | None,
         typer.Option(
             "--max-gap",
-            help="Allowed relative shortfall against a fresh optimum "
-            "(default: the scenario's mip_gap).",
+            help="How much worse (relative) the committed plan may be than a fresh optimum "
+            "before exit 6 (default 0.01).",
         ),
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
@@ -165,19 +210,19 @@ def check(
         stderr.print(
             "[yellow]note:[/] the scenario changed since this plan was made", highlight=False
         )
+    payload = report.to_dict()
     if output_format is Format.json:
-        payload = {
-            "plan": report.plan_path,
-            "verdict": report.exit_code.name.lower(),
-            "feasible": report.feasible,
-            "violations": report.violations,
-            "scenario_changed": report.scenario_changed,
-            "stored_objective": report.stored.value,
-            "fresh_objective": report.fresh.value,
-            "shortfall": report.shortfall,
-            "max_gap": report.max_gap,
-        }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif output_format is Format.csv:
+        row = {
+            **payload,
+            "shortfalls": "; ".join(
+                f"{s.what}: {s.required:g} required, {s.available:g} available {s.unit}"
+                for s in report.shortfalls
+            ),
+            "violations": "; ".join(report.violations),
+        }
+        sys.stdout.write(csv_text([row]))
     else:
         stdout.print(check_report(report))
     raise typer.Exit(int(report.exit_code))
@@ -285,6 +330,7 @@ def estimate(
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 
