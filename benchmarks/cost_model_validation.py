@@ -33,9 +33,10 @@ def main() -> None:
     if not args.reference.is_dir():
         sys.exit(f"reference data not found at {args.reference}")
     params = calibration.load().params
+    points = all_points(args.reference)
+    predictions = calibration.predicted_latencies_ms(calibration.compile_points(points), params)
     rows = []
-    for p in all_points(args.reference):
-        predicted = calibration.predicted_latency_ms(p, params)
+    for p, predicted in zip(points, predictions, strict=True):
         rows.append(
             {
                 **{
@@ -53,7 +54,7 @@ def main() -> None:
                 },
                 "precision": p.precision.value,
                 "measured_ms": p.latency_ms,
-                "predicted_ms": predicted,
+                "predicted_ms": float(predicted),
                 "ratio": predicted / p.latency_ms,
             }
         )

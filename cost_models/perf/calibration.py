@@ -13,12 +13,24 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cost_models.devices import Precision, device
 from cost_models.errors import DataError
 from cost_models.perf.catalog import workload
 from cost_models.perf.hardware import Runtime
-from cost_models.perf.model import PARAMETER_NAMES, PerfParams, Timing, inference, training_step
-from cost_models.perf.reference import Point
+from cost_models.perf.model import (
+    PARAMETER_NAMES,
+    Case,
+    Cases,
+    PerfParams,
+    Timing,
+    compile_cases,
+    evaluate,
+    timing_of,
+)
+from cost_models.perf.reference import Point, all_points
+from cost_models.units import MS_PER_S
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -40,30 +52,31 @@ def group_key(device_name: str, precision: Precision, mode: str) -> str:
     return f"{device_name}/{precision.value}/{mode}"
 
 
-def timing(query: Query, params: PerfParams) -> Timing:
-    """Model time of one batch (inference) or one training micro-batch step (per GPU)."""
+def case(query: Query) -> Case:
+    """The model case of ``query``; bad values raise :class:`DataError`."""
     if query.batch < 1 or query.gpus < 1:
         raise DataError(
             None, "batch", f"batch >= 1 and gpus >= 1 (got {query.batch}, {query.gpus})"
         )
-    work = workload(query.model, query.seq_len)
-    dev = device(query.device)
-    if query.mode == "inference":
-        if query.gpus != 1:
-            raise DataError(None, "gpus", f"1 for inference (got {query.gpus})")
-        return inference(work, dev, query.batch, query.precision, query.runtime, params)
-    if query.mode == "training":
-        return training_step(
-            work,
-            dev,
-            query.batch,
-            query.precision,
-            query.runtime,
-            params,
-            gpus=query.gpus,
-            accumulation_steps=query.accumulation_steps,
-        )
-    raise DataError(None, "mode", f"inference or training (got {query.mode!r})")
+    if query.mode not in ("inference", "training"):
+        raise DataError(None, "mode", f"inference or training (got {query.mode!r})")
+    if query.mode == "inference" and query.gpus != 1:
+        raise DataError(None, "gpus", f"1 for inference (got {query.gpus})")
+    return Case(
+        workload(query.model, query.seq_len),
+        device(query.device),
+        query.batch,
+        query.precision,
+        query.runtime,
+        query.mode == "training",
+        query.gpus,
+        query.accumulation_steps,
+    )
+
+
+def timing(query: Query, params: PerfParams) -> Timing:
+    """Model time of one batch (inference) or one training micro-batch step (per GPU)."""
+    return timing_of(case(query), params)
 
 
 def query_of(point: Point) -> Query:
@@ -80,9 +93,14 @@ def query_of(point: Point) -> Query:
     )
 
 
-def predicted_latency_ms(point: Point, params: PerfParams) -> float:
-    """Predicted counterpart of :attr:`Point.latency_ms`."""
-    return 1e3 * timing(query_of(point), params).latency_s
+def compile_points(points: list[Point]) -> Cases:
+    """All ``points`` as one array case set (for :func:`predicted_latencies_ms`)."""
+    return compile_cases([case(query_of(p)) for p in points])
+
+
+def predicted_latencies_ms(cases: Cases, params: PerfParams) -> np.ndarray:
+    """Predicted counterparts of :attr:`Point.latency_ms` for compiled points."""
+    return MS_PER_S * evaluate(cases, params).latency_s
 
 
 @dataclass(frozen=True)
@@ -90,33 +108,71 @@ class Calibration:
     params: PerfParams
     fitted_groups: frozenset[str]  # group_key of every (device, precision, mode) fitted
     fitted_runtimes: frozenset[str]  # "device/runtime" pairs with fitted data
-    heldout_mape_pct: dict[str, float]  # per group_key, from the held-out folds
-    heldout_overall_mape_pct: float
+    model_out_mape_pct: dict[str, float]  # per group_key, leave-one-model-out
+    model_out_overall_mape_pct: float
+    gpu_out_overall_mape_pct: float  # leave-one-GPU-out, all points
     document: dict[str, Any]
 
-    def expected_error_pct(self, device_name: str, precision: Precision, mode: str) -> float:
-        """Held-out MAPE of the group, or the overall held-out MAPE for unseen groups."""
-        return self.heldout_mape_pct.get(
-            group_key(device_name, precision, mode), self.heldout_overall_mape_pct
+    def expected_error_pct(
+        self, device_name: str, precision: Precision, mode: str, provenance: str
+    ) -> float:
+        """Expected error of a ``calibrated`` point: the leave-one-model-out MAPE of its
+        (device, precision, mode) group (overall when the group has no data); of a
+        ``roofline`` point (device or runtime never measured): the leave-one-GPU-out MAPE."""
+        if provenance == "roofline":
+            return self.gpu_out_overall_mape_pct
+        return self.model_out_mape_pct.get(
+            group_key(device_name, precision, mode), self.model_out_overall_mape_pct
         )
 
 
 def parse(document: dict[str, Any], file: Path) -> Calibration:
     try:
         values = {name: float(document["parameters"][name]) for name in PARAMETER_NAMES}
-        heldout = document["validation"]["heldout"]
+        model_out = document["validation"]["leave_one_model_out"]
+        gpu_out = document["validation"]["leave_one_gpu_out"]
         return Calibration(
             PerfParams(values),
             frozenset(document["fit"]["groups"]),
             frozenset(document["fit"]["device_runtimes"]),
-            {k: float(v) for k, v in heldout["mape_pct_by_group"].items()},
-            float(heldout["overall_mape_pct"]),
+            {k: float(v) for k, v in model_out["mape_pct_by_group"].items()},
+            float(model_out["overall_mape_pct"]),
+            float(gpu_out["overall_mape_pct"]),
             document,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(
             file, str(exc), "a calibration written by benchmarks/calibrate.py"
         ) from None
+
+
+def measured_latencies_ms(query: Query, reference: Path) -> list[float]:
+    """Measured latencies of exactly ``query``'s point in the reference data (several when
+    the sources list it more than once, e.g. DGX-1 16 GB and 32 GB); empty when absent."""
+    return _measured_index(reference).get(query_of_key(query), [])
+
+
+def query_of_key(query: Query) -> tuple[object, ...]:
+    return (
+        query.model,
+        query.device,
+        query.batch,
+        query.precision,
+        query.mode,
+        query.runtime,
+        query.gpus,
+        query.seq_len,
+    )
+
+
+@cache
+def _measured_index(reference: Path) -> dict[tuple[object, ...], list[float]]:
+    index: dict[tuple[object, ...], list[float]] = {}
+    if not reference.is_dir():
+        return index
+    for point in all_points(reference):
+        index.setdefault(query_of_key(query_of(point)), []).append(point.latency_ms)
+    return index
 
 
 @cache

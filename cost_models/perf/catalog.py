@@ -41,6 +41,9 @@ class KernelGroup:
     flops: float  # FLOPs per sample of one kernel (2 per multiply-accumulate)
     weight_elements: float  # weights one kernel reads, once per batch
     activation_elements: float  # activation elements one kernel reads + writes per sample
+    # of which elements of the heads x S x S attention scores (a fused attention kernel keeps
+    # them on chip; see model.py, score_traffic)
+    score_elements: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -144,17 +147,19 @@ def bert(name: str, layers: int, hidden: int, heads: int, seq_len: int, source: 
     ``seq_len`` tokens, operator by operator (per sample: S tokens). Ten kernels per encoder
     layer, the ones a runtime without fused attention launches."""
     s, h = seq_len, hidden
+    # QKV, Q K^T, softmax, P V, output projection, residual + LayerNorm, FFN up, GELU,
+    # FFN down, residual + LayerNorm
     ops = (
-        KernelGroup(layers, 2.0 * s * h * 3 * h, 3 * h * h, s * h + 3 * s * h),  # QKV
-        KernelGroup(layers, 2.0 * s * s * h, 0.0, 2 * s * h + heads * s * s),  # Q K^T
-        KernelGroup(layers, 5.0 * heads * s * s, 0.0, 2 * heads * s * s),  # softmax
-        KernelGroup(layers, 2.0 * s * s * h, 0.0, heads * s * s + 2 * s * h),  # P V
-        KernelGroup(layers, 2.0 * s * h * h, h * h, 2 * s * h),  # output projection
-        KernelGroup(layers, 8.0 * s * h, 2 * h, 3 * s * h),  # residual + LayerNorm
-        KernelGroup(layers, 2.0 * s * h * 4 * h, 4 * h * h, 5 * s * h),  # FFN up
-        KernelGroup(layers, 8.0 * s * 4 * h, 0.0, 8 * s * h),  # GELU
-        KernelGroup(layers, 2.0 * s * 4 * h * h, 4 * h * h, 5 * s * h),  # FFN down
-        KernelGroup(layers, 8.0 * s * h, 2 * h, 3 * s * h),  # residual + LayerNorm
+        KernelGroup(layers, 2.0 * s * h * 3 * h, 3 * h * h, s * h + 3 * s * h),
+        KernelGroup(layers, 2.0 * s * s * h, 0.0, 2 * s * h + heads * s * s, heads * s * s),
+        KernelGroup(layers, 5.0 * heads * s * s, 0.0, 2 * heads * s * s, 2 * heads * s * s),
+        KernelGroup(layers, 2.0 * s * s * h, 0.0, heads * s * s + 2 * s * h, heads * s * s),
+        KernelGroup(layers, 2.0 * s * h * h, h * h, 2 * s * h),
+        KernelGroup(layers, 8.0 * s * h, 2 * h, 3 * s * h),
+        KernelGroup(layers, 2.0 * s * h * 4 * h, 4 * h * h, 5 * s * h),
+        KernelGroup(layers, 8.0 * s * 4 * h, 0.0, 8 * s * h),
+        KernelGroup(layers, 2.0 * s * 4 * h * h, 4 * h * h, 5 * s * h),
+        KernelGroup(layers, 8.0 * s * h, 2 * h, 3 * s * h),
     )
     params = (
         (BERT_VOCAB + BERT_POSITIONS + BERT_TOKEN_TYPES) * h

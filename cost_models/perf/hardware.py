@@ -32,6 +32,23 @@ class Unit(StrEnum):
 # Architectures whose FP16 peak in the catalog is a tensor-core rate (Volta and later).
 _TENSOR_CORE_ARCHS = frozenset({"volta", "turing", "ampere", "ada", "hopper"})
 
+# Process node of each GPU die, nm (the energy a FLOP costs scales with it, see model.py).
+# Sources: NVIDIA architecture whitepapers: Kepler GK210 TSMC 28 nm; Pascal GP104 (P4) and
+# GP100 (P100) TSMC 16 nm FinFET; Volta GV100 and Turing TU104 (T4) TSMC 12 nm FFN; Ampere
+# GA100 (A100) TSMC 7 nm (N7) and GA102 (A10G) Samsung 8 nm; Ada AD104 (L4) and Hopper GH100
+# TSMC 4N (a 5 nm-class process, counted as 5 nm).
+PROCESS_NODE_NM: dict[str, float] = {
+    "K80": 28.0,
+    "P4": 16.0,
+    "P100": 16.0,
+    "V100": 12.0,
+    "T4": 12.0,
+    "A10G": 8.0,
+    "A100": 7.0,
+    "L4": 5.0,
+    "H100": 5.0,
+}
+
 
 def unit(device: DeviceType, precision: Precision) -> Unit:
     """The math path ``precision`` takes on ``device``."""

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
+from scipy import stats
 
 from cost_models.errors import DataError
 

@@ -14,7 +14,7 @@ from tests.conftest import run_cli
 
 
 def test_library_estimate_matches_the_cli() -> None:
-    est = planner.estimate("resnet50", "T4", 8, "fp16")
+    est = planner.estimate("resnet50", "T4", 7, "fp16")  # batch 7: not a measured point
     assert est.provenance == "calibrated" and est.bound in {"compute", "memory", "overhead"}
     result = run_cli(
         "estimate",
@@ -23,7 +23,7 @@ def test_library_estimate_matches_the_cli() -> None:
         "--device",
         "T4",
         "--batch",
-        "8",
+        "7",
         "--precision",
         "fp16",
         "--format",
@@ -33,7 +33,7 @@ def test_library_estimate_matches_the_cli() -> None:
     row = json.loads(result.stdout)[0]
     assert row["latency_ms"] == pytest.approx(est.latency_ms)
     assert row["throughput_per_s"] == pytest.approx(est.throughput_per_s)
-    assert est.throughput_per_s == pytest.approx(8 * 1e3 / est.latency_ms)
+    assert est.throughput_per_s == pytest.approx(7 * 1e3 / est.latency_ms)
 
 
 def test_device_without_measurements_is_roofline() -> None:
@@ -64,3 +64,25 @@ def test_unknown_name_exits_2_naming_the_row_and_close_matches(tmp_path: Path) -
     result = run_cli("estimate", "--input", points, "--format", "csv")
     assert result.exit_code == 2
     assert "row 2" in result.stderr and "T4" in result.stderr
+
+
+def test_a_measured_point_returns_the_measurement() -> None:
+    from cost_models.perf.reference import dle_inference
+    from tests.conftest import REFERENCE
+
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+    row = next(
+        p
+        for p in dle_inference(REFERENCE)
+        if p.model == "resnet50" and p.device == "T4" and p.runtime == "pytorch"
+    )
+    est = planner.estimate(
+        "resnet50", "T4", row.batch, row.precision.value, runtime="pytorch", reference=REFERENCE
+    )
+    assert est.provenance == "measured"
+    assert est.latency_ms == pytest.approx(row.latency_ms)
+    calibrated = planner.estimate(
+        "resnet50", "T4", row.batch, row.precision.value, runtime="pytorch", reference=Path("/x")
+    )
+    assert calibrated.provenance == "calibrated" and calibrated.latency_ms != est.latency_ms

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cost_models.devices import Precision, device
@@ -9,7 +11,15 @@ from cost_models.errors import DataError
 from cost_models.perf import calibration
 from cost_models.perf.catalog import model_names, workload
 from cost_models.perf.hardware import Runtime, Unit, unit
-from cost_models.perf.model import PARAMETER_NAMES, inference, training_step
+from cost_models.perf.model import (
+    PARAMETER_NAMES,
+    Case,
+    compile_cases,
+    evaluate,
+    inference,
+    timing_of,
+    training_step,
+)
 
 REQUIRED = [
     "resnet50",
@@ -88,3 +98,29 @@ def test_more_gpus_than_a_node_holds_is_an_error() -> None:
         training_step(
             workload("resnet50"), device("A100"), 256, Precision.FP16, Runtime.PYTORCH, p, gpus=16
         )
+
+
+def test_many_cases_at_once_equal_one_by_one() -> None:
+    p = calibration.load().params
+    cases = [
+        Case(workload("resnet50"), device("T4"), 8, Precision.FP16, Runtime.PYTORCH),
+        Case(workload("bert_large", 384), device("V100"), 4, Precision.FP32, Runtime.TENSORFLOW),
+        Case(workload("bert_large"), device("A100"), 32, Precision.FP16, Runtime.PYTORCH, True, 8),
+        Case(workload("keras_mobilenet"), device("c5.xlarge"), 1, Precision.FP32, Runtime.KERAS),
+    ]
+    together = evaluate(compile_cases(cases), p).latency_s
+    assert together == pytest.approx([timing_of(c, p).latency_s for c in cases])
+
+
+def test_a_board_with_less_power_is_never_faster() -> None:
+    p = calibration.load().params
+    w, t4 = workload("bert_large", 384), device("T4")
+    full = inference(w, t4, 8, Precision.FP32, Runtime.TENSORFLOW, p).latency_s
+    capped = replace(t4, power_w=t4.power_w / 4)
+    assert inference(w, capped, 8, Precision.FP32, Runtime.TENSORFLOW, p).latency_s > full
+
+
+def test_attention_score_traffic_grows_with_the_square_of_the_sequence() -> None:
+    short, long = workload("bert_base", 128), workload("bert_base", 512)
+    scores = [sum(g.count * g.score_elements for g in w.kernels) for w in (short, long)]
+    assert scores[1] == pytest.approx(16 * scores[0])
