@@ -298,6 +298,69 @@ def simulate(
         stdout.print(tables_report(tables, None if wide else stdout.width))
 
 
+def _cell(row: Any, key: str, default: str | None = None) -> str | None:
+    """One CSV cell, ``default`` when the column is absent or the cell empty."""
+    value = row.get(key, default)
+    return default if value is None or value == "" or value != value else str(value)
+
+
+@app.command()
+@_guarded
+def estimate(
+    model: Annotated[str | None, typer.Option(help="Catalog model, e.g. resnet50.")] = None,
+    device: Annotated[str | None, typer.Option(help="Device, e.g. T4 or c5.xlarge.")] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Batch size (per GPU).")] = 1,
+    precision: Annotated[str, typer.Option(help="fp32, tf32, fp16 (AMP) or int8.")] = "fp32",
+    mode: Annotated[str, typer.Option(help="inference or training.")] = "inference",
+    runtime: Annotated[str | None, typer.Option(help="pytorch, tensorrt, tensorflow...")] = None,
+    gpus: Annotated[int, typer.Option(min=1, help="Data-parallel GPUs (training).")] = 1,
+    seq_len: Annotated[int | None, typer.Option("--seq-len", help="BERT tokens.")] = None,
+    input_csv: Annotated[
+        Path | None, typer.Option("--input", help="CSV of points (model,device,batch,...).")
+    ] = None,
+    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Estimate latency and throughput with the calibrated performance model."""
+    import pandas as pd
+
+    columns = ("latency_ms", "throughput_per_s", "bound", "provenance", "expected_error_pct")
+    if input_csv is None:
+        if model is None or device is None:
+            raise InputError(None, "--model/--device", "both, or --input points.csv")
+        rows = pd.DataFrame(
+            [dict(model=model, device=device, batch=batch, precision=precision, mode=mode)]
+        )
+        rows["runtime"], rows["gpus"], rows["seq_len"] = runtime, gpus, seq_len
+    else:
+        rows = pd.read_csv(input_csv, dtype=str, keep_default_na=False)
+    results = []
+    for index, row in rows.iterrows():
+        cell = functools.partial(_cell, row)
+
+        try:
+            result = planner.estimate(
+                str(cell("model")),
+                str(cell("device")),
+                int(str(cell("batch", "1"))),
+                str(cell("precision", "fp32")),
+                str(cell("mode", "inference")),
+                cell("runtime"),
+                int(str(cell("gpus", "1"))),
+                int(str(cell("seq_len"))) if cell("seq_len") else None,
+            )
+        except (InputError, ValueError) as exc:
+            where = str(input_csv) if input_csv else "arguments"
+            raise InputError(where, f"row {int(str(index)) + 1}", str(exc)) from None
+        results.append([getattr(result, c) for c in columns])
+    out = pd.concat([rows, pd.DataFrame(results, columns=list(columns))], axis=1)
+    if output_format is Format.json:
+        sys.stdout.write(out.to_json(orient="records", indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(out.drop(columns="expected_error_pct").to_csv(index=False))
+    else:
+        stdout.print(out.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     app()

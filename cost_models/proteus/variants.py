@@ -13,7 +13,7 @@ Every entry names its public source. Conventions:
   architecture, see :func:`_bert`).
 * ``activation_mb_per_sample`` is an ESTIMATE (no zoo publishes it): megabytes (1e6 bytes) of
   activation traffic of one sample at 2 bytes per element (FP16), every layer output written
-  once and read once. See :func:`_conv_activation_mb` and :func:`_bert` for the rules.
+  once and read once. See :func:`conv_activation_mb` and :func:`_bert` for the rules.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ BYTES_PER_ELEMENT: dict[Precision, int] = {
     Precision.FP32: 4,
     Precision.TF32: 4,
     Precision.FP16: 2,
+    Precision.INT8: 1,
 }
 _ACTIVATION_BYTES_PER_ELEMENT = BYTES_PER_ELEMENT[Precision.FP16]  # unit of the catalog field
 
@@ -69,7 +70,7 @@ CONV_MACS_PER_OUTPUT = 368.0
 DEPTHWISE_MACS_PER_OUTPUT = 113.0
 
 
-def _conv_activation_mb(gflops: float, macs_per_output: float) -> float:
+def conv_activation_mb(gflops: float, macs_per_output: float) -> float:
     """Estimated activation traffic (MB at FP16) of a CNN with ``gflops`` FLOPs per sample."""
     elements = gflops * 1e9 / 2.0 / macs_per_output
     return elements * _ACTIVATION_BYTES_PER_ELEMENT * 2.0 / BYTES_PER_MB
@@ -97,7 +98,7 @@ def _cnns(
             flops_per_reported_op * reported,
             params,
             size,
-            _conv_activation_mb(flops_per_reported_op * reported, macs_per_output),
+            conv_activation_mb(flops_per_reported_op * reported, macs_per_output),
             source,
         )
         for name, accuracy, reported, params, size, source in rows
