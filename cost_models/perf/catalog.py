@@ -5,10 +5,10 @@ with, per kernel, FLOPs and activation elements per sample and weight elements p
 Where the repository has a layer-by-layer spec (ResNet-50/101 and VGG-16 in
 :mod:`cost_models.ppipe.layers`) every layer is one kernel; elsewhere the published totals
 (FLOPs, parameters) are spread evenly over the published count of weighted layers, and the
-activation traffic is :mod:`cost_models.variants`' estimate (conv-output rule). BERT is
+activation traffic is :mod:`cost_models.proteus.variants`' estimate (conv-output rule). BERT is
 built operator by operator from its architecture at any sequence length.
 
-Facts reused from :data:`cost_models.variants.VARIANTS` keep their sources there; the
+Facts reused from :data:`cost_models.proteus.variants.VARIANTS` keep their sources there; the
 entries added here name theirs. ``layers`` counts weighted layers (convolutions and linear
 layers, the kernels a fusing runtime launches); Keras entries (Cocktail's zoo) count the
 Keras "depth" (every Keras layer, batch-norm and activations included), which is what the
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from cost_models.errors import DataError
 from cost_models.ppipe.layers import BYTES_PER_ELEMENT as PPIPE_BYTES_PER_ELEMENT
 from cost_models.ppipe.layers import CNN_SPECS, CnnSpec
-from cost_models.variants import (
+from cost_models.proteus.variants import (
     _ACTIVATION_BYTES_PER_ELEMENT,
     BERT_POSITIONS,
     BERT_TOKEN_TYPES,

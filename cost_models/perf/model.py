@@ -25,8 +25,8 @@ import numpy as np
 from cost_models.devices import DeviceType, Precision
 from cost_models.perf.catalog import Workload
 from cost_models.perf.hardware import PROCESS_NODE_NM, Runtime, Unit, interconnect, unit
+from cost_models.proteus.variants import BYTES_PER_ELEMENT
 from cost_models.units import BYTES_PER_GB
-from cost_models.variants import BYTES_PER_ELEMENT
 
 FLOPS_PER_TFLOP = 1e12
 JOULES_PER_PJ = 1e-12
