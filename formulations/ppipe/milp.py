@@ -60,9 +60,10 @@ allows no more slices, since ``n/m <= Y <= N_g``), and
 LP relaxation of compat mode (an upper bound on its optimum ``t*``): the second term bounds
 ``T_e`` through its own rows, and trimming any ``T_e`` above ``w_d t*`` down to ``w_d t*``
 keeps ``w_d t* <= sum_e T_e``, so some optimal plan has every ``T_e <= w_d t_UB`` and
-``T_e <= Tmax_e z_e`` cuts none of them off. ``t_UB`` carries a margin of ``1e-6``
-relative plus ``1e-6`` absolute for the LP's feasibility tolerance, and is used only when
-the LP was solved to optimality. A design with ``z_e = 0`` has ``T_e = 0``; any slices the
+``T_e <= Tmax_e z_e`` cuts none of them off. ``t_UB`` carries a margin of the shared
+feasibility tolerance (``FEAS_RTOL`` relative plus ``FEAS_ATOL`` absolute, 1e-6 each, in
+:mod:`formulations.tolerances`) for the LP's own tolerance, and is used only when the LP
+was solved to optimality. A design with ``z_e = 0`` has ``T_e = 0``; any slices the
 solver leaves on it serve nothing and are dropped from the plan. (Putting the big-M on
 every ``n_{e,k}`` instead, as PPipe's indicator constraints do, is equivalent but was up to
 50x slower with HiGHS on the maf21 instances we timed.)
@@ -96,7 +97,7 @@ import numpy as np
 from formulations.model import Model, VarBlock
 from formulations.ppipe.designs import Design
 from formulations.ppipe.inputs import Mode, PPipeInputs
-from formulations.tolerances import NOISE
+from formulations.tolerances import FEAS_ATOL, FEAS_RTOL, NOISE
 from formulations.types import (
     Certificate,
     MilpSolver,
@@ -105,11 +106,6 @@ from formulations.types import (
     SolveStatus,
     require_solution,
 )
-
-# Margin on the LP optimum t_UB before it enters Tmax (module docstring): relative and
-# absolute, requests/s, for the LP's 1e-7 primal feasibility tolerance (HiGHS default).
-T_BOUND_RTOL = 1e-6
-T_BOUND_ATOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -322,7 +318,8 @@ def solve_designs(
     lp_part: list[Certificate] = []
     t_bound = math.inf  # a bound only from an LP solved to optimality (never a time-out)
     if relaxed.status is SolveStatus.OPTIMAL and relaxed.objective is not None:
-        t_bound = relaxed.objective * (1 + T_BOUND_RTOL) + T_BOUND_ATOL
+        # margin for the LP's feasibility tolerance (module docstring)
+        t_bound = relaxed.objective * (1 + FEAS_RTOL) + FEAS_ATOL
         lp_part.append(Certificate.of(relaxed))
     full = build_model(inputs, usable, mode, t_bound)
     result = solver.solve(full.model)
