@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cost_models.errors import DataError
-from cost_models.ppipe.layers import CNN_SPECS, analytical_table, layer_latency_us
+from cost_models.ppipe.layers import CNN_SPECS, analytical_table, layer_graph, layer_latency_us
 from cost_models.ppipe.prepartition import BOUND_SCHEDULE, chunk_bounds, contract, cut_costs
 from cost_models.ppipe.tables import (
     ChunkTable,
@@ -18,8 +18,9 @@ from cost_models.ppipe.tables import (
     load_published_table,
     transfer_time_us,
 )
+from tests.conftest import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ppipe"
+PPIPE_REFERENCE = REFERENCE / "ppipe"
 
 
 def test_layer_specs_match_published_model_sizes() -> None:
@@ -59,7 +60,7 @@ def test_l4_beats_v100_on_big_batches_in_tf32() -> None:
 def test_transfer_and_batch_build_golden() -> None:
     # 13,107,200 bytes (atss cut 0) through 10 Gbit/s: 13,107,200 * 8 / 1e10 s = 10,485.76 us
     assert transfer_time_us(13_107_200, 10) == pytest.approx(10_485.76)
-    # 1.3 * 1e6 * (4 - 1) / 2000 rps = 1950 us
+    # 1.3 * 1e6 * (4 - 1) / 2000 requests/s = 1950 us
     assert batch_build_us(1.3, 4, 2000.0) == pytest.approx(1950.0)
 
 
@@ -75,13 +76,13 @@ def test_stage_latency_and_throughput_golden() -> None:
     table = _table()
     # chunk 0 is clipped to 1 us: 1 + 2000 = 2001 us
     assert table.stage_latency_us("HI", 1, 1, 0, 2) == pytest.approx(2001.0)
-    # batch 2 on chunks [1, 3): 3000 + 7000 = 10,000 us -> compute 2e6 / 1e4 = 200 rps;
+    # batch 2 on chunks [1, 3): 3000 + 7000 = 10,000 us -> compute 2e6 / 1e4 = 200 qps;
     # cut at 1 is 1.25 MB -> 1000 us at 10 Gbit/s; NIC shared by 1 slice x 4 GPUs:
-    # 1e6 / (1000 * 4) = 250 rps; output side: no cut (1 us) -> 250,000 rps. min = 200.
-    assert table.instance_throughput_rps("HI", 1, 2, 1, 3, 10, 4) == pytest.approx(200.0)
-    # level 2, batch 1, chunks [1, 2): compute 1e6 / 3500 = 285.7 rps; NIC in 1e6 /
-    # (1000 * 2 * 4) = 125 rps; NIC out (cut at 2: 200 us) 1e6 / (200 * 8) = 625 rps -> 125
-    assert table.instance_throughput_rps("HI", 2, 1, 1, 2, 10, 4) == pytest.approx(125.0)
+    # 1e6 / (1000 * 4) = 250 qps; output side: no cut (1 us) -> 250,000 qps. min = 200.
+    assert table.instance_throughput_qps("HI", 1, 2, 1, 3, 10, 4) == pytest.approx(200.0)
+    # level 2, batch 1, chunks [1, 2): compute 1e6 / 3500 = 285.7 qps; NIC in 1e6 /
+    # (1000 * 2 * 4) = 125 qps; NIC out (cut at 2: 200 us) 1e6 / (200 * 8) = 625 qps -> 125
+    assert table.instance_throughput_qps("HI", 2, 1, 1, 2, 10, 4) == pytest.approx(125.0)
 
 
 def _random_dag(rng: np.random.Generator, layers: int) -> nx.DiGraph:
@@ -172,10 +173,21 @@ def test_published_loader_reads_and_rejects(tmp_path: Path) -> None:
         load_published_table(tmp_path, "m", ["HI"], {"HI": 2})
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference/ppipe is not available")
+@pytest.mark.skipif(not PPIPE_REFERENCE.exists(), reason="shared/reference/ppipe is absent")
 def test_published_atss_table() -> None:
     table = load_published_table(
-        REFERENCE, "atss_r101_fpn_1x_coco", ["L4", "T4"], {"L4": 4, "T4": 4}
+        PPIPE_REFERENCE, "atss_r101_fpn_1x_coco", ["L4", "T4"], {"L4": 4, "T4": 4}
     )
     assert table.chunks == 9 and table.cut_bytes[0] == 13_107_200
     assert table.max_batch("L4", 1) == 8 and table.max_batch("T4", 4) == 2
+
+
+def test_layer_graph_follows_the_spec_and_has_no_cycle() -> None:
+    # the cost model's layer DAG (built in layers.py, consumed by prepartition.py's contract)
+    spec = CNN_SPECS["resnet50"]
+    graph = layer_graph(spec)
+    assert graph.number_of_nodes() == len(spec.layers)
+    assert nx.is_directed_acyclic_graph(graph)
+    # every residual add reads two tensors
+    adds = [layer for layer in spec.layers if layer.name.endswith(".add")]
+    assert adds and all(graph.in_degree(layer.name) == 2 for layer in adds)

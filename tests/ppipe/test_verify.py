@@ -1,4 +1,5 @@
-"""The PPipe verifier rejects corrupted plans; bad inputs give exit 2, impossible SLOs exit 3."""
+"""The PPipe verifier rejects corrupted plans (each mutation with its own message); bad
+inputs give exit 2, impossible SLOs exit 3; baselines are deployments the verifier judges."""
 
 from __future__ import annotations
 
@@ -7,35 +8,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli, write_scenario
-from test_ppipe_bruteforce import tiny_instance
 
 import planner
 from formulations.ppipe import FORMULATION
 from formulations.ppipe.deployment import PPipeDeployment
-from formulations.ppipe.inputs import PPipeInputs
+from formulations.ppipe.view import PPipeView, prepare
 from formulations.types import ExitCode
 from planner.backends import make_solver
+from tests.conftest import REFERENCE, ROOT, run_cli, write_scenario
+from tests.ppipe.helpers import tiny_instance, view_of
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
+PPIPE_REFERENCE = REFERENCE / "ppipe"
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[PPipeInputs, PPipeDeployment]:
-    raw = tiny_instance(tmp_path_factory.mktemp("ppipe"), 5)  # two 2-stage pipelines
-    inputs = PPipeInputs.model_validate(raw)
-    deployment = FORMULATION.plan(inputs, make_solver()).deployment
+def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[PPipeView, PPipeDeployment]:
+    view = view_of(tiny_instance(tmp_path_factory.mktemp("ppipe"), 5))  # 2-stage pipelines
+    deployment = FORMULATION.solve(view, make_solver()).deployment
     assert any(len(p.stages) == 2 for m in deployment.models for p in m.pipelines)
-    return inputs, deployment
+    return view, deployment
 
 
-def test_valid_plan_passes_and_round_trips(solved: tuple[PPipeInputs, PPipeDeployment]) -> None:
-    inputs, deployment = solved
-    check = FORMULATION.verify(inputs, deployment)
-    assert check.ok and check.objective_value == pytest.approx(deployment.objective_rps)
+def test_valid_plan_passes_and_round_trips(solved: tuple[PPipeView, PPipeDeployment]) -> None:
+    view, deployment = solved
+    check = FORMULATION.verify(view, deployment)
+    assert check.ok and check.objective_value == pytest.approx(deployment.objective_qps)
     again = PPipeDeployment.model_validate_json(deployment.model_dump_json())
-    assert again == deployment and FORMULATION.verify(inputs, again).ok
+    assert again == deployment and FORMULATION.verify(view, again).ok
 
 
 def _two_stage(d: dict[str, Any]) -> dict[str, Any]:
@@ -47,16 +46,16 @@ def _first_stage(d: dict[str, Any]) -> dict[str, Any]:
 
 
 MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
-    "stage latency": (lambda d: _first_stage(d).update(latency_us=1.0), "latency"),
+    "stage latency": (lambda d: _first_stage(d).update(latency_us=1.0), "stage 0: latency 1.0 us"),
     "stage throughput": (
-        lambda d: _first_stage(d).update(throughput_rps=_first_stage(d)["throughput_rps"] * 2),
-        "throughput",
+        lambda d: _first_stage(d).update(throughput_qps=_first_stage(d)["throughput_qps"] * 2),
+        "requests/s, recomputed",
     ),
     "pipeline throughput": (
-        lambda d: _two_stage(d).update(throughput_rps=_two_stage(d)["throughput_rps"] * 1.5),
+        lambda d: _two_stage(d).update(throughput_qps=_two_stage(d)["throughput_qps"] * 1.5),
         "slowest stage",
     ),
-    "too many instances": (lambda d: _first_stage(d).update(instances=1000), "available"),
+    "too many instances": (lambda d: _first_stage(d).update(instances=1000), "GPUs needed"),
     "chunk gap": (
         lambda d: _first_stage(d).update(chunk_end=_first_stage(d)["chunk_end"] - 1),
         "chain",
@@ -64,36 +63,36 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "mps level": (lambda d: _first_stage(d).update(mps_level=3), "MPS level 3"),
     "batch mismatch": (
         lambda d: _two_stage(d)["stages"][1].update(batch=3 - _two_stage(d)["stages"][0]["batch"]),
-        "batch",
+        "differs from the first stage's",
     ),
     "wrong gpu": (
         lambda d: _first_stage(d).update(gpu="LO" if _first_stage(d)["gpu"] == "HI" else "HI"),
-        "sequence",
+        "is not slot 0 of sequence",
     ),
     "duplicate pipeline": (
         lambda d: d["models"][0]["pipelines"].append(d["models"][0]["pipelines"][0]),
         "one pipeline per GPU sequence",
     ),
-    "objective": (lambda d: d.update(objective_rps=d["objective_rps"] + 1), "objective_rps"),
+    "objective": (lambda d: d.update(objective_qps=d["objective_qps"] + 1), "objective_qps"),
     "gpu use": (lambda d: d["gpus"][0].update(used=d["gpus"][0]["used"] + 1), "reported use"),
     "low-class share": (lambda d: d.update(low_class_gpu_share=0.01), "low_class_gpu_share"),
     "model order": (lambda d: d["models"].reverse(), "scenario order"),
     "model total": (
-        lambda d: d["models"][0].update(throughput_rps=d["models"][0]["throughput_rps"] + 5),
-        "sum",
+        lambda d: d["models"][0].update(throughput_qps=d["models"][0]["throughput_qps"] + 5),
+        "is not the sum of its pipelines'",
     ),
-    "mode": (lambda d: d.update(mode="general"), "mode"),
-    "total": (lambda d: d.update(total_throughput_rps=1.0), "total_throughput_rps"),
+    "mode": (lambda d: d.update(mode="general"), "mode: plan is general"),
+    "total": (lambda d: d.update(total_throughput_qps=1.0), "total_throughput_qps"),
 }
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))
-def test_verifier_rejects_mutation(solved: tuple[PPipeInputs, PPipeDeployment], name: str) -> None:
-    inputs, deployment = solved
+def test_verifier_rejects_mutation(solved: tuple[PPipeView, PPipeDeployment], name: str) -> None:
+    view, deployment = solved
     mutate, expected = MUTATIONS[name]
     data = deployment.model_dump()
     mutate(data)
-    check = FORMULATION.verify(inputs, PPipeDeployment.model_validate(data))
+    check = FORMULATION.verify(view, PPipeDeployment.model_validate(data))
     assert not check.ok
     assert any(expected in v for v in check.violations), check.violations
 
@@ -101,27 +100,28 @@ def test_verifier_rejects_mutation(solved: tuple[PPipeInputs, PPipeDeployment], 
 def test_verifier_checks_the_unused_slots_of_a_sequence(tmp_path: Path) -> None:
     # seed 1's compat plan runs one-stage pipelines, whose second sequence slot no stage
     # checks; as a general plan, a pipeline's sequence must list exactly its used types
-    inputs = PPipeInputs.model_validate({**tiny_instance(tmp_path, 1), "compare_modes": False})
-    deployment = FORMULATION.plan(inputs, make_solver()).deployment
+    view = view_of({**tiny_instance(tmp_path, 1), "compare_modes": False})
+    deployment = FORMULATION.solve(view, make_solver()).deployment
     data = deployment.model_dump()
     one_stage = next(p for m in data["models"] for p in m["pipelines"] if len(p["stages"]) == 1)
     one_stage["gpu_sequence"][1] = "XX"
-    check = FORMULATION.verify(inputs, PPipeDeployment.model_validate(data))
+    check = FORMULATION.verify(view, PPipeDeployment.model_validate(data))
     assert [v for v in check.violations if "not in the scenario" in v] == check.violations != []
-    general = inputs.model_copy(update={"mode": "general"})
+    general = prepare(view.inputs.model_copy(update={"mode": "general"}))
     data = deployment.model_dump() | {"mode": "general"}
     check = FORMULATION.verify(general, PPipeDeployment.model_validate(data))
     assert any("used types only" in v for v in check.violations), check.violations
 
 
-def test_verifier_rejects_slo_violation(solved: tuple[PPipeInputs, PPipeDeployment]) -> None:
-    inputs, deployment = solved
+def test_verifier_rejects_slo_violation(solved: tuple[PPipeView, PPipeDeployment]) -> None:
+    view, deployment = solved
+    inputs = view.inputs
     first = inputs.models[0]
     longest = max(p.latency_us for p in deployment.models[0].pipelines)
     tighter = inputs.model_copy(
         update={"models": [first.model_copy(update={"slo_us": longest - 1.0}), *inputs.models[1:]]}
     )
-    check = FORMULATION.verify(tighter, deployment)
+    check = FORMULATION.verify(prepare(tighter), deployment)
     assert any("exceeds the SLO" in v for v in check.violations)
 
 
@@ -136,7 +136,8 @@ def _scenario(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     [
         ({"surprise": 1}, "surprise"),
         ({"max_partitions": 0}, "max_partitions"),
-        ({"bw_gbps": -1.0}, "bw_gbps"),
+        ({"bandwidth_gbit_per_s": -1.0}, "bandwidth_gbit_per_s"),
+        ({"bw_gbps": 10.0}, "bw_gbps"),  # the old, ambiguous name is refused
         ({"mode": "turbo"}, "mode"),
         ({"reference_dir": "no/such/folder"}, "reference_dir"),
     ],
@@ -180,7 +181,7 @@ def test_unknown_published_instance_key_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.INVALID_INPUT and "published_instance" in result.stderr
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference/ppipe is not available")
+@pytest.mark.skipif(not PPIPE_REFERENCE.exists(), reason="shared/reference/ppipe is absent")
 def test_published_scenario_solves_and_checks(tmp_path: Path) -> None:
     shipped = planner.load_scenario(ROOT / "scenarios" / "ppipe" / "maf19_l4_t4.toml")
     assert len(shipped.inputs.models) == 3 and shipped.inputs.gpus[1].low_class
@@ -188,7 +189,7 @@ def test_published_scenario_solves_and_checks(tmp_path: Path) -> None:
         "kind": "ppipe",
         "compare_modes": False,
         "published_instance": {
-            "file": str(REFERENCE / "instances.json"),
+            "file": str(PPIPE_REFERENCE / "instances.json"),
             "key": "maf19/V100-P4/0.3-0.33-0.37/apcnet_r101-d8_4xb2-40k_cityscapes-512x1024-"
             "atss_r101_fpn_1x_coco-gcnet_r101-d8_4xb2-40k_cityscapes-512x1024",
         },
