@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -21,8 +22,9 @@ from rich.console import Console
 
 import planner
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
+from planner.diff import diff_files, markdown
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
-from planner.report import check_report, plan_report, tables_report
+from planner.report import check_report, diff_report, plan_report, tables_report
 
 app = typer.Typer(
     add_completion=False,
@@ -30,11 +32,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Capacity planning for ML systems with MILP: solve scenarios, check stored plans.",
 )
-# Piped output is not wrapped to 80 columns: tables stay one row per line.
-stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+REPORT_WIDTH = 100  # columns of a report on a pipe; a terminal's own width otherwise
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
 stderr = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread is (a running HiGHS solve is cancelled)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class Format(StrEnum):
@@ -53,6 +65,12 @@ def _guarded(command: F) -> F:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            stderr.print("[bold red]interrupted[/] (nothing was written)", highlight=False)
+            raise typer.Exit(EXIT_SIGINT) from None
+        except Terminated:
+            stderr.print("[bold red]terminated[/] (nothing was written)", highlight=False)
+            raise typer.Exit(EXIT_SIGTERM) from None
         except PlannerError as exc:
             label = "infeasible" if exc.exit_code == ExitCode.INFEASIBLE else "error"
             stderr.print(f"[bold red]{label}:[/] {exc}", highlight=False, markup=True)
@@ -141,6 +159,9 @@ def solve(
             "--no-degrade", help="Report infeasible instead of lowering the demand headroom."
         ),
     ] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Show every column of a table side by side.")
+    ] = False,
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
@@ -163,7 +184,7 @@ def solve(
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
-        stdout.print(plan_report(plan))
+        stdout.print(plan_report(plan, None if wide else stdout.width))
     if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
@@ -180,8 +201,8 @@ def check(
         float | None,
         typer.Option(
             "--max-gap",
-            help="Allowed relative shortfall against a fresh optimum "
-            "(default: the scenario's mip_gap).",
+            help="How much worse (relative) the committed plan may be than a fresh optimum "
+            "before exit 6 (default 0.01).",
         ),
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
@@ -193,26 +214,47 @@ def check(
         stderr.print(
             "[yellow]note:[/] the scenario changed since this plan was made", highlight=False
         )
-    payload = {
-        "plan": report.plan_path,
-        "verdict": report.exit_code.name.lower(),
-        "exit_code": int(report.exit_code),
-        "feasible": report.feasible,
-        "violations": report.violations,
-        "scenario_changed": report.scenario_changed,
-        "stored_objective": report.stored.value,
-        "fresh_objective": report.fresh.value,
-        "shortfall": report.shortfall,
-        "max_gap": report.max_gap,
-    }
+    payload = report.to_dict()
     if output_format is Format.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif output_format is Format.csv:
-        row = {**payload, "violations": "; ".join(report.violations)}
+        row = {
+            **payload,
+            "shortfalls": "; ".join(
+                f"{s.what}: {s.required:g} required, {s.available:g} available {s.unit}"
+                for s in report.shortfalls
+            ),
+            "violations": "; ".join(report.violations),
+        }
         sys.stdout.write(csv_text([row]))
     else:
         stdout.print(check_report(report))
     raise typer.Exit(int(report.exit_code))
+
+
+class DiffFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@_guarded
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier plan (JSON from planner solve -o).")],
+    new: Annotated[Path, typer.Argument(help="The later plan.")],
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="markdown: a pull-request comment.")
+    ] = DiffFormat.table,
+) -> None:
+    """What changed between two plans: objective, headline numbers, every deployment value."""
+    changes = diff_files(old, new)
+    if output_format is DiffFormat.json:
+        sys.stdout.write(json.dumps(changes.to_dict(), indent=2) + "\n")
+    elif output_format is DiffFormat.markdown:
+        sys.stdout.write(markdown(changes))
+    else:
+        stdout.print(diff_report(changes))
 
 
 @app.command()
@@ -233,6 +275,9 @@ def simulate(
             "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates."
         ),
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Show every column of a table side by side.")
+    ] = False,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Replay a plan and the baselines against seeded random events (cocktail: spot
@@ -250,10 +295,74 @@ def simulate(
     elif output_format is Format.csv:
         sys.stdout.write(tables[0].to_frame().to_csv(index=False))
     else:
-        stdout.print(tables_report(tables))
+        stdout.print(tables_report(tables, None if wide else stdout.width))
+
+
+def _cell(row: Any, key: str, default: str | None = None) -> str | None:
+    """One CSV cell, ``default`` when the column is absent or the cell empty."""
+    value = row.get(key, default)
+    return default if value is None or value == "" or value != value else str(value)
+
+
+@app.command()
+@_guarded
+def estimate(
+    model: Annotated[str | None, typer.Option(help="Catalog model, e.g. resnet50.")] = None,
+    device: Annotated[str | None, typer.Option(help="Device, e.g. T4 or c5.xlarge.")] = None,
+    batch: Annotated[int, typer.Option(min=1, help="Batch size (per GPU).")] = 1,
+    precision: Annotated[str, typer.Option(help="fp32, tf32, fp16 (AMP) or int8.")] = "fp32",
+    mode: Annotated[str, typer.Option(help="inference or training.")] = "inference",
+    runtime: Annotated[str | None, typer.Option(help="pytorch, tensorrt, tensorflow...")] = None,
+    gpus: Annotated[int, typer.Option(min=1, help="Data-parallel GPUs (training).")] = 1,
+    seq_len: Annotated[int | None, typer.Option("--seq-len", help="BERT tokens.")] = None,
+    input_csv: Annotated[
+        Path | None, typer.Option("--input", help="CSV of points (model,device,batch,...).")
+    ] = None,
+    output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Estimate latency and throughput with the calibrated performance model."""
+    import pandas as pd
+
+    columns = ("latency_ms", "throughput_per_s", "bound", "provenance", "expected_error_pct")
+    if input_csv is None:
+        if model is None or device is None:
+            raise InputError(None, "--model/--device", "both, or --input points.csv")
+        rows = pd.DataFrame(
+            [dict(model=model, device=device, batch=batch, precision=precision, mode=mode)]
+        )
+        rows["runtime"], rows["gpus"], rows["seq_len"] = runtime, gpus, seq_len
+    else:
+        rows = pd.read_csv(input_csv, dtype=str, keep_default_na=False)
+    results = []
+    for index, row in rows.iterrows():
+        cell = functools.partial(_cell, row)
+
+        try:
+            result = planner.estimate(
+                str(cell("model")),
+                str(cell("device")),
+                int(str(cell("batch", "1"))),
+                str(cell("precision", "fp32")),
+                str(cell("mode", "inference")),
+                cell("runtime"),
+                int(str(cell("gpus", "1"))),
+                int(str(cell("seq_len"))) if cell("seq_len") else None,
+            )
+        except (InputError, ValueError) as exc:
+            where = str(input_csv) if input_csv else "arguments"
+            raise InputError(where, f"row {int(str(index)) + 1}", str(exc)) from None
+        results.append([getattr(result, c) for c in columns])
+    out = pd.concat([rows, pd.DataFrame(results, columns=list(columns))], axis=1)
+    if output_format is Format.json:
+        sys.stdout.write(out.to_json(orient="records", indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(out.drop(columns="expected_error_pct").to_csv(index=False))
+    else:
+        stdout.print(out.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 

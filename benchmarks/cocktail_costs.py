@@ -8,8 +8,11 @@ Scenarios: every ``scenarios/cocktail/*.toml`` by default, plus ``proteus_bursty
 when ``../shared/reference/proteus`` exists: two classes whose loads are Proteus's bursty
 MobileNet and EfficientNet traces (10-s intervals, EWMA forecast), a real arrival process.
 ``--interruption-scale`` multiplies the Spot Advisor rates in planning and simulation alike.
-Times: ``build_s`` / ``solve_s`` (medians over ``--repeats`` solves) and ``solve_s_max`` of
-the MILP only (baselines excluded), wall clock.
+Ratios are the engine's ``plan_advantage`` (baseline cost / MILP cost; above 1 the MILP is
+cheaper), empty for a baseline the verifier finds infeasible (Clipper's all-model ensembles
+exceed ``max_ensemble_size``); its cost is still the verifier's. Times: the engine's
+``build_s`` / ``solve_s`` (medians over ``--repeats`` solves) and ``solve_s_max`` of the
+MILP only (baselines excluded), wall clock.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from formulations.cocktail.simulate import simulate_with_baselines  # noqa: E402
-from planner.backends import make_solver  # noqa: E402
+from cost_models.units import SECONDS_PER_HOUR  # noqa: E402
+from formulations.cocktail.deployment import CocktailDeployment  # noqa: E402
+from formulations.cocktail.simulate import simulate_all  # noqa: E402
+from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
 TRACES = ROOT.parent / "shared" / "reference" / "proteus" / "traces" / "zipf_exponential_bursty_300"
@@ -35,9 +40,12 @@ COLUMNS = [
     "cocktail_greedy_cost_usd",
     "infaas_cost_usd",
     "clipper_cost_usd",
-    "infaas_over_milp",
-    "clipper_over_milp",
-    "cocktail_greedy_over_milp",
+    "infaas_plan_advantage",
+    "clipper_plan_advantage",
+    "cocktail_greedy_plan_advantage",
+    "infaas_status",
+    "clipper_status",
+    "cocktail_greedy_status",
     "milp_targets_met_share",
     "cocktail_greedy_targets_met_share",
     "infaas_targets_met_share",
@@ -70,7 +78,7 @@ def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
     document = {
         "kind": "cocktail",
         "name": "proteus_bursty_trace",
-        "interval_h": 10 / 3600,
+        "interval_h": 10 / SECONDS_PER_HOUR,
         "instance_types": ["c5.xlarge", "c5.2xlarge", "m5.xlarge", "g4dn.xlarge"],
         "classes": classes,
         **overrides,
@@ -81,20 +89,23 @@ def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
 def row(scenario: planner.Scenario, runs: int, seed: int, repeats: int) -> dict[str, Any]:
     plans = [planner.solve(scenario) for _ in range(repeats)]
     plan = plans[0]
-    sims = simulate_with_baselines(
-        scenario.inputs, plan.deployment, make_solver(scenario.solver), runs=runs, seed=seed
-    )
+    view = prepared_view(scenario)
+    runs_of = [("milp", plan.deployment)] + [(b.name, b.deployment) for b in plan.baselines]
+    deployments = {n: d for n, d in runs_of if isinstance(d, CocktailDeployment)}
+    sims = simulate_all(view, deployments, runs=runs, seed=seed)
     out: dict[str, Any] = {"scenario": scenario.name, "milp_cost_usd": plan.objective.value}
     for name in ("cocktail_greedy", "infaas", "clipper"):
-        out[f"{name}_cost_usd"] = plan.baselines[name]["cost_usd"]
-        out[f"{name}_over_milp"] = plan.baselines[name]["cost_over_milp"]
+        baseline = plan.baseline(name)
+        out[f"{name}_cost_usd"] = baseline.objective
+        out[f"{name}_plan_advantage"] = baseline.plan_advantage
+        out[f"{name}_status"] = baseline.status
     for name in ("milp", "cocktail_greedy", "infaas", "clipper"):
-        out[f"{name}_targets_met_share"] = sims[name].targets_met_share
+        out[f"{name}_targets_met_share"] = sims[name].targets_met_share if name in sims else None
     out.update(
-        interruption_rate_scale=scenario.inputs.interruption_rate_scale,
-        build_s=statistics.median(p.build_s for p in plans),
-        solve_s=statistics.median(p.solve_s for p in plans),
-        solve_s_max=max(p.solve_s for p in plans),
+        interruption_rate_scale=view.interruption_rate_scale,
+        build_s=statistics.median(p.timing.build_s for p in plans),
+        solve_s=statistics.median(p.timing.solve_s for p in plans),
+        solve_s_max=max(p.timing.solve_s for p in plans),
         status=plan.status.value,
         gap=plan.gap,
     )

@@ -12,7 +12,7 @@ times (median / max over ``--repeats``), the recommendation against each baselin
 three findings:
 
 1. the largest interconnect share of iteration time on a PCIe-only multi-GPU instance;
-2. the slowdown of 2 x p3.8xlarge (10 Gbps between nodes) against 1 x p3.16xlarge (the same
+2. the slowdown of 2 x p3.8xlarge (10 Gbit/s between nodes) against 1 x p3.16xlarge (the same
    8 V100s on NVLink) for VGG-11;
 3. pairs of single-node on-demand configurations where the pricier instance is slower.
 """
@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,9 +37,14 @@ from cost_models.ddl.estimate import Estimate, Job, Market, estimate  # noqa: E4
 from cost_models.ddl.topology import TOPOLOGY_INSTANCES, topology  # noqa: E402
 from cost_models.ddl.workloads import MODELS  # noqa: E402
 from cost_models.devices import Precision  # noqa: E402
-from formulations.ddl.candidates import all_candidates, baselines  # noqa: E402
-from formulations.ddl.inputs import DdlInputs, within  # noqa: E402
+from formulations.ddl.baselines import per_job  # noqa: E402
+from formulations.ddl.candidates import meets_limit  # noqa: E402
+from formulations.ddl.deployment import DdlDeployment  # noqa: E402
+from formulations.ddl.view import DdlView  # noqa: E402
+from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_atomic  # noqa: E402
+
+Row = dict[str, Any]
 
 COLUMNS = [
     "scenario",
@@ -62,7 +68,7 @@ SWEEP_BATCHES = (8, 32)
 SWEEP_PRECISIONS = (Precision.TF32, Precision.FP16)  # TF32: PyTorch's cuDNN default
 
 
-def _row(scenario: str, model: str, e: Estimate, role: str, meets: bool | None) -> dict:
+def _row(scenario: str, model: str, e: Estimate, role: str, meets: bool | None) -> Row:
     return {
         "scenario": scenario,
         "model": model,
@@ -80,23 +86,26 @@ def _row(scenario: str, model: str, e: Estimate, role: str, meets: bool | None) 
 
 def scenario_rows(
     path: Path, repeats: int
-) -> tuple[list[dict], list[float], list[float], list[str]]:
-    """Rows of one scenario file, the planner's wall times (whole ``planner.solve``), its
-    MILP solve times (both stages), and baseline comparisons."""
-    scenario = planner.load_scenario(path)
+) -> tuple[list[Row], list[float], list[float], list[str]]:
+    """Rows of one scenario file, the planner's wall times (whole ``planner.solve`` of a
+    freshly loaded scenario, so the stall-model enumeration counts), its MILP solve times
+    (both stages), and each job's baselines against the recommendation."""
     walls, solves = [], []
     for _ in range(repeats):
+        scenario = planner.load_scenario(path)
         start = time.perf_counter()
         plan = planner.solve(scenario)
         walls.append(time.perf_counter() - start)
-        solves.append(plan.solve_s)
-    inputs: DdlInputs = scenario.inputs
+        solves.append(plan.timing.solve_s)
+    view: DdlView = prepared_view(scenario)
+    inputs = view.inputs
+    assert isinstance(plan.deployment, DdlDeployment)
     chosen = {a.job: a.config for a in plan.deployment.assignments}
     rows, notes = [], []
     for spec in inputs.jobs:
         name = path.stem if len(inputs.jobs) == 1 else f"{path.stem}/{spec.name}"
-        cands = all_candidates(inputs, spec)
-        base = baselines(inputs, spec, cands)
+        cands = view.candidates[spec.name]
+        base = {label: c.estimate for label, c in per_job(view, spec).items()}
         mine = next(c.estimate for c in cands if c.estimate.config == chosen[spec.name])
         for label, e in base.items():
             notes.append(
@@ -105,7 +114,7 @@ def scenario_rows(
                 f"the cost, {e.hours / mine.hours:.2f}x the time of the "
                 f"recommendation ({mine.nodes} x {mine.instance_type} "
                 f"{mine.market.value}, {mine.hours:.2f} h ${mine.cost_usd:.2f}); "
-                f"meets deadline: {within(e.hours, spec.deadline_h)}"
+                f"meets deadline: {meets_limit(e.hours, spec.deadline_h)}"
             )
         for c in cands:
             e = c.estimate
@@ -117,7 +126,7 @@ def scenario_rows(
                     spec.model,
                     e,
                     role or "candidate",
-                    within(e.hours, spec.deadline_h) if spec.deadline_h else None,
+                    meets_limit(e.hours, spec.deadline_h) if spec.deadline_h else None,
                 )
             )
     return rows, walls, solves, notes
@@ -142,7 +151,7 @@ def _pcie_only(instance_type: str) -> bool:
     return not any(link.startswith("nvlink") for _, _, link in graph.edges(data="link"))
 
 
-def findings(sweeps: dict[str, list[Estimate]], rows: list[dict]) -> list[str]:
+def findings(sweeps: dict[str, list[Estimate]], rows: list[Row]) -> list[str]:
     lines = []
     pcie = [
         (name, e)
@@ -165,7 +174,7 @@ def findings(sweeps: dict[str, list[Estimate]], rows: list[dict]) -> list[str]:
             f"(network {two.pct(two.network_stall_s):.0f}%) vs 1 x p3.16xlarge "
             f"{one.iteration_s * 1e3:.0f} ms: {two.iteration_s / one.iteration_s:.1f}x"
         )
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[Row]] = {}
     for row in rows:
         if row["nodes"] == 1 and row["market"] == "on_demand":
             groups.setdefault(row["scenario"], []).append(row)
@@ -206,7 +215,7 @@ def main() -> None:
     parser.add_argument("--scenarios", type=Path, default=ROOT / "scenarios" / "ddl")
     args = parser.parse_args()
 
-    rows: list[dict] = []
+    rows: list[Row] = []
     print("scenario                       solve() median_s  max_s  MILP median_s  max_s")
     for path in sorted(args.scenarios.glob("*.toml")):
         scenario_r, walls, solves, notes = scenario_rows(path, args.repeats)

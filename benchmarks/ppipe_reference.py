@@ -1,15 +1,18 @@
 """Run the PPipe formulation on PPipe's published planning instances and write a CSV.
 
     python benchmarks/ppipe_reference.py --set maf19 --csv out.csv [--mode compat|general]
-        [--time-limit S] [--limit N]
+        [--time-limit S] [--limit N] [--reference DIR]
 
-Reads ``../shared/reference/ppipe/instances.json`` (relative to the project root) and the
-chunk latency tables next to it; every instance of the set is planned one at a time with
-HiGHS (one thread), then verified independently. Columns: ``instance`` (key in
+Reads ``../shared/reference/ppipe/instances.json`` (relative to the project root; another
+folder with ``--reference``) and the chunk latency tables next to it; every instance of the
+set is planned one at a time by the engine (``planner.solve``, HiGHS on one thread), which
+verifies the plan and every baseline independently. Columns: ``instance`` (key in
 instances.json), ``objective`` (min over models of throughput / weight, requests/s),
-``throughput_<i>`` per model in instance order, ``np_objective``, ``dart_r_objective``,
-``low_class_gpu_share``, ``build_s`` (design enumeration and model building), ``solve_s``
-(the planning MILP only, not the baselines; wall clock), ``status``, ``gap``, and
+``throughput_qps_<i>`` per model in instance order, ``np_objective`` and
+``dart_r_objective`` (the engine's verified baseline objectives; empty unless feasible),
+``low_class_gpu_share``, ``prepare_s`` (chunk tables and design enumeration), ``build_s``
+(model building: the engine's solve stage minus the solver), ``solve_s`` (the planning
+solves only, not the baselines; wall clock), ``status``, ``termination``, ``gap``, and
 ``plan_cpu_s`` (process CPU time of the whole plan, baselines included: on a shared
 machine it moves far less than wall-clock times). A summary (median and max solve time,
 optimality count, PPipe / NP and PPipe / DART-r ratios) goes to stdout.
@@ -27,11 +30,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from formulations.ppipe import FORMULATION  # noqa: E402
-from formulations.ppipe.inputs import PPipeInputs, instance_inputs, load_instances  # noqa: E402
-from formulations.types import SolverSettings  # noqa: E402
-from planner.backends import make_solver  # noqa: E402
-from planner.plan import write_csv_atomic  # noqa: E402
+import planner  # noqa: E402
+from formulations.ppipe.deployment import PPipeDeployment  # noqa: E402
+from formulations.ppipe.inputs import load_instances  # noqa: E402
+from planner.plan import Plan, write_csv_atomic  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
 
@@ -41,31 +43,51 @@ REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
 HIGHS_OPTIONS = {"mip_allow_restart": False}
 
 
+def scenario(
+    key: str, mode: str, time_limit_s: float | None, reference: Path = REFERENCE
+) -> planner.Scenario:
+    """The scenario of published instance ``key`` in ``mode``, without the other mode."""
+    solver: dict[str, Any] = {"backend": "highs", "options": HIGHS_OPTIONS}
+    if time_limit_s is not None:
+        solver["time_limit_s"] = time_limit_s
+    document = {
+        "kind": "ppipe",
+        "name": key,
+        "mode": mode,
+        "compare_modes": False,
+        "published_instance": {"file": str(reference / "instances.json"), "key": key},
+        "solver": solver,
+    }
+    return planner.scenario_from_dict(document, reference)
+
+
+def _baseline_objective(plan: Plan, name: str) -> float | None:
+    """A baseline's objective when the engine found it feasible, else None."""
+    baseline = plan.baseline(name)
+    return baseline.objective if baseline.status == "feasible" else None
+
+
 def run_instance(
-    key: str, instance: dict[str, Any], mode: str, time_limit_s: float | None
+    key: str, mode: str, time_limit_s: float | None, reference: Path = REFERENCE
 ) -> dict[str, Any]:
-    raw = instance_inputs(instance, REFERENCE) | {"mode": mode, "compare_modes": False}
-    inputs = PPipeInputs.model_validate(raw)
-    solver = make_solver(
-        SolverSettings(backend="highs", time_limit_s=time_limit_s, options=HIGHS_OPTIONS)
-    )
     started = time.process_time()
-    outcome = FORMULATION.plan(inputs, solver)
+    plan = planner.solve(scenario(key, mode, time_limit_s, reference))
     plan_cpu_s = time.process_time() - started
-    check = FORMULATION.verify(inputs, outcome.deployment)
-    if not check.ok:
-        raise SystemExit(f"{key}: plan failed verification: {check.violations}")
-    row: dict[str, Any] = {"instance": key, "objective": outcome.objective.value}
-    for index, model in enumerate(outcome.deployment.models):
-        row[f"throughput_{index}"] = model.throughput_rps
+    deployment = plan.deployment
+    assert isinstance(deployment, PPipeDeployment)
+    row: dict[str, Any] = {"instance": key, "objective": plan.objective.value}
+    for index, model in enumerate(deployment.models):
+        row[f"throughput_qps_{index}"] = model.throughput_qps
     row.update(
-        np_objective=outcome.baselines["np"]["objective_rps"],
-        dart_r_objective=outcome.baselines["dart_r"]["objective_rps"],
-        low_class_gpu_share=outcome.deployment.low_class_gpu_share,
-        build_s=outcome.build_s,
-        solve_s=outcome.result.solve_s,
-        status=outcome.result.status.value,
-        gap=outcome.result.gap,
+        np_objective=_baseline_objective(plan, "np"),
+        dart_r_objective=_baseline_objective(plan, "dart_r"),
+        low_class_gpu_share=deployment.low_class_gpu_share,
+        prepare_s=plan.timing.prepare_s,
+        build_s=plan.timing.build_s,
+        solve_s=plan.timing.solve_s,
+        status=plan.status.value,
+        termination=plan.certificate.termination.value,
+        gap=plan.gap,
         plan_cpu_s=plan_cpu_s,
     )
     return row
@@ -76,11 +98,12 @@ def summary(rows: list[dict[str, Any]]) -> str:
     optimal = sum(row["status"] == "optimal" for row in rows)
     np_ratio = [row["objective"] / row["np_objective"] for row in rows if row["np_objective"]]
     dart = [row["objective"] / row["dart_r_objective"] for row in rows if row["dart_r_objective"]]
-    gaps = [row["gap"] for row in rows if row["gap"] is not None]
+    gaps = [row["gap"] for row in rows]
     return (
         f"{len(rows)} instances, {optimal} proven optimal (max gap {max(gaps):.2e}); "
         f"solve_s median {statistics.median(times):.3f} max {max(times):.3f}; "
-        f"build_s median {statistics.median(r['build_s'] for r in rows):.3f}; "
+        f"prepare_s median {statistics.median(r['prepare_s'] for r in rows):.3f}; "
+        f"build_s median {statistics.median(r['build_s'] for r in rows):.4f}; "
         f"plan_cpu_s median {statistics.median(r['plan_cpu_s'] for r in rows):.3f} "
         f"max {max(r['plan_cpu_s'] for r in rows):.3f}; "
         f"PPipe/NP median {statistics.median(np_ratio):.3f} "
@@ -101,19 +124,23 @@ def main() -> None:
         help="seconds per MILP (default: none for maf sets, 60 for ablation)",
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N instances")
+    parser.add_argument(
+        "--reference", type=Path, default=REFERENCE, help="PPipe's folder (instances.json)"
+    )
     args = parser.parse_args()
-    if not (REFERENCE / "instances.json").exists():
-        raise SystemExit(f"reference data not found at {REFERENCE}; nothing to run")
+    reference: Path = args.reference.resolve()
+    if not (reference / "instances.json").exists():
+        raise SystemExit(f"reference data not found at {reference}; nothing to run")
     time_limit = args.time_limit or (60.0 if args.set == "ablation" else None)
-    instances = load_instances(REFERENCE / "instances.json")
+    instances = load_instances(reference / "instances.json")
     keys = [key for key, value in instances.items() if value["set"] == args.set][: args.limit]
     rows = []
     for key in keys:
-        rows.append(run_instance(key, instances[key], args.mode, time_limit))
+        rows.append(run_instance(key, args.mode, time_limit, reference))
         row = rows[-1]
         print(
-            f"{key}: {row['objective']:.2f} rps ({row['status']}, gap {row['gap']:.1e}), "
-            f"NP {row['np_objective']:.2f}, solve {row['solve_s']:.3f} s",
+            f"{key}: {row['objective']:.2f} requests/s ({row['status']}, "
+            f"gap {row['gap']:.1e}), NP {row['np_objective']}, solve {row['solve_s']:.3f} s",
             flush=True,
         )
         write_csv_atomic(args.csv, rows)

@@ -6,6 +6,9 @@ devices without such a path (Volta has FP16 but no TF32 tensor cores; Pascal and
 have neither) repeat the rate their CUDA cores reach for that precision, so the latency
 model can always ask for the best path a precision has on a device.
 
+``int8_tops`` is the dense INT8 tensor-core (or DP4A) rate in TOPS; devices with no INT8 path
+faster than their FP16 one leave it unset and INT8 runs at the FP16 rate.
+
 Prices are on-demand list prices per device-hour (cloud instance price divided by the
 devices it holds), us-east-1 / us-central1, as published by the provider; override them
 in a scenario when your contract differs.
@@ -23,6 +26,7 @@ class Precision(StrEnum):
     FP32 = "fp32"
     TF32 = "tf32"
     FP16 = "fp16"
+    INT8 = "int8"
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,14 @@ class DeviceType:
     power_w: float  # board TDP, W
     price_usd_per_h: float  # on-demand, per device
     source: str
+    int8_tops: float | None = None  # dense INT8 rate, TOPS (None: no path beyond FP16's)
 
     def peak_tflops(self, precision: Precision) -> float:
         return {
             Precision.FP32: self.fp32_tflops,
             Precision.TF32: self.tf32_tflops,
             Precision.FP16: self.fp16_tflops,
+            Precision.INT8: self.fp16_tflops if self.int8_tops is None else self.int8_tops,
         }[precision]
 
 
@@ -80,6 +86,7 @@ DEVICES: dict[str, DeviceType] = {
             75.0,
             0.60,
             f"NVIDIA Tesla P4 datasheet (5.5 TFLOPS FP32, 192 GB/s, 8 GB, 75 W); price: {_GCP}",
+            int8_tops=22.0,  # P4 datasheet: 22 INT8 TOPS
         ),
         DeviceType(
             "P100",
@@ -122,6 +129,7 @@ DEVICES: dict[str, DeviceType] = {
             0.526,
             "NVIDIA T4 datasheet (8.1 FP32, 65 FP16 tensor TFLOPS, 320 GB/s, 16 GB, 70 W); "
             f"price: g4dn.xlarge $0.526/h, {_AWS}",
+            int8_tops=130.0,  # T4 datasheet: 130 INT8 TOPS
         ),
         DeviceType(
             "A10G",
@@ -136,6 +144,7 @@ DEVICES: dict[str, DeviceType] = {
             1.006,
             "NVIDIA A10 datasheet (31.2 FP32, 62.5 TF32, 125 FP16 tensor TFLOPS dense, "
             f"600 GB/s, 24 GB, 150 W; A10G is AWS's variant); price: g5.xlarge $1.006/h, {_AWS}",
+            int8_tops=250.0,  # A10 datasheet: 250 INT8 TOPS dense
         ),
         DeviceType(
             "L4",
@@ -150,6 +159,7 @@ DEVICES: dict[str, DeviceType] = {
             0.8048,
             "NVIDIA L4 datasheet (30.3 FP32, 60 TF32, 121 FP16 tensor TFLOPS dense, 300 GB/s, "
             f"24 GB, 72 W); price: g6.xlarge $0.8048/h, {_AWS}",
+            int8_tops=242.5,  # L4 datasheet: 485 INT8 TOPS with sparsity, 242.5 dense
         ),
         DeviceType(
             "A100",
@@ -164,6 +174,7 @@ DEVICES: dict[str, DeviceType] = {
             4.097,
             "NVIDIA A100 SXM4 40GB datasheet (19.5 FP32, 156 TF32, 312 FP16 tensor TFLOPS "
             f"dense, 1555 GB/s, 400 W); price: p4d.24xlarge $32.7726/h / 8, {_AWS}",
+            int8_tops=624.0,  # A100 datasheet: 624 INT8 TOPS dense
         ),
         DeviceType(
             "H100",
@@ -178,6 +189,7 @@ DEVICES: dict[str, DeviceType] = {
             12.29,
             "NVIDIA H100 SXM5 datasheet (67 FP32, 494.7 TF32, 989.4 FP16 tensor TFLOPS dense, "
             f"3.35 TB/s, 80 GB, 700 W); price: p5.48xlarge $98.32/h / 8, {_AWS}",
+            int8_tops=1978.9,  # H100 SXM5 datasheet: 3958 INT8 TOPS with sparsity, 1978.9 dense
         ),
         # 16 Cascade Lake cores x 3.0 GHz x 64 FP32 FLOP/cycle (2 AVX-512 FMA units) =
         # 3.07 TFLOP/s; 6 channels DDR4-2933 = 140.8 GB/s. Price: c5.4xlarge (16 vCPU = 8
@@ -214,6 +226,61 @@ DEVICES: dict[str, DeviceType] = {
         ),
     )
 }
+
+
+# --- AWS CPU instances (c5 compute-optimised, m5 general-purpose) ---------------------------
+# One vCPU is one hyper-thread, so an instance has vcpus / 2 physical cores. Peak FP32 =
+# cores x all-core turbo x 64 FLOP/cycle (2 AVX-512 FMA units x 16 lanes x 2). AWS publishes
+# neither the memory bandwidth nor the power of a slice of a host; both are the instance's
+# core share of its socket (ASSUMPTION): c5 = Xeon Platinum 8275CL (24 cores, 6 x DDR4-2933 =
+# 140.8 GB/s, 240 W TDP), m5 = Xeon Platinum 8175M (24 cores, 6 x DDR4-2666 = 128 GB/s, 240 W).
+_AVX512_FLOP_PER_CYCLE = 64  # FP32 FLOP per core per cycle with two AVX-512 FMA units
+_SOCKET_CORES = 24
+_C5 = (
+    "AWS EC2 C5 page: 2nd gen Xeon Scalable (Cascade Lake 8275CL), sustained all-core turbo "
+    "3.6 GHz; 8275CL: 24 cores, 6 x DDR4-2933, 240 W"
+)
+_M5 = (
+    "AWS EC2 M5 page: Xeon Platinum 8175M, all-core turbo 3.1 GHz; 8175M: 24 cores, "
+    "6 x DDR4-2666, 240 W"
+)
+
+
+def _aws_cpu(name: str, vcpus: int, memory_gib: float, price_usd_per_h: float) -> DeviceType:
+    c5 = name.startswith("c5")
+    cores = vcpus // 2
+    turbo_ghz = 3.6 if c5 else 3.1
+    socket_bandwidth_gb_per_s = 140.8 if c5 else 128.0
+    tflops = cores * turbo_ghz * _AVX512_FLOP_PER_CYCLE / 1e3
+    return DeviceType(
+        name,
+        "cpu",
+        "cascadelake" if c5 else "skylake",
+        tflops,
+        tflops,
+        tflops,
+        socket_bandwidth_gb_per_s * cores / _SOCKET_CORES,
+        memory_gib,
+        240.0 * cores / _SOCKET_CORES,
+        price_usd_per_h,
+        f"{_C5 if c5 else _M5}; {vcpus} vCPU, {memory_gib:g} GiB; price ${price_usd_per_h}/h, "
+        f"{_AWS}",
+    )
+
+
+# name, vCPUs, memory GiB, on-demand $/h (AWS EC2 on-demand price list, us-east-1, 2024)
+_AWS_CPUS: tuple[tuple[str, int, float, float], ...] = (
+    ("c5.large", 2, 4.0, 0.085),
+    ("c5.xlarge", 4, 8.0, 0.17),
+    ("c5.2xlarge", 8, 16.0, 0.34),
+    ("c5.4xlarge", 16, 32.0, 0.68),
+    ("c5.9xlarge", 36, 72.0, 1.53),
+    ("m5.large", 2, 8.0, 0.096),
+    ("m5.xlarge", 4, 16.0, 0.192),
+    ("m5.2xlarge", 8, 32.0, 0.384),
+    ("m5.4xlarge", 16, 64.0, 0.768),
+)
+DEVICES.update({row[0]: _aws_cpu(*row) for row in _AWS_CPUS})
 
 
 def device(name: str) -> DeviceType:

@@ -44,7 +44,7 @@ Number = int | float | np.floating | np.integer
 def label_text(label: Label) -> str:
     """How a label appears inside a column or row name: tuples joined by commas."""
     if isinstance(label, tuple):
-        return ",".join(str(part) for part in label)
+        return ",".join(map(str, label))
     return str(label)
 
 
@@ -230,7 +230,10 @@ class MatrixModel:
 
 
 def _array(value: Number | Sequence[float] | np.ndarray, n: int, what: str) -> np.ndarray:
-    out = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+    if isinstance(value, int | float):  # the common scalar bound: no broadcast view
+        out = np.full(n, float(value))
+    else:
+        out = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
     if np.isnan(out).any():
         raise ValueError(f"{what}: NaN")
     return out

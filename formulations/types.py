@@ -53,6 +53,8 @@ __all__ = [
     "BACKENDS",
     "BaselineRun",
     "Certificate",
+    "DataFile",
+    "DataFolder",
     "DataPath",
     "ExitCode",
     "Formulation",
@@ -67,7 +69,9 @@ __all__ = [
     "Objective",
     "ObjectiveSpec",
     "PlannerError",
+    "Refit",
     "Sense",
+    "Shortfall",
     "Solution",
     "SolveResult",
     "SolveStatus",
@@ -450,6 +454,26 @@ class BaselineRun(Generic[DeployT]):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A requirement the committed capacity no longer meets (``planner check``)."""
+
+    what: str  # e.g. "family resnet", "class bulk", "job resnet50"
+    required: float
+    available: float
+    unit: str
+
+
+@dataclass
+class Refit(Generic[DeployT]):
+    """A committed deployment adapted to a changed scenario: the decisions a user bought or
+    deployed (devices, VMs, placements, configurations) kept, the rest (routing, shares)
+    re-derived; ``shortfalls`` lists what the kept decisions cannot serve."""
+
+    deployment: DeployT
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+
 def run_baseline(
     name: str, source: str, build: Callable[[], DeployT | None], reason: str = ""
 ) -> BaselineRun[DeployT]:
@@ -477,6 +501,12 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
     inputs_model: ClassVar[type[BaseModel]]
     deployment_model: ClassVar[type[BaseModel]]
     objective: ClassVar[ObjectiveSpec]
+
+    def objective_of(self, view: ViewT) -> ObjectiveSpec:
+        """What this scenario optimises: ``objective`` unless the scenario chooses between
+        modes with different objectives (e.g. latency, or the cost of meeting a latency
+        target)."""
+        return self.objective
 
     @abstractmethod
     def prepare(self, inputs: InputT) -> ViewT:
@@ -507,6 +537,13 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
         """A few numbers of a deployment (columns of the baseline table, for the plan and
         every baseline alike)."""
         return {}
+
+    def refit(self, view: ViewT, deployment: DeployT, solver: MilpSolver) -> Refit[DeployT]:
+        """``planner check``: keep the committed decisions of ``deployment`` and adapt what
+        may change without buying or moving anything (e.g. re-route new demand over the
+        committed devices); name every requirement they no longer meet. The default keeps
+        the deployment as it is (the verifier then judges it)."""
+        return Refit(deployment)
 
     def explain_infeasible(self, view: ViewT, context: Any) -> str:
         """Which requirement cannot be met (computed from the inputs), for a model that
@@ -548,15 +585,43 @@ def plan_advantage(sense: Sense, plan: float, baseline: float) -> float | None:
     return numerator / denominator
 
 
-def _resolve_data_path(value: Path, info: ValidationInfo) -> Path:
+MAX_DATA_FILE_BYTES = 2**30  # 1 GiB: the largest data file a scenario may name
+
+
+def _resolve(value: Path, info: ValidationInfo, want: str) -> Path:
+    """A scenario path resolved against the scenario's folder and checked to be ``want``:
+    "file" (a regular, readable file of at most 1 GiB), "folder", or "any" of the two."""
     base_dir = (info.context or {}).get("base_dir")
     path = Path(value).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
     if not path.exists():
-        raise ValueError(f"an existing file or folder (no such path: {path})")
+        raise ValueError(
+            f"an existing {want if want != 'any' else 'file or folder'} (no such path: {path})"
+        )
+    if path.is_dir():
+        if want == "file":
+            raise ValueError(f"a file ({path} is a folder)")
+        return path
+    if want == "folder":
+        raise ValueError(f"a folder ({path} is not one)")
+    if not path.is_file():
+        raise ValueError(f"a regular file ({path} is a FIFO, socket or device)")
+    size = path.stat().st_size
+    if size > MAX_DATA_FILE_BYTES:
+        raise ValueError(f"a data file of at most 1 GiB ({path} has {size:,} bytes)")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"a readable file ({path}: {exc.strerror})") from None
     return path
 
 
-DataPath = Annotated[Path, AfterValidator(_resolve_data_path)]
-"""A path in a scenario: relative paths resolve against the scenario file's folder."""
+DataPath = Annotated[Path, AfterValidator(lambda v, info: _resolve(v, info, "any"))]
+"""A file or folder named in a scenario: relative paths resolve against the scenario's
+folder; FIFOs, devices and files over 1 GiB are refused."""
+DataFile = Annotated[Path, AfterValidator(lambda v, info: _resolve(v, info, "file"))]
+"""A regular data file named in a scenario (resolved and bounded as :data:`DataPath`)."""
+DataFolder = Annotated[Path, AfterValidator(lambda v, info: _resolve(v, info, "folder"))]
+"""A folder named in a scenario (resolved as :data:`DataPath`)."""

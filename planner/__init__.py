@@ -19,12 +19,14 @@ from formulations.types import (
     VerificationError,
 )
 from planner.engine import CheckReport, check, simulate, solve
+from planner.estimate import Estimate, estimate
 from planner.plan import SCHEMA_VERSION, Plan
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
 
 __all__ = [
     "SCHEMA_VERSION",
     "CheckReport",
+    "Estimate",
     "ExitCode",
     "InfeasibleError",
     "InputError",
@@ -38,6 +40,7 @@ __all__ = [
     "Termination",
     "VerificationError",
     "check",
+    "estimate",
     "load_scenario",
     "scenario_from_dict",
     "simulate",

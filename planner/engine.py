@@ -37,6 +37,7 @@ from formulations.types import (
     MilpSolver,
     NoSolution,
     Objective,
+    Shortfall,
     Solution,
     SolverError,
     SolveResult,
@@ -47,7 +48,7 @@ from formulations.types import (
     plan_advantage,
 )
 from planner.backends import Backend, make_solver
-from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, StageTimes
+from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, PlanHeader, StageTimes
 from planner.scenario import Scenario, load_scenario
 
 VIOLATIONS_SHOWN = 5  # a baseline row lists at most this many violations
@@ -165,7 +166,9 @@ def _score(
         run.source,
         "feasible" if feasible else "infeasible",
         value,
-        plan_advantage(formulation.objective.sense, plan_objective, value) if feasible else None,
+        plan_advantage(formulation.objective_of(view).sense, plan_objective, value)
+        if feasible
+        else None,
         violations=verification.violations[:VIOLATIONS_SHOWN],
         reason=run.reason,
         headline=formulation.headline(view, run.deployment),
@@ -201,7 +204,7 @@ def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_over
         with clock.stage("verify"):
             verification = formulation.verify(view, solution.deployment)
         _raise_unless_verified(solution, verification)
-        objective = Objective.of(formulation.objective, verification.objective_value)
+        objective = Objective.of(formulation.objective_of(view), verification.objective_value)
         with clock.stage("baselines"):
             runs = formulation.baselines(view, solver, solution) if baselines else []
             scored = [_score(formulation, view, run, objective.value) for run in runs]
@@ -248,39 +251,75 @@ def _raise_unless_verified(solution: Solution[Any], verification: Verification) 
         )
 
 
+DEFAULT_CHECK_MAX_GAP = 0.01  # planner check: a committed plan may be 1% worse than a fresh one
+
+
 @dataclass
 class CheckReport:
-    """The result of re-checking a stored plan."""
+    """The result of re-checking a stored plan against a (possibly changed) scenario.
+
+    ``shortfalls`` are the requirements the committed decisions no longer meet (after the
+    formulation's refit, e.g. re-routing the new demand over the committed devices);
+    ``violations`` are the verifier's findings on the refitted deployment and on the plan
+    file itself; ``gap`` is how much worse the committed plan is than a fresh optimum
+    (relative, >= 0)."""
 
     plan_path: str
     scenario_changed: bool
+    shortfalls: list[Shortfall]
     violations: list[str]
-    stored: Objective
+    committed: Objective
     fresh: Objective
-    shortfall: float
+    gap: float
     max_gap: float
 
     @property
     def feasible(self) -> bool:
-        return not self.violations
+        return not self.violations and not self.shortfalls
 
     @property
     def exit_code(self) -> ExitCode:
         if not self.feasible:
             return ExitCode.INFEASIBLE
-        if self.shortfall > self.max_gap:
+        if self.gap > self.max_gap:
             return ExitCode.SUBOPTIMAL
         return ExitCode.OK
 
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable report (``planner check --format json``; stable keys)."""
+        return {
+            "plan": self.plan_path,
+            "verdict": self.exit_code.name.lower(),
+            "exit_code": int(self.exit_code),
+            "scenario_changed": self.scenario_changed,
+            "shortfalls": [
+                {"what": s.what, "required": s.required, "available": s.available, "unit": s.unit}
+                for s in self.shortfalls
+            ],
+            "violations": self.violations,
+            "committed_objective": self.committed.value,
+            "fresh_objective": self.fresh.value,
+            "objective_unit": self.fresh.unit,
+            "gap": self.gap,
+            "max_gap": self.max_gap,
+        }
 
-def _read_plan(path: Path) -> dict[str, Any]:
+
+def _no_constants(token: str) -> float:
+    raise ValueError(f"{token} is not a number a plan may hold (plans hold finite numbers)")
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """The stored plan, validated against its schema's header before anything else."""
     file = str(path)
     if not path.is_file():
         raise InputError(file, "(file)", "an existing plan file (JSON written by planner solve)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(file, "(syntax)", f"valid JSON ({exc})") from None
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise InputError(file, "(syntax)", f"valid JSON with finite numbers ({exc})") from None
+    except RecursionError:
+        raise InputError(file, "(syntax)", "JSON nested to a sane depth") from None
     if not isinstance(data, dict):
         raise InputError(file, "(top level)", "a JSON object")
     if data.get("schema_version") != SCHEMA_VERSION:
@@ -290,21 +329,19 @@ def _read_plan(path: Path) -> dict[str, Any]:
             f"{SCHEMA_VERSION} (re-create older plans with planner solve -o)",
             data.get("schema_version"),
         )
-    expected: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
-        ("kind", str, "a string"),
-        ("objective", (int, float), "a number"),
-        ("deployment", dict, "a JSON object"),
-    )
-    for key, kinds, text in expected:
-        if not isinstance(data.get(key), kinds):
-            raise InputError(file, key, text, data.get(key))
+    try:
+        PlanHeader.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(file, key, first["msg"]) from None
     return data
 
 
 def load_plan(plan_path: str | Path, scenario: Scenario) -> tuple[dict[str, Any], BaseModel]:
     """Read a stored plan and validate its deployment against the scenario's formulation."""
     path = Path(plan_path)
-    data = _read_plan(path)
+    data = read_plan(path)
     if data["kind"] != scenario.kind:
         raise InputError(
             str(path), "kind", f"{scenario.kind!r} (the scenario's kind)", data["kind"]
@@ -324,32 +361,42 @@ def check(
     max_gap: float | None = None,
     **solver_overrides: Any,
 ) -> CheckReport:
-    """Re-verify a stored plan against ``scenario`` and compare it with a fresh optimum.
-
-    ``max_gap`` (relative) defaults to the scenario's ``mip_gap``.
+    """Does the committed plan still cover ``scenario``, and how far is it from a fresh
+    optimum? Keeps the plan's decisions, lets the formulation refit the rest
+    (:meth:`formulations.types.Formulation.refit`), verifies the result, then compares its
+    objective with a fresh solve. ``max_gap`` (relative) defaults to 1%.
     """
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
     data, deployment = load_plan(plan_path, scenario)
     view = prepared_view(scenario)
+    solver = TimedSolver(make_solver(scenario.solver))
     with _located(scenario):
-        verification = formulation.verify(view, deployment)
-    mismatch = _objective_mismatch(
-        float(data["objective"]), verification.objective_value, "the plan file"
-    )
-    violations = verification.violations + ([mismatch] if mismatch else [])
+        stated = formulation.verify(view, deployment)
+        refit = formulation.refit(view, deployment, solver)
+        verification = (
+            stated if refit.deployment is deployment else formulation.verify(view, refit.deployment)
+        )
+    violations = list(verification.violations)
+    if data.get("scenario", {}).get("sha256") == scenario.sha256:
+        # the scenario is the plan's own: the file must state the objective it yields
+        mismatch = _objective_mismatch(
+            float(data["objective"]), stated.objective_value, "the plan file"
+        )
+        violations += [mismatch] if mismatch else []
     fresh = solve(scenario, baselines=False)
-    stored = Objective.of(formulation.objective, verification.objective_value)
+    committed = Objective.of(formulation.objective_of(view), verification.objective_value)
     with _located(scenario):
-        shortfall = formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment)
+        gap = formulation.shortfall(committed, fresh.objective, refit.deployment, fresh.deployment)
     return CheckReport(
         plan_path=str(plan_path),
         scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
+        shortfalls=refit.shortfalls,
         violations=violations,
-        stored=stored,
+        committed=committed,
         fresh=fresh.objective,
-        shortfall=shortfall,
-        max_gap=scenario.solver.mip_gap if max_gap is None else max_gap,
+        gap=gap,
+        max_gap=DEFAULT_CHECK_MAX_GAP if max_gap is None else max_gap,
     )
 
 

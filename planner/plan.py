@@ -43,7 +43,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,6 +52,7 @@ from formulations.types import (
     Certificate,
     InputError,
     Objective,
+    Sense,
     SolverSettings,
     SolveStatus,
     Table,
@@ -60,6 +61,25 @@ from formulations.types import (
 
 SCHEMA_VERSION = 2
 BASELINE_STATUSES = ("feasible", "infeasible", "no_plan")
+
+
+class _ScenarioRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    sha256: str
+
+
+class PlanHeader(BaseModel):
+    """The keys of a stored plan that ``planner check`` reads, with their types (other keys
+    are informative and may be added within a schema version)."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_version: int
+    kind: str
+    objective: float = Field(allow_inf_nan=False)
+    objective_sense: Sense
+    scenario: _ScenarioRef
+    deployment: dict[str, Any]
 
 
 def planner_version() -> str:
@@ -271,5 +291,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 def write_csv_atomic(
     path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
 ) -> None:
-    """Write dict rows as CSV (:func:`csv_text`), atomically."""
+    """Write dict rows as CSV (:func:`csv_text`), atomically; for benchmarks, which create
+    the folder they are asked to write into (the CLI's ``-o`` does not)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, csv_text(rows, columns), key="--csv")

@@ -10,12 +10,19 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from formulations.types import Table
+from planner.diff import PlanDiff
 from planner.engine import CheckReport
 from planner.plan import Plan
 
+SIGNIFICANT = 4  # digits shown for a non-integer number
+MARK = "▶"
+LEGEND = f"{MARK} chosen"
+
 
 def fmt(value: Any) -> str:
-    """Numbers at a readable precision; everything else as text."""
+    """One number format everywhere: integers and values of 10,000 or more as whole numbers
+    with thousands separators, others to four significant digits; no exponents between
+    1e-4 and 1e15; ``-`` for a missing value."""
     if isinstance(value, bool) or value is None:
         return "-" if value is None else ("yes" if value else "no")
     if isinstance(value, int):
@@ -23,30 +30,89 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if math.isinf(value) or math.isnan(value):
             return str(value)
-        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-            return f"{value:.4g}"
-        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.1f}"
+        magnitude = abs(value)
+        if value == 0:
+            return "0"
+        if magnitude >= 1e15 or magnitude < 1e-4:
+            return f"{value:.{SIGNIFICANT - 1}e}"
+        if magnitude >= 10**SIGNIFICANT:
+            return f"{value:,.0f}"
+        digits = max(0, SIGNIFICANT - 1 - math.floor(math.log10(magnitude)))
+        text = f"{value:,.{digits}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(value)
 
 
-def _rich_table(table: Table) -> RichTable:
-    out = RichTable(title=table.title, title_justify="left", header_style="bold")
-    if table.marked_row is not None:
-        out.add_column("", no_wrap=True)
-    for column in table.columns:
-        out.add_column(column, overflow="fold")
-    for i, row in enumerate(table.rows):
-        cells = [fmt(v) for v in row]
+def _widths(table: Table, cells: list[list[str]]) -> list[int]:
+    return [
+        max([len(column), *(len(row[c]) for row in cells)]) + 3  # padding and border
+        for c, column in enumerate(table.columns)
+    ]
+
+
+def column_groups(table: Table, cells: list[list[str]], width: int | None) -> list[list[int]]:
+    """Columns split into groups that fit ``width`` characters, each group repeating the
+    first (key) column; one group when everything fits or no width is given."""
+    everything = list(range(len(table.columns)))
+    if width is None or not table.columns:
+        return [everything]
+    widths = _widths(table, cells)
+    budget = width - 4 - (3 if table.marked_row is not None else 0)
+    if sum(widths) <= budget:
+        return [everything]
+    groups: list[list[int]] = []
+    current = [0]
+    used = widths[0]
+    for c in everything[1:]:
+        if used + widths[c] > budget and len(current) > 1:
+            groups.append(current)
+            current, used = [0], widths[0]
+        current.append(c)
+        used += widths[c]
+    groups.append(current)
+    return groups
+
+
+def _rich_tables(table: Table, width: int | None = None) -> list[RichTable]:
+    """The table as one or more rich tables that fit ``width`` (see :func:`column_groups`)."""
+    cells = [[fmt(v) for v in row] for row in table.rows]
+    groups = column_groups(table, cells, width)
+    out: list[RichTable] = []
+    for number, group in enumerate(groups, 1):
+        title = table.title + (f" ({number}/{len(groups)})" if len(groups) > 1 else "")
+        caption = LEGEND if table.marked_row is not None and number == len(groups) else None
+        rich = RichTable(
+            title=title,
+            title_justify="left",
+            header_style="bold",
+            caption=caption,
+            caption_justify="left",
+        )
         if table.marked_row is not None:
-            chosen = i == table.marked_row
-            cells = ["▶" if chosen else "", *cells]
-            out.add_row(*cells, style="bold green" if chosen else None)
-        else:
-            out.add_row(*cells)
+            rich.add_column("", no_wrap=True)
+        for c in group:
+            numeric = any(isinstance(row[c], int | float) for row in table.rows)
+            rich.add_column(
+                table.columns[c], overflow="fold", justify="right" if numeric else "left"
+            )
+        for i, row in enumerate(cells):
+            picked = [row[c] for c in group]
+            if table.marked_row is not None:
+                chosen = i == table.marked_row
+                rich.add_row(
+                    MARK if chosen else "", *picked, style="bold green" if chosen else None
+                )
+            else:
+                rich.add_row(*picked)
+        out.append(rich)
     return out
 
 
-def _baselines(plan: Plan) -> RichTable | None:
+def _rich_table(table: Table, width: int | None = None) -> RenderableType:
+    return Group(*_rich_tables(table, width))
+
+
+def baseline_table(plan: Plan) -> Table | None:
     """The plan and every baseline in one table: same verifier, same objective, one ratio
     (``plan_advantage``: above 1 the plan is better), the plan's row marked."""
     if not plan.baselines:
@@ -74,7 +140,7 @@ def _baselines(plan: Plan) -> RichTable | None:
         rows,
         marked_row=0,
     )
-    return _rich_table(table)
+    return table
 
 
 def summary(plan: Plan) -> RichTable:
@@ -120,32 +186,76 @@ def summary(plan: Plan) -> RichTable:
     return grid
 
 
-def plan_report(plan: Plan) -> RenderableType:
+def plan_report(plan: Plan, width: int | None = None) -> RenderableType:
+    """Summary, the formulation's tables, the baselines; tables wider than ``width`` are
+    split into column groups that repeat the key column (None: never split)."""
     parts: list[RenderableType] = [summary(plan)]
-    parts.extend(_rich_table(t) for t in plan.tables)
-    baselines = _baselines(plan)
+    parts.extend(_rich_table(t, width) for t in plan.tables)
+    baselines = baseline_table(plan)
     if baselines is not None:
-        parts.append(baselines)
+        parts.append(_rich_table(baselines, width))
     return Group(*parts)
 
 
-def tables_report(tables: list[Table]) -> RenderableType:
-    return Group(*(_rich_table(t) for t in tables))
+def tables_report(tables: list[Table], width: int | None = None) -> RenderableType:
+    return Group(*(_rich_table(t, width) for t in tables))
 
 
 def check_report(report: CheckReport) -> RenderableType:
+    """Verdict first, then what the committed capacity cannot serve, then the comparison."""
+    verdict = {
+        0: ("OK: the committed plan covers the scenario", "green"),
+        3: ("INFEASIBLE: the committed plan does not cover the scenario", "red"),
+        6: (
+            "SUBOPTIMAL: the committed plan covers the scenario, but a fresh plan is better",
+            "yellow",
+        ),
+    }
+    label, style = verdict[int(report.exit_code)]
+    parts: list[RenderableType] = [Text(label, style=f"bold {style}")]
+    if report.shortfalls:
+        parts.append(
+            _rich_table(
+                Table(
+                    "Short of the scenario (committed decisions kept)",
+                    ["what", "required", "available", "short by", "unit"],
+                    [
+                        [s.what, s.required, s.available, s.required - s.available, s.unit]
+                        for s in report.shortfalls
+                    ],
+                )
+            )
+        )
+    if report.violations:
+        parts.append(Text("violations:\n  " + "\n  ".join(report.violations), style="red"))
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    verdict = {0: ("OK", "green"), 3: ("INFEASIBLE", "red"), 6: ("SUBOPTIMAL", "yellow")}
-    label, style = verdict[int(report.exit_code)]
+    unit = report.fresh.unit
     grid.add_row("plan", report.plan_path)
-    grid.add_row("verdict", Text(label, style=style))
     grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
-    grid.add_row(f"stored {report.stored.name}", f"{fmt(report.stored.value)} {report.stored.unit}")
-    grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {report.fresh.unit}")
-    grid.add_row("shortfall / allowed", f"{report.shortfall:.4%} / {report.max_gap:.4%}")
-    parts: list[RenderableType] = [grid]
-    if report.violations:
-        parts.append(Text("violations:\n  " + "\n  ".join(report.violations), style="red"))
+    grid.add_row(f"committed {report.committed.name}", f"{fmt(report.committed.value)} {unit}")
+    grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {unit}")
+    grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
+    parts.append(grid)
     return Group(*parts)
+
+
+def diff_report(d: PlanDiff) -> RenderableType:
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    change = d.objective_change_pct
+    grid.add_row("plans", f"{d.old_path} -> {d.new_path} ({d.kind})")
+    grid.add_row(
+        d.objective_name,
+        f"{fmt(d.old_objective)} -> {fmt(d.new_objective)} {d.objective_unit}"
+        + (f" ({change:+.2f}%)" if change is not None else ""),
+    )
+    grid.add_row("scenario changed", fmt(d.scenario_changed))
+    if not d.changes:
+        return Group(grid, Text("No change in the deployment."))
+    rows = [[c.path, c.kind, c.old, c.new, c.delta] for c in d.changes]
+    return Group(
+        grid, _rich_table(Table("Changes", ["what", "change", "old", "new", "delta"], rows))
+    )

@@ -32,7 +32,6 @@ on all its cores: its device is ``CPU16`` scaled to the instance's physical core
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cache
 
 from cost_models.cloud import InstanceType
 from cost_models.devices import DeviceType, Precision, device
@@ -111,7 +110,6 @@ def serving_device(inst: InstanceType) -> tuple[DeviceType, int]:
     return scaled, 1
 
 
-@cache
 def latency_ms(model: ZooModel, inst: InstanceType) -> float:
     """Roofline latency of one request (batch 1) of ``model`` on ``inst``, ms."""
     dev, _ = serving_device(inst)

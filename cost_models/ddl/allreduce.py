@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-MIB = 2**20  # bytes per MiB
+from cost_models.units import BITS_PER_BYTE, BYTES_PER_MIB, gb_per_s_to_bytes_per_s
 
 # PyTorch DistributedDataParallel(bucket_cap_mb=25) default, MiB.
 DEFAULT_BUCKET_MIB = 25.0
@@ -48,7 +48,7 @@ class CommParams:
 
 def bucket_bytes(total_bytes: float, bucket_mib: float) -> list[float]:
     """DDP bucket sizes in bytes: full buckets of ``bucket_mib`` MiB, then the remainder."""
-    cap = bucket_mib * MIB
+    cap = bucket_mib * BYTES_PER_MIB
     count = max(1, math.ceil(total_bytes / cap))
     return [cap] * (count - 1) + [total_bytes - cap * (count - 1)]
 
@@ -60,7 +60,8 @@ def ring_allreduce_s(
     if participants <= 1:
         return 0.0
     steps = 2 * (participants - 1)
-    return steps * alpha_s + steps / participants * size_bytes / (bandwidth_gb_per_s * 1e9)
+    bytes_per_s = gb_per_s_to_bytes_per_s(bandwidth_gb_per_s)
+    return steps * alpha_s + steps / participants * size_bytes / bytes_per_s
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,12 @@ def ddp_comm_stall(
     gpus_per_node: int,
     nodes: int,
     ring_gb_per_s: float,
-    nic_gbps: float,
+    nic_gbit_per_s: float,
     params: CommParams,
 ) -> CommStall:
     """Interconnect and network stall of one DDP iteration (see the module docstring)."""
     buckets = bucket_bytes(gradient_bytes, params.bucket_mib)
-    nic_gb_per_s = nic_gbps / 8 * params.network_efficiency
+    nic_gb_per_s = nic_gbit_per_s / BITS_PER_BYTE * params.network_efficiency
     intra = [
         ring_allreduce_s(b, gpus_per_node, ring_gb_per_s, params.intra_alpha_s) for b in buckets
     ]

@@ -46,12 +46,12 @@ from enum import StrEnum
 from cost_models.cloud import InstanceType, instance
 from cost_models.ddl.allreduce import CommParams, ddp_comm_stall
 from cost_models.ddl.topology import ring_bandwidth
-from cost_models.ddl.workloads import FP32_BYTES, TrainingModel
+from cost_models.ddl.workloads import FLOP_PER_GFLOP, FP32_BYTES, TrainingModel
 from cost_models.devices import Precision, device
 from cost_models.errors import DataError
 from cost_models.roofline import RooflineParams, compute_time_s, memory_time_s
+from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, SECONDS_PER_HOUR
 
-GIB = 2**30  # bytes per GiB
 # Optimizer step (SGD with momentum / Adam), bytes touched per parameter: read weight,
 # gradient and one FP32 state, write weight and state = 5 x 4 bytes (Adam's second
 # moment adds 8 more; we count the SGD case).
@@ -155,7 +155,7 @@ def compute_s(job: Job, inst: InstanceType, platform: Platform) -> tuple[float, 
     if measured is not None:
         fwd_bwd = job.batch_per_gpu / measured
     else:
-        flops = job.model.fwd_bwd_gflop_per_sample * 1e9 * job.batch_per_gpu
+        flops = job.model.fwd_bwd_gflop_per_sample * FLOP_PER_GFLOP * job.batch_per_gpu
         fwd_bwd = compute_time_s(flops, gpu, job.precision, platform.roofline)
     step = (
         memory_time_s(OPTIMIZER_BYTES_PER_PARAM * job.model.parameters, gpu, platform.roofline)
@@ -192,7 +192,7 @@ def estimate(
         g,
         nodes,
         ring_bandwidth(instance_type).gb_per_s,
-        inst.network_gbps,
+        inst.network_gbps,  # Gbit/s (cost_models.cloud's catalog field)
         platform.comm,
     )
     t_compute = fwd_bwd + step
@@ -200,9 +200,9 @@ def estimate(
 
     dataset = job.model.dataset
     t_prep = g * b / (job.prep_rate * max(1, inst.vcpus - g))
-    cache_bytes = platform.page_cache_fraction * inst.memory_gib * GIB
+    cache_bytes = platform.page_cache_fraction * inst.memory_gib * BYTES_PER_GIB
     hit = min(1.0, cache_bytes / dataset.bytes_total)
-    read_s = g * b * dataset.sample_bytes / (platform.storage_mb_per_s * 1e6)
+    read_s = g * b * dataset.sample_bytes / (platform.storage_mb_per_s * BYTES_PER_MB)
     cold_fetch, cold_prep = _data_stalls(t_gpu, t_prep, read_s)
     warm_fetch, warm_prep = _data_stalls(t_gpu, t_prep, read_s * (1 - hit))
 
@@ -211,19 +211,18 @@ def estimate(
     fetch = (cold_fetch + (job.epochs - 1) * warm_fetch) / job.epochs
     prep = (cold_prep + (job.epochs - 1) * warm_prep) / job.epochs
     iteration_s = t_gpu + fetch + prep
-    train_h = iterations * iteration_s / 3600
+    train_h = iterations * iteration_s / SECONDS_PER_HOUR
 
     spot_h = 0.0
     if market is Market.SPOT:
         interval_h = platform.checkpoint_interval_h
-        lost_h = (
-            nodes * inst.interruption.hourly_rate * (interval_h / 2 + platform.restart_s / 3600)
-        )
+        restart_h = platform.restart_s / SECONDS_PER_HOUR
+        lost_h = nodes * inst.interruption.hourly_rate * (interval_h / 2 + restart_h)
         write_h = (
             CHECKPOINT_BYTES_PER_PARAM
             * job.model.parameters
-            / (platform.storage_mb_per_s * 1e6)
-            / 3600
+            / (platform.storage_mb_per_s * BYTES_PER_MB)
+            / SECONDS_PER_HOUR
         )
         spot_h = train_h * lost_h + train_h / interval_h * write_h
     hours = train_h + spot_h
@@ -245,5 +244,5 @@ def estimate(
         hours=hours,
         price_usd_per_h=price,
         cost_usd=nodes * price * hours,
-        naive_hours=iterations * t_compute / 3600,
+        naive_hours=iterations * t_compute / SECONDS_PER_HOUR,
     )

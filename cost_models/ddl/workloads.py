@@ -22,6 +22,7 @@ from cost_models.errors import DataError
 FP32_BYTES = 4  # bytes per FP32 value (IEEE 754 binary32)
 TRAINING_FLOPS_PER_FORWARD_FLOP = 3.0  # forward + backward = 3 x forward (Kaplan et al. 2020)
 FLOPS_PER_MAC = 2.0  # one multiply-accumulate = 2 floating-point operations
+FLOP_PER_GFLOP = 1e9  # SI prefix giga
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def _transformer_training_gflop(
     """Training GFLOP per sequence: Kaplan et al. 2020 Table 1, C_forward per token =
     2 N + 2 n_layer n_ctx d_model, times 3 for forward + backward, times n_ctx tokens."""
     forward_per_token = 2 * non_embedding_params + 2 * layers * context * d_model
-    return forward_per_token * TRAINING_FLOPS_PER_FORWARD_FLOP * context / 1e9
+    return forward_per_token * TRAINING_FLOPS_PER_FORWARD_FLOP * context / FLOP_PER_GFLOP
 
 
 IMAGENET = Dataset(

@@ -23,15 +23,18 @@ in this model than in the measured tables).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 
 from cost_models.devices import Precision, device
-from cost_models.ppipe.prepartition import chunk_bounds, prepartition
+from cost_models.errors import DataError
+from cost_models.ppipe.prepartition import Prepartition, chunk_bounds, contract
 from cost_models.ppipe.tables import MAX_BATCH_BY_MPS, ChunkTable
 from cost_models.roofline import roofline_time_s
+from cost_models.units import US_PER_S
 
 BYTES_PER_ELEMENT = 4  # FP32 activations and weights (PPipe profiles FP32/TF32 TensorRT engines)
 # Per-layer kernel launch and dispatch overhead, us (assumption: CUDA kernel launches cost a
@@ -201,6 +204,23 @@ CNN_SPECS: dict[str, CnnSpec] = {
 }
 
 
+def layer_graph(spec: CnnSpec) -> nx.DiGraph:
+    """The layer DAG of ``spec``: nodes carry ``out_bytes``; the image input is not a node."""
+    graph = nx.DiGraph()
+    for layer in spec.layers:
+        graph.add_node(layer.name, out_bytes=layer.out_bytes)
+        graph.add_edges_from((source, layer.name) for source in layer.inputs if source)
+    return graph
+
+
+def prepartition(spec: CnnSpec, runtimes: Mapping[str, np.ndarray], chunks: int) -> Prepartition:
+    """Contract ``spec``'s layers (already in topological order) into ``chunks`` chunks."""
+    try:
+        return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes, chunks)
+    except DataError as error:
+        raise DataError(None, f"{spec.name}: {error.key}", error.expected) from None
+
+
 def layer_latency_us(spec: CnnSpec, gpu: str, mps: int, batch: int) -> np.ndarray:
     """Analytical latency (us) of every layer of ``spec`` on one level-``mps`` slice."""
     dev = device(gpu)
@@ -214,7 +234,7 @@ def layer_latency_us(spec: CnnSpec, gpu: str, mps: int, batch: int) -> np.ndarra
             Precision.TF32,
             include_overhead=False,
         )
-        * 1e6
+        * US_PER_S
         + LAUNCH_OVERHEAD_US
         for layer, inputs in zip(spec.layers, in_bytes, strict=True)
     ]

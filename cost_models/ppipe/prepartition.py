@@ -1,9 +1,10 @@
 """Pre-partitioning: contract a layer graph into ``C`` contiguous chunks (PPipe, section 5.2).
 
 Given the layers in a topological order ``v_0 .. v_{L-1}`` (a networkx DiGraph whose nodes
-carry ``out_bytes``), a cut at position ``p`` (between ``v_{p-1}`` and ``v_p``) costs the
-bytes of every layer before ``p`` whose output is read at or after ``p`` (each tensor is sent
-once, whatever the number of readers). A partition into ``C`` chunks is ``C`` contiguous
+carry ``out_bytes``; :func:`cost_models.ppipe.layers.layer_graph` builds it from a CNN), a cut
+at position ``p`` (between ``v_{p-1}`` and ``v_p``) costs the bytes of every layer before ``p``
+whose output is read at or after ``p`` (each tensor is sent once, whatever the number of
+readers). A partition into ``C`` chunks is ``C`` contiguous
 position ranges; it is admissible for bounds ``(lb, ub)`` when every chunk's share of the
 model's runtime lies in ``[lb / C, ub / C]`` on every GPU type. We minimise the total bytes
 of the ``C - 1`` cuts.
@@ -23,15 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from cost_models.errors import DataError
-
-if TYPE_CHECKING:
-    from cost_models.ppipe.layers import CnnSpec
 
 # (lb, ub) pairs tried in order; from PPipe's public milp_solver/ilp_v4.py.
 BOUND_SCHEDULE: tuple[tuple[float, float], ...] = (
@@ -51,15 +48,6 @@ class Prepartition:
     chunk_of_layer: list[int]  # chunk index of each layer, in topological order
     cut_bytes: list[int]  # bytes per sample crossing the cut after chunk c, c = 0 .. C-2
     bounds: tuple[float, float]  # the (lb, ub) that was admissible
-
-
-def layer_graph(spec: CnnSpec) -> nx.DiGraph:
-    """The layer DAG of ``spec``: nodes carry ``out_bytes``; the image input is not a node."""
-    graph = nx.DiGraph()
-    for layer in spec.layers:
-        graph.add_node(layer.name, out_bytes=layer.out_bytes)
-        graph.add_edges_from((source, layer.name) for source in layer.inputs if source)
-    return graph
 
 
 def cut_costs(graph: nx.DiGraph, order: Sequence[str]) -> np.ndarray:
@@ -118,14 +106,6 @@ def contract(
         f"a partition into {chunks} chunks within the runtime "
         f"bounds {schedule[-1]} on every GPU type",
     )
-
-
-def prepartition(spec: CnnSpec, runtimes: Mapping[str, np.ndarray], chunks: int) -> Prepartition:
-    """Contract ``spec``'s layers (already in topological order) into ``chunks`` chunks."""
-    try:
-        return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes, chunks)
-    except DataError as error:
-        raise DataError(None, f"{spec.name}: {error.key}", error.expected) from None
 
 
 def chunk_bounds(chunk_of_layer: Sequence[int]) -> np.ndarray:

@@ -17,7 +17,7 @@ Stage physics (PPipe, ATC '25, section 5; its public ``milp_solver/ilp_v4.py``):
   ``nic(c) = 1e6 / (t(c) * m * gpus_per_server)`` and ``t(c)`` is the transfer time of the
   cut at ``c`` in us (1 us at ``c = 0`` or ``c = C``, where nothing crosses the NIC): the NIC
   of a server is shared by its GPUs and by their MPS slices;
-* transfer time of a cut is ``bytes * 8 / (bw_gbps * 1e9) * 1e6`` us per sample.
+* transfer time of a cut is ``bytes / (bandwidth_gbit_per_s * 1e9 / 8) * 1e6`` us per sample.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from cost_models.errors import DataError
+from cost_models.units import US_PER_S, gbit_per_s_to_bytes_per_s
 
 # Floor on a chunk's latency, us: PPipe clips every profiled chunk to >= 1 us "for numerical
 # stability" (milp_solver/ilp_v4.py), so a zero-latency chunk never yields infinite throughput.
@@ -41,16 +43,18 @@ NO_CUT_TRANSFER_US = 1.0
 # batches 1..8 at m=1, 1..4 at m=2, 1..2 at m=3 and m=4. The analytical model uses the same.
 MAX_BATCH_BY_MPS: dict[int, int] = {1: 8, 2: 4, 3: 2, 4: 2}
 
+BytesT = TypeVar("BytesT", float, np.ndarray)  # one byte count, or one per cut
 
-def batch_build_us(batch_build_factor: float, batch: int, est_throughput_rps: float) -> float:
+
+def batch_build_us(batch_build_factor: float, batch: int, est_throughput_qps: float) -> float:
     """PPipe's estimate of the time to gather a batch of ``batch`` requests, us:
-    ``batch_build_factor * 1e6 * (batch - 1) / est_throughput_rps``."""
-    return batch_build_factor * 1e6 * (batch - 1) / est_throughput_rps
+    ``batch_build_factor * 1e6 * (batch - 1) / est_throughput_qps``."""
+    return batch_build_factor * US_PER_S * (batch - 1) / est_throughput_qps
 
 
-def transfer_time_us(cut_bytes: float, bw_gbps: float) -> float:
-    """Time to push one sample's ``cut_bytes`` through a ``bw_gbps`` NIC, in us."""
-    return cut_bytes * 8.0 / (bw_gbps * 1e9) * 1e6
+def transfer_time_us(cut_bytes: BytesT, bandwidth_gbit_per_s: float) -> BytesT:
+    """Time to push one sample's ``cut_bytes`` through a ``bandwidth_gbit_per_s`` NIC, in us."""
+    return cut_bytes / gbit_per_s_to_bytes_per_s(bandwidth_gbit_per_s) * US_PER_S
 
 
 @dataclass(frozen=True)
@@ -91,41 +95,47 @@ class ChunkTable:
         """Latency of one batch through chunks ``[start, end)``, each clipped to >= 1 us."""
         return float(self.stage_latencies_us(gpu, mps, batch, start)[end - start - 1])
 
-    def cut_transfer_us(self, cut: int, bw_gbps: float) -> float:
+    def cut_transfer_us(self, cut: int, bandwidth_gbit_per_s: float) -> float:
         """Transfer time per sample of the cut at chunk boundary ``cut`` (0 < cut < C), us."""
-        return transfer_time_us(self.cut_bytes[cut - 1], bw_gbps)
+        return transfer_time_us(self.cut_bytes[cut - 1], bandwidth_gbit_per_s)
 
-    def nic_transfers_us(self, bw_gbps: float) -> np.ndarray:
+    def nic_transfers_us(self, bandwidth_gbit_per_s: float) -> np.ndarray:
         """Transfer time per sample at every chunk boundary ``0 .. C``, us: the cut's, but
         1 us at the model's input and output (nothing crosses the NIC there)."""
-        cuts = transfer_time_us(np.asarray(self.cut_bytes, dtype=float), bw_gbps)
+        cuts = transfer_time_us(np.asarray(self.cut_bytes, dtype=float), bandwidth_gbit_per_s)
         return np.concatenate(([NO_CUT_TRANSFER_US], cuts, [NO_CUT_TRANSFER_US]))
 
-    def instance_throughputs_rps(
-        self, gpu: str, mps: int, batch: int, start: int, bw_gbps: float, gpus_per_server: int
+    def instance_throughputs_qps(
+        self,
+        gpu: str,
+        mps: int,
+        batch: int,
+        start: int,
+        bandwidth_gbit_per_s: float,
+        gpus_per_server: int,
     ) -> np.ndarray:
         """Requests/s of one instance (MPS slice) of stage ``[start, end)`` for every ``end``
         in ``start + 1 .. C`` (entry ``end - start - 1``): compute- or NIC-bound."""
-        compute = 1e6 * batch / self.stage_latencies_us(gpu, mps, batch, start)
+        compute = US_PER_S * batch / self.stage_latencies_us(gpu, mps, batch, start)
         share = mps * gpus_per_server
-        nic = 1e6 / (self.nic_transfers_us(bw_gbps) * share)
+        nic = US_PER_S / (self.nic_transfers_us(bandwidth_gbit_per_s) * share)
         return np.minimum(np.minimum(compute, nic[start + 1 :]), nic[start])
 
-    def instance_throughput_rps(
+    def instance_throughput_qps(
         self,
         gpu: str,
         mps: int,
         batch: int,
         start: int,
         end: int,
-        bw_gbps: float,
+        bandwidth_gbit_per_s: float,
         gpus_per_server: int,
     ) -> float:
         """Requests/s of one instance (MPS slice) of stage ``[start, end)``: compute or NIC."""
         return float(
-            self.instance_throughputs_rps(gpu, mps, batch, start, bw_gbps, gpus_per_server)[
-                end - start - 1
-            ]
+            self.instance_throughputs_qps(
+                gpu, mps, batch, start, bandwidth_gbit_per_s, gpus_per_server
+            )[end - start - 1]
         )
 
 

@@ -12,6 +12,10 @@
   ``ceil(beta * load / capacity)`` on-demand VMs (the fallback) and cover the rest with spot
   VMs. Its plans satisfy every MILP constraint when its ensembles meet the targets, so the
   MILP optimum is never more expensive.
+
+Each is a deployment of the plan's schema; the engine verifies and prices it with the
+plan's verifier (Clipper's all-model ensembles usually exceed ``max_ensemble_size``, so it
+is reported ``infeasible`` with its cost).
 """
 
 from __future__ import annotations
@@ -19,64 +23,76 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from formulations.cocktail.candidates import eligible_models
-from formulations.cocktail.inputs import (
+from formulations.cocktail.deployment import (
     ClassPlan,
-    CocktailData,
     CocktailDeployment,
     IntervalPlan,
     Pool,
     Route,
 )
-from formulations.cocktail.milp import solve_plan
-from formulations.types import MilpSolver
+from formulations.cocktail.intervals import solve_intervals
+from formulations.cocktail.view import CocktailView
+from formulations.tolerances import NOISE
+from formulations.types import BaselineRun, MilpSolver, run_baseline
 
-CAPACITY_SLACK = 1e-9  # relative: guards ceil() against float noise in load / capacity
+INFAAS_SOURCE = (
+    "INFaaS (Romero et al., USENIX ATC '21, Section 4: model-variant selection) as Cocktail's "
+    "evaluation uses it (NSDI '22): the single most accurate model meeting the SLO, on-demand "
+    "VMs; public code: "
+    "stanford-mast/INFaaS src/master/queryfe_server.cc (online query: variant selection); "
+    "VMs sized by this package's MILP with the model fixed and no spot"
+)
+CLIPPER_SOURCE = (
+    "Clipper (Crankshaw et al., NSDI '17, Section 5: model selection, ensembles): the static "
+    "ensemble of every model meeting the SLO, on-demand VMs; public code: ucbrise/clipper "
+    "src/libclipper/src/selection_policies.cpp Exp4Policy (selects all models); VMs sized by "
+    "this package's MILP with the ensemble fixed and no spot"
+)
+GREEDY_SOURCE = (
+    "Cocktail (Gunasekaran et al., NSDI '22, Section 4: dynamic model selection adds models "
+    "in decreasing accuracy until the target is met; resource controller: an on-demand "
+    "fallback share, spot VMs for the rest, the cheapest instance type per request/s); "
+    "re-implemented from the paper's text (no public code file in the index)"
+)
 
 
 def _ceil(value: float) -> int:
-    return math.ceil(value * (1.0 - CAPACITY_SLACK)) if value > 0 else 0
+    """``ceil`` that ignores float noise (relative NOISE) in load / capacity."""
+    return math.ceil(value * (1.0 - NOISE)) if value > 0 else 0
 
 
-def _by_accuracy(data: CocktailData, models: list[int]) -> list[int]:
-    single = data.correctness.accuracies([(m,) for m in models])
+def _by_accuracy(view: CocktailView, models: list[int]) -> list[int]:
+    single = view.correctness.accuracies([(m,) for m in models])
     return [m for _, m in sorted(zip(-single, models, strict=True))]
 
 
 def fixed_on_demand(
-    data: CocktailData, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: str
+    view: CocktailView, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: str
 ) -> CocktailDeployment:
     """Fixed ensembles on on-demand VMs, sized by the MILP (the cheapest such sizing)."""
-    deployment, _, _ = solve_plan(
-        data,
-        [[e] for e in ensembles],
-        False,
-        solver,
-        lambda: f"{policy}: no on-demand sizing (a planner bug)",
-        policy,
-    )
+    deployment, _ = solve_intervals(view, [[e] for e in ensembles], False, solver, policy)
     return deployment
 
 
-def infaas_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
+def infaas_ensembles(view: CocktailView) -> list[tuple[int, ...]]:
     return [
-        tuple(_by_accuracy(data, eligible_models(data, k))[:1]) for k in range(len(data.classes))
+        tuple(_by_accuracy(view, view.candidates[k].eligible)[:1]) for k in range(len(view.classes))
     ]
 
 
-def clipper_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
-    return [tuple(eligible_models(data, k)) for k in range(len(data.classes))]
+def clipper_ensembles(view: CocktailView) -> list[tuple[int, ...]]:
+    return [tuple(view.candidates[k].eligible) for k in range(len(view.classes))]
 
 
-def greedy_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
+def greedy_ensembles(view: CocktailView) -> list[tuple[int, ...]]:
     out = []
-    for k, cls in enumerate(data.classes):
-        ordered = _by_accuracy(data, eligible_models(data, k))
+    for k, cls in enumerate(view.classes):
+        ordered = _by_accuracy(view, view.candidates[k].eligible)
         size = next(
             (
                 j
                 for j in range(1, len(ordered) + 1)
-                if data.correctness.accuracy(ordered[:j]) >= cls.accuracy_target
+                if view.correctness.accuracy(ordered[:j]) >= cls.accuracy_target
             ),
             len(ordered),
         )
@@ -84,46 +100,46 @@ def greedy_ensembles(data: CocktailData) -> list[tuple[int, ...]]:
     return out
 
 
-def cocktail_greedy(data: CocktailData) -> CocktailDeployment:
-    ensembles = greedy_ensembles(data)
+def cocktail_greedy(view: CocktailView) -> CocktailDeployment:
+    ensembles = greedy_ensembles(view)
     users: dict[int, list[int]] = defaultdict(list)
     for k, ens in enumerate(ensembles):
         for m in ens:
             users[m].append(k)
     home = {}
     for m, ks in users.items():
-        fits = [i for i in range(len(data.instances)) if all(data.meets_slo(m, i, k) for k in ks)]
-        home[m] = min(fits, key=lambda i: data.spot_usd_per_h[i] / data.spot_effective_qps(m, i))
+        fits = [i for i in range(len(view.instances)) if all(view.meets_slo(m, i, k) for k in ks)]
+        home[m] = min(fits, key=lambda i: view.spot_usd_per_h[i] / view.spot_effective_qps(m, i))
     intervals = []
-    for t in range(data.n_intervals):
-        load = data.planned_qps[:, t]
+    for t in range(view.n_intervals):
+        load = view.planned_qps[:, t]
         classes = [
             ClassPlan(
                 name=cls.name,
-                members=[data.models[m] for m in ensembles[k]],
+                members=[view.models[m] for m in ensembles[k]],
                 routes=[
                     Route(
-                        model=data.models[m],
-                        instance_type=data.instances[home[m]],
+                        model=view.models[m],
+                        instance_type=view.instances[home[m]],
                         qps=float(load[k]),
                     )
                     for m in ensembles[k]
                 ],
             )
-            for k, cls in enumerate(data.classes)
+            for k, cls in enumerate(view.classes)
         ]
         pools = []
         for m, ks in sorted(users.items()):
             i = home[m]
             served = float(sum(load[k] for k in ks))
-            od = _ceil(data.min_on_demand_share * served / data.capacity_qps[m, i])
-            rest = served - od * data.capacity_qps[m, i]
-            spot = _ceil(rest / data.spot_effective_qps(m, i)) if rest > 0 else 0
+            od = _ceil(view.min_on_demand_share * served / view.capacity_qps[m, i])
+            rest = served - od * view.capacity_qps[m, i]
+            spot = _ceil(rest / view.spot_effective_qps(m, i)) if rest > 0 else 0
             if od or spot:
                 pools.append(
                     Pool(
-                        model=data.models[m],
-                        instance_type=data.instances[i],
+                        model=view.models[m],
+                        instance_type=view.instances[i],
                         on_demand=od,
                         spot=spot,
                     )
@@ -132,10 +148,18 @@ def cocktail_greedy(data: CocktailData) -> CocktailDeployment:
     return CocktailDeployment(policy="cocktail_greedy", intervals=intervals)
 
 
-def baseline_deployments(data: CocktailData, solver: MilpSolver) -> dict[str, CocktailDeployment]:
-    """Every baseline's deployment, by name (a class no model can serve is skipped upstream)."""
-    return {
-        "infaas": fixed_on_demand(data, solver, infaas_ensembles(data), "infaas"),
-        "clipper": fixed_on_demand(data, solver, clipper_ensembles(data), "clipper"),
-        "cocktail_greedy": cocktail_greedy(data),
-    }
+def baseline_runs(view: CocktailView, solver: MilpSolver) -> list[BaselineRun[CocktailDeployment]]:
+    """Every baseline on the plan's inputs (a class no model can serve is refused upstream)."""
+    return [
+        run_baseline(
+            "infaas",
+            INFAAS_SOURCE,
+            lambda: fixed_on_demand(view, solver, infaas_ensembles(view), "infaas"),
+        ),
+        run_baseline(
+            "clipper",
+            CLIPPER_SOURCE,
+            lambda: fixed_on_demand(view, solver, clipper_ensembles(view), "clipper"),
+        ),
+        run_baseline("cocktail_greedy", GREEDY_SOURCE, lambda: cocktail_greedy(view)),
+    ]

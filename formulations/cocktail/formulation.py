@@ -1,206 +1,102 @@
-"""The Cocktail :class:`Formulation`: plan, verify, tables (math in the package docstring)."""
+"""The Cocktail :class:`Formulation`: wires the stages to the package's modules.
+
+Modules (one stage each)
+    inputs.py       scenario keys (pydantic)
+    load.py         observed and planned (forecast) requests/s per interval
+    view.py         the cost-model view (``prepare``): arrays, candidate ensembles per class,
+                    unreachable-target messages, dominated instance types
+    milp.py         the math docstring and the MILP built with ``formulations.model.Model``
+    intervals.py    the solve strategy: one MILP per interval, or one over a coupled horizon,
+                    and the combined certificate
+    deployment.py   the deployment schema and reading it off a solved MILP
+    verify.py       independent verifier and cost of any deployment
+    baselines.py    InFaaS, Clipper and Cocktail-greedy as deployments on the same inputs
+    tables.py       tables for people
+    simulate.py     seeded spot-failure replay of plans (``planner simulate``)
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Any, ClassVar
+from typing import Any
 
-from formulations.cocktail.baselines import baseline_deployments
-from formulations.cocktail.candidates import class_candidates, unreachable_message
-from formulations.cocktail.inputs import CocktailData, CocktailDeployment, CocktailInputs
-from formulations.cocktail.milp import solve_plan
+from cost_models.units import UNIT_USD
+from formulations.cocktail.baselines import baseline_runs
+from formulations.cocktail.deployment import CocktailDeployment
+from formulations.cocktail.inputs import CocktailInputs
+from formulations.cocktail.intervals import solve_intervals
 from formulations.cocktail.simulate import simulate_with_baselines
-from formulations.cocktail.verify import interval_cost_usd, requests_served, verify_deployment
+from formulations.cocktail.tables import replay_table, tables
+from formulations.cocktail.verify import cost_summary, verify_deployment
+from formulations.cocktail.view import CocktailView, prepare, unreachable_message
 from formulations.types import (
+    BaselineRun,
     Formulation,
     InfeasibleError,
     MilpSolver,
-    Objective,
-    Outcome,
+    ObjectiveSpec,
     Sense,
+    Solution,
     Table,
     Verification,
 )
 
 
-def ensemble_accuracy(data: CocktailData, members: list[str]) -> float:
-    return data.correctness.accuracy([data.model_index[m] for m in members])
-
-
-def cost_summary(data: CocktailData, deployment: CocktailDeployment) -> dict[str, float]:
-    """Total cost, cost per hour and per 1k requests of a deployment."""
-    total = sum(interval_cost_usd(data, deployment))
-    requests = requests_served(data)
-    return {
-        "cost_usd": total,
-        "cost_usd_per_h": total / (data.n_intervals * data.interval_h),
-        "cost_usd_per_1k_requests": 1e3 * total / requests if requests > 0 else 0.0,
-    }
-
-
-def targets_met(data: CocktailData, deployment: CocktailDeployment) -> bool:
-    """Whether every chosen ensemble reaches its class's accuracy target."""
-    return all(
-        ensemble_accuracy(data, c.members) >= data.classes[k].accuracy_target
-        for plan in deployment.intervals
-        for k, c in enumerate(plan.classes)
-    )
-
-
-def baseline_summary(
-    data: CocktailData, deployment: CocktailDeployment, milp_cost_usd: float
-) -> dict[str, Any]:
-    summary: dict[str, Any] = cost_summary(data, deployment)
-    summary["cost_over_milp"] = summary["cost_usd"] / milp_cost_usd if milp_cost_usd else 0.0
-    summary["targets_met"] = targets_met(data, deployment)
-    summary["violations"] = len(verify_deployment(data, deployment).violations)
-    summary["ensembles"] = (
-        "; ".join(f"{c.name}: {'+'.join(c.members)}" for c in deployment.intervals[0].classes)
-        if deployment.intervals
-        else ""
-    )
-    return summary
-
-
-class CocktailFormulation(Formulation[CocktailInputs, CocktailDeployment]):
-    kind: ClassVar[str] = "cocktail"
+class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDeployment]):
+    kind = "cocktail"
     inputs_model = CocktailInputs
     deployment_model = CocktailDeployment
+    objective = ObjectiveSpec("cost", UNIT_USD, Sense.MINIMIZE)
 
-    def plan(self, inputs: CocktailInputs, solver: MilpSolver) -> Outcome[CocktailDeployment]:
-        started = time.perf_counter()
-        data = inputs.data()
-        candidates = [class_candidates(data, k) for k in range(len(data.classes))]
-        for k, cand in enumerate(candidates):
-            if not cand.ensembles:
-                raise InfeasibleError(unreachable_message(data, k, cand))
-        prepare_s = time.perf_counter() - started
-        deployment, result, build_s = solve_plan(
-            data,
-            [c.ensembles for c in candidates],
-            True,
-            solver,
-            lambda: "; ".join(unreachable_message(data, k, c) for k, c in enumerate(candidates)),
-            "milp",
-        )
-        milp_cost = sum(interval_cost_usd(data, deployment))
-        baselines = {
-            name: baseline_summary(data, dep, milp_cost)
-            for name, dep in baseline_deployments(data, solver).items()
+    def prepare(self, inputs: CocktailInputs) -> CocktailView:
+        return prepare(inputs)
+
+    def solve(self, view: CocktailView, solver: MilpSolver) -> Solution[CocktailDeployment]:
+        if any(not c.ensembles for c in view.candidates):
+            raise InfeasibleError(self.explain_infeasible(view, None))
+        ensembles = [c.ensembles for c in view.candidates]
+        deployment, certificate = solve_intervals(view, ensembles, True, solver, "milp")
+        return Solution(deployment, certificate)
+
+    def verify(self, view: CocktailView, deployment: CocktailDeployment) -> Verification:
+        return verify_deployment(view, deployment)
+
+    def tables(self, view: CocktailView, deployment: CocktailDeployment) -> list[Table]:
+        return tables(view, deployment)
+
+    def baselines(
+        self, view: CocktailView, solver: MilpSolver, solution: Solution[CocktailDeployment]
+    ) -> list[BaselineRun[CocktailDeployment]]:
+        return baseline_runs(view, solver)
+
+    def headline(
+        self, view: CocktailView, deployment: CocktailDeployment
+    ) -> dict[str, float | int | str | None]:
+        summary = cost_summary(view, deployment)
+        first = deployment.intervals[0].classes if deployment.intervals else []
+        return {
+            "cost_usd_per_h": summary["cost_usd_per_h"],
+            "cost_usd_per_1k_requests": summary["cost_usd_per_1k_requests"],
+            "spot_vm_share": _spot_share(deployment),
+            "ensembles": "; ".join(f"{c.name}: {'+'.join(c.members)}" for c in first),
         }
-        warnings = [
-            f"baseline {name} misses an accuracy target"
-            for name, b in baselines.items()
-            if not b["targets_met"]
-        ]
-        return Outcome(
-            deployment=deployment,
-            objective=Objective("cost", "USD", Sense.MINIMIZE, float(result.objective or 0.0)),
-            result=result,
-            build_s=prepare_s + build_s,
-            solve_s=result.solve_s,
-            baselines=baselines,
-            warnings=warnings,
-        )
 
-    def verify(self, inputs: CocktailInputs, deployment: CocktailDeployment) -> Verification:
-        return verify_deployment(inputs.data(), deployment)
-
-    def tables(self, inputs: CocktailInputs, deployment: CocktailDeployment) -> list[Table]:
-        data = inputs.data()
-        model_idx, inst_idx = data.model_index, data.instance_index
-        ensembles, pools = [], []
-        for t, plan in enumerate(deployment.intervals):
-            for k, c in enumerate(plan.classes):
-                latency = max(
-                    (
-                        data.latency_ms[model_idx[r.model], inst_idx[r.instance_type]]
-                        for r in c.routes
-                    ),
-                    default=0.0,
-                )
-                ensembles.append(
-                    [
-                        t,
-                        c.name,
-                        round(float(data.planned_qps[k, t]), 3),
-                        "+".join(c.members),
-                        round(ensemble_accuracy(data, c.members), 4),
-                        data.classes[k].accuracy_target,
-                        round(float(latency), 3),
-                        data.classes[k].slo_ms,
-                    ]
-                )
-            for p in plan.pools:
-                m, i = model_idx[p.model], inst_idx[p.instance_type]
-                load = sum(
-                    r.qps
-                    for c in plan.classes
-                    for r in c.routes
-                    if (r.model, r.instance_type) == (p.model, p.instance_type)
-                )
-                pools.append(
-                    [
-                        t,
-                        p.model,
-                        p.instance_type,
-                        p.on_demand,
-                        p.spot,
-                        round(float(data.capacity_qps[m, i]), 3),
-                        round(load, 3),
-                        round(
-                            float(
-                                p.on_demand * data.on_demand_usd_per_h[i]
-                                + p.spot * data.spot_usd_per_h[i]
-                            ),
-                            4,
-                        ),
-                    ]
-                )
-        summary = cost_summary(data, deployment)
-        return [
-            Table(
-                "Ensemble per interval and class",
-                [
-                    "interval",
-                    "class",
-                    "load_qps",
-                    "ensemble",
-                    "vote_accuracy",
-                    "accuracy_target",
-                    "latency_ms",
-                    "slo_ms",
-                ],
-                ensembles,
-            ),
-            Table(
-                "VMs per interval, model and instance type",
-                [
-                    "interval",
-                    "model",
-                    "instance_type",
-                    "on_demand",
-                    "spot",
-                    "capacity_qps_per_vm",
-                    "load_qps",
-                    "cost_usd_per_h",
-                ],
-                pools,
-            ),
-            Table("Cost", list(summary), [[round(v, 6) for v in summary.values()]]),
-        ]
+    def explain_infeasible(self, view: CocktailView, context: Any) -> str:
+        missing = [k for k, c in enumerate(view.candidates) if not c.ensembles]
+        if not missing:
+            return super().explain_infeasible(view, context)
+        return "; ".join(unreachable_message(view, k) for k in missing)
 
     def simulate(
         self,
-        inputs: CocktailInputs,
+        view: CocktailView,
         deployment: CocktailDeployment,
         solver: MilpSolver,
         runs: int,
         seed: int,
     ) -> list[Table]:
         """Spot-failure replay of the plan and of every baseline (see simulate.py)."""
-        reports = simulate_with_baselines(inputs, deployment, solver, runs, seed)
-        rows = [
+        reports = simulate_with_baselines(view, deployment, solver, runs, seed)
+        rows: list[list[float | str]] = [
             [
                 name,
                 r.requests,
@@ -210,18 +106,11 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailDeployment]):
             ]
             for name, r in reports.items()
         ]
-        return [
-            Table(
-                f"Spot-failure replay: {runs} seeded runs from seed {seed}, interruption rates "
-                f"x{inputs.interruption_rate_scale:g}",
-                [
-                    "plan",
-                    "requests",
-                    "targets_met_pct",
-                    "answered_pct",
-                    "spot_interruptions_per_run",
-                ],
-                rows,
-                marked_row=0,
-            )
-        ]
+        return [replay_table(rows, runs, seed, view.interruption_rate_scale)]
+
+
+def _spot_share(deployment: CocktailDeployment) -> float:
+    """Share of the deployment's VM-intervals that are spot VMs."""
+    pools = [p for plan in deployment.intervals for p in plan.pools]
+    total = sum(p.on_demand + p.spot for p in pools)
+    return sum(p.spot for p in pools) / total if total else 0.0

@@ -1,32 +1,23 @@
-"""Scenario inputs and deployment of the Cocktail formulation, and the data derived from them.
+"""Scenario inputs of the Cocktail formulation.
 
 Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 ``max_ensemble_size``, ``min_on_demand_share``, ``interruption_rate_scale``,
 ``vm_startup_s``, ``max_vm_changes``, optional price overrides ``on_demand_usd_per_h`` /
-``spot_usd_per_h`` (instance type -> $/h), ``[correctness]`` and ``[[classes]]`` (``name``,
-``slo_ms``, ``accuracy_target``, ``[classes.load]``). See ``docs/cocktail.md``.
+``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]`` and ``[[classes]]`` (``name``,
+``slo_ms``, ``accuracy_target``, ``[classes.load]`` with ``qps`` or ``trace``). See
+``docs/cocktail.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cost_models.cloud import INSTANCES, InstanceType
-from cost_models.cocktail.accuracy import (
-    CorrectnessModel,
-    VoteRule,
-    monte_carlo_correctness,
-    read_correctness_csv,
-)
-from cost_models.cocktail.spot import interruption_probability, interruption_rate_per_h
-from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps
-from cost_models.errors import DataError
-from formulations.cocktail.load import SECONDS_PER_HOUR, observed_rates_qps, planned_rates_qps
+from cost_models.cloud import INSTANCES
+from cost_models.cocktail.accuracy import VoteRule
+from cost_models.cocktail.zoo import ZOO
+from cost_models.units import SECONDS_PER_HOUR
 from formulations.types import DataPath
 
 
@@ -90,8 +81,6 @@ class CocktailInputs(BaseModel):
     spot_usd_per_h: dict[str, float] = Field(default_factory=dict)
     correctness: CorrectnessSpec = Field(default_factory=CorrectnessSpec)
 
-    _data: CocktailData | None = PrivateAttr(None)
-
     @model_validator(mode="after")
     def _check(self) -> CocktailInputs:
         for key, names, known in (
@@ -120,157 +109,3 @@ class CocktailInputs(BaseModel):
         if self.vm_startup_s >= self.interval_h * SECONDS_PER_HOUR:
             raise ValueError("vm_startup_s: less than one interval")
         return self
-
-    def data(self) -> CocktailData:
-        """The cost-model data of these inputs (computed once; raises DataError on bad files)."""
-        if self._data is None:
-            self._data = _derive(self)
-        return self._data
-
-
-@dataclass(frozen=True)
-class CocktailData:
-    """Everything the formulation, verifier, baselines and simulation read, by index.
-
-    Index ``m`` runs over ``models``, ``i`` over ``instances``, ``k`` over ``classes``, ``t``
-    over intervals.
-    """
-
-    models: list[str]
-    instances: list[str]
-    classes: list[RequestClass]
-    interval_h: float
-    latency_ms: np.ndarray  # [m, i], one request
-    capacity_qps: np.ndarray  # [m, i], one VM
-    on_demand_usd_per_h: np.ndarray  # [i]
-    spot_usd_per_h: np.ndarray  # [i]
-    spot_loss_prob: np.ndarray  # [i], probability a spot VM is reclaimed within an interval
-    spot_rate_per_h: np.ndarray  # [i], interruptions per spot VM-hour
-    planned_qps: np.ndarray  # [k, t], load the plan must serve (forecast or observed)
-    actual_qps: np.ndarray  # [k, t], observed load (what the simulation replays)
-    correctness: CorrectnessModel
-    min_on_demand_share: float
-    max_ensemble_size: int
-    startup_h: float
-    max_vm_changes: int | None
-
-    @cached_property
-    def model_index(self) -> dict[str, int]:
-        """Index ``m`` of each model name."""
-        return {name: m for m, name in enumerate(self.models)}
-
-    @cached_property
-    def instance_index(self) -> dict[str, int]:
-        """Index ``i`` of each instance type name."""
-        return {name: i for i, name in enumerate(self.instances)}
-
-    @property
-    def n_intervals(self) -> int:
-        return self.planned_qps.shape[1]
-
-    def meets_slo(self, m: int, i: int, k: int) -> bool:
-        return bool(self.latency_ms[m, i] <= self.classes[k].slo_ms)
-
-    def spot_effective_qps(self, m: int, i: int) -> float:
-        """Capacity a spot VM is credited with: discounted by its interruption probability."""
-        return float(self.capacity_qps[m, i] * (1.0 - self.spot_loss_prob[i]))
-
-
-def _derive(inputs: CocktailInputs) -> CocktailData:
-    zoo = [ZOO[m] for m in inputs.models]
-    types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
-    rates = [observed_rates_qps(c.load, inputs.interval_h) for c in inputs.classes]
-    needed = [len(r) for r in rates]
-    from_numbers = {n for n, c in zip(needed, inputs.classes, strict=True) if c.load.qps}
-    if len(from_numbers) > 1 or (from_numbers and max(needed) > min(from_numbers)):
-        raise DataError(
-            None, "classes.load", f"the same number of intervals for every class (got {needed})"
-        )
-    n_intervals = max(needed)
-    if n_intervals == 0:
-        raise DataError(None, "classes.load", "at least one interval of load (traces are empty)")
-    # a trace ending early has no requests in the intervals after its last arrival
-    observed = [np.pad(r, (0, n_intervals - len(r))) for r in rates]
-    planned = [planned_rates_qps(c.load, r) for c, r in zip(inputs.classes, observed, strict=True)]
-    spec = inputs.correctness
-    if spec.matrix is not None:
-        matrix = read_correctness_csv(spec.matrix, inputs.models)
-    else:
-        matrix = monte_carlo_correctness(
-            [m.top1 for m in zoo], spec.n_samples, spec.correlation, spec.seed
-        )
-    return CocktailData(
-        models=list(inputs.models),
-        instances=list(inputs.instance_types),
-        classes=list(inputs.classes),
-        interval_h=inputs.interval_h,
-        latency_ms=np.array([[latency_ms(m, t) for t in types] for m in zoo]),
-        capacity_qps=np.array([[throughput_qps(m, t) for t in types] for m in zoo]),
-        on_demand_usd_per_h=np.array(
-            [inputs.on_demand_usd_per_h.get(t.name, t.on_demand_usd_per_h) for t in types]
-        ),
-        spot_usd_per_h=np.array(
-            [inputs.spot_usd_per_h.get(t.name, t.spot_usd_per_h) for t in types]
-        ),
-        spot_loss_prob=np.array(
-            [
-                interruption_probability(t, inputs.interval_h, inputs.interruption_rate_scale)
-                for t in types
-            ]
-        ),
-        spot_rate_per_h=np.array(
-            [interruption_rate_per_h(t, inputs.interruption_rate_scale) for t in types]
-        ),
-        planned_qps=np.array(planned, dtype=float),
-        actual_qps=np.array(observed, dtype=float),
-        correctness=CorrectnessModel.from_matrix(matrix, spec.vote),
-        min_on_demand_share=inputs.min_on_demand_share,
-        max_ensemble_size=inputs.max_ensemble_size,
-        startup_h=inputs.vm_startup_s / SECONDS_PER_HOUR,
-        max_vm_changes=inputs.max_vm_changes,
-    )
-
-
-class Pool(BaseModel):
-    """VMs of one instance type serving one model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str
-    instance_type: str
-    on_demand: int
-    spot: int
-
-
-class Route(BaseModel):
-    """Requests/s of one class sent to one model's pool on one instance type."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str
-    instance_type: str
-    qps: float
-
-
-class ClassPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    members: list[str]
-    routes: list[Route]
-
-
-class IntervalPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    classes: list[ClassPlan]
-    pools: list[Pool]
-
-
-class CocktailDeployment(BaseModel):
-    """Per interval: each class's ensemble and routing, and the VM pools."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    policy: str = "milp"
-    intervals: list[IntervalPlan]

@@ -10,21 +10,11 @@ both take the first interval as known).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from cost_models.workload import (
-    ewma,
-    moving_average,
-    read_arrivals_ms,
-    window_rates_qps,
-)
-
-if TYPE_CHECKING:
-    from formulations.cocktail.inputs import LoadSpec
-
-SECONDS_PER_HOUR = 3600.0
+from cost_models.units import SECONDS_PER_HOUR
+from cost_models.workload import ewma, moving_average, read_arrivals_ms, window_rates_qps
+from formulations.cocktail.inputs import LoadSpec
 
 
 def observed_rates_qps(spec: LoadSpec, interval_h: float) -> np.ndarray:
@@ -32,6 +22,7 @@ def observed_rates_qps(spec: LoadSpec, interval_h: float) -> np.ndarray:
     (up to its last arrival; the trace is read once)."""
     if spec.qps is not None:
         return np.asarray(spec.qps, dtype=float)
+    assert spec.trace is not None  # LoadSpec validates: exactly one of qps or trace
     return window_rates_qps(
         read_arrivals_ms(spec.trace), interval_h * SECONDS_PER_HOUR, spec.statistic
     )

@@ -23,13 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formulations.cocktail.baselines import baseline_deployments
-from formulations.cocktail.inputs import (
-    SECONDS_PER_HOUR,
-    CocktailData,
-    CocktailDeployment,
-    CocktailInputs,
-)
+from cost_models.units import SECONDS_PER_HOUR
+from formulations.cocktail.baselines import baseline_runs
+from formulations.cocktail.deployment import CocktailDeployment
+from formulations.cocktail.view import CocktailView
 from formulations.types import MilpSolver
 
 
@@ -43,24 +40,25 @@ class SimulationReport:
 
 
 class _SubsetOk:
-    """Which subsets of an ensemble meet a target (vote accuracy, cached per ensemble)."""
+    """Which subsets of an ensemble meet a target (vote accuracy), computed once per
+    ensemble and target within one replay."""
 
-    def __init__(self, data: CocktailData) -> None:
-        self.data = data
-        self.cache: dict[tuple[tuple[int, ...], float], np.ndarray] = {}
+    def __init__(self, view: CocktailView) -> None:
+        self.view = view
+        self.flags_of: dict[tuple[tuple[int, ...], float], np.ndarray] = {}
 
     def flags(self, members: tuple[int, ...], target: float) -> np.ndarray:
         """ok[mask] for every bit mask over ``members`` (bit j = member j answered)."""
         key = (members, target)
-        if key not in self.cache:
+        if key not in self.flags_of:
             masks = list(range(1, 2 ** len(members)))
             subsets = [
                 tuple(members[j] for j in range(len(members)) if mask >> j & 1) for mask in masks
             ]
             ok = np.zeros(2 ** len(members), dtype=bool)
-            ok[masks] = self.data.correctness.accuracies(subsets) >= target
-            self.cache[key] = ok
-        return self.cache[key]
+            ok[masks] = self.view.correctness.accuracies(subsets) >= target
+            self.flags_of[key] = ok
+        return self.flags_of[key]
 
 
 def _met_probability(answer: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +79,7 @@ def _met_probability(answer: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np
 
 
 def simulate(
-    data: CocktailData,
+    view: CocktailView,
     deployment: CocktailDeployment,
     runs: int = 20,
     seed: int = 0,
@@ -89,37 +87,37 @@ def simulate(
 ) -> SimulationReport:
     """Replay ``deployment`` ``runs`` times against seeded spot interruptions."""
     rng = np.random.default_rng(seed)
-    model_idx, inst_idx = data.model_index, data.instance_index
-    subset_ok = _SubsetOk(data)
-    instants = (np.arange(substeps) + 0.5) / substeps * data.interval_h
+    model_idx, inst_idx = view.model_index, view.instance_index
+    subset_ok = _SubsetOk(view)
+    instants = (np.arange(substeps) + 0.5) / substeps * view.interval_h
     met = answered = interruptions = 0.0
-    total = float(data.actual_qps.sum() * data.interval_h * SECONDS_PER_HOUR)
+    total = float(view.actual_qps.sum() * view.interval_h * SECONDS_PER_HOUR)
     for _ in range(runs):
         for t, plan in enumerate(deployment.intervals):
             ratio = np.divide(
-                data.actual_qps[:, t],
-                data.planned_qps[:, t],
-                out=np.zeros(len(data.classes)),
-                where=data.planned_qps[:, t] > 0,
+                view.actual_qps[:, t],
+                view.planned_qps[:, t],
+                out=np.zeros(len(view.classes)),
+                where=view.planned_qps[:, t] > 0,
             )
             load: dict[tuple[int, int], float] = {}
             for k, cls in enumerate(plan.classes):
                 for r in cls.routes:
                     key = (model_idx[r.model], inst_idx[r.instance_type])
                     load[key] = load.get(key, 0.0) + r.qps * ratio[k]
-            share: dict[tuple[int, int], np.ndarray] = {}
+            share: dict[tuple[int, int], np.ndarray | float] = {}
             for pool in plan.pools:
                 m, i = model_idx[pool.model], inst_idx[pool.instance_type]
                 lost_at = rng.exponential(
-                    1.0 / max(data.spot_rate_per_h[i], 1e-300), size=pool.spot
+                    1.0 / max(view.spot_rate_per_h[i], 1e-300), size=pool.spot
                 )
-                interruptions += float(np.sum(lost_at < data.interval_h))
+                interruptions += float(np.sum(lost_at < view.interval_h))
                 alive = pool.on_demand + pool.spot - (lost_at[None, :] < instants[:, None]).sum(1)
-                capacity = alive * data.capacity_qps[m, i]
+                capacity = alive * view.capacity_qps[m, i]
                 demand = load.get((m, i), 0.0)
                 share[(m, i)] = np.minimum(1.0, capacity / demand) if demand > 0 else 1.0
             for k, cls in enumerate(plan.classes):
-                requests = data.actual_qps[k, t] * data.interval_h * SECONDS_PER_HOUR
+                requests = view.actual_qps[k, t] * view.interval_h * SECONDS_PER_HOUR
                 members = tuple(model_idx[m] for m in cls.members)
                 answer = np.zeros((substeps, len(members)))
                 for j, m in enumerate(members):
@@ -133,7 +131,7 @@ def simulate(
                             )
                             / weight
                         )
-                ok = subset_ok.flags(members, data.classes[k].accuracy_target)
+                ok = subset_ok.flags(members, view.classes[k].accuracy_target)
                 met_p, answered_p = _met_probability(answer, ok)
                 met += requests * float(met_p.mean())
                 answered += requests * float(answered_p.mean())
@@ -147,20 +145,22 @@ def simulate(
 
 
 def simulate_all(
-    data: CocktailData, deployments: Mapping[str, CocktailDeployment], runs: int = 20, seed: int = 0
+    view: CocktailView, deployments: Mapping[str, CocktailDeployment], runs: int = 20, seed: int = 0
 ) -> dict[str, SimulationReport]:
     """Simulate several plans with the same seed (common random numbers across plans)."""
-    return {name: simulate(data, dep, runs, seed) for name, dep in deployments.items()}
+    return {name: simulate(view, dep, runs, seed) for name, dep in deployments.items()}
 
 
 def simulate_with_baselines(
-    inputs: CocktailInputs,
+    view: CocktailView,
     plan: CocktailDeployment,
     solver: MilpSolver,
     runs: int = 20,
     seed: int = 0,
 ) -> dict[str, SimulationReport]:
-    """Simulate a plan (``"milp"``) and every baseline built on the same inputs."""
-    data = inputs.data()
-    deployments = {"milp": plan, **baseline_deployments(data, solver)}
-    return simulate_all(data, deployments, runs, seed)
+    """Simulate a plan (``"milp"``) and every baseline that has a plan, on the same inputs."""
+    deployments = {"milp": plan}
+    for run in baseline_runs(view, solver):
+        if run.deployment is not None:
+            deployments[run.name] = run.deployment
+    return simulate_all(view, deployments, runs, seed)

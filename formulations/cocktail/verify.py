@@ -9,24 +9,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from formulations.cocktail.inputs import (
-    SECONDS_PER_HOUR,
-    CocktailData,
-    CocktailDeployment,
-    IntervalPlan,
-)
+from formulations.cocktail.deployment import CocktailDeployment, IntervalPlan
+from formulations.cocktail.view import CocktailView
+from formulations.tolerances import close, leq
 from formulations.types import Verification
 
-REL_TOL = 1e-6  # relative tolerance on load balances and capacities (solver feasibility)
-ABS_TOL_QPS = 1e-6  # absolute tolerance, requests/s
 
-
-def _close_enough(lhs: float, rhs: float) -> bool:
-    """lhs <= rhs up to the tolerances."""
-    return lhs <= rhs + ABS_TOL_QPS + REL_TOL * max(abs(lhs), abs(rhs))
-
-
-def interval_cost_usd(data: CocktailData, deployment: CocktailDeployment) -> list[float]:
+def interval_cost_usd(view: CocktailView, deployment: CocktailDeployment) -> list[float]:
     """Cost of each interval: VM-hours at on-demand/spot prices plus billed start-up time of
     VMs added since the previous interval."""
     previous: dict[tuple[str, str], tuple[int, int]] = {}
@@ -35,16 +24,16 @@ def interval_cost_usd(data: CocktailData, deployment: CocktailDeployment) -> lis
         cost = 0.0
         current = {}
         for pool in plan.pools:
-            i = data.instance_index.get(pool.instance_type)
+            i = view.instance_index.get(pool.instance_type)
             if i is None:
                 continue
             od_prev, sp_prev = previous.get((pool.model, pool.instance_type), (0, 0))
             od_new, sp_new = max(0, pool.on_demand - od_prev), max(0, pool.spot - sp_prev)
-            cost += data.interval_h * (
-                pool.on_demand * data.on_demand_usd_per_h[i] + pool.spot * data.spot_usd_per_h[i]
+            cost += view.interval_h * (
+                pool.on_demand * view.on_demand_usd_per_h[i] + pool.spot * view.spot_usd_per_h[i]
             )
-            cost += data.startup_h * (
-                od_new * data.on_demand_usd_per_h[i] + sp_new * data.spot_usd_per_h[i]
+            cost += view.startup_h * (
+                od_new * view.on_demand_usd_per_h[i] + sp_new * view.spot_usd_per_h[i]
             )
             current[(pool.model, pool.instance_type)] = (pool.on_demand, pool.spot)
         previous = current
@@ -52,33 +41,39 @@ def interval_cost_usd(data: CocktailData, deployment: CocktailDeployment) -> lis
     return costs
 
 
-def requests_served(data: CocktailData) -> float:
-    """Requests the plan serves over the horizon (planned load x interval length)."""
-    return float(data.planned_qps.sum() * data.interval_h * SECONDS_PER_HOUR)
+def cost_summary(view: CocktailView, deployment: CocktailDeployment) -> dict[str, float]:
+    """Total cost, cost per hour and per 1k requests of a deployment."""
+    total = sum(interval_cost_usd(view, deployment))
+    requests = view.requests()
+    return {
+        "cost_usd": total,
+        "cost_usd_per_h": total / (view.n_intervals * view.interval_h),
+        "cost_usd_per_1k_requests": 1e3 * total / requests if requests > 0 else 0.0,
+    }
 
 
-def _check_interval(data: CocktailData, t: int, plan: IntervalPlan) -> list[str]:
+def _check_interval(view: CocktailView, t: int, plan: IntervalPlan) -> list[str]:
     out: list[str] = []
-    model_idx, inst_idx = data.model_index, data.instance_index
+    model_idx, inst_idx = view.model_index, view.instance_index
     names = [c.name for c in plan.classes]
-    expected = [c.name for c in data.classes]
+    expected = [c.name for c in view.classes]
     if names != expected:
         return [f"interval {t}: classes {names} differ from the scenario's {expected}"]
     served: dict[tuple[int, int], float] = defaultdict(float)
     for k, cls_plan in enumerate(plan.classes):
-        cls = data.classes[k]
+        cls = view.classes[k]
         where = f"interval {t}, class {cls.name!r}"
         members = cls_plan.members
         unknown = [m for m in members if m not in model_idx]
         if not members or unknown or len(set(members)) != len(members):
             out.append(f"{where}: ensemble {members} must be non-empty, distinct, known models")
             continue
-        if len(members) > data.max_ensemble_size:
+        if len(members) > view.max_ensemble_size:
             out.append(
                 f"{where}: ensemble of {len(members)} models exceeds max_ensemble_size "
-                f"{data.max_ensemble_size}"
+                f"{view.max_ensemble_size}"
             )
-        accuracy = data.correctness.accuracy([model_idx[m] for m in members])
+        accuracy = view.correctness.accuracy([model_idx[m] for m in members])
         if accuracy < cls.accuracy_target:
             out.append(
                 f"{where}: vote accuracy {accuracy:.4f} of {'+'.join(members)} is below "
@@ -96,17 +91,17 @@ def _check_interval(data: CocktailData, t: int, plan: IntervalPlan) -> list[str]
             if not (math.isfinite(route.qps) and route.qps >= 0):
                 out.append(f"{where}: route qps {route.qps} must be finite and >= 0")
                 continue
-            if data.latency_ms[m, i] > cls.slo_ms:
+            if view.latency_ms[m, i] > cls.slo_ms:
                 out.append(
                     f"{where}: {route.model} on {route.instance_type} takes "
-                    f"{data.latency_ms[m, i]:.2f} ms > SLO {cls.slo_ms:g} ms"
+                    f"{view.latency_ms[m, i]:.2f} ms > SLO {cls.slo_ms:g} ms"
                 )
             routed[route.model] += route.qps
             served[(m, i)] += route.qps
-        load = float(data.planned_qps[k, t])
+        load = float(view.planned_qps[k, t])
         for member in members:
             got = routed.get(member, 0.0)
-            if not (_close_enough(got, load) and _close_enough(load, got)):
+            if not close(got, load):
                 out.append(
                     f"{where}: {member} receives {got:.6g} req/s, not the class load "
                     f"{load:.6g} req/s"
@@ -122,26 +117,26 @@ def _check_interval(data: CocktailData, t: int, plan: IntervalPlan) -> list[str]
         if pool.on_demand < 0 or pool.spot < 0:
             out.append(f"{where}: VM counts must be >= 0")
     for (m, i), qps in served.items():
-        where = f"interval {t}, pool {data.models[m]} on {data.instances[i]}"
-        pool = next(
+        where = f"interval {t}, pool {view.models[m]} on {view.instances[i]}"
+        found = next(
             (
                 p
                 for p in plan.pools
-                if (p.model, p.instance_type) == (data.models[m], data.instances[i])
+                if (p.model, p.instance_type) == (view.models[m], view.instances[i])
             ),
             None,
         )
-        od, sp = (pool.on_demand, pool.spot) if pool is not None else (0, 0)
-        od_qps = od * float(data.capacity_qps[m, i])
-        capacity = od_qps + sp * data.spot_effective_qps(m, i)
-        if not _close_enough(qps, capacity):
+        od, sp = (found.on_demand, found.spot) if found is not None else (0, 0)
+        od_qps = od * float(view.capacity_qps[m, i])
+        capacity = od_qps + sp * view.spot_effective_qps(m, i)
+        if not leq(qps, capacity):
             out.append(
                 f"{where}: {qps:.6g} req/s exceed the risk-discounted capacity {capacity:.6g} req/s"
             )
-        if not _close_enough(data.min_on_demand_share * qps, od_qps):
+        if not leq(view.min_on_demand_share * qps, od_qps):
             out.append(
                 f"{where}: on-demand capacity {od_qps:.6g} req/s is below "
-                f"{data.min_on_demand_share:g} of its load {qps:.6g} req/s"
+                f"{view.min_on_demand_share:g} of its load {qps:.6g} req/s"
             )
     return out
 
@@ -159,19 +154,19 @@ def _vm_changes(before: IntervalPlan, after: IntervalPlan) -> int:
     )
 
 
-def verify_deployment(data: CocktailData, deployment: CocktailDeployment) -> Verification:
+def verify_deployment(view: CocktailView, deployment: CocktailDeployment) -> Verification:
     violations: list[str] = []
-    if len(deployment.intervals) != data.n_intervals:
+    if len(deployment.intervals) != view.n_intervals:
         violations.append(
-            f"plan has {len(deployment.intervals)} intervals, the scenario {data.n_intervals}"
+            f"plan has {len(deployment.intervals)} intervals, the scenario {view.n_intervals}"
         )
-    for t, plan in enumerate(deployment.intervals[: data.n_intervals]):
-        violations += _check_interval(data, t, plan)
-        if t > 0 and data.max_vm_changes is not None:
+    for t, plan in enumerate(deployment.intervals[: view.n_intervals]):
+        violations += _check_interval(view, t, plan)
+        if t > 0 and view.max_vm_changes is not None:
             changes = _vm_changes(deployment.intervals[t - 1], plan)
-            if changes > data.max_vm_changes:
+            if changes > view.max_vm_changes:
                 violations.append(
                     f"interval {t}: {changes} VMs added or removed, more than "
-                    f"max_vm_changes {data.max_vm_changes}"
+                    f"max_vm_changes {view.max_vm_changes}"
                 )
-    return Verification(sum(interval_cost_usd(data, deployment)), violations)
+    return Verification(sum(interval_cost_usd(view, deployment)), violations)

@@ -1,11 +1,11 @@
-"""Scenario inputs of the ``ddl`` formulation (validated TOML) and the plan's deployment."""
+"""Scenario inputs of the ``ddl`` formulation: the validated TOML, minus the engine's keys."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cost_models.ddl.allreduce import (
     DEFAULT_BUCKET_MIB,
@@ -28,18 +28,6 @@ from cost_models.ddl.workloads import MODELS
 from cost_models.devices import DEVICES, Precision
 from cost_models.roofline import DEFAULT_COMPUTE_EFFICIENCY, RooflineParams
 from formulations.types import InputError
-
-if TYPE_CHECKING:
-    from formulations.ddl.candidates import Candidate
-
-# Relative slack on deadline and budget comparisons, so that a configuration exactly at the
-# limit is accepted identically by the pruning, the MILP and the verifier.
-LIMIT_RTOL = 1e-9
-
-
-def within(value: float, limit: float | None) -> bool:
-    """``value <= limit`` up to :data:`LIMIT_RTOL`; no limit always holds."""
-    return limit is None or value <= limit * (1 + LIMIT_RTOL)
 
 
 class Mode(StrEnum):
@@ -169,12 +157,6 @@ class DdlInputs(BaseModel):
     top_candidates: int = Field(10, ge=1, le=1000)
     near_optimal_pct: float = Field(0.0, ge=0, le=100)
 
-    # Every job's enumerated candidates with the JSON of the inputs they were computed
-    # from: filled by :func:`formulations.ddl.candidates.candidates_by_job`, so that plan
-    # and tables evaluate the stall model once; the JSON key makes a ``model_copy(update=)``
-    # (which copies private attributes) re-enumerate instead of reusing stale estimates.
-    _candidates: tuple[str, dict[str, list[Candidate]]] | None = PrivateAttr(None)
-
     @field_validator("instance_types")
     @classmethod
     def _instances(cls, value: list[str]) -> list[str]:
@@ -223,25 +205,3 @@ class DdlInputs(BaseModel):
 
     def quota_limits(self) -> dict[tuple[QuotaGroup, Market], int]:
         return {(q.group, q.market): q.vcpus for q in self.quotas}
-
-
-class Assignment(BaseModel):
-    """The configuration chosen for one job."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    job: str
-    instance_type: str
-    nodes: int = Field(ge=1)
-    market: Market
-
-    @property
-    def config(self) -> tuple[str, int, Market]:
-        """(instance type, nodes, market), comparable with ``Estimate.config``."""
-        return self.instance_type, self.nodes, self.market
-
-
-class DdlDeployment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    assignments: list[Assignment]

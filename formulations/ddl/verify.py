@@ -8,11 +8,15 @@ from collections import Counter
 
 from cost_models.cloud import INSTANCES
 from cost_models.ddl.estimate import estimate
-from formulations.ddl.inputs import DdlDeployment, DdlInputs, Mode, QuotaGroup, within
+from formulations.ddl.candidates import meets_limit
+from formulations.ddl.deployment import DdlDeployment
+from formulations.ddl.inputs import Mode, QuotaGroup
+from formulations.ddl.view import DdlView
 from formulations.types import Verification
 
 
-def verify(inputs: DdlInputs, deployment: DdlDeployment) -> Verification:
+def verify(view: DdlView, deployment: DdlDeployment) -> Verification:
+    inputs = view.inputs
     violations: list[str] = []
     specs = {spec.name: spec for spec in inputs.jobs}
     counts = Counter(a.job for a in deployment.assignments)
@@ -21,7 +25,7 @@ def verify(inputs: DdlInputs, deployment: DdlDeployment) -> Verification:
             violations.append(f"job {name}: assigned {counts[name]} configurations, expected 1")
     platform = inputs.assumptions.platform()
     total_cost, latest_h = 0.0, 0.0
-    vcpus: Counter[tuple[str, str]] = Counter()
+    vcpus: Counter[tuple[QuotaGroup, str]] = Counter()
     for a in deployment.assignments:
         where = f"job {a.job} on {a.nodes} x {a.instance_type} ({a.market.value})"
         spec = specs.get(a.job)
@@ -43,14 +47,14 @@ def verify(inputs: DdlInputs, deployment: DdlDeployment) -> Verification:
             platform,
             inputs.price_overrides(a.market),
         )
-        if not within(e.hours, spec.deadline_h):
+        if not meets_limit(e.hours, spec.deadline_h):
             violations.append(f"{where}: takes {e.hours:.4f} h > deadline {spec.deadline_h} h")
         total_cost += e.cost_usd
         latest_h = max(latest_h, e.hours)
         vcpus[QuotaGroup.of(a.instance_type), a.market] += (
             a.nodes * INSTANCES[a.instance_type].vcpus
         )
-    if inputs.objective is Mode.MIN_TIME and not within(total_cost, inputs.budget_usd):
+    if inputs.objective is Mode.MIN_TIME and not meets_limit(total_cost, inputs.budget_usd):
         violations.append(f"total cost ${total_cost:.2f} > budget ${inputs.budget_usd}")
     for q in inputs.quotas:
         used = vcpus[q.group, q.market]

@@ -1,16 +1,20 @@
-"""The ``ppipe`` deployment (a plan people and ``planner check`` read) and its tables."""
+"""The ``ppipe`` deployment (a plan people and ``planner check`` read), and how it is read off
+the designs a solve picked.
+
+Rates are requests/s (``*_qps``), latencies microseconds, GPU counts physical GPUs.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict
 
 from formulations.ppipe.inputs import Mode, PPipeInputs
-from formulations.ppipe.milp import Chosen, pipeline_rps
-from formulations.types import Table
+from formulations.ppipe.milp import Chosen
 
 
 class StagePlan(BaseModel):
@@ -24,7 +28,7 @@ class StagePlan(BaseModel):
     instances: int  # MPS slices
     gpus: float  # physical GPUs = instances / mps_level
     latency_us: float  # one batch through the stage
-    throughput_rps: float  # instances x per-instance throughput
+    throughput_qps: float  # instances x per-instance throughput
 
 
 class PipelinePlan(BaseModel):
@@ -33,7 +37,7 @@ class PipelinePlan(BaseModel):
     gpu_sequence: list[str]  # compat: the pipeline's full type sequence; general: used types
     stages: list[StagePlan]
     latency_us: float  # end to end, with transfers, batch building and the SLO reserve
-    throughput_rps: float
+    throughput_qps: float
 
 
 class ModelPlan(BaseModel):
@@ -41,7 +45,7 @@ class ModelPlan(BaseModel):
 
     model: str
     weight: float
-    throughput_rps: float
+    throughput_qps: float
     pipelines: list[PipelinePlan]
 
 
@@ -59,18 +63,34 @@ class PPipeDeployment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Mode
-    objective_rps: float  # min over models of throughput / weight
-    total_throughput_rps: float  # sum over models
+    objective_qps: float  # min over models of throughput / weight
+    total_throughput_qps: float  # sum over models
     models: list[ModelPlan]
     gpus: list[GpuUse]
     low_class_gpu_share: float | None  # reserved low-class GPUs / available low-class GPUs
 
 
+def pipeline_qps(chosen: Chosen) -> float:
+    """Throughput of a chosen pipeline: its slowest slot (instances x per-instance rate)."""
+    return min(
+        n * s.instance_qps for n, s in zip(chosen.instances, chosen.design.stages, strict=True)
+    )
+
+
+def reserved_gpus(cells: Iterable[Fraction], per_index: bool) -> Fraction:
+    """Physical GPUs of one type held by slot-index cells of exact GPU use: each cell
+    rounded up with integer_gpus_per_partition_index, else their sum."""
+    values = list(cells)
+    if per_index:
+        return Fraction(sum(math.ceil(v) for v in values))
+    return sum(values, Fraction(0))
+
+
 def build_deployment(inputs: PPipeInputs, mode: Mode, chosen: Sequence[Chosen]) -> PPipeDeployment:
-    """The deployment of a solved plan (numbers from the enumerated designs)."""
+    """The deployment of chosen pipelines (numbers from the enumerated designs)."""
     names = [gpu.name for gpu in inputs.gpus]
     pipelines: list[list[PipelinePlan]] = [[] for _ in inputs.models]
-    per_index: dict[tuple[int, int, str], float] = defaultdict(float)
+    per_index: dict[tuple[int, int, str], Fraction] = defaultdict(Fraction)
     for c in chosen:
         stages = []
         for k, (stage, n) in enumerate(zip(c.design.stages, c.instances, strict=True)):
@@ -84,16 +104,16 @@ def build_deployment(inputs: PPipeInputs, mode: Mode, chosen: Sequence[Chosen]) 
                     instances=n,
                     gpus=n / stage.mps,
                     latency_us=stage.latency_us,
-                    throughput_rps=n * stage.instance_rps,
+                    throughput_qps=n * stage.instance_qps,
                 )
             )
-            per_index[(c.design.model, k, names[stage.gpu])] += n / stage.mps
+            per_index[(c.design.model, k, names[stage.gpu])] += Fraction(n, stage.mps)
         pipelines[c.design.model].append(
             PipelinePlan(
                 gpu_sequence=[names[g] for g in c.sequence],
                 stages=stages,
                 latency_us=c.design.latency_us,
-                throughput_rps=pipeline_rps(c),
+                throughput_qps=pipeline_qps(c),
             )
         )
     models = [
@@ -101,24 +121,19 @@ def build_deployment(inputs: PPipeInputs, mode: Mode, chosen: Sequence[Chosen]) 
             model=m.name,
             weight=m.weight,
             pipelines=p,
-            throughput_rps=sum(x.throughput_rps for x in p),
+            throughput_qps=sum(x.throughput_qps for x in p),
         )
         for m, p in zip(inputs.models, pipelines, strict=True)
     ]
     gpus = []
     for gpu in inputs.gpus:
         cells = [v for (_, _, g), v in per_index.items() if g == gpu.name]
-        reserved = (
-            sum(math.ceil(v - 1e-9) for v in cells)
-            if inputs.integer_gpus_per_partition_index
-            else sum(cells)
-        )
         gpus.append(
             GpuUse(
                 gpu=gpu.name,
                 available=gpu.count,
-                used=sum(cells),
-                reserved=reserved,
+                used=float(sum(cells, Fraction(0))),
+                reserved=float(reserved_gpus(cells, inputs.integer_gpus_per_partition_index)),
                 low_class=gpu.low_class,
             )
         )
@@ -127,8 +142,8 @@ def build_deployment(inputs: PPipeInputs, mode: Mode, chosen: Sequence[Chosen]) 
         models=models,
         gpus=gpus,
         low_class_gpu_share=low_class_share(gpus),
-        objective_rps=min(m.throughput_rps / m.weight for m in models),
-        total_throughput_rps=sum(m.throughput_rps for m in models),
+        objective_qps=min(m.throughput_qps / m.weight for m in models),
+        total_throughput_qps=sum(m.throughput_qps for m in models),
     )
 
 
@@ -138,82 +153,3 @@ def low_class_share(gpus: Sequence[GpuUse]) -> float | None:
     if not available:
         return None
     return sum(g.reserved for g in gpus if g.low_class) / available
-
-
-def deployment_tables(deployment: PPipeDeployment) -> list[Table]:
-    stages = Table(
-        "Pipeline stages",
-        [
-            "model",
-            "pipeline",
-            "gpu_sequence",
-            "stage",
-            "chunks",
-            "gpu",
-            "mps_level",
-            "batch",
-            "instances",
-            "gpus",
-            "stage_latency_us",
-            "stage_throughput_rps",
-            "pipeline_latency_us",
-            "pipeline_throughput_rps",
-        ],
-        [],
-    )
-    for model in deployment.models:
-        for p, pipeline in enumerate(model.pipelines):
-            for k, s in enumerate(pipeline.stages):
-                stages.rows.append(
-                    [
-                        model.model,
-                        p,
-                        "-".join(pipeline.gpu_sequence),
-                        k,
-                        f"[{s.chunk_start}, {s.chunk_end})",
-                        s.gpu,
-                        s.mps_level,
-                        s.batch,
-                        s.instances,
-                        round(s.gpus, 4),
-                        round(s.latency_us, 1),
-                        round(s.throughput_rps, 2),
-                        round(pipeline.latency_us, 1),
-                        round(pipeline.throughput_rps, 2),
-                    ]
-                )
-    models = Table(
-        "Models",
-        ["model", "weight", "pipelines", "throughput_rps", "throughput_per_weight"],
-        [
-            [
-                m.model,
-                m.weight,
-                len(m.pipelines),
-                round(m.throughput_rps, 2),
-                round(m.throughput_rps / m.weight, 2),
-            ]
-            for m in deployment.models
-        ],
-    )
-    bottleneck = min(
-        range(len(deployment.models)),
-        key=lambda i: deployment.models[i].throughput_rps / deployment.models[i].weight,
-    )
-    models.marked_row = bottleneck
-    gpus = Table(
-        "GPUs",
-        ["gpu", "low_class", "available", "used", "reserved", "share_used"],
-        [
-            [
-                g.gpu,
-                g.low_class,
-                g.available,
-                round(g.used, 4),
-                round(g.reserved, 4),
-                round(g.reserved / g.available, 4) if g.available else None,
-            ]
-            for g in deployment.gpus
-        ],
-    )
-    return [stages, models, gpus]

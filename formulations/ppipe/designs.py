@@ -5,7 +5,7 @@ the GPU type of each used slot ``k = 0 .. K-1`` (``K <= P``), the chunk ranges
 ``[c_0 = 0, c_1), [c_1, c_2), ..., [c_{K-1}, c_K = C)``, and per slot an MPS level ``m_k``
 and batch ``b_k`` (``b_k = b_0`` when ``same_batch_across_partitions``). Its latency is
 
-    L = sum_k ( l_k + b_k * t(c_{k+1}) [c_{k+1} < C] ) + beta * 1e6 * (b_0 - 1) / est_rps
+    L = sum_k ( l_k + b_k * t(c_{k+1}) [c_{k+1} < C] ) + beta * 1e6 * (b_0 - 1) / est_qps
         + slo_reserve_us
 
 (``l_k`` the stage latency of the chunk table, ``t`` the cut's transfer time, ``beta`` the
@@ -46,7 +46,7 @@ class StageDesign:
     start: int  # first chunk
     end: int  # one past the last chunk
     latency_us: float  # stage latency of one batch
-    instance_rps: float  # throughput of one instance (MPS slice)
+    instance_qps: float  # throughput of one instance (MPS slice)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class _Catalog:
     """Stage latency / instance throughput of every (gpu, mps, batch, start, end)."""
 
     latency_us: dict[tuple[int, int, int, int, int], float]
-    instance_rps: dict[tuple[int, int, int, int, int], float]
+    instance_qps: dict[tuple[int, int, int, int, int], float]
     configs: dict[int, list[tuple[int, int]]]  # gpu -> (mps, batch) pairs
 
 
@@ -87,12 +87,12 @@ def _catalog(inputs: PPipeInputs, table: ChunkTable) -> _Catalog:
         for (m, b), start in product(configs[g], range(chunks)):
             ends = range(start + 1, chunks + 1)
             latencies = table.stage_latencies_us(gpu.name, m, b, start).tolist()
-            rates = table.instance_throughputs_rps(
-                gpu.name, m, b, start, inputs.bw_gbps, gpu.gpus_per_server
+            rates = table.instance_throughputs_qps(
+                gpu.name, m, b, start, inputs.bandwidth_gbit_per_s, gpu.gpus_per_server
             ).tolist()
-            for end, stage_us, stage_rps in zip(ends, latencies, rates, strict=True):
+            for end, stage_us, stage_qps in zip(ends, latencies, rates, strict=True):
                 latency[(g, m, b, start, end)] = stage_us
-                rate[(g, m, b, start, end)] = stage_rps
+                rate[(g, m, b, start, end)] = stage_qps
     return _Catalog(latency, rate, configs)
 
 
@@ -117,18 +117,18 @@ def enumerate_designs(
                     if prefix
                     else (
                         model.slo_reserve_us
-                        + batch_build_us(inputs.batch_build_factor, b, model.est_throughput_rps)
+                        + batch_build_us(inputs.batch_build_factor, b, model.est_throughput_qps)
                     )
                 )
                 for end in range(start + 1, chunks + 1):
                     key = (g, m, b, start, end)
                     total = head + catalog.latency_us[key]
                     if end < chunks:
-                        total += b * table.cut_transfer_us(end, inputs.bw_gbps)
+                        total += b * table.cut_transfer_us(end, inputs.bandwidth_gbit_per_s)
                     if total > model.slo_us:
                         continue
                     stage = StageDesign(
-                        g, m, b, start, end, catalog.latency_us[key], catalog.instance_rps[key]
+                        g, m, b, start, end, catalog.latency_us[key], catalog.instance_qps[key]
                     )
                     if end == chunks:
                         yield Design(index, (*prefix, stage), total)
@@ -147,12 +147,12 @@ def prune_dominated(designs: list[Design]) -> list[Design]:
         groups[design.group].append(design)
     kept: list[Design] = []
     for members in groups.values():
-        order = sorted(members, key=lambda d: [-s.instance_rps for s in d.stages])
+        order = sorted(members, key=lambda d: [-s.instance_qps for s in d.stages])
         front: list[Design] = []
         for design in order:
-            rates = [s.instance_rps for s in design.stages]
+            rates = [s.instance_qps for s in design.stages]
             if not any(
-                all(s.instance_rps >= r for s, r in zip(f.stages, rates, strict=True))
+                all(s.instance_qps >= r for s, r in zip(f.stages, rates, strict=True))
                 for f in front
             ):
                 front.append(design)

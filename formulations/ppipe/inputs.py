@@ -9,15 +9,12 @@ former, reading latency tables from the folder that holds ``instances.json``.
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from cost_models.devices import DEVICES
-from cost_models.ppipe.layers import CNN_SPECS, analytical_table
-from cost_models.ppipe.tables import MAX_BATCH_BY_MPS, ChunkTable, load_published_table
+from cost_models.ppipe.tables import MAX_BATCH_BY_MPS
 from formulations.types import DataPath, InputError
 
 Mode = Literal["compat", "general"]
@@ -47,7 +44,7 @@ class ModelDemand(BaseModel):
     weight: float = Field(1.0, gt=0, description="workload weight (objective: min tput/weight)")
     slo_us: float = Field(gt=0, description="end-to-end latency SLO, microseconds")
     slo_reserve_us: float = Field(0.0, ge=0, description="latency held back when planning, us")
-    est_throughput_rps: float = Field(gt=0, description="request rate for batch-build delay")
+    est_throughput_qps: float = Field(gt=0, description="request rate for batch-build delay")
     chunks: int = Field(10, ge=1, le=64, description="pre-partition chunks (analytical only)")
 
 
@@ -72,7 +69,7 @@ class PPipeInputs(BaseModel):
     gpus: list[GpuPool] = Field(min_length=1)
     models: list[ModelDemand] = Field(min_length=1)
     max_partitions: int = Field(2, ge=1, le=4)
-    bw_gbps: float = Field(gt=0, description="server NIC bandwidth, Gbit/s")
+    bandwidth_gbit_per_s: float = Field(gt=0, description="server NIC bandwidth, Gbit/s")
     batch_build_factor: float = Field(1.3, ge=0)
     same_batch_across_partitions: bool = True
     integer_gpus_per_partition_index: bool = True
@@ -119,7 +116,9 @@ def load_instances(path: Path) -> dict[str, dict[str, Any]]:
 
 def instance_inputs(instance: dict[str, Any], reference_dir: Path) -> dict[str, Any]:
     """Raw :class:`PPipeInputs` fields for one published instance (the second GPU is low-class,
-    as in every published instance: T4 or P4 next to L4 or V100)."""
+    as in every published instance: T4 or P4 next to L4 or V100). The published file spells
+    rates ``est_throughput_rps`` and the NIC ``bw_gbps`` (Gbit/s); they become
+    ``est_throughput_qps`` and ``bandwidth_gbit_per_s`` here."""
     gpus = [
         {
             "name": name,
@@ -139,56 +138,23 @@ def instance_inputs(instance: dict[str, Any], reference_dir: Path) -> dict[str, 
         )
     ]
     models = [
-        {"name": dnn, "source": "published", "weight": weight, **instance["per_dnn"][dnn]}
+        {
+            "name": dnn,
+            "source": "published",
+            "weight": weight,
+            "slo_us": instance["per_dnn"][dnn]["slo_us"],
+            "slo_reserve_us": instance["per_dnn"][dnn]["slo_reserve_us"],
+            "est_throughput_qps": instance["per_dnn"][dnn]["est_throughput_rps"],
+        }
         for dnn, weight in zip(instance["dnns"], instance["workload_weights"], strict=True)
     ]
     return {
         "gpus": gpus,
         "models": models,
         "max_partitions": instance["max_partitions"],
-        "bw_gbps": instance["bw_gbps"],
+        "bandwidth_gbit_per_s": instance["bw_gbps"],
         "batch_build_factor": instance["batch_build_factor"],
         "same_batch_across_partitions": instance["same_batch_across_partitions"],
         "integer_gpus_per_partition_index": instance["integer_gpus_per_partition_index"],
         "reference_dir": str(reference_dir),
     }
-
-
-@cache
-def _published(folder: Path, model: str, levels: tuple[tuple[str, int], ...]) -> ChunkTable:
-    return load_published_table(folder, model, [g for g, _ in levels], dict(levels))
-
-
-@cache
-def _analytical(model: str, levels: tuple[tuple[str, int], ...], chunks: int) -> ChunkTable:
-    return analytical_table(CNN_SPECS[model], [g for g, _ in levels], dict(levels), chunks)
-
-
-def chunk_tables(inputs: PPipeInputs) -> list[ChunkTable]:
-    """The chunk latency table of every model, in input order (cached per source)."""
-    levels = tuple((gpu.name, gpu.max_mps_level) for gpu in inputs.gpus)
-    tables = []
-    for index, model in enumerate(inputs.models):
-        key = f"models[{index}]"
-        if model.source == "analytical":
-            if model.name not in CNN_SPECS:
-                raise InputError(
-                    None,
-                    f"{key}.name",
-                    f"one of {', '.join(CNN_SPECS)} for an analytical model",
-                    model.name,
-                )
-            for gpu in inputs.gpus:
-                if gpu.name not in DEVICES:
-                    raise InputError(None, "gpus.name", f"one of {', '.join(DEVICES)}", gpu.name)
-            tables.append(_analytical(model.name, levels, model.chunks))
-        else:
-            if inputs.reference_dir is None:
-                raise InputError(
-                    None,
-                    "reference_dir",
-                    "the folder of PPipe's published "
-                    f"tables (needed by published model {model.name!r})",
-                )
-            tables.append(_published(Path(inputs.reference_dir), model.name, levels))
-    return tables

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from fractions import Fraction
 
 from cost_models.ppipe.tables import ChunkTable, batch_build_us
-from formulations.ppipe.deployment import PipelinePlan, PPipeDeployment, low_class_share
-from formulations.ppipe.inputs import ModelDemand, PPipeInputs, chunk_tables
+from formulations.ppipe.deployment import (
+    PipelinePlan,
+    PPipeDeployment,
+    low_class_share,
+    reserved_gpus,
+)
+from formulations.ppipe.inputs import ModelDemand, PPipeInputs
+from formulations.ppipe.view import PPipeView
+from formulations.tolerances import close, leq
 from formulations.types import Verification
-
-REL_TOL = 1e-6
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-6)
 
 
 def _check_pipeline(
@@ -34,7 +36,7 @@ def _check_pipeline(
     pipeline: PipelinePlan,
     where: str,
     out: list[str],
-    per_index: dict[tuple[int, str], float],
+    per_index: dict[tuple[int, str], Fraction],
 ) -> float:
     """Violations of one pipeline go to ``out``; returns its recomputed throughput."""
     pools = {gpu.name: gpu for gpu in inputs.gpus}
@@ -50,7 +52,7 @@ def _check_pipeline(
         return 0.0
     capacity = math.inf
     latency = model.slo_reserve_us + batch_build_us(
-        inputs.batch_build_factor, stages[0].batch, model.est_throughput_rps
+        inputs.batch_build_factor, stages[0].batch, model.est_throughput_qps
     )
     expected_start = 0
     for k, s in enumerate(stages):
@@ -76,54 +78,57 @@ def _check_pipeline(
         stage_latency = table.stage_latency_us(
             s.gpu, s.mps_level, s.batch, s.chunk_start, s.chunk_end
         )
-        rate = s.instances * table.instance_throughput_rps(
+        rate = s.instances * table.instance_throughput_qps(
             s.gpu,
             s.mps_level,
             s.batch,
             s.chunk_start,
             s.chunk_end,
-            inputs.bw_gbps,
+            inputs.bandwidth_gbit_per_s,
             pool.gpus_per_server,
         )
-        if not _close(stage_latency, s.latency_us):
+        if not close(stage_latency, s.latency_us):
             out.append(f"{at}: latency {s.latency_us} us, recomputed {stage_latency} us")
-        if not _close(rate, s.throughput_rps):
-            out.append(f"{at}: throughput {s.throughput_rps} rps, recomputed {rate} rps")
-        if not _close(s.gpus, s.instances / s.mps_level):
+        if not close(rate, s.throughput_qps):
+            out.append(
+                f"{at}: throughput {s.throughput_qps} requests/s, recomputed {rate} requests/s"
+            )
+        if not close(s.gpus, s.instances / s.mps_level):
             out.append(f"{at}: {s.gpus} GPUs, but {s.instances} instances / level {s.mps_level}")
         latency += stage_latency
         if s.chunk_end < table.chunks:
-            latency += s.batch * table.cut_transfer_us(s.chunk_end, inputs.bw_gbps)
+            latency += s.batch * table.cut_transfer_us(s.chunk_end, inputs.bandwidth_gbit_per_s)
         capacity = min(capacity, rate)
-        per_index[(k, s.gpu)] += s.instances / s.mps_level
+        per_index[(k, s.gpu)] += Fraction(s.instances, s.mps_level)
     if expected_start != table.chunks:
         out.append(f"{where}: stages end at chunk {expected_start}, not {table.chunks}")
-    if latency > model.slo_us * (1 + REL_TOL):
+    if not leq(latency, model.slo_us):
         out.append(f"{where}: latency {latency:.1f} us exceeds the SLO {model.slo_us:.1f} us")
-    if not _close(latency, pipeline.latency_us):
+    if not close(latency, pipeline.latency_us):
         out.append(f"{where}: latency {pipeline.latency_us} us, recomputed {latency} us")
-    if pipeline.throughput_rps > capacity * (1 + REL_TOL) + 1e-6:
+    if not leq(pipeline.throughput_qps, capacity):
         out.append(
-            f"{where}: throughput {pipeline.throughput_rps} rps exceeds its slowest "
-            f"stage's {capacity} rps"
+            f"{where}: throughput {pipeline.throughput_qps} requests/s exceeds its slowest "
+            f"stage's {capacity} requests/s"
         )
     return capacity
 
 
-def verify_deployment(inputs: PPipeInputs, deployment: PPipeDeployment) -> Verification:
+def verify_deployment(view: PPipeView, deployment: PPipeDeployment) -> Verification:
+    """Every violation of ``deployment`` against the scenario, and its objective."""
+    inputs, tables = view.inputs, view.tables
     out: list[str] = []
-    tables = chunk_tables(inputs)
     if deployment.mode != inputs.mode:
         out.append(f"mode: plan is {deployment.mode}, scenario asks for {inputs.mode}")
     if [m.model for m in deployment.models] != [m.name for m in inputs.models]:
         out.append("models: one entry per scenario model, in scenario order")
         return Verification(0.0, out)
-    per_index: dict[tuple[int, int, str], float] = defaultdict(float)
+    per_index: dict[tuple[int, int, str], Fraction] = defaultdict(Fraction)
     objective = math.inf
     for d, (model, plan, table) in enumerate(
         zip(inputs.models, deployment.models, tables, strict=True)
     ):
-        cells: dict[tuple[int, str], float] = defaultdict(float)
+        cells: dict[tuple[int, str], Fraction] = defaultdict(Fraction)
         total = 0.0
         for p, pipeline in enumerate(plan.pipelines):
             total += _check_pipeline(
@@ -136,15 +141,15 @@ def verify_deployment(inputs: PPipeInputs, deployment: PPipeDeployment) -> Verif
                 out,
                 cells,
             )
-        for (k, gpu), value in cells.items():
-            per_index[(d, k, gpu)] += value
+        for (k, name), value in cells.items():
+            per_index[(d, k, name)] += value
         if deployment.mode == "compat":
             sequences = [tuple(p.gpu_sequence) for p in plan.pipelines]
             if len(set(sequences)) != len(sequences):
                 out.append(f"{model.name}: compat mode allows one pipeline per GPU sequence")
-        if not _close(sum(p.throughput_rps for p in plan.pipelines), plan.throughput_rps):
+        if not close(sum(p.throughput_qps for p in plan.pipelines), plan.throughput_qps):
             out.append(
-                f"{model.name}: throughput {plan.throughput_rps} rps is not the sum "
+                f"{model.name}: throughput {plan.throughput_qps} requests/s is not the sum "
                 "of its pipelines'"
             )
         if plan.weight != model.weight:
@@ -154,18 +159,14 @@ def verify_deployment(inputs: PPipeInputs, deployment: PPipeDeployment) -> Verif
         out.append("gpus: one entry per scenario GPU type, in scenario order")
         return Verification(objective, out)
     for gpu, use in zip(inputs.gpus, deployment.gpus, strict=True):
-        cells = [v for (_, _, g), v in per_index.items() if g == gpu.name]
-        used = sum(cells)
-        reserved = (
-            sum(math.ceil(v - 1e-9) for v in cells)
-            if inputs.integer_gpus_per_partition_index
-            else used
-        )
-        if reserved > gpu.count + 1e-9:
+        exact = [v for (_, _, g), v in per_index.items() if g == gpu.name]
+        used = float(sum(exact, Fraction(0)))
+        reserved = float(reserved_gpus(exact, inputs.integer_gpus_per_partition_index))
+        if not leq(reserved, gpu.count):
             out.append(f"gpus.{gpu.name}: {reserved} GPUs needed, {gpu.count} available")
         if not (
-            _close(use.used, used)
-            and _close(use.reserved, reserved)
+            close(use.used, used)
+            and close(use.reserved, reserved)
             and use.available == gpu.count
             and use.low_class == gpu.low_class
         ):
@@ -176,12 +177,10 @@ def verify_deployment(inputs: PPipeInputs, deployment: PPipeDeployment) -> Verif
     share = low_class_share(deployment.gpus)
     if share != deployment.low_class_gpu_share:
         out.append(f"low_class_gpu_share: {deployment.low_class_gpu_share}, recomputed {share}")
-    if not _close(
-        sum(m.throughput_rps for m in deployment.models), deployment.total_throughput_rps
-    ):
+    if not close(sum(m.throughput_qps for m in deployment.models), deployment.total_throughput_qps):
         out.append(
-            f"total_throughput_rps: {deployment.total_throughput_rps} is not the sum over models"
+            f"total_throughput_qps: {deployment.total_throughput_qps} is not the sum over models"
         )
-    if not _close(objective, deployment.objective_rps):
-        out.append(f"objective_rps: {deployment.objective_rps}, recomputed {objective}")
+    if not close(objective, deployment.objective_qps):
+        out.append(f"objective_qps: {deployment.objective_qps}, recomputed {objective}")
     return Verification(objective, out)

@@ -1,5 +1,5 @@
-"""The Proteus plan as stored in plan JSON: per window, aggregated placements and the
-per-device assignment derived from them."""
+"""The Proteus deployment as stored in plan JSON (the plan's and every baseline's): per
+window, aggregated placements and the per-device assignment derived from them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from formulations.proteus.inputs import ProteusInputs
+from formulations.proteus.view import ProteusView
 
 
 class _Strict(BaseModel):
@@ -37,22 +37,6 @@ class DeviceSlot(_Strict):
     share_of_family: float = 0.0  # fraction of the family's demand routed to this device
 
 
-class BaselineResult(_Strict):
-    """A baseline's headroom and accuracy in one window (None: it finds no plan)."""
-
-    beta: float | None
-    effective_accuracy: float | None
-
-
-class WindowSolve(_Strict):
-    """How the window's MILP went (the whole beta loop)."""
-
-    status: str
-    gap: float | None
-    build_s: float
-    solve_s: float
-
-
 class WindowPlan(_Strict):
     window_start_s: float
     demand_qps: dict[str, float]
@@ -60,8 +44,6 @@ class WindowPlan(_Strict):
     effective_accuracy: float
     placements: list[Placement]
     devices: list[DeviceSlot]
-    baselines: dict[str, BaselineResult] = Field(default_factory=dict)
-    solve: WindowSolve | None = None
 
 
 class ProteusDeployment(_Strict):
@@ -69,7 +51,7 @@ class ProteusDeployment(_Strict):
 
 
 def window_plan(
-    inputs: ProteusInputs,
+    view: ProteusView,
     window: int,
     beta: float,
     devices: Mapping[tuple[str, str], int],
@@ -77,14 +59,13 @@ def window_plan(
 ) -> WindowPlan:
     """Assemble a window's plan from aggregate counts and flows, splitting each placement
     evenly over its devices (exact, see formulations.proteus.milp)."""
-    problem = inputs.problem
-    demand = problem.demand(window)
-    family_of = problem.family_of
+    demand = view.demand(window)
+    family_of = view.family_of
     placements = []
     for (d, v), count in devices.items():
         if count <= 0:
             continue
-        cap = problem.capacity[(d, v)]
+        cap = view.capacity[(d, v)]
         placements.append(
             Placement(
                 device_type=d,
@@ -96,9 +77,9 @@ def window_plan(
                 routed_qps=routed_qps.get((d, v), 0.0),
             )
         )
-    placements.sort(key=lambda p: (problem.device_types.index(p.device_type), p.family, p.variant))
+    placements.sort(key=lambda p: (view.device_types.index(p.device_type), p.family, p.variant))
     slots: list[DeviceSlot] = []
-    for d in problem.device_types:
+    for d in view.device_types:
         index = 0
         for p in (p for p in placements if p.device_type == d):
             for _ in range(p.devices):
@@ -115,12 +96,12 @@ def window_plan(
                     )
                 )
                 index += 1
-        while index < problem.device_count[d]:
+        while index < view.device_count[d]:
             slots.append(DeviceSlot(device=f"{d}#{index}", device_type=d))
             index += 1
-    accuracy = problem.effective_accuracy(((p.variant, p.routed_qps) for p in placements), demand)
+    accuracy = view.effective_accuracy(((p.variant, p.routed_qps) for p in placements), demand)
     return WindowPlan(
-        window_start_s=problem.window_starts_s[window],
+        window_start_s=view.window_starts_s[window],
         demand_qps=demand,
         beta=beta,
         effective_accuracy=accuracy,

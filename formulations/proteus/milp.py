@@ -6,8 +6,11 @@ Its own formulation keeps one binary per (device, variant) and multiplies routin
 demand-scaled capacities, which it hands to Gurobi's non-convex mode (500 s limit, 50% gap).
 Devices of one type are identical, so we aggregate them into integer counts; the model is
 then linear, small (two variables per placeable (device type, variant) pair) and solved to
-proven optimality in milliseconds. It is built directly as numpy arrays (no modelling
-layer) because PuLP's per-window overhead was a third of the solve time.
+proven optimality in milliseconds. It is built with :class:`formulations.model.Model`,
+rows as numpy triplets (``add_rows``), block names as below: ``n[pool,variant]``,
+``x[pool,variant]``, rows ``devices[pool]``, ``capacity[pool,variant]``, ``demand[f]``,
+``presence[f]``, ``fixed[pool,f]``, ``cover[f]``, ``cover_count[f]``; the feasibility model
+has ``k[pool,f]`` and ``zero``.
 
 Sets
     D               device types (e.g. CPU, GPU_AMPERE)
@@ -33,6 +36,8 @@ Constraints
                 for families one device can serve)
     (demand)    sum_{(d,v) in P, v in V_f} x_{d,v} = D_f   for every f
     (presence)  sum_{(d,v) in P, v in V_f} n_{d,v} >= m   for every f
+    (fixed)     sum_{v in V_f} n_{d,v} = S_{d,f}   (Sommelier only: its fixed devices per
+                (type, family), from the plan's first window)
 Objective (Proteus's "effective accuracy", demand-weighted)
     maximise  (1 / sum_f D_f) * sum_{(d,v) in P} a_v * x_{d,v}      [%]
 
@@ -82,14 +87,16 @@ following; each keeps at least one optimal plan, so the optimal value is unchang
   (so it cuts off nothing) on which the solver's rounding cuts act directly; with
   e_max = max e over the family, its rounding sum n >= ceil(beta D_f / e_max) is valid too
   (e_max sum n >= sum e n >= beta D_f and sum n is an integer; its right-hand side is
-  rounded with a 1e-6 slack, which can only weaken it).
+  rounded with a slack of formulations.tolerances.INTEGRALITY_TOL, which can only weaken
+  it).
 * Feasibility model (the bisection's probe): one integer count k_{p,f} per (pool, family),
   hosting the variant of largest e, with (devices), (presence), Sommelier's fixed counts,
   the covers sum_p e_{p,f} k_{p,f} >= beta D_f and a zero objective (the first plan found
-  ends the solve). It is feasible exactly when the accuracy model is: a plan's counts,
-  moved to that variant, satisfy the covers (e only grows); conversely counts satisfying
-  the covers admit the routing x_{p,f} = D_f e_{p,f} k_{p,f} / sum_q e_{q,f} k_{q,f}, which
-  meets (capacity) and (demand).
+  ends the solve; written as one integer column ``zero`` fixed at 0 with cost 1, because
+  CBC through PuLP rejects an empty objective). It is feasible exactly when the accuracy
+  model is: a plan's counts, moved to that variant, satisfy the covers (e only grows);
+  conversely counts satisfying the covers admit the routing
+  x_{p,f} = D_f e_{p,f} k_{p,f} / sum_q e_{q,f} k_{q,f}, which meets (capacity) and (demand).
 On the paper's cluster at 4x demand (benchmarks/proteus_reference.py, mip_gap 1e-6, two
 shared cores) these took the per-window time of the bursty trace from a median of 0.5-1.0 s
 / max 5.5 s to 0.13 s / 0.7 s: the bisection replaces the max-beta MILP (up to 4 s) by five
@@ -107,21 +114,29 @@ bound, not into finding the plan).
 Sommelier's fixed counts: a (pool, family) without a fixed count keeps no device (its
 pairs are left out). Before, such pairs were unconstrained, so a baseline plan could use
 devices idle in the first window, which split_pools then dropped with their flow.
+
+Certificate of a plan. Each window's certificate is its final accuracy solve's (with every
+probe counted as a solve; a probe stopped by a limit before it found a plan leaves the
+window's level unproven, so the window is ``feasible`` with that termination). The plan's
+objective is the demand-weighted mean of the windows' effective accuracies, so its
+objective and bound are the demand-weighted means of the windows' objectives and bounds
+(equal weights when no window has demand), combined with ``Certificate.combine``.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from formulations.proteus.inputs import ProteusInputs, ProteusProblem, VariantInfo, beta_grid
+from formulations.model import Model, VarBlock
+from formulations.proteus.view import Pools, ProteusView, VariantInfo
+from formulations.tolerances import INTEGRALITY_TOL
 from formulations.types import (
-    MatrixModel,
+    Certificate,
     MilpSolver,
     Sense,
     SolveResult,
@@ -129,99 +144,59 @@ from formulations.types import (
     require_solution,
 )
 
-# Slack when rounding a lower bound up, so that an exact multiple is not rounded past itself.
-_ROUNDING = 1e-6
+Pair = tuple[str, str]  # (pool or device type, variant)
 
 
 @dataclass(frozen=True)
 class Restriction:
     """What a baseline may use: a subset of pairs, and/or fixed devices per (type, family)."""
 
-    pairs: frozenset[tuple[str, str]] | None = None
+    pairs: frozenset[Pair] | None = None
     family_devices: Mapping[tuple[str, str], int] | None = None
 
 
-@dataclass
-class WindowSolution:
-    beta: float
-    devices: dict[tuple[str, str], int]  # (device type, variant) -> count
-    routed_qps: dict[tuple[str, str], float]
-    result: SolveResult
-    build_s: float = 0.0
-    solve_s: float = 0.0
-    values: dict[str, float] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Candidates:
+    """A restriction resolved once for every window of a plan: the usable (pool, variant)
+    pairs after dominance on capacity, and the fixed counts per (pool, family)."""
+
+    restriction: Restriction
+    pairs: list[Pair]
+    fixed: dict[tuple[str, str], int] | None
 
 
 @dataclass(frozen=True)
-class Pools:
-    """Device types merged by identical capacity signature; a pool is named by its first type."""
-
-    members: dict[str, list[str]]
-    count: dict[str, int]
-
-
-def make_pools(problem: ProteusProblem) -> Pools:
-    by_signature: dict[tuple, list[str]] = {}
-    for d in problem.device_types:
-        signature = tuple(
-            sorted((v, c.batch, c.qps) for (dd, v), c in problem.capacity.items() if dd == d)
-        )
-        by_signature.setdefault(signature, []).append(d)
-    members = {group[0]: group for group in by_signature.values()}
-    return Pools(
-        members, {p: sum(problem.device_count[d] for d in group) for p, group in members.items()}
-    )
+class WindowSolution:
+    beta: float
+    devices: dict[Pair, int]  # (device type, variant) -> count
+    routed_qps: dict[Pair, float]
+    result: SolveResult  # the final accuracy solve (its values warm-start the next window)
+    certificate: Certificate  # the window's, every probe counted
 
 
-@dataclass
-class _Model:
-    """The MILP in array form: column j is n for pairs[j], column P + j is x for pairs[j]
-    (the feasibility model has no x, and a last column fixed at 0)."""
+@dataclass(frozen=True)
+class WindowModel:
+    """One window's model: the accuracy model (blocks n, x) or the feasibility model (k)."""
 
-    matrix: MatrixModel
-    pairs: list[tuple[str, str]]  # (pool, variant)
-
-    def n_name(self, j: int) -> str:
-        return self.matrix.names[j]
-
-    def x_name(self, j: int) -> str:
-        return self.matrix.names[len(self.pairs) + j]
+    model: Model
+    pairs: list[Pair]
+    n: VarBlock
 
 
-class _Rows:
-    """Constraint rows collected in CSR form."""
-
-    def __init__(self) -> None:
-        self.start = [0]
-        self.index: list[int] = []
-        self.value: list[float] = []
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-
-    def add(self, columns: list[int], values: list[float], lower: float, upper: float) -> None:
-        self.index.extend(columns)
-        self.value.extend(values)
-        self.start.append(len(self.index))
-        self.lower.append(lower)
-        self.upper.append(upper)
-
-
-def usable_pairs(
-    problem: ProteusProblem, pools: Pools, restriction: Restriction
-) -> list[tuple[str, str]]:
+def usable_pairs(view: ProteusView, restriction: Restriction) -> list[Pair]:
     """Placeable (pool, variant) pairs a restriction allows, dominated variants removed."""
-    pairs = []
-    for pool in pools.members:
-        for f in problem.families:
+    pairs: list[Pair] = []
+    for pool in view.pools.members:
+        for f in view.families:
             options = [
                 v
-                for v in problem.variants[f]
-                if (pool, v.name) in problem.capacity
+                for v in view.variants[f]
+                if (pool, v.name) in view.capacity
                 and (restriction.pairs is None or (pool, v.name) in restriction.pairs)
             ]
 
             def dominates(w: VariantInfo, v: VariantInfo, pool: str = pool) -> bool:
-                cw, cv = problem.capacity[(pool, w.name)].qps, problem.capacity[(pool, v.name)].qps
+                cw, cv = view.capacity[(pool, w.name)].qps, view.capacity[(pool, v.name)].qps
                 if w.accuracy == v.accuracy and cw == cv:
                     return w.name < v.name
                 return w.accuracy >= v.accuracy and cw >= cv
@@ -234,66 +209,6 @@ def usable_pairs(
     return pairs
 
 
-def define_columns(
-    problem: ProteusProblem, pools: Pools, pairs: list[tuple[str, str]], flows: bool = True
-) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Names, bounds and integrality of n (integer) [and x (continuous)]."""
-    index_p = {p: i for i, p in enumerate(pools.members)}
-    index_v = {v.name: j for f in problem.families for j, v in enumerate(problem.variants[f])}
-    family_index = {f: i for i, f in enumerate(problem.families)}
-    family_of = problem.family_of
-    keys = [f"{index_p[p]}_{family_index[family_of[v]]}_{index_v[v]}" for p, v in pairs]
-    names = [f"n_{k}" for k in keys]
-    upper = [float(pools.count[p]) for p, _ in pairs]
-    integer = [True] * len(pairs)
-    if flows:
-        names += [f"x_{k}" for k in keys]
-        upper += [np.inf] * len(pairs)
-        integer += [False] * len(pairs)
-    return (
-        names,
-        np.zeros(len(names)),
-        np.array(upper, dtype=float),
-        np.array(integer, dtype=bool),
-    )
-
-
-def define_count_bounds(
-    upper: np.ndarray,
-    pairs: list[tuple[str, str]],
-    problem: ProteusProblem,
-    demand: Mapping[str, float],
-    beta: float,
-    minimum: int,
-) -> None:
-    """n_{p,v} <= max(floor(beta D_f / c_{p,v}) + 1, m), or m when D_f = 0 (only when idle
-    devices are allowed and family counts are free; see docstring)."""
-    family_of = problem.family_of
-    for j, p in enumerate(pairs):
-        need = beta * demand[family_of[p[1]]]
-        enough = math.floor(need / problem.capacity[p].qps) + 1 if need > 0 else 0
-        upper[j] = min(upper[j], float(max(enough, minimum)))
-
-
-def define_device_limits(
-    rows: _Rows, pairs: list[tuple[str, str]], pools: Pools, all_on: bool
-) -> None:
-    for pool, count in pools.count.items():
-        columns = [j for j, p in enumerate(pairs) if p[0] == pool]
-        rows.add(columns, [1.0] * len(columns), float(count) if all_on else -np.inf, float(count))
-
-
-def define_presence(
-    rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem, minimum: int
-) -> None:
-    if minimum <= 0:
-        return
-    family_of = problem.family_of
-    for f in problem.families:
-        columns = [j for j, p in enumerate(pairs) if family_of[p[1]] == f]
-        rows.add(columns, [1.0] * len(columns), float(minimum), np.inf)
-
-
 def pool_family_devices(
     pools: Pools, family_devices: Mapping[tuple[str, str], int]
 ) -> dict[tuple[str, str], int]:
@@ -304,96 +219,37 @@ def pool_family_devices(
     return dict(fixed)
 
 
-def define_fixed_family_devices(
-    rows: _Rows,
-    pairs: list[tuple[str, str]],
-    problem: ProteusProblem,
-    pools: Pools,
-    family_devices: Mapping[tuple[str, str], int],
-) -> None:
-    family_of = problem.family_of
-    for (pool, f), count in pool_family_devices(pools, family_devices).items():
-        columns = [j for j, p in enumerate(pairs) if p[0] == pool and family_of[p[1]] == f]
-        rows.add(columns, [1.0] * len(columns), float(count), float(count))
-
-
-def define_capacity(
-    rows: _Rows,
-    pairs: list[tuple[str, str]],
-    problem: ProteusProblem,
-    demand: Mapping[str, float],
-    beta: float,
-) -> None:
-    """beta x <= min(c, beta D_f) n."""
-    family_of = problem.family_of
-    size = len(pairs)
-    for j, p in enumerate(pairs):
-        # min(c, beta D_f): the tightening x <= D_f n is valid because x <= D_f.
-        coefficient = min(problem.capacity[p].qps, beta * demand[family_of[p[1]]])
-        rows.add([size + j, j], [beta, -coefficient], -np.inf, 0.0)
-
-
-def define_demand(
-    rows: _Rows, pairs: list[tuple[str, str]], problem: ProteusProblem, demand: Mapping[str, float]
-) -> None:
-    """sum x = D_f."""
-    family_of = problem.family_of
-    size = len(pairs)
-    for f in problem.families:
-        columns = [size + j for j, p in enumerate(pairs) if family_of[p[1]] == f]
-        rows.add(columns, [1.0] * len(columns), demand[f], demand[f])
-
-
-def define_covers(
-    rows: _Rows,
-    pairs: list[tuple[str, str]],
-    problem: ProteusProblem,
-    demand: Mapping[str, float],
-    beta: float,
-) -> None:
-    """Per family: sum min(c, beta D_f) n >= beta D_f (cover), and its rounding
-    sum n >= ceil(beta D_f / max min(c, beta D_f)) (count)."""
-    family_of = problem.family_of
-    for f in problem.families:
-        columns = [j for j, p in enumerate(pairs) if family_of[p[1]] == f]
-        need = beta * demand[f]
-        if need <= 0:
-            continue
-        capacity = [min(problem.capacity[pairs[j]].qps, need) for j in columns]
-        rows.add(columns, capacity, need, np.inf)
-        least = math.ceil(need / max(capacity, default=need) - _ROUNDING)
-        if least > 1:
-            rows.add(columns, [1.0] * len(columns), float(least), np.inf)
+def candidates(view: ProteusView, restriction: Restriction = Restriction()) -> Candidates:
+    fixed = (
+        pool_family_devices(view.pools, restriction.family_devices)
+        if restriction.family_devices is not None
+        else None
+    )
+    return Candidates(restriction, usable_pairs(view, restriction), fixed)
 
 
 def effective_pairs(
-    problem: ProteusProblem,
-    pools: Pools,
-    restriction: Restriction,
+    view: ProteusView,
+    usable: Candidates,
     demand: Mapping[str, float],
     beta: float,
     accuracy_matters: bool = True,
-) -> list[tuple[str, str]]:
+) -> list[Pair]:
     """Usable pairs after dominance on effective capacity min(c, beta D_f) (see docstring).
 
     With ``accuracy_matters`` false (feasibility), only capacity counts: one pair per
     (pool, family) remains, the one with the largest effective capacity.
     """
-    family_of = problem.family_of
-    accuracy = problem.accuracy
+    family_of = view.family_of
+    accuracy = view.accuracy
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for pool, v in usable_pairs(problem, pools, restriction):
+    for pool, v in usable.pairs:
         groups[(pool, family_of[v])].append(v)
-    fixed = (
-        pool_family_devices(pools, restriction.family_devices)
-        if restriction.family_devices is not None
-        else None
-    )
-    pairs = []
+    pairs: list[Pair] = []
     for (pool, f), options in groups.items():
-        if fixed is not None and fixed.get((pool, f), 0) <= 0:
+        if usable.fixed is not None and usable.fixed.get((pool, f), 0) <= 0:
             continue  # Sommelier: a (pool, family) without devices keeps none
-        cap = {v: min(problem.capacity[(pool, v)].qps, beta * demand[f]) for v in options}
+        cap = {v: min(view.capacity[(pool, v)].qps, beta * demand[f]) for v in options}
         if not accuracy_matters:
             pairs.append((pool, max(options, key=lambda v: (cap[v], accuracy[v], v))))
             continue
@@ -409,89 +265,168 @@ def effective_pairs(
     return pairs
 
 
-def _matrix(
-    names: list[str],
-    cost: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    integer: np.ndarray,
-    rows: _Rows,
-) -> MatrixModel:
-    return MatrixModel(
-        names=names,
-        cost=cost,
-        col_lower=lower,
-        col_upper=upper,
-        integrality=integer,
-        a_start=np.array(rows.start, dtype=np.int64),
-        a_index=np.array(rows.index, dtype=np.int64),
-        a_value=np.array(rows.value, dtype=float),
-        row_lower=np.array(rows.lower, dtype=float),
-        row_upper=np.array(rows.upper, dtype=float),
-        sense=Sense.MAXIMIZE,
-    )
+def count_upper(
+    view: ProteusView, pairs: list[Pair], demand: Mapping[str, float], beta: float, free: bool
+) -> np.ndarray:
+    """N_pool per pair; with ``free`` (idle devices allowed, family counts free) also
+    n_{p,v} <= max(floor(beta D_f / c_{p,v}) + 1, m), or m when D_f = 0 (see docstring)."""
+    upper = np.array([float(view.pools.count[p]) for p, _ in pairs])
+    if free:
+        minimum = view.inputs.min_devices_per_family
+        for j, p in enumerate(pairs):
+            need = beta * demand[view.family_of[p[1]]]
+            enough = math.floor(need / view.capacity[p].qps) + 1 if need > 0 else 0
+            upper[j] = min(upper[j], float(max(enough, minimum)))
+    return upper
 
 
-def _build(
-    inputs: ProteusInputs,
-    pools: Pools,
+def _sum_rows(
+    model: Model,
+    block: str,
+    labels: Sequence[Hashable],
+    group: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray | float,
+    lower: float | np.ndarray,
+    upper: float | np.ndarray,
+) -> None:
+    """Rows ``block[labels[g]]``: the sum of ``values * column`` over entries of group g."""
+    value = np.full(group.shape, values) if isinstance(values, float) else values
+    if group.size and group.min() < 0:
+        keep = group >= 0
+        group, cols, value = group[keep], cols[keep], value[keep]
+    model.add_rows(block, labels, group, cols, value, lower, upper)
+
+
+def build(
+    view: ProteusView,
+    usable: Candidates,
     demand: Mapping[str, float],
-    restriction: Restriction,
     beta: float,
     flows: bool = True,
-) -> _Model:
+) -> WindowModel:
     """The accuracy model at headroom ``beta``; with ``flows`` false, the feasibility model:
-    counts only, one column per (pool, family) hosting its variant of largest effective
-    capacity e, rows (devices), (presence), fixed family devices and the covers
-    sum e n >= beta D_f, objective zero."""
-    problem = inputs.problem
-    pairs = effective_pairs(problem, pools, restriction, demand, beta, flows)
-    names, lower, upper, integer = define_columns(problem, pools, pairs, flows)
-    if not inputs.all_devices_on and restriction.family_devices is None:
-        define_count_bounds(upper, pairs, problem, demand, beta, inputs.min_devices_per_family)
-    rows = _Rows()
-    define_device_limits(rows, pairs, pools, inputs.all_devices_on)
-    define_presence(rows, pairs, problem, inputs.min_devices_per_family)
-    if restriction.family_devices is not None:
-        define_fixed_family_devices(rows, pairs, problem, pools, restriction.family_devices)
-    define_covers(rows, pairs, problem, demand, beta)
+    counts k only, one column per (pool, family) hosting its variant of largest effective
+    capacity e, rows (devices), (presence), (fixed) and the covers sum e k >= beta D_f,
+    objective zero."""
+    inputs = view.inputs
+    pairs = effective_pairs(view, usable, demand, beta, flows)
+    size = len(pairs)
+    family_index = {f: i for i, f in enumerate(view.families)}
+    pool_index = {p: i for i, p in enumerate(view.pools.members)}
+    fam = np.array([family_index[view.family_of[v]] for _, v in pairs], dtype=np.int64)
+    pool = np.array([pool_index[p] for p, _ in pairs], dtype=np.int64)
+    need = np.array([beta * demand[f] for f in view.families])
+    effective = np.array(
+        [min(view.capacity[p].qps, need[fam[j]]) for j, p in enumerate(pairs)], dtype=float
+    )
+    free = not inputs.all_devices_on and usable.fixed is None
+    model = Model("proteus", Sense.MAXIMIZE)
+    labels = pairs if flows else [(p, view.family_of[v]) for p, v in pairs]
+    n = model.add_variables(
+        "n" if flows else "k",
+        labels,
+        upper=count_upper(view, pairs, demand, beta, free),
+        integer=True,
+    )
+    ncols = n.cols
     if flows:
-        define_capacity(rows, pairs, problem, demand, beta)
-        define_demand(rows, pairs, problem, demand)
         total = sum(demand.values())
         scale = 1.0 / total if total > 0 else 0.0
-        accuracy = problem.accuracy
-        cost = np.zeros(len(names))
-        cost[len(pairs) :] = [accuracy[v] * scale for _, v in pairs]
+        x = model.add_variables("x", pairs, cost=[view.accuracy[v] * scale for _, v in pairs])
     else:
-        # Objective zero: the first plan found ends the solve. It is written as one column
-        # fixed at 0 because a backend (CBC via PuLP) rejects an empty objective.
-        names, cost = [*names, "zero"], np.append(np.zeros(len(names)), 1.0)
-        lower, upper = np.append(lower, 0.0), np.append(upper, 0.0)
-        integer = np.append(integer, True)
-    return _Model(_matrix(names, cost, lower, upper, integer, rows), pairs)
+        # Objective zero (see docstring): one integer column fixed at 0 with cost 1.
+        model.add_variable("zero", 0.0, 0.0, integer=True, cost=1.0)
+    # (devices) sum_v n <= N_pool (= with all_devices_on)
+    counts = np.array([float(c) for c in view.pools.count.values()])
+    _sum_rows(
+        model,
+        "devices",
+        list(view.pools.members),
+        pool,
+        ncols,
+        1.0,
+        counts if inputs.all_devices_on else -math.inf,
+        counts,
+    )
+    families: list[Hashable] = list(view.families)
+    minimum = inputs.min_devices_per_family
+    if minimum > 0:  # (presence) sum n >= m per family
+        _sum_rows(model, "presence", families, fam, ncols, 1.0, float(minimum), math.inf)
+    if usable.fixed is not None:  # (fixed) Sommelier's devices per (pool, family)
+        fixed = list(usable.fixed.items())
+        index = {key: i for i, (key, _) in enumerate(fixed)}
+        group = np.array([index.get((p, view.family_of[v]), -1) for p, v in pairs], dtype=np.int64)
+        amount = np.array([float(c) for _, c in fixed])
+        _sum_rows(model, "fixed", [k for k, _ in fixed], group, ncols, 1.0, amount, amount)
+    # (cover) sum e n >= beta D_f and (cover_count) sum n >= ceil(beta D_f / e_max)
+    needy = [i for i, f in enumerate(view.families) if need[i] > 0]
+    row_of = np.full(len(view.families), -1, dtype=np.int64)
+    row_of[needy] = np.arange(len(needy))
+    _sum_rows(
+        model,
+        "cover",
+        [view.families[i] for i in needy],
+        row_of[fam],
+        ncols,
+        effective,
+        need[needy],
+        math.inf,
+    )
+    largest = np.zeros(len(view.families))
+    np.maximum.at(largest, fam, effective)
+    least = {
+        i: math.ceil(need[i] / (largest[i] if largest[i] > 0 else need[i]) - INTEGRALITY_TOL)
+        for i in needy
+    }
+    counted = [i for i in needy if least[i] > 1]
+    row_of = np.full(len(view.families), -1, dtype=np.int64)
+    row_of[counted] = np.arange(len(counted))
+    _sum_rows(
+        model,
+        "cover_count",
+        [view.families[i] for i in counted],
+        row_of[fam],
+        ncols,
+        1.0,
+        np.array([float(least[i]) for i in counted]),
+        math.inf,
+    )
+    if flows:
+        # (capacity) beta x - min(c, beta D_f) n <= 0 (the min: x <= D_f n, valid as x <= D_f)
+        rows = np.arange(size, dtype=np.int64)
+        model.add_rows(
+            "capacity",
+            pairs,
+            np.concatenate([rows, rows]),
+            np.concatenate([x.cols, ncols]),
+            np.concatenate([np.full(size, beta), -effective]),
+            upper=0.0,
+        )
+        # (demand) sum x = D_f
+        amount = np.array([demand[f] for f in view.families])
+        _sum_rows(model, "demand", families, fam, x.cols, 1.0, amount, amount)
+    return WindowModel(model, pairs, n)
 
 
 def split_pools(
-    problem: ProteusProblem,
-    pools: Pools,
-    devices: Mapping[tuple[str, str], int],
-    routed: Mapping[tuple[str, str], float],
+    view: ProteusView,
+    devices: Mapping[Pair, int],
+    routed: Mapping[Pair, float],
     family_devices: Mapping[tuple[str, str], int] | None,
-) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float]]:
+) -> tuple[dict[Pair, int], dict[Pair, float]]:
     """Split pool counts and flows back over the pool's device types (see docstring)."""
-    family_of = problem.family_of
-    out_devices: dict[tuple[str, str], int] = defaultdict(int)
-    out_routed: dict[tuple[str, str], float] = defaultdict(float)
+    out_devices: dict[Pair, int] = defaultdict(int)
+    out_routed: dict[Pair, float] = defaultdict(float)
     used: dict[tuple[str, str | None], int] = defaultdict(int)
     for (pool, v), count in devices.items():
-        f = family_of[v]
+        f = view.family_of[v]
         need = count
-        for d in pools.members[pool]:
+        for d in view.pools.members[pool]:
             if family_devices is not None:
                 room = family_devices.get((d, f), 0) - used[(d, f)]
             else:
-                room = problem.device_count[d] - used[(d, None)]
+                room = view.device_count[d] - used[(d, None)]
             take = min(need, room)
             if take <= 0:
                 continue
@@ -502,92 +437,69 @@ def split_pools(
     return dict(out_devices), dict(out_routed)
 
 
-def _solve_at(
-    inputs: ProteusInputs,
-    pools: Pools,
-    solver: MilpSolver,
-    demand: Mapping[str, float],
-    beta: float,
-    restriction: Restriction,
-    warm_start: Mapping[str, float] | None,
-) -> tuple[_Model, SolveResult, float]:
-    started = time.perf_counter()
-    model = _build(inputs, pools, demand, restriction, beta)
-    build_s = time.perf_counter() - started
-    return model, solver.solve(model.matrix, warm_start=warm_start), build_s
-
-
-def _feasible(
-    inputs: ProteusInputs,
-    pools: Pools,
-    solver: MilpSolver,
-    demand: Mapping[str, float],
-    beta: float,
-    restriction: Restriction,
-) -> tuple[bool, float]:
-    """Whether headroom ``beta`` has a plan (the counts-only model), and the solve time."""
-    result = solver.solve(_build(inputs, pools, demand, restriction, beta, flows=False).matrix)
-    return result.status.has_solution, result.solve_s
-
-
 def solve_window(
-    inputs: ProteusInputs,
+    view: ProteusView,
     solver: MilpSolver,
-    demand: Mapping[str, float],
-    explain: Callable[[], str],
-    restriction: Restriction = Restriction(),
+    window: int,
+    usable: Candidates,
     warm_start: Mapping[str, float] | None = None,
 ) -> WindowSolution:
     """Highest headroom on the grid, then maximum accuracy at it (see module docstring).
 
-    ``explain`` gives the message of the InfeasibleError raised when even the lowest level
-    is infeasible.
+    Raises :class:`formulations.types.NoSolution` (context: the window) when even the
+    lowest level has no plan.
     """
-    started = time.perf_counter()
-    pools = make_pools(inputs.problem)
-    pools_s = time.perf_counter() - started
-    levels = beta_grid(inputs)
+    demand = view.demand(window)
+    levels = view.levels
     beta = levels[0]
-    model, result, build_s = _solve_at(inputs, pools, solver, demand, beta, restriction, warm_start)
-    build_s += pools_s
-    solve_s = result.solve_s
+    model = build(view, usable, demand, beta)
+    result = solver.solve(model.model, warm_start=warm_start)
+    solves = 1
+    unproven: SolveResult | None = None  # a probe stopped by a limit before any plan
     if result.status is SolveStatus.INFEASIBLE and len(levels) > 1:
         # Bisection for the first feasible level: levels[low] is infeasible, and every
         # level from levels[high] on is feasible (high = len(levels): none known to be).
         low, high = 0, len(levels)
         while high - low > 1:
             middle = (low + high) // 2
-            started = time.perf_counter()
-            feasible, spent = _feasible(inputs, pools, solver, demand, levels[middle], restriction)
-            build_s += time.perf_counter() - started - spent
-            solve_s += spent
-            low, high = (low, middle) if feasible else (middle, high)
+            probe = solver.solve(build(view, usable, demand, levels[middle], flows=False).model)
+            solves += 1
+            if not probe.status.has_solution and probe.status is not SolveStatus.INFEASIBLE:
+                unproven = unproven or probe
+            low, high = (low, middle) if probe.status.has_solution else (middle, high)
         for beta in levels[high:]:
-            model, result, spent = _solve_at(inputs, pools, solver, demand, beta, restriction, None)
-            build_s += spent
-            solve_s += result.solve_s
+            model = build(view, usable, demand, beta)
+            result = solver.solve(model.model)
+            solves += 1
             if result.status is not SolveStatus.INFEASIBLE:
                 break
-    require_solution(result, explain)
-    counts = {p: result.int_value(model.n_name(j)) for j, p in enumerate(model.pairs)}
-    flows = {
-        p: max(0.0, result.value(model.x_name(j)))
-        for j, p in enumerate(model.pairs)
-        if counts[p] > 0
-    }
-    devices, routed = split_pools(
-        inputs.problem,
-        pools,
-        {p: c for p, c in counts.items() if c > 0},
-        flows,
-        restriction.family_devices,
-    )
+    require_solution(result, context=window)
+    certificate = replace(Certificate.of(result), solves=solves)
+    if unproven is not None:
+        certificate = replace(
+            certificate, status=SolveStatus.FEASIBLE, termination=unproven.termination
+        )
+    counts = np.rint(model.n.values(result)).astype(int)
+    x = model.model.var_blocks["x"].values(result)
+    devices = {p: int(c) for p, c in zip(model.pairs, counts, strict=True) if c > 0}
+    flows = {p: max(0.0, float(q)) for p, c, q in zip(model.pairs, counts, x, strict=True) if c > 0}
+    devices, routed = split_pools(view, devices, flows, usable.restriction.family_devices)
     return WindowSolution(
-        beta,
-        devices,
-        {p: q for p, q in routed.items() if q > 0},
-        result,
-        build_s,
-        solve_s,
-        dict(result.values),
+        beta, devices, {p: q for p, q in routed.items() if q > 0}, result, certificate
     )
+
+
+def combine_windows(view: ProteusView, parts: list[Certificate]) -> Certificate:
+    """The plan's certificate: demand-weighted means of the windows' objectives and bounds
+    (see docstring)."""
+    weights = view.demand_qps.sum(axis=1)
+    total = float(weights.sum())
+    share = weights / total if total > 0 else np.full(len(parts), 1.0 / len(parts))
+    objective = float(sum(s * p.objective for s, p in zip(share, parts, strict=True)))
+    bounds = [p.bound for p in parts]
+    bound = (
+        None
+        if any(b is None for b in bounds)
+        else float(sum(s * b for s, b in zip(share, bounds, strict=True) if b is not None))
+    )
+    return Certificate.combine(parts, objective, bound)

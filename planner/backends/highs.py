@@ -24,6 +24,22 @@ _LIMITS = {
 }
 
 
+CANCEL_WAIT_S = 1.5  # after Ctrl-C or SIGTERM, how long to wait for HiGHS to stop
+
+
+def _run(h: highspy.Highs) -> None:
+    """Run HiGHS in its own thread so that Ctrl-C (KeyboardInterrupt) or a signal handler's
+    exception reaches Python at once: the solve is cancelled, not waited for."""
+    thread = h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except BaseException:
+        h.cancelSolve()
+        thread.join(CANCEL_WAIT_S)
+        raise
+
+
 class HighsBackend(Backend):
     name = "highs"
 
@@ -83,12 +99,12 @@ class HighsBackend(Backend):
             start.col_value = [float(v) for v in warm_start]
             start.value_valid = True
             h.setSolution(start)
-        h.run()
+        _run(h)
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
             # Presolve cannot tell the two apart; without presolve HiGHS can.
             h = self._highs(model, presolve=False)
-            h.run()
+            _run(h)
             status = h.getModelStatus()
         return self._result(h, model, status)
 

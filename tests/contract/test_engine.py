@@ -145,3 +145,51 @@ def test_check_accepts_its_own_plan_and_flags_a_false_objective(tmp_path: Path) 
     report = check(path, loaded)
     assert report.exit_code == 3
     assert any("objective" in v for v in report.violations)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key"),
+    [
+        (lambda d: d.update(objective_sense="sideways"), "objective_sense"),
+        (lambda d: d.update(objective_sense=3), "objective_sense"),
+        (lambda d: d.update(scenario="a string"), "scenario"),
+        (lambda d: d.update(kind=None), "kind"),
+        (lambda d: d.update(deployment=[1, 2]), "deployment"),
+        (lambda d: d.pop("objective"), "objective"),
+    ],
+)
+def test_a_tampered_plan_header_is_an_input_error(tmp_path: Path, mutate, key: str) -> None:  # type: ignore[no-untyped-def]
+    loaded = scenario()
+    document = json.loads(planner.solve(loaded).to_json())
+    mutate(document)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(planner.InputError, match=key):
+        check(path, loaded)
+
+
+@pytest.mark.parametrize("text", ['{"objective": NaN}', "[" * 100_000 + "]" * 100_000])
+def test_non_finite_or_deep_json_is_an_input_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(planner.InputError, match=r"\(syntax\)"):
+        check(path, scenario())
+
+
+def test_check_judges_the_committed_plan_against_the_changed_scenario(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(planner.solve(scenario()).to_json())  # 12 kg: a x1, b x2 = 24 USD
+    bigger = check(path, scenario(capacity_kg=30.0))  # still fits; a fresh plan is far better
+    assert bigger.scenario_changed and bigger.feasible and bigger.exit_code == 6
+    assert bigger.gap == pytest.approx((bigger.fresh.value - 24.0) / bigger.fresh.value)
+    assert check(path, scenario(capacity_kg=30.0), max_gap=10.0).exit_code == 0
+    smaller = check(path, scenario(capacity_kg=8.0))
+    assert smaller.exit_code == 3 and any("capacity" in v for v in smaller.violations)
+    pricier = [dict(item, value_usd=item["value_usd"] * 2) for item in ITEMS]
+    # a price change alone: the plan's stated objective is old, which is no violation
+    assert check(path, scenario(items=pricier)).exit_code == 0
+    document = check(path, scenario(capacity_kg=8.0)).to_dict()
+    assert list(document) == [
+        "plan", "verdict", "exit_code", "scenario_changed", "shortfalls", "violations",
+        "committed_objective", "fresh_objective", "objective_unit", "gap", "max_gap",
+    ]  # fmt: skip

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 import planner.engine
-from formulations.types import SolveStatus
+from formulations.model import MatrixModel, Model
+from formulations.types import ExitCode, SolveResult, SolverSettings, SolveStatus, Termination
 from planner.backends import make_solver
-from tests.conftest import ROOT, run_cli, tiny_proteus, write_scenario
+from tests.conftest import ROOT, run_cli, write_scenario
+from tests.proteus.helpers import tiny_proteus
 
 EDGE = ROOT / "scenarios" / "proteus" / "edge_cluster.toml"
 TOP_LEVEL = {
     "schema_version",
     "kind",
     "status",
+    "termination",
     "objective",
     "objective_name",
     "objective_unit",
@@ -28,10 +33,16 @@ TOP_LEVEL = {
     "timing",
     "model_size",
     "deployment",
+    "headline",
     "baselines",
     "warnings",
     "planner_version",
 }
+
+
+@pytest.fixture
+def tiny_path(tmp_path: Path) -> Path:
+    return write_scenario(tmp_path / "tiny.toml", tiny_proteus())
 
 
 def test_shipped_scenario_table_output() -> None:
@@ -56,13 +67,28 @@ def test_json_schema_and_stdout_is_only_json(tiny_path: Path) -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert set(data) == TOP_LEVEL
-    assert data["schema_version"] == 1 and data["kind"] == "proteus"
-    assert data["status"] == "optimal"
+    assert data["schema_version"] == 2 and data["kind"] == "proteus"
+    assert data["status"] == "optimal" and data["termination"] == "optimal"
     assert data["objective_sense"] == "maximize"
     assert data["gap"] <= 1e-9 + 1e-12
     assert data["model_size"]["integers"] > 0
     assert len(data["scenario"]["sha256"]) == 64
     assert data["deployment"]["windows"][0]["placements"]
+    assert data["headline"]["min_beta"] == pytest.approx(1.05)
+    assert data["baselines"] == {}  # the tiny scenario sets baselines = false
+
+
+def test_json_baselines_are_scored_rows() -> None:
+    result = run_cli("solve", EDGE, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    baselines = json.loads(result.stdout)["baselines"]
+    assert list(baselines) == ["clipper_ha", "clipper_la", "sommelier", "infaas"]
+    for row in baselines.values():
+        assert row["status"] == "feasible" and row["source"]
+        assert row["objective"] > 0 and row["plan_advantage"] > 0
+        assert set(row["headline"]) == {"min_beta", "degraded_windows", "max_devices_used"}
+    # plan / baseline (maximising): the low-accuracy Clipper is clearly worse
+    assert baselines["clipper_la"]["plan_advantage"] > 1.1
 
 
 def test_csv_output(tiny_path: Path) -> None:
@@ -74,8 +100,9 @@ def test_csv_output(tiny_path: Path) -> None:
 
 def test_output_file_is_written_atomically_and_safely(tmp_path: Path, tiny_path: Path) -> None:
     out = tmp_path / "plans" / "plan.json"
+    out.parent.mkdir()  # -o never creates folders (tests/engine/test_outputs.py)
     assert run_cli("solve", tiny_path, "-o", out).exit_code == 0
-    assert json.loads(out.read_text())["schema_version"] == 1
+    assert json.loads(out.read_text())["schema_version"] == 2
     assert [p.name for p in out.parent.iterdir()] == ["plan.json"]  # no temp files left
     # An earlier plan may be replaced; the scenario and foreign files may not.
     assert run_cli("solve", tiny_path, "-o", out).exit_code == 0
@@ -114,53 +141,58 @@ def test_degrade_and_no_degrade(tmp_path: Path) -> None:
 
 
 class _Forced:
-    """A real backend whose status is then overridden, to reach the time-limit paths."""
+    """A real backend whose status is then overridden, to reach the solver-limit paths."""
 
-    def __init__(self, settings, status: SolveStatus, keep_solution: bool) -> None:
+    def __init__(
+        self, settings: SolverSettings, status: SolveStatus, termination: Termination
+    ) -> None:
         self.inner = make_solver(settings)
         self.settings = settings
         self.status = status
-        self.keep_solution = keep_solution
+        self.termination = termination
 
-    def solve(self, model, warm_start=None):
+    def solve(self, model: Model | MatrixModel, warm_start: Any = None) -> SolveResult:
         result = self.inner.solve(model, warm_start)
-        result.status = self.status
-        if not self.keep_solution:
-            result.values, result.objective = {}, None
+        result.status, result.termination = self.status, self.termination
+        if not self.status.has_solution:
+            result.x, result.objective, result.bound = np.zeros(0), None, None
         return result
 
 
 @pytest.mark.parametrize(
-    ("status", "keep", "args", "code"),
+    ("status", "termination", "args", "code"),
     [
-        (SolveStatus.FEASIBLE, True, [], 0),
-        (SolveStatus.FEASIBLE, True, ["--strict"], 4),
-        (SolveStatus.TIME_LIMIT_NO_SOLUTION, False, [], 5),
+        (SolveStatus.FEASIBLE, Termination.TIME_LIMIT, [], ExitCode.OK),
+        (SolveStatus.FEASIBLE, Termination.TIME_LIMIT, ["--strict"], ExitCode.LIMIT_FEASIBLE),
+        (SolveStatus.FEASIBLE, Termination.NODE_LIMIT, ["--strict"], ExitCode.LIMIT_FEASIBLE),
+        (SolveStatus.NO_SOLUTION, Termination.TIME_LIMIT, [], ExitCode.LIMIT_NO_PLAN),
+        (SolveStatus.NO_SOLUTION, Termination.MEMORY_LIMIT, [], ExitCode.LIMIT_NO_PLAN),
     ],
 )
-def test_time_limit_exit_codes(
+def test_solver_limit_exit_codes(
     monkeypatch: pytest.MonkeyPatch,
     tiny_path: Path,
     status: SolveStatus,
-    keep: bool,
+    termination: Termination,
     args: list[str],
-    code: int,
+    code: ExitCode,
 ) -> None:
     monkeypatch.setattr(
-        planner.engine, "make_solver", lambda settings: _Forced(settings, status, keep)
+        planner.engine, "make_solver", lambda settings: _Forced(settings, status, termination)
     )
     result = run_cli("solve", tiny_path, *args)
     assert result.exit_code == code
+    assert termination.text in result.stderr  # every warning names the real reason
     if status is SolveStatus.FEASIBLE:
         assert "not proven optimal" in result.stderr
     else:
-        assert "time limit" in result.stderr
+        assert "before a feasible plan" in result.stderr
 
 
 def test_internal_error_is_one_line_exit_1(
     monkeypatch: pytest.MonkeyPatch, tiny_path: Path
 ) -> None:
-    def explode(settings):
+    def explode(settings: SolverSettings) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(planner.engine, "make_solver", explode)
@@ -176,7 +208,9 @@ def test_check_accepts_its_own_plan(tmp_path: Path, tiny_path: Path) -> None:
     result = run_cli("check", plan, "--scenario", tiny_path, "--format", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["verdict"] == "ok" and report["feasible"] and not report["scenario_changed"]
+    assert report["verdict"] == "ok" and report["exit_code"] == 0
+    assert report["shortfalls"] == [] and report["violations"] == []
+    assert not report["scenario_changed"]
 
 
 def test_check_rejects_an_infeasible_plan(tmp_path: Path, tiny_path: Path) -> None:
@@ -200,8 +234,8 @@ def test_check_flags_a_suboptimal_plan(tmp_path: Path, tiny_path: Path) -> None:
     result = run_cli("check", plan, "--scenario", tiny_path, "--format", "json")
     assert result.exit_code == 6
     report = json.loads(result.stdout)
-    assert report["verdict"] == "suboptimal" and report["feasible"]
-    assert report["shortfall"] > 0.01 and report["scenario_changed"]
+    assert report["verdict"] == "suboptimal" and not report["violations"]
+    assert report["gap"] > 0.01 and report["scenario_changed"]
     allowed = run_cli("check", plan, "--scenario", tiny_path, "--max-gap", "0.5")
     assert allowed.exit_code == 0
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli, tiny_proteus, write_scenario
+from tests.conftest import run_cli, write_scenario
+from tests.proteus.helpers import tiny_proteus
 
 
 def broken(change: Any) -> dict[str, Any]:

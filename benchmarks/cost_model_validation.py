@@ -1,0 +1,92 @@
+"""Predicted vs measured for every reference point the performance model can predict.
+
+    python benchmarks/cost_model_validation.py [--reference DIR] [--csv out.csv] [--worst N]
+
+Uses the committed calibration (cost_models/perf/calibration.json, in-sample for these
+points; the held-out figures are in that file under validation.heldout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cost_models.perf import calibration  # noqa: E402
+from cost_models.perf.reference import all_points  # noqa: E402
+from planner.plan import write_csv_atomic  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--csv", type=Path)
+    parser.add_argument("--worst", type=int, default=10)
+    args = parser.parse_args()
+    if not args.reference.is_dir():
+        sys.exit(f"reference data not found at {args.reference}")
+    params = calibration.load().params
+    points = all_points(args.reference)
+    predictions = calibration.predicted_latencies_ms(calibration.compile_points(points), params)
+    rows = []
+    for p, predicted in zip(points, predictions, strict=True):
+        rows.append(
+            {
+                **{
+                    k: getattr(p, k)
+                    for k in (
+                        "source",
+                        "model",
+                        "device",
+                        "runtime",
+                        "mode",
+                        "batch",
+                        "gpus",
+                        "seq_len",
+                    )
+                },
+                "precision": p.precision.value,
+                "measured_ms": p.latency_ms,
+                "predicted_ms": float(predicted),
+                "ratio": predicted / p.latency_ms,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["abs_error_pct"] = 100 * (frame["ratio"] - 1).abs()
+    groups = frame.groupby(["device", "precision", "mode"])["abs_error_pct"].agg(["count", "mean"])
+    print(groups.rename(columns={"mean": "MAPE %"}).round(1).to_string())
+    worst = frame.assign(off=frame["ratio"].where(frame["ratio"] >= 1, 1 / frame["ratio"]))
+    print(
+        f"\noverall: {len(frame)} points, MAPE {frame['abs_error_pct'].mean():.1f}%, "
+        f"max off {worst['off'].max():.2f}x, points off > 1.5x: {(worst['off'] > 1.5).sum()}"
+    )
+    print("\nworst points:")
+    cols = [
+        "source",
+        "model",
+        "device",
+        "precision",
+        "runtime",
+        "mode",
+        "batch",
+        "gpus",
+        "measured_ms",
+        "predicted_ms",
+        "ratio",
+    ]
+    print(worst.nlargest(args.worst, "off")[cols].round(2).to_string(index=False))
+    if args.csv:
+        records = frame.to_dict(orient="records")
+        write_csv_atomic(args.csv, [{str(k): v for k, v in r.items()} for r in records])
+        print(f"\nwrote {args.csv}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Fitted parameters of the performance model and the prediction of one measured point.
+
+``calibration.json`` (next to this module) is written by ``benchmarks/calibrate.py``: the
+fitted parameters, the data they came from (files, row counts), the fit's residuals and
+the held-out validation errors per (device, precision, mode) group.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cost_models.devices import Precision, device
+from cost_models.errors import DataError
+from cost_models.perf.catalog import workload
+from cost_models.perf.hardware import Runtime
+from cost_models.perf.model import (
+    PARAMETER_NAMES,
+    Case,
+    Cases,
+    PerfParams,
+    Timing,
+    compile_cases,
+    evaluate,
+    timing_of,
+)
+from cost_models.perf.reference import Point, all_points
+from cost_models.units import MS_PER_S
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+@dataclass(frozen=True)
+class Query:
+    model: str
+    device: str
+    batch: int
+    precision: Precision
+    mode: str = "inference"
+    runtime: Runtime = Runtime.PYTORCH
+    gpus: int = 1
+    seq_len: int | None = None
+    accumulation_steps: int = 1
+
+
+def group_key(device_name: str, precision: Precision, mode: str) -> str:
+    return f"{device_name}/{precision.value}/{mode}"
+
+
+def case(query: Query) -> Case:
+    """The model case of ``query``; bad values raise :class:`DataError`."""
+    if query.batch < 1 or query.gpus < 1:
+        raise DataError(
+            None, "batch", f"batch >= 1 and gpus >= 1 (got {query.batch}, {query.gpus})"
+        )
+    if query.mode not in ("inference", "training"):
+        raise DataError(None, "mode", f"inference or training (got {query.mode!r})")
+    if query.mode == "inference" and query.gpus != 1:
+        raise DataError(None, "gpus", f"1 for inference (got {query.gpus})")
+    return Case(
+        workload(query.model, query.seq_len),
+        device(query.device),
+        query.batch,
+        query.precision,
+        query.runtime,
+        query.mode == "training",
+        query.gpus,
+        query.accumulation_steps,
+    )
+
+
+def timing(query: Query, params: PerfParams) -> Timing:
+    """Model time of one batch (inference) or one training micro-batch step (per GPU)."""
+    return timing_of(case(query), params)
+
+
+def query_of(point: Point) -> Query:
+    return Query(
+        point.model,
+        point.device,
+        point.batch,
+        point.precision,
+        point.mode,
+        Runtime(point.runtime),
+        point.gpus,
+        point.seq_len,
+        point.accumulation_steps,
+    )
+
+
+def compile_points(points: list[Point]) -> Cases:
+    """All ``points`` as one array case set (for :func:`predicted_latencies_ms`)."""
+    return compile_cases([case(query_of(p)) for p in points])
+
+
+def predicted_latencies_ms(cases: Cases, params: PerfParams) -> np.ndarray:
+    """Predicted counterparts of :attr:`Point.latency_ms` for compiled points."""
+    return MS_PER_S * evaluate(cases, params).latency_s
+
+
+@dataclass(frozen=True)
+class Calibration:
+    params: PerfParams
+    fitted_groups: frozenset[str]  # group_key of every (device, precision, mode) fitted
+    fitted_runtimes: frozenset[str]  # "device/runtime" pairs with fitted data
+    model_out_mape_pct: dict[str, float]  # per group_key, leave-one-model-out
+    model_out_overall_mape_pct: float
+    gpu_out_overall_mape_pct: float  # leave-one-GPU-out, all points
+    document: dict[str, Any]
+
+    def expected_error_pct(
+        self, device_name: str, precision: Precision, mode: str, provenance: str
+    ) -> float:
+        """Expected error of a ``calibrated`` point: the leave-one-model-out MAPE of its
+        (device, precision, mode) group (overall when the group has no data); of a
+        ``roofline`` point (device or runtime never measured): the leave-one-GPU-out MAPE."""
+        if provenance == "roofline":
+            return self.gpu_out_overall_mape_pct
+        return self.model_out_mape_pct.get(
+            group_key(device_name, precision, mode), self.model_out_overall_mape_pct
+        )
+
+
+def parse(document: dict[str, Any], file: Path) -> Calibration:
+    try:
+        values = {name: float(document["parameters"][name]) for name in PARAMETER_NAMES}
+        model_out = document["validation"]["leave_one_model_out"]
+        gpu_out = document["validation"]["leave_one_gpu_out"]
+        return Calibration(
+            PerfParams(values),
+            frozenset(document["fit"]["groups"]),
+            frozenset(document["fit"]["device_runtimes"]),
+            {k: float(v) for k, v in model_out["mape_pct_by_group"].items()},
+            float(model_out["overall_mape_pct"]),
+            float(gpu_out["overall_mape_pct"]),
+            document,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            file, str(exc), "a calibration written by benchmarks/calibrate.py"
+        ) from None
+
+
+def measured_latencies_ms(query: Query, reference: Path) -> list[float]:
+    """Measured latencies of exactly ``query``'s point in the reference data (several when
+    the sources list it more than once, e.g. DGX-1 16 GB and 32 GB); empty when absent."""
+    return _measured_index(reference).get(query_of_key(query), [])
+
+
+def query_of_key(query: Query) -> tuple[object, ...]:
+    return (
+        query.model,
+        query.device,
+        query.batch,
+        query.precision,
+        query.mode,
+        query.runtime,
+        query.gpus,
+        query.seq_len,
+    )
+
+
+@cache
+def _measured_index(reference: Path) -> dict[tuple[object, ...], list[float]]:
+    index: dict[tuple[object, ...], list[float]] = {}
+    if not reference.is_dir():
+        return index
+    for point in all_points(reference):
+        index.setdefault(query_of_key(query_of(point)), []).append(point.latency_ms)
+    return index
+
+
+@cache
+def load(file: Path = CALIBRATION_FILE) -> Calibration:
+    """The committed calibration (cached)."""
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(file, "calibration", f"a readable JSON file ({exc})") from None
+    return parse(document, file)

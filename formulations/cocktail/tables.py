@@ -1,0 +1,103 @@
+"""Tables of a Cocktail deployment: ensembles per interval and class (the primary table),
+VM pools per interval, and the cost summary."""
+
+from __future__ import annotations
+
+from formulations.cocktail.deployment import CocktailDeployment
+from formulations.cocktail.verify import cost_summary
+from formulations.cocktail.view import CocktailView
+from formulations.types import Table
+
+
+def ensemble_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
+    model_idx, inst_idx = view.model_index, view.instance_index
+    rows = []
+    for t, plan in enumerate(deployment.intervals):
+        for k, c in enumerate(plan.classes):
+            latency = max(
+                (view.latency_ms[model_idx[r.model], inst_idx[r.instance_type]] for r in c.routes),
+                default=0.0,
+            )
+            rows.append(
+                [
+                    t,
+                    c.name,
+                    round(float(view.planned_qps[k, t]), 3),
+                    "+".join(c.members),
+                    round(view.accuracy(c.members), 4),
+                    view.classes[k].accuracy_target,
+                    round(float(latency), 3),
+                    view.classes[k].slo_ms,
+                ]
+            )
+    columns = [
+        "interval",
+        "class",
+        "load_qps",
+        "ensemble",
+        "vote_accuracy",
+        "accuracy_target",
+        "latency_ms",
+        "slo_ms",
+    ]
+    return Table("Ensemble per interval and class", columns, rows)
+
+
+def pool_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
+    model_idx, inst_idx = view.model_index, view.instance_index
+    rows = []
+    for t, plan in enumerate(deployment.intervals):
+        for p in plan.pools:
+            m, i = model_idx[p.model], inst_idx[p.instance_type]
+            load = sum(
+                r.qps
+                for c in plan.classes
+                for r in c.routes
+                if (r.model, r.instance_type) == (p.model, p.instance_type)
+            )
+            price = p.on_demand * view.on_demand_usd_per_h[i] + p.spot * view.spot_usd_per_h[i]
+            rows.append(
+                [
+                    t,
+                    p.model,
+                    p.instance_type,
+                    p.on_demand,
+                    p.spot,
+                    round(float(view.capacity_qps[m, i]), 3),
+                    round(load, 3),
+                    round(float(price), 4),
+                ]
+            )
+    columns = [
+        "interval",
+        "model",
+        "instance_type",
+        "on_demand",
+        "spot",
+        "capacity_qps_per_vm",
+        "load_qps",
+        "cost_usd_per_h",
+    ]
+    return Table("VMs per interval, model and instance type", columns, rows)
+
+
+def tables(view: CocktailView, deployment: CocktailDeployment) -> list[Table]:
+    summary = cost_summary(view, deployment)
+    return [
+        ensemble_table(view, deployment),
+        pool_table(view, deployment),
+        Table("Cost", list(summary), [[round(v, 6) for v in summary.values()]]),
+    ]
+
+
+def replay_table(
+    rows: list[list[float | str]], runs: int, seed: int, interruption_rate_scale: float
+) -> Table:
+    """The spot-failure replay of the plan (first row) and the baselines."""
+    return Table(
+        f"Spot-failure replay: {runs} seeded runs from seed {seed}, interruption rates "
+        f"x{interruption_rate_scale:g}",
+        ["plan", "requests", "targets_met_pct", "answered_pct", "spot_interruptions_per_run"],
+        rows,
+        marked_row=0,
+    )

@@ -1,0 +1,83 @@
+"""The ``ppipe`` formulation: the stages wired to the modules of the package.
+
+Modules: :mod:`.inputs` (scenario schema, PPipe's published instances), :mod:`.view` (chunk
+tables and designs, once per scenario), :mod:`.designs` (enumeration of SLO-feasible
+pipeline designs and exact dominance pruning, with the stage latency and throughput
+parameters), :mod:`.milp` (the math and the model builder, the solve strategy),
+:mod:`.deployment`, :mod:`.verify`, :mod:`.baselines` (the other mode, NP, DART-r),
+:mod:`.tables`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from cost_models.units import UNIT_QPS
+from formulations.ppipe.baselines import baselines
+from formulations.ppipe.deployment import PPipeDeployment, build_deployment
+from formulations.ppipe.inputs import PPipeInputs
+from formulations.ppipe.milp import pipelines, solve_designs
+from formulations.ppipe.tables import deployment_tables
+from formulations.ppipe.verify import verify_deployment
+from formulations.ppipe.view import PPipeView, no_design_message, prepare
+from formulations.types import (
+    BaselineRun,
+    Formulation,
+    InfeasibleError,
+    MilpSolver,
+    ObjectiveSpec,
+    Sense,
+    Solution,
+    Table,
+    Verification,
+)
+
+
+class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
+    kind: ClassVar[str] = "ppipe"
+    inputs_model: ClassVar[type[PPipeInputs]] = PPipeInputs
+    deployment_model: ClassVar[type[PPipeDeployment]] = PPipeDeployment
+    objective: ClassVar[ObjectiveSpec] = ObjectiveSpec(
+        "min over models of throughput / weight", UNIT_QPS, Sense.MAXIMIZE
+    )
+
+    def prepare(self, inputs: PPipeInputs) -> PPipeView:
+        return prepare(inputs)
+
+    def solve(self, view: PPipeView, solver: MilpSolver) -> Solution[PPipeDeployment]:
+        message = no_design_message(view.inputs, view.designs)
+        if message:
+            raise InfeasibleError(message)
+        inputs = view.inputs
+        solved = solve_designs(inputs, view.designs, inputs.mode, solver)
+        chosen = pipelines(inputs, inputs.mode, solved.picked)
+        deployment = build_deployment(inputs, inputs.mode, chosen)
+        return Solution(deployment, solved.certificate(deployment.objective_qps))
+
+    def verify(self, view: PPipeView, deployment: PPipeDeployment) -> Verification:
+        return verify_deployment(view, deployment)
+
+    def tables(self, view: PPipeView, deployment: PPipeDeployment) -> list[Table]:
+        return deployment_tables(deployment)
+
+    def baselines(
+        self, view: PPipeView, solver: MilpSolver, solution: Solution[PPipeDeployment]
+    ) -> list[BaselineRun[PPipeDeployment]]:
+        return baselines(view, solver)
+
+    def headline(
+        self, view: PPipeView, deployment: PPipeDeployment
+    ) -> dict[str, float | int | str | None]:
+        numbers: dict[str, float | int | str | None] = {
+            f"throughput_qps.{m.model}": m.throughput_qps for m in deployment.models
+        }
+        numbers["total_throughput_qps"] = deployment.total_throughput_qps
+        numbers["pipelines"] = sum(len(m.pipelines) for m in deployment.models)
+        numbers["low_class_gpu_share"] = deployment.low_class_gpu_share
+        return numbers
+
+    def explain_infeasible(self, view: PPipeView, context: Any) -> str:
+        return (
+            no_design_message(view.inputs, view.designs)
+            or "the GPU budget admits no plan (a formulation bug)"
+        )

@@ -1,0 +1,86 @@
+"""Tables of a ``ppipe`` deployment for people: pipeline stages, models, GPUs."""
+
+from __future__ import annotations
+
+from formulations.ppipe.deployment import PPipeDeployment
+from formulations.types import Table
+
+
+def deployment_tables(deployment: PPipeDeployment) -> list[Table]:
+    """Pipeline stages (the primary table), models (the bottleneck marked), GPUs."""
+    stages = Table(
+        "Pipeline stages",
+        [
+            "model",
+            "pipeline",
+            "gpu_sequence",
+            "stage",
+            "chunks",
+            "gpu",
+            "mps_level",
+            "batch",
+            "instances",
+            "gpus",
+            "stage_latency_us",
+            "stage_throughput_qps",
+            "pipeline_latency_us",
+            "pipeline_throughput_qps",
+        ],
+        [],
+    )
+    for model in deployment.models:
+        for p, pipeline in enumerate(model.pipelines):
+            for k, s in enumerate(pipeline.stages):
+                stages.rows.append(
+                    [
+                        model.model,
+                        p,
+                        "-".join(pipeline.gpu_sequence),
+                        k,
+                        f"[{s.chunk_start}, {s.chunk_end})",
+                        s.gpu,
+                        s.mps_level,
+                        s.batch,
+                        s.instances,
+                        round(s.gpus, 4),
+                        round(s.latency_us, 1),
+                        round(s.throughput_qps, 2),
+                        round(pipeline.latency_us, 1),
+                        round(pipeline.throughput_qps, 2),
+                    ]
+                )
+    models = Table(
+        "Models",
+        ["model", "weight", "pipelines", "throughput_qps", "throughput_per_weight"],
+        [
+            [
+                m.model,
+                m.weight,
+                len(m.pipelines),
+                round(m.throughput_qps, 2),
+                round(m.throughput_qps / m.weight, 2),
+            ]
+            for m in deployment.models
+        ],
+    )
+    bottleneck = min(
+        range(len(deployment.models)),
+        key=lambda i: deployment.models[i].throughput_qps / deployment.models[i].weight,
+    )
+    models.marked_row = bottleneck
+    gpus = Table(
+        "GPUs",
+        ["gpu", "low_class", "available", "used", "reserved", "share_used"],
+        [
+            [
+                g.gpu,
+                g.low_class,
+                g.available,
+                round(g.used, 4),
+                round(g.reserved, 4),
+                round(g.reserved / g.available, 4) if g.available else None,
+            ]
+            for g in deployment.gpus
+        ],
+    )
+    return [stages, models, gpus]

@@ -1,0 +1,336 @@
+"""The cost-model view of a Proteus scenario, computed once by :func:`prepare`.
+
+Resolution: which variants each family has, each variant's normalised accuracy (best of
+its family = 100, as Proteus scores accuracy), the demand of each family in each planning
+window, the capacity of every (device type, variant) pair from the cost model (a measured
+profile when one is given for the pair, else the analytical roofline model), the headroom
+grid, and the device pools of the model's pooling reduction (see ``milp.py``). Bad
+references raise :class:`InputError` naming the key (the engine names the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from cost_models.devices import DEVICES
+from cost_models.proteus.latency import Capacity, analytical_capacity, capacity
+from cost_models.proteus.profiles import LatencyProfile, load_latency_csv, load_proteus_profile
+from cost_models.proteus.variants import VARIANTS, ModelVariant, families, normalized_accuracy
+from cost_models.workload import read_arrivals_ms, window_rates_qps
+from formulations.proteus.inputs import CustomVariant, ProfileSpec, ProteusInputs
+from formulations.tolerances import leq
+from formulations.types import InputError
+
+# Digits kept on the headroom grid: beta_0 - k x step is rounded so that the grid holds the
+# decimal levels Proteus uses (1.05, 1.0, 0.95, ...), not their binary accumulation errors.
+BETA_DIGITS = 9
+# Proteus's step change point: steps of beta_step_above_1_5 while beta > 1.5
+# (algorithms/ilp.py L374-L384 of Proteus's public code).
+BETA_STEP_CHANGE = 1.5
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    name: str
+    family: str
+    accuracy: float  # normalised, best of family = 100
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Device types merged by identical capacity signature; a pool is named by its first
+    type (the pooling reduction of ``milp.py``)."""
+
+    members: dict[str, list[str]]
+    count: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ProteusView:
+    """Everything the MILP, the baselines and the verifier read."""
+
+    inputs: ProteusInputs
+    device_types: list[str]
+    device_count: dict[str, int]
+    families: list[str]
+    slo_ms: dict[str, float]
+    variants: dict[str, list[VariantInfo]]  # family -> variants, accuracy ascending
+    capacity: dict[tuple[str, str], Capacity]  # (device type, variant) -> per device
+    window_starts_s: list[float]
+    demand_qps: np.ndarray  # windows x families, queries/s
+    family_of: dict[str, str]  # variant name -> its family
+    accuracy: dict[str, float]  # variant name -> normalised accuracy, %
+    placeable: dict[str, list[VariantInfo]]  # family -> variants placeable on some type
+    levels: list[float]  # headroom levels tried, highest first
+    pools: Pools
+
+    def effective_accuracy(
+        self, routed_qps: Iterable[tuple[str, float]], demand: Mapping[str, float]
+    ) -> float:
+        """Proteus's effective accuracy: normalised accuracy of each served query, weighted
+        by (variant, routed queries/s) and divided by the total demand, %; 0 without demand."""
+        total = sum(demand.values())
+        if total <= 0:
+            return 0.0
+        return sum(self.accuracy[v] * q for v, q in routed_qps) / total
+
+    def demand(self, window: int) -> dict[str, float]:
+        return {f: float(self.demand_qps[window, i]) for i, f in enumerate(self.families)}
+
+    @property
+    def windows(self) -> int:
+        return len(self.window_starts_s)
+
+    @property
+    def trace_mode(self) -> bool:
+        return len(self.window_starts_s) > 1
+
+
+def _load_profile(spec: ProfileSpec) -> LatencyProfile:
+    if spec.format == "proteus":
+        return load_proteus_profile(spec.path, spec.variants_dir)
+    return load_latency_csv(spec.path)
+
+
+def _family_variants(
+    inputs: ProteusInputs, profile: LatencyProfile | None
+) -> dict[str, list[tuple[str, float, ModelVariant | CustomVariant | None]]]:
+    """family -> [(variant name, normalised accuracy, analytical description or None)]."""
+    custom = {v.name: v for v in inputs.variants}
+    for i, v in enumerate(inputs.variants):
+        if v.family not in inputs.families:
+            raise InputError(
+                None,
+                f"variants[{i}].family",
+                f"one of the families ({', '.join(inputs.families)})",
+                v.family,
+            )
+    profile_families = profile.families if profile is not None else {}
+    catalog_families = families()
+    resolved: dict[str, list[tuple[str, float, ModelVariant | CustomVariant | None]]] = {}
+    for family, spec in inputs.families.items():
+        if spec.variants is not None:
+            names = spec.variants
+        elif any(v.family == family for v in inputs.variants):
+            names = [v.name for v in inputs.variants if v.family == family]
+        elif family in profile_families:
+            names = list(profile_families[family])
+        elif family in catalog_families:
+            names = [v.name for v in catalog_families[family]]
+        else:
+            raise InputError(
+                None,
+                f"families.{family}",
+                "a family of the catalog, of the profile or of [[variants]] "
+                f"(catalog families: {', '.join(catalog_families)})",
+                family,
+            )
+        members: list[tuple[str, float, ModelVariant | CustomVariant | None]] = []
+        for j, name in enumerate(names):
+            if name in custom:
+                members.append((name, custom[name].normalized_accuracy, custom[name]))
+            elif profile is not None and name in profile.accuracy:
+                members.append((name, profile.accuracy[name], VARIANTS.get(name)))
+            elif name in VARIANTS:
+                members.append((name, normalized_accuracy(VARIANTS[name]), VARIANTS[name]))
+            else:
+                raise InputError(
+                    None,
+                    f"families.{family}.variants[{j}]",
+                    "a variant of the catalog, of the profile or of [[variants]]",
+                    name,
+                )
+        resolved[family] = members
+    return resolved
+
+
+def _custom_as_variant(v: CustomVariant) -> ModelVariant:
+    return ModelVariant(
+        v.family,
+        v.name,
+        "normalised accuracy",
+        v.normalized_accuracy,
+        v.gflops_per_sample,
+        v.params_millions,
+        "n/a",
+        v.activation_mb_per_sample,
+        "scenario [[variants]]",
+    )
+
+
+def pair_capacity(
+    inputs: ProteusInputs,
+    profile: LatencyProfile | None,
+    device_type: str,
+    variant: str,
+    described: ModelVariant | CustomVariant | None,
+    slo_ms: float,
+) -> Capacity | None:
+    """Capacity of one device of ``device_type`` running ``variant`` (None: cannot meet SLO).
+
+    A measured profile entry wins (Proteus's rule: latency strictly below the budget,
+    capacity floored to whole queries/s); otherwise the analytical roofline model.
+    """
+    spec = inputs.devices[device_type]
+    budget_ms = slo_ms * inputs.latency_budget_fraction
+    if profile is not None and spec.profile_accel is not None:
+        measured = profile.latency_ms.get((variant, spec.profile_accel))
+        if measured is not None:
+            usable = {b: ms for b, ms in measured.items() if b in inputs.batch_sizes}
+            return capacity(usable, budget_ms, floor=True, strict=True) if usable else None
+    if spec.catalog_device is None or described is None:
+        return None
+    model = described if isinstance(described, ModelVariant) else _custom_as_variant(described)
+    return analytical_capacity(
+        model, DEVICES[spec.catalog_device], budget_ms, inputs.batch_sizes, inputs.precision
+    )
+
+
+def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
+    rates: dict[str, np.ndarray] = {}
+    for family, spec in inputs.families.items():
+        if spec.trace is not None:
+            arrivals = read_arrivals_ms(spec.trace)
+            rates[family] = window_rates_qps(
+                arrivals, inputs.trace.window_s, inputs.trace.statistic
+            )
+    windows = max((len(r) for r in rates.values()), default=1)
+    if inputs.trace.max_windows is not None:
+        windows = min(windows, inputs.trace.max_windows)
+    demand = np.zeros((windows, len(inputs.families)))
+    for i, (family, spec) in enumerate(inputs.families.items()):
+        if spec.demand_qps is not None:
+            demand[:, i] = spec.demand_qps
+        else:
+            series = rates[family][:windows]
+            demand[: len(series), i] = series
+    starts = [w * inputs.trace.window_s for w in range(windows)] if rates else [0.0]
+    return starts, demand * inputs.demand_scale
+
+
+def beta_grid(inputs: ProteusInputs) -> list[float]:
+    """The headroom levels tried, highest first (just ``beta`` when not degrading)."""
+    if not inputs.degrade:
+        return [inputs.beta]
+    levels = []
+    beta = round(inputs.beta, BETA_DIGITS)
+    while beta >= inputs.beta_floor:
+        levels.append(beta)
+        step = inputs.beta_step_above_1_5 if beta > BETA_STEP_CHANGE else inputs.beta_step
+        beta = round(beta - step, BETA_DIGITS)
+    return levels
+
+
+def make_pools(
+    device_types: list[str],
+    device_count: Mapping[str, int],
+    table: Mapping[tuple[str, str], Capacity],
+) -> Pools:
+    by_signature: dict[tuple[tuple[str, int, float], ...], list[str]] = {}
+    for d in device_types:
+        signature = tuple(sorted((v, c.batch, c.qps) for (dd, v), c in table.items() if dd == d))
+        by_signature.setdefault(signature, []).append(d)
+    members = {group[0]: group for group in by_signature.values()}
+    return Pools(members, {p: sum(device_count[d] for d in group) for p, group in members.items()})
+
+
+def prepare(inputs: ProteusInputs) -> ProteusView:
+    profile = _load_profile(inputs.profile) if inputs.profile is not None else None
+    if profile is not None:
+        known = {accel for _, accel in profile.latency_ms}
+        for name, spec in inputs.devices.items():
+            if spec.profile_accel is not None and spec.profile_accel not in known:
+                raise InputError(
+                    None,
+                    f"devices.{name}.profile_accel",
+                    f"an accelerator of the profile ({', '.join(sorted(known))})",
+                    spec.profile_accel,
+                )
+    members = _family_variants(inputs, profile)
+    table: dict[tuple[str, str], Capacity] = {}
+    variants: dict[str, list[VariantInfo]] = {}
+    for family, entries in members.items():
+        slo_ms = inputs.families[family].slo_ms
+        variants[family] = sorted(
+            (VariantInfo(n, family, acc) for n, acc, _ in entries),
+            key=lambda v: (v.accuracy, v.name),
+        )
+        for name, _, described in entries:
+            for device_type in inputs.devices:
+                cap = pair_capacity(inputs, profile, device_type, name, described, slo_ms)
+                if cap is not None and cap.qps > 0:
+                    table[(device_type, name)] = cap
+    starts, demand = _demand(inputs)
+    device_types = list(inputs.devices)
+    device_count = {d: s.count for d, s in inputs.devices.items()}
+    by_name = {v.name: v for group in variants.values() for v in group}
+    return ProteusView(
+        inputs=inputs,
+        device_types=device_types,
+        device_count=device_count,
+        families=list(inputs.families),
+        slo_ms={f: s.slo_ms for f, s in inputs.families.items()},
+        variants=variants,
+        capacity=table,
+        window_starts_s=starts,
+        demand_qps=demand,
+        family_of={name: v.family for name, v in by_name.items()},
+        accuracy={name: v.accuracy for name, v in by_name.items()},
+        placeable={
+            f: [v for v in variants[f] if any((d, v.name) in table for d in device_types)]
+            for f in variants
+        },
+        levels=beta_grid(inputs),
+        pools=make_pools(device_types, device_count, table),
+    )
+
+
+def infeasibility_reason(view: ProteusView, window: int) -> str:
+    """Name the requirement that cannot be met in ``window`` (computed from the inputs)."""
+    inputs = view.inputs
+    for family, names in view.placeable.items():
+        if not names:
+            budget = view.slo_ms[family] * inputs.latency_budget_fraction
+            return (
+                f"family {family} has no variant that meets SLO {view.slo_ms[family]:g} ms "
+                f"(latency budget {budget:g} ms = {inputs.latency_budget_fraction:g} x SLO) "
+                "on any device"
+            )
+    total_devices = sum(view.device_count.values())
+    needed = inputs.min_devices_per_family * len(view.families)
+    if needed > total_devices:
+        return (
+            f"{len(view.families)} families x min_devices_per_family "
+            f"{inputs.min_devices_per_family} = {needed} devices, but the cluster has "
+            f"{total_devices}"
+        )
+    floor = view.levels[-1]
+    demand = view.demand(window)
+    for family in view.families:
+        # Every device of every type hosting the family's fastest variant there.
+        best = sum(
+            max(
+                (
+                    view.capacity[(d, v.name)].qps
+                    for v in view.placeable[family]
+                    if (d, v.name) in view.capacity
+                ),
+                default=0.0,
+            )
+            * view.device_count[d]
+            for d in view.device_types
+        )
+        if not leq(floor * demand[family], best):
+            return (
+                f"family {family} needs {floor:g} x {demand[family]:.1f} qps but the whole "
+                f"cluster serves at most {best:.1f} qps of it"
+            )
+    start_s = view.window_starts_s[window]
+    when = f" in window starting {start_s:g} s" if view.trace_mode else ""
+    return (
+        f"demand{when} cannot be served with headroom beta >= {floor:g} on "
+        f"{total_devices} devices (families compete for the same devices)"
+    )

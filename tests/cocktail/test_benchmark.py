@@ -1,0 +1,66 @@
+"""The cocktail benchmark writes the documented CSV columns with consistent numbers."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cocktail.helpers import tiny
+from tests.conftest import write_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_csv_on_a_tiny_scenario(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path / "tiny.toml", tiny())
+    out = tmp_path / "out" / "cocktail.csv"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "cocktail_costs.py"),
+            str(scenario),
+            "--csv",
+            str(out),
+            "--runs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1
+    row = rows[0]
+    for column in (
+        "scenario",
+        "milp_cost_usd",
+        "cocktail_greedy_cost_usd",
+        "infaas_cost_usd",
+        "clipper_cost_usd",
+        "infaas_plan_advantage",
+        "clipper_plan_advantage",
+        "clipper_status",
+        "milp_targets_met_share",
+        "cocktail_greedy_targets_met_share",
+        "build_s",
+        "solve_s",
+        "status",
+        "gap",
+    ):
+        assert column in row
+    milp = float(row["milp_cost_usd"])
+    assert milp <= float(row["cocktail_greedy_cost_usd"]) + 1e-9
+    assert row["infaas_status"] == "feasible"
+    assert float(row["infaas_plan_advantage"]) == pytest.approx(
+        float(row["infaas_cost_usd"]) / milp
+    )
+    assert row["status"] == "optimal"
+    assert 0.0 <= float(row["milp_targets_met_share"]) <= 1.0
+    assert not list(out.parent.glob("*.tmp"))  # written atomically, nothing left over

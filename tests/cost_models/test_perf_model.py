@@ -1,0 +1,126 @@
+"""The calibrated performance model: catalog, physics and the committed calibration."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from cost_models.devices import Precision, device
+from cost_models.errors import DataError
+from cost_models.perf import calibration
+from cost_models.perf.catalog import model_names, workload
+from cost_models.perf.hardware import Runtime, Unit, unit
+from cost_models.perf.model import (
+    PARAMETER_NAMES,
+    Case,
+    compile_cases,
+    evaluate,
+    inference,
+    timing_of,
+    training_step,
+)
+
+REQUIRED = [
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext101_32x4d",
+    "se_resnext101_32x4d",
+    "vgg16",
+    "mobilenet_v2",
+    "densenet121",
+    "inception_v3",
+    "efficientnet_b0",
+    "efficientnet_b4",
+    "bert_base",
+    "bert_large",
+]
+
+
+def test_catalog_has_the_required_models_with_sources() -> None:
+    for name in REQUIRED:
+        w = workload(name)
+        assert w.source and w.layers > 0 and w.gflops_per_sample > 0, name
+    assert set(REQUIRED) <= set(model_names())
+
+
+def test_bert_flops_grow_with_sequence_length() -> None:
+    # Linear layers scale with S, attention with S^2: 4x the tokens is more than 4x the FLOPs.
+    short, long = workload("bert_base", 128), workload("bert_base", 512)
+    assert long.gflops_per_sample > 4 * short.gflops_per_sample
+    # BERT-Base at 128 tokens: 2 * (12 * 128 * 12 * 768^2 + 2 * 12 * 128^2 * 768) = 22.3 GFLOP
+    # for the matrix products; elementwise operators add ~0.1 G.
+    assert short.gflops_per_sample == pytest.approx(22.3, rel=0.01)
+
+
+def test_unknown_model_lists_close_matches() -> None:
+    with pytest.raises(DataError, match="resnet50"):
+        workload("resnet5")
+
+
+def test_math_paths() -> None:
+    assert unit(device("V100"), Precision.TF32) is Unit.CUDA_FP32  # no TF32 cores on Volta
+    assert unit(device("A100"), Precision.TF32) is Unit.TENSOR_TF32
+    assert unit(device("T4"), Precision.FP16) is Unit.TENSOR_FP16
+    assert unit(device("K80"), Precision.FP16) is Unit.CUDA_FP32
+    assert unit(device("c5.xlarge"), Precision.FP32) is Unit.CPU
+
+
+def test_committed_calibration_is_complete_and_physical() -> None:
+    cal = calibration.load()
+    assert set(cal.params.values) == set(PARAMETER_NAMES)
+    assert all(v > 0 for v in cal.params.values.values())
+    assert all(cal.params[n] <= 1.0 for n in PARAMETER_NAMES if n.startswith("eta_"))
+    assert cal.document["data"]["points"] > 500
+
+
+def test_latency_grows_with_batch_and_more_gpus_give_more_throughput() -> None:
+    p = calibration.load().params
+    w, dev = workload("resnet50"), device("A100")
+    lat = [inference(w, dev, b, Precision.FP16, Runtime.TENSORRT, p).latency_s for b in (1, 64)]
+    assert lat[1] > lat[0]
+    one = training_step(w, dev, 256, Precision.FP16, Runtime.PYTORCH, p)
+    eight = training_step(w, dev, 256, Precision.FP16, Runtime.PYTORCH, p, gpus=8)
+    speedup = 8 * one.latency_s / eight.latency_s
+    assert 1.0 < speedup <= 8.0
+
+
+def test_a_host_bound_pytorch_batch_is_reported_as_overhead() -> None:
+    p = calibration.load().params
+    t = inference(workload("resnet50"), device("A100"), 1, Precision.FP16, Runtime.PYTORCH, p)
+    assert t.bound == "overhead"
+
+
+def test_more_gpus_than_a_node_holds_is_an_error() -> None:
+    p = calibration.load().params
+    with pytest.raises(DataError, match="at most 8"):
+        training_step(
+            workload("resnet50"), device("A100"), 256, Precision.FP16, Runtime.PYTORCH, p, gpus=16
+        )
+
+
+def test_many_cases_at_once_equal_one_by_one() -> None:
+    p = calibration.load().params
+    cases = [
+        Case(workload("resnet50"), device("T4"), 8, Precision.FP16, Runtime.PYTORCH),
+        Case(workload("bert_large", 384), device("V100"), 4, Precision.FP32, Runtime.TENSORFLOW),
+        Case(workload("bert_large"), device("A100"), 32, Precision.FP16, Runtime.PYTORCH, True, 8),
+        Case(workload("keras_mobilenet"), device("c5.xlarge"), 1, Precision.FP32, Runtime.KERAS),
+    ]
+    together = evaluate(compile_cases(cases), p).latency_s
+    assert together == pytest.approx([timing_of(c, p).latency_s for c in cases])
+
+
+def test_a_board_with_less_power_is_never_faster() -> None:
+    p = calibration.load().params
+    w, t4 = workload("bert_large", 384), device("T4")
+    full = inference(w, t4, 8, Precision.FP32, Runtime.TENSORFLOW, p).latency_s
+    capped = replace(t4, power_w=t4.power_w / 4)
+    assert inference(w, capped, 8, Precision.FP32, Runtime.TENSORFLOW, p).latency_s > full
+
+
+def test_attention_score_traffic_grows_with_the_square_of_the_sequence() -> None:
+    short, long = workload("bert_base", 128), workload("bert_base", 512)
+    scores = [sum(g.count * g.score_elements for g in w.kernels) for w in (short, long)]
+    assert scores[1] == pytest.approx(16 * scores[0])

@@ -1,0 +1,193 @@
+"""Golden numbers of the PPipe cost model, and the pre-partitioning DP against brute force."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from cost_models.errors import DataError
+from cost_models.ppipe.layers import CNN_SPECS, analytical_table, layer_graph, layer_latency_us
+from cost_models.ppipe.prepartition import BOUND_SCHEDULE, chunk_bounds, contract, cut_costs
+from cost_models.ppipe.tables import (
+    ChunkTable,
+    batch_build_us,
+    load_published_table,
+    transfer_time_us,
+)
+from tests.conftest import REFERENCE
+
+PPIPE_REFERENCE = REFERENCE / "ppipe"
+
+
+def test_layer_specs_match_published_model_sizes() -> None:
+    # torchvision model zoo: VGG-16 has 138,357,544 parameters and 15.47 GMAC at 224x224;
+    # ResNet-50 4.09 GMAC, ResNet-101 7.80 GMAC (BN folded, so ResNet params differ slightly).
+    vgg = CNN_SPECS["vgg16"]
+    assert sum(layer.weight_bytes for layer in vgg.layers) / 4 == 138_357_544
+    assert vgg.macs / 1e9 == pytest.approx(15.47, abs=0.01)
+    assert CNN_SPECS["resnet50"].macs / 1e9 == pytest.approx(4.09, abs=0.01)
+    assert CNN_SPECS["resnet101"].macs / 1e9 == pytest.approx(7.80, abs=0.01)
+
+
+def test_roofline_layer_latency_golden() -> None:
+    # ResNet-50 conv1 (7x7/2, 3->64, 224 -> 112), batch 1, FP32 activations:
+    # FLOPs = 2 * 3*49*64 * 112*112 = 236,027,904; bytes = weights (9408+64)*4 = 37,888
+    # + input 3*224*224*4 = 602,112 + output 64*112*112*4 = 3,211,264 = 3,851,264.
+    # V100 (TF32 request -> FP32 CUDA cores, 15.7 TFLOP/s x 0.5): 236,027,904 / 7.85e12 s
+    # = 30.0673 us (compute-bound; memory 3,851,264 / 675e9 = 5.7056 us) + 5 us launch.
+    # L4 (TF32 tensor cores 60 TFLOP/s x 0.5): compute 7.8676 us; memory 3,851,264 / 225e9
+    # = 17.1167 us (memory-bound) + 5 us.
+    spec = CNN_SPECS["resnet50"]
+    assert layer_latency_us(spec, "V100", 1, 1)[0] == pytest.approx(35.0673, abs=1e-3)
+    assert layer_latency_us(spec, "L4", 1, 1)[0] == pytest.approx(22.1167, abs=1e-3)
+    # an MPS slice at level 2 has half the GPU: busy time doubles, launch overhead does not
+    assert layer_latency_us(spec, "V100", 2, 1)[0] == pytest.approx(2 * 30.0673 + 5, abs=1e-3)
+
+
+def test_l4_beats_v100_on_big_batches_in_tf32() -> None:
+    # PPipe's profiles: an L4 is about 20% faster than a V100 for FP32 CNNs (TF32 cores)
+    spec = CNN_SPECS["resnet50_backbone_1333x800"]
+    l4 = layer_latency_us(spec, "L4", 1, 8).sum()
+    v100 = layer_latency_us(spec, "V100", 1, 8).sum()
+    assert l4 < v100
+    assert layer_latency_us(spec, "T4", 1, 8).sum() > v100
+
+
+def test_transfer_and_batch_build_golden() -> None:
+    # 13,107,200 bytes (atss cut 0) through 10 Gbit/s: 13,107,200 * 8 / 1e10 s = 10,485.76 us
+    assert transfer_time_us(13_107_200, 10) == pytest.approx(10_485.76)
+    # 1.3 * 1e6 * (4 - 1) / 2000 requests/s = 1950 us
+    assert batch_build_us(1.3, 4, 2000.0) == pytest.approx(1950.0)
+
+
+def _table() -> ChunkTable:
+    latency = {
+        ("HI", 1): np.array([[0.5, 0.8], [2000.0, 3000.0], [4000.0, 7000.0]]),
+        ("HI", 2): np.array([[10.0], [3500.0], [7000.0]]),
+    }
+    return ChunkTable("toy", latency, [1_250_000, 250_000])
+
+
+def test_stage_latency_and_throughput_golden() -> None:
+    table = _table()
+    # chunk 0 is clipped to 1 us: 1 + 2000 = 2001 us
+    assert table.stage_latency_us("HI", 1, 1, 0, 2) == pytest.approx(2001.0)
+    # batch 2 on chunks [1, 3): 3000 + 7000 = 10,000 us -> compute 2e6 / 1e4 = 200 qps;
+    # cut at 1 is 1.25 MB -> 1000 us at 10 Gbit/s; NIC shared by 1 slice x 4 GPUs:
+    # 1e6 / (1000 * 4) = 250 qps; output side: no cut (1 us) -> 250,000 qps. min = 200.
+    assert table.instance_throughput_qps("HI", 1, 2, 1, 3, 10, 4) == pytest.approx(200.0)
+    # level 2, batch 1, chunks [1, 2): compute 1e6 / 3500 = 285.7 qps; NIC in 1e6 /
+    # (1000 * 2 * 4) = 125 qps; NIC out (cut at 2: 200 us) 1e6 / (200 * 8) = 625 qps -> 125
+    assert table.instance_throughput_qps("HI", 2, 1, 1, 2, 10, 4) == pytest.approx(125.0)
+
+
+def _random_dag(rng: np.random.Generator, layers: int) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for v in range(layers):
+        graph.add_node(f"l{v}", out_bytes=float(rng.integers(1, 1000)))
+        if v:
+            graph.add_edge(f"l{v - 1}", f"l{v}")
+        if v >= 3 and rng.random() < 0.4:
+            graph.add_edge(f"l{v - int(rng.integers(2, 4))}", f"l{v}")
+    return graph
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_prepartition_is_contiguous_bounded_and_optimal(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    layers, chunks = int(rng.integers(7, 10)), int(rng.integers(2, 5))
+    graph = _random_dag(rng, layers)
+    order = [f"l{v}" for v in range(layers)]
+    runtimes = {gpu: rng.uniform(1, 10, layers) for gpu in ("HI", "LO")}
+    result = contract(graph, order, runtimes, chunks)
+    assert result.chunk_of_layer[0] == 0 and result.chunk_of_layer[-1] == chunks - 1
+    assert all(
+        b - a in (0, 1)
+        for a, b in zip(result.chunk_of_layer, result.chunk_of_layer[1:], strict=False)
+    )
+    bounds = chunk_bounds(result.chunk_of_layer)
+    lb, ub = result.bounds
+    for times in runtimes.values():
+        shares = np.add.reduceat(times, bounds[:-1]) / times.sum() * chunks
+        assert np.all(shares >= lb - 1e-9) and np.all(shares <= ub + 1e-9)
+    # brute force over every set of cut positions, at the bounds the DP settled on, and no
+    # tighter level of the schedule admits a partition
+    cost = cut_costs(graph, order)
+    level = BOUND_SCHEDULE.index(result.bounds)
+    for tighter_lb, tighter_ub in BOUND_SCHEDULE[: level + 1]:
+        best = np.inf
+        for cuts in combinations(range(1, layers), chunks - 1):
+            edges = np.array([0, *cuts, layers])
+            ok = all(
+                np.all((s >= tighter_lb - 1e-12) & (s <= tighter_ub + 1e-12))
+                for s in (
+                    np.add.reduceat(t, edges[:-1]) / t.sum() * chunks for t in runtimes.values()
+                )
+            )
+            if ok:
+                best = min(best, sum(cost[c] for c in cuts))
+        if (tighter_lb, tighter_ub) != result.bounds:
+            assert best == np.inf
+        else:
+            assert sum(result.cut_bytes) == pytest.approx(best)
+
+
+def test_cut_costs_count_skip_connections_once() -> None:
+    graph = nx.DiGraph()
+    for name, size in (("a", 10.0), ("b", 20.0), ("c", 30.0), ("d", 40.0)):
+        graph.add_node(name, out_bytes=size)
+    graph.add_edges_from([("a", "b"), ("b", "c"), ("c", "d"), ("a", "c"), ("a", "d")])
+    # cut before b: a (10); before c: a + b (30); before d: a + c (40)
+    assert list(cut_costs(graph, ["a", "b", "c", "d"])) == [0, 10, 30, 40, 0]
+    with pytest.raises(DataError):
+        cut_costs(graph, ["b", "a", "c", "d"])
+
+
+def test_analytical_table_covers_every_layer() -> None:
+    spec = CNN_SPECS["resnet50"]
+    table = analytical_table(spec, ["L4", "T4"], {"L4": 2, "T4": 1}, 10)
+    assert table.chunks == 10 and table.max_batch("L4", 2) == 4 and table.max_batch("T4", 1) == 8
+    total = layer_latency_us(spec, "T4", 1, 3).sum()
+    assert table.latency_us[("T4", 1)][:, 2].sum() == pytest.approx(total)
+
+
+def test_published_loader_reads_and_rejects(tmp_path: Path) -> None:
+    (tmp_path / "block_latency_us").mkdir()
+    (tmp_path / "cut_bytes").mkdir()
+    (tmp_path / "cut_bytes" / "m.csv").write_text("100\n200\n")
+    (tmp_path / "block_latency_us" / "m-HI-1.csv").write_text("1,2\n3,4\n5,6\n")
+    table = load_published_table(tmp_path, "m", ["HI"], {"HI": 1})
+    assert table.chunks == 3 and table.stage_latency_us("HI", 1, 2, 0, 3) == 12.0
+    (tmp_path / "block_latency_us" / "m-HI-1.csv").write_text("1,2\n3,x\n5,6\n")
+    with pytest.raises(DataError, match="line 2"):
+        load_published_table(tmp_path, "m", ["HI"], {"HI": 1})
+    (tmp_path / "block_latency_us" / "m-HI-1.csv").write_text("1,2\n3,4\n")
+    with pytest.raises(DataError, match="3 chunks"):
+        load_published_table(tmp_path, "m", ["HI"], {"HI": 1})
+    (tmp_path / "block_latency_us" / "m-HI-1.csv").write_text("1,2\n3,4\n5,6\n")
+    with pytest.raises(DataError, match="MPS level 2"):
+        load_published_table(tmp_path, "m", ["HI"], {"HI": 2})
+
+
+@pytest.mark.skipif(not PPIPE_REFERENCE.exists(), reason="shared/reference/ppipe is absent")
+def test_published_atss_table() -> None:
+    table = load_published_table(
+        PPIPE_REFERENCE, "atss_r101_fpn_1x_coco", ["L4", "T4"], {"L4": 4, "T4": 4}
+    )
+    assert table.chunks == 9 and table.cut_bytes[0] == 13_107_200
+    assert table.max_batch("L4", 1) == 8 and table.max_batch("T4", 4) == 2
+
+
+def test_layer_graph_follows_the_spec_and_has_no_cycle() -> None:
+    # the cost model's layer DAG (built in layers.py, consumed by prepartition.py's contract)
+    spec = CNN_SPECS["resnet50"]
+    graph = layer_graph(spec)
+    assert graph.number_of_nodes() == len(spec.layers)
+    assert nx.is_directed_acyclic_graph(graph)
+    # every residual add reads two tensors
+    adds = [layer for layer in spec.layers if layer.name.endswith(".add")]
+    assert adds and all(graph.in_degree(layer.name) == 2 for layer in adds)
