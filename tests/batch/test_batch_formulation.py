@@ -16,7 +16,7 @@ from formulations.batch.milp import solve_plan
 from formulations.batch.verify import count_changes, verify
 from formulations.batch.view import segment_candidates
 from tests.batch.helpers import solver, tiny_batch, view_of, write
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def brute_force_usd(cost: np.ndarray, feasible: np.ndarray, max_changes: int | None) -> float:
@@ -90,7 +90,7 @@ def test_golden_one_hour_no_batching(tmp_path: Path) -> None:
 
 
 def test_batching_beats_no_batching_on_the_bursty_day() -> None:
-    plan = planner.solve(Path("scenarios/batch/bursty_day.toml"))
+    plan = planner.solve(ROOT / "scenarios" / "batch" / "bursty_day.toml")
     by_name = {b.name: b for b in plan.baselines}
     assert by_name["lambda_no_batching"].objective is not None
     assert by_name["lambda_no_batching"].objective > plan.objective.value
@@ -186,7 +186,7 @@ def test_verifier_flags_memory_missing_from_measured_table(tmp_path: Path) -> No
         ),
         ({"grid": {"timeouts_s": [0.03]}}, "grid.timeouts_s: expected multiples of time_step_s"),
         ({"grid": {"memory_mb": [64]}}, "grid: expected memory_mb: sizes within 128..10240 MB"),
-        ({"service": {"fixed_ms": None}}, "service"),
+        ({"service": {"fixed_ms": None}}, "service: expected either table (a CSV) or all of"),
         ({"percentile": "p42"}, "percentile"),
     ],
 )
