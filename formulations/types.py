@@ -478,6 +478,12 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
     deployment_model: ClassVar[type[BaseModel]]
     objective: ClassVar[ObjectiveSpec]
 
+    def objective_of(self, view: ViewT) -> ObjectiveSpec:
+        """What this scenario optimises: ``objective`` unless the scenario chooses between
+        modes with different objectives (e.g. latency, or the cost of meeting a latency
+        target)."""
+        return self.objective
+
     @abstractmethod
     def prepare(self, inputs: InputT) -> ViewT:
         """The cost-model view of validated inputs (rates, candidates, tables): computed

@@ -165,7 +165,9 @@ def _score(
         run.source,
         "feasible" if feasible else "infeasible",
         value,
-        plan_advantage(formulation.objective.sense, plan_objective, value) if feasible else None,
+        plan_advantage(formulation.objective_of(view).sense, plan_objective, value)
+        if feasible
+        else None,
         violations=verification.violations[:VIOLATIONS_SHOWN],
         reason=run.reason,
         headline=formulation.headline(view, run.deployment),
@@ -201,7 +203,7 @@ def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_over
         with clock.stage("verify"):
             verification = formulation.verify(view, solution.deployment)
         _raise_unless_verified(solution, verification)
-        objective = Objective.of(formulation.objective, verification.objective_value)
+        objective = Objective.of(formulation.objective_of(view), verification.objective_value)
         with clock.stage("baselines"):
             runs = formulation.baselines(view, solver, solution) if baselines else []
             scored = [_score(formulation, view, run, objective.value) for run in runs]
@@ -339,7 +341,7 @@ def check(
     )
     violations = verification.violations + ([mismatch] if mismatch else [])
     fresh = solve(scenario, baselines=False)
-    stored = Objective.of(formulation.objective, verification.objective_value)
+    stored = Objective.of(formulation.objective_of(view), verification.objective_value)
     with _located(scenario):
         shortfall = formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment)
     return CheckReport(
