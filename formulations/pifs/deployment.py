@@ -78,33 +78,46 @@ class Parsed:
 
 def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
     """Read ``deployment`` against the view (unknown names, duplicates, page counts)."""
-    work = view.workload
+    work, bk = view.workload, view.buckets
+    n_l = len(view.location_names)
     locs = {name: i for i, name in enumerate(view.location_names)}
     tables = {t.name: i for i, t in enumerate(work.tables)}
     bucket_ix = [{b.label: j for j, b in enumerate(t.buckets)} for t in work.tables]
-    fractions = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
-    pages = [np.zeros((len(t.buckets), len(locs))) for t in work.tables]
-    violations: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
-    for p in deployment.placements:
-        key = (p.table, p.bucket, p.location)
-        if (
-            p.table not in tables
-            or p.bucket not in bucket_ix[tables.get(p.table, 0)]
-            or p.location not in locs
-        ):
-            violations.append(f"placement {key}: unknown table, bucket or location")
-            continue
-        if key in seen:
-            violations.append(f"placement {key}: listed twice")
-        seen.add(key)
-        t, b, l_ = tables[p.table], bucket_ix[tables[p.table]][p.bucket], locs[p.location]
-        fractions[t][b, l_] += p.fraction
-        if view.page_bytes is not None:
+    first_k = np.searchsorted(bk.table, np.arange(bk.n_tables))
+    rows = deployment.placements
+    t_ix = [tables.get(p.table, -1) for p in rows]
+    b_ix = [
+        -1 if t < 0 else bucket_ix[t].get(p.bucket, -1) for t, p in zip(t_ix, rows, strict=True)
+    ]
+    l_ix = np.array([locs.get(p.location, -1) for p in rows], dtype=np.int64)
+    t_arr, b_arr = np.array(t_ix, dtype=np.int64), np.array(b_ix, dtype=np.int64)
+    known = (t_arr >= 0) & (b_arr >= 0) & (l_ix >= 0)
+    violations = [
+        f"placement {(rows[i].table, rows[i].bucket, rows[i].location)}: "
+        "unknown table, bucket or location"
+        for i in np.flatnonzero(~known).tolist()
+    ]
+    good = np.flatnonzero(known)
+    k = first_k[t_arr[good]] + b_arr[good]
+    cell = k * n_l + l_ix[good]
+    _, first = np.unique(cell, return_index=True)
+    repeated = np.setdiff1d(np.arange(len(good)), first)
+    violations += [
+        f"placement {(rows[i].table, rows[i].bucket, rows[i].location)}: listed twice"
+        for i in good[repeated].tolist()
+    ]
+    fraction = np.array([rows[i].fraction for i in good.tolist()], dtype=float)
+    flat_fractions = np.zeros((len(bk.table), n_l))
+    np.add.at(flat_fractions, (k, l_ix[good]), fraction)
+    flat_pages = np.zeros((len(bk.table), n_l))
+    if view.page_bytes is not None:
+        for j, i in enumerate(good.tolist()):
+            p, t, b = rows[i], t_ix[i], b_ix[i]
+            key = (p.table, p.bucket, p.location)
             if p.pages is None:
                 violations.append(f"placement {key}: page mode needs whole pages")
                 continue
-            pages[t][b, l_] += p.pages
+            flat_pages[k[j], l_ix[i]] += p.pages
             if not close(p.fraction, p.pages / view.pages(t, b)):
                 violations.append(
                     f"placement {key}: fraction {p.fraction} is not "
@@ -116,4 +129,4 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
             violations.append(f"switch_reduced: unknown table {name}")
         else:
             reduced[tables[name]] = True
-    return Parsed(fractions, pages, reduced, violations)
+    return Parsed(bk.by_table(flat_fractions), bk.by_table(flat_pages), reduced, violations)
