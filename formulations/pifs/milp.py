@@ -1,6 +1,8 @@
 """The PIFS-Rec placement MILP, built with :class:`formulations.model.Model`.
 
-Block names (in brackets) are the variable and row blocks of the built model.
+Block names (in brackets) are the variable and row blocks of the built model; labels are
+given as ready-made strings (``x[rm1_t0:3,port2]``), which keeps naming ~264k columns and
+~251k rows cheap.
 
 Sets: tables t; hotness buckets b of t (flattened as k = (t, b), labelled ``t:b``);
 locations l = host (host DRAM) and port0..port{P-1} (downstream switch ports, one CXL
@@ -168,10 +170,11 @@ def build_model(view: PifsView, pool: Pool | None = None) -> BuiltModel:
     model = Model("pifs", Sense.MINIMIZE)
     rows = _Rows(model)
 
+    x_labels = [f"{k},{loc}" for k in k_labels for loc in loc_names]
     x = (
         model.add_variables(
             "x",
-            [(k, loc) for k in k_labels for loc in loc_names],
+            x_labels,
             upper=np.repeat(bk.units, n_l),
             integer=page_mode,
         )
@@ -237,7 +240,7 @@ def build_model(view: PifsView, pool: Pool | None = None) -> BuiltModel:
         y = (
             model.add_variables(
                 "y",
-                [(t, p) for t in table_names for p in port_names],
+                [f"{t},{p}" for t in table_names for p in port_names],
                 upper=np.repeat(can_reduce, n_p) * float(y_max // n_p),
                 integer=True,
             )
@@ -256,7 +259,7 @@ def build_model(view: PifsView, pool: Pool | None = None) -> BuiltModel:
         # (4) linking, per bucket: x[k,p] / n_k <= y[t,p] + (1 - r_t)
         rows.add(
             "presence",
-            [(k, p) for k in k_labels for p in port_names],
+            [label for i, label in enumerate(x_labels) if i % n_l],  # x's port labels
             np.tile(np.arange(n_k * n_p), 3),
             np.concatenate([x[:, 1:].ravel(), y[bk.table].ravel(), np.repeat(r[bk.table], n_p)]),
             np.concatenate(
