@@ -79,7 +79,10 @@ def batch_cost(
     reduced: Sequence[bool] | np.ndarray,
     reduction_window_samples: int = 1,
 ) -> BatchCost:
-    """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``."""
+    """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``.
+
+    ``fractions`` are stacked in table order, so one array of every bucket's row
+    (the flattened (buckets x locations) fractions) is accepted as well."""
     arrays = workload.bucket_arrays
     n_t = len(workload.tables)
     f = np.concatenate([np.asarray(ft, dtype=float) for ft in fractions])  # (buckets, locations)

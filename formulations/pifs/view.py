@@ -91,12 +91,10 @@ class PifsView:
 
 def cost(view: PifsView, placement: Placement) -> BatchCost:
     """Bytes and busy times of one batch under ``placement``."""
+    # batch_cost stacks the per-table blocks; pass the flattened (K x L) fractions as one
+    fractions = placement.units / view.buckets.units[:, None]
     return batch_cost(
-        view.fabric,
-        view.workload,
-        view.buckets.fractions(placement.units),
-        placement.reduced,
-        view.window_samples,
+        view.fabric, view.workload, [fractions], placement.reduced, view.window_samples
     )
 
 
