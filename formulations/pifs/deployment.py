@@ -100,8 +100,8 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
     good = np.flatnonzero(known)
     k = first_k[t_arr[good]] + b_arr[good]
     cell = k * n_l + l_ix[good]
-    _, first = np.unique(cell, return_index=True)
-    repeated = np.setdiff1d(np.arange(len(good)), first)
+    order = np.argsort(cell, kind="stable")  # a repeated cell after its first listing
+    repeated = np.sort(order[1:][cell[order][1:] == cell[order][:-1]])
     violations += [
         f"placement {(rows[i].table, rows[i].bucket, rows[i].location)}: listed twice"
         for i in good[repeated].tolist()
