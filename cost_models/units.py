@@ -21,6 +21,7 @@ SECONDS_PER_HOUR = 3600.0
 MS_PER_S = 1e3
 US_PER_S = 1e6
 US_PER_MS = 1e3
+NS_PER_US = 1e3
 
 # Bytes and bits
 BYTES_PER_KB = 1e3

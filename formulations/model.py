@@ -21,6 +21,7 @@ backends consume. Rows read ``row_lower <= a . x <= row_upper``; infinite bounds
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,27 @@ def label_text(label: Label) -> str:
     if isinstance(label, tuple):
         return ",".join(map(str, label))
     return str(label)
+
+
+def _name(block: str, label: Label) -> str:
+    """``block[label]`` (``block`` alone for the label None); string labels, the common
+    case in large models, skip :func:`label_text`."""
+    if type(label) is str:
+        return f"{block}[{label}]"
+    return block if label is None else f"{block}[{label_text(label)}]"
+
+
+def _block_names(block: str, labels: Sequence[Label]) -> list[str]:
+    """``block[label]`` for every label; all-string labels (the common case in large
+    models) are joined and split in one pass instead of one format per label."""
+    try:
+        text = f"]\x00{block}[".join(labels)  # type: ignore[arg-type]  # TypeError unless str
+    except TypeError:
+        return [_name(block, label) for label in labels]
+    names = f"{block}[{text}]".split("\x00")
+    if len(names) == len(labels):  # no label holds the separator
+        return names
+    return [_name(block, label) for label in labels]
 
 
 class LinExpr:
@@ -146,15 +168,22 @@ class VarBlock:
     name: str
     start: int
     labels: tuple[Label, ...]
-    _index: dict[Label, int] = field(default_factory=dict, repr=False)
+    _lookup: dict[Label, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self._index = {label: i for i, label in enumerate(self.labels)}
-        if len(self._index) != len(self.labels):
+        if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"variable block {self.name}: labels are not unique")
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def _index(self) -> dict[Label, int]:
+        """Label -> position, built on the first lookup (large blocks built from triplets
+        never need it)."""
+        if self._lookup is None:
+            self._lookup = {label: i for i, label in enumerate(self.labels)}
+        return self._lookup
 
     def __contains__(self, label: Label) -> bool:
         return label in self._index
@@ -181,10 +210,7 @@ class VarBlock:
         return dict(zip(self.labels, self.values(result).tolist(), strict=True))
 
     def names(self) -> list[str]:
-        return [
-            self.name if label is None else f"{self.name}[{label_text(label)}]"
-            for label in self.labels
-        ]
+        return _block_names(self.name, self.labels)
 
 
 @dataclass(frozen=True)
@@ -254,8 +280,8 @@ class Model:
         self._objective: LinExpr | None = None
         # rows: block name and label per row, bounds, and entries as chunks
         self.row_blocks: dict[str, list[int]] = {}
-        self._row_block: list[str] = []
-        self._row_label: list[Label] = []
+        self._row_chunks: list[tuple[str, Sequence[Label]]] = []  # (block, labels) per call
+        self._n_rows = 0
         self._row_lo: list[float] = []
         self._row_up: list[float] = []
         self._vector_bounds: list[tuple[int, np.ndarray, np.ndarray]] = []
@@ -303,11 +329,11 @@ class Model:
 
     # ----------------------------------------------------------------- rows
     def _new_rows(self, block: str, labels: Sequence[Label]) -> int:
-        first = len(self._row_block)
+        first = self._n_rows
         rows = self.row_blocks.setdefault(block, [])
         rows.extend(range(first, first + len(labels)))
-        self._row_block.extend([block] * len(labels))
-        self._row_label.extend(labels)
+        self._row_chunks.append((block, list(labels)))
+        self._n_rows += len(labels)
         return first
 
     def add_constraint(self, block: str, constraint: Constraint, label: Label = None) -> int:
@@ -375,7 +401,7 @@ class Model:
 
     @property
     def n_rows(self) -> int:
-        return len(self._row_block)
+        return self._n_rows
 
     # ----------------------------------------------------------------- build
     def build(self) -> MatrixModel:
@@ -407,10 +433,11 @@ class Model:
         start = np.zeros(len(lo) + 1, dtype=np.int64)
         np.cumsum(np.bincount(r, minlength=len(lo)), out=start[1:])
         names = [name for block in self.var_blocks.values() for name in block.names()]
-        row_names = [
-            block if label is None else f"{block}[{label_text(label)}]"
-            for block, label in zip(self._row_block, self._row_label, strict=True)
-        ]
+        row_names = list(
+            itertools.chain.from_iterable(
+                _block_names(block, labels) for block, labels in self._row_chunks
+            )
+        )
         return MatrixModel(
             names=names,
             cost=cost,

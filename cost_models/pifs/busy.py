@@ -4,7 +4,7 @@ A placement gives, for each table t and bucket b, the fraction ``f[t][b, l]`` of
 bucket's rows at each location l (0 = host DRAM, 1..P = the expanders behind the switch's
 downstream ports) and whether table t is pooled in the switch (``reduced[t]``).
 
-Bytes moved per batch and the busy time they cause (bytes / bandwidth; GB/s = 1e3 bytes/us):
+Bytes moved per batch and the busy time they cause (bytes / bandwidth; 1 GB/s moves 1e3 bytes/us):
 
 * host DRAM and port p: the lookup bytes of the rows stored there. A port's bandwidth is
   the bottleneck of its x8 link and its expander's DRAM (the path switch -> memory);
@@ -31,9 +31,10 @@ import numpy as np
 
 from cost_models.pifs.topology import Fabric
 from cost_models.pifs.workload import Workload
+from cost_models.units import BYTES_PER_GB, NS_PER_US, US_PER_S
 
-HOLDS_EPS = 1e-9  # fractions at or below this count as "holds nothing"
-US_PER_GB_PER_S = 1e3  # bytes / (GB/s * 1e3) = microseconds
+HOLDS_EPS = 1e-9  # modelling choice: fractions at or below this count as "holds nothing"
+BYTES_PER_US_PER_GB_PER_S = BYTES_PER_GB / US_PER_S  # 1 GB/s moves 1e3 bytes per us
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,20 @@ class BatchCost:
         return self.bottleneck_us + self.chain_us
 
     def throughput_samples_per_s(self, batch_size: int) -> float:
-        return batch_size / (self.latency_us * 1e-6)
+        return batch_size / (self.latency_us / US_PER_S)
 
 
 def batch_cost(
     fabric: Fabric,
     workload: Workload,
     fractions: Sequence[np.ndarray],
-    reduced: Sequence[bool],
+    reduced: Sequence[bool] | np.ndarray,
     reduction_window_samples: int = 1,
 ) -> BatchCost:
-    """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``."""
+    """Busy times of one batch for ``fractions[t]`` (buckets x locations) and ``reduced``.
+
+    ``fractions`` are stacked in table order, so one array of every bucket's row
+    (the flattened (buckets x locations) fractions) is accepted as well."""
     arrays = workload.bucket_arrays
     n_t = len(workload.tables)
     f = np.concatenate([np.asarray(ft, dtype=float) for ft in fractions])  # (buckets, locations)
@@ -107,12 +111,12 @@ def batch_cost(
     return BatchCost(
         location_bytes=stored,
         location_lookup_bytes=looked,
-        location_busy_us=looked / (bandwidth * US_PER_GB_PER_S),
+        location_busy_us=looked / (bandwidth * BYTES_PER_US_PER_GB_PER_S),
         upstream_bytes=upstream,
-        upstream_busy_us=upstream / (fabric.upstream_gb_per_s * US_PER_GB_PER_S),
+        upstream_busy_us=upstream / (fabric.upstream_gb_per_s * BYTES_PER_US_PER_GB_PER_S),
         reduction_bytes=reduction,
-        reduction_busy_us=reduction / (reduction_rate * US_PER_GB_PER_S),
+        reduction_busy_us=reduction / (reduction_rate * BYTES_PER_US_PER_GB_PER_S),
         buffer_bytes=buffer,
         ports_holding=holding,
-        chain_us=chain_ns / 1e3,
+        chain_us=chain_ns / NS_PER_US,
     )

@@ -36,20 +36,23 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Final
 
 import networkx as nx
 
 from cost_models.errors import DataError
+from cost_models.units import BITS_PER_BYTE, BYTES_PER_GB, BYTES_PER_GIB, BYTES_PER_MIB
 
-GIB = 2**30  # bytes per GiB
-PCIE5_GB_PER_S_PER_LANE = 32.0 * 128 / 130 / 8  # GB/s per lane and direction (PCIe 5.0)
-DDR5_4800_GB_PER_S_PER_CHANNEL = 4800e6 * 8 / 1e9  # 38.4 GB/s (JEDEC JESD79-5)
+PCIE5_GB_PER_S_PER_LANE = 32.0 * 128 / 130 / BITS_PER_BYTE  # GB/s per lane and direction (PCIe 5.0)
+DDR5_4800_GB_PER_S_PER_CHANNEL = (
+    4800e6 * 8 / BYTES_PER_GB
+)  # 8-byte transfers: 38.4 GB/s (JEDEC JESD79-5)
 DRAM_EFFICIENCY = 0.7  # achieved fraction of peak DRAM bandwidth (assumption, 50-80% range)
 
 DEFAULT_HOST_DRAM_GB_PER_S = 8 * DDR5_4800_GB_PER_S_PER_CHANNEL * DRAM_EFFICIENCY
 DEFAULT_HOST_LATENCY_NS = 100.0  # local DRAM load-to-use (Pond, ASPLOS '23)
-DEFAULT_UPSTREAM_LANES = 16  # host root port to switch: x16
-DEFAULT_PORT_LANES = 8  # switch downstream port to expander: x8
+DEFAULT_UPSTREAM_LANES: Final = 16  # host root port to switch: x16
+DEFAULT_PORT_LANES: Final = 8  # switch downstream port to expander: x8
 DEFAULT_SWITCH_HOP_NS = 100.0  # per switch traversal (Pond, ASPLOS '23)
 DEFAULT_EXPANDER_CHANNELS = 2  # DDR5 channels per expander (Micron CZ120 product brief)
 DEFAULT_EXPANDER_LATENCY_NS = 90.0  # added by the expander over local DRAM (70-150 ns range)
@@ -187,7 +190,7 @@ def path_latency_ns(g: nx.DiGraph, src: str, dst: str) -> float:
 def _location(g: nx.DiGraph, name: str, node: str, src: str, is_cxl: bool) -> Location:
     return Location(
         name=name,
-        capacity_bytes=g.nodes[node]["capacity_gib"] * GIB,
+        capacity_bytes=g.nodes[node]["capacity_gib"] * BYTES_PER_GIB,
         bandwidth_gb_per_s=path_bandwidth_gb_per_s(g, src, node),
         latency_ns=path_latency_ns(g, "host", node),
         is_cxl=is_cxl,
@@ -207,5 +210,5 @@ def build_fabric(spec: FabricSpec) -> Fabric:
         upstream_gb_per_s=g.edges["host", "switch"]["bandwidth_gb_per_s"],
         reduction_gb_per_s=spec.reduction_gb_per_s,
         reduction_latency_ns=spec.reduction_latency_ns,
-        switch_buffer_bytes=spec.switch_buffer_mib * 2**20,
+        switch_buffer_bytes=spec.switch_buffer_mib * BYTES_PER_MIB,
     )

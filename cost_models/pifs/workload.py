@@ -27,8 +27,7 @@ Public configurations (sources in each entry):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -70,20 +69,21 @@ class Workload:
     tables: tuple[EmbeddingTable, ...]
     batch_size: int
     batches_per_s: float | None = None  # offered load, for utilisation (optional)
+    bucket_arrays: BucketArrays = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def bucket_arrays(self) -> BucketArrays:
-        """Every (table, bucket) pair flattened in table order, computed once per workload."""
+    def __post_init__(self) -> None:
+        """Every (table, bucket) pair flattened in table order (``bucket_arrays``)."""
         pairs = [
             (t, table, b) for t, table in enumerate(self.tables) for b in range(len(table.buckets))
         ]
-        return BucketArrays(
+        arrays = BucketArrays(
             table=np.array([t for t, _, _ in pairs], dtype=np.int64),
             bytes=np.array([table.bucket_bytes(b) for _, table, b in pairs]),
             lookup_bytes=np.array(
                 [table.bucket_lookup_bytes(b, self.batch_size) for _, table, b in pairs]
             ),
         )
+        object.__setattr__(self, "bucket_arrays", arrays)
 
 
 @dataclass(frozen=True)

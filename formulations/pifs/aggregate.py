@@ -48,21 +48,33 @@ this step, ``"never"`` skips it.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cost_models.pifs.busy import US_PER_GB_PER_S
+from cost_models.pifs.busy import BYTES_PER_US_PER_GB_PER_S
 from cost_models.pifs.topology import Location
-from formulations.pifs.inputs import Problem
-from formulations.pifs.milp import Buckets
+from formulations.pifs.milp import (
+    BuiltModel,
+    Pool,
+    build_model,
+    lp_neighbourhood,
+    placement_from,
+    start_values,
+)
+from formulations.pifs.verify import admissible
+from formulations.pifs.view import PifsView, Placement, cost
+from formulations.tolerances import relative_gap
+from formulations.types import Certificate, MilpSolver, SolveResult, require_solution
 
-_FILLED = 1e-12  # relative room below which a port counts as full
+POOL_ROUNDS = 3  # modelling choice: pooled relaxations solved, each with a tighter cut
+_FILLED = 1e-12  # modelling choice: relative room below which a port counts as full
 
 
-def pooled_problem(problem: Problem) -> Problem:
-    """The same problem with its identical ports merged into one pool port."""
-    ports = problem.fabric.ports
+def pooled_view(view: PifsView) -> PifsView:
+    """The same view with its identical ports merged into one pool port."""
+    ports = view.fabric.ports
     first = ports[0]
     pool = Location(
         "cxl_pool",
@@ -71,7 +83,7 @@ def pooled_problem(problem: Problem) -> Problem:
         first.latency_ns,
         True,
     )
-    return replace(problem, fabric=replace(problem.fabric, ports=(pool,)))
+    return replace(view, fabric=replace(view.fabric, ports=(pool,)))
 
 
 def pool_units(units: np.ndarray) -> np.ndarray:
@@ -80,8 +92,7 @@ def pool_units(units: np.ndarray) -> np.ndarray:
 
 
 def disaggregate(
-    problem: Problem,
-    bk: Buckets,
+    view: PifsView,
     pooled: np.ndarray,
     reduced: np.ndarray,
     ports_used: np.ndarray,
@@ -94,8 +105,9 @@ def disaggregate(
     pooled plan's bottleneck busy time: a port may carry up to that much work (at least
     1/P of the pool's lookups), so no port becomes the bottleneck.
     """
-    n_p = len(problem.fabric.ports)
-    n_t = len(problem.workload.tables)
+    bk = view.buckets
+    n_p = len(view.fabric.ports)
+    n_t = len(view.workload.tables)
     units = np.zeros((len(bk.table), 1 + n_p))
     units[:, 0] = pooled[:, 0]
     cxl = pooled[:, 1]
@@ -104,8 +116,8 @@ def disaggregate(
     )
     load = np.bincount(bk.table, bk.unit_lookup_bytes * cxl, n_t)
     on_cxl = np.bincount(bk.table, cxl, n_t) > 0
-    port_bw = problem.fabric.ports[0].bandwidth_gb_per_s
-    target = max(load.sum() / n_p, busy_us * port_bw * US_PER_GB_PER_S)
+    port_bw = view.fabric.ports[0].bandwidth_gb_per_s
+    target = max(load.sum() / n_p, busy_us * port_bw * BYTES_PER_US_PER_GB_PER_S)
     port_load = np.zeros(n_p)
     pieces = [
         (t, 1.0 / k)
@@ -141,3 +153,93 @@ def disaggregate(
             port_load[p] += load[t] * share
             left -= share
     return units
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """What the pooled rounds (step 3) found: the best admissible per-port plan (a split
+    plan or the incumbent; ``None`` if there is none), its latency, the pooled bound, and
+    the certificates of the solves."""
+
+    placement: Placement | None
+    latency_us: float
+    bound_us: float
+    parts: list[Certificate]
+    message: str
+
+    @property
+    def gap(self) -> float:
+        return math.inf if self.placement is None else relative_gap(self.latency_us, self.bound_us)
+
+
+def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None) -> Pooled:
+    """Relaxation A with pooled ports, then the wrap-around split (steps 1-3 above).
+
+    A's LP relaxation gives the bound; the sub-MILP over the integer columns the LP left
+    fractional (:func:`formulations.pifs.milp.lp_neighbourhood`) gives a plan. While that
+    plan is not within ``mip_gap`` of the bound but beats the latency T_UB of the
+    port-count cut, A is rebuilt with T_UB = its latency (up to POOL_ROUNDS times). Then,
+    if a plan is known but not within ``mip_gap``, all of A is solved as a MILP, started
+    from the best plan. Split plans that break a per-port requirement (capacity, switch
+    buffer) are dropped.
+    """
+    pooled = pooled_view(view)
+    mip_gap = solver.settings.mip_gap
+    candidates = [] if incumbent is None else [incumbent]
+    parts: list[Certificate] = []
+    bound = -math.inf
+
+    def latency(p: Placement | None) -> float:
+        return math.inf if p is None else cost(view, p).latency_us
+
+    def best() -> Placement | None:
+        return min(candidates, key=latency, default=None)
+
+    def gap() -> float:
+        chosen = best()
+        return math.inf if chosen is None else relative_gap(latency(chosen), bound)
+
+    def add_split(built: BuiltModel, result: SolveResult) -> None:
+        if not result.status.has_solution:
+            return
+        parts.append(Certificate.of(result))
+        relaxed = placement_from(pooled, built.cols, result)
+        busy = cost(pooled, relaxed).bottleneck_us
+        y = built.cols.y
+        used = np.zeros(view.buckets.n_tables) if y is None else np.round(result.x[y[:, 0]])
+        units = disaggregate(view, relaxed.units, relaxed.reduced, used, busy)
+        split = Placement(units, relaxed.reduced)
+        if admissible(view, split):
+            candidates.append(split)
+
+    port_gb_per_s = view.fabric.ports[0].bandwidth_gb_per_s
+    for _ in range(POOL_ROUNDS):
+        t_ub = latency(best())
+        pool = Pool(len(view.fabric.ports), port_gb_per_s, t_ub if math.isfinite(t_ub) else None)
+        built = build_model(pooled, pool)
+        lp = require_solution(solver.solve(built.matrix.relaxation()))
+        parts.append(Certificate.of(lp))
+        assert lp.objective is not None
+        bound = max(bound, lp.objective)
+        decisive = solver.solve(lp_neighbourhood(built, lp.x))
+        add_split(built, decisive)
+        if gap() <= mip_gap or latency(best()) >= t_ub:
+            break
+    chosen = best()
+    if chosen is not None and gap() > mip_gap:
+        start = start_values(
+            built,
+            pooled,
+            Placement(pool_units(chosen.units), chosen.reduced),
+            cost(view, chosen).ports_holding,
+        )
+        decisive = require_solution(solver.solve(built.matrix, warm_start=start))
+        add_split(built, decisive)
+        if decisive.bound is not None:
+            bound = max(bound, decisive.bound)
+        chosen = best()
+    message = (
+        "ports pooled: bound from the pooled relaxation, plan from its solution split over "
+        f"the ports; latency recomputed by the cost model ({decisive.message})"
+    )
+    return Pooled(chosen, latency(chosen), bound, parts, message)

@@ -1,7 +1,9 @@
 """Placement policies the MILP is compared with, on the same inputs and cost model.
 
 Each returns units per (bucket k, location l) (fractions, or whole pages in page mode) and
-which tables are pooled in the switch, or ``None`` when its placement does not fit:
+which tables are pooled in the switch (``torchrec_greedy``: ``None`` when a whole table
+fits at no location); the engine verifies each with the plan's verifier, so a placement
+that overfills a location is reported as infeasible:
 
 * ``pond``: Pond-like CXL memory pooling: every table interleaved evenly over all
   expanders (host DRAM only takes the same share of every bucket when the expanders are
@@ -24,22 +26,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formulations.pifs.inputs import Problem
-from formulations.pifs.milp import Buckets
+from formulations.pifs.deployment import PifsDeployment, to_deployment
+from formulations.pifs.view import Buckets, PifsView, Placement
+from formulations.types import BaselineRun, run_baseline
+
+# modelling choice of the page rounding: a share within this of a whole page counts as one
+_WHOLE_PAGE = 1e-9
 
 
-@dataclass(frozen=True)
-class BaselinePlacement:
-    units: np.ndarray  # (K, L)
-    reduced: np.ndarray  # (tables,) bool
-
-
-def _round_units(frac: np.ndarray, bk: Buckets, problem: Problem) -> np.ndarray:
+def _round_units(frac: np.ndarray, bk: Buckets, view: PifsView) -> np.ndarray:
     """Fractions to units; in page mode whole pages by largest remainder per bucket."""
     want = frac * bk.units[:, None]
-    if problem.page_bytes is None:
+    if view.page_bytes is None:
         return want
-    base = np.floor(want + 1e-9)
+    base = np.floor(want + _WHOLE_PAGE)
     left = (bk.units - base.sum(axis=1)).astype(int)
     n_k, n_l = frac.shape
     # largest remainder first; ties go round-robin (bucket k starts at location k mod L)
@@ -50,45 +50,37 @@ def _round_units(frac: np.ndarray, bk: Buckets, problem: Problem) -> np.ndarray:
     return base + (rank < left[:, None])
 
 
-def _fits(units: np.ndarray, bk: Buckets, problem: Problem) -> bool:
-    cap = np.array([loc.capacity_bytes for loc in problem.fabric.locations])
-    return bool(np.all((bk.unit_bytes @ units) <= cap * (1 + 1e-9)))
-
-
-def _interleaved(problem: Problem, bk: Buckets) -> np.ndarray | None:
-    fabric = problem.fabric
+def _interleaved(view: PifsView, bk: Buckets) -> np.ndarray:
+    fabric = view.fabric
     total = float(bk.unit_bytes @ bk.units)
     cxl = sum(p.capacity_bytes for p in fabric.ports)
     host_share = max(0.0, (total - cxl) / total) if total > 0 else 0.0
     frac = np.zeros((len(bk.table), len(fabric.locations)))
     frac[:, 0] = host_share
     frac[:, 1:] = (1 - host_share) / len(fabric.ports)
-    units = _round_units(frac, bk, problem)
-    return units if _fits(units, bk, problem) else None
+    return _round_units(frac, bk, view)
 
 
-def _all_reduced(problem: Problem) -> np.ndarray:
-    return np.full(len(problem.workload.tables), problem.fabric.has_reduction)
+def _all_reduced(view: PifsView) -> np.ndarray:
+    return np.full(len(view.workload.tables), view.fabric.has_reduction)
 
 
-def _multi_lookup_reduced(problem: Problem) -> np.ndarray:
-    pooled = np.array([t.pooling > 1.0 for t in problem.workload.tables])
-    return pooled & problem.fabric.has_reduction
+def _multi_lookup_reduced(view: PifsView) -> np.ndarray:
+    pooled = np.array([t.pooling > 1.0 for t in view.workload.tables])
+    return pooled & view.fabric.has_reduction
 
 
-def pond(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
-    units = _interleaved(problem, bk)
-    none = np.zeros(len(problem.workload.tables), dtype=bool)
-    return None if units is None else BaselinePlacement(units, none)
+def pond(view: PifsView, bk: Buckets) -> Placement:
+    none = np.zeros(len(view.workload.tables), dtype=bool)
+    return Placement(_interleaved(view, bk), none)
 
 
-def beacon(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
-    units = _interleaved(problem, bk)
-    return None if units is None else BaselinePlacement(units, _all_reduced(problem))
+def beacon(view: PifsView, bk: Buckets) -> Placement:
+    return Placement(_interleaved(view, bk), _all_reduced(view))
 
 
-def pifs_heuristic(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
-    fabric, work = problem.fabric, problem.workload
+def pifs_heuristic(view: PifsView, bk: Buckets) -> Placement:
+    fabric, work = view.fabric, view.workload
     n_k, n_l, n_p = len(bk.table), len(fabric.locations), len(fabric.ports)
     frac = np.zeros((n_k, n_l))
     left = fabric.host.capacity_bytes
@@ -106,13 +98,12 @@ def pifs_heuristic(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
     frac[hot, 1:] = rest[hot, None] / n_p
     home = 1 + bk.table % n_p
     frac[~hot, home[~hot]] = rest[~hot]
-    units = _round_units(frac, bk, problem)
-    return BaselinePlacement(units, _all_reduced(problem)) if _fits(units, bk, problem) else None
+    return Placement(_round_units(frac, bk, view), _all_reduced(view))
 
 
-def torchrec_greedy(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
-    fabric = problem.fabric
-    n_t, n_l = len(problem.workload.tables), len(fabric.locations)
+def torchrec_greedy(view: PifsView, bk: Buckets) -> Placement | None:
+    fabric = view.fabric
+    n_t, n_l = len(view.workload.tables), len(fabric.locations)
     size = np.bincount(bk.table, bk.unit_bytes * bk.units, n_t)
     load = np.bincount(bk.table, bk.unit_lookup_bytes * bk.units, n_t)
     bw = np.array([loc.bandwidth_gb_per_s for loc in fabric.locations])
@@ -128,12 +119,68 @@ def torchrec_greedy(problem: Problem, bk: Buckets) -> BaselinePlacement | None:
         room[loc] -= size[t]
         mine = bk.table == t
         units[mine, loc] = bk.units[mine]
-    return BaselinePlacement(units, _multi_lookup_reduced(problem))
+    return Placement(units, _multi_lookup_reduced(view))
 
 
-BASELINES: dict[str, Callable[[Problem, Buckets], BaselinePlacement | None]] = {
-    "pond": pond,
-    "beacon": beacon,
-    "pifs_heuristic": pifs_heuristic,
-    "torchrec_greedy": torchrec_greedy,
-}
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    source: str
+    policy: Callable[[PifsView, Buckets], Placement | None]
+    no_plan: str = ""  # why the policy may find no placement
+
+
+BASELINES = (
+    Baseline(
+        "pond",
+        "Li et al., Pond: CXL-Based Memory Pooling Systems for Cloud Platforms, ASPLOS '23 "
+        "(memory pooled over CXL expanders, the host computes); no public code of the "
+        "placement: named for what it is, Pond-like interleaving over all expanders",
+        pond,
+    ),
+    Baseline(
+        "beacon",
+        "Huangfu et al., BEACON: Scalable Near-Data-Processing Accelerators for Genome "
+        "Analysis near Memory Pool with the CXL Support, MICRO '22 (processing next to the "
+        "pooled memory); no public code: named for what it is, BEACON-like interleaving "
+        "with every table pooled near memory",
+        beacon,
+    ),
+    Baseline(
+        "pifs_heuristic",
+        "Huo et al., PIFS-Rec: Process-In-Fabric-Switch for Large-Scale Recommendation System "
+        "Inferences, MICRO '24 (arXiv 2409.16633): hotness detection, hot pages spread over "
+        "the ports, pooling in the switch; no public code: a PIFS-Rec-like heuristic",
+        pifs_heuristic,
+    ),
+    Baseline(
+        "torchrec_greedy",
+        "pytorch/torchrec, torchrec/distributed/planner/partitioners.py, "
+        "GreedyPerfPartitioner (whole tables, heaviest first, to the least-loaded device "
+        "with room); TorchRec-like table-wise sharding",
+        torchrec_greedy,
+        "a whole table fits at no location with room left",
+    ),
+)
+
+
+def placements(view: PifsView) -> dict[str, Placement | None]:
+    """Every baseline's placement (``None``: the policy found none)."""
+    return {b.name: b.policy(view, view.buckets) for b in BASELINES}
+
+
+def baseline_runs(view: PifsView) -> list[BaselineRun[PifsDeployment]]:
+    """The baselines as deployments of the plan's schema; in capacity-planning mode they
+    buy every expander (they place over all ports)."""
+    bought = None if view.inputs.capacity_planning is None else len(view.fabric.ports)
+
+    def run(baseline: Baseline) -> BaselineRun[PifsDeployment]:
+        placement = baseline.policy(view, view.buckets)
+        if placement is None:
+            return run_baseline(baseline.name, baseline.source, lambda: None, baseline.no_plan)
+        found = placement
+        return run_baseline(
+            baseline.name, baseline.source, lambda: to_deployment(view, found, bought)
+        )
+
+    return [run(baseline) for baseline in BASELINES]

@@ -1,24 +1,13 @@
-"""Scenario inputs and deployment of the ``pifs`` formulation, and their cost-model view."""
+"""The scenario schema of the ``pifs`` formulation (every key with its unit)."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.pifs import topology as topo
-from cost_models.pifs.hotness import Bucket, read_locality_stats, zipf_buckets
-from cost_models.pifs.topology import Expander, Fabric, FabricSpec, build_fabric
-from cost_models.pifs.workload import (
-    PRESETS,
-    TableShape,
-    Workload,
-    meta_like_tables,
-    with_hotness,
-)
+from cost_models.pifs.workload import PRESETS, TableShape, meta_like_tables
 from formulations.types import DataPath
 
 _STRICT = ConfigDict(extra="forbid")
@@ -104,7 +93,7 @@ class HotnessInputs(BaseModel):
 
 class PlacementInputs(BaseModel):
     model_config = _STRICT
-    page_kb: float | None = Field(None, gt=0, description="place whole pages of this size")
+    page_kib: float | None = Field(None, gt=0, description="place whole pages of this size")
     colocate: list[list[str]] = Field(default_factory=list)
     separate: list[list[str]] = Field(default_factory=list)
     aggregate_ports: Literal["auto", "always", "never"] = Field(
@@ -113,9 +102,9 @@ class PlacementInputs(BaseModel):
 
     @model_validator(mode="after")
     def _aggregation_allowed(self) -> PlacementInputs:
-        if self.aggregate_ports == "always" and (self.page_kb or self.colocate or self.separate):
+        if self.aggregate_ports == "always" and (self.page_kib or self.colocate or self.separate):
             raise ValueError(
-                "aggregate_ports = 'always' only without page_kb, colocate and separate"
+                "aggregate_ports = 'always' only without page_kib, colocate and separate"
             )
         return self
 
@@ -140,7 +129,7 @@ class PifsInputs(BaseModel):
     def _groups_name_tables(self) -> PifsInputs:
         if self.capacity_planning is not None and self.placement.aggregate_ports == "always":
             raise ValueError("placement.aggregate_ports = 'always' cannot plan capacity")
-        names = {t.name for t in self.problem.workload.tables}
+        names = {t.name for t in table_shapes(self.workload)}
         for key in ("colocate", "separate"):
             for i, group in enumerate(getattr(self.placement, key)):
                 unknown = [n for n in group if n not in names]
@@ -151,88 +140,12 @@ class PifsInputs(BaseModel):
                     )
         return self
 
-    @cached_property
-    def problem(self) -> Problem:
-        return build_problem(self)
 
-
-@dataclass(frozen=True)
-class Problem:
-    """The cost-model view of the inputs."""
-
-    fabric: Fabric
-    workload: Workload
-    page_bytes: float | None
-    window_samples: int
-
-    def pages(self, t: int, b: int) -> int:
-        """Whole pages bucket b of table t occupies (page mode only)."""
-        assert self.page_bytes is not None
-        return max(1, math.ceil(self.workload.tables[t].bucket_bytes(b) / self.page_bytes))
-
-
-def _table_shapes(w: WorkloadInputs) -> list[TableShape]:
+def table_shapes(w: WorkloadInputs) -> list[TableShape]:
+    """The workload's tables before hotness is attached."""
     if w.preset is not None:
         return PRESETS[w.preset]()
     if w.tables is not None:
         return [TableShape(t.name, t.rows, t.dim, t.bytes_per_element, t.pooling) for t in w.tables]
     assert w.synthetic_tables is not None
     return meta_like_tables(w.synthetic_tables, w.seed)
-
-
-def build_problem(inputs: PifsInputs) -> Problem:
-    f, h = inputs.fabric, inputs.hotness
-    histogram = () if h.histogram is None else read_locality_stats(h.histogram).buckets
-    exponent = h.zipf_exponent
-
-    def buckets_for(shape: TableShape) -> tuple[Bucket, ...]:
-        if exponent is None:
-            return histogram
-        return zipf_buckets(shape.rows, exponent, h.buckets)
-
-    tables = with_hotness(_table_shapes(inputs.workload), buckets_for)
-    e = f.expander
-    expander = Expander(
-        capacity_gib=e.capacity_gib,
-        channels=e.channels,
-        channel_gb_per_s=e.channel_gb_per_s,
-        efficiency=e.efficiency,
-        latency_ns=e.latency_ns,
-        port_lanes=e.port_lanes,
-    )
-    spec = FabricSpec(
-        expanders=(expander,) * f.ports,
-        host_dram_gb_per_s=f.host_dram_gb_per_s,
-        host_capacity_gib=f.host_capacity_gib,
-        host_latency_ns=f.host_latency_ns,
-        upstream_lanes=f.upstream_lanes,
-        switch_hop_ns=f.switch_hop_ns,
-        reduction_gb_per_s=f.reduction_gb_per_s if f.reduction_engine else None,
-        reduction_latency_ns=f.reduction_latency_ns,
-        switch_buffer_mib=f.switch_buffer_mib,
-    )
-    page = inputs.placement.page_kb
-    return Problem(
-        fabric=build_fabric(spec),
-        workload=Workload(tables, inputs.workload.batch_size, inputs.workload.batches_per_s),
-        page_bytes=None if page is None else page * 1024,
-        window_samples=f.reduction_window_samples,
-    )
-
-
-class BucketPlacement(BaseModel):
-    """Where (a share of) one hotness bucket of one table lives."""
-
-    model_config = _STRICT
-    table: str
-    bucket: str
-    location: str  # "host" or "port<i>"
-    fraction: float = Field(ge=0, le=1)
-    pages: int | None = Field(None, ge=0, description="whole pages (page mode)")
-
-
-class PifsDeployment(BaseModel):
-    model_config = _STRICT
-    placements: list[BucketPlacement]
-    switch_reduced: list[str] = Field(default_factory=list, description="tables pooled in-switch")
-    expanders_bought: int | None = Field(None, description="capacity-planning mode")

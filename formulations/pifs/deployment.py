@@ -1,0 +1,132 @@
+"""The ``pifs`` deployment: where each hotness bucket lives, which tables the switch pools.
+
+:func:`to_deployment` writes a :class:`formulations.pifs.view.Placement` (the MILP's, a
+split plan's or a baseline's) in this schema; :func:`parse` reads a stored deployment back
+into per-table arrays for the verifier and the tables, listing what is malformed in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from formulations.pifs.view import PifsView, Placement
+from formulations.tolerances import close
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class BucketPlacement(BaseModel):
+    """Where (a share of) one hotness bucket of one table lives."""
+
+    model_config = _STRICT
+    table: str
+    bucket: str
+    location: str  # "host" or "port<i>"
+    fraction: float = Field(ge=0, le=1)
+    pages: int | None = Field(None, ge=0, description="whole pages (page mode)")
+
+
+class PifsDeployment(BaseModel):
+    model_config = _STRICT
+    placements: list[BucketPlacement]
+    switch_reduced: list[str] = Field(default_factory=list, description="tables pooled in-switch")
+    expanders_bought: int | None = Field(None, description="capacity-planning mode")
+
+
+def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> PifsDeployment:
+    """``placement`` in the deployment schema (zero shares left out)."""
+    tables, bk = view.workload.tables, view.buckets
+    locs = view.location_names
+    ks, ls = np.nonzero(placement.units > 0)
+    amounts = placement.units[ks, ls]
+    rows = [
+        {
+            "table": tables[t].name,
+            "bucket": tables[t].buckets[b].label,
+            "location": locs[l_],
+            "fraction": a / n,
+            "pages": None if view.page_bytes is None else round(a),
+        }
+        for t, b, l_, a, n in zip(
+            bk.table[ks].tolist(),
+            bk.bucket[ks].tolist(),
+            ls.tolist(),
+            amounts.tolist(),
+            bk.units[ks].tolist(),
+            strict=True,
+        )
+    ]
+    reduced = [tables[t].name for t in np.flatnonzero(placement.reduced)]
+    return PifsDeployment.model_validate(
+        {"placements": rows, "switch_reduced": reduced, "expanders_bought": bought}
+    )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A stored deployment as arrays: per-table (buckets x locations) fractions and pages,
+    the reduced-table mask, and what is malformed in it."""
+
+    fractions: list[np.ndarray]
+    pages: list[np.ndarray]
+    reduced: np.ndarray
+    violations: list[str]
+
+
+def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
+    """Read ``deployment`` against the view (unknown names, duplicates, page counts)."""
+    work, bk = view.workload, view.buckets
+    n_l = len(view.location_names)
+    locs = {name: i for i, name in enumerate(view.location_names)}
+    tables = {t.name: i for i, t in enumerate(work.tables)}
+    bucket_ix = [{b.label: j for j, b in enumerate(t.buckets)} for t in work.tables]
+    first_k = np.searchsorted(bk.table, np.arange(bk.n_tables))
+    rows = deployment.placements
+    t_ix = [tables.get(p.table, -1) for p in rows]
+    b_ix = [
+        -1 if t < 0 else bucket_ix[t].get(p.bucket, -1) for t, p in zip(t_ix, rows, strict=True)
+    ]
+    l_ix = np.array([locs.get(p.location, -1) for p in rows], dtype=np.int64)
+    t_arr, b_arr = np.array(t_ix, dtype=np.int64), np.array(b_ix, dtype=np.int64)
+    known = (t_arr >= 0) & (b_arr >= 0) & (l_ix >= 0)
+    violations = [
+        f"placement {(rows[i].table, rows[i].bucket, rows[i].location)}: "
+        "unknown table, bucket or location"
+        for i in np.flatnonzero(~known).tolist()
+    ]
+    good = np.flatnonzero(known)
+    k = first_k[t_arr[good]] + b_arr[good]
+    cell = k * n_l + l_ix[good]
+    order = np.argsort(cell, kind="stable")  # a repeated cell after its first listing
+    repeated = np.sort(order[1:][cell[order][1:] == cell[order][:-1]])
+    violations += [
+        f"placement {(rows[i].table, rows[i].bucket, rows[i].location)}: listed twice"
+        for i in good[repeated].tolist()
+    ]
+    fraction = np.array([rows[i].fraction for i in good.tolist()], dtype=float)
+    flat_fractions = np.zeros((len(bk.table), n_l))
+    np.add.at(flat_fractions, (k, l_ix[good]), fraction)
+    flat_pages = np.zeros((len(bk.table), n_l))
+    if view.page_bytes is not None:
+        for j, i in enumerate(good.tolist()):
+            p, t, b = rows[i], t_ix[i], b_ix[i]
+            key = (p.table, p.bucket, p.location)
+            if p.pages is None:
+                violations.append(f"placement {key}: page mode needs whole pages")
+                continue
+            flat_pages[k[j], l_ix[i]] += p.pages
+            if not close(p.fraction, p.pages / view.pages(t, b)):
+                violations.append(
+                    f"placement {key}: fraction {p.fraction} is not "
+                    f"{p.pages} of {view.pages(t, b)} pages"
+                )
+    reduced = np.zeros(len(work.tables), dtype=bool)
+    for name in deployment.switch_reduced:
+        if name not in tables:
+            violations.append(f"switch_reduced: unknown table {name}")
+        else:
+            reduced[tables[name]] = True
+    return Parsed(bk.by_table(flat_fractions), bk.by_table(flat_pages), reduced, violations)

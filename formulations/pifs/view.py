@@ -1,0 +1,143 @@
+"""The cost-model view of a ``pifs`` scenario, computed once by :func:`prepare`.
+
+The view holds the validated inputs and what the cost model derives from them: the fabric
+(host DRAM, ports, upstream link, reduction engine), the workload with its hotness
+buckets, the page size in page mode, and every (table, bucket) pair flattened
+(:class:`Buckets`). A :class:`Placement` is a deployment in array form: units of every
+bucket at every location and the tables pooled in the switch; :func:`cost` scores one with
+:func:`cost_models.pifs.busy.batch_cost`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cost_models.pifs.busy import BatchCost, batch_cost
+from cost_models.pifs.hotness import Bucket, read_locality_stats, zipf_buckets
+from cost_models.pifs.topology import Expander, Fabric, FabricSpec, build_fabric
+from cost_models.pifs.workload import TableShape, Workload, with_hotness
+from cost_models.units import BYTES_PER_KIB
+from formulations.pifs.inputs import PifsInputs, table_shapes
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """All (table, bucket) pairs flattened: index k, in table order."""
+
+    n_tables: int
+    table: np.ndarray  # table index of k
+    bucket: np.ndarray  # bucket index within its table
+    units: np.ndarray  # x[k, :] sums to this: 1 (fractions) or the bucket's pages
+    unit_bytes: np.ndarray  # stored bytes per unit
+    unit_lookup_bytes: np.ndarray  # lookup bytes per batch per unit
+
+    @staticmethod
+    def of(workload: Workload, page_bytes: float | None) -> Buckets:
+        arrays = workload.bucket_arrays
+        table = arrays.table
+        n_tables = len(workload.tables)
+        first = np.searchsorted(table, np.arange(n_tables))
+        bucket = np.arange(len(table)) - first[table]
+        if page_bytes is None:
+            units = np.ones(len(table))
+            unit_bytes = arrays.bytes
+        else:
+            units = np.maximum(1.0, np.ceil(arrays.bytes / page_bytes))
+            unit_bytes = np.full(len(table), page_bytes)
+        return Buckets(n_tables, table, bucket, units, unit_bytes, arrays.lookup_bytes / units)
+
+    def by_table(self, per_bucket: np.ndarray) -> list[np.ndarray]:
+        """A (K x ...) array cut into one block of rows per table."""
+        counts = np.bincount(self.table, minlength=self.n_tables)
+        return np.split(per_bucket, np.cumsum(counts)[:-1])
+
+    def fractions(self, units: np.ndarray) -> list[np.ndarray]:
+        """Per table, (buckets x locations) fractions from a (K x L) array of units."""
+        return self.by_table(units / self.units[:, None])
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A deployment in array form: ``units[k, l]`` of bucket k at location l (fractions,
+    or whole pages in page mode) and ``reduced[t]``, table t pooled in the switch."""
+
+    units: np.ndarray  # (K, L)
+    reduced: np.ndarray  # (tables,) bool
+
+
+@dataclass(frozen=True)
+class PifsView:
+    """The inputs and their cost model: fabric, workload, page size, flattened buckets."""
+
+    inputs: PifsInputs
+    fabric: Fabric
+    workload: Workload
+    page_bytes: float | None
+    window_samples: int
+    buckets: Buckets
+
+    def pages(self, t: int, b: int) -> int:
+        """Whole pages bucket b of table t occupies (page mode only)."""
+        assert self.page_bytes is not None
+        return max(1, math.ceil(self.workload.tables[t].bucket_bytes(b) / self.page_bytes))
+
+    @property
+    def location_names(self) -> list[str]:
+        return [loc.name for loc in self.fabric.locations]
+
+
+def cost(view: PifsView, placement: Placement) -> BatchCost:
+    """Bytes and busy times of one batch under ``placement``."""
+    # batch_cost stacks the per-table blocks; pass the flattened (K x L) fractions as one
+    fractions = placement.units / view.buckets.units[:, None]
+    return batch_cost(
+        view.fabric, view.workload, [fractions], placement.reduced, view.window_samples
+    )
+
+
+def prepare(inputs: PifsInputs) -> PifsView:
+    """The cost-model view of validated inputs."""
+    f, h = inputs.fabric, inputs.hotness
+    histogram = () if h.histogram is None else read_locality_stats(h.histogram).buckets
+    exponent = h.zipf_exponent
+
+    def buckets_for(shape: TableShape) -> tuple[Bucket, ...]:
+        if exponent is None:
+            return histogram
+        return zipf_buckets(shape.rows, exponent, h.buckets)
+
+    tables = with_hotness(table_shapes(inputs.workload), buckets_for)
+    e = f.expander
+    expander = Expander(
+        capacity_gib=e.capacity_gib,
+        channels=e.channels,
+        channel_gb_per_s=e.channel_gb_per_s,
+        efficiency=e.efficiency,
+        latency_ns=e.latency_ns,
+        port_lanes=e.port_lanes,
+    )
+    spec = FabricSpec(
+        expanders=(expander,) * f.ports,
+        host_dram_gb_per_s=f.host_dram_gb_per_s,
+        host_capacity_gib=f.host_capacity_gib,
+        host_latency_ns=f.host_latency_ns,
+        upstream_lanes=f.upstream_lanes,
+        switch_hop_ns=f.switch_hop_ns,
+        reduction_gb_per_s=f.reduction_gb_per_s if f.reduction_engine else None,
+        reduction_latency_ns=f.reduction_latency_ns,
+        switch_buffer_mib=f.switch_buffer_mib,
+    )
+    page = inputs.placement.page_kib
+    page_bytes = None if page is None else page * BYTES_PER_KIB
+    workload = Workload(tables, inputs.workload.batch_size, inputs.workload.batches_per_s)
+    return PifsView(
+        inputs=inputs,
+        fabric=build_fabric(spec),
+        workload=workload,
+        page_bytes=page_bytes,
+        window_samples=f.reduction_window_samples,
+        buckets=Buckets.of(workload, page_bytes),
+    )
