@@ -363,7 +363,9 @@ class Certificate:
             if all(p.status is SolveStatus.OPTIMAL for p in parts)
             else SolveStatus.FEASIBLE
         )
-        largest = max(parts, key=lambda p: (p.size.variables, p.size.constraints)).size
+        largest = max(
+            parts, key=lambda p: (p.size.variables, p.size.constraints, p.size.integers)
+        ).size
         return Certificate(
             status,
             worst.termination,
