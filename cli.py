@@ -107,7 +107,7 @@ def solve(
     mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     strict: Annotated[
-        bool, typer.Option(help="Exit 4 when the time limit leaves a feasible but unproven plan.")
+        bool, typer.Option(help="Exit 4 when a solver limit leaves a feasible but unproven plan.")
     ] = False,
     no_degrade: Annotated[
         bool,
@@ -140,7 +140,7 @@ def solve(
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
     if strict and plan.status is SolveStatus.FEASIBLE:
-        raise typer.Exit(int(ExitCode.TIME_LIMIT_FEASIBLE))
+        raise typer.Exit(int(ExitCode.LIMIT_FEASIBLE))
 
 
 @app.command()

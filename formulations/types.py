@@ -1,17 +1,33 @@
 """The contract between formulations and the engine.
 
-A formulation turns validated scenario inputs into a deployment by building one or
-more MILPs and handing them to a :class:`MilpSolver` (implemented by the engine in
-``planner.backends``; formulations never import the engine). The engine then
-re-checks the deployment with the formulation's independent :meth:`Formulation.verify`,
-which must recompute every constraint from the cost model, never from solver values.
+A formulation is a handful of small stages; the engine (``planner.engine``) calls them in
+order, times each one, verifies and scores every result, and builds the plan::
 
-Conventions every formulation follows:
+    inputs (validated pydantic model of the scenario)
+      -> prepare(inputs)                 the cost-model view, computed once per scenario
+      -> solve(view, solver)             a deployment and its Certificate
+      -> verify(view, deployment)        independent recomputation: objective, violations
+      -> baselines(view, solver, sol)    named deployments from the literature, each
+                                         verified and scored by the engine like the plan
+      -> tables(view, deployment)        tables for people (the first is the primary one)
+      -> headline(view, deployment)      a few numbers per deployment, for the baseline table
+    explain_infeasible(view, context)    what cannot be met, when solve() finds no plan
 
-* names carry units: ``slo_ms``, ``price_usd_per_h``, ``bandwidth_gbps``;
-* formulations never print; they return :class:`Outcome` objects and :class:`Table` rows;
-* bad input raises :class:`InputError` naming the file, the key path and what was
-  expected; an impossible requirement raises :class:`InfeasibleError` saying which one.
+Rules every formulation follows:
+
+* formulations never print, never time themselves (the engine times every stage and
+  every solver call) and never cache the cost model (``prepare`` runs once per scenario);
+* every MILP is built with :class:`formulations.model.Model`, with block names from the
+  math docstring in the package's ``milp.py``;
+* ``solve`` raises :class:`NoSolution` (through :func:`require_solution`) when a model has
+  no solution; the engine turns it into the typed error, with ``explain_infeasible``'s
+  message for an infeasible model;
+* names carry units (``slo_ms``, ``price_usd_per_h``, ``bandwidth_gbit_per_s``); see
+  :mod:`cost_models.units`; tolerances come from :mod:`formulations.tolerances`;
+* bad input raises :class:`InputError` naming the file, the key path and what was expected.
+
+The layout of a formulation package is fixed (``docs/adding_a_formulation.md``, checked by
+``tests/contract/test_layout.py``).
 """
 
 from __future__ import annotations
@@ -25,13 +41,49 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
-import pulp
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+from formulations.model import MatrixModel, Model, ModelSize, Sense
+from formulations.tolerances import relative_gap
 
 if TYPE_CHECKING:  # pandas costs ~0.6 s to import; only tables need it
     import pandas as pd
 
+__all__ = [
+    "BACKENDS",
+    "BaselineRun",
+    "Certificate",
+    "DataPath",
+    "ExitCode",
+    "Formulation",
+    "InfeasibleError",
+    "InputError",
+    "LimitError",
+    "MatrixModel",
+    "MilpSolver",
+    "Model",
+    "ModelSize",
+    "NoSolution",
+    "Objective",
+    "ObjectiveSpec",
+    "PlannerError",
+    "Sense",
+    "Solution",
+    "SolveResult",
+    "SolveStatus",
+    "SolverError",
+    "SolverSettings",
+    "Table",
+    "Termination",
+    "Verification",
+    "VerificationError",
+    "plan_advantage",
+    "require_solution",
+    "run_baseline",
+]
 
+
+# --------------------------------------------------------------------------- errors
 class ExitCode(enum.IntEnum):
     """Process exit codes of the ``planner`` command (documented in README)."""
 
@@ -39,8 +91,8 @@ class ExitCode(enum.IntEnum):
     INTERNAL_ERROR = 1
     INVALID_INPUT = 2
     INFEASIBLE = 3
-    TIME_LIMIT_FEASIBLE = 4
-    TIME_LIMIT_NO_PLAN = 5
+    LIMIT_FEASIBLE = 4  # a solver limit left a feasible plan with a gap (--strict)
+    LIMIT_NO_PLAN = 5  # a solver limit was reached before any feasible plan
     SUBOPTIMAL = 6  # planner check: the stored plan is worse than --max-gap
 
 
@@ -81,10 +133,11 @@ class InfeasibleError(PlannerError):
     exit_code = ExitCode.INFEASIBLE
 
 
-class TimeLimitError(PlannerError):
-    """The time limit ran out before any feasible plan was found."""
+class LimitError(PlannerError):
+    """A solver limit (time, nodes, solutions, memory, ...) ended the solve before any
+    feasible plan was found; the message names the limit."""
 
-    exit_code = ExitCode.TIME_LIMIT_NO_PLAN
+    exit_code = ExitCode.LIMIT_NO_PLAN
 
 
 class SolverError(PlannerError):
@@ -99,14 +152,15 @@ class VerificationError(PlannerError):
     exit_code = ExitCode.INTERNAL_ERROR
 
 
+# --------------------------------------------------------------------------- solving
 class SolveStatus(enum.StrEnum):
-    """Solver outcome, normalised across backends (like linopy's status enums)."""
+    """What a solve produced (the solution's status), normalised across backends."""
 
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # a solution with a gap above the requested one (time limit)
+    OPTIMAL = "optimal"  # proven optimal within the requested mip_gap
+    FEASIBLE = "feasible"  # a solution, not proven optimal (see the termination)
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
-    TIME_LIMIT_NO_SOLUTION = "time_limit_no_solution"
+    NO_SOLUTION = "no_solution"  # a limit was reached before any solution
     ERROR = "error"
 
     @property
@@ -114,10 +168,41 @@ class SolveStatus(enum.StrEnum):
         return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
-class Sense(enum.StrEnum):
-    MINIMIZE = "minimize"
-    MAXIMIZE = "maximize"
+class Termination(enum.StrEnum):
+    """Why the solve stopped (as linopy keeps status and termination condition apart)."""
 
+    OPTIMAL = "optimal"  # the optimality proof closed (within mip_gap)
+    TIME_LIMIT = "time_limit"
+    GAP_LIMIT = "gap_limit"  # a strategy's own stopping rule left a gap (e.g. pooled rounds)
+    NODE_LIMIT = "node_limit"  # node, leaf or iteration limit
+    SOLUTION_LIMIT = "solution_limit"  # limit on improving solutions found
+    OBJECTIVE_LIMIT = "objective_limit"  # objective bound or target reached
+    MEMORY_LIMIT = "memory_limit"
+    INTERRUPTED = "interrupted"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    ERROR = "error"
+
+    @property
+    def is_limit(self) -> bool:
+        return self in _LIMITS
+
+    @property
+    def text(self) -> str:
+        return self.value.replace("_", " ")
+
+
+_LIMITS = frozenset(
+    {
+        Termination.TIME_LIMIT,
+        Termination.GAP_LIMIT,
+        Termination.NODE_LIMIT,
+        Termination.SOLUTION_LIMIT,
+        Termination.OBJECTIVE_LIMIT,
+        Termination.MEMORY_LIMIT,
+        Termination.INTERRUPTED,
+    }
+)
 
 BACKENDS = ("highs", "cbc", "scip", "cpsat")
 
@@ -128,7 +213,7 @@ class SolverSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     backend: str = Field("highs", description="one of highs, cbc, scip, cpsat")
-    time_limit_s: float | None = Field(None, gt=0)
+    time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
     mip_gap: float = Field(1e-4, ge=0, le=1)
     threads: int = Field(1, ge=1, le=256)
     seed: int = Field(0, ge=0)
@@ -144,92 +229,156 @@ class SolverSettings(BaseModel):
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
 
 
-@dataclass(frozen=True)
-class ModelSize:
-    variables: int
-    integers: int
-    constraints: int
-
-
-@dataclass(frozen=True)
-class MatrixModel:
-    """A MILP in array form, for formulations too large to build through PuLP quickly.
-
-    Row ``r`` reads ``row_lower[r] <= sum_k a_value[k] * x[a_index[k]] <= row_upper[r]``
-    for ``k`` in ``a_start[r] : a_start[r + 1]`` (CSR). Infinite bounds are ``inf``.
-    """
-
-    names: Sequence[str]
-    cost: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    integrality: np.ndarray  # bool per column
-    a_start: np.ndarray
-    a_index: np.ndarray
-    a_value: np.ndarray
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    sense: Sense = Sense.MINIMIZE
-    offset: float = 0.0
-
-    @property
-    def size(self) -> ModelSize:
-        integers = int(np.count_nonzero(self.integrality))
-        return ModelSize(len(self.names), integers, len(self.row_lower))
-
-
 @dataclass
 class SolveResult:
-    """One solve: normalised status, objective, best bound and relative gap, values by name."""
+    """One solve: status and termination apart, objective, best bound, column values.
+
+    ``x`` holds one value per column of the solved model (empty without a solution);
+    read it through the model's blocks (:meth:`formulations.model.VarBlock.values`) or by
+    column name with :meth:`value`, which raises ``KeyError`` for a name the model does
+    not have.
+    """
 
     status: SolveStatus
+    termination: Termination
     objective: float | None
     bound: float | None
-    gap: float | None
-    values: Mapping[str, float]
-    solve_s: float
+    x: np.ndarray
+    names: Sequence[str]
     size: ModelSize
     backend: str
+    solve_s: float = 0.0
     message: str = ""
+    _index: dict[str, int] | None = field(default=None, repr=False)
 
-    def value(self, var: pulp.LpVariable | str) -> float:
-        name = var if isinstance(var, str) else var.name
-        return float(self.values.get(name, 0.0))
+    @property
+    def gap(self) -> float | None:
+        """Relative gap between the objective and the bound (None without a solution)."""
+        if self.objective is None:
+            return None
+        if self.bound is None:
+            return 0.0 if self.status is SolveStatus.OPTIMAL else math.inf
+        return relative_gap(self.objective, self.bound)
 
-    def int_value(self, var: pulp.LpVariable | str) -> int:
-        return round(self.value(var))
+    def value(self, name: str) -> float:
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names)}
+        return float(self.x[self._index[name]])
+
+    def values_by_name(self) -> dict[str, float]:
+        """Every column value keyed by column name (e.g. a warm start for a similar model)."""
+        return dict(zip(self.names, map(float, self.x), strict=True))
 
 
 class MilpSolver(Protocol):
-    """What a formulation may ask of the engine: solve a model with the scenario's settings."""
+    """What a formulation may ask of the engine: solve a model with the scenario's settings.
+
+    ``warm_start`` gives start values by column name (columns it does not name start at 0)
+    or one value per column."""
 
     settings: SolverSettings
 
     def solve(
         self,
-        model: pulp.LpProblem | MatrixModel,
-        warm_start: Mapping[str, float] | None = None,
+        model: Model | MatrixModel,
+        warm_start: Mapping[str, float] | np.ndarray | None = None,
     ) -> SolveResult: ...
 
 
-def require_solution(result: SolveResult, explain: Callable[[], str]) -> SolveResult:
-    """Raise the matching typed error unless ``result`` carries a solution.
+class NoSolution(Exception):
+    """Raised inside ``Formulation.solve`` when a model has no solution; the engine turns
+    it into :class:`InfeasibleError` (with ``explain_infeasible(view, context)``),
+    :class:`LimitError` or :class:`SolverError`. ``context`` is the formulation's own
+    (e.g. the window or interval that failed)."""
 
-    ``explain`` is only called for an infeasible model; it should name the requirement that
-    cannot be met (computed from the inputs, e.g. "family gpt2 has no variant that meets
-    SLO 50 ms on any device").
-    """
+    def __init__(self, result: SolveResult, context: Any = None) -> None:
+        super().__init__(f"{result.backend}: {result.status.value} ({result.termination.text})")
+        self.result = result
+        self.context = context
+
+
+def require_solution(result: SolveResult, context: Any = None) -> SolveResult:
+    """``result`` when it carries a solution, else raise :class:`NoSolution`."""
     if result.status.has_solution:
         return result
-    if result.status is SolveStatus.INFEASIBLE:
-        raise InfeasibleError(explain())
-    if result.status is SolveStatus.TIME_LIMIT_NO_SOLUTION:
-        raise TimeLimitError(
-            f"{result.backend}: time limit reached before a feasible plan was found"
+    raise NoSolution(result, context)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What a plan can prove: its objective, the best bound, why the solve stopped.
+
+    A plan made of several solves (windows, intervals, stages, degrade steps) gets one
+    certificate from :meth:`combine`; its gap is always the relative gap between the
+    reported objective and the reported bound, never the largest per-solve gap.
+    """
+
+    status: SolveStatus
+    termination: Termination
+    objective: float
+    bound: float | None
+    size: ModelSize  # the largest single model solved
+    solves: int = 1
+    message: str = ""
+
+    @property
+    def gap(self) -> float:
+        if self.bound is None:
+            return 0.0 if self.status is SolveStatus.OPTIMAL else math.inf
+        return relative_gap(self.objective, self.bound)
+
+    @staticmethod
+    def of(result: SolveResult, objective: float | None = None) -> Certificate:
+        """The certificate of one solve; ``objective`` replaces the solver's value when the
+        plan's objective is computed differently (e.g. without a constant term)."""
+        require_solution(result)
+        assert result.objective is not None
+        return Certificate(
+            result.status,
+            result.termination,
+            result.objective if objective is None else objective,
+            result.bound,
+            result.size,
+            1,
+            result.message,
         )
-    if result.status is SolveStatus.UNBOUNDED:
-        raise SolverError(f"{result.backend}: model is unbounded (a formulation bug)")
-    raise SolverError(f"{result.backend}: {result.message or 'solver error'}")
+
+    @staticmethod
+    def combine(
+        parts: Sequence[Certificate], objective: float, bound: float | None, message: str = ""
+    ) -> Certificate:
+        """One certificate for a plan made of ``parts``: ``objective`` and ``bound`` are the
+        plan's (the formulation combines them as its objective does: a sum, a weighted
+        mean, a minimum); the status is optimal only when every part is; the termination
+        is the first part's that is not optimal; the size is the largest part's."""
+        if not parts:
+            raise ValueError("a plan needs at least one solve")
+        worst = next((p for p in parts if p.termination is not Termination.OPTIMAL), parts[0])
+        status = (
+            SolveStatus.OPTIMAL
+            if all(p.status is SolveStatus.OPTIMAL for p in parts)
+            else SolveStatus.FEASIBLE
+        )
+        largest = max(parts, key=lambda p: (p.size.variables, p.size.constraints)).size
+        return Certificate(
+            status,
+            worst.termination,
+            objective,
+            bound,
+            largest,
+            sum(p.solves for p in parts),
+            message or worst.message,
+        )
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """What a formulation optimises: name, unit (see ``cost_models.units``), sense."""
+
+    name: str
+    unit: str
+    sense: Sense
 
 
 @dataclass(frozen=True)
@@ -238,6 +387,10 @@ class Objective:
     unit: str
     sense: Sense
     value: float
+
+    @staticmethod
+    def of(spec: ObjectiveSpec, value: float) -> Objective:
+        return Objective(spec.name, spec.unit, spec.sense, value)
 
 
 @dataclass
@@ -255,29 +408,6 @@ class Table:
         return pd.DataFrame(self.rows, columns=self.columns)
 
 
-InputT = TypeVar("InputT", bound=BaseModel)
-DeployT = TypeVar("DeployT", bound=BaseModel)
-
-
-@dataclass
-class Outcome(Generic[DeployT]):
-    """What :meth:`Formulation.plan` returns.
-
-    ``result`` is the decisive solve (its status, bound and gap are the plan's);
-    ``build_s``/``solve_s`` add up every model built and solved (e.g. a degrade loop);
-    ``baselines`` maps a baseline name to a flat dict of its headline numbers;
-    ``warnings`` are shown to the user on stderr.
-    """
-
-    deployment: DeployT
-    objective: Objective
-    result: SolveResult
-    build_s: float
-    solve_s: float
-    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-
 @dataclass
 class Verification:
     """The verifier's recomputation: objective value from the cost model, and violations."""
@@ -290,37 +420,98 @@ class Verification:
         return not self.violations
 
 
-class Formulation(ABC, Generic[InputT, DeployT]):
-    """One formulation: scenario inputs -> solved, verifiable deployment.
+DeployT = TypeVar("DeployT", bound=BaseModel)
+InputT = TypeVar("InputT", bound=BaseModel)
+ViewT = TypeVar("ViewT")
+
+
+@dataclass
+class Solution(Generic[DeployT]):
+    """What :meth:`Formulation.solve` returns: the deployment, its certificate (objective
+    as the formulation computes it from the solver's values), and warnings for the user."""
+
+    deployment: DeployT
+    certificate: Certificate
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BaselineRun(Generic[DeployT]):
+    """A baseline's deployment (or why it has none), named after the system it reproduces.
+
+    ``source`` cites what it follows (paper section, repository file and function); the
+    engine verifies ``deployment`` with the formulation's verifier and scores it like the
+    plan. ``deployment is None`` means the baseline found no plan; ``reason`` says why.
+    """
+
+    name: str
+    source: str
+    deployment: DeployT | None
+    reason: str = ""
+
+
+def run_baseline(
+    name: str, source: str, build: Callable[[], DeployT | None], reason: str = ""
+) -> BaselineRun[DeployT]:
+    """Run one baseline: its deployment, or no plan with the reason when its own solve or
+    rule finds none (so one failing baseline never hides the others)."""
+    try:
+        return BaselineRun(name, source, build(), reason)
+    except NoSolution as exc:
+        result = exc.result
+        return BaselineRun(name, source, None, f"{result.status.value} ({result.termination.text})")
+    except InfeasibleError as exc:
+        return BaselineRun(name, source, None, str(exc))
+
+
+class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
+    """One formulation: scenario inputs -> view -> solved, verifiable deployment.
 
     Subclasses set ``kind``, ``inputs_model`` (pydantic model of the scenario minus the
-    ``kind``/``name``/``description``/``solver`` keys, ``extra="forbid"``) and
+    ``kind``/``name``/``description``/``solver`` keys, ``extra="forbid"``),
     ``deployment_model`` (pydantic model of the plan's deployment; it must round-trip
-    through JSON so ``planner check`` can re-verify a stored plan).
+    through JSON so ``planner check`` can re-verify a stored plan) and ``objective``.
     """
 
     kind: ClassVar[str]
     inputs_model: ClassVar[type[BaseModel]]
     deployment_model: ClassVar[type[BaseModel]]
+    objective: ClassVar[ObjectiveSpec]
 
     @abstractmethod
-    def plan(self, inputs: InputT, solver: MilpSolver) -> Outcome[DeployT]:
-        """Build and solve; raise InfeasibleError/TimeLimitError when there is no plan."""
+    def prepare(self, inputs: InputT) -> ViewT:
+        """The cost-model view of validated inputs (rates, candidates, tables): computed
+        once per scenario by the engine and passed to every other stage."""
 
     @abstractmethod
-    def verify(self, inputs: InputT, deployment: DeployT) -> Verification:
-        """Recompute every constraint and the objective from the cost model."""
+    def solve(self, view: ViewT, solver: MilpSolver) -> Solution[DeployT]:
+        """Build and solve the formulation's MILP(s) with its own strategy; raise
+        :class:`NoSolution` (via :func:`require_solution`) or :class:`InfeasibleError`."""
 
     @abstractmethod
-    def tables(self, inputs: InputT, deployment: DeployT) -> list[Table]:
+    def verify(self, view: ViewT, deployment: DeployT) -> Verification:
+        """Recompute every constraint and the objective from the cost model, never from
+        solver values."""
+
+    @abstractmethod
+    def tables(self, view: ViewT, deployment: DeployT) -> list[Table]:
         """Tables for people; the first is the primary one (``Plan.to_frame``, CSV)."""
 
-    def simulate(
-        self, inputs: InputT, deployment: DeployT, solver: MilpSolver, runs: int, seed: int
-    ) -> list[Table]:
-        """Replay a plan (and the baselines, solved with ``solver``) against seeded random
-        events (``planner simulate``); formulations with a stochastic check override this."""
-        raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})", self.kind)
+    def baselines(
+        self, view: ViewT, solver: MilpSolver, solution: Solution[DeployT]
+    ) -> list[BaselineRun[DeployT]]:
+        """The systems the plan is compared with, as deployments on the same inputs."""
+        return []
+
+    def headline(self, view: ViewT, deployment: DeployT) -> dict[str, float | int | str | None]:
+        """A few numbers of a deployment (columns of the baseline table, for the plan and
+        every baseline alike)."""
+        return {}
+
+    def explain_infeasible(self, view: ViewT, context: Any) -> str:
+        """Which requirement cannot be met (computed from the inputs), for a model that
+        :meth:`solve` found infeasible; ``context`` is what it passed to NoSolution."""
+        return "no deployment satisfies every constraint of the scenario"
 
     def shortfall(
         self,
@@ -339,6 +530,23 @@ class Formulation(ABC, Generic[InputT, DeployT]):
             return max(0.0, (fresh.value - stored.value) / scale)
         return max(0.0, (stored.value - fresh.value) / scale)
 
+    def simulate(
+        self, view: ViewT, deployment: DeployT, solver: MilpSolver, runs: int, seed: int
+    ) -> list[Table]:
+        """Replay a plan (and the baselines) against seeded random events
+        (``planner simulate``); kinds with a replay override this."""
+        raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})", self.kind)
+
+
+def plan_advantage(sense: Sense, plan: float, baseline: float) -> float | None:
+    """How many times better the plan is than a baseline: ``baseline / plan`` when
+    minimising (cost, latency), ``plan / baseline`` when maximising (throughput, accuracy).
+    Above 1 the plan is better; None when the ratio is undefined (a zero denominator)."""
+    numerator, denominator = (baseline, plan) if sense is Sense.MINIMIZE else (plan, baseline)
+    if denominator == 0 or not (math.isfinite(numerator) and math.isfinite(denominator)):
+        return None
+    return numerator / denominator
+
 
 def _resolve_data_path(value: Path, info: ValidationInfo) -> Path:
     base_dir = (info.context or {}).get("base_dir")
@@ -352,10 +560,3 @@ def _resolve_data_path(value: Path, info: ValidationInfo) -> Path:
 
 DataPath = Annotated[Path, AfterValidator(_resolve_data_path)]
 """A path in a scenario: relative paths resolve against the scenario file's folder."""
-
-
-def relative_gap(objective: float, bound: float) -> float:
-    """|bound - objective| / max(|objective|, 1e-9), the MIP gap every backend reports."""
-    if math.isinf(bound) or math.isnan(bound):
-        return math.inf
-    return abs(bound - objective) / max(abs(objective), 1e-9)

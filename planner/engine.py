@@ -1,7 +1,12 @@
-"""Orchestration only: scenario -> formulation -> backend -> independent verification -> Plan.
+"""Orchestration only: the engine owns the stages every formulation shares.
 
-Also ``check``: re-verify a stored plan against a scenario and compare it with a fresh
-optimum, the check users run in CI on committed plans.
+``solve``: scenario -> ``prepare`` (once per scenario) -> ``solve`` -> independent
+``verify`` (and the objective cross-check) -> ``baselines`` (each verified and scored by
+the same verifier) -> ``tables`` -> :class:`planner.plan.Plan`. Every stage is timed here
+and nowhere else; every solver call goes through :class:`TimedSolver`.
+
+``check``: re-verify a stored plan against a scenario and compare it with a fresh optimum,
+the check users run in CI on committed plans. ``simulate``: replay a plan.
 """
 
 from __future__ import annotations
@@ -9,33 +14,79 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from cost_models.errors import DataError
+from formulations.model import MatrixModel, Model
+from formulations.tolerances import objective_matches
 from formulations.types import (
+    BaselineRun,
+    Certificate,
     ExitCode,
+    Formulation,
     InfeasibleError,
     InputError,
+    LimitError,
+    MilpSolver,
+    NoSolution,
     Objective,
-    Sense,
+    Solution,
+    SolverError,
+    SolveResult,
     SolveStatus,
     Table,
+    Verification,
     VerificationError,
+    plan_advantage,
 )
-from planner.backends import make_solver
-from planner.plan import SCHEMA_VERSION, Plan
+from planner.backends import Backend, make_solver
+from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, StageTimes
 from planner.scenario import Scenario, load_scenario
 
-# The verifier recomputes the objective from the cost model; it must match the solver's
-# value to within the solver's own feasibility tolerances (HiGHS: 1e-7 primal, 1e-6
-# integrality), scaled by the objective's magnitude.
-OBJECTIVE_RTOL = 1e-5
-OBJECTIVE_ATOL = 1e-6
+VIOLATIONS_SHOWN = 5  # a baseline row lists at most this many violations
+
+
+class TimedSolver:
+    """The backend as formulations see it (:class:`formulations.types.MilpSolver`),
+    counting solves and the seconds spent inside the solver."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.settings = backend.settings
+        self.solve_s = 0.0
+        self.solves = 0
+
+    def solve(
+        self,
+        model: Model | MatrixModel,
+        warm_start: Mapping[str, float] | np.ndarray | None = None,
+    ) -> SolveResult:
+        result = self.backend.solve(model, warm_start)
+        self.solve_s += result.solve_s
+        self.solves += 1
+        return result
+
+
+class _Clock:
+    """Wall seconds per named stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 @contextlib.contextmanager
@@ -51,7 +102,7 @@ def _located(scenario: Scenario) -> Iterator[None]:
 
 def _objective_mismatch(stated: float, recomputed: float, who: str) -> str | None:
     """A message when the objective ``who`` states is not the one the cost model gives."""
-    if math.isclose(stated, recomputed, rel_tol=OBJECTIVE_RTOL, abs_tol=OBJECTIVE_ATOL):
+    if objective_matches(stated, recomputed):
         return None
     return (
         f"objective: {who} states {stated:.9g} but the deployment yields "
@@ -63,22 +114,131 @@ def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
-def solve(scenario: Scenario | str | Path, **solver_overrides: Any) -> Plan:
+def prepared_view(scenario: Scenario) -> Any:
+    """The formulation's cost-model view of ``scenario``, computed once per scenario (and
+    shared by its copies with other solver settings)."""
+    cache = scenario.cache
+    if "view" not in cache:
+        with _located(scenario):
+            cache["view"] = scenario.formulation.prepare(scenario.inputs)
+    return cache["view"]
+
+
+def _no_solution_error(
+    formulation: Formulation[Any, Any, Any], view: Any, exc: NoSolution
+) -> Exception:
+    result = exc.result
+    if result.status is SolveStatus.INFEASIBLE:
+        return InfeasibleError(formulation.explain_infeasible(view, exc.context))
+    if result.status is SolveStatus.NO_SOLUTION:
+        return LimitError(
+            f"{result.backend}: {result.termination.text} reached before a feasible plan was found"
+        )
+    if result.status is SolveStatus.UNBOUNDED:
+        return SolverError(f"{result.backend}: model is unbounded (a formulation bug)")
+    return SolverError(f"{result.backend}: {result.message or 'solver error'}")
+
+
+def _solve_stage(
+    formulation: Formulation[Any, Any, Any], view: Any, solver: MilpSolver
+) -> Solution[Any]:
+    try:
+        return formulation.solve(view, solver)
+    except NoSolution as exc:
+        raise _no_solution_error(formulation, view, exc) from None
+
+
+def _score(
+    formulation: Formulation[Any, Any, Any],
+    view: Any,
+    run: BaselineRun[Any],
+    plan_objective: float,
+) -> BaselineResult:
+    """Verify a baseline with the plan's verifier and score it the same way."""
+    if run.deployment is None:
+        return BaselineResult(run.name, run.source, "no_plan", None, None, reason=run.reason)
+    verification = formulation.verify(view, run.deployment)
+    value = verification.objective_value
+    feasible = verification.ok
+    return BaselineResult(
+        run.name,
+        run.source,
+        "feasible" if feasible else "infeasible",
+        value,
+        plan_advantage(formulation.objective.sense, plan_objective, value) if feasible else None,
+        violations=verification.violations[:VIOLATIONS_SHOWN],
+        reason=run.reason,
+        headline=formulation.headline(view, run.deployment),
+        deployment=run.deployment,
+    )
+
+
+def _limit_warning(certificate: Certificate) -> str:
+    gap = certificate.gap
+    known = math.isfinite(gap) and certificate.bound is not None
+    return f"{certificate.termination.text} reached: plan is feasible but not proven optimal" + (
+        f" (gap {gap:.4%}, bound {certificate.bound:.6g})" if known else ""
+    )
+
+
+def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_overrides: Any) -> Plan:
     """Plan a scenario (a path or a loaded :class:`Scenario`) and return a verified plan.
 
     ``solver_overrides`` replace ``[solver]`` settings: ``backend``, ``time_limit_s``,
-    ``mip_gap``, ``threads``, ``seed``. Raises a :class:`formulations.types.PlannerError`
-    subclass when there is no plan.
+    ``mip_gap``, ``threads``, ``seed``. ``baselines=False`` skips the baselines. Raises a
+    :class:`formulations.types.PlannerError` subclass when there is no plan.
     """
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
-    solver = make_solver(scenario.solver)
+    clock = _Clock()
+    with clock.stage("prepare"):
+        view = prepared_view(scenario)
+    solver = TimedSolver(make_solver(scenario.solver))
     with _located(scenario):
-        outcome = formulation.plan(scenario.inputs, solver)
-        verification = formulation.verify(scenario.inputs, outcome.deployment)
-        tables = formulation.tables(scenario.inputs, outcome.deployment)
+        with clock.stage("solve"):
+            solution = _solve_stage(formulation, view, solver)
+        plan_solver_s = solver.solve_s
+        with clock.stage("verify"):
+            verification = formulation.verify(view, solution.deployment)
+        _raise_unless_verified(solution, verification)
+        objective = Objective.of(formulation.objective, verification.objective_value)
+        with clock.stage("baselines"):
+            runs = formulation.baselines(view, solver, solution) if baselines else []
+            scored = [_score(formulation, view, run, objective.value) for run in runs]
+        with clock.stage("tables"):
+            tables = formulation.tables(view, solution.deployment)
+            headline = formulation.headline(view, solution.deployment)
+    certificate = solution.certificate
+    warnings = list(solution.warnings)
+    if certificate.status is SolveStatus.FEASIBLE:
+        warnings.append(_limit_warning(certificate))
+    timing = StageTimes(
+        prepare_s=clock.seconds["prepare"],
+        build_s=clock.seconds["solve"] - plan_solver_s,
+        solve_s=plan_solver_s,
+        verify_s=clock.seconds["verify"],
+        baselines_s=clock.seconds["baselines"],
+        tables_s=clock.seconds["tables"],
+    )
+    return Plan(
+        kind=scenario.kind,
+        scenario_name=scenario.name,
+        scenario_sha256=scenario.sha256,
+        objective=objective,
+        certificate=certificate,
+        solver=scenario.solver,
+        timing=timing,
+        deployment=solution.deployment,
+        tables=tables,
+        headline=headline,
+        baselines=scored,
+        warnings=warnings,
+    )
+
+
+def _raise_unless_verified(solution: Solution[Any], verification: Verification) -> None:
     mismatch = _objective_mismatch(
-        outcome.objective.value, verification.objective_value, "the solver's plan"
+        solution.certificate.objective, verification.objective_value, "the solver's plan"
     )
     problems = verification.violations + ([mismatch] if mismatch else [])
     if problems:
@@ -86,38 +246,6 @@ def solve(scenario: Scenario | str | Path, **solver_overrides: Any) -> Plan:
             "the solver's plan failed independent verification (a planner bug; please "
             "report it with the scenario):\n  " + "\n  ".join(problems)
         )
-    objective = Objective(
-        outcome.objective.name,
-        outcome.objective.unit,
-        outcome.objective.sense,
-        verification.objective_value,
-    )
-    result = outcome.result
-    warnings = list(outcome.warnings)
-    if result.status is SolveStatus.FEASIBLE:
-        warnings.append(
-            f"time limit reached: plan is feasible but not proven optimal "
-            f"(gap {result.gap:.4%}, bound {result.bound:.6g})"
-            if result.gap is not None and math.isfinite(result.gap)
-            else "time limit reached: plan is feasible but not proven optimal"
-        )
-    return Plan(
-        kind=scenario.kind,
-        scenario_name=scenario.name,
-        scenario_sha256=scenario.sha256,
-        status=result.status,
-        objective=objective,
-        bound=result.bound,
-        gap=result.gap,
-        solver=scenario.solver,
-        build_s=outcome.build_s,
-        solve_s=outcome.solve_s,
-        size=result.size,
-        deployment=outcome.deployment,
-        tables=tables,
-        baselines=outcome.baselines,
-        warnings=warnings,
-    )
 
 
 @dataclass
@@ -156,12 +284,20 @@ def _read_plan(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(file, "(top level)", "a JSON object")
     if data.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(file, "schema_version", f"{SCHEMA_VERSION}", data.get("schema_version"))
-    for key, kinds in (("kind", str), ("objective", int | float), ("deployment", dict)):
+        raise InputError(
+            file,
+            "schema_version",
+            f"{SCHEMA_VERSION} (re-create older plans with planner solve -o)",
+            data.get("schema_version"),
+        )
+    expected: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+        ("kind", str, "a string"),
+        ("objective", (int, float), "a number"),
+        ("deployment", dict, "a JSON object"),
+    )
+    for key, kinds, text in expected:
         if not isinstance(data.get(key), kinds):
-            raise InputError(
-                file, key, f"a {'number' if key == 'objective' else kinds.__name__}", data.get(key)
-            )
+            raise InputError(file, key, text, data.get(key))
     return data
 
 
@@ -195,24 +331,24 @@ def check(
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
     data, deployment = load_plan(plan_path, scenario)
+    view = prepared_view(scenario)
     with _located(scenario):
-        verification = formulation.verify(scenario.inputs, deployment)
+        verification = formulation.verify(view, deployment)
     mismatch = _objective_mismatch(
         float(data["objective"]), verification.objective_value, "the plan file"
     )
     violations = verification.violations + ([mismatch] if mismatch else [])
-    fresh = solve(scenario)
-    sense = Sense(data.get("objective_sense", fresh.objective.sense.value))
-    stored = Objective(
-        fresh.objective.name, fresh.objective.unit, sense, verification.objective_value
-    )
+    fresh = solve(scenario, baselines=False)
+    stored = Objective.of(formulation.objective, verification.objective_value)
+    with _located(scenario):
+        shortfall = formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment)
     return CheckReport(
         plan_path=str(plan_path),
         scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
         violations=violations,
         stored=stored,
         fresh=fresh.objective,
-        shortfall=formulation.shortfall(stored, fresh.objective, deployment, fresh.deployment),
+        shortfall=shortfall,
         max_gap=scenario.solver.mip_gap if max_gap is None else max_gap,
     )
 
@@ -226,17 +362,22 @@ def simulate(
     """Replay a plan against seeded random events (formulations that define it): the stored
     plan at ``plan_path`` (verified first), or a freshly solved one."""
     scenario = _as_scenario(scenario)
+    formulation = scenario.formulation
+    view = prepared_view(scenario)
     if plan_path is None:
-        deployment = solve(scenario).deployment
+        deployment = solve(scenario, baselines=False).deployment
     else:
         _, deployment = load_plan(plan_path, scenario)
         with _located(scenario):
-            verification = scenario.formulation.verify(scenario.inputs, deployment)
+            verification = formulation.verify(view, deployment)
         if not verification.ok:
             raise InfeasibleError(
                 "the plan violates the scenario:\n  " + "\n  ".join(verification.violations)
             )
     with _located(scenario):
-        return scenario.formulation.simulate(
-            scenario.inputs, deployment, make_solver(scenario.solver), runs, seed
+        return formulation.simulate(
+            view, deployment, TimedSolver(make_solver(scenario.solver)), runs, seed
         )
+
+
+__all__ = ["CheckReport", "TimedSolver", "check", "prepared_view", "simulate", "solve"]

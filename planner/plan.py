@@ -1,18 +1,31 @@
-"""A solved, verified deployment plan and its stable JSON form (``schema_version`` 1).
+"""A solved, verified deployment plan and its stable JSON form (``schema_version`` 2).
 
 JSON layout (keys are never renamed within a schema version; new keys may be added)::
 
     {
-      "schema_version": 1, "kind": "proteus", "status": "optimal",
+      "schema_version": 2, "kind": "proteus",
+      "status": "optimal",              # optimal | feasible (a limit left a gap)
+      "termination": "optimal",         # why the solve stopped (formulations.types.Termination)
       "objective": 0.97, "objective_name": "...", "objective_unit": "...",
       "objective_sense": "maximize", "bound": 0.97, "gap": 0.0,
       "scenario": {"name": "...", "sha256": "..."},
       "solver": {"backend": "highs", "time_limit_s": null, "mip_gap": 0.0001, ...},
-      "timing": {"build_s": 0.01, "solve_s": 0.02},
-      "model_size": {"variables": 10, "integers": 5, "constraints": 7},
+      "timing": {"prepare_s": .., "build_s": .., "solve_s": .., "verify_s": ..,
+                 "baselines_s": .., "tables_s": .., "wall_s": ..},
+      "model_size": {"variables": 10, "integers": 5, "constraints": 7, "solves": 1},
       "deployment": {...formulation-specific...},
-      "baselines": {"name": {...}}, "warnings": [], "planner_version": "0.1.0"
+      "headline": {...the plan's headline numbers...},
+      "baselines": {"name": {"source": "...", "status": "feasible", "objective": 1.2,
+                             "plan_advantage": 1.3, "violations": [], "reason": "",
+                             "headline": {...}}},
+      "warnings": [], "planner_version": "0.1.0"
     }
+
+``gap`` is the relative gap between ``objective`` and ``bound``. ``plan_advantage`` is how
+many times better the plan is than the baseline (baseline / plan when minimising, plan /
+baseline when maximising; above 1 the plan is better); it is null unless the baseline is
+feasible. A baseline's ``status`` is ``feasible`` (the verifier found no violation),
+``infeasible`` (``violations`` lists the first ones) or ``no_plan`` (``reason`` says why).
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -34,9 +48,17 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     import pandas as pd
 
-from formulations.types import ModelSize, Objective, SolverSettings, SolveStatus, Table
+from formulations.types import (
+    Certificate,
+    Objective,
+    SolverSettings,
+    SolveStatus,
+    Table,
+    Termination,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+BASELINE_STATUSES = ("feasible", "infeasible", "no_plan")
 
 
 def planner_version() -> str:
@@ -46,45 +68,127 @@ def planner_version() -> str:
         return "0+unknown"
 
 
+@dataclass(frozen=True)
+class StageTimes:
+    """Seconds spent in each stage, measured by the engine. ``build_s`` is the solve stage
+    minus the time inside the solver (model building and the formulation's own work);
+    ``solve_s`` is time inside the solver for the plan (baselines' solves count in
+    ``baselines_s``)."""
+
+    prepare_s: float
+    build_s: float
+    solve_s: float
+    verify_s: float
+    baselines_s: float
+    tables_s: float
+
+    @property
+    def wall_s(self) -> float:
+        return (
+            self.prepare_s
+            + self.build_s
+            + self.solve_s
+            + self.verify_s
+            + self.baselines_s
+            + self.tables_s
+        )
+
+    def to_dict(self) -> dict[str, float]:
+        names = ("prepare_s", "build_s", "solve_s", "verify_s", "baselines_s", "tables_s")
+        out = {name: round(getattr(self, name), 6) for name in names}
+        out["wall_s"] = round(self.wall_s, 6)
+        return out
+
+
+@dataclass
+class BaselineResult:
+    """A baseline verified and scored by the engine (one schema for every kind)."""
+
+    name: str
+    source: str
+    status: str  # one of BASELINE_STATUSES
+    objective: float | None
+    plan_advantage: float | None
+    violations: list[str] = field(default_factory=list)
+    reason: str = ""
+    headline: dict[str, Any] = field(default_factory=dict)
+    deployment: BaseModel | None = None  # kept in memory (replay), not written to JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "status": self.status,
+            "objective": self.objective,
+            "plan_advantage": self.plan_advantage,
+            "violations": self.violations,
+            "reason": self.reason,
+            "headline": self.headline,
+        }
+
+
 @dataclass
 class Plan:
     kind: str
     scenario_name: str
     scenario_sha256: str
-    status: SolveStatus
     objective: Objective
-    bound: float | None
-    gap: float | None
+    certificate: Certificate
     solver: SolverSettings
-    build_s: float
-    solve_s: float
-    size: ModelSize
+    timing: StageTimes
     deployment: BaseModel
     tables: list[Table]
-    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=dict)
+    baselines: list[BaselineResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def status(self) -> SolveStatus:
+        return self.certificate.status
+
+    @property
+    def termination(self) -> Termination:
+        return self.certificate.termination
+
+    @property
+    def bound(self) -> float | None:
+        return self.certificate.bound
+
+    @property
+    def gap(self) -> float:
+        return self.certificate.gap
+
+    def baseline(self, name: str) -> BaselineResult:
+        for result in self.baselines:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
     def to_dict(self) -> dict[str, Any]:
+        size = self.certificate.size
+        gap = self.gap
         return {
             "schema_version": SCHEMA_VERSION,
             "kind": self.kind,
             "status": self.status.value,
+            "termination": self.termination.value,
             "objective": self.objective.value,
             "objective_name": self.objective.name,
             "objective_unit": self.objective.unit,
             "objective_sense": self.objective.sense.value,
             "bound": self.bound,
-            "gap": self.gap,
+            "gap": gap if math.isfinite(gap) else None,
             "scenario": {"name": self.scenario_name, "sha256": self.scenario_sha256},
             "solver": self.solver.model_dump(mode="json"),
-            "timing": {"build_s": round(self.build_s, 6), "solve_s": round(self.solve_s, 6)},
+            "timing": self.timing.to_dict(),
             "model_size": {
-                "variables": self.size.variables,
-                "integers": self.size.integers,
-                "constraints": self.size.constraints,
+                "variables": size.variables,
+                "integers": size.integers,
+                "constraints": size.constraints,
+                "solves": self.certificate.solves,
             },
             "deployment": self.deployment.model_dump(mode="json"),
-            "baselines": self.baselines,
+            "headline": self.headline,
+            "baselines": {b.name: b.to_dict() for b in self.baselines},
             "warnings": self.warnings,
             "planner_version": planner_version(),
         }

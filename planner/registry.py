@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any, cast
 
 from formulations.types import Formulation, InputError
 
@@ -16,8 +17,8 @@ KINDS: dict[str, str] = {
 }
 
 
-def formulation_for(kind: object, file: str | None = None) -> Formulation:
+def formulation_for(kind: object, file: str | None = None) -> Formulation[Any, Any, Any]:
     if not isinstance(kind, str) or kind not in KINDS:
         raise InputError(file, "kind", f"one of {', '.join(KINDS)}", kind)
     module = importlib.import_module(KINDS[kind])
-    return module.FORMULATION
+    return cast(Formulation[Any, Any, Any], module.FORMULATION)

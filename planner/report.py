@@ -47,46 +47,75 @@ def _rich_table(table: Table) -> RichTable:
 
 
 def _baselines(plan: Plan) -> RichTable | None:
+    """The plan and every baseline in one table: same verifier, same objective, one ratio
+    (``plan_advantage``: above 1 the plan is better), the plan's row marked."""
     if not plan.baselines:
         return None
-    keys: list[str] = []
-    for summary in plan.baselines.values():
-        keys.extend(k for k in summary if k not in keys)
-    out = RichTable(title="Baselines on the same inputs", title_justify="left", header_style="bold")
-    out.add_column("planner")
-    for key in keys:
-        out.add_column(key)
-    for name, summary in plan.baselines.items():
-        out.add_row(name, *(fmt(summary.get(k)) for k in keys))
-    return out
+    keys: list[str] = list(plan.headline)
+    for result in plan.baselines:
+        keys.extend(k for k in result.headline if k not in keys)
+    unit = plan.objective.unit
+    rows = [
+        ["planner (this plan)", "feasible", plan.objective.value, 1.0]
+        + [plan.headline.get(k) for k in keys]
+        + [""]
+    ]
+    for b in plan.baselines:
+        note = b.reason or "; ".join(b.violations[:2])
+        rows.append(
+            [b.name, b.status, b.objective, b.plan_advantage]
+            + [b.headline.get(k) for k in keys]
+            + [note]
+        )
+    table = Table(
+        f"Baselines on the same inputs ({plan.objective.name}, {unit}; plan_advantage > 1: "
+        "the plan is better)",
+        ["name", "status", f"objective ({unit})", "plan_advantage", *keys, "note"],
+        rows,
+        marked_row=0,
+    )
+    return _rich_table(table)
 
 
 def summary(plan: Plan) -> RichTable:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    gap = "-" if plan.gap is None else f"{plan.gap:.4%}"
+    gap = plan.gap
+    gap_text = f"{gap:.4%}" if math.isfinite(gap) else "unknown"
     grid.add_row("scenario", f"{plan.scenario_name} ({plan.kind})")
+    optimal = plan.status.value == "optimal"
     grid.add_row(
         "status",
-        Text(plan.status.value, style="green" if plan.status.value == "optimal" else "yellow"),
+        Text(
+            f"{plan.status.value} (stopped: {plan.termination.text})",
+            style="green" if optimal else "yellow",
+        ),
     )
     objective = plan.objective
     grid.add_row(
         objective.name, f"{fmt(objective.value)} {objective.unit} ({objective.sense.value})"
     )
-    grid.add_row("bound / gap", f"{fmt(plan.bound)} / {gap}")
+    grid.add_row("bound / gap", f"{fmt(plan.bound)} / {gap_text}")
     grid.add_row(
         "solver",
         f"{plan.solver.backend} (mip_gap {plan.solver.mip_gap}, "
         f"time limit {fmt(plan.solver.time_limit_s)} s, "
         f"threads {plan.solver.threads}, seed {plan.solver.seed})",
     )
-    grid.add_row("time", f"build {plan.build_s:.3f} s, solve {plan.solve_s:.3f} s")
+    t = plan.timing
+    grid.add_row(
+        "time",
+        f"prepare {t.prepare_s:.3f} s, build {t.build_s:.3f} s, solve {t.solve_s:.3f} s, "
+        f"verify {t.verify_s:.3f} s, baselines {t.baselines_s:.3f} s (wall {t.wall_s:.3f} s)",
+    )
+    size = plan.certificate.size
+    solves = plan.certificate.solves
     grid.add_row(
         "model",
-        f"{plan.size.variables:,} variables ({plan.size.integers:,} integer), "
-        f"{plan.size.constraints:,} constraints",
+        f"{size.variables:,} variables ({size.integers:,} integer), "
+        f"{size.constraints:,} constraints"
+        + (f" (largest of {solves} solves)" if solves > 1 else ""),
     )
     return grid
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,12 @@ class Scenario:
     description: str
     solver: SolverSettings
     inputs: BaseModel
-    formulation: Formulation
+    formulation: Formulation[Any, Any, Any]
     sha256: str
     path: Path | None = None
+    # the engine's per-scenario cache (the formulation's prepared view); copies made by
+    # with_solver share it, since the view does not depend on solver settings
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def with_solver(self, **overrides: Any) -> Scenario:
         """A copy with some ``[solver]`` settings replaced (e.g. from the command line)."""

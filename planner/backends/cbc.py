@@ -5,20 +5,29 @@ from __future__ import annotations
 import re
 import tempfile
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pulp
 
-from formulations.types import MatrixModel, Sense, SolveResult, SolveStatus, relative_gap
+from formulations.model import MatrixModel, Sense
+from formulations.types import SolveResult, SolveStatus, Termination
 from planner.backends.base import Backend
 from planner.backends.matrix import pulp_from_matrix
 
 # CBC's closing summary, e.g. "Objective value:  12.5" and "Lower bound:  11.0"; both are in
 # CBC's internal minimisation sense (PuLP hands maximisation to CBC negated).
-_OBJECTIVE = re.compile(r"^Objective value:\s+(\S+)", re.MULTILINE)
 _LOWER_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
-_STOPPED = re.compile(r"^Result - Stopped on (time|iterations|nodes|solutions)", re.MULTILINE)
+_STOPPED = re.compile(
+    r"^Result - Stopped on (time|iterations|nodes|solutions|ctrl-c)", re.MULTILINE
+)
+_STOP_REASON = {
+    "time": Termination.TIME_LIMIT,
+    "iterations": Termination.NODE_LIMIT,
+    "nodes": Termination.NODE_LIMIT,
+    "solutions": Termination.SOLUTION_LIMIT,
+    "ctrl-c": Termination.INTERRUPTED,
+}
 
 
 def _cbc_value(value: bool | int | float | str) -> str:
@@ -30,28 +39,25 @@ def _cbc_value(value: bool | int | float | str) -> str:
 class CbcBackend(Backend):
     name = "cbc"
 
-    def _solve(self, model: MatrixModel, warm_start: Mapping[str, float]) -> SolveResult:
-        problem = pulp_from_matrix(model)
-        if warm_start:
-            for var in problem.variables():
-                if var.name in warm_start:
-                    var.setInitialValue(warm_start[var.name])
+    def _solve(self, model: MatrixModel, warm_start: np.ndarray | None) -> SolveResult:
+        problem, variables = pulp_from_matrix(model)
+        if warm_start is not None:
+            for var, value in zip(variables, warm_start, strict=True):
+                var.setInitialValue(float(value))
         with tempfile.TemporaryDirectory(prefix="planner-cbc-") as tmp:
             log_path = Path(tmp) / "cbc.log"
             with warnings.catch_warnings():
                 # PuLP 3.x bundles CBC and warns that 4.0 will not; we pin pulp < 4, and the
                 # alternative (pulp[cbc] -> cbcbox) is a 191 MB download for the same binary.
                 warnings.simplefilter("ignore", DeprecationWarning)
-                solver = self._command(log_path, bool(warm_start))
+                solver = self._command(log_path, warm_start is not None)
             solver.tmpDir = tmp
             try:
                 problem.solve(solver)
             except pulp.PulpSolverError as exc:
-                return SolveResult(
-                    SolveStatus.ERROR, None, None, None, {}, 0.0, model.size, self.name, str(exc)
-                )
+                return self._no_solution(model, SolveStatus.ERROR, Termination.ERROR, str(exc))
             log = log_path.read_text() if log_path.exists() else ""
-        return self._result(problem, model, log)
+        return self._result(problem, variables, model, log)
 
     def _command(self, log_path: Path, warm_start: bool) -> pulp.PULP_CBC_CMD:
         return pulp.PULP_CBC_CMD(
@@ -68,39 +74,52 @@ class CbcBackend(Backend):
             logPath=str(log_path),
         )
 
-    def _result(self, problem: pulp.LpProblem, model: MatrixModel, log: str) -> SolveResult:
+    def _result(
+        self,
+        problem: pulp.LpProblem,
+        variables: list[pulp.LpVariable],
+        model: MatrixModel,
+        log: str,
+    ) -> SolveResult:
         sol_status = problem.sol_status
-        stopped = _STOPPED.search(log) is not None
+        stopped = _STOPPED.search(log)
+        termination = _STOP_REASON[stopped.group(1)] if stopped else Termination.OPTIMAL
+        message = pulp.LpStatus[problem.status]
         if sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-            values = {v.name: float(v.varValue or 0.0) for v in problem.variables()}
+            x = np.array([float(v.varValue or 0.0) for v in variables])
             objective = float(pulp.value(problem.objective))
-            bound = self._bound(log, model.sense, objective)
-            gap = relative_gap(objective, bound)
-            status = SolveStatus.FEASIBLE if stopped else SolveStatus.OPTIMAL
-            if status is SolveStatus.OPTIMAL and not _LOWER_BOUND.search(log):
-                bound, gap = objective, 0.0
-            return SolveResult(
-                status,
+            if stopped:
+                return self._solution(
+                    model,
+                    SolveStatus.FEASIBLE,
+                    termination,
+                    objective,
+                    self._bound(log, model.sense, objective),
+                    x,
+                    message,
+                )
+            bound = self._bound(log, model.sense, objective) if _LOWER_BOUND.search(log) else None
+            return self._solution(
+                model,
+                SolveStatus.OPTIMAL,
+                Termination.OPTIMAL,
                 objective,
-                bound,
-                gap,
-                values,
-                0.0,
-                model.size,
-                self.name,
-                pulp.LpStatus[problem.status],
+                objective if bound is None else bound,
+                x,
+                message,
             )
         if sol_status == pulp.LpSolutionInfeasible:
-            status = SolveStatus.INFEASIBLE
-        elif sol_status == pulp.LpSolutionUnbounded:
-            status = SolveStatus.UNBOUNDED
-        elif stopped or sol_status == pulp.LpSolutionNoSolutionFound:
-            status = SolveStatus.TIME_LIMIT_NO_SOLUTION
-        else:
-            status = SolveStatus.ERROR
-        return SolveResult(
-            status, None, None, None, {}, 0.0, model.size, self.name, pulp.LpStatus[problem.status]
-        )
+            return self._no_solution(model, SolveStatus.INFEASIBLE, Termination.INFEASIBLE, message)
+        if sol_status == pulp.LpSolutionUnbounded:
+            return self._no_solution(model, SolveStatus.UNBOUNDED, Termination.UNBOUNDED, message)
+        if stopped or sol_status == pulp.LpSolutionNoSolutionFound:
+            return self._no_solution(
+                model,
+                SolveStatus.NO_SOLUTION,
+                termination if stopped else Termination.TIME_LIMIT,
+                message,
+            )
+        return self._no_solution(model, SolveStatus.ERROR, Termination.ERROR, message)
 
     @staticmethod
     def _bound(log: str, sense: Sense, objective: float) -> float:

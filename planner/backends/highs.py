@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import highspy
 import numpy as np
 
-from formulations.types import (
-    InputError,
-    MatrixModel,
-    Sense,
-    SolveResult,
-    SolveStatus,
-    relative_gap,
-)
+from formulations.model import MatrixModel, Sense
+from formulations.types import InputError, SolveResult, SolveStatus, Termination
 from planner.backends.base import Backend
 
-_STOPPED = {
-    highspy.HighsModelStatus.kTimeLimit,
-    highspy.HighsModelStatus.kIterationLimit,
-    highspy.HighsModelStatus.kSolutionLimit,
-    highspy.HighsModelStatus.kInterrupt,
-    highspy.HighsModelStatus.kHighsInterrupt,
-    highspy.HighsModelStatus.kMemoryLimit,
-    highspy.HighsModelStatus.kObjectiveBound,
-    highspy.HighsModelStatus.kObjectiveTarget,
+_LIMITS = {
+    highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
+    highspy.HighsModelStatus.kIterationLimit: Termination.NODE_LIMIT,
+    # HiGHS reports its node, leaf and improving-solution limits all as kSolutionLimit
+    highspy.HighsModelStatus.kSolutionLimit: Termination.SOLUTION_LIMIT,
+    highspy.HighsModelStatus.kInterrupt: Termination.INTERRUPTED,
+    highspy.HighsModelStatus.kHighsInterrupt: Termination.INTERRUPTED,
+    highspy.HighsModelStatus.kMemoryLimit: Termination.MEMORY_LIMIT,
+    highspy.HighsModelStatus.kObjectiveBound: Termination.OBJECTIVE_LIMIT,
+    highspy.HighsModelStatus.kObjectiveTarget: Termination.OBJECTIVE_LIMIT,
 }
 
 
@@ -60,6 +54,9 @@ class HighsBackend(Backend):
         lp.row_lower_ = np.asarray(model.row_lower, dtype=float)
         lp.row_upper_ = np.asarray(model.row_upper, dtype=float)
         lp.offset_ = float(model.offset)
+        lp.col_names_ = list(model.names)
+        if len(model.row_names) == lp.num_row_:
+            lp.row_names_ = list(model.row_names)
         lp.sense_ = (
             highspy.ObjSense.kMaximize
             if model.sense is Sense.MAXIMIZE
@@ -79,11 +76,11 @@ class HighsBackend(Backend):
         h.passModel(lp)
         return h
 
-    def _solve(self, model: MatrixModel, warm_start: Mapping[str, float]) -> SolveResult:
+    def _solve(self, model: MatrixModel, warm_start: np.ndarray | None) -> SolveResult:
         h = self._highs(model, presolve=True)
-        if warm_start:
+        if warm_start is not None:
             start = highspy.HighsSolution()
-            start.col_value = [float(warm_start.get(name, 0.0)) for name in model.names]
+            start.col_value = [float(v) for v in warm_start]
             start.value_valid = True
             h.setSolution(start)
         h.run()
@@ -101,32 +98,27 @@ class HighsBackend(Backend):
         info = h.getInfo()
         is_mip = bool(np.any(model.integrality))
         has_solution = info.primal_solution_status == highspy.kSolutionStatusFeasible
-        values: dict[str, float] = {}
-        objective = bound = gap = None
-        if has_solution:
-            col_value = h.getSolution().col_value
-            values = dict(zip(model.names, map(float, col_value), strict=True))
-            objective = float(info.objective_function_value)
-            bound = float(info.mip_dual_bound) if is_mip else objective
-            gap = relative_gap(objective, bound) if is_mip else 0.0
         message = h.modelStatusToString(status)
-        if status == highspy.HighsModelStatus.kOptimal:
-            normalized = SolveStatus.OPTIMAL
-        elif status == highspy.HighsModelStatus.kInfeasible:
-            normalized = SolveStatus.INFEASIBLE
-        elif status in (
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return self._no_solution(model, SolveStatus.INFEASIBLE, Termination.INFEASIBLE, message)
+        if status in (
             highspy.HighsModelStatus.kUnbounded,
             highspy.HighsModelStatus.kUnboundedOrInfeasible,
         ):
-            normalized = SolveStatus.UNBOUNDED
-        elif status in _STOPPED:
-            normalized = (
-                SolveStatus.FEASIBLE if has_solution else SolveStatus.TIME_LIMIT_NO_SOLUTION
-            )
+            return self._no_solution(model, SolveStatus.UNBOUNDED, Termination.UNBOUNDED, message)
+        if status == highspy.HighsModelStatus.kOptimal:
+            solved, termination = SolveStatus.OPTIMAL, Termination.OPTIMAL
+        elif status in _LIMITS:
+            solved, termination = SolveStatus.FEASIBLE, _LIMITS[status]
         else:
-            normalized = SolveStatus.ERROR
-        if normalized is SolveStatus.OPTIMAL and (gap is None or math.isinf(gap)):
-            gap = 0.0
-        return SolveResult(
-            normalized, objective, bound, gap, values, 0.0, model.size, self.name, message
-        )
+            return self._no_solution(model, SolveStatus.ERROR, Termination.ERROR, message)
+        if not has_solution:
+            if solved is SolveStatus.OPTIMAL:
+                return self._no_solution(model, SolveStatus.ERROR, Termination.ERROR, message)
+            return self._no_solution(model, SolveStatus.NO_SOLUTION, termination, message)
+        objective = float(info.objective_function_value)
+        bound = float(info.mip_dual_bound) if is_mip else objective
+        if solved is SolveStatus.OPTIMAL and not math.isfinite(bound):
+            bound = objective
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        return self._solution(model, solved, termination, objective, bound, x, message)

@@ -1,69 +1,46 @@
-"""Conversions between PuLP problems and the array form every backend consumes."""
+"""The array form as a PuLP problem, for CBC (PuLP ships the CBC binary, writes its LP file
+and reads its solution back; that is the only place PuLP earns).
+
+Column and row names are the model's block names, as CBC's LP file shows them; PuLP
+replaces the characters LP files do not allow (``-+[] ->/``) with ``_``, and names that
+collide after that are made unique with a ``~k`` suffix.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable, Sequence
 
-import numpy as np
 import pulp
 
-from formulations.types import MatrixModel, Sense
+from formulations.model import MatrixModel, Sense
+
+_ILLEGAL = re.compile(r"[-+\[\] >/]")
 
 
-def _bound(value: float | None, default: float) -> float:
-    return default if value is None else float(value)
+def lp_names(names: Iterable[str], fallback: str) -> list[str]:
+    """LP-file-safe, unique versions of ``names`` (``fallback{i}`` for empty ones)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        safe = _ILLEGAL.sub("_", name) or f"{fallback}{i}"
+        candidate, k = safe, 1
+        while candidate in seen:
+            candidate, k = f"{safe}~{k}", k + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
 
 
-def matrix_from_pulp(problem: pulp.LpProblem) -> MatrixModel:
-    """Flatten a PuLP problem into CSR arrays (one pass over its constraints)."""
-    variables = problem.variables()
-    index = {v.name: i for i, v in enumerate(variables)}
-    n = len(variables)
-    cost = np.zeros(n)
-    for var, coef in problem.objective.items():
-        cost[index[var.name]] = coef
-    col_lower = np.array([_bound(v.lowBound, -math.inf) for v in variables])
-    col_upper = np.array([_bound(v.upBound, math.inf) for v in variables])
-    integrality = np.array([v.cat == pulp.LpInteger for v in variables], dtype=bool)
-
-    starts = [0]
-    a_index: list[int] = []
-    a_value: list[float] = []
-    row_lower: list[float] = []
-    row_upper: list[float] = []
-    for constraint in problem.constraints.values():
-        for var, coef in constraint.items():
-            a_index.append(index[var.name])
-            a_value.append(coef)
-        starts.append(len(a_index))
-        rhs = -float(constraint.constant)
-        if constraint.sense == pulp.LpConstraintLE:
-            row_lower.append(-math.inf)
-            row_upper.append(rhs)
-        elif constraint.sense == pulp.LpConstraintGE:
-            row_lower.append(rhs)
-            row_upper.append(math.inf)
-        else:
-            row_lower.append(rhs)
-            row_upper.append(rhs)
-    return MatrixModel(
-        names=[v.name for v in variables],
-        cost=cost,
-        col_lower=col_lower,
-        col_upper=col_upper,
-        integrality=integrality,
-        a_start=np.array(starts, dtype=np.int64),
-        a_index=np.array(a_index, dtype=np.int64),
-        a_value=np.array(a_value, dtype=float),
-        row_lower=np.array(row_lower),
-        row_upper=np.array(row_upper),
-        sense=Sense.MAXIMIZE if problem.sense == pulp.LpMaximize else Sense.MINIMIZE,
-        offset=float(problem.objective.constant),
-    )
+def _row_names(model: MatrixModel) -> Sequence[str]:
+    if len(model.row_names) == len(model.row_lower):
+        return model.row_names
+    return [f"r{r}" for r in range(len(model.row_lower))]
 
 
-def pulp_from_matrix(model: MatrixModel) -> pulp.LpProblem:
-    """Rebuild a PuLP problem from arrays (for backends that only read PuLP problems)."""
+def pulp_from_matrix(model: MatrixModel) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """A PuLP problem equal to ``model``, and its variables in column order."""
     sense = pulp.LpMaximize if model.sense is Sense.MAXIMIZE else pulp.LpMinimize
     problem = pulp.LpProblem("planner", sense)
     variables = [
@@ -74,7 +51,11 @@ def pulp_from_matrix(model: MatrixModel) -> pulp.LpProblem:
             pulp.LpInteger if integer else pulp.LpContinuous,
         )
         for name, lo, up, integer in zip(
-            model.names, model.col_lower, model.col_upper, model.integrality, strict=True
+            lp_names(model.names, "x"),
+            model.col_lower,
+            model.col_upper,
+            model.integrality,
+            strict=True,
         )
     ]
     problem.setObjective(
@@ -83,7 +64,7 @@ def pulp_from_matrix(model: MatrixModel) -> pulp.LpProblem:
             constant=model.offset,
         )
     )
-    for r in range(len(model.row_lower)):
+    for r, name in enumerate(lp_names(_row_names(model), "r")):
         lo, up = model.row_lower[r], model.row_upper[r]
         span = slice(model.a_start[r], model.a_start[r + 1])
         expr = pulp.LpAffineExpression(
@@ -93,10 +74,10 @@ def pulp_from_matrix(model: MatrixModel) -> pulp.LpProblem:
             ]
         )
         if lo == up:
-            problem += (expr == float(lo), f"r{r}")
+            problem += (expr == float(lo), name)
             continue
         if not math.isinf(lo):
-            problem += (expr >= float(lo), f"r{r}_lo")
+            problem += (expr >= float(lo), name if math.isinf(up) else f"{name}~lo")
         if not math.isinf(up):
-            problem += (expr <= float(up), f"r{r}_up")
-    return problem
+            problem += (expr <= float(up), name if math.isinf(lo) else f"{name}~up")
+    return problem, variables

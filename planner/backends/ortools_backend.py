@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from formulations.model import MatrixModel, Sense
 from formulations.types import (
     InputError,
-    MatrixModel,
-    Sense,
     SolverError,
     SolveResult,
     SolverSettings,
     SolveStatus,
-    relative_gap,
+    Termination,
 )
 from planner.backends.base import Backend
 
@@ -27,14 +25,23 @@ def _text(value: bool | int | float | str, true: str, false: str) -> str:
     return str(value)
 
 
+# OR-Tools' linear solver wrapper reports no reason for NOT_SOLVED/FEASIBLE beyond "a limit";
+# the only limit it is given here is the time limit (node limits come as solver options,
+# and are reported as node limits when such an option is set).
 _STATUS = {
-    pywraplp.Solver.OPTIMAL: SolveStatus.OPTIMAL,
-    pywraplp.Solver.FEASIBLE: SolveStatus.FEASIBLE,
-    pywraplp.Solver.INFEASIBLE: SolveStatus.INFEASIBLE,
-    pywraplp.Solver.UNBOUNDED: SolveStatus.UNBOUNDED,
-    pywraplp.Solver.ABNORMAL: SolveStatus.ERROR,
-    pywraplp.Solver.NOT_SOLVED: SolveStatus.TIME_LIMIT_NO_SOLUTION,
+    pywraplp.Solver.OPTIMAL: (SolveStatus.OPTIMAL, Termination.OPTIMAL),
+    pywraplp.Solver.FEASIBLE: (SolveStatus.FEASIBLE, Termination.TIME_LIMIT),
+    pywraplp.Solver.INFEASIBLE: (SolveStatus.INFEASIBLE, Termination.INFEASIBLE),
+    pywraplp.Solver.UNBOUNDED: (SolveStatus.UNBOUNDED, Termination.UNBOUNDED),
+    pywraplp.Solver.ABNORMAL: (SolveStatus.ERROR, Termination.ERROR),
+    pywraplp.Solver.NOT_SOLVED: (SolveStatus.NO_SOLUTION, Termination.TIME_LIMIT),
 }
+_NODE_OPTIONS = (
+    "limits/nodes",
+    "limits/totalnodes",
+    "limits/stallnodes",
+    "max_number_of_conflicts",
+)
 
 
 class OrtoolsBackend(Backend):
@@ -45,7 +52,7 @@ class OrtoolsBackend(Backend):
         self.name = name
         self._solver_id = {"scip": "SCIP", "cpsat": "CP_SAT"}[name]
 
-    def _solve(self, model: MatrixModel, warm_start: Mapping[str, float]) -> SolveResult:
+    def _solve(self, model: MatrixModel, warm_start: np.ndarray | None) -> SolveResult:
         continuous = int(np.count_nonzero(~np.asarray(model.integrality, dtype=bool)))
         if self.name == "cpsat" and continuous:
             example = next(n for n, i in zip(model.names, model.integrality, strict=True) if not i)
@@ -80,23 +87,25 @@ class OrtoolsBackend(Backend):
             objective.SetMaximization()
         else:
             objective.SetMinimization()
-        if warm_start:
-            hinted = [(v, float(warm_start[v.name()])) for v in variables if v.name() in warm_start]
-            solver.SetHint([v for v, _ in hinted], [x for _, x in hinted])
+        if warm_start is not None:
+            solver.SetHint(variables, [float(v) for v in warm_start])
         self._configure(solver)
         params = pywraplp.MPSolverParameters()
         params.SetDoubleParam(params.RELATIVE_MIP_GAP, self.settings.mip_gap)
         code = solver.Solve(params)
-        status = _STATUS.get(code, SolveStatus.ERROR)
-        if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-            values = {v.name(): float(v.solution_value()) for v in variables}
-            value = float(objective.Value())
-            bound = float(objective.BestBound()) if np.any(model.integrality) else value
-            if math.isinf(bound) or math.isnan(bound):
-                bound = value if status is SolveStatus.OPTIMAL else bound
-            gap = relative_gap(value, bound)
-            return SolveResult(status, value, bound, gap, values, 0.0, model.size, self.name)
-        return SolveResult(status, None, None, None, {}, 0.0, model.size, self.name)
+        status, termination = _STATUS.get(code, (SolveStatus.ERROR, Termination.ERROR))
+        if termination is Termination.TIME_LIMIT and any(
+            k in self.settings.options for k in _NODE_OPTIONS
+        ):
+            termination = Termination.NODE_LIMIT
+        if not status.has_solution:
+            return self._no_solution(model, status, termination)
+        x = np.array([float(v.solution_value()) for v in variables])
+        value = float(objective.Value())
+        bound = float(objective.BestBound()) if np.any(model.integrality) else value
+        if math.isinf(bound) or math.isnan(bound):
+            bound = value if status is SolveStatus.OPTIMAL else math.inf
+        return self._solution(model, status, termination, value, bound, x)
 
     def _configure(self, solver: pywraplp.Solver) -> None:
         settings = self.settings

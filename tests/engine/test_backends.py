@@ -5,24 +5,23 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pulp
 import pytest
 
-from formulations.types import InputError, SolverError, SolverSettings, SolveStatus
+from formulations.model import Model, Sense
+from formulations.types import InputError, SolverError, SolverSettings, SolveStatus, Termination
 from planner.backends import make_solver
-from planner.backends.matrix import matrix_from_pulp, pulp_from_matrix
 
 BACKENDS = ["highs", "cbc", "scip", "cpsat"]
 
 
-def knapsack(sense: int = pulp.LpMaximize) -> pulp.LpProblem:
+def knapsack(sense: Sense = Sense.MAXIMIZE) -> Model:
     """max 3x + 2y + 5 s.t. 1.5x + y <= 4.5, x - y >= -1, x in [0,10], y >= 0 integer."""
-    problem = pulp.LpProblem("k", sense)
-    x = pulp.LpVariable("x", 0, 10, pulp.LpInteger)
-    y = pulp.LpVariable("y", 0, None, pulp.LpInteger)
-    problem += 3 * x + 2 * y + 5
-    problem += (1.5 * x + y <= 4.5, "c1")
-    problem += (x - y >= -1, "c2")
+    problem = Model("k", sense)
+    x = problem.add_variable("x", 0, 10, integer=True)
+    y = problem.add_variable("y", 0, integer=True)
+    problem.set_objective(3 * x + 2 * y + 5)
+    problem.add_constraint("c1", 1.5 * x + y <= 4.5)
+    problem.add_constraint("c2", x - y >= -1)
     return problem
 
 
@@ -34,38 +33,38 @@ def test_same_optimum(backend: str) -> None:
     assert result.objective == pytest.approx(14.0)
     assert result.bound == pytest.approx(14.0)
     assert result.gap == pytest.approx(0.0, abs=1e-9)
-    assert result.int_value("x") == 3 and result.int_value("y") == 0
+    assert result.termination is Termination.OPTIMAL
+    assert result.value("x") == pytest.approx(3) and result.value("y") == pytest.approx(0)
     assert result.size.variables == 2 and result.size.integers == 2
     assert result.size.constraints == 2
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_infeasible(backend: str) -> None:
-    problem = pulp.LpProblem("inf", pulp.LpMinimize)
-    x = pulp.LpVariable("x", 0, 1, pulp.LpInteger)
-    problem += x
-    problem += (x >= 2, "impossible")
+    problem = Model("inf", Sense.MINIMIZE)
+    x = problem.add_variable("x", 0, 1, integer=True, cost=1.0)
+    problem.add_constraint("impossible", x >= 2)
     result = make_solver(SolverSettings(backend=backend)).solve(problem)
     assert result.status is SolveStatus.INFEASIBLE
+    assert result.termination is Termination.INFEASIBLE
     assert result.objective is None
 
 
 @pytest.mark.parametrize("backend", ["highs", "cbc"])
 def test_unbounded(backend: str) -> None:
-    problem = pulp.LpProblem("unb", pulp.LpMaximize)
-    x = pulp.LpVariable("x", 0)
-    y = pulp.LpVariable("y", 0, 3, pulp.LpInteger)
-    problem += x + y
-    problem += (x - y >= 0, "c")
+    problem = Model("unb", Sense.MAXIMIZE)
+    x = problem.add_variable("x", 0)
+    y = problem.add_variable("y", 0, 3, integer=True)
+    problem.set_objective(x + y)
+    problem.add_constraint("c", x - y >= 0)
     result = make_solver(SolverSettings(backend=backend)).solve(problem)
     assert result.status is SolveStatus.UNBOUNDED
 
 
 def test_cpsat_refuses_continuous_variables() -> None:
-    problem = pulp.LpProblem("mixed", pulp.LpMaximize)
-    x = pulp.LpVariable("x", 0, 4)
-    problem += x
-    problem += (x <= 3, "c")
+    problem = Model("mixed", Sense.MAXIMIZE)
+    x = problem.add_variable("x", 0, 4, cost=1.0)
+    problem.add_constraint("c", x <= 3)
     with pytest.raises(SolverError, match=r"pure-integer.*continuous variables"):
         make_solver(SolverSettings(backend="cpsat")).solve(problem)
 
@@ -79,12 +78,11 @@ def test_cbc_leaves_no_temporary_files() -> None:
     assert not {n for n in after - before if "cbc" in n.lower() or "pulp" in n.lower()}
 
 
-def test_matrix_round_trip_keeps_the_model() -> None:
-    matrix = matrix_from_pulp(knapsack(pulp.LpMinimize))
-    rebuilt = pulp_from_matrix(matrix)
-    for backend in ("highs", "cbc"):
-        a = make_solver(SolverSettings(backend=backend)).solve(matrix)
-        b = make_solver(SolverSettings(backend=backend)).solve(rebuilt)
+def test_minimisation_and_the_built_form_agree() -> None:
+    built = knapsack(Sense.MINIMIZE).build()
+    for backend in ("highs", "cbc", "scip"):
+        a = make_solver(SolverSettings(backend=backend)).solve(built)
+        b = make_solver(SolverSettings(backend=backend)).solve(knapsack(Sense.MINIMIZE))
         assert a.objective == pytest.approx(b.objective) == pytest.approx(5.0)
 
 
