@@ -60,11 +60,12 @@ class DnnSpec(BaseModel):
 class PolymorphicInputs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str = "polymorphic"
-    name: str = Field(min_length=1)
     objective: Objective = Objective.MAX_MIN_NORMALISED
     cross_layer_reuse: bool = True
     array: ArraySpec
+    # Planaria's fission granularity: its 128 x 128 array splits into 16 pods of 32 x 32
+    # (Ghodrati et al., MICRO 2020, section 4); PEs, a multiple of the tile.
+    pod: int = Field(32, gt=0)
     dnns: list[DnnSpec] = Field(min_length=1, max_length=16)
 
     @field_validator("dnns")
@@ -74,3 +75,11 @@ class PolymorphicInputs(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError(f"distinct DNN names (got {names})")
         return value
+
+    @model_validator(mode="after")
+    def _pod_on_grid(self) -> Self:
+        array = self.array
+        if self.pod % array.tile or array.rows % self.pod or array.cols % self.pod:
+            raise ValueError(f"pod ({self.pod}) must be a multiple of the tile ({array.tile}) "
+                             f"and divide rows ({array.rows}) and cols ({array.cols})")
+        return self

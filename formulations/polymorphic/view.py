@@ -22,11 +22,10 @@ import numpy.typing as npt
 from cost_models.polymorphic.gemm import DATAFLOWS, Dataflow, Gemm
 from cost_models.polymorphic.memory import best_dataflow_run, network_costs
 from cost_models.polymorphic.networks import network
+from cost_models.units import BYTES_PER_GB, BYTES_PER_MIB
 from formulations.polymorphic.inputs import ArraySpec, PolymorphicInputs
 
-BYTES_PER_MIB = 2**20
 HZ_PER_MHZ = 1e6
-BYTES_PER_GB = 1e9
 
 
 @dataclass(frozen=True)
@@ -168,3 +167,44 @@ def enumerate_candidates(
             strict=True,
         )
     ]
+
+
+POLYMORPHIC = "polymorphic"
+MULTI_CLP = "multi_clp_static_partition"
+PLANARIA = "planaria_pod_fission"
+MONOLITHIC = "monolithic_flexible_dataflow"
+
+
+def designs(inputs: PolymorphicInputs) -> dict[str, Design]:
+    """The plan's rules and each baseline's (see :mod:`.baselines` for the sources)."""
+    array, reuse = inputs.array, inputs.cross_layer_reuse
+    return {
+        POLYMORPHIC: Design(POLYMORPHIC, array.tile, DATAFLOWS, True, reuse, False),
+        MULTI_CLP: Design(MULTI_CLP, array.tile, DATAFLOWS, False, False, False),
+        PLANARIA: Design(
+            PLANARIA, inputs.pod, (Dataflow.WEIGHT_STATIONARY,), True, reuse, True
+        ),
+        MONOLITHIC: Design(MONOLITHIC, array.rows, DATAFLOWS, True, reuse, False),
+    }
+
+
+@dataclass(frozen=True)
+class PolymorphicView:
+    inputs: PolymorphicInputs
+    layers: dict[str, tuple[Gemm, ...]]  # DNN name -> GEMM layers (its batch applied)
+    designs: dict[str, Design]
+    candidates: dict[str, dict[str, list[Candidate]]]  # design -> DNN -> non-dominated
+
+
+def prepare(inputs: PolymorphicInputs) -> PolymorphicView:
+    layers = {d.name: network(d.network, d.batch) for d in inputs.dnns}
+    rules = designs(inputs)
+    candidates = {
+        name: {
+            d.name: enumerate_candidates(layers[d.name], inputs.array, design, d.batch)
+            for d in inputs.dnns
+        }
+        for name, design in rules.items()
+        if name != MONOLITHIC
+    }
+    return PolymorphicView(inputs, layers, rules, candidates)
