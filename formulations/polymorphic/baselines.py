@@ -35,12 +35,22 @@ def monolithic(view: PolymorphicView) -> PolymorphicDeployment:
     whole = {}
     for dnn in inputs.dnns:
         cycles, dram, _ = run(
-            view.layers[dnn.name], array, design, array.rows, array.cols,
-            array.buffer_share_steps, array.bandwidth_share_steps,
+            view.layers[dnn.name],
+            array,
+            design,
+            array.rows,
+            array.cols,
+            array.buffer_share_steps,
+            array.bandwidth_share_steps,
         )
         whole[dnn.name] = Candidate(
-            array.rows, array.cols, array.buffer_share_steps, array.bandwidth_share_steps,
-            float(cycles), float(dram), float(throughput(array, dnn.batch, cycles)),
+            array.rows,
+            array.cols,
+            array.buffer_share_steps,
+            array.bandwidth_share_steps,
+            float(cycles),
+            float(dram),
+            float(throughput(array, dnn.batch, cycles)),
         )
     seconds = {d.name: 1.0 / whole[d.name].throughput_inferences_per_s for d in inputs.dnns}
     floor = {d.name: d.min_throughput_inferences_per_s * seconds[d.name] for d in inputs.dnns}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,8 +38,13 @@ class PolymorphicDeployment(BaseModel):
 
 
 def accelerator(
-    view: PolymorphicView, design: str, dnn: str, candidate: Candidate, row_offset: int,
-    col_offset: int, time_share: float = 1.0,
+    view: PolymorphicView,
+    design: str,
+    dnn: str,
+    candidate: Candidate,
+    row_offset: int,
+    col_offset: int,
+    time_share: float = 1.0,
 ) -> Accelerator:
     layers = view.layers[dnn]
     run = single_run(layers, view.inputs.array, view.designs[design], candidate)
@@ -59,21 +65,22 @@ def read_packing(
     view: PolymorphicView,
     design: str,
     packing: PackingModel,
-    candidates: dict[str, Sequence[Candidate]],
+    candidates: Mapping[str, Sequence[Candidate]],
     result: SolveResult,
 ) -> PolymorphicDeployment:
     """Strips left to right, accelerators top to bottom in DNN order (milp docstring)."""
     inputs: PolymorphicInputs = view.inputs
     step = view.designs[design].shape_step
     widths = [round(v) for v in packing.width.values(result)]
-    strip_of = {j: s for (j, s), v in packing.y.value_map(result).items() if v > 0.5}
-    chosen = {
-        dnn.name: candidates[dnn.name][
-            max(range(len(candidates[dnn.name])),
-                key=lambda k, n=dnn.name: packing.x[n].value(result, k))
-        ]
-        for dnn in inputs.dnns
-    }
+    strip_of: dict[int, int] = {}
+    for label, value in packing.y.value_map(result).items():
+        j, s = cast(tuple[int, int], label)
+        if value > 0.5:
+            strip_of[j] = s
+    chosen: dict[str, Candidate] = {}
+    for dnn in inputs.dnns:
+        values = packing.x[dnn.name].values(result)
+        chosen[dnn.name] = candidates[dnn.name][int(values.argmax())]
     next_row = [0] * len(widths)
     accelerators = []
     for j, dnn in enumerate(inputs.dnns):

@@ -47,15 +47,19 @@ def solve_design(
     """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally."""
     candidates = view.candidates[design]
     packing = build(
-        view.inputs.array, view.inputs.dnns, candidates, view.inputs.objective,
+        view.inputs.array,
+        view.inputs.dnns,
+        candidates,
+        view.inputs.objective,
         view.designs[design].shape_step,
     )
     result = require_solution(solver.solve(packing.model), context=design)
     return read_packing(view, design, packing, candidates, result), Certificate.of(result)
 
 
-class PolymorphicFormulation(Formulation[PolymorphicInputs, PolymorphicView,
-                                         PolymorphicDeployment]):
+class PolymorphicFormulation(
+    Formulation[PolymorphicInputs, PolymorphicView, PolymorphicDeployment]
+):
     kind = "polymorphic"
     inputs_model = PolymorphicInputs
     deployment_model = PolymorphicDeployment
@@ -80,8 +84,7 @@ class PolymorphicFormulation(Formulation[PolymorphicInputs, PolymorphicView,
         array = view.inputs.array
         measured = {a.dnn: measure(view, deployment.design, a) for a in deployment.accelerators}
         busy = sum(
-            a.time_share * a.rows * a.cols * measured[a.dnn].compute_cycles
-            / measured[a.dnn].cycles
+            a.time_share * a.rows * a.cols * measured[a.dnn].compute_cycles / measured[a.dnn].cycles
             for a in deployment.accelerators
         )
         out: dict[str, float | int | str | None] = {
@@ -96,14 +99,23 @@ class PolymorphicFormulation(Formulation[PolymorphicInputs, PolymorphicView,
         self, view: PolymorphicView, solver: MilpSolver, solution: Solution[PolymorphicDeployment]
     ) -> list[BaselineRun[PolymorphicDeployment]]:
         return [
-            run_baseline(MONOLITHIC, "one flexible-dataflow array, time-multiplexed "
-                         "(FlexFlow-like, Lu et al. HPCA 2017)", lambda: monolithic(view)),
-            run_baseline(MULTI_CLP, "static partition, one dataflow per processor, no "
-                         "cross-layer reuse (Multi-CLP, Shen et al. ISCA 2017)",
-                         lambda: solve_design(view, MULTI_CLP, solver)[0]),
-            run_baseline(PLANARIA, "fission into fixed pods, weight stationary (Planaria, "
-                         "Ghodrati et al. MICRO 2020)",
-                         lambda: solve_design(view, PLANARIA, solver)[0]),
+            run_baseline(
+                MONOLITHIC,
+                "one flexible-dataflow array, time-multiplexed "
+                "(FlexFlow-like, Lu et al. HPCA 2017)",
+                lambda: monolithic(view),
+            ),
+            run_baseline(
+                MULTI_CLP,
+                "static partition, one dataflow per processor, no "
+                "cross-layer reuse (Multi-CLP, Shen et al. ISCA 2017)",
+                lambda: solve_design(view, MULTI_CLP, solver)[0],
+            ),
+            run_baseline(
+                PLANARIA,
+                "fission into fixed pods, weight stationary (Planaria, Ghodrati et al. MICRO 2020)",
+                lambda: solve_design(view, PLANARIA, solver)[0],
+            ),
         ]
 
     def explain_infeasible(self, view: PolymorphicView, context: Any) -> str:

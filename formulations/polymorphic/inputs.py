@@ -33,8 +33,9 @@ class ArraySpec(BaseModel):
     @model_validator(mode="after")
     def _tile_divides(self) -> Self:
         if self.rows % self.tile or self.cols % self.tile:
-            raise ValueError(f"tile ({self.tile}) must divide rows ({self.rows}) and cols "
-                             f"({self.cols})")
+            raise ValueError(
+                f"tile ({self.tile}) must divide rows ({self.rows}) and cols ({self.cols})"
+            )
         return self
 
 
@@ -80,6 +81,8 @@ class PolymorphicInputs(BaseModel):
     def _pod_on_grid(self) -> Self:
         array = self.array
         if self.pod % array.tile or array.rows % self.pod or array.cols % self.pod:
-            raise ValueError(f"pod ({self.pod}) must be a multiple of the tile ({array.tile}) "
-                             f"and divide rows ({array.rows}) and cols ({array.cols})")
+            raise ValueError(
+                f"pod ({self.pod}) must be a multiple of the tile ({array.tile}) "
+                f"and divide rows ({array.rows}) and cols ({array.cols})"
+            )
         return self

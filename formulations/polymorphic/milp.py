@@ -67,7 +67,7 @@ order, each at row offset = sum of earlier heights.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from formulations.model import LinExpr, Model, VarBlock, lin_sum
@@ -88,7 +88,7 @@ class PackingModel:
 def build(
     array: ArraySpec,
     dnns: Sequence[DnnSpec],
-    candidates: dict[str, Sequence[Candidate]],
+    candidates: Mapping[str, Sequence[Candidate]],
     objective: Objective,
     shape_step: int,
 ) -> PackingModel:
@@ -112,10 +112,12 @@ def build(
     rows_of, cols_of = {}, {}
     for j, dnn in enumerate(dnns):
         kept = candidates[dnn.name]
-        model.add_constraint("one_candidate", lin_sum(x[dnn.name][k] for k in range(len(kept)))
-                             == 1, label=dnn.name)
-        model.add_constraint("one_strip", lin_sum(y[j, s] for s in range(j + 1)) == 1,
-                             label=dnn.name)
+        model.add_constraint(
+            "one_candidate", lin_sum(x[dnn.name][k] for k in range(len(kept))) == 1, label=dnn.name
+        )
+        model.add_constraint(
+            "one_strip", lin_sum(y[j, s] for s in range(j + 1)) == 1, label=dnn.name
+        )
         rows_of[j] = chosen(dnn, [c.rows / shape_step for c in kept])
         cols_of[j] = chosen(dnn, [c.cols / shape_step for c in kept])
     for j, s in pairs:
@@ -148,19 +150,20 @@ def build(
         lin_sum(chosen(d, [float(c.bandwidth_steps) for c in candidates[d.name]]) for d in dnns)
         <= array.bandwidth_share_steps,
     )
-    rate = {d.name: chosen(d, [c.throughput_inferences_per_s for c in candidates[d.name]])
-            for d in dnns}
+    rate = {
+        d.name: chosen(d, [c.throughput_inferences_per_s for c in candidates[d.name]]) for d in dnns
+    }
     for dnn in dnns:
         if dnn.min_throughput_inferences_per_s > 0:
             model.add_constraint(
-                "min_throughput", rate[dnn.name] >= dnn.min_throughput_inferences_per_s,
+                "min_throughput",
+                rate[dnn.name] >= dnn.min_throughput_inferences_per_s,
                 label=dnn.name,
             )
     if objective is Objective.MAX_MIN_NORMALISED:
         t = model.add_variable("t")
         for dnn in dnns:
-            model.add_constraint("normalised", t - rate[dnn.name] / dnn.weight <= 0,
-                                 label=dnn.name)
+            model.add_constraint("normalised", t - rate[dnn.name] / dnn.weight <= 0, label=dnn.name)
         goal = t
     else:
         goal = lin_sum(rate[d.name] * d.weight for d in dnns)

@@ -15,18 +15,34 @@ def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) 
     rows = []
     for acc in deployment.accelerators:
         m = measure(view, deployment.design, acc)
-        rows.append([
-            acc.dnn, f"{acc.rows}x{acc.cols}", acc.row_offset, acc.col_offset,
-            round(float(buffer_bytes(array, acc.buffer_steps)) / 2**20, 3),
-            round(acc.bandwidth_steps * array.dram_gb_per_s / array.bandwidth_share_steps, 3),
-            round(acc.time_share, 6), round(m.throughput_inferences_per_s, 3),
-            round(100 * (m.cycles - m.compute_cycles) / m.cycles, 2),
-            round(m.dram_gb_per_s, 3),
-        ])
+        rows.append(
+            [
+                acc.dnn,
+                f"{acc.rows}x{acc.cols}",
+                acc.row_offset,
+                acc.col_offset,
+                round(float(buffer_bytes(array, acc.buffer_steps)) / 2**20, 3),
+                round(acc.bandwidth_steps * array.dram_gb_per_s / array.bandwidth_share_steps, 3),
+                round(acc.time_share, 6),
+                round(m.throughput_inferences_per_s, 3),
+                round(100 * (m.cycles - m.compute_cycles) / m.cycles, 2),
+                round(m.dram_gb_per_s, 3),
+            ]
+        )
     return Table(
         "Logical accelerators",
-        ["dnn", "shape", "row_offset", "col_offset", "buffer_mib", "bandwidth_gb_per_s",
-         "time_share", "throughput_inferences_per_s", "stall_pct", "dram_gb_per_s"],
+        [
+            "dnn",
+            "shape",
+            "row_offset",
+            "col_offset",
+            "buffer_mib",
+            "bandwidth_gb_per_s",
+            "time_share",
+            "throughput_inferences_per_s",
+            "stall_pct",
+            "dram_gb_per_s",
+        ],
         rows,
     )
 

@@ -35,8 +35,12 @@ def measure(view: PolymorphicView, design: str, acc: Accelerator) -> Measured:
     array = view.inputs.array
     dnn = next(d for d in view.inputs.dnns if d.name == acc.dnn)
     costs = network_costs(
-        view.layers[acc.dnn], acc.rows, acc.cols, buffer_bytes(array, acc.buffer_steps),
-        bytes_per_cycle(array, acc.bandwidth_steps), array.word_bytes,
+        view.layers[acc.dnn],
+        acc.rows,
+        acc.cols,
+        buffer_bytes(array, acc.buffer_steps),
+        bytes_per_cycle(array, acc.bandwidth_steps),
+        array.word_bytes,
         cross_layer_reuse=view.designs[design].cross_layer_reuse,
     )
     flows = [Dataflow(d) for d in acc.dataflows]
@@ -71,16 +75,26 @@ def verify(view: PolymorphicView, deployment: PolymorphicDeployment) -> Verifica
     for acc in deployment.accelerators:
         layers = view.layers[acc.dnn]
         where = f"{acc.dnn}"
-        if acc.rows % design.shape_step or acc.cols % design.shape_step or min(
-            acc.rows, acc.cols
-        ) < design.shape_step:
-            violations.append(f"{where}: shape {acc.rows}x{acc.cols} is not a positive "
-                              f"multiple of {design.shape_step} PEs")
+        if (
+            acc.rows % design.shape_step
+            or acc.cols % design.shape_step
+            or min(acc.rows, acc.cols) < design.shape_step
+        ):
+            violations.append(
+                f"{where}: shape {acc.rows}x{acc.cols} is not a positive "
+                f"multiple of {design.shape_step} PEs"
+            )
         if acc.row_offset % design.shape_step or acc.col_offset % design.shape_step:
-            violations.append(f"{where}: offset ({acc.row_offset}, {acc.col_offset}) is off "
-                              f"the {design.shape_step}-PE grid")
-        if (acc.row_offset < 0 or acc.col_offset < 0 or acc.row_offset + acc.rows > array.rows
-                or acc.col_offset + acc.cols > array.cols):
+            violations.append(
+                f"{where}: offset ({acc.row_offset}, {acc.col_offset}) is off "
+                f"the {design.shape_step}-PE grid"
+            )
+        if (
+            acc.row_offset < 0
+            or acc.col_offset < 0
+            or acc.row_offset + acc.rows > array.rows
+            or acc.col_offset + acc.cols > array.cols
+        ):
             violations.append(f"{where}: rectangle leaves the {array.rows}x{array.cols} array")
         if len(acc.dataflows) != len(layers):
             violations.append(f"{where}: {len(acc.dataflows)} dataflows for {len(layers)} layers")
@@ -92,28 +106,40 @@ def verify(view: PolymorphicView, deployment: PolymorphicDeployment) -> Verifica
         if not design.per_layer_dataflow and len(set(acc.dataflows)) > 1:
             violations.append(f"{where}: {design.name} runs one dataflow per accelerator")
         if design.buffer_follows_area:
-            share = -(-(acc.rows * acc.cols * array.buffer_share_steps)
-                      // (array.rows * array.cols))
+            share = -(
+                -(acc.rows * acc.cols * array.buffer_share_steps) // (array.rows * array.cols)
+            )
             if acc.buffer_steps != share:
-                violations.append(f"{where}: buffer steps {acc.buffer_steps} != area share "
-                                  f"{share} in {design.name}")
+                violations.append(
+                    f"{where}: buffer steps {acc.buffer_steps} != area share "
+                    f"{share} in {design.name}"
+                )
         if not 1 <= acc.buffer_steps <= array.buffer_share_steps:
-            violations.append(f"{where}: buffer steps {acc.buffer_steps} outside 1.."
-                              f"{array.buffer_share_steps}")
+            violations.append(
+                f"{where}: buffer steps {acc.buffer_steps} outside 1..{array.buffer_share_steps}"
+            )
         if not 1 <= acc.bandwidth_steps <= array.bandwidth_share_steps:
-            violations.append(f"{where}: bandwidth steps {acc.bandwidth_steps} outside 1.."
-                              f"{array.bandwidth_share_steps}")
+            violations.append(
+                f"{where}: bandwidth steps {acc.bandwidth_steps} outside 1.."
+                f"{array.bandwidth_share_steps}"
+            )
         rates[acc.dnn] = measure(view, deployment.design, acc).throughput_inferences_per_s
     accs = deployment.accelerators
     if deployment.time_multiplexed:
-        share = sum(a.time_share for a in accs)
-        if not leq(share, 1.0):
-            violations.append(f"time shares: {share:.6g} > 1")
+        time_total = sum(a.time_share for a in accs)
+        if not leq(time_total, 1.0):
+            violations.append(f"time shares: {time_total:.6g} > 1")
     else:
-        violations += [f"time share of {a.dnn}: {a.time_share} (only when time-multiplexed)"
-                       for a in accs if a.time_share != 1.0]
-        violations += [f"packing: {a.dnn} overlaps {b.dnn}"
-                       for a, b in itertools.combinations(accs, 2) if _overlap(a, b)]
+        violations += [
+            f"time share of {a.dnn}: {a.time_share} (only when time-multiplexed)"
+            for a in accs
+            if a.time_share != 1.0
+        ]
+        violations += [
+            f"packing: {a.dnn} overlaps {b.dnn}"
+            for a, b in itertools.combinations(accs, 2)
+            if _overlap(a, b)
+        ]
         area = sum(a.rows * a.cols for a in accs)
         if area > array.rows * array.cols:
             violations.append(f"PE area: {area} > {array.rows * array.cols} PEs")
@@ -127,8 +153,10 @@ def verify(view: PolymorphicView, deployment: PolymorphicDeployment) -> Verifica
         return Verification(0.0, violations)
     for dnn in inputs.dnns:
         if not geq(rates[dnn.name], dnn.min_throughput_inferences_per_s):
-            violations.append(f"min throughput of {dnn.name}: {rates[dnn.name]:.6g} < "
-                              f"{dnn.min_throughput_inferences_per_s:g} inferences/s")
+            violations.append(
+                f"min throughput of {dnn.name}: {rates[dnn.name]:.6g} < "
+                f"{dnn.min_throughput_inferences_per_s:g} inferences/s"
+            )
     return Verification(objective_value(view, rates), violations)
 
 

@@ -63,7 +63,9 @@ class Run:
 
 
 def buffer_bytes(array: ArraySpec, steps: int | npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    return np.asarray(array.buffer_mib * BYTES_PER_MIB * np.asarray(steps) / array.buffer_share_steps)
+    return np.asarray(
+        array.buffer_mib * BYTES_PER_MIB * np.asarray(steps) / array.buffer_share_steps
+    )
 
 
 def bytes_per_cycle(
@@ -110,20 +112,32 @@ def single_run(
 ) -> Run:
     """The chosen candidate's pass, with its per-layer dataflows and stall breakdown."""
     cycles, dram, index = run(
-        layers, array, design, candidate.rows, candidate.cols, candidate.buffer_steps,
+        layers,
+        array,
+        design,
+        candidate.rows,
+        candidate.cols,
+        candidate.buffer_steps,
         candidate.bandwidth_steps,
     )
     dataflows = tuple(design.dataflows[int(i)] for i in index)
     costs = network_costs(
-        layers, candidate.rows, candidate.cols, buffer_bytes(array, candidate.buffer_steps),
-        bytes_per_cycle(array, candidate.bandwidth_steps), array.word_bytes,
-        cross_layer_reuse=design.cross_layer_reuse, dataflows=DATAFLOWS,
+        layers,
+        candidate.rows,
+        candidate.cols,
+        buffer_bytes(array, candidate.buffer_steps),
+        bytes_per_cycle(array, candidate.bandwidth_steps),
+        array.word_bytes,
+        cross_layer_reuse=design.cross_layer_reuse,
+        dataflows=DATAFLOWS,
     )
     compute = sum(float(c.compute_cycles[d]) for c, d in zip(costs, dataflows, strict=True))
     return Run(float(cycles), compute, float(cycles) - compute, float(dram), dataflows)
 
 
-def throughput(array: ArraySpec, batch: int, cycles: float | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def throughput(
+    array: ArraySpec, batch: int, cycles: float | npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     return np.asarray(batch * array.clock_mhz * HZ_PER_MHZ / np.asarray(cycles))
 
 
@@ -163,7 +177,13 @@ def enumerate_candidates(
     return [
         Candidate(int(rr), int(cc), int(bb), int(ww), float(cy), float(dr), float(th))
         for rr, cc, bb, ww, cy, dr, th in zip(
-            r[keep], c[keep], grid_b[keep], w[keep], cycles[keep], dram[keep], rate[keep],
+            r[keep],
+            c[keep],
+            grid_b[keep],
+            w[keep],
+            cycles[keep],
+            dram[keep],
+            rate[keep],
             strict=True,
         )
     ]
@@ -181,9 +201,7 @@ def designs(inputs: PolymorphicInputs) -> dict[str, Design]:
     return {
         POLYMORPHIC: Design(POLYMORPHIC, array.tile, DATAFLOWS, True, reuse, False),
         MULTI_CLP: Design(MULTI_CLP, array.tile, DATAFLOWS, False, False, False),
-        PLANARIA: Design(
-            PLANARIA, inputs.pod, (Dataflow.WEIGHT_STATIONARY,), True, reuse, True
-        ),
+        PLANARIA: Design(PLANARIA, inputs.pod, (Dataflow.WEIGHT_STATIONARY,), True, reuse, True),
         MONOLITHIC: Design(MONOLITHIC, array.rows, DATAFLOWS, True, reuse, False),
     }
 
