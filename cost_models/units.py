@@ -22,6 +22,9 @@ MS_PER_S = 1e3
 US_PER_S = 1e6
 US_PER_MS = 1e3
 
+# Frequency
+HZ_PER_MHZ = 1e6  # SI prefix mega
+
 # Bytes and bits
 BYTES_PER_KB = 1e3
 BYTES_PER_MB = 1e6

@@ -91,7 +91,7 @@ class PolymorphicFormulation(
             f"{name}_inferences_per_s": round(m.throughput_inferences_per_s, 3)
             for name, m in measured.items()
         }
-        out["pe_busy_pct"] = round(100 * busy / (array.rows * array.cols), 2)
+        out["pe_utilisation_pct"] = round(100 * busy / (array.rows * array.cols), 2)
         out["dram_gb_per_s"] = round(sum(m.dram_gb_per_s for m in measured.values()), 3)
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from cost_models.units import BYTES_PER_MIB
 from formulations.polymorphic.deployment import PolymorphicDeployment
 from formulations.polymorphic.verify import measure
 from formulations.polymorphic.view import PolymorphicView, buffer_bytes
@@ -21,7 +22,7 @@ def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) 
                 f"{acc.rows}x{acc.cols}",
                 acc.row_offset,
                 acc.col_offset,
-                round(float(buffer_bytes(array, acc.buffer_steps)) / 2**20, 3),
+                round(float(buffer_bytes(array, acc.buffer_steps)) / BYTES_PER_MIB, 3),
                 round(acc.bandwidth_steps * array.dram_gb_per_s / array.bandwidth_share_steps, 3),
                 round(acc.time_share, 6),
                 round(m.throughput_inferences_per_s, 3),

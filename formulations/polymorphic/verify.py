@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cost_models.polymorphic.gemm import Dataflow
 from cost_models.polymorphic.memory import network_costs
+from cost_models.units import BYTES_PER_GB, HZ_PER_MHZ
 from formulations.polymorphic.deployment import Accelerator, PolymorphicDeployment
 from formulations.polymorphic.inputs import Objective
 from formulations.polymorphic.view import PolymorphicView, buffer_bytes, bytes_per_cycle
@@ -47,9 +48,11 @@ def measure(view: PolymorphicView, design: str, acc: Accelerator) -> Measured:
     cycles = sum(float(c.cycles(d)) for c, d in zip(costs, flows, strict=True))
     compute = sum(float(c.compute_cycles[d]) for c, d in zip(costs, flows, strict=True))
     dram = sum(float(c.dram_bytes[d]) for c, d in zip(costs, flows, strict=True))
-    clock_hz = array.clock_mhz * 1e6
+    clock_hz = array.clock_mhz * HZ_PER_MHZ
     passes_per_s = acc.time_share * clock_hz / cycles
-    return Measured(cycles, compute, dram, dnn.batch * passes_per_s, dram * passes_per_s / 1e9)
+    return Measured(
+        cycles, compute, dram, dnn.batch * passes_per_s, dram * passes_per_s / BYTES_PER_GB
+    )
 
 
 def _overlap(a: Accelerator, b: Accelerator) -> bool:

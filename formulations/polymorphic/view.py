@@ -22,10 +22,8 @@ import numpy.typing as npt
 from cost_models.polymorphic.gemm import DATAFLOWS, Dataflow, Gemm
 from cost_models.polymorphic.memory import best_dataflow_run, network_costs
 from cost_models.polymorphic.networks import network
-from cost_models.units import BYTES_PER_GB, BYTES_PER_MIB
+from cost_models.units import BYTES_PER_GB, BYTES_PER_MIB, HZ_PER_MHZ
 from formulations.polymorphic.inputs import ArraySpec, PolymorphicInputs
-
-HZ_PER_MHZ = 1e6
 
 
 @dataclass(frozen=True)
