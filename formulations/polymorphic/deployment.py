@@ -8,7 +8,7 @@ from typing import cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from formulations.polymorphic.inputs import PolymorphicInputs
-from formulations.polymorphic.milp import PackingModel
+from formulations.polymorphic.milp import Orientation, PackingModel
 from formulations.polymorphic.view import Candidate, PolymorphicView, single_run
 from formulations.types import SolveResult
 
@@ -68,26 +68,27 @@ def read_packing(
     candidates: Mapping[str, Sequence[Candidate]],
     result: SolveResult,
 ) -> PolymorphicDeployment:
-    """Strips left to right, accelerators top to bottom in DNN order (milp docstring)."""
+    """Column strips left to right, accelerators top to bottom in DNN order; row strips top
+    to bottom, accelerators left to right (milp docstring)."""
     inputs: PolymorphicInputs = view.inputs
     step = view.designs[design].shape_step
+    column_strips = packing.orientation is Orientation.COLUMN_STRIPS
     widths = [round(v) for v in packing.width.values(result)]
     strip_of: dict[int, int] = {}
     for label, value in packing.y.value_map(result).items():
         j, s = cast(tuple[int, int], label)
         if value > 0.5:
             strip_of[j] = s
-    chosen: dict[str, Candidate] = {}
-    for dnn in inputs.dnns:
-        values = packing.x[dnn.name].values(result)
-        chosen[dnn.name] = candidates[dnn.name][int(values.argmax())]
-    next_row = [0] * len(widths)
+    next_along = [0] * len(widths)
     accelerators = []
     for j, dnn in enumerate(inputs.dnns):
         s = strip_of[j]
-        cand = chosen[dnn.name]
-        accelerators.append(
-            accelerator(view, design, dnn.name, cand, next_row[s], sum(widths[:s]) * step)
+        values = packing.x[dnn.name].values(result)
+        cand = candidates[dnn.name][int(values.argmax())]
+        across = sum(widths[:s]) * step
+        row_offset, col_offset = (
+            (next_along[s], across) if column_strips else (across, next_along[s])
         )
-        next_row[s] += cand.rows
+        accelerators.append(accelerator(view, design, dnn.name, cand, row_offset, col_offset))
+        next_along[s] += cand.rows if column_strips else cand.cols
     return PolymorphicDeployment(design=design, accelerators=accelerators)

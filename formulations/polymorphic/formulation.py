@@ -8,12 +8,12 @@ Modules: :mod:`.inputs` (schema), :mod:`.view` (candidates per design), :mod:`.m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from formulations.polymorphic.baselines import monolithic
 from formulations.polymorphic.deployment import PolymorphicDeployment, read_packing
 from formulations.polymorphic.inputs import PolymorphicInputs
-from formulations.polymorphic.milp import build
+from formulations.polymorphic.milp import ORIENTATIONS, build
 from formulations.polymorphic.tables import accelerator_table, dataflow_table
 from formulations.polymorphic.verify import measure, verify
 from formulations.polymorphic.view import (
@@ -29,9 +29,11 @@ from formulations.types import (
     Certificate,
     Formulation,
     MilpSolver,
+    NoSolution,
     ObjectiveSpec,
     Sense,
     Solution,
+    SolveStatus,
     Table,
     Verification,
     require_solution,
@@ -44,17 +46,33 @@ UNIT_INFERENCES_PER_S = "inferences/s"
 def solve_design(
     view: PolymorphicView, design: str, solver: MilpSolver
 ) -> tuple[PolymorphicDeployment, Certificate]:
-    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally."""
+    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally: one
+    MILP per orientation of the strips (:mod:`.milp`), the better packing kept; the bound
+    is the larger of the two bounds."""
     candidates = view.candidates[design]
-    packing = build(
-        view.inputs.array,
-        view.inputs.dnns,
-        candidates,
-        view.inputs.objective,
-        view.designs[design].shape_step,
-    )
-    result = require_solution(solver.solve(packing.model), context=design)
-    return read_packing(view, design, packing, candidates, result), Certificate.of(result)
+    solved = []
+    for orientation in ORIENTATIONS:
+        packing = build(
+            view.inputs.array,
+            view.inputs.dnns,
+            candidates,
+            view.inputs.objective,
+            view.designs[design].shape_step,
+            orientation,
+        )
+        result = solver.solve(packing.model)
+        if result.status is SolveStatus.INFEASIBLE:
+            continue
+        # a limit without a plan in either orientation leaves the optimum unknown
+        solved.append((packing, require_solution(result, context=design)))
+    if not solved:
+        raise NoSolution(result, context=design)
+    packing, best = max(solved, key=lambda pair: cast(float, pair[1].objective))
+    parts = [Certificate.of(r) for _, r in solved]
+    bounds = [r.bound for _, r in solved]
+    bound = None if None in bounds else max(cast(list[float], bounds))
+    deployment = read_packing(view, design, packing, candidates, best)
+    return deployment, Certificate.combine(parts, cast(float, best.objective), bound)
 
 
 class PolymorphicFormulation(
@@ -119,17 +137,52 @@ class PolymorphicFormulation(
         ]
 
     def explain_infeasible(self, view: PolymorphicView, context: Any) -> str:
-        best = {
-            d.name: max(c.throughput_inferences_per_s for c in view.candidates[context][d.name])
-            for d in view.inputs.dnns
+        """The floors no accelerator meets alone; else the resource (PE area, buffer,
+        bandwidth) that the smallest accelerators meeting every floor overrun together."""
+        array = view.inputs.array
+        floors = {d.name: d.min_throughput_inferences_per_s for d in view.inputs.dnns}
+        meeting = {
+            name: [
+                c for c in view.candidates[context][name] if c.throughput_inferences_per_s >= floor
+            ]
+            for name, floor in floors.items()
         }
-        short = [
-            f"{d.name} needs {d.min_throughput_inferences_per_s:g} inferences/s, at most "
-            f"{best[d.name]:.6g} on the whole array"
-            for d in view.inputs.dnns
-            if d.min_throughput_inferences_per_s > best[d.name]
+        best = {
+            name: max(c.throughput_inferences_per_s for c in view.candidates[context][name])
+            for name in floors
+        }
+        alone = [
+            f"{name} needs {floor:g} inferences/s, at most {best[name]:.6g} on the whole "
+            f"array in {context}"
+            for name, floor in floors.items()
+            if not meeting[name]
         ]
-        return "; ".join(short) or (
-            "the minimum throughputs cannot all be met at once on the shared array, buffer "
-            "and bandwidth"
+        if alone:
+            return "; ".join(alone)
+        floored = ", ".join(f"{n} {f:g}/s" for n, f in floors.items() if f > 0)
+        needs = {
+            "PEs": (
+                sum(min(c.rows * c.cols for c in m) for m in meeting.values()),
+                array.rows * array.cols,
+            ),
+            "buffer steps": (
+                sum(min(c.buffer_steps for c in m) for m in meeting.values()),
+                array.buffer_share_steps,
+            ),
+            "bandwidth steps": (
+                sum(min(c.bandwidth_steps for c in m) for m in meeting.values()),
+                array.bandwidth_share_steps,
+            ),
+        }
+        over = [
+            f"at least {need} {what} together, {have} available"
+            for what, (need, have) in needs.items()
+            if need > have
+        ]
+        if over:
+            return f"the throughput floors ({floored}) need " + "; ".join(over)
+        return (
+            f"the throughput floors ({floored}) each fit alone and within the PE area, buffer "
+            f"and bandwidth, but no strip packing of the {array.rows}x{array.cols} array holds "
+            "accelerators meeting all of them at once"
         )

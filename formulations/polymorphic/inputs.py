@@ -23,11 +23,15 @@ class ArraySpec(BaseModel):
     rows: int = Field(gt=0, le=4096, description="PE rows")
     cols: int = Field(gt=0, le=4096, description="PE columns")
     tile: int = Field(gt=0, description="logical accelerators are multiples of tile x tile PEs")
-    clock_mhz: float = Field(gt=0, le=10_000)
+    clock_mhz: float = Field(gt=0, le=10_000, allow_inf_nan=False)
     word_bytes: int = Field(1, gt=0, le=8, description="bytes per operand (1 = int8)")
-    buffer_mib: float = Field(gt=0, description="on-chip buffer shared by all accelerators")
+    buffer_mib: float = Field(
+        gt=0, allow_inf_nan=False, description="on-chip buffer shared by all accelerators"
+    )
     buffer_share_steps: int = Field(8, gt=0, le=64, description="buffer shares in 1/steps")
-    dram_gb_per_s: float = Field(gt=0, description="DRAM bandwidth, 1e9 bytes/s")
+    dram_gb_per_s: float = Field(
+        gt=0, allow_inf_nan=False, description="DRAM bandwidth, 1e9 bytes/s"
+    )
     bandwidth_share_steps: int = Field(8, gt=0, le=64, description="DRAM shares in 1/steps")
 
     @model_validator(mode="after")
@@ -47,8 +51,10 @@ class DnnSpec(BaseModel):
     name: str = Field(min_length=1)
     network: str = Field(description=f"one of {', '.join(NETWORKS)}")
     batch: int = Field(1, gt=0, le=4096, description="inferences per pass")
-    weight: float = Field(1.0, gt=0, description="throughput is normalised by this weight")
-    min_throughput_inferences_per_s: float = Field(0.0, ge=0)
+    weight: float = Field(
+        1.0, gt=0, allow_inf_nan=False, description="throughput is normalised by this weight"
+    )
+    min_throughput_inferences_per_s: float = Field(0.0, ge=0, allow_inf_nan=False)
 
     @field_validator("network")
     @classmethod

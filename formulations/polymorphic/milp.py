@@ -1,12 +1,24 @@
-"""The ``polymorphic`` MILP: logical accelerators packed in column strips of the PE array.
+"""The ``polymorphic`` MILP: logical accelerators packed in strips of the PE array.
 
 The physical array of ``R x C`` PEs (``R_t = R / tile`` by ``C_t = C / tile`` tiles) is cut
-into vertical strips (guillotine cuts across the columns); each strip is cut across the
-rows into logical accelerators, one per DNN, each no wider than its strip. Every DNN gets
-one logical accelerator, a buffer share and a DRAM bandwidth share, and per layer a
-dataflow; the per-layer dataflows are chosen inside each candidate (:mod:`.view`) because,
-given the accelerator, layers do not interact (the cross-layer reuse rule depends only on
-the buffer share), so the best dataflow per layer is exact.
+into strips by parallel guillotine cuts, and each strip is cut the other way into logical
+accelerators, one per DNN, each no wider than its strip (a two-stage guillotine packing).
+The model below is written for **column strips** (vertical cuts first, then horizontal
+cuts inside each strip); **row strips** are the same model with rows and columns swapped
+(``orientation``), and :func:`formulations.polymorphic.formulation.solve_design` solves
+both and keeps the better. Every DNN gets one logical accelerator, a buffer share and a
+DRAM bandwidth share, and per layer a dataflow; the per-layer dataflows are chosen inside
+each candidate (:mod:`.view`) because, given the accelerator, layers do not interact (the
+cross-layer reuse rule depends only on the buffer share), so the best dataflow per layer is
+exact.
+
+How general the packing is: two disjoint rectangles are always separated by one vertical or
+one horizontal line, and for three rectangles the first guillotine cut leaves one rectangle
+on one side and two on the other, separated by a second cut; so with both orientations
+every placement of up to three accelerators is covered (``tests/polymorphic`` checks this
+against every placement on a 4 x 4 tile grid). From four accelerators on, packings that
+need three stages of cuts (or a pinwheel, which no guillotine cut separates) are outside
+the model.
 
 Sets
 ----
@@ -31,7 +43,9 @@ Variables
   (symmetry breaking: number each strip by its lowest-numbered DNN; distinct strips then
   have distinct numbers, so every packing has a representative);
 * ``width[s]`` integer in ``0 .. C_t``: strip width, tiles;
-* ``height[j,s] >= 0``: rows DNN ``j`` occupies in strip ``s``, tiles;
+* ``height[j,s]`` integer in ``0 .. R_t``: rows DNN ``j`` occupies in strip ``s``, tiles
+  (integer so that the max-weighted model is pure integer, for CP-SAT; every optimum has
+  integer heights ``r_j y[j,s]`` anyway);
 * ``t >= 0`` (max-min objective only): the minimum normalised throughput, inferences/s.
 
 Constraints
@@ -62,11 +76,13 @@ Objective
 
 Placement read off a solution: strips left to right in order of ``s``, each at column
 offset = sum of earlier strip widths; inside a strip, accelerators top to bottom in DNN
-order, each at row offset = sum of earlier heights.
+order, each at row offset = sum of earlier heights (for row strips: strips top to bottom,
+accelerators left to right).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -76,12 +92,23 @@ from formulations.polymorphic.view import Candidate
 from formulations.types import Sense
 
 
+class Orientation(enum.StrEnum):
+    """Which way the first guillotine cuts run (module docstring)."""
+
+    COLUMN_STRIPS = "column_strips"  # vertical cuts first: strips side by side
+    ROW_STRIPS = "row_strips"  # horizontal cuts first: strips one above the other
+
+
+ORIENTATIONS = tuple(Orientation)
+
+
 @dataclass
 class PackingModel:
     model: Model
+    orientation: Orientation
     x: dict[str, VarBlock]  # DNN name -> block over candidate index
     y: VarBlock  # (j, s)
-    width: VarBlock  # s
+    width: VarBlock  # s: the strip's extent across the strips, tiles
     objective: LinExpr
 
 
@@ -91,10 +118,15 @@ def build(
     candidates: Mapping[str, Sequence[Candidate]],
     objective: Objective,
     shape_step: int,
+    orientation: Orientation = Orientation.COLUMN_STRIPS,
 ) -> PackingModel:
-    """The model of the module docstring; shapes in units of ``shape_step`` PEs."""
+    """The model of the module docstring; shapes in units of ``shape_step`` PEs. For row
+    strips, "width" runs along the array's rows and "height" along its columns."""
     rows_t, cols_t = array.rows // shape_step, array.cols // shape_step
-    model = Model("polymorphic", Sense.MAXIMIZE)
+    column_strips = orientation is Orientation.COLUMN_STRIPS
+    # across: the extent strips divide among themselves; along: the extent each strip stacks
+    across_t, along_t = (cols_t, rows_t) if column_strips else (rows_t, cols_t)
+    model = Model(f"polymorphic_{orientation.value}", Sense.MAXIMIZE)
     x: dict[str, VarBlock] = {}
     for j, dnn in enumerate(dnns):
         x[dnn.name] = model.add_variables(
@@ -103,13 +135,13 @@ def build(
     pairs = [(j, s) for j in range(len(dnns)) for s in range(j + 1)]
     strips = range(len(dnns))
     y = model.add_variables("y", pairs, upper=1.0, integer=True)
-    width = model.add_variables("width", list(strips), upper=cols_t, integer=True)
-    height = model.add_variables("height", pairs, upper=rows_t)
+    width = model.add_variables("width", list(strips), upper=across_t, integer=True)
+    height = model.add_variables("height", pairs, upper=along_t, integer=True)
 
     def chosen(dnn: DnnSpec, value: list[float]) -> LinExpr:
         return lin_sum(v * x[dnn.name][k] for k, v in enumerate(value))
 
-    rows_of, cols_of = {}, {}
+    across_of, along_of = {}, {}
     for j, dnn in enumerate(dnns):
         kept = candidates[dnn.name]
         model.add_constraint(
@@ -118,19 +150,23 @@ def build(
         model.add_constraint(
             "one_strip", lin_sum(y[j, s] for s in range(j + 1)) == 1, label=dnn.name
         )
-        rows_of[j] = chosen(dnn, [c.rows / shape_step for c in kept])
-        cols_of[j] = chosen(dnn, [c.cols / shape_step for c in kept])
+        rows_of = [c.rows / shape_step for c in kept]
+        cols_of = [c.cols / shape_step for c in kept]
+        across_of[j] = chosen(dnn, cols_of if column_strips else rows_of)
+        along_of[j] = chosen(dnn, rows_of if column_strips else cols_of)
     for j, s in pairs:
         model.add_constraint(
-            "fits_strip", cols_of[j] - width[s] + cols_t * y[j, s] <= cols_t, label=(j, s)
+            "fits_strip", across_of[j] - width[s] + across_t * y[j, s] <= across_t, label=(j, s)
         )
         model.add_constraint(
-            "height_link", height[j, s] - rows_of[j] - rows_t * y[j, s] >= -rows_t, label=(j, s)
+            "height_link",
+            height[j, s] - along_of[j] - along_t * y[j, s] >= -along_t,
+            label=(j, s),
         )
-    model.add_constraint("strip_widths", lin_sum(width[s] for s in strips) <= cols_t)
+    model.add_constraint("strip_widths", lin_sum(width[s] for s in strips) <= across_t)
     for s in strips:
         model.add_constraint(
-            "strip_height", lin_sum(height[j, s] for j in range(s, len(dnns))) <= rows_t, label=s
+            "strip_height", lin_sum(height[j, s] for j in range(s, len(dnns))) <= along_t, label=s
         )
     model.add_constraint(
         "pe_area",
@@ -168,4 +204,4 @@ def build(
     else:
         goal = lin_sum(rate[d.name] * d.weight for d in dnns)
     model.set_objective(goal)
-    return PackingModel(model, x, y, width, goal)
+    return PackingModel(model, orientation, x, y, width, goal)
