@@ -92,7 +92,9 @@ def full_grid(view: PolymorphicView, dnn: str) -> Grid:
     inputs = view.inputs
     array, tile = inputs.array, inputs.array.tile
     spec = next(d for d in inputs.dnns if d.name == dnn)
-    shapes = list(itertools.product(range(1, array.rows // tile + 1), repeat=2))
+    shapes = [
+        (h, w) for h in range(1, array.rows // tile + 1) for w in range(1, array.cols // tile + 1)
+    ]
     r = np.array([s[0] * tile for s in shapes])[:, None, None]
     c = np.array([s[1] * tile for s in shapes])[:, None, None]
     b = np.arange(1, array.buffer_share_steps + 1)[None, :, None]
