@@ -5,7 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cost_models.polymorphic.networks import NETWORKS
 
@@ -83,12 +90,13 @@ class PolymorphicInputs(BaseModel):
             raise ValueError(f"distinct DNN names (got {names})")
         return value
 
-    @model_validator(mode="after")
-    def _pod_on_grid(self) -> Self:
-        array = self.array
-        if self.pod % array.tile or array.rows % self.pod or array.cols % self.pod:
+    @field_validator("pod")
+    @classmethod
+    def _pod_on_grid(cls, value: int, info: ValidationInfo) -> int:
+        array = info.data.get("array")
+        if array is not None and (value % array.tile or array.rows % value or array.cols % value):
             raise ValueError(
-                f"pod ({self.pod}) must be a multiple of the tile ({array.tile}) "
-                f"and divide rows ({array.rows}) and cols ({array.cols})"
+                f"a multiple of the tile ({array.tile}) dividing rows ({array.rows}) and cols "
+                f"({array.cols}) (got {value})"
             )
-        return self
+        return value
