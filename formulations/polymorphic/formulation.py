@@ -13,7 +13,7 @@ from typing import Any, cast
 from formulations.polymorphic.baselines import monolithic
 from formulations.polymorphic.deployment import PolymorphicDeployment, read_packing
 from formulations.polymorphic.inputs import PolymorphicInputs
-from formulations.polymorphic.milp import ORIENTATIONS, build
+from formulations.polymorphic.milp import ORIENTATIONS, PackingModel, build
 from formulations.polymorphic.tables import accelerator_table, dataflow_table
 from formulations.polymorphic.verify import measure, verify
 from formulations.polymorphic.view import (
@@ -24,6 +24,7 @@ from formulations.polymorphic.view import (
     PolymorphicView,
     prepare,
 )
+from formulations.tolerances import OBJECTIVE_ATOL, OBJECTIVE_RTOL
 from formulations.types import (
     BaselineRun,
     Certificate,
@@ -33,6 +34,7 @@ from formulations.types import (
     ObjectiveSpec,
     Sense,
     Solution,
+    SolveResult,
     SolveStatus,
     Table,
     Verification,
@@ -47,10 +49,13 @@ def solve_design(
     view: PolymorphicView, design: str, solver: MilpSolver
 ) -> tuple[PolymorphicDeployment, Certificate]:
     """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally: one
-    MILP per orientation of the strips (:mod:`.milp`), the better packing kept; the bound
-    is the larger of the two bounds."""
+    MILP per orientation of the strips (:mod:`.milp`), the second asked to improve on the
+    first (block ``improves``); the better packing is kept, and the bound is the larger of
+    the first's bound and the second's (its cutoff when no packing improves)."""
     candidates = view.candidates[design]
-    solved = []
+    solved: list[tuple[PackingModel, SolveResult]] = []
+    bounds: list[float | None] = []
+    cutoff: float | None = None
     for orientation in ORIENTATIONS:
         packing = build(
             view.inputs.array,
@@ -59,20 +64,25 @@ def solve_design(
             view.inputs.objective,
             view.designs[design].shape_step,
             orientation,
+            better_than=cutoff,
         )
         result = solver.solve(packing.model)
         if result.status is SolveStatus.INFEASIBLE:
+            bounds.append(cutoff)  # None (no bound) when nothing was asked of this orientation
             continue
         # a limit without a plan in either orientation leaves the optimum unknown
         solved.append((packing, require_solution(result, context=design)))
+        bounds.append(result.bound)
+        best = max(cast(float, r.objective) for _, r in solved)
+        cutoff = best + max(OBJECTIVE_RTOL * abs(best), OBJECTIVE_ATOL)
     if not solved:
         raise NoSolution(result, context=design)
-    packing, best = max(solved, key=lambda pair: cast(float, pair[1].objective))
+    packing, best_result = max(solved, key=lambda pair: cast(float, pair[1].objective))
+    known = [b for b in bounds if b is not None]
+    bound = max(known) if known and None not in [r.bound for _, r in solved] else None
+    deployment = read_packing(view, design, packing, candidates, best_result)
     parts = [Certificate.of(r) for _, r in solved]
-    bounds = [r.bound for _, r in solved]
-    bound = None if None in bounds else max(cast(list[float], bounds))
-    deployment = read_packing(view, design, packing, candidates, best)
-    return deployment, Certificate.combine(parts, cast(float, best.objective), bound)
+    return deployment, Certificate.combine(parts, cast(float, best_result.objective), bound)
 
 
 class PolymorphicFormulation(
