@@ -23,6 +23,9 @@ US_PER_S = 1e6
 US_PER_MS = 1e3
 NS_PER_US = 1e3
 
+# Frequency
+HZ_PER_MHZ = 1e6  # SI prefix mega
+
 # Bytes and bits
 BYTES_PER_KB = 1e3
 BYTES_PER_MB = 1e6

@@ -1,0 +1,198 @@
+"""The ``polymorphic`` formulation (Polymorphic Accelerators, Azizimazreah & Chen, IEEE TC
+71(3), 2022): partition one PE array into logical accelerators for concurrent DNNs.
+
+Modules: :mod:`.inputs` (schema), :mod:`.view` (candidates per design), :mod:`.milp`
+(strip-packing MILP), :mod:`.deployment` (schema, reading a solution), :mod:`.verify`,
+:mod:`.baselines`, :mod:`.tables`. Cost model: :mod:`cost_models.polymorphic`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from formulations.polymorphic.baselines import monolithic
+from formulations.polymorphic.deployment import PolymorphicDeployment, read_packing
+from formulations.polymorphic.inputs import PolymorphicInputs
+from formulations.polymorphic.milp import ORIENTATIONS, PackingModel, build
+from formulations.polymorphic.tables import accelerator_table, dataflow_table
+from formulations.polymorphic.verify import measure, verify
+from formulations.polymorphic.view import (
+    MONOLITHIC,
+    MULTI_CLP,
+    PLANARIA,
+    POLYMORPHIC,
+    PolymorphicView,
+    prepare,
+)
+from formulations.tolerances import OBJECTIVE_ATOL, OBJECTIVE_RTOL
+from formulations.types import (
+    BaselineRun,
+    Certificate,
+    Formulation,
+    MilpSolver,
+    NoSolution,
+    ObjectiveSpec,
+    Sense,
+    Solution,
+    SolveResult,
+    SolveStatus,
+    Table,
+    Verification,
+    require_solution,
+    run_baseline,
+)
+
+UNIT_INFERENCES_PER_S = "inferences/s"
+
+
+def solve_design(
+    view: PolymorphicView, design: str, solver: MilpSolver
+) -> tuple[PolymorphicDeployment, Certificate]:
+    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally: one
+    MILP per orientation of the strips (:mod:`.milp`), the second asked to improve on the
+    first (block ``improves``); the better packing is kept, and the bound is the larger of
+    the first's bound and the second's (its cutoff when no packing improves)."""
+    candidates = view.candidates[design]
+    solved: list[tuple[PackingModel, SolveResult]] = []
+    bounds: list[float | None] = []
+    cutoff: float | None = None
+    for orientation in ORIENTATIONS:
+        packing = build(
+            view.inputs.array,
+            view.inputs.dnns,
+            candidates,
+            view.inputs.objective,
+            view.designs[design].shape_step,
+            orientation,
+            better_than=cutoff,
+        )
+        result = solver.solve(packing.model)
+        if result.status is SolveStatus.INFEASIBLE:
+            bounds.append(cutoff)  # None (no bound) when nothing was asked of this orientation
+            continue
+        # a limit without a plan in either orientation leaves the optimum unknown
+        solved.append((packing, require_solution(result, context=design)))
+        bounds.append(result.bound)
+        best = max(cast(float, r.objective) for _, r in solved)
+        cutoff = best + max(OBJECTIVE_RTOL * abs(best), OBJECTIVE_ATOL)
+    if not solved:
+        raise NoSolution(result, context=design)
+    packing, best_result = max(solved, key=lambda pair: cast(float, pair[1].objective))
+    known = [b for b in bounds if b is not None]
+    bound = max(known) if known and None not in [r.bound for _, r in solved] else None
+    deployment = read_packing(view, design, packing, candidates, best_result)
+    parts = [Certificate.of(r) for _, r in solved]
+    return deployment, Certificate.combine(parts, cast(float, best_result.objective), bound)
+
+
+class PolymorphicFormulation(
+    Formulation[PolymorphicInputs, PolymorphicView, PolymorphicDeployment]
+):
+    kind = "polymorphic"
+    inputs_model = PolymorphicInputs
+    deployment_model = PolymorphicDeployment
+    objective = ObjectiveSpec("throughput", UNIT_INFERENCES_PER_S, Sense.MAXIMIZE)
+
+    def prepare(self, inputs: PolymorphicInputs) -> PolymorphicView:
+        return prepare(inputs)
+
+    def solve(self, view: PolymorphicView, solver: MilpSolver) -> Solution[PolymorphicDeployment]:
+        deployment, certificate = solve_design(view, POLYMORPHIC, solver)
+        return Solution(deployment, certificate)
+
+    def verify(self, view: PolymorphicView, deployment: PolymorphicDeployment) -> Verification:
+        return verify(view, deployment)
+
+    def tables(self, view: PolymorphicView, deployment: PolymorphicDeployment) -> list[Table]:
+        return [accelerator_table(view, deployment), dataflow_table(deployment)]
+
+    def headline(
+        self, view: PolymorphicView, deployment: PolymorphicDeployment
+    ) -> dict[str, float | int | str | None]:
+        array = view.inputs.array
+        measured = {a.dnn: measure(view, deployment.design, a) for a in deployment.accelerators}
+        busy = sum(
+            a.time_share * a.rows * a.cols * measured[a.dnn].compute_cycles / measured[a.dnn].cycles
+            for a in deployment.accelerators
+        )
+        out: dict[str, float | int | str | None] = {
+            f"{name}_inferences_per_s": round(m.throughput_inferences_per_s, 3)
+            for name, m in measured.items()
+        }
+        out["pe_utilisation_pct"] = round(100 * busy / (array.rows * array.cols), 2)
+        out["dram_gb_per_s"] = round(sum(m.dram_gb_per_s for m in measured.values()), 3)
+        return out
+
+    def baselines(
+        self, view: PolymorphicView, solver: MilpSolver, solution: Solution[PolymorphicDeployment]
+    ) -> list[BaselineRun[PolymorphicDeployment]]:
+        return [
+            run_baseline(
+                MONOLITHIC,
+                "one flexible-dataflow array, time-multiplexed "
+                "(FlexFlow-like, Lu et al. HPCA 2017)",
+                lambda: monolithic(view),
+            ),
+            run_baseline(
+                MULTI_CLP,
+                "static partition, one dataflow per processor, no "
+                "cross-layer reuse (Multi-CLP, Shen et al. ISCA 2017)",
+                lambda: solve_design(view, MULTI_CLP, solver)[0],
+            ),
+            run_baseline(
+                PLANARIA,
+                "fission into fixed pods, weight stationary (Planaria, Ghodrati et al. MICRO 2020)",
+                lambda: solve_design(view, PLANARIA, solver)[0],
+            ),
+        ]
+
+    def explain_infeasible(self, view: PolymorphicView, context: Any) -> str:
+        """The floors no accelerator meets alone; else the resource (PE area, buffer,
+        bandwidth) that the smallest accelerators meeting every floor overrun together."""
+        array = view.inputs.array
+        floors = {d.name: d.min_throughput_inferences_per_s for d in view.inputs.dnns}
+        meeting = {
+            name: [
+                c for c in view.candidates[context][name] if c.throughput_inferences_per_s >= floor
+            ]
+            for name, floor in floors.items()
+        }
+        best = {
+            name: max(c.throughput_inferences_per_s for c in view.candidates[context][name])
+            for name in floors
+        }
+        alone = [
+            f"{name} needs {floor:g} inferences/s, at most {best[name]:.6g} on the whole "
+            f"array in {context}"
+            for name, floor in floors.items()
+            if not meeting[name]
+        ]
+        if alone:
+            return "; ".join(alone)
+        floored = ", ".join(f"{n} {f:g}/s" for n, f in floors.items() if f > 0)
+        needs = {
+            "PEs": (
+                sum(min(c.rows * c.cols for c in m) for m in meeting.values()),
+                array.rows * array.cols,
+            ),
+            "buffer steps": (
+                sum(min(c.buffer_steps for c in m) for m in meeting.values()),
+                array.buffer_share_steps,
+            ),
+            "bandwidth steps": (
+                sum(min(c.bandwidth_steps for c in m) for m in meeting.values()),
+                array.bandwidth_share_steps,
+            ),
+        }
+        over = [
+            f"at least {need} {what} together, {have} available"
+            for what, (need, have) in needs.items()
+            if need > have
+        ]
+        if over:
+            return f"the throughput floors ({floored}) need " + "; ".join(over)
+        return (
+            f"the throughput floors ({floored}) each fit alone and within the PE area, buffer "
+            f"and bandwidth, but no strip packing of the {array.rows}x{array.cols} array holds "
+            "accelerators meeting all of them at once"
+        )

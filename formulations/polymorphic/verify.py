@@ -1,0 +1,170 @@
+"""Independent verifier: recompute cycles, area, buffer, bandwidth and packing.
+
+Nothing here reads solver values or candidate tables: every accelerator's pass is
+recomputed from :mod:`cost_models.polymorphic` with the dataflows the deployment states,
+the rectangles are checked for being on the tile (or pod) grid, inside the array and
+pairwise disjoint (which any guillotine or strip packing must be), and the shares are
+summed against the buffer and bandwidth steps.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from cost_models.polymorphic.gemm import Dataflow
+from cost_models.polymorphic.memory import network_costs
+from cost_models.units import BYTES_PER_GB, HZ_PER_MHZ
+from formulations.polymorphic.deployment import Accelerator, PolymorphicDeployment
+from formulations.polymorphic.inputs import Objective
+from formulations.polymorphic.view import PolymorphicView, buffer_bytes, bytes_per_cycle
+from formulations.tolerances import geq, leq
+from formulations.types import Verification
+
+
+@dataclass(frozen=True)
+class Measured:
+    cycles: float  # per pass
+    compute_cycles: float
+    dram_bytes: float  # per pass
+    throughput_inferences_per_s: float
+    dram_gb_per_s: float
+
+
+def measure(view: PolymorphicView, design: str, acc: Accelerator) -> Measured:
+    """One accelerator's pass from the cost model, with its stated per-layer dataflows."""
+    array = view.inputs.array
+    dnn = next(d for d in view.inputs.dnns if d.name == acc.dnn)
+    costs = network_costs(
+        view.layers[acc.dnn],
+        acc.rows,
+        acc.cols,
+        buffer_bytes(array, acc.buffer_steps),
+        bytes_per_cycle(array, acc.bandwidth_steps),
+        array.word_bytes,
+        cross_layer_reuse=view.designs[design].cross_layer_reuse,
+    )
+    flows = [Dataflow(d) for d in acc.dataflows]
+    cycles = sum(float(c.cycles(d)) for c, d in zip(costs, flows, strict=True))
+    compute = sum(float(c.compute_cycles[d]) for c, d in zip(costs, flows, strict=True))
+    dram = sum(float(c.dram_bytes[d]) for c, d in zip(costs, flows, strict=True))
+    clock_hz = array.clock_mhz * HZ_PER_MHZ
+    passes_per_s = acc.time_share * clock_hz / cycles
+    return Measured(
+        cycles, compute, dram, dnn.batch * passes_per_s, dram * passes_per_s / BYTES_PER_GB
+    )
+
+
+def _overlap(a: Accelerator, b: Accelerator) -> bool:
+    return (
+        a.row_offset < b.row_offset + b.rows
+        and b.row_offset < a.row_offset + a.rows
+        and a.col_offset < b.col_offset + b.cols
+        and b.col_offset < a.col_offset + a.cols
+    )
+
+
+def verify(view: PolymorphicView, deployment: PolymorphicDeployment) -> Verification:
+    inputs, array = view.inputs, view.inputs.array
+    violations: list[str] = []
+    if deployment.design not in view.designs:
+        return Verification(0.0, [f"design {deployment.design!r}: not one of {list(view.designs)}"])
+    design = view.designs[deployment.design]
+    names = [a.dnn for a in deployment.accelerators]
+    expected = [d.name for d in inputs.dnns]
+    if sorted(names) != sorted(expected):
+        return Verification(0.0, [f"accelerators: one per DNN {expected} expected, got {names}"])
+    rates: dict[str, float] = {}
+    for acc in deployment.accelerators:
+        layers = view.layers[acc.dnn]
+        where = f"{acc.dnn}"
+        if (
+            acc.rows % design.shape_step
+            or acc.cols % design.shape_step
+            or min(acc.rows, acc.cols) < design.shape_step
+        ):
+            violations.append(
+                f"{where}: shape {acc.rows}x{acc.cols} is not a positive "
+                f"multiple of {design.shape_step} PEs"
+            )
+        if acc.row_offset % design.shape_step or acc.col_offset % design.shape_step:
+            violations.append(
+                f"{where}: offset ({acc.row_offset}, {acc.col_offset}) is off "
+                f"the {design.shape_step}-PE grid"
+            )
+        if (
+            acc.row_offset < 0
+            or acc.col_offset < 0
+            or acc.row_offset + acc.rows > array.rows
+            or acc.col_offset + acc.cols > array.cols
+        ):
+            violations.append(f"{where}: rectangle leaves the {array.rows}x{array.cols} array")
+        if len(acc.dataflows) != len(layers):
+            violations.append(f"{where}: {len(acc.dataflows)} dataflows for {len(layers)} layers")
+            continue
+        bad = sorted({d for d in acc.dataflows if d not in {f.value for f in design.dataflows}})
+        if bad:
+            violations.append(f"{where}: dataflows {bad} not allowed in {design.name}")
+            continue
+        if not design.per_layer_dataflow and len(set(acc.dataflows)) > 1:
+            violations.append(f"{where}: {design.name} runs one dataflow per accelerator")
+        if design.buffer_follows_area:
+            share = -(
+                -(acc.rows * acc.cols * array.buffer_share_steps) // (array.rows * array.cols)
+            )
+            if acc.buffer_steps != share:
+                violations.append(
+                    f"{where}: buffer steps {acc.buffer_steps} != area share "
+                    f"{share} in {design.name}"
+                )
+        if not 1 <= acc.buffer_steps <= array.buffer_share_steps:
+            violations.append(
+                f"{where}: buffer steps {acc.buffer_steps} outside 1..{array.buffer_share_steps}"
+            )
+        if not 1 <= acc.bandwidth_steps <= array.bandwidth_share_steps:
+            violations.append(
+                f"{where}: bandwidth steps {acc.bandwidth_steps} outside 1.."
+                f"{array.bandwidth_share_steps}"
+            )
+        rates[acc.dnn] = measure(view, deployment.design, acc).throughput_inferences_per_s
+    accs = deployment.accelerators
+    if deployment.time_multiplexed:
+        time_total = sum(a.time_share for a in accs)
+        if not leq(time_total, 1.0):
+            violations.append(f"time shares: {time_total:.6g} > 1")
+    else:
+        violations += [
+            f"time share of {a.dnn}: {a.time_share} (only when time-multiplexed)"
+            for a in accs
+            if a.time_share != 1.0
+        ]
+        violations += [
+            f"packing: {a.dnn} overlaps {b.dnn}"
+            for a, b in itertools.combinations(accs, 2)
+            if _overlap(a, b)
+        ]
+        area = sum(a.rows * a.cols for a in accs)
+        if area > array.rows * array.cols:
+            violations.append(f"PE area: {area} > {array.rows * array.cols} PEs")
+        buffer = sum(a.buffer_steps for a in accs)
+        if buffer > array.buffer_share_steps:
+            violations.append(f"buffer: {buffer} steps > {array.buffer_share_steps}")
+        bandwidth = sum(a.bandwidth_steps for a in accs)
+        if bandwidth > array.bandwidth_share_steps:
+            violations.append(f"bandwidth: {bandwidth} steps > {array.bandwidth_share_steps}")
+    if len(rates) < len(expected):
+        return Verification(0.0, violations)
+    for dnn in inputs.dnns:
+        if not geq(rates[dnn.name], dnn.min_throughput_inferences_per_s):
+            violations.append(
+                f"min throughput of {dnn.name}: {rates[dnn.name]:.6g} < "
+                f"{dnn.min_throughput_inferences_per_s:g} inferences/s"
+            )
+    return Verification(objective_value(view, rates), violations)
+
+
+def objective_value(view: PolymorphicView, rates: dict[str, float]) -> float:
+    dnns = view.inputs.dnns
+    if view.inputs.objective is Objective.MAX_MIN_NORMALISED:
+        return min(rates[d.name] / d.weight for d in dnns)
+    return sum(d.weight * rates[d.name] for d in dnns)
