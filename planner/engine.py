@@ -364,7 +364,8 @@ def check(
     """Does the committed plan still cover ``scenario``, and how far is it from a fresh
     optimum? Keeps the plan's decisions, lets the formulation refit the rest
     (:meth:`formulations.types.Formulation.refit`), verifies the result, then compares its
-    objective with a fresh solve. ``max_gap`` (relative) defaults to 1%.
+    objective with a fresh solve. ``max_gap`` (relative) defaults to 1%, or the scenario's
+    ``mip_gap`` when that is larger (a difference the solver may leave is no finding).
     """
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
@@ -396,7 +397,7 @@ def check(
         committed=committed,
         fresh=fresh.objective,
         gap=gap,
-        max_gap=DEFAULT_CHECK_MAX_GAP if max_gap is None else max_gap,
+        max_gap=max(DEFAULT_CHECK_MAX_GAP, scenario.solver.mip_gap) if max_gap is None else max_gap,
     )
 
 
