@@ -14,6 +14,7 @@ KINDS: dict[str, str] = {
     "cocktail": "formulations.cocktail",
     "pifs": "formulations.pifs",
     "ddl": "formulations.ddl",
+    "llm": "formulations.llm",
 }
 
 
