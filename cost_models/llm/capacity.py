@@ -17,8 +17,9 @@ TTFT's queueing term is the M/G/1 non-preemptive priority waiting time (Cobham 1
 prompts are the high-priority class with deterministic service ``tau_p``; a decode iteration
 in progress (probability ``(1 - rho_p)(1 - e^-B)``, the number of decoding sequences taken
 as Poisson with mean ``B``) delays a prompt by its mean residual ``tau_d / 2``. Feasible
-rates: ``rho_p < 1``, ``TTFT <= slo``, ``TPOT <= slo``, ``B <= max_batch(I + O)`` (KV
-cache for every sequence's full length, capped at ``max_num_seqs``). Every condition only
+rates: ``rho_p < 1``, ``TTFT <= slo``, ``TPOT <= slo``, ``B + 3 sqrt(B) <= max_batch(I +
+O)`` (the Poisson occupancy's 99.9th percentile within the KV cache for every sequence's
+full length, capped at ``max_num_seqs``). Every condition only
 tightens as ``lam`` grows, so the highest rate is found by bisection.
 
 Request-level (static) batching (FasterTransformer-style serving, Orca Sec. 2's baseline):
@@ -45,6 +46,10 @@ import numpy as np
 from cost_models.llm.latency import Replica
 
 BISECTION_STEPS = 60  # halvings of [0, 1 / tau_p]: a relative precision of 2^-60
+# The KV cache and max_num_seqs must hold B + 3 sqrt(B) sequences: the 99.9th percentile
+# of the Poisson number of decoding sequences (normal approximation), so that the batch
+# limit is rarely hit (at the limit itself the queue of waiting prompts grows without bound).
+OCCUPANCY_SIGMAS = 3.0
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,8 @@ def continuous_state(
         tpot = tau_d / (1 - rho_p)
         residual = lam * tau_p**2 / 2 + (1 - rho_p) * (1 - np.exp(-batch)) * tau_d / 2
         ttft = tau_p + residual / (1 - rho_p)
-    fits = batch <= replica.max_batch(input_tokens + output_tokens, max_num_seqs)
+    occupancy = batch + OCCUPANCY_SIGMAS * np.sqrt(np.maximum(batch, 0.0))
+    fits = occupancy <= replica.max_batch(input_tokens + output_tokens, max_num_seqs)
     feasible = (rho_p < 1) & np.isfinite(batch) & (tpot <= tpot_slo_s) & (ttft <= ttft_slo_s)
     return State(feasible & fits, batch, ttft, tpot)
 
