@@ -11,7 +11,8 @@ from cost_models.llm.latency import LatencyParams, Replica
 from formulations.llm.simulate import replay_replica
 
 # Tolerance: the analytic mean TPOT at the highest SLO-meeting rate is within 25% of the
-# replayed mean, and the replayed means meet the SLOs (M/G/1 priority and Poisson occupancy approximations; lengths are
+# replayed mean, and the replayed means meet the SLOs (M/G/1 priority and Poisson
+# occupancy approximations; lengths are
 # drawn uniformly in the bucket in the replay and taken at the mean analytically).
 TOLERANCE = 0.25
 
