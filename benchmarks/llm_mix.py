@@ -17,6 +17,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -68,8 +69,14 @@ def rows() -> list[dict[str, object]]:
             sc = planner.load_scenario(path, overrides={"slice_factor": s})
             plan = planner.solve(sc)
             view = prepared_view(sc)
-            runs = [("planner", plan.deployment, plan.objective.value)]
-            runs += [(b.name, b.deployment, b.objective) for b in plan.baselines if b.deployment]
+            runs: list[tuple[str, LlmDeployment, float | None]] = [
+                ("planner", cast(LlmDeployment, plan.deployment), plan.objective.value)
+            ]
+            runs += [
+                (b.name, cast(LlmDeployment, b.deployment), b.objective)
+                for b in plan.baselines
+                if b.deployment
+            ]
             for who, deployment, cost in runs:
                 ttft, tpot = attainment(view, deployment)
                 out.append(
