@@ -16,6 +16,7 @@ KINDS: dict[str, str] = {
     "ddl": "formulations.ddl",
     "batch": "formulations.batch",
     "polymorphic": "formulations.polymorphic",
+    "llm": "formulations.llm",
 }
 
 
