@@ -60,7 +60,7 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         return verify_deployment(view, deployment)
 
     def tables(self, view: PPipeView, deployment: PPipeDeployment) -> list[Table]:
-        return deployment_tables(deployment)
+        return deployment_tables(view.inputs, deployment)
 
     def baselines(
         self, view: PPipeView, solver: MilpSolver, solution: Solution[PPipeDeployment]

@@ -47,7 +47,7 @@ def test_absurd_numbers_exit_2_naming_the_key(
     target[key] = value
     path = tmp_path / "bad.toml"
     path.write_text(to_toml(document))  # repr(inf) and repr(nan) are TOML
-    result = run_cli("solve", path)
+    result = run_cli("solve", str(path))
     assert result.exit_code == ExitCode.INVALID_INPUT, result.stderr
     assert key in result.stderr
 
@@ -68,7 +68,7 @@ def test_hostile_chunk_tables_exit_2_naming_the_file(
     document = _document(tmp_path)
     victim = tmp_path / "block_latency_us" / "m0-HI-1.csv"
     victim.write_bytes(content)
-    result = run_cli("solve", write_scenario(tmp_path / "s.toml", document))
+    result = run_cli("solve", str(write_scenario(tmp_path / "s.toml", document)))
     assert result.exit_code == ExitCode.INVALID_INPUT, result.stderr
     assert "m0-HI-1.csv" in result.stderr and what in result.stderr
 
@@ -78,7 +78,7 @@ def test_a_fifo_chunk_table_is_refused_without_reading(tmp_path: Path) -> None:
     victim = tmp_path / "block_latency_us" / "m0-HI-1.csv"
     victim.unlink()
     os.mkfifo(victim)
-    result = run_cli("solve", write_scenario(tmp_path / "s.toml", document))
+    result = run_cli("solve", str(write_scenario(tmp_path / "s.toml", document)))
     assert result.exit_code == ExitCode.INVALID_INPUT and "regular file" in result.stderr
 
 
@@ -88,7 +88,7 @@ def test_a_fifo_chunk_table_is_refused_without_reading(tmp_path: Path) -> None:
 def test_malformed_published_instances_exit_2(tmp_path: Path, instance: Any) -> None:
     (tmp_path / "instances.json").write_text(json.dumps({"k": instance}))
     document = {"kind": "ppipe", "published_instance": {"file": "instances.json", "key": "k"}}
-    result = run_cli("solve", write_scenario(tmp_path / "inst.toml", document))
+    result = run_cli("solve", str(write_scenario(tmp_path / "inst.toml", document)))
     assert result.exit_code == ExitCode.INVALID_INPUT, result.stderr
     assert "instances.json" in result.stderr
 
@@ -97,7 +97,7 @@ def test_malformed_published_instances_exit_2(tmp_path: Path, instance: Any) -> 
 def test_unreadable_instances_file_exits_2(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "instances.json").write_bytes(content)
     document = {"kind": "ppipe", "published_instance": {"file": "instances.json", "key": "k"}}
-    result = run_cli("solve", write_scenario(tmp_path / "inst.toml", document))
+    result = run_cli("solve", str(write_scenario(tmp_path / "inst.toml", document)))
     assert result.exit_code == ExitCode.INVALID_INPUT and "instances" in result.stderr
 
 
