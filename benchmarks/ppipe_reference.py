@@ -16,6 +16,9 @@ solves only, not the baselines; wall clock), ``status``, ``termination``, ``gap`
 ``plan_cpu_s`` (process CPU time of the whole plan, baselines included: on a shared
 machine it moves far less than wall-clock times). A summary (median and max solve time,
 optimality count, PPipe / NP and PPipe / DART-r ratios) goes to stdout.
+
+Without the reference data it prints one line saying what is missing and where it comes
+from, and exits with code 3 (the project's code for "reference data absent" in benchmarks).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from formulations.ppipe.inputs import load_instances  # noqa: E402
 from planner.plan import Plan, write_csv_atomic  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
+REFERENCE_ABSENT = 3  # exit code of every benchmark whose reference data is absent
 
 
 # Same HiGHS setting as the shipped PPipe scenarios: restarts after root presolve double the
@@ -112,7 +116,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", required=True, choices=["maf19", "maf21", "ablation"])
     parser.add_argument("--csv", required=True, type=Path)
@@ -129,8 +133,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     reference: Path = args.reference.resolve()
-    if not (reference / "instances.json").exists():
-        raise SystemExit(f"reference data not found at {reference}; nothing to run")
+    if not (reference / "instances.json").is_file():
+        print(
+            f"missing {reference / 'instances.json'}: PPipe's published planning instances and "
+            "chunk tables (shared/reference/README.md; another folder with --reference)",
+            file=sys.stderr,
+        )
+        return REFERENCE_ABSENT
     time_limit = args.time_limit or (60.0 if args.set == "ablation" else None)
     instances = load_instances(reference / "instances.json")
     keys = [key for key, value in instances.items() if value["set"] == args.set][: args.limit]
@@ -145,7 +154,8 @@ def main() -> None:
         )
         write_csv_atomic(args.csv, rows)
     print(summary(rows))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -43,6 +43,10 @@ NO_CUT_TRANSFER_US = 1.0
 # batches 1..8 at m=1, 1..4 at m=2, 1..2 at m=3 and m=4. The analytical model uses the same.
 MAX_BATCH_BY_MPS: dict[int, int] = {1: 8, 2: 4, 3: 2, 4: 2}
 
+# Largest chunk-table or cut-size file read, bytes: PPipe's published files are under 1 KB
+# (10 chunks x 8 batches); 16 MiB leaves room for any profile while bounding memory.
+MAX_TABLE_FILE_BYTES = 16 * 2**20
+
 BytesT = TypeVar("BytesT", float, np.ndarray)  # one byte count, or one per cut
 
 
@@ -139,9 +143,25 @@ class ChunkTable:
         )
 
 
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a regular data file of at most MAX_TABLE_FILE_BYTES (FIFOs, devices
+    and folders are refused before opening: reading them could block or never end)."""
+    if not path.is_file():
+        raise DataError(path, "file", "a regular file (not a folder, FIFO or device)")
+    size = path.stat().st_size
+    if size > MAX_TABLE_FILE_BYTES:
+        raise DataError(path, "file", f"at most {MAX_TABLE_FILE_BYTES:,} bytes (has {size:,})")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(path, f"byte {error.start}", "UTF-8 text") from None
+    except OSError as error:
+        raise DataError(path, "file", f"a readable file ({error.strerror})") from None
+
+
 def _read_csv_rows(path: Path) -> list[list[float]]:
     rows: list[list[float]] = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:

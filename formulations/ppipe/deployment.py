@@ -10,64 +10,78 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from formulations.ppipe.inputs import Mode, PPipeInputs
 from formulations.ppipe.milp import Chosen
 
+# Every deployment field is validated strictly (no string or boolean for a number), finite
+# and in range: a stored plan is input to ``planner check`` (issue 18 item 6).
+_STRICT = ConfigDict(extra="forbid", strict=True)
+Name = Annotated[str, Field(min_length=1)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
 
 class StagePlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    chunk_start: int
-    chunk_end: int  # exclusive
-    gpu: str
-    mps_level: int
-    batch: int
-    instances: int  # MPS slices
-    gpus: float  # physical GPUs = instances / mps_level
-    latency_us: float  # one batch through the stage
-    throughput_qps: float  # instances x per-instance throughput
+    chunk_start: int = Field(ge=0)
+    chunk_end: int = Field(ge=1)  # exclusive
+    gpu: Name
+    mps_level: int = Field(ge=1)
+    batch: int = Field(ge=1)
+    instances: int = Field(ge=1)  # MPS slices
+    gpus: NonNegative  # physical GPUs = instances / mps_level
+    latency_us: NonNegative  # one batch through the stage
+    throughput_qps: NonNegative  # instances x per-instance throughput
 
 
 class PipelinePlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    gpu_sequence: list[str]  # compat: the pipeline's full type sequence; general: used types
-    stages: list[StagePlan]
-    latency_us: float  # end to end, with transfers, batch building and the SLO reserve
-    throughput_qps: float
+    # compat: the pipeline's full type sequence; general: its used types
+    gpu_sequence: list[Name] = Field(min_length=1)
+    stages: list[StagePlan] = Field(min_length=1)
+    latency_us: NonNegative  # end to end, with transfers, batch building and the SLO reserve
+    throughput_qps: NonNegative
+
+    @property
+    def label(self) -> str:
+        """The GPU types the pipeline runs on, stage by stage (e.g. ``L4 -> T4``, ``T4``)."""
+        return " -> ".join(s.gpu for s in self.stages)
 
 
 class ModelPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    model: str
-    weight: float
-    throughput_qps: float
+    model: Name
+    weight: float = Field(gt=0, allow_inf_nan=False)
+    throughput_qps: NonNegative
     pipelines: list[PipelinePlan]
 
 
 class GpuUse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
-    gpu: str
-    available: int
-    used: float  # sum of instances / mps_level
-    reserved: float  # physical GPUs held (per-index rounding up when that option is on)
+    gpu: Name
+    available: int = Field(ge=0)
+    used: NonNegative  # sum of instances / mps_level
+    reserved: NonNegative  # physical GPUs held (per-index rounding up when that option is on)
     low_class: bool
 
 
 class PPipeDeployment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     mode: Mode
-    objective_qps: float  # min over models of throughput / weight
-    total_throughput_qps: float  # sum over models
-    models: list[ModelPlan]
-    gpus: list[GpuUse]
-    low_class_gpu_share: float | None  # reserved low-class GPUs / available low-class GPUs
+    objective_qps: NonNegative  # min over models of throughput / weight
+    total_throughput_qps: NonNegative  # sum over models
+    models: list[ModelPlan] = Field(min_length=1)
+    gpus: list[GpuUse] = Field(min_length=1)
+    # reserved low-class GPUs / available low-class GPUs
+    low_class_gpu_share: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
 
 
 def pipeline_qps(chosen: Chosen) -> float:

@@ -5,7 +5,7 @@ tables and designs, once per scenario), :mod:`.designs` (enumeration of SLO-feas
 pipeline designs and exact dominance pruning, with the stage latency and throughput
 parameters), :mod:`.milp` (the math and the model builder, the solve strategy),
 :mod:`.deployment`, :mod:`.verify`, :mod:`.baselines` (the other mode, NP, DART-r),
-:mod:`.tables`.
+:mod:`.tables`, :mod:`.refit` (``planner check``: the committed pipelines re-evaluated).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from formulations.ppipe.baselines import baselines
 from formulations.ppipe.deployment import PPipeDeployment, build_deployment
 from formulations.ppipe.inputs import PPipeInputs
 from formulations.ppipe.milp import pipelines, solve_designs
+from formulations.ppipe.refit import refit_deployment
 from formulations.ppipe.tables import deployment_tables
 from formulations.ppipe.verify import verify_deployment
 from formulations.ppipe.view import PPipeView, no_design_message, prepare
@@ -26,6 +27,7 @@ from formulations.types import (
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    Refit,
     Sense,
     Solution,
     Table,
@@ -58,7 +60,7 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         return verify_deployment(view, deployment)
 
     def tables(self, view: PPipeView, deployment: PPipeDeployment) -> list[Table]:
-        return deployment_tables(deployment)
+        return deployment_tables(view.inputs, deployment)
 
     def baselines(
         self, view: PPipeView, solver: MilpSolver, solution: Solution[PPipeDeployment]
@@ -75,6 +77,11 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         numbers["pipelines"] = sum(len(m.pipelines) for m in deployment.models)
         numbers["low_class_gpu_share"] = deployment.low_class_gpu_share
         return numbers
+
+    def refit(
+        self, view: PPipeView, deployment: PPipeDeployment, solver: MilpSolver
+    ) -> Refit[PPipeDeployment]:
+        return refit_deployment(view, deployment)
 
     def explain_infeasible(self, view: PPipeView, context: Any) -> str:
         return (

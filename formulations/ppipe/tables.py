@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from formulations.ppipe.deployment import PPipeDeployment
+from formulations.ppipe.inputs import PPipeInputs
 from formulations.types import Table
 
 
-def deployment_tables(deployment: PPipeDeployment) -> list[Table]:
-    """Pipeline stages (the primary table), models (the bottleneck marked), GPUs."""
+def deployment_tables(inputs: PPipeInputs, deployment: PPipeDeployment) -> list[Table]:
+    """Pipeline stages (the primary table; the title names the mode), models with their SLO
+    (the bottleneck marked), GPUs. A pipeline is labelled by the GPU types its stages run on
+    (a compat pipeline's full type sequence may list a type no stage uses)."""
+    slo_us = {m.name: m.slo_us for m in inputs.models}
     stages = Table(
-        "Pipeline stages",
+        f"Pipeline stages ({deployment.mode} mode)",
         [
             "model",
             "pipeline",
-            "gpu_sequence",
+            "gpus_used",
             "stage",
             "chunks",
             "gpu",
@@ -35,7 +39,7 @@ def deployment_tables(deployment: PPipeDeployment) -> list[Table]:
                     [
                         model.model,
                         p,
-                        "-".join(pipeline.gpu_sequence),
+                        pipeline.label,
                         k,
                         f"[{s.chunk_start}, {s.chunk_end})",
                         s.gpu,
@@ -51,11 +55,21 @@ def deployment_tables(deployment: PPipeDeployment) -> list[Table]:
                 )
     models = Table(
         "Models",
-        ["model", "weight", "pipelines", "throughput_qps", "throughput_per_weight"],
+        [
+            "model",
+            "weight",
+            "slo_us",
+            "latency_us_max",
+            "pipelines",
+            "throughput_qps",
+            "throughput_per_weight",
+        ],
         [
             [
                 m.model,
                 m.weight,
+                round(slo_us[m.model], 1),
+                round(max((p.latency_us for p in m.pipelines), default=0.0), 1),
                 len(m.pipelines),
                 round(m.throughput_qps, 2),
                 round(m.throughput_qps / m.weight, 2),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from fractions import Fraction
 
 from cost_models.ppipe.tables import ChunkTable, batch_build_us
@@ -28,7 +29,19 @@ from formulations.tolerances import close, leq
 from formulations.types import Verification
 
 
-def _check_pipeline(
+@dataclass
+class PipelineEvaluation:
+    """The cost model's numbers for one pipeline's decisions (cuts, GPU types, MPS levels,
+    batches, instance counts), recomputed from the chunk table."""
+
+    stage_latency_us: list[float]
+    stage_throughput_qps: list[float]  # instances x per-instance throughput
+    latency_us: float  # end to end, with transfers, batch building and the SLO reserve
+    capacity_qps: float  # the slowest stage's throughput
+    cells: dict[tuple[int, str], Fraction]  # (slot index, GPU type) -> physical GPUs
+
+
+def evaluate_pipeline(
     inputs: PPipeInputs,
     mode: str,
     model: ModelDemand,
@@ -36,9 +49,9 @@ def _check_pipeline(
     pipeline: PipelinePlan,
     where: str,
     out: list[str],
-    per_index: dict[tuple[int, str], Fraction],
-) -> float:
-    """Violations of one pipeline go to ``out``; returns its recomputed throughput."""
+) -> PipelineEvaluation | None:
+    """Recompute one pipeline from its decisions; structural violations (GPU types, chunk
+    chain, MPS levels, batches) go to ``out``; None when it cannot be evaluated at all."""
     pools = {gpu.name: gpu for gpu in inputs.gpus}
     sequence, stages = pipeline.gpu_sequence, pipeline.stages
     if mode == "compat" and len(sequence) != inputs.max_partitions:
@@ -49,10 +62,14 @@ def _check_pipeline(
         out.append(f"{where}: GPU sequence {sequence} names a GPU type not in the scenario")
     if not stages or len(stages) > min(len(sequence), inputs.max_partitions):
         out.append(f"{where}: 1..{inputs.max_partitions} stages within its GPU sequence")
-        return 0.0
-    capacity = math.inf
-    latency = model.slo_reserve_us + batch_build_us(
-        inputs.batch_build_factor, stages[0].batch, model.est_throughput_qps
+        return None
+    evaluation = PipelineEvaluation(
+        [],
+        [],
+        model.slo_reserve_us
+        + batch_build_us(inputs.batch_build_factor, stages[0].batch, model.est_throughput_qps),
+        math.inf,
+        defaultdict(Fraction),
     )
     expected_start = 0
     for k, s in enumerate(stages):
@@ -60,21 +77,19 @@ def _check_pipeline(
         pool = pools.get(s.gpu)
         if pool is None or s.gpu != sequence[k]:
             out.append(f"{at}: GPU {s.gpu} is not slot {k} of sequence {sequence}")
-            return 0.0
+            return None
         if s.chunk_start != expected_start or not s.chunk_start < s.chunk_end <= table.chunks:
             out.append(
                 f"{at}: chunks [{s.chunk_start}, {s.chunk_end}) do not continue the "
                 f"chain at {expected_start} within {table.chunks} chunks"
             )
-            return 0.0
+            return None
         expected_start = s.chunk_end
         if not 1 <= s.mps_level <= pool.max_mps_level or not table.has(s.gpu, s.mps_level, s.batch):
             out.append(f"{at}: MPS level {s.mps_level} / batch {s.batch} not allowed on {s.gpu}")
-            return 0.0
+            return None
         if inputs.same_batch_across_partitions and s.batch != stages[0].batch:
             out.append(f"{at}: batch {s.batch} differs from the first stage's")
-        if s.instances < 1:
-            out.append(f"{at}: at least one instance (got {s.instances})")
         stage_latency = table.stage_latency_us(
             s.gpu, s.mps_level, s.batch, s.chunk_start, s.chunk_end
         )
@@ -87,6 +102,38 @@ def _check_pipeline(
             inputs.bandwidth_gbit_per_s,
             pool.gpus_per_server,
         )
+        evaluation.stage_latency_us.append(stage_latency)
+        evaluation.stage_throughput_qps.append(rate)
+        evaluation.latency_us += stage_latency
+        if s.chunk_end < table.chunks:
+            evaluation.latency_us += s.batch * table.cut_transfer_us(
+                s.chunk_end, inputs.bandwidth_gbit_per_s
+            )
+        evaluation.capacity_qps = min(evaluation.capacity_qps, rate)
+        evaluation.cells[(k, s.gpu)] += Fraction(s.instances, s.mps_level)
+    if expected_start != table.chunks:
+        out.append(f"{where}: stages end at chunk {expected_start}, not {table.chunks}")
+    return evaluation
+
+
+def _check_pipeline(
+    inputs: PPipeInputs,
+    mode: str,
+    model: ModelDemand,
+    table: ChunkTable,
+    pipeline: PipelinePlan,
+    where: str,
+    out: list[str],
+    per_index: dict[tuple[int, str], Fraction],
+) -> float:
+    """Violations of one pipeline go to ``out``; returns its recomputed throughput."""
+    evaluation = evaluate_pipeline(inputs, mode, model, table, pipeline, where, out)
+    if evaluation is None:
+        return 0.0
+    for k, s in enumerate(pipeline.stages):
+        at = f"{where} stage {k}"
+        stage_latency = evaluation.stage_latency_us[k]
+        rate = evaluation.stage_throughput_qps[k]
         if not close(stage_latency, s.latency_us):
             out.append(f"{at}: latency {s.latency_us} us, recomputed {stage_latency} us")
         if not close(rate, s.throughput_qps):
@@ -95,13 +142,9 @@ def _check_pipeline(
             )
         if not close(s.gpus, s.instances / s.mps_level):
             out.append(f"{at}: {s.gpus} GPUs, but {s.instances} instances / level {s.mps_level}")
-        latency += stage_latency
-        if s.chunk_end < table.chunks:
-            latency += s.batch * table.cut_transfer_us(s.chunk_end, inputs.bandwidth_gbit_per_s)
-        capacity = min(capacity, rate)
-        per_index[(k, s.gpu)] += Fraction(s.instances, s.mps_level)
-    if expected_start != table.chunks:
-        out.append(f"{where}: stages end at chunk {expected_start}, not {table.chunks}")
+    for cell, value in evaluation.cells.items():
+        per_index[cell] += value
+    latency, capacity = evaluation.latency_us, evaluation.capacity_qps
     if not leq(latency, model.slo_us):
         out.append(f"{where}: latency {latency:.1f} us exceeds the SLO {model.slo_us:.1f} us")
     if not close(latency, pipeline.latency_us):

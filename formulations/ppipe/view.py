@@ -7,6 +7,7 @@ every model's SLO-feasible pipeline designs (:mod:`formulations.ppipe.designs`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,40 @@ def chunk_tables(inputs: PPipeInputs) -> tuple[ChunkTable, ...]:
     return tuple(tables)
 
 
+# Most candidate designs of one model the enumeration may visit: about 8x PPipe's largest
+# published instances (ablation set: 3 partitions, 2 GPU types at 4 MPS levels, 10 chunks:
+# 1.2e6), about 20 s of enumeration on one core. Beyond it the scenario is refused (exit 2).
+MAX_CANDIDATE_DESIGNS = 10_000_000
+
+
+def candidate_designs(inputs: PPipeInputs, table: ChunkTable) -> int:
+    """An upper bound on the designs of one model before the SLO filter: every split of its
+    C chunks into k <= P contiguous stages, times (GPU type, MPS level, batch) per stage."""
+    configs = sum(
+        table.max_batch(gpu.name, m) for gpu in inputs.gpus for m in range(1, gpu.max_mps_level + 1)
+    )
+    return sum(
+        math.comb(table.chunks - 1, k - 1) * configs**k
+        for k in range(1, min(inputs.max_partitions, table.chunks) + 1)
+    )
+
+
+def check_size(inputs: PPipeInputs, tables: tuple[ChunkTable, ...]) -> None:
+    """Refuse, naming the model's key, a scenario whose design enumeration would exceed
+    MAX_CANDIDATE_DESIGNS."""
+    for index, table in enumerate(tables):
+        count = candidate_designs(inputs, table)
+        if count > MAX_CANDIDATE_DESIGNS:
+            raise InputError(
+                None,
+                f"models[{index}].chunks" if inputs.max_partitions <= 2 else "max_partitions",
+                f"at most {MAX_CANDIDATE_DESIGNS:,} candidate pipeline designs per model "
+                f"(model {inputs.models[index].name}: {table.chunks} chunks, "
+                f"max_partitions = {inputs.max_partitions} and the GPU types' MPS levels and "
+                f"batches give {count:,}); lower max_partitions, chunks or max_mps_level",
+            )
+
+
 def plan_designs(
     inputs: PPipeInputs, tables: tuple[ChunkTable, ...], max_partitions: int | None = None
 ) -> tuple[Design, ...]:
@@ -74,6 +109,7 @@ def plan_designs(
 
 def prepare(inputs: PPipeInputs) -> PPipeView:
     tables = chunk_tables(inputs)
+    check_size(inputs, tables)
     return PPipeView(inputs, tables, plan_designs(inputs, tables))
 
 

@@ -90,3 +90,20 @@ def test_benchmark_writes_one_verified_row_per_instance(tmp_path: Path) -> None:
         assert float(row["objective"]) == pytest.approx(plan.objective.value, rel=1e-9)
         assert float(row["np_objective"]) == pytest.approx(plan.baseline("np").objective)
         assert row["status"] == "optimal" and row["termination"] == "optimal"
+
+
+def test_benchmark_without_reference_data_says_what_is_missing(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "ppipe_reference.py"),
+            *("--set", "maf19", "--csv", str(tmp_path / "out.csv")),
+            *("--reference", str(tmp_path / "absent")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 3 and not (tmp_path / "out.csv").exists()
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "instances.json" in lines[0] and "shared/reference" in lines[0]

@@ -166,7 +166,7 @@ def test_duplicate_gpu_and_unknown_models_exit_2(tmp_path: Path) -> None:
 
 def test_impossible_slo_exits_3_naming_the_model(tmp_path: Path) -> None:
     document = _scenario(tmp_path)
-    document["models"][1]["slo_us"] = 10.0
+    document["models"][1].update(slo_us=10.0, slo_reserve_us=0.0)
     path = write_scenario(tmp_path / "tight.toml", document)
     result = run_cli("solve", path)
     assert result.exit_code == ExitCode.INFEASIBLE
