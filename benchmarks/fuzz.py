@@ -248,6 +248,11 @@ def run(mutant: Mutant, folder: Path, number: int, timeout_s: float) -> Outcome:
     return Outcome(mutant, done.returncode, time.perf_counter() - started, last[:300])
 
 
+def _shown(path: Path) -> str:
+    """A scenario's path relative to the project when it is inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutants", type=int, default=200, help="how many mutants in all")
@@ -258,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     args = parser.parse_args(argv)
-    scenarios = args.scenario or sorted((ROOT / "scenarios").glob("*/*.toml"))
+    scenarios = (
+        [p.resolve() for p in args.scenario]
+        if args.scenario
+        else sorted((ROOT / "scenarios").glob("*/*.toml"))
+    )
     reference = ROOT.parent / "shared" / "reference"
     if not reference.is_dir():
         scenarios = [s for s in scenarios if "shared/reference" not in s.read_text()]
@@ -290,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                     **summary,
                     "failures": [
                         {
-                            "scenario": str(o.mutant.scenario.relative_to(ROOT)),
+                            "scenario": _shown(o.mutant.scenario),
                             "key": ".".join(map(str, o.mutant.path)),
                             "how": o.mutant.how,
                             "exit": o.exit_code,
@@ -307,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(f"{k}={v}" for k, v in summary.items()))
         for o in failures:
             print(
-                f"{o.verdict}: {o.mutant.scenario.relative_to(ROOT)} "
+                f"{o.verdict}: {_shown(o.mutant.scenario)} "
                 f"{'.'.join(map(str, o.mutant.path))} {o.mutant.how} -> exit {o.exit_code}: "
                 f"{o.last_line}"
             )
@@ -316,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             args.csv,
             [
                 {
-                    "scenario": str(o.mutant.scenario.relative_to(ROOT)),
+                    "scenario": _shown(o.mutant.scenario),
                     "key": ".".join(map(str, o.mutant.path)),
                     "how": o.mutant.how,
                     "exit_code": o.exit_code,
