@@ -15,6 +15,7 @@ KINDS: dict[str, str] = {
     "pifs": "formulations.pifs",
     "ddl": "formulations.ddl",
     "batch": "formulations.batch",
+    "cellular": "formulations.cellular",
 }
 
 

@@ -43,14 +43,16 @@ requests that arrived during the previous one: the smallest b with ``lambda g(b)
 latency_k(p) = p g(b) (the batch in progress) + padded duration of b requests whose longest
 is the larger of the bucket's p-quantile length and the p-quantile of the others' maximum.
 With length bucketing every bucket has its own queue, batches are padded to the bucket's
-upper length, and a batch of bucket k waits one round of every bucket's batch: the round
-``T = sum_k g_k(clip(lambda_k T, 1, G))``, latency_k(p) = p T + g_k(min(G, lambda_k T + 1)).
+upper length, and a batch of bucket k waits one round of the buckets' batches, each bucket
+present with probability min(1, lambda_k T): ``T = sum_k min(1, lambda_k T) g_k(clip(lambda_k
+T, 1, G))`` (at least one batch), latency_k(p) = p T + g_k(min(G, lambda_k T + 1)).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,8 +216,8 @@ def padded_us(
 ) -> float:
     """Duration (us) of one graph batch of ``requests`` requests padded to ``tokens`` tokens."""
     return sum(
-        batch_us(tau_us[kind], requests * cells)
-        for kind, cells in stages(structure, tokens, target_ratio)
+        count * batch_us(tau_us[kind], requests * cells)
+        for (kind, cells), count in Counter(stages(structure, tokens, target_ratio)).items()
     )
 
 
@@ -279,15 +281,18 @@ def graph_latency(
     shares = np.array([bk.share for bk in mix.buckets])
     for i, rate in enumerate(lam):
         rates = rate * shares
-        cycle = float(per_bucket[rates > 0, 0].sum())
+        cycle = float(per_bucket[rates > 0, 0].max())
         stable = False
         for _ in range(FIXED_POINT_ITERATIONS):
             batch = np.clip(rates * cycle, 1.0, None)
             if np.any(batch > graph_batch):
                 break
             new = sum(
-                float(np.interp(batch[k], sizes, per_bucket[k])) for k in range(nb) if rates[k] > 0
+                min(1.0, rates[k] * cycle) * float(np.interp(batch[k], sizes, per_bucket[k]))
+                for k in range(nb)
+                if rates[k] > 0
             )
+            new = max(new, float(per_bucket[rates > 0, 0].max()))
             if abs(new - cycle) <= FIXED_POINT_RTOL * new:
                 stable = True
                 cycle = new
@@ -302,7 +307,7 @@ def graph_latency(
 
 
 def capacity_qps(
-    latency: callable,  # type: ignore[valid-type]
+    latency: Callable[[NDArray[np.float64]], NDArray[np.float64]],
     slo_s: float,
     upper_qps: float,
 ) -> float:
