@@ -81,6 +81,7 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
         if any(pool_problems(view, deployment.policy, p) for p in deployment.pools):
             return {"gpus": sum(p.count for p in deployment.pools)}
         pools = figures(view, deployment)
+        worst = max(max(f.latency_ms) for f in pools)
         return {
             "gpus": sum(p.count for p in deployment.pools),
             "cost_usd_per_h": round(cost_usd_per_h(view, deployment), 4),
@@ -88,9 +89,8 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
                 sum(p.count * f.capacity_qps for p, f in zip(deployment.pools, pools, strict=True)),
                 1,
             ),
-            f"worst_{view.inputs.percentile}_ms": round(
-                max(max(f.latency_ms) for f in pools), 2
-            ),
+            # None: some bucket is unstable (no finite latency) at the routed load
+            f"worst_{view.inputs.percentile}_ms": round(worst, 2) if np.isfinite(worst) else None,
         }
 
     def baselines(
