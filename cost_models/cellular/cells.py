@@ -102,9 +102,7 @@ def tree_cells(input_dim: int, hidden: int) -> tuple[Cell, Cell]:
     )
     node = (
         _gemm(2 * hidden, TREE_NODE_GATES * hidden),
-        _elementwise(
-            LSTM_GATE_FLOPS * hidden, (TREE_NODE_GATES + 2 + LSTM_GATE_WRITES) * hidden
-        ),
+        _elementwise(LSTM_GATE_FLOPS * hidden, (TREE_NODE_GATES + 2 + LSTM_GATE_WRITES) * hidden),
     )
     return (
         Cell("leaf", leaf, input_dim * TREE_LEAF_GATES * hidden / 1e6),
@@ -127,7 +125,9 @@ def modelled_tau_us(
     return US_PER_S * (times.compute_s + times.memory_s + launches)
 
 
-def read_tau_table(path: Path) -> dict[tuple[str, str], tuple[NDArray[np.int64], NDArray[np.float64]]]:
+def read_tau_table(
+    path: Path,
+) -> dict[tuple[str, str], tuple[NDArray[np.int64], NDArray[np.float64]]]:
     """A measured table ``cell,gpu,batch_size,latency_us``: (cell, gpu) -> (batches, us)."""
     rows: dict[tuple[str, str], dict[int, float]] = {}
     with path.open(newline="") as handle:
@@ -140,9 +140,7 @@ def read_tau_table(path: Path) -> dict[tuple[str, str], tuple[NDArray[np.int64],
             except (TypeError, ValueError):
                 raise DataError(path, f"line {line}", "an integer batch_size, latency_us") from None
             if batch < 1 or not np.isfinite(value) or value <= 0:
-                raise DataError(
-                    path, f"line {line}", "batch_size >= 1 and a finite latency_us > 0"
-                )
+                raise DataError(path, f"line {line}", "batch_size >= 1 and a finite latency_us > 0")
             rows.setdefault((row["cell"], row["gpu"]), {})[batch] = value
     out = {}
     for key, points in rows.items():
@@ -164,7 +162,7 @@ def measured_tau_us(
         raise DataError(
             path,
             f"{cell}/{gpu}",
-            f"measured batch sizes from 1 to at least {max_batch} (got {batches[0]}..{batches[-1]})",
+            f"measured batch sizes 1 to at least {max_batch} (got {batches[0]}..{batches[-1]})",
         )
     return np.interp(np.arange(1, max_batch + 1), batches, values)
 

@@ -101,7 +101,9 @@ class Mix:
         out = np.zeros((len(self.buckets), len(self.kinds)))
         index = {k: i for i, k in enumerate(self.kinds)}
         for b, bucket in enumerate(self.buckets):
-            for stage in stages(self.structure, bucket.quantile_tokens(quantile), self.target_ratio):
+            for stage in stages(
+                self.structure, bucket.quantile_tokens(quantile), self.target_ratio
+            ):
                 out[b, index[stage]] += 1
         return out
 
@@ -114,9 +116,7 @@ class Mix:
         return out
 
 
-def mix_of(
-    structure: Structure, target_ratio: float, buckets: Sequence[Bucket], types: int
-) -> Mix:
+def mix_of(structure: Structure, target_ratio: float, buckets: Sequence[Bucket], types: int) -> Mix:
     counts: dict[tuple[int, int], float] = {}
     for bucket in buckets:
         lengths = bucket.tokens()
@@ -162,7 +162,9 @@ def cellular_latency(
     quantile: float,
 ) -> CellularLatency:
     """The module docstring's approximation, at every per-GPU load in ``rate_qps``."""
-    tau_s = [np.asarray(t[:b], dtype=float) / US_PER_S for t, b in zip(tau_us, max_batch, strict=True)]
+    tau_s = [
+        np.asarray(t[:b], dtype=float) / US_PER_S for t, b in zip(tau_us, max_batch, strict=True)
+    ]
     lam = np.asarray(rate_qps, dtype=float)
     types = mix.types
     batches = np.array(max_batch, dtype=float)
@@ -235,7 +237,8 @@ def _max_tokens_pmf(mix: Mix, requests: int) -> tuple[NDArray[np.int64], NDArray
 
 def _max_tokens_quantile(mix: Mix, requests: int, quantile: float) -> int:
     support, pmf = _max_tokens_pmf(mix, requests)
-    return int(support[min(len(support) - 1, np.searchsorted(np.cumsum(pmf), quantile))])
+    index = min(len(support) - 1, int(np.searchsorted(np.cumsum(pmf), quantile)))
+    return int(support[index])
 
 
 def graph_latency(
@@ -255,9 +258,13 @@ def graph_latency(
         g = np.zeros(graph_batch)
         for size in range(1, graph_batch + 1):
             support, pmf = _max_tokens_pmf(mix, size)
-            g[size - 1] = sum(
-                p * padded_us(s, r, tau_us, size, int(t)) for t, p in zip(support, pmf, strict=True)
-            ) / US_PER_S
+            g[size - 1] = (
+                sum(
+                    p * padded_us(s, r, tau_us, size, int(t))
+                    for t, p in zip(support, pmf, strict=True)
+                )
+                / US_PER_S
+            )
         sizes = np.arange(1, graph_batch + 1)
         for i, rate in enumerate(lam):
             ok = np.nonzero(rate * g <= sizes)[0]
@@ -273,11 +280,14 @@ def graph_latency(
         return out
     per_bucket = np.array(
         [
-            [padded_us(s, r, tau_us, size, bk.hi_tokens) / US_PER_S for size in range(1, graph_batch + 1)]
+            [
+                padded_us(s, r, tau_us, size, bk.hi_tokens) / US_PER_S
+                for size in range(1, graph_batch + 1)
+            ]
             for bk in mix.buckets
         ]
     )  # (buckets, G)
-    sizes = np.arange(1, graph_batch + 1, dtype=float)
+    grid = np.arange(1, graph_batch + 1, dtype=float)
     shares = np.array([bk.share for bk in mix.buckets])
     for i, rate in enumerate(lam):
         rates = rate * shares
@@ -288,7 +298,7 @@ def graph_latency(
             if np.any(batch > graph_batch):
                 break
             new = sum(
-                min(1.0, rates[k] * cycle) * float(np.interp(batch[k], sizes, per_bucket[k]))
+                min(1.0, rates[k] * cycle) * float(np.interp(batch[k], grid, per_bucket[k]))
                 for k in range(nb)
                 if rates[k] > 0
             )
@@ -302,7 +312,7 @@ def graph_latency(
             continue
         for k in range(nb):
             size = min(float(graph_batch), rates[k] * cycle + 1.0)
-            out[i, k] = quantile * cycle + float(np.interp(size, sizes, per_bucket[k]))
+            out[i, k] = quantile * cycle + float(np.interp(size, grid, per_bucket[k]))
     return out
 
 

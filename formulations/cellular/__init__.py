@@ -1,4 +1,4 @@
-"""Cellular batching (BatchMaker, Gao et al., EuroSys '18): GPUs and maximum batches for RNN serving."""
+"""Cellular batching (BatchMaker, EuroSys '18): GPU counts and maximum batches for RNNs."""
 
 from formulations.cellular.formulation import CellularFormulation
 

@@ -136,7 +136,9 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
         if any(pool_problems(view, deployment.policy, p) for p in deployment.pools):
             return Refit(deployment)
         pools = figures(view, deployment)
-        capacity = sum(p.count * f.capacity_qps for p, f in zip(deployment.pools, pools, strict=True))
+        capacity = sum(
+            p.count * f.capacity_qps for p, f in zip(deployment.pools, pools, strict=True)
+        )
         shortfalls = []
         for k, (label, bucket) in enumerate(zip(view.labels(), view.inputs.traffic, strict=True)):
             if max(f.latency_ms[k] for f in pools) > view.inputs.slo_ms or (
@@ -158,7 +160,10 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
     ) -> list[Table]:
         """Replay the plan and both graph-batching baselines (see simulate.py)."""
         deployments = {"cellular": deployment}
-        for name, policy in (("graph_batching", "graph"), ("graph_batching_bucketed", "graph_bucketed")):
+        for name, policy in (
+            ("graph_batching", "graph"),
+            ("graph_batching_bucketed", "graph_bucketed"),
+        ):
             deployments[name] = graph_baseline(view, deployment, policy)
         results = {}
         for name, dep in deployments.items():

@@ -52,9 +52,7 @@ from formulations.types import Certificate, MilpSolver, Sense, Solution, require
 def build(view: CellularView) -> tuple[Model, list[tuple[str, tuple[int, ...]]]]:
     labels = [(c.gpu, c.max_batch) for c in view.candidates]
     lam = view.total_rate_qps
-    bound = [
-        min(view.max_count[c.gpu], math.ceil(lam / c.capacity_qps)) for c in view.candidates
-    ]
+    bound = [min(view.max_count[c.gpu], math.ceil(lam / c.capacity_qps)) for c in view.candidates]
     model = Model("cellular", Sense.MINIMIZE)
     names = [f"{g}|{'x'.join(map(str, b))}" for g, b in labels]
     n = model.add_variables(
@@ -63,8 +61,7 @@ def build(view: CellularView) -> tuple[Model, list[tuple[str, tuple[int, ...]]]]
     y = model.add_variables("y", names, upper=1, integer=True)
     model.add_constraint(
         "demand",
-        lin_sum(c.capacity_qps * n[k] for c, k in zip(view.candidates, names, strict=True))
-        >= lam,
+        lin_sum(c.capacity_qps * n[k] for c, k in zip(view.candidates, names, strict=True)) >= lam,
     )
     for gpu in view.max_count:
         mine = [k for (g, _), k in zip(labels, names, strict=True) if g == gpu]

@@ -5,9 +5,9 @@ Cellular batching follows BatchMaker (EuroSys '18, Sec. 4.2-4.3): one queue of r
 per cell type, each ordered by its request's arrival; when the GPU frees it picks a type
 (``oldest_first``: the type whose oldest ready cell belongs to the oldest request, the
 issue's rule; ``round_robin``: the next type with ready cells after the last one run),
-taking that type's ready cells oldest first up to its maximum batch (a tree stage larger than the room left is split);
-a finished cell readies the request's next stage. Graph batching takes up to G waiting
-requests (from one FIFO queue, or from the bucket queue whose head is oldest) and runs
+taking that type's ready cells oldest first up to its maximum batch (a tree stage larger
+than the room left is split); a finished cell readies the request's next stage. Graph
+batching takes up to G waiting requests (from one FIFO queue, or from the bucket queue whose head is oldest) and runs
 the whole graph padded to the batch's longest request. Requests are routed to GPUs at
 random in proportion to their capacity, so each GPU of a pool sees an independent Poisson
 stream and one GPU per pool is replayed.
@@ -71,7 +71,9 @@ class Stats:
         index = int(np.searchsorted(np.cumsum(counts), quantile * total))
         edges = np.concatenate(([0.0], HIST_EDGES_S, [np.inf]))
         lo, hi = edges[index], edges[index + 1]
-        return float(np.sqrt(lo * hi)) if lo > 0 and np.isfinite(hi) else float(hi if lo == 0 else lo)
+        return (
+            float(np.sqrt(lo * hi)) if lo > 0 and np.isfinite(hi) else float(hi if lo == 0 else lo)
+        )
 
     def attainment(self, bucket: int | None = None) -> float:
         counts = self.hist.sum() if bucket is None else self.hist[bucket].sum()

@@ -26,8 +26,16 @@ def pool_table(view: CellularView, deployment: CellularDeployment) -> Table:
             ]
         )
     p = view.inputs.percentile
-    columns = ["gpu", "count", "max_batch", "capacity_qps", "load_qps", f"worst_{p}_ms",
-               "price_usd_per_h", "cost_usd_per_h"]
+    columns = [
+        "gpu",
+        "count",
+        "max_batch",
+        "capacity_qps",
+        "load_qps",
+        f"worst_{p}_ms",
+        "price_usd_per_h",
+        "cost_usd_per_h",
+    ]
     return Table(f"GPU pools ({deployment.policy} batching)", columns, rows)
 
 
@@ -43,16 +51,25 @@ def bucket_table(view: CellularView, deployment: CellularDeployment) -> Table:
 
 def candidate_table(view: CellularView, deployment: CellularDeployment) -> Table:
     chosen = {(p.gpu, batches(view, p)) for p in deployment.pools}
-    rows, marked = [], None
+    rows: list[list[object]] = []
+    marked: int | None = None
     for c in sorted(view.candidates, key=lambda c: view.price_usd_per_h[c.gpu] / c.capacity_qps):
         if (c.gpu, c.max_batch) in chosen and marked is None:
             marked = len(rows)
         rows.append(
-            [c.gpu, "x".join(map(str, c.max_batch)), round(c.capacity_qps, 1),
-             round(1000 * view.price_usd_per_h[c.gpu] / c.capacity_qps, 5)]
+            [
+                c.gpu,
+                "x".join(map(str, c.max_batch)),
+                round(c.capacity_qps, 1),
+                round(1000 * view.price_usd_per_h[c.gpu] / c.capacity_qps, 5),
+            ]
         )
-    columns = ["gpu", "max_batch (" + "x".join(view.cell_names) + ")", "capacity_qps",
-               "usd_per_h_per_1k_qps"]
+    columns = [
+        "gpu",
+        "max_batch (" + "x".join(view.cell_names) + ")",
+        "capacity_qps",
+        "usd_per_h_per_1k_qps",
+    ]
     return Table("Candidate configurations (chosen row marked)", columns, rows, marked)
 
 
@@ -76,6 +93,15 @@ def replay_table(
                     round(100 * utilisation, 1),
                 ]
             )
-    columns = ["policy", "bucket", "p50_ms", "p95_ms", "p99_ms", f"analytic_{p}_ms",
-               "slo_attainment_pct", "throughput_qps", "utilisation_pct"]
+    columns = [
+        "policy",
+        "bucket",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        f"analytic_{p}_ms",
+        "slo_attainment_pct",
+        "throughput_qps",
+        "utilisation_pct",
+    ]
     return Table(f"Replay ({runs} runs from seed {seed})", columns, rows)

@@ -62,7 +62,11 @@ def figures(view: CellularView, deployment: CellularDeployment) -> list[PoolFigu
     for pool, capacity in zip(deployment.pools, capacities, strict=True):
         load = view.total_rate_qps * capacity / total if total > 0 else np.inf
         latency = view.latency_fn(pool.gpu, deployment.policy, batches(view, pool))
-        at = latency(np.array([load]))[0] if np.isfinite(load) else np.full(len(view.labels()), np.inf)
+        at = (
+            latency(np.array([load]))[0]
+            if np.isfinite(load)
+            else np.full(len(view.labels()), np.inf)
+        )
         out.append(PoolFigures(capacity, float(load), [float(x) * MS_PER_S for x in at]))
     return out
 
@@ -75,7 +79,9 @@ def verify(view: CellularView, deployment: CellularDeployment) -> Verification:
     violations: list[str] = []
     gpus = [p.gpu for p in deployment.pools]
     for gpu in sorted({g for g in gpus if gpus.count(g) > 1}):
-        violations.append(f"GPU type {gpu} appears in {gpus.count(gpu)} pools (one configuration each)")
+        violations.append(
+            f"GPU type {gpu} appears in {gpus.count(gpu)} pools (one configuration each)"
+        )
     for pool in deployment.pools:
         violations += pool_problems(view, deployment.policy, pool)
     if not deployment.pools:

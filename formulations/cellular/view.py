@@ -9,7 +9,7 @@ bucket meets the latency SLO (``cost_models.cellular.latency``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,9 +136,7 @@ def prepare(inputs: CellularInputs) -> CellularView:
             else:
                 per_cell.append(modelled_tau_us(cell, spec.name, precision, largest))
         tau[spec.name] = tuple(per_cell)
-    buckets = tuple(
-        Bucket(b.min_tokens, b.max_tokens, b.rate_qps) for b in inputs.traffic
-    )
+    buckets = tuple(Bucket(b.min_tokens, b.max_tokens, b.rate_qps) for b in inputs.traffic)
     total = sum(b.rate_qps for b in inputs.traffic)
     shares = tuple(Bucket(b.lo_tokens, b.hi_tokens, b.share / total) for b in buckets)
     mix = mix_of(inputs.model.structure, inputs.model.target_ratio, shares, len(names))
@@ -165,7 +163,7 @@ def prepare(inputs: CellularInputs) -> CellularView:
 
 
 def _tau_source(
-    inputs: CellularInputs, table: dict[tuple[str, str], object], names: Sequence[str]
+    inputs: CellularInputs, table: Mapping[tuple[str, str], object], names: Sequence[str]
 ) -> str:
     measured = [f"{c}/{g.name}" for g in inputs.gpus for c in names if (c, g.name) in table]
     model = "calibrated performance model (cost_models/perf/calibration.json)"
