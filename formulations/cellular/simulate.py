@@ -7,14 +7,14 @@ per cell type, each ordered by its request's arrival; when the GPU frees it pick
 issue's rule; ``round_robin``: the next type with ready cells after the last one run),
 taking that type's ready cells oldest first up to its maximum batch (a tree stage larger
 than the room left is split); a finished cell readies the request's next stage. Graph
-batching takes up to G waiting requests (from one FIFO queue, or from the bucket queue
-whose head is oldest) and runs the whole graph padded to the batch's longest request. Requests are routed to GPUs at
-random in proportion to their capacity, so each GPU of a pool sees an independent Poisson
-stream and one GPU per pool is replayed.
+batching takes up to G waiting requests (from one FIFO queue, or from the bucket queue whose
+head is oldest) and runs the whole graph padded to the batch's longest request. Requests are
+routed to GPUs at random in proportion to their capacity, so each GPU of a pool sees an
+independent Poisson stream and one GPU per pool is replayed.
 
-Statistics stream into fixed log-spaced histograms (1.2% wide bins from 10 us to 1000 s)
-per length bucket, plus exact counts within the SLO, so memory stays flat in the number
-of requests; the first ``WARMUP_SHARE`` of the requests are left out.
+Statistics stream into fixed log-spaced histograms (1.2% wide bins from 10 us to 1000 s) per
+length bucket, plus exact counts within the SLO, so memory stays flat in the number of
+requests; the first ``WARMUP_SHARE`` of the requests are left out.
 """
 
 from __future__ import annotations
