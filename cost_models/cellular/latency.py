@@ -44,8 +44,9 @@ latency_k(p) = p g(b) (the batch in progress) + padded duration of b requests wh
 is the larger of the bucket's p-quantile length and the p-quantile of the others' maximum.
 With length bucketing every bucket has its own queue, batches are padded to the bucket's
 upper length, and a batch of bucket k waits one round of the buckets' batches, each bucket
-present with probability min(1, lambda_k T): ``T = sum_k min(1, lambda_k T) g_k(clip(lambda_k
-T, 1, G))`` (at least one batch), latency_k(p) = p T + g_k(min(G, lambda_k T + 1)).
+present with probability min(1, lambda_k T):
+``T = sum_k min(1, lambda_k T) g_k(clip(lambda_k T, 1, G))``, iterated down from the longest
+single batch; latency_k(p) = p T + g_k(min(G, lambda_k T + 1)).
 """
 
 from __future__ import annotations
@@ -302,8 +303,7 @@ def graph_latency(
                 for k in range(nb)
                 if rates[k] > 0
             )
-            new = max(new, float(per_bucket[rates > 0, 0].max()))
-            if abs(new - cycle) <= FIXED_POINT_RTOL * new:
+            if abs(new - cycle) <= FIXED_POINT_RTOL * max(new, 1e-12):
                 stable = True
                 cycle = new
                 break

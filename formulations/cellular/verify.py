@@ -60,13 +60,11 @@ def figures(view: CellularView, deployment: CellularDeployment) -> list[PoolFigu
     total = sum(p.count * c for p, c in zip(deployment.pools, capacities, strict=True))
     out = []
     for pool, capacity in zip(deployment.pools, capacities, strict=True):
-        load = view.total_rate_qps * capacity / total if total > 0 else np.inf
+        # routing in proportion to capacity; by GPU count when no pool has any
+        gpus = sum(p.count for p in deployment.pools)
+        load = view.total_rate_qps * (capacity / total if total > 0 else 1.0 / gpus)
         latency = view.latency_fn(pool.gpu, deployment.policy, batches(view, pool))
-        at = (
-            latency(np.array([load]))[0]
-            if np.isfinite(load)
-            else np.full(len(view.labels()), np.inf)
-        )
+        at = latency(np.array([load]))[0]
         out.append(PoolFigures(capacity, float(load), [float(x) * MS_PER_S for x in at]))
     return out
 
