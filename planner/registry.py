@@ -17,6 +17,7 @@ KINDS: dict[str, str] = {
     "batch": "formulations.batch",
     "polymorphic": "formulations.polymorphic",
     "llm": "formulations.llm",
+    "cellular": "formulations.cellular",
 }
 
 
