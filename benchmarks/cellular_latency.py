@@ -11,17 +11,19 @@ analytic model), ``gpus`` and ``cost_usd_per_h``. Then BatchMaker's headline nex
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
 from formulations.cellular.baselines import graph_baseline  # noqa: E402
+from formulations.cellular.deployment import CellularDeployment  # noqa: E402
 from formulations.cellular.formulation import replay  # noqa: E402
 from formulations.cellular.verify import cost_usd_per_h, figures  # noqa: E402
+from planner.plan import write_csv_atomic  # noqa: E402
 
 # BatchMaker (EuroSys '18) abstract/introduction, as we read them: against TensorFlow and
 # MXNet graph batching, latency 17.5-90% lower and throughput 25-400% higher (V100).
@@ -29,16 +31,20 @@ PAPER = {"latency_reduction_pct": "17.5-90", "throughput_gain_pct": "25-400"}
 COLUMNS = ["scenario", "policy", "p50_ms", "p99_ms", "throughput_qps", "gpus", "cost_usd_per_h"]
 
 
-def rows(runs: int) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
+Row = dict[str, str | int | float]
+
+
+def rows(runs: int) -> list[Row]:
+    out: list[Row] = []
     for path in sorted((ROOT / "scenarios" / "cellular").glob("*.toml")):
         scenario = planner.load_scenario(path)
         plan = planner.solve(path, baselines=False)
         view = scenario.formulation.prepare(scenario.inputs)
+        planned = cast(CellularDeployment, plan.deployment)
         deployments = {
-            "cellular": plan.deployment,
-            "graph": graph_baseline(view, plan.deployment, "graph"),
-            "graph_bucketed": graph_baseline(view, plan.deployment, "graph_bucketed"),
+            "cellular": planned,
+            "graph": graph_baseline(view, planned, "graph"),
+            "graph_bucketed": graph_baseline(view, planned, "graph_bucketed"),
         }
         for policy, dep in deployments.items():
             stats, _, _ = replay(view, dep, runs, 0)
@@ -65,10 +71,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     table = rows(args.runs)
-    with args.csv.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(table)
+    write_csv_atomic(args.csv, table, COLUMNS)
     print(",".join(COLUMNS))
     for row in table:
         print(",".join(str(row[c]) for c in COLUMNS))
