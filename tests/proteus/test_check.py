@@ -27,7 +27,7 @@ from planner import scenario_from_dict
 from planner.backends import make_solver
 from planner.plan import Plan
 from tests.conftest import REFERENCE, ROOT, run_cli, write_scenario
-from tests.proteus.helpers import tiny_proteus, view_of
+from tests.proteus.helpers import deployment, tiny_proteus, view_of
 
 SCENARIOS = sorted((ROOT / "scenarios" / "proteus").glob("*.toml"))
 
@@ -109,7 +109,7 @@ def test_demand_up_deficit_is_headroom_times_demand_minus_capacity(tmp_path: Pat
     its two T4s hosting resnet152 serve 2 x 1,363.7 = 2,727 qps."""
     path = ROOT / "scenarios" / "proteus" / "edge_cluster.toml"
     plan = _plan_file(path, tmp_path)
-    window = _plan(path).deployment.windows[0]  # type: ignore[attr-defined]
+    window = deployment(_plan(path)).windows[0]
     capacity = {
         f: sum(p.capacity_qps_per_device * p.devices for p in window.placements if p.family == f)
         for f in window.demand_qps
@@ -189,7 +189,7 @@ def test_devices_without_traffic_are_idle() -> None:
     document["families"]["text"]["demand_qps"] = 0.0
     scenario = scenario_from_dict(document)
     plan = planner.solve(scenario, baselines=False)
-    window = plan.deployment.windows[0]  # type: ignore[attr-defined]
+    window = deployment(plan).windows[0]
     loaded = sum(p.devices for p in window.placements)
     busy = sum(p.devices for p in window.placements if p.routed_qps > 0)
     assert busy < loaded  # the text family's device is loaded without traffic
