@@ -82,3 +82,34 @@ def test_empty_trace_is_refused(tmp_path: Path, text: str) -> None:
 def test_too_many_windows_names_window_s(tmp_path: Path) -> None:
     document = _traced(tmp_path, "0\n1000000000\n", trace={"window_s": 1.0})
     assert "trace.window_s" in _solve(tmp_path, document)
+
+
+def test_warm_start_is_clipped_to_the_window_bounds() -> None:
+    """The previous window's counts may exceed this window's count bounds (they depend on
+    demand); CBC refuses such a start (issue 19: paper_cluster --backend cbc exited 1)."""
+    from formulations.proteus.milp import build, candidates, solve_window
+    from planner import scenario_from_dict
+    from planner.backends import make_solver
+    from planner.engine import TimedSolver
+    from tests.proteus.helpers import view_of
+
+    scenario = scenario_from_dict(tiny_proteus())
+    view = view_of(scenario)
+    usable = candidates(view)
+    model = build(view, usable, view.demand(0), view.levels[0])
+    too_many = {name: 1e6 for name in model.n.names()}
+    seen: list[dict[str, float]] = []
+    inner = TimedSolver(make_solver(scenario.solver))
+
+    class Recording:
+        settings = inner.settings
+
+        def solve(self, model: Any, warm_start: Any = None) -> Any:
+            if warm_start is not None:
+                seen.append(dict(warm_start))
+            return inner.solve(model, warm_start)
+
+    solve_window(view, Recording(), 0, usable, warm_start=too_many)
+    assert seen and all(
+        seen[0][name] <= upper for name, upper in zip(model.n.names(), model.upper, strict=True)
+    )
