@@ -40,6 +40,7 @@ MAX_BATCH = 4096  # samples per batch
 MAX_BETA = 100.0  # served capacity >= beta x demand, beta at most this
 MAX_DEMAND_SCALE = 1e6
 MIN_WINDOW_S = 1e-3  # s, a planning window of at least a millisecond
+MAX_WINDOW_S = 86_400.0  # s, and at most a day (longer ones give rates the solver cannot scale)
 MAX_GFLOPS_PER_SAMPLE = 1e9
 MAX_PARAMS_MILLIONS = 1e9
 MAX_ACTIVATION_MB = 1e9
@@ -106,7 +107,7 @@ class ProfileSpec(_Strict):
 
 
 class TraceSpec(_Strict):
-    window_s: float = Field(10.0, ge=MIN_WINDOW_S, allow_inf_nan=False, description="s")
+    window_s: float = Field(10.0, ge=MIN_WINDOW_S, le=MAX_WINDOW_S, description="s")
     statistic: Literal["mean", "peak"] = "mean"
     max_windows: int | None = Field(None, ge=1)
 

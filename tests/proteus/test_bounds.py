@@ -79,6 +79,12 @@ def test_empty_trace_is_refused(tmp_path: Path, text: str) -> None:
     assert "trace.txt" in _solve(tmp_path, _traced(tmp_path, text))
 
 
+def test_window_longer_than_a_day_is_refused(tmp_path: Path) -> None:
+    """A huge window_s made demand ~1e-30 queries/s, which HiGHS could not solve (exit 1)."""
+    document = _traced(tmp_path, "0\n5\n", trace={"window_s": 1e30})
+    assert "window_s" in _solve(tmp_path, document)
+
+
 def test_too_many_windows_names_window_s(tmp_path: Path) -> None:
     document = _traced(tmp_path, "0\n1000000000\n", trace={"window_s": 1.0})
     assert "trace.window_s" in _solve(tmp_path, document)
