@@ -3,8 +3,12 @@
     python benchmarks/proteus_reference.py --trace zipf_exponential_300 --csv out.csv \
         [--demand-scale X] [--devices-per-type N] [--backend highs] [--max-windows N]
 
-Reads ../shared/reference/proteus/ (not part of this project); exits 0 with a message
-when it is absent. One CSV row per window: the demand per family, the MILP's beta and
+Reads ../shared/reference/proteus/ (Proteus's published profile, variants and traces, not
+part of this project; see ../shared/reference/README.md). Without it, prints one line
+saying what is missing and where it comes from, writes nothing and exits with code 3
+(``REFERENCE_ABSENT``, the benchmarks' code for "reference data absent").
+
+One CSV row per window: the demand per family, the MILP's beta and
 effective accuracy, each baseline's beta and accuracy (from the baselines' deployments the
 engine verified), and the MILP's build and solve time (the whole beta loop), status and
 gap. The per-window times come from a second pass that calls the formulation's own
@@ -34,6 +38,7 @@ from planner.plan import write_csv_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "proteus"
+REFERENCE_ABSENT = 3  # exit code of every benchmark run without its reference data
 FAMILIES = (
     "bert",
     "densenet",
@@ -143,8 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-windows", type=int, default=None)
     args = parser.parse_args(argv)
     if not REFERENCE.is_dir():
-        print(f"skipped: Proteus reference data not found at {REFERENCE}", file=sys.stderr)
-        return 0
+        print(
+            f"skipped: Proteus reference data not found at {REFERENCE} (the profile, variants "
+            "and traces published with Proteus, UMass-LIDS/Proteus; see "
+            "../shared/reference/README.md)",
+            file=sys.stderr,
+        )
+        return REFERENCE_ABSENT
     case = scenario(
         args.trace, args.devices_per_type, args.demand_scale, args.backend, args.max_windows
     )

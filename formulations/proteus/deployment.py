@@ -1,9 +1,16 @@
 """The Proteus deployment as stored in plan JSON (the plan's and every baseline's): per
-window, aggregated placements and the per-device assignment derived from them."""
+window, aggregated placements and the per-device assignment derived from them.
+
+Every field is read back by ``planner check`` and verified (``verify.py``): strict types
+(no "3" for 3, no true for 1), finite numbers, non-negative rates and shares, non-empty
+names; the verifier checks the names, the even split and the shares against each other
+and against the scenario.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,37 +18,42 @@ from formulations.proteus.view import ProteusView
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Name = Annotated[str, Field(min_length=1)]
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]  # queries/s
 
 
 class Placement(_Strict):
     """``devices`` devices of ``device_type`` host ``variant`` and share ``routed_qps``."""
 
-    device_type: str
-    family: str
-    variant: str
+    device_type: Name
+    family: Name
+    variant: Name
     devices: int = Field(ge=1)
     batch: int = Field(ge=1)
-    capacity_qps_per_device: float = Field(ge=0)
-    routed_qps: float = Field(ge=0)
+    capacity_qps_per_device: float = Field(gt=0, allow_inf_nan=False)
+    routed_qps: Rate
 
 
 class DeviceSlot(_Strict):
     """One physical device (an even split of its placement); idle when ``variant`` is None."""
 
-    device: str  # "<device type>#<index>"
-    device_type: str
-    family: str | None = None
-    variant: str | None = None
-    routed_qps: float = 0.0
-    share_of_family: float = 0.0  # fraction of the family's demand routed to this device
+    device: Name  # "<device type>#<index>", indices 0 .. count - 1 within a type
+    device_type: Name
+    family: Name | None = None
+    variant: Name | None = None
+    routed_qps: Rate = 0.0
+    # fraction of the family's demand routed to this device
+    share_of_family: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)
 
 
 class WindowPlan(_Strict):
-    window_start_s: float
-    demand_qps: dict[str, float]
-    beta: float
-    effective_accuracy: float
+    window_start_s: float = Field(ge=0, allow_inf_nan=False)
+    demand_qps: dict[Name, Rate]
+    beta: float = Field(gt=0, allow_inf_nan=False)  # served capacity >= beta x demand
+    effective_accuracy: float = Field(ge=0, allow_inf_nan=False)  # %
     placements: list[Placement]
     devices: list[DeviceSlot]
 
@@ -84,7 +96,7 @@ def window_plan(
         for p in (p for p in placements if p.device_type == d):
             for _ in range(p.devices):
                 each = p.routed_qps / p.devices
-                share = each / demand[p.family] if demand[p.family] > 0 else 0.0
+                share = min(1.0, each / demand[p.family]) if demand[p.family] > 0 else 0.0
                 slots.append(
                     DeviceSlot(
                         device=f"{d}#{index}",

@@ -1,6 +1,6 @@
 """Proteus accuracy scaling (``kind = "proteus"``): the stages, wired to the package's
 modules (``inputs``, ``view``, ``milp``, ``deployment``, ``verify``, ``baselines``,
-``tables``; no other modules).
+``tables``, and ``refit`` for ``planner check``).
 
 ``solve`` plans every window in turn, each with its own beta bisection and accuracy MILP
 (``milp.solve_window``), warm-started from the previous window's plan; the plan's
@@ -16,7 +16,8 @@ from formulations.proteus import baselines as bl
 from formulations.proteus.deployment import ProteusDeployment, WindowPlan, window_plan
 from formulations.proteus.inputs import ProteusInputs
 from formulations.proteus.milp import candidates, combine_windows, solve_window
-from formulations.proteus.tables import tables
+from formulations.proteus.refit import refit
+from formulations.proteus.tables import devices_carrying_traffic, tables
 from formulations.proteus.verify import verify
 from formulations.proteus.view import ProteusView, infeasibility_reason, prepare
 from formulations.tolerances import geq
@@ -27,6 +28,7 @@ from formulations.types import (
     MilpSolver,
     Objective,
     ObjectiveSpec,
+    Refit,
     Sense,
     Solution,
     Table,
@@ -98,13 +100,21 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
     ) -> dict[str, float | int | str | None]:
         """Headroom first (the MILP maximises beta before accuracy): the lowest beta of any
         window, how many windows were degraded below the scenario's beta, and the most
-        devices any window uses."""
+        devices carrying traffic in any window (a device hosting a variant with no queries
+        routed to it is idle, not used)."""
         windows = deployment.windows
         return {
             "min_beta": min(w.beta for w in windows),
             "degraded_windows": len(_degraded(view, windows)),
-            "max_devices_used": max(sum(p.devices for p in w.placements) for w in windows),
+            "max_devices_used": max(devices_carrying_traffic(w) for w in windows),
         }
+
+    def refit(
+        self, view: ProteusView, deployment: ProteusDeployment, solver: MilpSolver
+    ) -> Refit[ProteusDeployment]:
+        """Keep every window's placements and busy devices; re-route the scenario's demand
+        over them (``formulations.proteus.refit``)."""
+        return refit(view, deployment, solver)
 
     def explain_infeasible(self, view: ProteusView, context: Any) -> str:
         return infeasibility_reason(view, int(context))
@@ -116,8 +126,9 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         stored_deployment: ProteusDeployment,
         fresh_deployment: ProteusDeployment,
     ) -> float:
-        """Headroom first: a stored window with a lower beta than the fresh plan's is short
-        by the relative beta difference; otherwise the relative accuracy difference."""
+        """Headroom first: a committed window (after the refit: the highest beta its
+        placements support) with a lower beta than the fresh plan's is short by the
+        relative beta difference; otherwise the relative accuracy difference."""
         beta_short = max(
             (
                 max(0.0, f.beta - s.beta) / f.beta

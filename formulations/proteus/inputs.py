@@ -3,16 +3,20 @@
 Resolving the inputs into the cost-model view (variants, accuracies, demand per window,
 capacities) is :func:`formulations.proteus.view.prepare`; bad references found there
 still exit 2 naming the file and key.
+
+Every number is finite and bounded (the bounds below, each far above any cluster or trace
+in the Proteus paper); the size limits on the model and the plan (windows, headroom
+levels, devices listed) are checked in ``view.prepare``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.devices import DEVICES, Precision
-from formulations.types import DataPath, InputError
+from formulations.types import DataFile, DataFolder, InputError
 
 # Proteus's demand headroom and its degrade rule (public Proteus code, see
 # ../shared/reference/README.md): start at 1.05, step down 0.05 (0.1 above 1.5) while
@@ -26,13 +30,30 @@ DEFAULT_LATENCY_BUDGET_FRACTION = 0.5
 # Proteus's batch sizes (its profiles also hold 16, which its code ignores).
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8)
 
+# Input bounds (sanity limits, not from a source: each is orders of magnitude above the
+# Proteus paper's setting of 4 device types x 10 devices, 9 families, SLO 300 ms, a few
+# hundred queries/s per family and batches up to 16).
+MAX_DEVICES_PER_TYPE = 10_000  # devices
+MAX_SLO_MS = 3_600_000.0  # one hour, ms
+MAX_DEMAND_QPS = 1e9  # queries/s of one family
+MAX_BATCH = 4096  # samples per batch
+MAX_BETA = 100.0  # served capacity >= beta x demand, beta at most this
+MAX_DEMAND_SCALE = 1e6
+MIN_WINDOW_S = 1e-3  # s, a planning window of at least a millisecond
+MAX_WINDOW_S = 86_400.0  # s, and at most a day (longer ones give rates the solver cannot scale)
+MAX_GFLOPS_PER_SAMPLE = 1e9
+MAX_PARAMS_MILLIONS = 1e9
+MAX_ACTIVATION_MB = 1e9
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DeviceSpec(_Strict):
-    count: int = Field(ge=0, description="devices of this type")
+    count: int = Field(ge=0, le=MAX_DEVICES_PER_TYPE, description="devices of this type")
     catalog_device: str | None = Field(
         None, description="device in cost_models.devices, for the analytical latency model"
     )
@@ -52,10 +73,14 @@ class DeviceSpec(_Strict):
 
 
 class FamilySpec(_Strict):
-    slo_ms: float = Field(gt=0, description="latency SLO of every query of this family, ms")
-    demand_qps: float | None = Field(None, ge=0, description="constant demand, queries/s")
-    trace: DataPath | None = Field(None, description="Proteus trace: arrival_ms,... per line")
-    variants: list[str] | None = Field(None, min_length=1)
+    slo_ms: float = Field(
+        gt=0, le=MAX_SLO_MS, description="latency SLO of every query of this family, ms"
+    )
+    demand_qps: float | None = Field(
+        None, ge=0, le=MAX_DEMAND_QPS, description="constant demand, queries/s"
+    )
+    trace: DataFile | None = Field(None, description="Proteus trace: arrival_ms,... per line")
+    variants: list[Name] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _one_demand(self) -> FamilySpec:
@@ -67,49 +92,53 @@ class FamilySpec(_Strict):
 class CustomVariant(_Strict):
     """A model variant not in the shipped catalog, described by its public facts."""
 
-    name: str = Field(min_length=1)
-    family: str = Field(min_length=1)
+    name: Name
+    family: Name
     normalized_accuracy: float = Field(gt=0, le=100, description="best of family = 100")
-    gflops_per_sample: float = Field(gt=0)
-    params_millions: float = Field(gt=0)
-    activation_mb_per_sample: float = Field(ge=0)
+    gflops_per_sample: float = Field(gt=0, le=MAX_GFLOPS_PER_SAMPLE)
+    params_millions: float = Field(gt=0, le=MAX_PARAMS_MILLIONS)
+    activation_mb_per_sample: float = Field(ge=0, le=MAX_ACTIVATION_MB)
 
 
 class ProfileSpec(_Strict):
-    path: DataPath
+    path: DataFile
     format: Literal["proteus", "csv"] = "proteus"
-    variants_dir: DataPath | None = None
+    variants_dir: DataFolder | None = None
 
 
 class TraceSpec(_Strict):
-    window_s: float = Field(10.0, gt=0, description="planning window, s")
+    window_s: float = Field(10.0, ge=MIN_WINDOW_S, le=MAX_WINDOW_S, description="s")
     statistic: Literal["mean", "peak"] = "mean"
     max_windows: int | None = Field(None, ge=1)
 
 
 class ProteusInputs(_Strict):
-    devices: dict[str, DeviceSpec] = Field(min_length=1)
-    families: dict[str, FamilySpec] = Field(min_length=1)
+    devices: dict[Name, DeviceSpec] = Field(min_length=1)
+    families: dict[Name, FamilySpec] = Field(min_length=1)
     variants: list[CustomVariant] = Field(default_factory=list)
     profile: ProfileSpec | None = None
     trace: TraceSpec = Field(default_factory=TraceSpec)
-    beta: float = Field(DEFAULT_BETA, gt=0, description="served capacity >= beta x demand")
+    beta: float = Field(
+        DEFAULT_BETA, gt=0, le=MAX_BETA, description="served capacity >= beta x demand"
+    )
     degrade: bool = True
-    beta_step: float = Field(DEFAULT_BETA_STEP, gt=0)
-    beta_step_above_1_5: float = Field(DEFAULT_BETA_STEP_ABOVE_1_5, gt=0)
-    beta_floor: float = Field(DEFAULT_BETA_FLOOR, gt=0)
-    demand_scale: float = Field(1.0, gt=0, description="multiplies every demand")
+    beta_step: float = Field(DEFAULT_BETA_STEP, gt=0, le=MAX_BETA)
+    beta_step_above_1_5: float = Field(DEFAULT_BETA_STEP_ABOVE_1_5, gt=0, le=MAX_BETA)
+    beta_floor: float = Field(DEFAULT_BETA_FLOOR, gt=0, le=MAX_BETA)
+    demand_scale: float = Field(
+        1.0, gt=0, le=MAX_DEMAND_SCALE, description="multiplies every demand"
+    )
     all_devices_on: bool = False
     baselines: bool = Field(True, description="also solve Clipper-HA/LA, Sommelier, INFaaS")
-    min_devices_per_family: int = Field(1, ge=0)
+    min_devices_per_family: int = Field(1, ge=0, le=MAX_DEVICES_PER_TYPE)
     latency_budget_fraction: float = Field(DEFAULT_LATENCY_BUDGET_FRACTION, gt=0, le=1)
-    batch_sizes: list[int] = Field(default_factory=lambda: list(DEFAULT_BATCH_SIZES), min_length=1)
+    batch_sizes: list[Annotated[int, Field(ge=1, le=MAX_BATCH)]] = Field(
+        default_factory=lambda: list(DEFAULT_BATCH_SIZES), min_length=1, max_length=64
+    )
     precision: Precision = Precision.FP16
 
     @model_validator(mode="after")
     def _consistent(self) -> ProteusInputs:
-        if any(b < 1 for b in self.batch_sizes):
-            raise InputError(None, "batch_sizes", "batch sizes >= 1", self.batch_sizes)
         if self.beta_floor > self.beta:
             raise InputError(None, "beta_floor", f"at most beta ({self.beta})", self.beta_floor)
         return self

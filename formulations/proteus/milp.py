@@ -181,6 +181,7 @@ class WindowModel:
     model: Model
     pairs: list[Pair]
     n: VarBlock
+    upper: np.ndarray  # the upper bound of each n (or k) column, devices
 
 
 def usable_pairs(view: ProteusView, restriction: Restriction) -> list[Pair]:
@@ -323,12 +324,8 @@ def build(
     free = not inputs.all_devices_on and usable.fixed is None
     model = Model("proteus", Sense.MAXIMIZE)
     labels = pairs if flows else [(p, view.family_of[v]) for p, v in pairs]
-    n = model.add_variables(
-        "n" if flows else "k",
-        labels,
-        upper=count_upper(view, pairs, demand, beta, free),
-        integer=True,
-    )
+    upper = count_upper(view, pairs, demand, beta, free)
+    n = model.add_variables("n" if flows else "k", labels, upper=upper, integer=True)
     ncols = n.cols
     if flows:
         total = sum(demand.values())
@@ -406,7 +403,7 @@ def build(
         # (demand) sum x = D_f
         amount = np.array([demand[f] for f in view.families])
         _sum_rows(model, "demand", families, fam, x.cols, 1.0, amount, amount)
-    return WindowModel(model, pairs, n)
+    return WindowModel(model, pairs, n, upper)
 
 
 def split_pools(
@@ -453,6 +450,11 @@ def solve_window(
     levels = view.levels
     beta = levels[0]
     model = build(view, usable, demand, beta)
+    if warm_start is not None:
+        # the previous window's counts, within this window's bounds (CBC refuses a start
+        # outside them; issue 19)
+        caps = dict(zip(model.n.names(), model.upper, strict=True))
+        warm_start = {k: min(v, float(caps.get(k, v))) for k, v in warm_start.items()}
     result = solver.solve(model.model, warm_start=warm_start)
     solves = 1
     unproven: SolveResult | None = None  # a probe stopped by a limit before any plan

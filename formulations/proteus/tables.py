@@ -10,6 +10,12 @@ from formulations.proteus.view import ProteusView
 from formulations.types import Table
 
 
+def devices_carrying_traffic(window: WindowPlan) -> int:
+    """Devices with queries routed to them (a device hosting a variant without traffic is
+    idle)."""
+    return sum(p.devices for p in window.placements if p.routed_qps > 0)
+
+
 def tables(view: ProteusView, deployment: ProteusDeployment) -> list[Table]:
     trace = len(deployment.windows) > 1
     out = [_placements(deployment, trace)]
@@ -58,7 +64,7 @@ def _device_types(view: ProteusView, window: WindowPlan) -> Table:
     rows = []
     for d in view.device_types:
         mine = [p for p in window.placements if p.device_type == d]
-        used = sum(p.devices for p in mine)
+        used = sum(p.devices for p in mine if p.routed_qps > 0)
         capacity = sum(p.capacity_qps_per_device * p.devices for p in mine)
         routed = sum(p.routed_qps for p in mine)
         rows.append(
@@ -73,7 +79,7 @@ def _device_types(view: ProteusView, window: WindowPlan) -> Table:
             ]
         )
     return Table(
-        "Device types",
+        "Device types (used: devices carrying traffic; the rest are idle)",
         ["device_type", "devices", "used", "idle", "capacity_qps", "routed_qps", "utilisation_pct"],
         rows,
     )
@@ -121,13 +127,14 @@ def _families(view: ProteusView, window: WindowPlan) -> Table:
 
 def _windows(deployment: ProteusDeployment) -> Table:
     columns = ["window_start_s", "demand_qps", "beta", "effective_accuracy", "devices_used"]
+    # devices_used: devices carrying traffic
     rows: list[list[object]] = [
         [
             w.window_start_s,
             sum(w.demand_qps.values()),
             w.beta,
             w.effective_accuracy,
-            sum(p.devices for p in w.placements),
+            devices_carrying_traffic(w),
         ]
         for w in deployment.windows
     ]

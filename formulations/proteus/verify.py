@@ -4,35 +4,49 @@ Recomputes every constraint of :mod:`formulations.proteus.milp` from the inputs 
 cost model's capacities (never from solver values): device counts, SLO-feasible
 placements with the capacity and batch the cost model gives, headroom, full routing of
 demand, family presence, the per-device split, and the effective accuracy.
+
+Every field of a stored window is checked, in two parts. :func:`consistency` needs no
+scenario: the device names (``<type>#<index>``, each index once, 0 .. k - 1 within a
+type), each device's family and variant, the even split of each placement over its
+devices, each device's share of its family's stated demand, the stated demand routed in
+full, and the stated effective accuracy. The scenario part then checks the stated window
+start, demand, beta and batches against the scenario and its cost model.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from formulations.proteus.deployment import ProteusDeployment, WindowPlan
+from formulations.proteus.deployment import DeviceSlot, ProteusDeployment, WindowPlan
 from formulations.proteus.view import ProteusView
 from formulations.tolerances import close, leq
 from formulations.types import Verification
 
 
 def effective_accuracy(view: ProteusView, window: WindowPlan) -> float:
-    """Demand-weighted normalised accuracy of the queries the window serves, %."""
-    return view.effective_accuracy(
-        ((p.variant, p.routed_qps) for p in window.placements), window.demand_qps
-    )
+    """Demand-weighted normalised accuracy of the queries the window serves, %; a variant
+    the scenario does not know (a violation of its own) counts as accuracy 0."""
+    total = sum(window.demand_qps.values())
+    if total <= 0:
+        return 0.0
+    return sum(view.accuracy.get(p.variant, 0.0) * p.routed_qps for p in window.placements) / total
 
 
 def check_window(view: ProteusView, w: int, window: WindowPlan) -> list[str]:
     inputs = view.inputs
     where = f"window {w} ({window.window_start_s:g} s)"
-    out: list[str] = []
+    out = consistency(view, where, window)
     demand = view.demand(w)
     if set(window.demand_qps) != set(demand) or not all(
         close(window.demand_qps[f], demand[f]) for f in demand
     ):
         out.append(f"{where}: demand_qps does not match the scenario's demand {demand}")
         return out
+    if not close(window.window_start_s, view.window_starts_s[w]):
+        out.append(
+            f"{where}: window_start_s {window.window_start_s:g}, the scenario's window {w} "
+            f"starts at {view.window_starts_s[w]:g} s"
+        )
     if not any(close(window.beta, level) for level in view.levels):
         out.append(f"{where}: beta {window.beta:g} is not an allowed headroom level")
     used: dict[str, int] = defaultdict(int)
@@ -83,35 +97,108 @@ def check_window(view: ProteusView, w: int, window: WindowPlan) -> list[str]:
                 f"min_devices_per_family is {inputs.min_devices_per_family}"
             )
     out.extend(_check_devices(view, where, window))
-    if not close(window.effective_accuracy, effective_accuracy(view, window)):
-        out.append(
-            f"{where}: states effective accuracy {window.effective_accuracy:.6g}, "
-            f"recomputed {effective_accuracy(view, window):.6g}"
-        )
     return out
 
 
 def _check_devices(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
-    """The per-device list must be exactly the even split of the placements."""
-    out: list[str] = []
+    """The per-device list names every device of the cluster (busy or idle)."""
     per_type: dict[str, int] = defaultdict(int)
-    per_pair: dict[tuple[str, str], list[float]] = defaultdict(list)
     for slot in window.devices:
         per_type[slot.device_type] += 1
-        if slot.variant is not None:
-            per_pair[(slot.device_type, slot.variant)].append(slot.routed_qps)
-    for d, count in view.device_count.items():
-        if per_type[d] != count:
-            out.append(f"{where}: device list has {per_type[d]} {d} devices, cluster has {count}")
-    for p in window.placements:
-        slots = per_pair.pop((p.device_type, p.variant), [])
-        if len(slots) != p.devices or not close(sum(slots), p.routed_qps):
+    out = [
+        f"{where}: device list has {per_type[d]} {d} devices, cluster has {count}"
+        for d, count in view.device_count.items()
+        if per_type[d] != count
+    ]
+    out.extend(
+        f"{where}: device list names device type {d}, which the cluster does not have"
+        for d in per_type
+        if d not in view.device_count
+    )
+    return out
+
+
+def _device_index(slot: DeviceSlot) -> int | None:
+    """The index in ``<device type>#<index>``, or None when the name is not of that form."""
+    prefix, _, index = slot.device.rpartition("#")
+    if prefix != slot.device_type or not index.isdigit() or not index.isascii():
+        return None
+    return int(index)
+
+
+def consistency(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
+    """What a stored window must satisfy whatever the scenario: names, split, shares,
+    routing of its stated demand, its stated effective accuracy (see module docstring)."""
+    out: list[str] = []
+    demand = window.demand_qps
+    out.extend(
+        f"{where}: demand_qps names {f!r}, which is not a family of the scenario"
+        for f in demand
+        if f not in view.variants
+    )
+    indices: dict[str, list[int]] = defaultdict(list)
+    slots: dict[tuple[str, str], list[DeviceSlot]] = defaultdict(list)
+    for slot in window.devices:
+        index = _device_index(slot)
+        if index is None:
             out.append(
-                f"{where}: device list disagrees with {p.devices} x {p.device_type} "
-                f"hosting {p.variant}"
+                f"{where}: device {slot.device!r} is not named <device type>#<index> "
+                f"for its type {slot.device_type}"
             )
-    for (d, v), _ in per_pair.items():
-        out.append(f"{where}: device list assigns {v} to {d} without a placement")
+        else:
+            indices[slot.device_type].append(index)
+        if slot.variant is None:
+            if slot.family is not None or slot.routed_qps != 0 or slot.share_of_family != 0:
+                out.append(f"{where}: idle device {slot.device} states a family or traffic")
+            continue
+        family = view.family_of.get(slot.variant)
+        if family is None or family != slot.family:
+            out.append(
+                f"{where}: device {slot.device} hosts {slot.variant}, which is not a variant "
+                f"of family {slot.family}"
+            )
+            continue
+        family_demand = demand.get(family, 0.0)
+        share = slot.routed_qps / family_demand if family_demand > 0 else 0.0
+        if not close(slot.share_of_family, share):
+            out.append(
+                f"{where}: device {slot.device} states share_of_family "
+                f"{slot.share_of_family:.6g}, its {slot.routed_qps:.6g} qps of "
+                f"{family_demand:.6g} qps are {share:.6g}"
+            )
+        slots[(slot.device_type, slot.variant)].append(slot)
+    for d, found in indices.items():
+        if sorted(found) != list(range(len(found))):
+            out.append(f"{where}: {d} devices are not numbered {d}#0 .. {d}#{len(found) - 1}")
+    routed: dict[str, float] = defaultdict(float)
+    for p in window.placements:
+        label = f"{where}: {p.devices} x {p.device_type} hosting {p.variant}"
+        if view.family_of.get(p.variant) != p.family:
+            out.append(f"{label}: {p.variant} is not a variant of family {p.family}")
+            continue
+        if p.family not in demand:
+            out.append(f"{label}: family {p.family} has no demand_qps entry")
+        routed[p.family] += p.routed_qps
+        mine = slots.pop((p.device_type, p.variant), [])
+        each = p.routed_qps / p.devices
+        if len(mine) != p.devices or not all(close(s.routed_qps, each) for s in mine):
+            out.append(
+                f"{label}: the device list must split its {p.routed_qps:.6g} qps evenly over "
+                f"{p.devices} devices ({len(mine)} listed)"
+            )
+    for (d, v), extra in slots.items():
+        out.append(f"{where}: device list assigns {v} to {len(extra)} {d} without a placement")
+    for f, amount in demand.items():
+        if not close(routed[f], amount):
+            out.append(
+                f"{where}: family {f}: {routed[f]:.6g} qps routed, stated demand is "
+                f"{amount:.6g} qps"
+            )
+    if not out and not close(window.effective_accuracy, effective_accuracy(view, window)):
+        out.append(
+            f"{where}: states effective accuracy {window.effective_accuracy:.6g}, "
+            f"recomputed {effective_accuracy(view, window):.6g}"
+        )
     return out
 
 

@@ -19,7 +19,7 @@ from cost_models.devices import DEVICES
 from cost_models.proteus.latency import Capacity, analytical_capacity, capacity
 from cost_models.proteus.profiles import LatencyProfile, load_latency_csv, load_proteus_profile
 from cost_models.proteus.variants import VARIANTS, ModelVariant, families, normalized_accuracy
-from cost_models.workload import read_arrivals_ms, window_rates_qps
+from cost_models.workload import read_arrivals_ms, window_count, window_rates_qps
 from formulations.proteus.inputs import CustomVariant, ProfileSpec, ProteusInputs
 from formulations.tolerances import leq
 from formulations.types import InputError
@@ -30,6 +30,12 @@ BETA_DIGITS = 9
 # Proteus's step change point: steps of beta_step_above_1_5 while beta > 1.5
 # (algorithms/ilp.py L374-L384 of Proteus's public code).
 BETA_STEP_CHANGE = 1.5
+# Size limits (sanity bounds, not from a source; the Proteus paper plans 30-100 windows on
+# a grid of 18 levels for 40 devices): planning windows, headroom levels, and device slots
+# listed in the plan (every device in every window).
+MAX_WINDOWS = 10_000
+MAX_LEVELS = 10_000
+MAX_DEVICE_SLOTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -190,16 +196,28 @@ def pair_capacity(
 
 
 def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
-    rates: dict[str, np.ndarray] = {}
+    arrivals: dict[str, np.ndarray] = {}
     for family, spec in inputs.families.items():
         if spec.trace is not None:
-            arrivals = read_arrivals_ms(spec.trace)
-            rates[family] = window_rates_qps(
-                arrivals, inputs.trace.window_s, inputs.trace.statistic
-            )
-    windows = max((len(r) for r in rates.values()), default=1)
+            arrivals[family] = read_arrivals_ms(spec.trace)
+            if not len(arrivals[family]):
+                raise InputError(spec.trace, "line 1", "at least one arrival (arrival_ms,...)")
+    window_s = inputs.trace.window_s
+    windows = max((window_count(a, window_s) for a in arrivals.values()), default=1)
     if inputs.trace.max_windows is not None:
         windows = min(windows, inputs.trace.max_windows)
+    if windows > MAX_WINDOWS:
+        raise InputError(
+            None,
+            "trace.window_s",
+            f"at most {MAX_WINDOWS:,} planning windows (the traces span {windows:,} windows "
+            f"of {window_s:g} s; use a longer window_s or set trace.max_windows)",
+            window_s,
+        )
+    rates = {
+        f: window_rates_qps(a, window_s, inputs.trace.statistic, n_windows=windows)
+        for f, a in arrivals.items()
+    }
     demand = np.zeros((windows, len(inputs.families)))
     for i, (family, spec) in enumerate(inputs.families.items()):
         if spec.demand_qps is not None:
@@ -215,6 +233,15 @@ def beta_grid(inputs: ProteusInputs) -> list[float]:
     """The headroom levels tried, highest first (just ``beta`` when not degrading)."""
     if not inputs.degrade:
         return [inputs.beta]
+    steps = (inputs.beta - inputs.beta_floor) / min(inputs.beta_step, inputs.beta_step_above_1_5)
+    if steps + 1 > MAX_LEVELS:
+        raise InputError(
+            None,
+            "beta_step",
+            f"a headroom grid of at most {MAX_LEVELS:,} levels from beta {inputs.beta:g} down "
+            f"to beta_floor {inputs.beta_floor:g} (these steps give {steps + 1:,.0f})",
+            inputs.beta_step,
+        )
     levels = []
     beta = round(inputs.beta, BETA_DIGITS)
     while beta >= inputs.beta_floor:
@@ -266,6 +293,14 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
     starts, demand = _demand(inputs)
     device_types = list(inputs.devices)
     device_count = {d: s.count for d, s in inputs.devices.items()}
+    slots = sum(device_count.values()) * len(starts)
+    if slots > MAX_DEVICE_SLOTS:
+        raise InputError(
+            None,
+            "devices",
+            f"at most {MAX_DEVICE_SLOTS:,} device slots in the plan (it lists every device in "
+            f"every window: {sum(device_count.values()):,} devices x {len(starts):,} windows)",
+        )
     by_name = {v.name: v for group in variants.values() for v in group}
     return ProteusView(
         inputs=inputs,

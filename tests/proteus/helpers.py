@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from formulations.proteus.deployment import ProteusDeployment
 from formulations.proteus.view import ProteusView
 from planner import Scenario, scenario_from_dict
 from planner.engine import prepared_view
+from planner.plan import Plan
 from tests.conftest import write_scenario
 
 
@@ -104,3 +106,9 @@ def view_from(document: dict[str, Any], base_dir: Path | None = None) -> Proteus
 def tiny_path(folder: Path) -> Path:
     """The tiny scenario written to ``folder/tiny.toml``."""
     return write_scenario(folder / "tiny.toml", tiny_proteus())
+
+
+def deployment(plan: Plan) -> ProteusDeployment:
+    """A Proteus plan's deployment, typed."""
+    assert isinstance(plan.deployment, ProteusDeployment)
+    return plan.deployment

@@ -36,5 +36,7 @@ def test_benchmark_skips_without_reference(
     import benchmarks.proteus_reference as bench
 
     monkeypatch.setattr(bench, "REFERENCE", tmp_path / "absent")
-    assert main(["--csv", str(tmp_path / "x.csv")]) == 0
-    assert "skipped" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+    assert main(["--csv", str(tmp_path / "x.csv")]) == bench.REFERENCE_ABSENT == 3
+    err = capsys.readouterr().err
+    assert "skipped" in err and str(tmp_path / "absent") in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.csv").exists()

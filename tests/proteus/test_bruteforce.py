@@ -18,7 +18,7 @@ import pytest
 
 from formulations.proteus.view import ProteusView
 from planner import InfeasibleError, scenario_from_dict, solve
-from tests.proteus.helpers import random_variants, tiny_proteus, view_from
+from tests.proteus.helpers import deployment, random_variants, tiny_proteus, view_from
 
 
 def random_document(seed: int) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def test_milp_equals_brute_force(seed: int, backend: str) -> None:
             solve(scenario)
         return
     plan = solve(scenario)
-    window = plan.deployment.windows[0]
+    window = deployment(plan).windows[0]
     assert window.beta == pytest.approx(expected[0])
     assert plan.objective.value == pytest.approx(expected[1], rel=1e-6, abs=1e-6)
 

@@ -75,7 +75,8 @@ def test_capacity_boundary_strict_and_inclusive() -> None:
 def test_capacity_floor() -> None:
     cap = capacity({1: 3.0}, 5.0, floor=True)
     assert cap == Capacity(1, 3.0, 333.0)
-    assert capacity({1: 3.0}, 5.0).qps == pytest.approx(333.333333)
+    unfloored = capacity({1: 3.0}, 5.0)
+    assert unfloored is not None and unfloored.qps == pytest.approx(333.333333)
 
 
 def test_capacity_skips_non_monotone_batches() -> None:

@@ -12,7 +12,7 @@ from formulations.proteus.deployment import ProteusDeployment
 from planner import load_scenario, scenario_from_dict, solve
 from planner.plan import Plan
 from tests.conftest import REFERENCE, ROOT, run_cli
-from tests.proteus.helpers import tiny_proteus, view_of
+from tests.proteus.helpers import deployment, tiny_proteus, view_of
 
 PAPER = ROOT / "scenarios" / "proteus" / "paper_cluster.toml"
 needs_reference = pytest.mark.skipif(
@@ -24,7 +24,7 @@ needs_reference = pytest.mark.skipif(
 def test_paper_cluster_first_windows() -> None:
     scenario = load_scenario(PAPER, overrides={"trace": {"window_s": 10.0, "max_windows": 3}})
     plan = solve(scenario)
-    assert [w.window_start_s for w in plan.deployment.windows] == [0.0, 10.0, 20.0]
+    assert [w.window_start_s for w in deployment(plan).windows] == [0.0, 10.0, 20.0]
     problem = view_of(scenario)
     assert len(problem.families) == 9 and sum(problem.device_count.values()) == 40
     # Variants that meet SLO/2 = 150 ms nowhere (README of the reference data).
@@ -35,7 +35,7 @@ def test_paper_cluster_first_windows() -> None:
         if not any((d, v.name) in problem.capacity for d in problem.device_types)
     }
     assert {"t5-large", "gpt2-medium", "gpt2-large", "gpt2-xl"} <= unplaceable
-    assert all(w.beta == pytest.approx(1.05) for w in plan.deployment.windows)  # far from full
+    assert all(w.beta == pytest.approx(1.05) for w in deployment(plan).windows)  # far from full
     assert_no_baseline_dominates(plan)
 
 
@@ -47,7 +47,7 @@ def assert_no_baseline_dominates(plan: Plan) -> None:
     for baseline in plan.baselines:
         assert baseline.status == "feasible", (baseline.name, baseline.violations)
         assert isinstance(baseline.deployment, ProteusDeployment)
-        for ours, theirs in zip(plan.deployment.windows, baseline.deployment.windows, strict=True):
+        for ours, theirs in zip(deployment(plan).windows, baseline.deployment.windows, strict=True):
             dominated = theirs.beta > ours.beta + 1e-9 or (
                 theirs.beta == pytest.approx(ours.beta)
                 and theirs.effective_accuracy > ours.effective_accuracy + 1e-6
@@ -59,7 +59,7 @@ def test_paper_scenario_without_reference_fails_clearly(tmp_path: Path) -> None:
     copy = tmp_path / "scenarios" / "proteus" / "paper_cluster.toml"
     copy.parent.mkdir(parents=True)
     shutil.copy(PAPER, copy)
-    result = run_cli("solve", copy)
+    result = run_cli("solve", str(copy))
     assert result.exit_code == 2
     assert "no such path" in result.stderr and "shared/reference/proteus" in result.stderr
     assert "Traceback" not in result.stderr
@@ -77,7 +77,7 @@ def test_trace_windows_are_planned_and_sommelier_differs(tmp_path: Path) -> None
     document["families"]["vision"] = {"slo_ms": 60.0, "trace": str(trace)}
     plan = solve(scenario_from_dict(document, base_dir=tmp_path))
     assert isinstance(plan.deployment, ProteusDeployment)
-    windows = plan.deployment.windows
+    windows = deployment(plan).windows
     assert [w.demand_qps["vision"] for w in windows] == pytest.approx([500, 1500, 3000, 5000])
     assert plan.status.value == "optimal" and plan.certificate.solves >= len(windows)
     sommelier = plan.baseline("sommelier").deployment
