@@ -115,4 +115,3 @@ def given(
     for lo in range(0, len(times_s), chunk):
         part = np.asarray(times_s[lo : lo + chunk], dtype=float)
         yield Chunk(part, *mix.label(len(part), rng))
-

@@ -38,14 +38,14 @@ class Request:
     """One request in flight (only requests in flight exist: memory stays flat)."""
 
     __slots__ = (
-        "rid",
-        "klass",
         "arrival_s",
         "deadline_s",
-        "size",
-        "route",
-        "hop",
         "enqueued_s",
+        "hop",
+        "klass",
+        "rid",
+        "route",
+        "size",
         "started_s",
     )
 

@@ -61,9 +61,11 @@ class ProfileService:
         self.latency_s = [float(x) for x in latency_s]
         self.max_batch = len(self.latency_s)
         sigma = float(np.sqrt(np.log1p(noise_cv**2)))
-        self._noise = _Draws(lambda n: rng.lognormal(-sigma**2 / 2, sigma, n)) if (
-            noise_cv > 0 and rng is not None
-        ) else None
+        self._noise = (
+            _Draws(lambda n: rng.lognormal(-(sigma**2) / 2, sigma, n))
+            if (noise_cv > 0 and rng is not None)
+            else None
+        )
 
     def estimate_s(self, size: int) -> float:
         return self.latency_s[size - 1]
@@ -166,8 +168,9 @@ class AdaptiveBatch(BatchPolicy):
     allowed size the queue fills.
     """
 
-    def __init__(self, service: Service, sizes: Sequence[int] = (1, 2, 4, 8),
-                 cap: int | None = None) -> None:
+    def __init__(
+        self, service: Service, sizes: Sequence[int] = (1, 2, 4, 8), cap: int | None = None
+    ) -> None:
         if not sizes or sorted(sizes) != list(sizes) or sizes[0] != 1:
             raise ValueError("sizes must be increasing and start at 1")
         self.service = service
