@@ -9,7 +9,7 @@ stages); it is served when its last station completes it.
 
 Arrivals come from :mod:`formulations.replay.arrivals` as sorted numpy chunks and are merged
 with the heap of timed events (completions, timeouts, transfers, plan changes), so an arrival
-never enters the heap: the loop is a plain ``heapq`` loop, which measured 5-6x faster than
+never enters the heap: the loop is a plain ``heapq`` loop, which measured 3.3x faster than
 SimPy on the same M/M/1 workload (``benchmarks/replay_speed.py``, ``docs/replay.md``). At
 equal times, timed events run before the arrival.
 
