@@ -21,6 +21,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,7 +52,9 @@ def queue(service: Callable[[], Service], requests: int) -> tuple[float, str]:
 
 def cellular(requests: int) -> None:
     import planner
+    from formulations.cellular.deployment import CellularDeployment
     from formulations.cellular.formulation import CellularFormulation
+    from formulations.cellular.inputs import CellularInputs
     from formulations.cellular.simulate import GpuSetup, replay_gpu
     from formulations.cellular.verify import batches, figures
 
@@ -59,10 +62,10 @@ def cellular(requests: int) -> None:
     scenario = planner.load_scenario(path)
     formulation = scenario.formulation
     assert isinstance(formulation, CellularFormulation)
-    view = formulation.prepare(scenario.inputs)
-    deployment = planner.solve(path, baselines=False).deployment
-    pool = deployment.pools[0]  # type: ignore[union-attr]
-    fig = figures(view, deployment)[0]  # type: ignore[arg-type]
+    view = formulation.prepare(cast(CellularInputs, scenario.inputs))
+    deployment = cast(CellularDeployment, planner.solve(path, baselines=False).deployment)
+    pool = deployment.pools[0]
+    fig = figures(view, deployment)[0]
     setup = GpuSetup(
         view.inputs.model.structure,
         view.inputs.model.target_ratio,
@@ -80,7 +83,7 @@ def cellular(requests: int) -> None:
 def simpy_mm1(requests: int) -> float:
     """The same M/M/1 in SimPy: one generator process per request, a Resource server."""
     import numpy as np
-    import simpy
+    import simpy  # type: ignore[import-not-found]
 
     rng = np.random.default_rng(1)
     gaps = rng.exponential(1.0 / RHO, requests).tolist()
