@@ -8,7 +8,7 @@ Modules
     verify.py       the independent verifier
     baselines.py    graph batching with and without length bucketing, on the plan's GPUs
     tables.py       tables for people
-    simulate.py     the seeded replay of the scheduler (``planner simulate``)
+    simulate.py     the seeded replay of the scheduler on formulations/replay (``planner simulate``)
 
 The cost model is ``cost_models/cellular/``.
 """
@@ -24,11 +24,12 @@ from formulations.cellular.baselines import graph_baseline
 from formulations.cellular.deployment import CellularDeployment
 from formulations.cellular.inputs import CellularInputs
 from formulations.cellular.milp import solve_plan
-from formulations.cellular.simulate import GpuSetup, replay_pools
+from formulations.cellular.simulate import GpuSetup, Stats, replay_pools
 from formulations.cellular.tables import bucket_table, candidate_table, pool_table, replay_table
 from formulations.cellular.verify import batches, cost_usd_per_h, figures, pool_problems, verify
 from formulations.cellular.view import CellularView, prepare
 from formulations.model import Sense
+from formulations.replay.schema import PoolResult, ReplayReport
 from formulations.types import (
     BaselineRun,
     Formulation,
@@ -158,7 +159,8 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
         runs: int,
         seed: int,
     ) -> list[Table]:
-        """Replay the plan and both graph-batching baselines (see simulate.py)."""
+        """Replay the plan and both graph-batching baselines (see simulate.py): the common
+        replay tables (docs/replay.md), then replayed against analytic percentiles."""
         deployments = {"cellular": deployment}
         for name, policy in (
             ("graph_batching", "graph"),
@@ -166,15 +168,28 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
         ):
             deployments[name] = graph_baseline(view, deployment, policy)
         results = {}
+        report: ReplayReport | None = None
         for name, dep in deployments.items():
-            results[name] = replay(view, dep, runs, seed)
-        return [replay_table(view, results, runs, seed)]
+            stats, utilisation, analytic = replay(view, dep, runs, seed)
+            # one GPU per pool is replayed: the fleet's span is its requests over its rate
+            span_s = sum(c.requests for c in stats.counts) / (runs * view.total_rate_qps)
+            if report is None:
+                report = ReplayReport(runs, seed, span_s, None)
+            report.add_plan(name, view.labels(), stats.counts, span_s)
+            for pool, busy in zip(dep.pools, utilisation, strict=True):
+                report.pools.append(
+                    PoolResult(name, pool.gpu, pool.count, round(100 * busy, 2), 0.0)
+                )
+            results[name] = (stats, utilisation, analytic)
+        assert report is not None
+        return [*report.tables(), replay_table(view, deployments, results, runs, seed)]
 
 
 def replay(
     view: CellularView, deployment: CellularDeployment, runs: int, seed: int
-) -> tuple[Any, float, list[float]]:
-    """Replayed statistics, mean utilisation and the analytic percentile per bucket (ms)."""
+) -> tuple[Stats, list[float], list[float]]:
+    """Replayed statistics, each pool's GPU utilisation and the analytic percentile per
+    bucket (ms)."""
     pools = figures(view, deployment)
     buckets = view.mix.buckets
     setups = []

@@ -74,12 +74,19 @@ def candidate_table(view: CellularView, deployment: CellularDeployment) -> Table
 
 
 def replay_table(
-    view: CellularView, results: dict[str, tuple[Stats, float, list[float]]], runs: int, seed: int
+    view: CellularView,
+    deployments: dict[str, CellularDeployment],
+    results: dict[str, tuple[Stats, list[float], list[float]]],
+    runs: int,
+    seed: int,
 ) -> Table:
-    """Per (policy, bucket): replayed p50/p95/p99, the analytic percentile, attainment."""
+    """Per (policy, bucket): replayed p50/p95/p99, the analytic percentile, attainment and
+    the GPUs' mean utilisation (weighted by GPU count)."""
     rows = []
     p = view.inputs.percentile
     for policy, (stats, utilisation, analytic) in results.items():
+        counts = [pool.count for pool in deployments[policy].pools]
+        mean_busy = sum(c * u for c, u in zip(counts, utilisation, strict=True)) / sum(counts)
         for k, label in enumerate([*view.labels(), "all"]):
             bucket = None if label == "all" else k
             rows.append(
@@ -90,7 +97,7 @@ def replay_table(
                     round(analytic[k], 2) if bucket is not None else None,
                     round(100 * stats.attainment(bucket), 2),
                     round(view.total_rate_qps, 1),
-                    round(100 * utilisation, 1),
+                    round(100 * mean_busy, 1),
                 ]
             )
     columns = [
@@ -104,4 +111,4 @@ def replay_table(
         "throughput_qps",
         "utilisation_pct",
     ]
-    return Table(f"Replay ({runs} runs from seed {seed})", columns, rows)
+    return Table(f"Replay against the analytic model ({runs} runs from seed {seed})", columns, rows)

@@ -146,11 +146,19 @@ def test_check_names_the_short_bucket(tmp_path: Path) -> None:
 def test_simulate_cli_reports_each_policy(scenario: Path) -> None:
     result = run_cli("simulate", scenario, "--runs", "1", "--format", "json")
     assert result.exit_code == 0, result.stdout + result.stderr
-    rows = json.loads(result.stdout)[0]["rows"]
-    assert {r["policy"] for r in rows} == {
+    tables = json.loads(result.stdout)
+    rows = tables[0]["rows"]  # the common replay schema (docs/replay.md)
+    assert {r["plan"] for r in rows} == {
         "cellular",
         "graph_batching",
         "graph_batching_bucketed",
     }
-    cellular = [r for r in rows if r["policy"] == "cellular" and r["bucket"] != "all"]
+    cellular = [r for r in rows if r["plan"] == "cellular" and r["class"] != "all"]
+    assert {r["class"] for r in cellular} == {"1-10 tokens", "11-30 tokens"}
     assert all(r["slo_attainment_pct"] >= 99.0 for r in cellular)
+    assert all(r["requests"] == r["served"] and r["dropped"] == 0 for r in cellular)
+    pools = tables[1]["rows"]
+    assert {r["plan"] for r in pools} == {r["plan"] for r in rows}
+    assert all(0 < r["utilisation_pct"] < 100 for r in pools)
+    analytic = tables[2]["rows"]  # replayed against the analytic percentiles
+    assert all(r["slo_attainment_pct"] >= 99.0 for r in analytic if r["policy"] == "cellular")

@@ -1,0 +1,458 @@
+"""Service-time models and batching policies (each a small :class:`BatchPolicy`).
+
+Services say how long a batch runs: :class:`ProfileService` (a profiled latency per batch
+size, deterministic as Proteus's simulator, optional log-normal noise) and
+:class:`ExponentialService` (i.i.d. exponential work per request, for the queueing golden
+tests). Policies:
+
+* :class:`FixedBatch`: up to ``max_batch`` requests, first come first served, once the queue
+  holds a full batch or its oldest request has waited ``timeout_s`` (0: work-conserving);
+  ``by_class`` keeps a queue per class and serves the one whose head is oldest (length
+  buckets of graph batching);
+* :class:`AdaptiveBatch`: Proteus's accscale batching (UMass-LIDS/Proteus
+  ``core/predictor.py``, see ``../shared/reference/proteus/settings.md`` Sec. 6);
+* :class:`AimdBatch`: Clipper's AIMD (NSDI '17 Sec. 4.3), and the step-wise variant of
+  Proteus's simulator;
+* :class:`ReservationBatch`: PPipe's reservation-based batching over pipelines of GPU pools
+  (JonnyKong/PPipe ``cluster-sim`` ``ReservationFixedBsLoadBalancer``, ``ReservationOffer``);
+* :class:`CellularBatch`: BatchMaker's iteration-level (cell) batching (EuroSys '18,
+  Sec. 4.2-4.3).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from formulations.replay.core import BatchPolicy, Dispatch, Drop, Request, mark_started
+
+DRAWS = 4096  # random service times drawn at a time
+
+
+class Service(Protocol):
+    def estimate_s(self, size: int) -> float:
+        """The planned (profiled) duration of a batch of ``size`` requests."""
+        ...
+
+    def duration_s(self, batch: Sequence[Request]) -> float:
+        """The duration of running ``batch`` (may be random)."""
+        ...
+
+
+class ProfileService:
+    """``latency_s[b - 1]`` for a batch of b requests; with ``noise_cv`` > 0 each batch is
+    scaled by a log-normal factor of mean 1 and that coefficient of variation."""
+
+    def __init__(
+        self,
+        latency_s: Sequence[float],
+        noise_cv: float = 0.0,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if not latency_s or min(latency_s) < 0:
+            raise ValueError("a non-empty profile of non-negative latencies is needed")
+        if noise_cv > 0 and rng is None:
+            raise ValueError("noise needs a random generator")
+        self.latency_s = [float(x) for x in latency_s]
+        self.max_batch = len(self.latency_s)
+        sigma = float(np.sqrt(np.log1p(noise_cv**2)))
+        self._noise = (
+            _Draws(lambda n: rng.lognormal(-(sigma**2) / 2, sigma, n))
+            if (noise_cv > 0 and rng is not None)
+            else None
+        )
+
+    def estimate_s(self, size: int) -> float:
+        return self.latency_s[size - 1]
+
+    def duration_s(self, batch: Sequence[Request]) -> float:
+        base = self.latency_s[len(batch) - 1]
+        return base if self._noise is None else base * self._noise.next()
+
+
+class ExponentialService:
+    """Every request needs an exponential amount of work of mean ``mean_s``; a batch runs
+    the sum (batches of one make an M/M/c queue)."""
+
+    def __init__(self, mean_s: float, rng: np.random.Generator) -> None:
+        self.mean_s = mean_s
+        self._draws = _Draws(lambda n: rng.exponential(mean_s, n))
+
+    def estimate_s(self, size: int) -> float:
+        return self.mean_s * size
+
+    def duration_s(self, batch: Sequence[Request]) -> float:
+        if len(batch) == 1:
+            return self._draws.next()
+        return sum(self._draws.next() for _ in batch)
+
+
+class _Draws:
+    """Random numbers drawn :data:`DRAWS` at a time from ``draw(n)``."""
+
+    def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
+        self._draw = draw
+        self._values: list[float] = []
+
+    def next(self) -> float:
+        try:
+            return self._values.pop()
+        except IndexError:
+            self._values = self._draw(DRAWS).tolist()[::-1]
+            return self._values.pop()
+
+
+# --------------------------------------------------------------------------- fixed
+class FixedBatch(BatchPolicy):
+    """Up to ``max_batch`` oldest requests, once a full batch waits or the oldest request
+    has waited ``timeout_s`` (0: run whatever waits, as soon as an executor is free)."""
+
+    def __init__(
+        self, service: Service, max_batch: int = 1, timeout_s: float = 0.0, by_class: int = 0
+    ) -> None:
+        if max_batch < 1 or timeout_s < 0:
+            raise ValueError("max_batch must be >= 1 and timeout_s >= 0")
+        self.service, self.max_batch, self.timeout_s = service, max_batch, timeout_s
+        self.queues: list[deque[Request]] = [deque() for _ in range(max(by_class, 1))]
+        self._by_class = by_class > 0
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.queues[request.klass if self._by_class else 0].append(request)
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        if self._by_class:
+            heads = [(q[0].enqueued_s, i) for i, q in enumerate(self.queues) if q]
+            if not heads:
+                return None
+            queue = self.queues[min(heads)[1]]
+        else:
+            queue = self.queues[0]
+            if not queue:
+                return None
+        if len(queue) < self.max_batch and self.timeout_s > 0:
+            due_s = queue[0].enqueued_s + self.timeout_s
+            if now < due_s:
+                return due_s
+        if self.max_batch == 1:
+            head = queue.popleft()
+            if head.started_s < 0:
+                head.started_s = now
+            batch = [head]
+        else:
+            batch = [queue.popleft() for _ in range(min(self.max_batch, len(queue)))]
+            mark_started(batch, now)
+        return batch, self.service.duration_s(batch)
+
+    def drain(self) -> list[Request]:
+        waiting = sorted((r for q in self.queues for r in q), key=lambda r: r.enqueued_s)
+        for q in self.queues:
+            q.clear()
+        return waiting
+
+
+# --------------------------------------------------------------------------- Proteus
+class AdaptiveBatch(BatchPolicy):
+    """Proteus's accscale batching over the allowed batch ``sizes`` (Proteus: 1, 2, 4, 8),
+    at most ``cap`` (its largest batch whose profiled latency is < SLO / 2).
+
+    Whenever an executor is free: requests at the head that would miss their deadline even
+    in the smallest batch are shed; the target is the largest allowed size <= cap that the
+    oldest request's remaining slack allows (``now + estimate(b) <= deadline``). A queue
+    holding the target runs it now; a shorter one waits for the next allowed size until the
+    latest start at which that size still meets the oldest deadline, then runs the largest
+    allowed size the queue fills.
+    """
+
+    def __init__(
+        self, service: Service, sizes: Sequence[int] = (1, 2, 4, 8), cap: int | None = None
+    ) -> None:
+        if not sizes or sorted(sizes) != list(sizes) or sizes[0] != 1:
+            raise ValueError("sizes must be increasing and start at 1")
+        self.service = service
+        self.sizes = [b for b in sizes if cap is None or b <= cap] or [1]
+        self.queue: deque[Request] = deque()
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.queue.append(request)
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        queue, estimate = self.queue, self.service.estimate_s
+        smallest_s = estimate(1)
+        while queue and now + smallest_s > queue[0].deadline_s:
+            drop(queue.popleft())
+        if not queue:
+            return None
+        deadline_s, waiting = queue[0].deadline_s, len(queue)
+        fitting = [b for b in self.sizes if now + estimate(b) <= deadline_s]
+        target = fitting[-1]
+        filled = max(b for b in fitting if b <= waiting)
+        if filled < target:
+            following = next(b for b in fitting if b > waiting)
+            latest_s = deadline_s - estimate(following)
+            if now < latest_s:
+                return latest_s
+        batch = [queue.popleft() for _ in range(filled)]
+        mark_started(batch, now)
+        return batch, self.service.duration_s(batch)
+
+    def drain(self) -> list[Request]:
+        waiting = list(self.queue)
+        self.queue.clear()
+        return waiting
+
+
+# --------------------------------------------------------------------------- Clipper
+class AimdBatch(BatchPolicy):
+    """Clipper's AIMD batch size (NSDI '17 Sec. 4.3): after each batch, if any of its
+    requests completed after its deadline the cap shrinks multiplicatively (``backoff``,
+    Clipper: by 10%), else it grows by ``increase`` (up to ``max_batch``). With ``sizes``
+    the cap steps one allowed size down or up instead (Proteus's simulator, AIMD over 1, 2,
+    4, 8). Batches are work-conserving: up to the cap of the oldest requests."""
+
+    def __init__(
+        self,
+        service: Service,
+        max_batch: int,
+        increase: int = 1,
+        backoff: float = 0.9,
+        sizes: Sequence[int] | None = None,
+    ) -> None:
+        if max_batch < 1 or increase < 1 or not 0 < backoff < 1:
+            raise ValueError("max_batch >= 1, increase >= 1 and 0 < backoff < 1 are needed")
+        self.service, self.max_batch = service, max_batch
+        self.increase, self.backoff = increase, backoff
+        self.sizes = list(sizes) if sizes else None
+        self.step = 0  # index into sizes (sizes mode)
+        self.cap = 1.0  # batch cap (additive mode)
+        self.queue: deque[Request] = deque()
+
+    @property
+    def batch_cap(self) -> int:
+        return self.sizes[self.step] if self.sizes else int(self.cap)
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.queue.append(request)
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        if not self.queue:
+            return None
+        batch = [self.queue.popleft() for _ in range(min(self.batch_cap, len(self.queue)))]
+        mark_started(batch, now)
+        return batch, self.service.duration_s(batch)
+
+    def complete(self, items: list[Any], now: float) -> Iterable[Request]:
+        late = any(now > r.deadline_s for r in items)
+        if self.sizes:
+            self.step = max(self.step - 1, 0) if late else min(self.step + 1, len(self.sizes) - 1)
+        elif late:
+            self.cap = max(1.0, float(int(self.cap * self.backoff)))
+        else:
+            self.cap = min(float(self.max_batch), self.cap + self.increase)
+        return items
+
+    def drain(self) -> list[Request]:
+        waiting = list(self.queue)
+        self.queue.clear()
+        return waiting
+
+
+# --------------------------------------------------------------------------- PPipe
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a pipeline: a GPU pool's ``workers`` running ``latency_s(batch)``;
+    ``transfer_s_per_request`` moves a request's activations from the previous stage (0 for
+    the first stage)."""
+
+    pool: str
+    workers: int
+    latency_s: Callable[[int], float]
+    transfer_s_per_request: float = 0.0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    stages: tuple[Stage, ...]
+    batch: int  # the plan's batch size for this pipeline
+
+
+class ReservationBatch(BatchPolicy):
+    """PPipe's reservation-based batching (ATC '25; its simulator's reservation balancer).
+
+    One queue in front of several pipelines. When the queue holds a pipeline's planned batch,
+    the batch is placed stage by stage on the worker that finishes it earliest, given each
+    worker's reserved-until time and each link's reserved upload/download times (a transfer
+    takes ``batch x transfer_s_per_request``); the offer with the least queuing (its
+    completion minus now minus its work) wins. No queuing: the reservation is made and the
+    batch runs through the pipeline without waiting (the batch completes at the offer's
+    completion time). Otherwise the policy waits for that queuing time and asks again.
+
+    The station running it must not limit concurrency (:data:`UNBOUNDED` workers): the
+    reservations do; busy time per pool is in ``busy_s_by_pool``.
+    """
+
+    def __init__(self, pipelines: Sequence[Pipeline]) -> None:
+        if not pipelines:
+            raise ValueError("at least one pipeline is needed")
+        self.pipelines = list(pipelines)
+        self.queue: deque[Request] = deque()
+        # per pipeline, stage, worker: reserved until (compute), upload and download (link)
+        self.reserved_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
+        self.upload_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
+        self.download_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
+        self.busy_s_by_pool: dict[str, float] = {
+            s.pool: 0.0 for p in self.pipelines for s in p.stages
+        }
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.queue.append(request)
+
+    def _offer(self, p: int, now: float) -> tuple[float, float, list[tuple[int, float, float]]]:
+        """(queuing, completion, per stage: (worker, network done, compute done))."""
+        pipeline = self.pipelines[p]
+        bs = pipeline.batch
+        t_global, work_s = now, 0.0
+        chosen: list[tuple[int, float, float]] = []
+        last = len(pipeline.stages) - 1
+        for i, stage in enumerate(pipeline.stages):
+            net_s = bs * stage.transfer_s_per_request if i > 0 else 0.0
+            inf_s = stage.latency_s(bs)
+            work_s += net_s + inf_s
+            best: tuple[float, int, float, float] | None = None
+            for w in range(stage.workers):
+                t, t_net = t_global, 0.0
+                if i > 0:
+                    sender = self.upload_s[p][i - 1][chosen[-1][0]]
+                    t = t_net = max(sender, self.download_s[p][i][w], t) + net_s
+                t_inf = t = max(self.reserved_s[p][i][w], t) + inf_s
+                if i != last:
+                    t = max(self.upload_s[p][i][w], t)
+                if best is None or t < best[0]:
+                    best = (t, w, t_net, t_inf)
+            assert best is not None
+            chosen.append((best[1], best[2], best[3]))
+            t_global = best[3]
+        return t_global - now - work_s, t_global, chosen
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        offers = [
+            (*self._offer(p, now), p)
+            for p, pipeline in enumerate(self.pipelines)
+            if pipeline.batch <= len(self.queue)
+        ]
+        if not offers:
+            return None
+        queuing_s, done_s, chosen, p = min(offers, key=lambda o: (o[0], o[3]))
+        if queuing_s > 1e-12:
+            return now + queuing_s
+        pipeline = self.pipelines[p]
+        for i, (w, t_net, t_inf) in enumerate(chosen):
+            self.reserved_s[p][i][w] = t_inf
+            stage = pipeline.stages[i]
+            self.busy_s_by_pool[stage.pool] += stage.latency_s(pipeline.batch)
+            if i > 0:
+                self.upload_s[p][i - 1][chosen[i - 1][0]] = t_net
+                self.download_s[p][i][w] = t_net
+        batch = [self.queue.popleft() for _ in range(pipeline.batch)]
+        mark_started(batch, now)
+        return batch, done_s - now
+
+    def drain(self) -> list[Request]:
+        waiting = list(self.queue)
+        self.queue.clear()
+        return waiting
+
+
+# --------------------------------------------------------------------------- cellular
+Stages = Callable[[Request], list[tuple[int, int]]]  # request -> [(cell type, cells)]
+
+
+class CellularBatch(BatchPolicy):
+    """BatchMaker's cellular batching: a queue of ready cells per cell type, ordered by
+    their request's arrival; a free GPU picks a type (``oldest_first``: the type whose
+    oldest ready cell belongs to the oldest request; ``round_robin``: the next type after
+    the last one run that has ready cells) and runs up to that type's maximum batch of its
+    ready cells, oldest first (a stage larger than the room left is split); a finished
+    stage readies the request's next one. ``tau_s[type][b - 1]`` is a batch of b cells."""
+
+    def __init__(
+        self,
+        tau_s: Sequence[Sequence[float]],
+        max_batch: Sequence[int],
+        stages: Stages,
+        scheduler: str = "round_robin",
+    ) -> None:
+        if scheduler not in ("round_robin", "oldest_first"):
+            raise ValueError(f"scheduler must be round_robin or oldest_first, not {scheduler}")
+        self.tau_s = [list(map(float, t)) for t in tau_s]
+        self.max_batch = list(max_batch)
+        self.stages = stages
+        self.scheduler = scheduler
+        types = len(self.tau_s)
+        self.queues: list[list[tuple[float, int, int, Request]]] = [[] for _ in range(types)]
+        self.plan: dict[int, list[tuple[int, int]]] = {}
+        self.position: dict[int, int] = {}
+        self.outstanding: dict[int, int] = {}
+        self.last = types - 1
+
+    def _ready(self, request: Request) -> None:
+        kind, cells = self.plan[request.rid][self.position[request.rid]]
+        self.outstanding[request.rid] = cells
+        heapq.heappush(self.queues[kind], (request.arrival_s, request.rid, cells, request))
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.plan[request.rid] = self.stages(request)
+        self.position[request.rid] = 0
+        self._ready(request)
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        heads = [(q[0][0], t) for t, q in enumerate(self.queues) if q]
+        if not heads:
+            return None
+        types = len(self.queues)
+        if self.scheduler == "oldest_first":
+            kind = min(heads)[1]
+        else:
+            kind = min(heads, key=lambda h: (h[1] - self.last - 1) % types)[1]
+        self.last = kind
+        room, queue = self.max_batch[kind], self.queues[kind]
+        items: list[tuple[Request, int]] = []
+        while room and queue:
+            arrival_s, rid, cells, request = heapq.heappop(queue)
+            take = min(cells, room)
+            items.append((request, take))
+            room -= take
+            if take < cells:
+                heapq.heappush(queue, (arrival_s, rid, cells - take, request))
+        mark_started((r for r, _ in items), now)
+        return items, self.tau_s[kind][self.max_batch[kind] - room - 1]
+
+    def complete(self, items: list[Any], now: float) -> Iterable[Request]:
+        done: list[Request] = []
+        for request, cells in items:
+            rid = request.rid
+            if rid not in self.outstanding:
+                continue  # drained by a plan change while this batch ran
+            self.outstanding[rid] -= cells
+            if self.outstanding[rid] == 0:
+                self.position[rid] += 1
+                if self.position[rid] == len(self.plan[rid]):
+                    done.append(request)
+                    del self.plan[rid], self.position[rid], self.outstanding[rid]
+                else:
+                    self._ready(request)
+        return done
+
+    def drain(self) -> list[Request]:
+        """Waiting requests restart their graph on the new plan (cells already run on the
+        old one are lost, as a reloaded model loses its state)."""
+        waiting = {rid: r for q in self.queues for (_, rid, _, r) in q}
+        for q in self.queues:
+            q.clear()
+        for rid in waiting:
+            del self.plan[rid], self.position[rid], self.outstanding[rid]
+        return sorted(waiting.values(), key=lambda r: r.arrival_s)

@@ -1,0 +1,119 @@
+"""Each batching policy on hand-built arrivals, against batches derived by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from formulations.replay.core import UNBOUNDED, PlanChange, Request
+from formulations.replay.policies import (
+    AdaptiveBatch,
+    AimdBatch,
+    CellularBatch,
+    FixedBatch,
+    Pipeline,
+    ProfileService,
+    ReservationBatch,
+    Stage,
+)
+from tests.replay.helpers import run_one
+
+
+def test_fixed_batch_waits_for_a_full_batch_or_the_timeout() -> None:
+    # 1 s per batch, batches of 3, timeout 1 s: 0, 0.1, 0.2 run at 0.2 (full) until 1.2;
+    # 0.3 waits until its timeout at 1.3 (until 2.3); 5.0 alone runs at its timeout 6.0
+    log, station = run_one(FixedBatch(ProfileService([1.0] * 3), 3, 1.0), [0, 0.1, 0.2, 0.3, 5])
+    assert log.done_s == pytest.approx({0: 1.2, 1: 1.2, 2: 1.2, 3: 2.3, 4: 7.0})
+    assert station.batches == 3 and station.busy_s == pytest.approx(3.0)
+
+
+def test_fixed_batch_by_class_serves_the_oldest_head() -> None:
+    policy = FixedBatch(ProfileService([1.0, 1.0]), 2, 0.0, by_class=2)
+    for rid, (klass, t) in enumerate([(0, 0.0), (1, 0.1), (1, 0.2), (0, 0.3)]):
+        r = Request(rid, klass, t, 9.0, 1, (0,))
+        r.enqueued_s = t
+        policy.enqueue(r, t)
+    first = policy.take(0.5, lambda r: None)
+    assert isinstance(first, tuple) and [r.rid for r in first[0]] == [0, 3]
+    second = policy.take(1.5, lambda r: None)
+    assert isinstance(second, tuple) and [r.rid for r in second[0]] == [1, 2]
+
+
+def test_adaptive_batch_waits_until_the_latest_start_of_the_next_size() -> None:
+    # sizes 1, 2, 4 at 1.0, 1.5, -, 2.5 s; SLO 4 s. At 0: target 4, one waiting -> wait
+    # until 4 - 1.5 = 2.5; at 0.2 two wait -> until 4 - 2.5 = 1.5; at 1.5 the latest start
+    # of 4 has come: run the 2 the queue fills (1.5 -> 3.0); at 3.0 request 2 (deadline 4.4)
+    # fits only size 1: 3.0 -> 4.0
+    service = ProfileService([1.0, 1.5, 2.0, 2.5])
+    log, _ = run_one(AdaptiveBatch(service, (1, 2, 4)), [0.0, 0.2, 0.4], slo_s=4.0)
+    assert log.done_s == pytest.approx({0: 3.0, 1: 3.0, 2: 4.0})
+    assert log.classes[0].late == 0
+
+
+def test_adaptive_batch_runs_a_full_target_at_once_and_sheds_hopeless_requests() -> None:
+    service = ProfileService([1.0, 1.5])
+    log, _ = run_one(AdaptiveBatch(service, (1, 2)), [0.0, 0.0], slo_s=4.0)
+    assert log.done_s == pytest.approx({0: 1.5, 1: 1.5})
+    # SLO 1.2 s: request 1 waits behind request 0 until 1.0, when 1.0 + 1.0 > 1.3: dropped
+    log, _ = run_one(AdaptiveBatch(service, (1, 2)), [0.0, 0.1], slo_s=1.2)
+    assert log.done_s == pytest.approx({0: 1.0})
+    counts = log.classes[0]
+    assert (counts.requests, counts.served, counts.dropped, counts.on_time) == (2, 1, 1, 1)
+
+
+def test_aimd_grows_additively_and_backs_off_after_a_late_batch() -> None:
+    # 1 s per batch, SLO 1.5 s, 6 requests at 0: cap 1 -> [0] done 1.0 on time -> cap 2 ->
+    # [1, 2] done 2.0, late -> cap int(2 * 0.9) = 1 -> [3] at 3.0, [4] at 4.0, [5] at 5.0
+    log, _ = run_one(AimdBatch(ProfileService([1.0] * 4), 4), [0.0] * 6, slo_s=1.5)
+    assert log.done_s == pytest.approx({0: 1.0, 1: 2.0, 2: 2.0, 3: 3.0, 4: 4.0, 5: 5.0})
+    assert log.classes[0].late == 5
+
+
+def test_aimd_steps_over_allowed_sizes() -> None:
+    # Proteus's simulator: sizes 1, 2, 4, one step up after each on-time batch
+    policy = AimdBatch(ProfileService([1.0] * 4), 4, sizes=(1, 2, 4))
+    log, _ = run_one(policy, [0.0] * 7)
+    assert log.done_s == pytest.approx({0: 1, 1: 2, 2: 2, 3: 3, 4: 3, 5: 3, 6: 3})
+    assert policy.batch_cap == 4
+
+
+def test_reservation_batch_reserves_every_stage_before_it_starts() -> None:
+    # two stages of one worker, 1 s each, 0.25 s per request between them, batch of 2.
+    # 4 requests at 0: batch A runs stage 0 0-1, transfer 1-1.5, stage 1 1.5-2.5. Batch B
+    # would queue 1 s behind A (its offer at 0 completes at 3.5 for 2.5 s of work): it waits
+    # until 1.0 and runs 1-2, 2-2.5 (the link is busy until 1.5 from A, free at 2), 2.5-3.5
+    stages = (
+        Stage("a", 1, lambda b: 1.0),
+        Stage("b", 1, lambda b: 1.0, transfer_s_per_request=0.25),
+    )
+    policy = ReservationBatch([Pipeline(stages, 2)])
+    log, _ = run_one(policy, [0.0] * 4, workers=UNBOUNDED)
+    assert log.done_s == pytest.approx({0: 2.5, 1: 2.5, 2: 3.5, 3: 3.5})
+    assert policy.busy_s_by_pool == pytest.approx({"a": 2.0, "b": 2.0})
+    assert log.classes[0].wait_sum_s == pytest.approx(2 * 0.0 + 2 * 1.0)
+
+
+def test_cellular_batch_joins_requests_at_cell_boundaries() -> None:
+    # an LSTM: one cell per token; tau(1) = 1 s, tau(2) = 1.5 s, at most 2 cells. Request 0
+    # (3 tokens) starts alone at 0; request 1 (1 token, also at 0) joins its second cell at
+    # 1.0 (both done 2.5: request 1 finishes); request 0's third cell runs 2.5 -> 3.5
+    tokens = {0: 3, 1: 1}
+    policy = CellularBatch([[1.0, 1.5]], [2], lambda r: [(0, 1)] * tokens[r.rid])
+    log, station = run_one(policy, [0.0, 0.0])
+    assert log.done_s == pytest.approx({0: 3.5, 1: 2.5})
+    assert station.batches == 3
+
+
+def test_plan_change_loads_the_model_after_the_running_batch() -> None:
+    # 1 s batches; at 0.5 a new model (2 s batches) loads for 1 s once request 0 is done
+    # (1.0 -> 2.0); request 1 then runs 2 -> 4, request 2 (at 3) runs 4 -> 6
+    change = PlanChange(0.5, 0, FixedBatch(ProfileService([2.0])), load_s=1.0)
+    log, station = run_one(FixedBatch(ProfileService([1.0])), [0.0, 0.5, 3.0], changes=[change])
+    assert log.done_s == pytest.approx({0: 1.0, 1: 4.0, 2: 6.0})
+    assert station.loading_s == pytest.approx(1.0)
+
+
+def test_added_workers_load_before_they_serve() -> None:
+    change = PlanChange(0.0, 0, workers=2, load_s=1.0)
+    log, station = run_one(FixedBatch(ProfileService([2.0])), [0.0, 0.0], changes=[change])
+    assert log.done_s == pytest.approx({0: 2.0, 1: 3.0})
+    assert station.utilisation(3.0) == pytest.approx(4.0 / 6.0)
