@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 import planner
-from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
+from formulations.types import ExitCode, InputError, PlannerError, SolveStatus, Table
 from planner.diff import diff_files, markdown
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, diff_report, plan_report, tables_report
@@ -359,6 +359,81 @@ def estimate(
         sys.stdout.write(out.drop(columns="expected_error_pct").to_csv(index=False))
     else:
         stdout.print(out.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+SWEEP_SHOWN = ("point", "status", "objective", "gap", "wall_s", "exit_code", "error")
+
+
+@app.command()
+@_guarded
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep file (TOML): scenario and axes.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Parquet dataset folder of the results (default: the sweep file's name "
+            "with .parquet); a re-run skips the points already there.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a running Dask scheduler, e.g. tcp://host:8786."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: one per core).")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Solve again the points that failed before.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
+        Format.table
+    ),
+) -> None:
+    """Solve every point of a sweep (on Dask) into a resumable Parquet store."""
+    from planner.sweeps import ResultStore
+
+    store = output if output is not None else sweep_file.with_suffix(".parquet")
+    ResultStore(store)  # refuse a bad output path before starting workers
+    try:
+        rows = planner.sweep(
+            sweep_file,
+            store,
+            scheduler=scheduler,
+            workers=workers,
+            progress=not quiet,
+            retry_failed=retry_failed,
+        )
+    except KeyboardInterrupt:
+        stderr.print(
+            f"[bold red]interrupted[/]: finished points are in {store}; re-run to resume",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_SIGINT) from None
+    failed = int((rows["exit_code"] != 0).sum()) if "exit_code" in rows else 0
+    stderr.print(f"{len(rows)} points, {failed} failed; results in {store}", highlight=False)
+    if output_format is Format.json:
+        sys.stdout.write(rows.to_json(orient="records", indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(rows.drop(columns="point_key").to_csv(index=False))
+    else:
+        axes = [c for c in rows.columns if c.startswith("axis.")]
+        shown = [c for c in ("point", *axes, *SWEEP_SHOWN[1:]) if c in rows.columns]
+        frame = rows[shown]
+        stdout.print(
+            tables_report(
+                [
+                    Table(
+                        f"Sweep {sweep_file}",
+                        shown,
+                        frame.astype(object).where(frame.notna(), None).values.tolist(),
+                    )
+                ],
+                stdout.width,
+            )
+        )
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from planner.engine import CheckReport, check, simulate, solve
 from planner.estimate import Estimate, estimate
 from planner.plan import SCHEMA_VERSION, Plan
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
+from planner.sweeps import sweep
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -45,4 +46,5 @@ __all__ = [
     "scenario_from_dict",
     "simulate",
     "solve",
+    "sweep",
 ]
