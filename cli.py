@@ -436,6 +436,98 @@ def sweep(
         )
 
 
+class FrontBound(StrEnum):
+    ceiling = "upper"
+    floor = "lower"
+
+
+@app.command()
+@_guarded
+def pareto(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    x_key: Annotated[
+        str,
+        typer.Option("--x", help="Scenario key bounding the second metric (jobs[0].deadline_h)."),
+    ],
+    y: Annotated[
+        str,
+        typer.Option(
+            "--y", help="The scenario's objective: 'objective', its name or a headline key."
+        ),
+    ] = "objective",
+    x_metric: Annotated[
+        str | None,
+        typer.Option(
+            "--x-metric",
+            help="The metric --x bounds: a headline key or a key path of the plan JSON "
+            "(default: the last part of --x).",
+        ),
+    ] = None,
+    bound: Annotated[
+        FrontBound,
+        typer.Option(help="upper: --x is a ceiling on the metric (a deadline); lower: a floor."),
+    ] = FrontBound.ceiling,
+    start: Annotated[
+        float | None, typer.Option("--x-start", help="First bound (default: the scenario's).")
+    ] = None,
+    step: Annotated[
+        float | None,
+        typer.Option(
+            "--x-step",
+            min=0,
+            help="Tighten this far past each point (default: twice the feasibility tolerance).",
+        ),
+    ] = None,
+    max_solves: Annotated[int, typer.Option("--max-solves", min=1, help="Cap on solves.")] = (200),
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the front (JSON, every point's plan)."),
+    ] = None,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
+        Format.table
+    ),
+    backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
+    mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative gap.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Let -o overwrite a file planner did not write.")
+    ] = False,
+) -> None:
+    """The exact front of the objective against a bounded metric (epsilon-constraint)."""
+    if output is not None:
+        _safe_output_path(output, scenario, force)
+    front = planner.pareto(
+        scenario,
+        x_key,
+        y,
+        x_metric=x_metric,
+        bound=bound.value,
+        start=start,
+        step=step,
+        max_solves=max_solves,
+        backend=backend,
+        mip_gap=mip_gap,
+    )
+    stderr.print(
+        f"{len(front.points)} points on the front from {len(front.solves)} solves; "
+        f"stopped: {front.stopped}",
+        highlight=False,
+    )
+    frame = front.to_frame()
+    if output_format is Format.json:
+        sys.stdout.write(json.dumps(front.to_dict(), indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        columns = [f"{front.x_key} (bound)", front.x_metric, f"{front.y_name} ({front.y_unit})"]
+        columns += list(frame.columns[3:])
+        title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
+        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+        stdout.print(tables_report([Table(title, columns, rows)], stdout.width))
+    if output is not None and output != STDOUT:
+        write_atomic(output, json.dumps(front.to_dict(), indent=2) + "\n")
+        stderr.print(f"front written to {output}", highlight=False)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     app()

@@ -20,6 +20,7 @@ from formulations.types import (
 )
 from planner.engine import CheckReport, check, simulate, solve
 from planner.estimate import Estimate, estimate
+from planner.pareto import Front, pareto
 from planner.plan import SCHEMA_VERSION, Plan
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
 from planner.sweeps import sweep
@@ -29,6 +30,7 @@ __all__ = [
     "CheckReport",
     "Estimate",
     "ExitCode",
+    "Front",
     "InfeasibleError",
     "InputError",
     "LimitError",
@@ -43,6 +45,7 @@ __all__ = [
     "check",
     "estimate",
     "load_scenario",
+    "pareto",
     "scenario_from_dict",
     "simulate",
     "solve",

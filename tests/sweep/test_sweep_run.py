@@ -36,9 +36,7 @@ def _env() -> dict[str, str]:
 
 
 def test_rows_failing_points_and_store(tmp_path: Path, client: Any) -> None:
-    path = write_sweep(
-        tmp_path, DEADLINES.replace("values = [1, 2]", "values = [1, 2, 0]")
-    )
+    path = write_sweep(tmp_path, DEADLINES.replace("values = [1, 2]", "values = [1, 2, 0]"))
     store = tmp_path / "out.parquet"
     rows = planner.sweep(path, store, client=client)
     assert list(rows["point"]) == list(range(12))
@@ -141,10 +139,22 @@ def external_cluster(tmp_path: Path) -> Iterator[str]:
     info = tmp_path / "scheduler.json"
     common = ["--no-dashboard"]
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-         "--port", "0", "--scheduler-file", str(info), *common],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--scheduler-file",
+            str(info),
+            *common,
+        ],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     processes = [scheduler]
     try:
         deadline = time.monotonic() + 60
@@ -157,10 +167,21 @@ def external_cluster(tmp_path: Path) -> Iterator[str]:
         for _ in range(2):
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "distributed.cli.dask_worker", address,
-                     "--nthreads", "1", "--nworkers", "1", *common],
-                    env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                    [
+                        sys.executable,
+                        "-m",
+                        "distributed.cli.dask_worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        *common,
+                    ],
+                    env=_env(),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             )
         yield address
     finally:
