@@ -528,6 +528,30 @@ def pareto(
         stderr.print(f"front written to {output}", highlight=False)
 
 
+@app.command()
+@_guarded
+def report(
+    source: Annotated[
+        Path,
+        typer.Argument(help="A plan JSON, a front JSON (planner pareto -o) or sweep results."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The HTML file to write (default: stdout)."),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", "-s", help="A plan's scenario: adds its tables and plots."),
+    ] = None,
+) -> None:
+    """One self-contained HTML report with the summary, the tables and plots."""
+    text = planner.report(source, output, scenario)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        stderr.print(f"report written to {output}", highlight=False)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     app()

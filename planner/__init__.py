@@ -20,6 +20,7 @@ from formulations.types import (
 )
 from planner.engine import CheckReport, check, simulate, solve
 from planner.estimate import Estimate, estimate
+from planner.html_report import report
 from planner.pareto import Front, pareto
 from planner.plan import SCHEMA_VERSION, Plan
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
@@ -46,6 +47,7 @@ __all__ = [
     "estimate",
     "load_scenario",
     "pareto",
+    "report",
     "scenario_from_dict",
     "simulate",
     "solve",
