@@ -306,9 +306,24 @@ def _combinations(spec: SweepFile, file: str, values: list[list[Scalar]]) -> lis
     return list(product(*values))
 
 
-def _unknown_key(exc: InputError, parts: list[str | int]) -> bool:
-    """Is ``exc`` the scenario refusing a key on the way to ``parts`` (a misspelt path)?"""
-    return exc.expected.startswith("no such key") and key_text(parts).startswith(exc.key)
+def _created(base: dict[str, Any], parts: list[str | int]) -> str | None:
+    """The key path of the first table on the way to ``parts`` that ``base`` lacks."""
+    node: Any = base
+    for depth, part in enumerate(parts[:-1]):
+        if not isinstance(node, dict | list):
+            return None
+        if isinstance(node, dict) and part not in node:
+            return key_text(parts[: depth + 1])
+        node = node[part] if isinstance(node, dict) else node[int(part)]
+    return None
+
+
+def _unknown_key(exc: InputError, parts: list[str | int], created: str | None) -> bool:
+    """Is ``exc`` the scenario refusing a key on the way to ``parts`` (a misspelt path), or
+    a table the path created (``families.resnt``) that the scenario cannot use?"""
+    if exc.expected.startswith("no such key") and key_text(parts).startswith(exc.key):
+        return True
+    return created is not None and exc.key.startswith(created)
 
 
 def _apply(
@@ -331,7 +346,7 @@ def _check_key(
     try:
         scenario_from_dict(document, scen.parent, str(scen))
     except InputError as exc:
-        if _unknown_key(exc, parts):
+        if _unknown_key(exc, parts, _created(base, parts)):
             raise InputError(
                 sweep,
                 where,

@@ -8,7 +8,7 @@ import pytest
 
 from formulations.types import InputError
 from planner.sweeps import load_sweep, parse_key, set_key
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.sweep.conftest import write_sweep
 
 
@@ -103,6 +103,23 @@ def test_bad_key_path_exits_2_naming_the_sweep_file_and_key(tmp_path: Path) -> N
     missing = write_sweep(tmp_path, '[[axes]]\nkey = "jobs[4].deadline_h"\nvalues = [4]\n')
     result = run_cli("sweep", missing, "--quiet")
     assert result.exit_code == 2 and "jobs[4]" in result.stderr
+    # a table the path would create that the scenario cannot use (a misspelt family)
+    proteus = tmp_path / "proteus.toml"
+    proteus.write_text(
+        f'scenario = "{ROOT / "scenarios" / "proteus" / "edge_cluster.toml"}"\n'
+        '[[axes]]\nkey = "families.resnt.demand_qps"\nvalues = [100]\n'
+    )
+    result = run_cli("sweep", proteus, "--quiet")
+    assert result.exit_code == 2 and "families.resnt" in result.stderr
+    # a table the path creates that the scenario accepts is fine
+    assert (
+        len(
+            load_sweep(
+                write_sweep(tmp_path, '[[axes]]\nkey = "solver.threads"\nvalues = [1, 2]\n')
+            ).tasks
+        )
+        == 2
+    )
     assert not (tmp_path / "sweep.parquet").exists()
 
 
