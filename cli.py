@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 import planner
-from formulations.types import ExitCode, InputError, PlannerError, SolveStatus
+from formulations.types import ExitCode, InputError, PlannerError, SolveStatus, Table
 from planner.diff import diff_files, markdown
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, diff_report, plan_report, tables_report
@@ -359,6 +359,197 @@ def estimate(
         sys.stdout.write(out.drop(columns="expected_error_pct").to_csv(index=False))
     else:
         stdout.print(out.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+SWEEP_SHOWN = ("point", "status", "objective", "gap", "wall_s", "exit_code", "error")
+
+
+@app.command()
+@_guarded
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep file (TOML): scenario and axes.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Parquet dataset folder of the results (default: the sweep file's name "
+            "with .parquet); a re-run skips the points already there.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a running Dask scheduler, e.g. tcp://host:8786."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: one per core).")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Solve again the points that failed before.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
+        Format.table
+    ),
+) -> None:
+    """Solve every point of a sweep (on Dask) into a resumable Parquet store."""
+    from planner.sweeps import ResultStore
+
+    store = output if output is not None else sweep_file.with_suffix(".parquet")
+    ResultStore(store)  # refuse a bad output path before starting workers
+    try:
+        rows = planner.sweep(
+            sweep_file,
+            store,
+            scheduler=scheduler,
+            workers=workers,
+            progress=not quiet,
+            retry_failed=retry_failed,
+        )
+    except KeyboardInterrupt:
+        stderr.print(
+            f"[bold red]interrupted[/]: finished points are in {store}; re-run to resume",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_SIGINT) from None
+    failed = int((rows["exit_code"] != 0).sum()) if "exit_code" in rows else 0
+    stderr.print(f"{len(rows)} points, {failed} failed; results in {store}", highlight=False)
+    if output_format is Format.json:
+        sys.stdout.write(rows.to_json(orient="records", indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(rows.drop(columns="point_key").to_csv(index=False))
+    else:
+        axes = [c for c in rows.columns if c.startswith("axis.")]
+        shown = [c for c in ("point", *axes, *SWEEP_SHOWN[1:]) if c in rows.columns]
+        frame = rows[shown]
+        stdout.print(
+            tables_report(
+                [
+                    Table(
+                        f"Sweep {sweep_file}",
+                        shown,
+                        frame.astype(object).where(frame.notna(), None).values.tolist(),
+                    )
+                ],
+                stdout.width,
+            )
+        )
+
+
+class FrontBound(StrEnum):
+    ceiling = "upper"
+    floor = "lower"
+
+
+@app.command()
+@_guarded
+def pareto(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).")],
+    x_key: Annotated[
+        str,
+        typer.Option("--x", help="Scenario key bounding the second metric (jobs[0].deadline_h)."),
+    ],
+    y: Annotated[
+        str,
+        typer.Option(
+            "--y", help="The scenario's objective: 'objective', its name or a headline key."
+        ),
+    ] = "objective",
+    x_metric: Annotated[
+        str | None,
+        typer.Option(
+            "--x-metric",
+            help="The metric --x bounds: a headline key or a key path of the plan JSON "
+            "(default: the last part of --x).",
+        ),
+    ] = None,
+    bound: Annotated[
+        FrontBound,
+        typer.Option(help="upper: --x is a ceiling on the metric (a deadline); lower: a floor."),
+    ] = FrontBound.ceiling,
+    start: Annotated[
+        float | None, typer.Option("--x-start", help="First bound (default: the scenario's).")
+    ] = None,
+    step: Annotated[
+        float | None,
+        typer.Option(
+            "--x-step",
+            min=0,
+            help="Tighten this far past each point (default: twice the feasibility tolerance).",
+        ),
+    ] = None,
+    max_solves: Annotated[int, typer.Option("--max-solves", min=1, help="Cap on solves.")] = (200),
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the front (JSON, every point's plan)."),
+    ] = None,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
+        Format.table
+    ),
+    backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
+    mip_gap: Annotated[float | None, typer.Option("--mip-gap", help="Relative gap.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Let -o overwrite a file planner did not write.")
+    ] = False,
+) -> None:
+    """The exact front of the objective against a bounded metric (epsilon-constraint)."""
+    if output is not None:
+        _safe_output_path(output, scenario, force)
+    front = planner.pareto(
+        scenario,
+        x_key,
+        y,
+        x_metric=x_metric,
+        bound=bound.value,
+        start=start,
+        step=step,
+        max_solves=max_solves,
+        backend=backend,
+        mip_gap=mip_gap,
+    )
+    stderr.print(
+        f"{len(front.points)} points on the front from {len(front.solves)} solves; "
+        f"stopped: {front.stopped}",
+        highlight=False,
+    )
+    frame = front.to_frame()
+    if output_format is Format.json:
+        sys.stdout.write(json.dumps(front.to_dict(), indent=2) + "\n")
+    elif output_format is Format.csv:
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        columns = [f"{front.x_key} (bound)", front.x_metric, f"{front.y_name} ({front.y_unit})"]
+        columns += list(frame.columns[3:])
+        title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
+        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
+        stdout.print(tables_report([Table(title, columns, rows)], stdout.width))
+    if output is not None and output != STDOUT:
+        write_atomic(output, json.dumps(front.to_dict(), indent=2) + "\n")
+        stderr.print(f"front written to {output}", highlight=False)
+
+
+@app.command()
+@_guarded
+def report(
+    source: Annotated[
+        Path,
+        typer.Argument(help="A plan JSON, a front JSON (planner pareto -o) or sweep results."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The HTML file to write (default: stdout)."),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", "-s", help="A plan's scenario: adds its tables and plots."),
+    ] = None,
+) -> None:
+    """One self-contained HTML report with the summary, the tables and plots."""
+    text = planner.report(source, output, scenario)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        stderr.print(f"report written to {output}", highlight=False)
 
 
 def main() -> None:

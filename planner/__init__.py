@@ -20,14 +20,18 @@ from formulations.types import (
 )
 from planner.engine import CheckReport, check, simulate, solve
 from planner.estimate import Estimate, estimate
+from planner.html_report import report
+from planner.pareto import Front, pareto
 from planner.plan import SCHEMA_VERSION, Plan
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
+from planner.sweeps import sweep
 
 __all__ = [
     "SCHEMA_VERSION",
     "CheckReport",
     "Estimate",
     "ExitCode",
+    "Front",
     "InfeasibleError",
     "InputError",
     "LimitError",
@@ -42,7 +46,10 @@ __all__ = [
     "check",
     "estimate",
     "load_scenario",
+    "pareto",
+    "report",
     "scenario_from_dict",
     "simulate",
     "solve",
+    "sweep",
 ]
