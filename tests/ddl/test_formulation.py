@@ -328,7 +328,7 @@ def test_cli_exit_code_3_on_infeasible_deadline(tmp_path: Path) -> None:
         ({"instance_types": ["p9.huge"]}, "instance_types"),
         ({"instance_types": ["c5.xlarge"]}, "instance_types"),
         ({"markets": ["reserved"]}, "markets[0]"),
-        ({"spot_usd_per_h": {"p3.2xlarge": -1.0}}, "spot_usd_per_h"),
+        ({"spot_usd_per_h": {"p3.2xlarge": -1.0}}, "spot_usd_per_h.p3.2xlarge"),
         ({"quotas": [{"group": "X", "market": "spot", "vcpus": 8}]}, "quotas[0].group"),
         ({"assumptions": {"storage_mb_per_s": 0}}, "assumptions.storage_mb_per_s"),
         ({"assumptions": {"bucket_size": 25}}, "assumptions.bucket_size"),
