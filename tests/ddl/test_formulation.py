@@ -247,6 +247,13 @@ def test_near_optimal_pct_trades_time_for_cost() -> None:
         for i, o in ((exact, fastest), (scenario.inputs, relaxed))
     }
     assert cost[id(relaxed)] < 0.5 * cost[id(fastest)]
+    # The faster candidate the trade passed over says so (not "the other jobs' share").
+    table = FORMULATION.tables(view_of(scenario.inputs), relaxed.deployment)[1]
+    assert table.marked_row == 1
+    assert table.rows[0][-1] == (
+        "not chosen: the recommendation is within near_optimal_pct = 1% of the fastest and "
+        "cheaper ($19.91 against $66.09)"
+    )
 
 
 def test_infeasible_deadline_names_the_fastest_time() -> None:
