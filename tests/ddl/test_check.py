@@ -36,9 +36,10 @@ NAMES = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
 # Expected exit per scenario: epochs x0.8, epochs x1.3, max_nodes + 1, price doubled.
 # 6 (suboptimal) where a fresh plan is better by more than the default 1% --max-gap:
-# * x0.8 on shared_quota: with less work the jobs fit a cheaper joint plan (1.4% cheaper);
-# * max_nodes + 1 on the min_time scenarios: five nodes finish 16-24% sooner;
-# * doubled prices on the min_cost scenarios: other configurations become 17-66% cheaper.
+# * x0.8 on shared_quota: with less work a cheaper joint plan fits (gap 1.4%);
+# * max_nodes + 1 on the min_time scenarios: the committed finish is 16-24% later than a
+#   five-node one;
+# * doubled prices on the min_cost scenarios: the committed cost is 17-66% above a fresh plan.
 # On the min_time scenarios a dearer committed configuration is still the fastest within
 # the budget, so its check passes (0).
 EXPECTED = {
