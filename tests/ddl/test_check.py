@@ -148,7 +148,7 @@ def test_one_more_node_passes(committed: dict[str, Path], name: str) -> None:
     assert report.exit_code == EXPECTED[name][2], report.to_dict()
     assert report.feasible
     if report.exit_code is ExitCode.SUBOPTIMAL:  # the fresh plan uses the fifth node
-        assert report.gap > report.max_gap
+        assert report.gap > report.max_gap and report.fresh is not None
         assert report.fresh.value < report.committed.value
 
 
@@ -160,7 +160,7 @@ def test_a_larger_quota_passes_and_shows_the_saving(committed: dict[str, Path]) 
     # BERT may now take a second spot p4d: $27.89 instead of $28.35 (scenario description).
     assert report.exit_code is ExitCode.SUBOPTIMAL and report.feasible
     assert report.committed.value == pytest.approx(28.35, abs=0.005)
-    assert report.fresh.value == pytest.approx(27.89, abs=0.005)
+    assert report.fresh is not None and report.fresh.value == pytest.approx(27.89, abs=0.005)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -186,9 +186,9 @@ def test_work_beyond_the_committed_capacity_is_short(committed: dict[str, Path],
         what, unit, available = "budget", UNIT_USD, doc["budget_usd"]
     else:  # the job with the least slack misses its deadline first
         rows = planner.solve(SCENARIOS / f"{name}.toml", baselines=False).to_frame()
-        tightest = (rows["deadline_h"] / rows["hours"]).idxmin()
-        what, unit = f"job {rows['job'][tightest]} (deadline)", UNIT_H
-        available = rows["deadline_h"][tightest]
+        tightest = int((rows["deadline_h"] / rows["hours"]).to_numpy().argmin())
+        what, unit = f"job {rows['job'].iloc[tightest]} (deadline)", UNIT_H
+        available = rows["deadline_h"].iloc[tightest]
     factor = 1
     while True:
         report = check(committed[name], scaled(doc, 2 * factor))
@@ -223,7 +223,12 @@ def test_cli_json_report_of_a_shortfall(committed: dict[str, Path], tmp_path: Pa
         tmp_path / "more.toml", scaled(document("bert_base_mnli_deadline"), 1.3)
     )
     run = run_cli(
-        "check", committed["bert_base_mnli_deadline"], "--scenario", scenario, "--format", "json"
+        "check",
+        str(committed["bert_base_mnli_deadline"]),
+        "--scenario",
+        str(scenario),
+        "--format",
+        "json",
     )
     assert run.exit_code == ExitCode.INFEASIBLE
     report = json.loads(run.stdout)

@@ -102,6 +102,6 @@ def test_cli_refuses_an_infinite_deadline(tmp_path: Path) -> None:
         'kind = "ddl"\n[[jobs]]\nname = "r"\nmodel = "resnet50"\nepochs = 1\n'
         "batch_per_gpu = 64\ndeadline_h = inf\n"
     )
-    run = run_cli("solve", path)
+    run = run_cli("solve", str(path))
     assert run.exit_code == ExitCode.INVALID_INPUT
     assert "jobs[0].deadline_h" in run.stderr and str(path) in run.stderr

@@ -63,8 +63,13 @@ def mutations(deployment: dict[str, Any], rng: random.Random) -> Iterator[tuple[
         index = rng.randrange(len(assignments))
         for how, new in field_values(key, assignments[index][key]):
             yield f"assignments[{index}].{key} {how}", setter(index, key, new)
-    for how, new in ((f"type {type(w).__name__}", w) for w in WRONG_TYPES if w != []):
-        yield f"assignments {how}", lambda d, new=new: d.update(assignments=new)
+
+    def replaced(new: Any) -> Mutation:
+        return lambda d: d.update(assignments=new)
+
+    for wrong in WRONG_TYPES:
+        if wrong != []:
+            yield f"assignments type {type(wrong).__name__}", replaced(wrong)
     yield "assignments empty", lambda d: d.update(assignments=[])
     yield "assignments deleted", lambda d: d.pop("assignments")
     yield "deployment extra key", lambda d: d.update(note="x")
@@ -111,7 +116,7 @@ def test_an_unknown_instance_type_is_a_violation_named_in_the_report(tmp_path: P
     document["deployment"]["assignments"][1]["instance_type"] = "p9.huge"
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(document))
-    run = run_cli("check", plan, "--scenario", scenario, "--format", "json")
+    run = run_cli("check", str(plan), "--scenario", str(scenario), "--format", "json")
     assert run.exit_code == ExitCode.INFEASIBLE
     violations = json.loads(run.stdout)["violations"]
     assert "job vgg11 on 1 x p9.huge (spot): instance type not allowed by instance_types" in (
