@@ -85,9 +85,10 @@ class DdlFormulation(Formulation[DdlInputs, DdlView, DdlDeployment]):
             value = max(c.estimate.hours for c in chosen)
         if inputs.near_optimal_pct > 0:
             warnings.append(
-                f"near_optimal_pct = {inputs.near_optimal_pct:g}: the plan may be up to that "
-                f"much worse than the optimum {first.objective:.6g}, in exchange for a "
-                f"better {'time' if inputs.objective is Mode.MIN_COST else 'cost'}"
+                f"near_optimal_pct = {inputs.near_optimal_pct:g}: up to "
+                f"{inputs.near_optimal_pct:g}% worse than the optimum ({first.objective:.4g} "
+                f"{self.objective_of(view).unit}) for a better "
+                f"{'time' if inputs.objective is Mode.MIN_COST else 'cost'}"
             )
         certificate = Certificate.combine(parts, value, first.bound)
         return Solution(deployment_of(chosen), certificate, warnings)
