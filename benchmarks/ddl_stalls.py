@@ -15,6 +15,10 @@ three findings:
 2. the slowdown of 2 x p3.8xlarge (10 Gbit/s between nodes) against 1 x p3.16xlarge (the same
    8 V100s on NVLink) for VGG-11;
 3. pairs of single-node on-demand configurations where the pricier instance is slower.
+
+It reads no reference data (everything comes from the stall model, ``cost_models/ddl``, and
+the shipped scenarios), so it never exits with code 3, the benchmarks' code for reference
+data that is absent.
 """
 
 from __future__ import annotations
