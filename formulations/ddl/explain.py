@@ -29,13 +29,14 @@ def explain(view: DdlView) -> str:
             timely = [c for c in cands if meets_limit(c.estimate.hours, spec.deadline_h)]
             cheapest = min(timely, key=lambda c: c.estimate.cost_usd)
             smallest = min(timely, key=lambda c: c.vcpus)
+            timely_text = " that meets its deadline" if spec.deadline_h is not None else ""
             reasons.append(
-                f"job {spec.name}: the cheapest configuration that meets its deadline, "
+                f"job {spec.name}: the cheapest configuration{timely_text}, "
                 f"{cheapest.label}, costs ${cheapest.estimate.cost_usd:.2f}, above the "
                 f"${inputs.budget_usd:g} budget"
                 if inputs.objective is Mode.MIN_TIME
                 and not meets_limit(cheapest.estimate.cost_usd, inputs.budget_usd)
-                else f"job {spec.name}: every configuration that meets its deadline exceeds "
+                else f"job {spec.name}: every configuration{timely_text} exceeds "
                 f"a vCPU quota on its own (the smallest, {smallest.label}, needs "
                 f"{smallest.vcpus} vCPUs of the {smallest.quota_key[0].value}/"
                 f"{smallest.quota_key[1].value} quota)"

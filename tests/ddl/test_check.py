@@ -200,6 +200,8 @@ def test_work_beyond_the_committed_capacity_is_short(committed: dict[str, Path],
     short = {s.what: s for s in report.shortfalls}
     assert short[what].unit == unit and short[what].available == available
     assert short[what].required > available
+    # When no plan can do the work at all, the report says why instead of giving a gap.
+    assert report.fresh is not None or report.fresh_reason.startswith(("job ", "the jobs "))
     assert check(committed[name], scaled(doc, factor)).feasible
 
 
