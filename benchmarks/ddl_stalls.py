@@ -15,6 +15,10 @@ three findings:
 2. the slowdown of 2 x p3.8xlarge (10 Gbit/s between nodes) against 1 x p3.16xlarge (the same
    8 V100s on NVLink) for VGG-11;
 3. pairs of single-node on-demand configurations where the pricier instance is slower.
+
+It reads no reference data (everything comes from the stall model, ``cost_models/ddl``, and
+the shipped scenarios), so it never exits with code 3, the benchmarks' code for reference
+data that is absent.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import csv
 import io
 import statistics
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,7 @@ from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_atomic  # noqa: E402
 
 Row = dict[str, Any]
+WIDTH = 100  # columns: what is printed fits a 100-column terminal (issue 19)
 
 COLUMNS = [
     "scenario",
@@ -225,13 +231,13 @@ def main() -> None:
             f"{statistics.median(solves):14.4f} {max(solves):6.4f}"
         )
         for note in notes:
-            print("   ", note)
+            print(textwrap.fill(note, WIDTH, initial_indent="    ", subsequent_indent="      "))
     sweeps = sweep()
     for name, ests in sweeps.items():
         model = name.split("/")[1].split("-b")[0]
         rows += [_row(name, model, e, "candidate", None) for e in ests]
     for line in findings(sweeps, rows):
-        print(line)
+        print(textwrap.fill(line, WIDTH, subsequent_indent="   "))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()

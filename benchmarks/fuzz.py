@@ -19,6 +19,7 @@ failure, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -135,10 +136,11 @@ def _absolute_paths(document: Any, base: Path) -> Any:
         return {k: _absolute_paths(v, base) for k, v in document.items()}
     if isinstance(document, list):
         return [_absolute_paths(v, base) for v in document]
-    if isinstance(document, str) and ("/" in document or "." in document):
+    if isinstance(document, str) and ("/" in document or "." in document) and len(document) < 256:
         candidate = (base / document).resolve()
-        if candidate.exists():
-            return str(candidate)
+        with contextlib.suppress(OSError):  # not a path at all (e.g. a long description)
+            if candidate.exists():
+                return str(candidate)
     return document
 
 

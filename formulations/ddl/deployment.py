@@ -8,18 +8,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cost_models.ddl.estimate import Market
 from formulations.ddl.candidates import Candidate
+from formulations.ddl.inputs import MAX_JOBS, MAX_NODES
 from formulations.ddl.milp import DdlModel
 from formulations.types import SolveResult
 
 
 class Assignment(BaseModel):
-    """The configuration chosen for one job."""
+    """The configuration chosen for one job: every field is what a user launches (the job
+    on ``nodes`` instances of ``instance_type`` in ``market``), and the verifier checks each
+    against the scenario (a job and an instance type it names, nodes within max_nodes, a
+    market it allows)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    job: str
-    instance_type: str
-    nodes: int = Field(ge=1)
+    job: str = Field(min_length=1)
+    instance_type: str = Field(min_length=1)
+    nodes: int = Field(ge=1, le=MAX_NODES, strict=True)
     market: Market
 
     @property
@@ -31,7 +35,7 @@ class Assignment(BaseModel):
 class DdlDeployment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    assignments: list[Assignment]
+    assignments: list[Assignment] = Field(min_length=1, max_length=MAX_JOBS)
 
 
 def deployment_of(candidates: Iterable[Candidate]) -> DdlDeployment:

@@ -29,13 +29,14 @@ def explain(view: DdlView) -> str:
             timely = [c for c in cands if meets_limit(c.estimate.hours, spec.deadline_h)]
             cheapest = min(timely, key=lambda c: c.estimate.cost_usd)
             smallest = min(timely, key=lambda c: c.vcpus)
+            timely_text = " that meets its deadline" if spec.deadline_h is not None else ""
             reasons.append(
-                f"job {spec.name}: the cheapest configuration that meets its deadline, "
+                f"job {spec.name}: the cheapest configuration{timely_text}, "
                 f"{cheapest.label}, costs ${cheapest.estimate.cost_usd:.2f}, above the "
                 f"${inputs.budget_usd:g} budget"
                 if inputs.objective is Mode.MIN_TIME
                 and not meets_limit(cheapest.estimate.cost_usd, inputs.budget_usd)
-                else f"job {spec.name}: every configuration that meets its deadline exceeds "
+                else f"job {spec.name}: every configuration{timely_text} exceeds "
                 f"a vCPU quota on its own (the smallest, {smallest.label}, needs "
                 f"{smallest.vcpus} vCPUs of the {smallest.quota_key[0].value}/"
                 f"{smallest.quota_key[1].value} quota)"
@@ -52,8 +53,10 @@ def explain(view: DdlView) -> str:
     return f"the jobs cannot run side by side within the vCPU quotas ({limits})"
 
 
-def verdict(view: DdlView, spec: JobSpec, c: Candidate, *, better: bool, tie: bool) -> str:
-    """Why a candidate other than the recommendation was not chosen."""
+def verdict(
+    view: DdlView, spec: JobSpec, c: Candidate, pick: Candidate, *, better: bool, tie: bool
+) -> str:
+    """Why a candidate other than the recommendation ``pick`` was not chosen."""
     inputs = view.inputs
     e = c.estimate
     if not meets_limit(e.hours, spec.deadline_h):
@@ -68,5 +71,19 @@ def verdict(view: DdlView, spec: JobSpec, c: Candidate, *, better: bool, tie: bo
     if tie:
         return "as good as the recommendation (tie)"
     if better:
+        p = pick.estimate
+        if inputs.near_optimal_pct > 0:
+            if inputs.objective is Mode.MIN_TIME and p.cost_usd < e.cost_usd:
+                return (
+                    f"not chosen: the recommendation is within near_optimal_pct = "
+                    f"{inputs.near_optimal_pct:g}% of the fastest and cheaper "
+                    f"(${p.cost_usd:.2f} against ${e.cost_usd:.2f})"
+                )
+            if inputs.objective is Mode.MIN_COST and p.hours < e.hours:
+                return (
+                    f"not chosen: the recommendation is within near_optimal_pct = "
+                    f"{inputs.near_optimal_pct:g}% of the cheapest and faster "
+                    f"({p.hours:.3g} h against {e.hours:.3g} h)"
+                )
         return "rejected: the other jobs' share of the quotas or budget leaves no room"
     return "feasible, worse"

@@ -25,7 +25,7 @@ from formulations.ddl.explain import explain
 from formulations.ddl.inputs import DdlInputs, Mode
 from formulations.ddl.milp import build
 from formulations.ddl.tables import tables
-from formulations.ddl.verify import verify
+from formulations.ddl.verify import evaluate, requirements, verify
 from formulations.ddl.view import DdlView, prepare
 from formulations.types import (
     BaselineRun,
@@ -34,6 +34,7 @@ from formulations.types import (
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    Refit,
     Sense,
     Solution,
     Table,
@@ -84,15 +85,31 @@ class DdlFormulation(Formulation[DdlInputs, DdlView, DdlDeployment]):
             value = max(c.estimate.hours for c in chosen)
         if inputs.near_optimal_pct > 0:
             warnings.append(
-                f"near_optimal_pct = {inputs.near_optimal_pct:g}: the plan may be up to that "
-                f"much worse than the optimum {first.objective:.6g}, in exchange for a "
-                f"better {'time' if inputs.objective is Mode.MIN_COST else 'cost'}"
+                f"near_optimal_pct = {inputs.near_optimal_pct:g}: up to "
+                f"{inputs.near_optimal_pct:g}% worse than the optimum ({first.objective:.4g} "
+                f"{self.objective_of(view).unit}) for a better "
+                f"{'time' if inputs.objective is Mode.MIN_COST else 'cost'}"
             )
         certificate = Certificate.combine(parts, value, first.bound)
         return Solution(deployment_of(chosen), certificate, warnings)
 
     def verify(self, view: DdlView, deployment: DdlDeployment) -> Verification:
         return verify(view, deployment)
+
+    def refit(
+        self, view: DdlView, deployment: DdlDeployment, solver: MilpSolver
+    ) -> Refit[DdlDeployment]:
+        """``planner check``: every field of the deployment is a committed decision and is
+        kept as it is: per job, its ``instance_type``, ``nodes`` and ``market`` (the VMs it
+        runs on); there is nothing to re-route. What is re-evaluated is the stall model of
+        each kept configuration under the new inputs (epochs, batch, precision, prices,
+        assumptions). The committed plan covers the scenario when every job still meets its
+        deadline, the total cost still fits the budget (min_time) and the jobs' vCPUs still
+        fit every quota; each one missed is a shortfall (hours needed against the deadline,
+        USD against the budget, vCPUs against the quota). A job added to or removed from
+        the scenario, or a configuration the scenario no longer allows, is the verifier's
+        violation (the plan does not say how to run the new set of jobs)."""
+        return Refit(deployment, [s for s, _ in requirements(view, evaluate(view, deployment))])
 
     def tables(self, view: DdlView, deployment: DdlDeployment) -> list[Table]:
         return tables(view, deployment)

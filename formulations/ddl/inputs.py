@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -29,6 +29,29 @@ from cost_models.devices import DEVICES, Precision
 from cost_models.roofline import DEFAULT_COMPUTE_EFFICIENCY, RooflineParams
 from formulations.types import InputError
 
+# Sane ranges of the scenario's numbers (docs/ddl.md, "Limits"): every number is finite and
+# within these; a value outside is refused with exit 2 naming its key.
+MAX_NAME_CHARS = 100  # a job name is a table key; longer names are a mistake
+MAX_EPOCHS = 10_000  # epochs of one job
+MAX_BATCH_PER_GPU = 65_536  # samples per GPU per iteration
+MAX_HOURS = 8_760.0  # h: a deadline of at most a year
+MAX_BUDGET_USD = 1e8  # USD: a total budget of at most 100 million dollars
+MAX_PRICE_USD_PER_H = 1_000.0  # USD/h: 10x the dearest GPU instance (p5.48xlarge, ~98 USD/h)
+MIN_RATE_SAMPLES_PER_S = 0.01  # samples/s: a measured rate below this is a typo
+MAX_RATE_SAMPLES_PER_S = 1e6  # samples/s per GPU or per vCPU: 100x AlexNet on an A100
+MAX_NODES = 64  # nodes per configuration (512 GPUs of p4d.24xlarge)
+MAX_QUOTA_VCPUS = 1_000_000  # vCPUs: AWS's default GPU quotas are in the hundreds
+MAX_JOBS = 100  # jobs per scenario (the deployment schema uses the same bound)
+# Configurations in all (jobs x instance types x max_nodes x markets) = binaries of the
+# MILP; each one is a stall-model evaluation (~0.15 ms on the machine of docs/BENCHMARKS.md),
+# so this bounds prepare to a few seconds and the model to 20,000 columns.
+MAX_CONFIGURATIONS = 20_000
+
+Rate = Annotated[
+    float, Field(ge=MIN_RATE_SAMPLES_PER_S, le=MAX_RATE_SAMPLES_PER_S, allow_inf_nan=False)
+]
+Price = Annotated[float, Field(gt=0, le=MAX_PRICE_USD_PER_H, allow_inf_nan=False)]
+
 
 class Mode(StrEnum):
     MIN_COST = "min_cost"  # cheapest plan that meets every job's deadline
@@ -38,16 +61,16 @@ class Mode(StrEnum):
 class JobSpec(BaseModel):
     """One training job: ``[[jobs]]``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     model: str = Field(description=f"one of {', '.join(MODELS)}")
-    epochs: int = Field(gt=0, le=10_000)
-    batch_per_gpu: int = Field(gt=0, le=65_536)
+    epochs: int = Field(gt=0, le=MAX_EPOCHS)
+    batch_per_gpu: int = Field(gt=0, le=MAX_BATCH_PER_GPU)
     precision: Precision = Precision.FP32
-    deadline_h: float | None = Field(None, gt=0)
-    prep_samples_per_s_per_vcpu: float | None = Field(None, gt=0)
-    samples_per_s_per_gpu: dict[str, float] = Field(default_factory=dict)
+    deadline_h: float | None = Field(None, gt=0, le=MAX_HOURS)
+    prep_samples_per_s_per_vcpu: Rate | None = None
+    samples_per_s_per_gpu: dict[str, Rate] = Field(default_factory=dict)
 
     @field_validator("model")
     @classmethod
@@ -59,11 +82,9 @@ class JobSpec(BaseModel):
     @field_validator("samples_per_s_per_gpu")
     @classmethod
     def _known_devices(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, rate in value.items():
+        for name in value:
             if name not in DEVICES:
                 raise ValueError(f"device names from {', '.join(DEVICES)} (got {name!r})")
-            if not rate > 0:
-                raise ValueError(f"a positive samples/s for {name} (got {rate!r})")
         return value
 
     def job(self) -> Job:
@@ -97,24 +118,26 @@ class Quota(BaseModel):
 
     group: QuotaGroup
     market: Market
-    vcpus: int = Field(ge=0)
+    vcpus: int = Field(ge=0, le=MAX_QUOTA_VCPUS)
 
 
 class Assumptions(BaseModel):
     """``[assumptions]``: calibration constants of the stall model (defaults documented in
     :mod:`cost_models.ddl`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    storage_mb_per_s: float = Field(DEFAULT_STORAGE_MB_PER_S, gt=0)
+    # ranges: 1 MB/s (slower than any cloud volume) to 1 TB/s
+    storage_mb_per_s: float = Field(DEFAULT_STORAGE_MB_PER_S, ge=1, le=1e6)
     page_cache_fraction: float = Field(DEFAULT_PAGE_CACHE_FRACTION, ge=0, le=1)
-    restart_s: float = Field(DEFAULT_RESTART_S, ge=0)
-    checkpoint_interval_h: float = Field(DEFAULT_CHECKPOINT_INTERVAL_H, gt=0)
-    bucket_mib: float = Field(DEFAULT_BUCKET_MIB, gt=0)
-    intra_alpha_s: float = Field(DEFAULT_INTRA_ALPHA_S, ge=0)
-    network_alpha_s: float = Field(DEFAULT_NETWORK_ALPHA_S, ge=0)
-    network_efficiency: float = Field(DEFAULT_NETWORK_EFFICIENCY, gt=0, le=1)
-    compute_efficiency: float = Field(DEFAULT_COMPUTE_EFFICIENCY, gt=0, le=1)
+    restart_s: float = Field(DEFAULT_RESTART_S, ge=0, le=86_400)  # at most a day
+    checkpoint_interval_h: float = Field(DEFAULT_CHECKPOINT_INTERVAL_H, ge=1 / 60, le=MAX_HOURS)
+    # 1 MiB to 10 GiB: smaller buckets would mean thousands per iteration (one each modelled)
+    bucket_mib: float = Field(DEFAULT_BUCKET_MIB, ge=1, le=10_240)
+    intra_alpha_s: float = Field(DEFAULT_INTRA_ALPHA_S, ge=0, le=1)  # s per ring step
+    network_alpha_s: float = Field(DEFAULT_NETWORK_ALPHA_S, ge=0, le=1)
+    network_efficiency: float = Field(DEFAULT_NETWORK_EFFICIENCY, ge=0.01, le=1)
+    compute_efficiency: float = Field(DEFAULT_COMPUTE_EFFICIENCY, ge=0.01, le=1)
 
     def platform(self) -> Platform:
         return Platform(
@@ -140,18 +163,18 @@ def _check_instance_types(names: list[str] | dict[str, float]) -> None:
 class DdlInputs(BaseModel):
     """The scenario minus the engine's keys."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     objective: Mode = Mode.MIN_COST
-    budget_usd: float | None = Field(None, gt=0)
+    budget_usd: float | None = Field(None, gt=0, le=MAX_BUDGET_USD)
     instance_types: list[str] = Field(
         default_factory=lambda: list(TOPOLOGY_INSTANCES), min_length=1
     )
-    max_nodes: int = Field(4, ge=1, le=64)
+    max_nodes: int = Field(4, ge=1, le=MAX_NODES)
     markets: list[Market] = Field(default_factory=lambda: list(Market), min_length=1)
-    on_demand_usd_per_h: dict[str, float] = Field(default_factory=dict)
-    spot_usd_per_h: dict[str, float] = Field(default_factory=dict)
-    jobs: list[JobSpec] = Field(min_length=1)
+    on_demand_usd_per_h: dict[str, Price] = Field(default_factory=dict)
+    spot_usd_per_h: dict[str, Price] = Field(default_factory=dict)
+    jobs: list[JobSpec] = Field(min_length=1, max_length=MAX_JOBS)
     quotas: list[Quota] = Field(default_factory=list)
     assumptions: Assumptions = Field(default_factory=Assumptions)
     top_candidates: int = Field(10, ge=1, le=1000)
@@ -169,9 +192,6 @@ class DdlInputs(BaseModel):
     @classmethod
     def _prices(cls, value: dict[str, float]) -> dict[str, float]:
         _check_instance_types(value)
-        for name, price in value.items():
-            if not price > 0:
-                raise ValueError(f"a positive price for {name} (got {price!r})")
         return value
 
     @model_validator(mode="after")
@@ -193,6 +213,18 @@ class DdlInputs(BaseModel):
             raise InputError(None, "budget_usd", "a budget in USD when objective = min_time")
         if len(set(self.markets)) != len(self.markets):
             raise InputError(None, "markets", "distinct markets", [m.value for m in self.markets])
+        configurations = (
+            len(self.jobs) * len(self.instance_types) * self.max_nodes * len(self.markets)
+        )
+        if configurations > MAX_CONFIGURATIONS:
+            raise InputError(
+                None,
+                "jobs",
+                f"at most {MAX_CONFIGURATIONS:,} configurations in all (jobs x instance_types "
+                f"x max_nodes x markets = {len(self.jobs)} x {len(self.instance_types)} x "
+                f"{self.max_nodes} x {len(self.markets)}); fewer jobs, instance types or nodes",
+                f"{configurations:,}",
+            )
         keys: set[tuple[QuotaGroup, Market]] = set()
         for i, q in enumerate(self.quotas):
             if (q.group, q.market) in keys:

@@ -84,7 +84,12 @@ def candidates_table(view: DdlView, spec: JobSpec, a: Assignment) -> Table:
             "recommended"
             if rank - 1 == pick
             else verdict(
-                view, spec, c, better=rank - 1 < pick, tie=close(rank_key(inputs, c)[0], best)
+                view,
+                spec,
+                c,
+                cands[pick],
+                better=rank - 1 < pick,
+                tie=close(rank_key(inputs, c)[0], best),
             )
         )
         rows.append(

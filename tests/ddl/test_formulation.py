@@ -247,6 +247,13 @@ def test_near_optimal_pct_trades_time_for_cost() -> None:
         for i, o in ((exact, fastest), (scenario.inputs, relaxed))
     }
     assert cost[id(relaxed)] < 0.5 * cost[id(fastest)]
+    # The faster candidate the trade passed over says so (not "the other jobs' share").
+    table = FORMULATION.tables(view_of(scenario.inputs), relaxed.deployment)[1]
+    assert table.marked_row == 1
+    assert table.rows[0][-1] == (
+        "not chosen: the recommendation is within near_optimal_pct = 1% of the fastest and "
+        "cheaper ($19.91 against $66.09)"
+    )
 
 
 def test_infeasible_deadline_names_the_fastest_time() -> None:
@@ -273,10 +280,11 @@ def test_infeasible_budget_names_the_cheapest_plan() -> None:
     }
     with pytest.raises(
         InfeasibleError,
-        match=r"job r: the cheapest configuration that meets "
-        r"its deadline, .* costs \$\d+\.\d\d, above "
-        r"the \$0.01 budget",
-    ):
+        match=r"job r: the cheapest configuration, .* costs \$\d+\.\d\d, above the \$0.01 budget",
+    ):  # the job has no deadline, so the reason does not mention one
+        planner.solve(planner.scenario_from_dict(doc))
+    doc["jobs"][0]["deadline_h"] = 100.0
+    with pytest.raises(InfeasibleError, match=r"job r: the cheapest configuration that meets its "):
         planner.solve(planner.scenario_from_dict(doc))
 
 
@@ -328,7 +336,7 @@ def test_cli_exit_code_3_on_infeasible_deadline(tmp_path: Path) -> None:
         ({"instance_types": ["p9.huge"]}, "instance_types"),
         ({"instance_types": ["c5.xlarge"]}, "instance_types"),
         ({"markets": ["reserved"]}, "markets[0]"),
-        ({"spot_usd_per_h": {"p3.2xlarge": -1.0}}, "spot_usd_per_h"),
+        ({"spot_usd_per_h": {"p3.2xlarge": -1.0}}, "spot_usd_per_h.p3.2xlarge"),
         ({"quotas": [{"group": "X", "market": "spot", "vcpus": 8}]}, "quotas[0].group"),
         ({"assumptions": {"storage_mb_per_s": 0}}, "assumptions.storage_mb_per_s"),
         ({"assumptions": {"bucket_size": 25}}, "assumptions.bucket_size"),
