@@ -380,11 +380,14 @@ def check(
         )
     violations = list(verification.violations)
     if data.get("scenario", {}).get("sha256") == scenario.sha256:
-        # the scenario is the plan's own: the file must state the objective it yields
+        # the scenario is the plan's own: the file must state the objective it yields, and
+        # its deployment must verify as stored (a refit re-derives the informative numbers,
+        # so without this a tampered number would be healed instead of reported)
         mismatch = _objective_mismatch(
             float(data["objective"]), stated.objective_value, "the plan file"
         )
         violations += [mismatch] if mismatch else []
+        violations += [f"plan file: {v}" for v in stated.violations if v not in violations]
     fresh = solve(scenario, baselines=False)
     committed = Objective.of(formulation.objective_of(view), verification.objective_value)
     with _located(scenario):
