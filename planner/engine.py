@@ -262,16 +262,18 @@ class CheckReport:
     formulation's refit, e.g. re-routing the new demand over the committed devices);
     ``violations`` are the verifier's findings on the refitted deployment and on the plan
     file itself; ``gap`` is how much worse the committed plan is than a fresh optimum
-    (relative, >= 0)."""
+    (relative, >= 0). ``fresh`` is None when the changed scenario has no plan at all (a
+    committed plan that is short: ``fresh_reason`` says why no fresh one exists)."""
 
     plan_path: str
     scenario_changed: bool
     shortfalls: list[Shortfall]
     violations: list[str]
     committed: Objective
-    fresh: Objective
+    fresh: Objective | None
     gap: float
     max_gap: float
+    fresh_reason: str = ""
 
     @property
     def feasible(self) -> bool:
@@ -298,8 +300,8 @@ class CheckReport:
             ],
             "violations": self.violations,
             "committed_objective": self.committed.value,
-            "fresh_objective": self.fresh.value,
-            "objective_unit": self.fresh.unit,
+            "fresh_objective": None if self.fresh is None else self.fresh.value,
+            "objective_unit": self.committed.unit,
             "gap": self.gap,
             "max_gap": self.max_gap,
         }
@@ -388,8 +390,25 @@ def check(
         )
         violations += [mismatch] if mismatch else []
         violations += [f"plan file: {v}" for v in stated.violations if v not in violations]
-    fresh = solve(scenario, baselines=False)
     committed = Objective.of(formulation.objective_of(view), verification.objective_value)
+    try:
+        fresh = solve(scenario, baselines=False)
+    except InfeasibleError as exc:
+        if not (violations or refit.shortfalls):
+            raise
+        # The committed plan is short, and no plan serves the changed scenario either: the
+        # report still names what the committed decisions lack.
+        return CheckReport(
+            plan_path=str(plan_path),
+            scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
+            shortfalls=refit.shortfalls,
+            violations=violations,
+            committed=committed,
+            fresh=None,
+            gap=0.0,
+            max_gap=DEFAULT_CHECK_MAX_GAP if max_gap is None else max_gap,
+            fresh_reason=str(exc),
+        )
     with _located(scenario):
         gap = formulation.shortfall(committed, fresh.objective, refit.deployment, fresh.deployment)
     return CheckReport(

@@ -231,12 +231,15 @@ def check_report(report: CheckReport) -> RenderableType:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    unit = report.fresh.unit
+    unit = report.committed.unit
     grid.add_row("plan", report.plan_path)
     grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
     grid.add_row(f"committed {report.committed.name}", f"{fmt(report.committed.value)} {unit}")
-    grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {unit}")
-    grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
+    if report.fresh is None:
+        grid.add_row("fresh optimum", f"none: {report.fresh_reason}")
+    else:
+        grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {unit}")
+        grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
     parts.append(grid)
     return Group(*parts)
 

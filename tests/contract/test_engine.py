@@ -193,3 +193,18 @@ def test_check_judges_the_committed_plan_against_the_changed_scenario(tmp_path: 
         "plan", "verdict", "exit_code", "scenario_changed", "shortfalls", "violations",
         "committed_objective", "fresh_objective", "objective_unit", "gap", "max_gap",
     ]  # fmt: skip
+
+
+def test_check_names_what_is_short_when_no_fresh_plan_exists(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(planner.solve(scenario()).to_json())  # 24 USD within 12 kg
+    # 2 kg hold no item, so nothing serves 5 USD: the committed plan is short, and no
+    # fresh plan exists to compare it with
+    report = check(path, scenario(capacity_kg=2.0, min_value_usd=5.0))
+    assert report.exit_code == 3 and report.fresh is None and report.fresh_reason
+    assert any("capacity" in v for v in report.violations)
+    assert report.to_dict()["fresh_objective"] is None
+    # nothing wrong found in the committed plan (the toy verifier ignores min_value_usd) but
+    # no fresh plan: the error, as before
+    with pytest.raises(planner.InfeasibleError):
+        check(path, scenario(capacity_kg=12.0, min_value_usd=1e6))
