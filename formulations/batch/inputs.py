@@ -33,6 +33,12 @@ from cost_models.batch.aws_lambda import MEMORY_MAX_MB, MEMORY_MIN_MB
 from formulations.types import DataPath
 
 RANGE_TOL = 1e-9  # slack (in the range's unit) when including ``stop`` in a float range
+# Model size bounds (exit 2 beyond them): the buffer's CTMC has batch size x phases states
+# and every matrix exponential costs O(states^3); a timeout costs one product per step.
+MAX_BATCH_SIZE = 256  # requests per batch (BATCH's own grid stops at 20)
+MAX_TIMEOUT_STEPS = 2000  # timeout / time_step_s (the shipped grids use at most 49)
+MAX_GRID_CONFIGS = 200_000  # memory sizes x batch sizes x timeouts (shipped: 27,440)
+MAX_INTERVALS = 24 * 31  # hours of arrivals (a month; the shipped days have 24)
 
 
 class Range(BaseModel):

@@ -19,6 +19,7 @@ from cost_models.batch.latency import cost_per_request_usd, latency_percentile_m
 from cost_models.errors import DataError
 from cost_models.units import MS_PER_S, UNIT_MS
 from formulations.batch.deployment import BatchDeployment, HourConfig
+from formulations.batch.inputs import MAX_TIMEOUT_STEPS
 from formulations.batch.view import BatchView, Hour
 from formulations.tolerances import leq
 from formulations.types import Shortfall, Verification
@@ -88,6 +89,12 @@ def evaluate(view: BatchView, deployment: BatchDeployment) -> Evaluation:
             )
             continue
         steps = config.timeout_s / inputs.time_step_s
+        if steps > MAX_TIMEOUT_STEPS:
+            violations.append(
+                f"hour {h}: timeout_s {config.timeout_s} is more than {MAX_TIMEOUT_STEPS} "
+                f"steps of time_step_s {inputs.time_step_s}"
+            )
+            continue
         if abs(steps - round(steps)) > STEP_TOL or round(steps) < 1:
             violations.append(
                 f"hour {h}: timeout_s {config.timeout_s} is not a multiple of time_step_s "
