@@ -16,6 +16,9 @@ from pydantic import (
 
 from cost_models.polymorphic.networks import NETWORKS
 
+MAX_ARRAY_SIDE = 4096  # PEs per array side (4,096 x 4,096 is 256 TPU v1 arrays of 256 x 256)
+MAX_SHARE_STEPS = 64  # buffer or bandwidth shares in 1/steps
+
 
 class Objective(StrEnum):
     MAX_MIN_NORMALISED = "max_min_normalised"  # max over plans of min_j throughput_j / weight_j
@@ -27,19 +30,23 @@ class ArraySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rows: int = Field(gt=0, le=4096, description="PE rows")
-    cols: int = Field(gt=0, le=4096, description="PE columns")
+    rows: int = Field(gt=0, le=MAX_ARRAY_SIDE, description="PE rows")
+    cols: int = Field(gt=0, le=MAX_ARRAY_SIDE, description="PE columns")
     tile: int = Field(gt=0, description="logical accelerators are multiples of tile x tile PEs")
     clock_mhz: float = Field(gt=0, le=10_000, allow_inf_nan=False)
     word_bytes: int = Field(1, gt=0, le=8, description="bytes per operand (1 = int8)")
     buffer_mib: float = Field(
         gt=0, allow_inf_nan=False, description="on-chip buffer shared by all accelerators"
     )
-    buffer_share_steps: int = Field(8, gt=0, le=64, description="buffer shares in 1/steps")
+    buffer_share_steps: int = Field(
+        8, gt=0, le=MAX_SHARE_STEPS, description="buffer shares in 1/steps"
+    )
     dram_gb_per_s: float = Field(
         gt=0, allow_inf_nan=False, description="DRAM bandwidth, 1e9 bytes/s"
     )
-    bandwidth_share_steps: int = Field(8, gt=0, le=64, description="DRAM shares in 1/steps")
+    bandwidth_share_steps: int = Field(
+        8, gt=0, le=MAX_SHARE_STEPS, description="DRAM shares in 1/steps"
+    )
 
     @model_validator(mode="after")
     def _tile_divides(self) -> Self:
