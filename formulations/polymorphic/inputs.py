@@ -28,7 +28,7 @@ class Objective(StrEnum):
 class ArraySpec(BaseModel):
     """``[array]``: the physical PE array, its buffer and its DRAM interface."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     rows: int = Field(gt=0, le=MAX_ARRAY_SIDE, description="PE rows")
     cols: int = Field(gt=0, le=MAX_ARRAY_SIDE, description="PE columns")
@@ -60,7 +60,7 @@ class ArraySpec(BaseModel):
 class DnnSpec(BaseModel):
     """``[[dnns]]``: one network that runs concurrently with the others."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     network: str = Field(description=f"one of {', '.join(NETWORKS)}")
@@ -79,7 +79,7 @@ class DnnSpec(BaseModel):
 
 
 class PolymorphicInputs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     objective: Objective = Objective.MAX_MIN_NORMALISED
     cross_layer_reuse: bool = True
