@@ -15,7 +15,7 @@ from tests.conftest import run_cli, to_toml
 def solve_error(tmp_path: Path, document: dict[str, Any]) -> str:
     path = tmp_path / "scenario.toml"
     path.write_text(to_toml(document))  # not write_scenario: NaN != NaN in its round trip
-    result = run_cli("solve", path)
+    result = run_cli("solve", str(path))
     assert result.exit_code == 2, result.stdout + result.stderr
     return result.stderr
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import planner
+from formulations.batch.deployment import BatchDeployment
 from formulations.batch.verify import hour_figures
 from formulations.types import ExitCode
 from planner.engine import prepared_view
@@ -61,6 +62,11 @@ def plan_of(name: str) -> planner.Plan:
     return planner.solve(planner.scenario_from_dict(shipped(name), file=f"{name}.toml"))
 
 
+def deployment_of(plan: planner.Plan) -> BatchDeployment:
+    assert isinstance(plan.deployment, BatchDeployment)
+    return plan.deployment
+
+
 def check(name: str, document: dict[str, Any], folder: Path) -> planner.CheckReport:
     plan = folder / "plan.json"
     plan.write_text(plan_of(name).to_json())
@@ -97,7 +103,7 @@ def test_demand_up_beyond_the_concurrency_quota_names_every_hour(tmp_path: Path)
     # past their size).
     name = "fitted_trace"
     view = prepared_view(planner.scenario_from_dict(shipped(name)))
-    hours = plan_of(name).deployment.hours
+    hours = deployment_of(plan_of(name)).hours
     peak = max(hour_figures(view, h, c).concurrency for h, c in zip(view.hours, hours, strict=True))
     document = scaled(shipped(name), 1.3, tmp_path)
     document["max_concurrency"] = peak
@@ -105,7 +111,7 @@ def test_demand_up_beyond_the_concurrency_quota_names_every_hour(tmp_path: Path)
     plan.write_text(plan_of(name).to_json())
     changed = tmp_path / "changed.toml"
     changed.write_text(to_toml(document))
-    run = run_cli("check", plan, "--scenario", changed, "--format", "json")
+    run = run_cli("check", str(plan), "--scenario", str(changed), "--format", "json")
     assert run.exit_code == ExitCode.INFEASIBLE, run.stdout + run.stderr
     shortfalls = json.loads(run.stdout)["shortfalls"]
     assert [s["what"] for s in shortfalls] == [f"hour {h} concurrency" for h in range(len(hours))]
@@ -135,7 +141,7 @@ def test_no_tampered_plan_passes(tmp_path: Path) -> None:
         for how in found
         if how.startswith("hours.")
         and ".timeout_s " in how
-        and plan.deployment.hours[int(how.split(".")[1])].batch_size == 1
+        and deployment_of(plan).hours[int(how.split(".")[1])].batch_size == 1
     }
     assert unexplained_passes(found, harmless) == []
     codes = {o.exit_code for o in found.values()}

@@ -17,6 +17,7 @@ import pytest
 
 import planner
 from cost_models.llm.catalog import GPUS
+from formulations.llm.deployment import LlmDeployment
 from formulations.types import ExitCode
 from tests.llm.helpers import CHAT, LONG, small_model
 from tests.tampering import outcomes, unexplained_passes
@@ -47,7 +48,9 @@ def demand_times(name: str, factor: float) -> dict[str, Any]:
 
 def gpus_used(name: str) -> dict[str, int]:
     used: dict[str, int] = {}
-    for pool in plan_of(name).deployment.pools:
+    deployment = plan_of(name).deployment
+    assert isinstance(deployment, LlmDeployment)
+    for pool in deployment.pools:
         gpu, tp, _ = pool.pool.split("/")
         used[gpu] = used.get(gpu, 0) + pool.replicas * int(tp.removeprefix("tp"))
     return used

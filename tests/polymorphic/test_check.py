@@ -41,7 +41,8 @@ def base() -> dict[str, Any]:
     )
 
 
-def rates(scenario: planner.Scenario, deployment: PolymorphicDeployment) -> dict[str, float]:
+def rates(scenario: planner.Scenario, deployment: Any) -> dict[str, float]:
+    assert isinstance(deployment, PolymorphicDeployment)
     view = prepared_view(scenario)
     return {
         a.dnn: measure(view, deployment.design, a).throughput_inferences_per_s
