@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from formulations.batch.inputs import MAX_BATCH_SIZE
 from formulations.model import VarBlock
 from formulations.types import SolveResult
 
@@ -13,15 +14,15 @@ class HourConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    memory_mb: int = Field(ge=1)
-    batch_size: int = Field(ge=1)
-    timeout_s: float = Field(gt=0)
+    memory_mb: int = Field(strict=True, ge=1)
+    batch_size: int = Field(strict=True, ge=1, le=MAX_BATCH_SIZE)
+    timeout_s: float = Field(strict=True, gt=0, allow_inf_nan=False)
 
 
 class BatchDeployment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hours: list[HourConfig]
+    hours: list[HourConfig] = Field(min_length=1)
 
 
 def read_deployment(

@@ -18,7 +18,7 @@ from formulations.batch.deployment import BatchDeployment
 from formulations.batch.inputs import BatchInputs
 from formulations.batch.milp import solve_plan
 from formulations.batch.tables import USD_PER_MILLION, arrivals_table, plan_table
-from formulations.batch.verify import count_changes, hour_figures, verify
+from formulations.batch.verify import count_changes, evaluate, hour_figures, verify
 from formulations.batch.view import BatchView, prepare
 from formulations.model import Sense
 from formulations.types import (
@@ -27,6 +27,7 @@ from formulations.types import (
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    Refit,
     Solution,
     Table,
     Verification,
@@ -97,6 +98,17 @@ class BatchFormulation(Formulation[BatchInputs, BatchView, BatchDeployment]):
                 lambda: base.best_fixed_config(view),
             ),
         ]
+
+    def refit(
+        self, view: BatchView, deployment: BatchDeployment, solver: MilpSolver
+    ) -> Refit[BatchDeployment]:
+        """Keep every hour's configuration (``hours[h].memory_mb``, ``batch_size``,
+        ``timeout_s``: all the deployment holds, so nothing is re-derived) and re-score it
+        under the scenario's arrivals, SLO and prices. It covers the scenario when every
+        hour's percentile latency is within ``slo_ms`` and its mean concurrency within
+        ``max_concurrency``; each hour that is not is a shortfall (the limit as required,
+        what the configuration achieves as available)."""
+        return Refit(deployment, evaluate(view, deployment).shortfalls)
 
     def explain_infeasible(self, view: BatchView, context: Any) -> str:
         inputs = view.inputs

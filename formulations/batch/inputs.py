@@ -30,15 +30,24 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.batch.aws_lambda import MEMORY_MAX_MB, MEMORY_MIN_MB
-from formulations.types import DataPath
+from formulations.types import DataFile
 
 RANGE_TOL = 1e-9  # slack (in the range's unit) when including ``stop`` in a float range
+# Model size bounds (exit 2 beyond them): the buffer's CTMC has batch size x phases states
+# and every matrix exponential costs O(states^3); a timeout costs one product per step.
+MAX_BATCH_SIZE = 256  # requests per batch (BATCH's own grid stops at 20)
+MAX_TIMEOUT_STEPS = 2000  # timeout / time_step_s (the shipped grids use at most 49)
+MAX_GRID_CONFIGS = 200_000  # memory sizes x batch sizes x timeouts (shipped: 27,440)
+MAX_INTERVALS = 24 * 31  # hours of arrivals (a month; the shipped days have 24)
+# A bound on a rate, requests/s: 1,000 concurrent executions (AWS's default quota) of 1 ms
+# each serve 1e6 requests/s one at a time; 1e7 leaves room for batches of 10.
+MAX_RATE_QPS = 1e7
 
 
 class Range(BaseModel):
     """``start, start + step, ...`` up to and including ``stop``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     start: float
     stop: float
@@ -50,15 +59,26 @@ class Range(BaseModel):
             raise ValueError("stop >= start")
         return self
 
+    @model_validator(mode="after")
+    def _bounded(self) -> Range:
+        if self.count() > MAX_GRID_CONFIGS:
+            raise ValueError(
+                f"at most {MAX_GRID_CONFIGS:,} values (start {self.start:g}, stop "
+                f"{self.stop:g}, step {self.step:g} give {self.count():,})"
+            )
+        return self
+
+    def count(self) -> int:
+        return int(np.floor((self.stop - self.start) / self.step + RANGE_TOL)) + 1
+
     def values(self) -> list[float]:
-        count = int(np.floor((self.stop - self.start) / self.step + RANGE_TOL)) + 1
-        return [round(self.start + i * self.step, 9) for i in range(count)]
+        return [round(self.start + i * self.step, 9) for i in range(self.count())]
 
 
 class GridSpec(BaseModel):
     """The candidate grid: memory sizes (MB), batch sizes, timeouts (s)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     memory_mb: list[int] | Range
     batch_sizes: list[int] | Range
@@ -69,10 +89,17 @@ class GridSpec(BaseModel):
         memory = self.memory_values()
         if not memory or min(memory) < MEMORY_MIN_MB or max(memory) > MEMORY_MAX_MB:
             raise ValueError(f"memory_mb: sizes within {MEMORY_MIN_MB}..{MEMORY_MAX_MB} MB")
-        if not self.batch_values() or min(self.batch_values()) < 1:
-            raise ValueError("batch_sizes: integers >= 1")
+        batch = self.batch_values()
+        if not batch or min(batch) < 1 or max(batch) > MAX_BATCH_SIZE:
+            raise ValueError(f"batch_sizes: integers 1..{MAX_BATCH_SIZE} (the model size bound)")
         if not self.timeout_values() or min(self.timeout_values()) <= 0:
             raise ValueError("timeouts_s: positive timeouts in seconds")
+        configs = len(memory) * len(batch) * len(self.timeout_values())
+        if configs > MAX_GRID_CONFIGS:
+            raise ValueError(
+                f"at most {MAX_GRID_CONFIGS:,} (memory, batch size, timeout) configurations "
+                f"(got {configs:,})"
+            )
         return self
 
     def memory_values(self) -> list[int]:
@@ -91,13 +118,13 @@ class GridSpec(BaseModel):
 class ServiceSpec(BaseModel):
     """Service time of a batch: the CPU-share performance model, or a measured table."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     fixed_ms: float | None = Field(None, ge=0)
     setup_ms: float | None = Field(None, ge=0)
     per_request_ms: float | None = Field(None, ge=0)
     parallel_fraction: float | None = Field(None, ge=0, le=1)
-    table: DataPath | None = None
+    table: DataFile | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ServiceSpec:
@@ -113,7 +140,7 @@ class ServiceSpec(BaseModel):
 
 
 class MapSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     d0: list[list[float]]
     d1: list[list[float]]
@@ -122,14 +149,14 @@ class MapSpec(BaseModel):
 class ArrivalsSpec(BaseModel):
     """One arrival process per interval (hour)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     duration_h: float = Field(1.0, gt=0, le=24)
     rate_qps: list[float] | None = None
     scv: list[float] | None = None
     lag1_autocorrelation: list[float] | None = None
     maps: list[MapSpec] | None = None
-    inter_arrivals: DataPath | None = None
+    inter_arrivals: DataFile | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ArrivalsSpec:
@@ -139,6 +166,8 @@ class ArrivalsSpec(BaseModel):
         if self.rate_qps is not None:
             if not self.rate_qps or min(self.rate_qps) <= 0:
                 raise ValueError("rate_qps: a non-empty list of positive requests/s")
+            if max(self.rate_qps) > MAX_RATE_QPS:
+                raise ValueError(f"rate_qps: at most {MAX_RATE_QPS:g} requests/s")
             for key in ("scv", "lag1_autocorrelation"):
                 values = getattr(self, key)
                 if values is not None and len(values) != len(self.rate_qps):
@@ -147,11 +176,14 @@ class ArrivalsSpec(BaseModel):
             raise ValueError("scv and lag1_autocorrelation go with rate_qps")
         if self.maps is not None and not self.maps:
             raise ValueError("maps: at least one interval")
+        intervals = len(self.rate_qps or self.maps or [])
+        if intervals > MAX_INTERVALS:
+            raise ValueError(f"at most {MAX_INTERVALS} intervals (got {intervals})")
         return self
 
 
 class BatchInputs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     percentile: Literal["p90", "p95", "p99"] = "p95"
     slo_ms: float = Field(gt=0)
@@ -164,3 +196,14 @@ class BatchInputs(BaseModel):
     grid: GridSpec
     service: ServiceSpec
     arrivals: ArrivalsSpec
+
+    @model_validator(mode="after")
+    def _bounded(self) -> BatchInputs:
+        steps = max(self.grid.timeout_values()) / self.time_step_s
+        if steps > MAX_TIMEOUT_STEPS:
+            raise ValueError(
+                f"time_step_s: at most {MAX_TIMEOUT_STEPS} steps in the longest timeout "
+                f"(grid.timeouts_s up to {max(self.grid.timeout_values()):g} s over "
+                f"{self.time_step_s:g} s steps give {steps:,.0f})"
+            )
+        return self

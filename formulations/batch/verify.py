@@ -17,11 +17,12 @@ from cost_models.batch.aws_lambda import MEMORY_MAX_MB, MEMORY_MIN_MB
 from cost_models.batch.buffer import buffer_outcome
 from cost_models.batch.latency import cost_per_request_usd, latency_percentile_ms
 from cost_models.errors import DataError
-from cost_models.units import MS_PER_S
+from cost_models.units import MS_PER_S, UNIT_MS
 from formulations.batch.deployment import BatchDeployment, HourConfig
+from formulations.batch.inputs import MAX_TIMEOUT_STEPS
 from formulations.batch.view import BatchView, Hour
 from formulations.tolerances import leq
-from formulations.types import Verification
+from formulations.types import Shortfall, Verification
 
 STEP_TOL = 1e-6  # a timeout within this many steps of a whole number of steps is whole
 
@@ -54,14 +55,31 @@ def hour_figures(view: BatchView, hour: Hour, config: HourConfig) -> HourFigures
     )
 
 
-def verify(view: BatchView, deployment: BatchDeployment) -> Verification:
+UNIT_CONCURRENCY = "concurrent executions"
+
+
+@dataclass
+class Evaluation:
+    """A deployment re-scored under a scenario: expected cost, violations, and the hours'
+    shortfalls (each also a violation): ``Shortfall(what, required, available, unit)`` with
+    the limit as ``required`` and what the configuration achieves as ``available``."""
+
+    cost_usd: float
+    violations: list[str]
+    shortfalls: list[Shortfall]
+
+
+def evaluate(view: BatchView, deployment: BatchDeployment) -> Evaluation:
+    """Every hour's configuration re-scored from the cost model, against the SLO, the
+    concurrency limit and the change limit."""
     inputs = view.inputs
     violations: list[str] = []
+    shortfalls: list[Shortfall] = []
     if len(deployment.hours) != len(view.hours):
         violations.append(
             f"deployment has {len(deployment.hours)} intervals, the scenario {len(view.hours)}"
         )
-        return Verification(float("inf"), violations)
+        return Evaluation(float("inf"), violations, shortfalls)
     total = 0.0
     for h, (hour, config) in enumerate(zip(view.hours, deployment.hours, strict=True)):
         if not MEMORY_MIN_MB <= config.memory_mb <= MEMORY_MAX_MB:
@@ -71,6 +89,12 @@ def verify(view: BatchView, deployment: BatchDeployment) -> Verification:
             )
             continue
         steps = config.timeout_s / inputs.time_step_s
+        if steps > MAX_TIMEOUT_STEPS:
+            violations.append(
+                f"hour {h}: timeout_s {config.timeout_s} is more than {MAX_TIMEOUT_STEPS} "
+                f"steps of time_step_s {inputs.time_step_s}"
+            )
+            continue
         if abs(steps - round(steps)) > STEP_TOL or round(steps) < 1:
             violations.append(
                 f"hour {h}: timeout_s {config.timeout_s} is not a multiple of time_step_s "
@@ -88,17 +112,38 @@ def verify(view: BatchView, deployment: BatchDeployment) -> Verification:
                 f"hour {h}: {inputs.percentile} latency {figures.latency_ms:.1f} ms > SLO "
                 f"{inputs.slo_ms:g} ms"
             )
+            shortfalls.append(
+                Shortfall(
+                    f"hour {h} {inputs.percentile} latency",
+                    inputs.slo_ms,
+                    figures.latency_ms,
+                    UNIT_MS,
+                )
+            )
         if not leq(figures.concurrency, inputs.max_concurrency):
             violations.append(
                 f"hour {h}: {figures.concurrency:.1f} concurrent executions > "
                 f"max_concurrency {inputs.max_concurrency:g}"
+            )
+            shortfalls.append(
+                Shortfall(
+                    f"hour {h} concurrency",
+                    inputs.max_concurrency,
+                    figures.concurrency,
+                    UNIT_CONCURRENCY,
+                )
             )
     changes = count_changes(deployment)
     if inputs.max_config_changes is not None and changes > inputs.max_config_changes:
         violations.append(
             f"{changes} configuration changes > max_config_changes {inputs.max_config_changes}"
         )
-    return Verification(total, violations)
+    return Evaluation(total, violations, shortfalls)
+
+
+def verify(view: BatchView, deployment: BatchDeployment) -> Verification:
+    evaluation = evaluate(view, deployment)
+    return Verification(evaluation.cost_usd, evaluation.violations)
 
 
 def count_changes(deployment: BatchDeployment) -> int:

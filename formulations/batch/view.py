@@ -9,6 +9,8 @@ the percentile latency, the expected cost per request and the mean concurrency
 from __future__ import annotations
 
 import csv
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from cost_models.batch.grid import Grid, Scores, ServiceModel, score
 from cost_models.batch.latency import PERCENTILES, ColdStart
 from cost_models.errors import DataError
 from cost_models.units import SECONDS_PER_HOUR
-from formulations.batch.inputs import ArrivalsSpec, BatchInputs, ServiceSpec
+from formulations.batch.inputs import MAX_INTERVALS, ArrivalsSpec, BatchInputs, ServiceSpec
 
 SCV_POISSON_TOL = 1e-9  # an SCV this close to 1 (with no correlation) is Poisson
 SLO_SHARE_TOL = 1e-12  # float slack on "share within the SLO >= percentile" (as latency.py)
@@ -178,19 +180,35 @@ def _hours(spec: ArrivalsSpec) -> list[Hour]:
     return out
 
 
+def _csv_rows(path: Path, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a UTF-8 CSV file with exactly ``columns`` as its header."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != columns:
+                raise DataError(path, "header", f"columns {','.join(columns)}")
+            yield from enumerate(reader, start=2)
+    except UnicodeDecodeError as exc:
+        raise DataError(path, "(encoding)", f"UTF-8 text (byte {exc.start} is not)") from None
+    except csv.Error as exc:
+        raise DataError(path, "(syntax)", f"CSV text ({exc})") from None
+
+
 def _fit_file(path: Path) -> list[MapFit]:
     """One MAP(2) fit per hour of a CSV ``hour,inter_arrival_s`` (hours 0, 1, ... in order)."""
     by_hour: dict[int, list[float]] = {}
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != ["hour", "inter_arrival_s"]:
-            raise DataError(path, "header", "columns hour,inter_arrival_s")
-        for line, row in enumerate(reader, start=2):
-            try:
-                hour, gap_s = int(row["hour"]), float(row["inter_arrival_s"])
-            except (TypeError, ValueError):
-                raise DataError(path, f"line {line}", "an integer hour and a time in s") from None
-            by_hour.setdefault(hour, []).append(gap_s)
+    for line, row in _csv_rows(path, ["hour", "inter_arrival_s"]):
+        try:
+            hour, gap_s = int(row["hour"]), float(row["inter_arrival_s"])
+        except (TypeError, ValueError):
+            raise DataError(path, f"line {line}", "an integer hour and a time in s") from None
+        if not (0 <= hour < MAX_INTERVALS and math.isfinite(gap_s) and gap_s >= 0):
+            raise DataError(
+                path,
+                f"line {line}",
+                f"an hour 0..{MAX_INTERVALS - 1} and a finite inter-arrival time >= 0 s",
+            )
+        by_hour.setdefault(hour, []).append(gap_s)
     if sorted(by_hour) != list(range(len(by_hour))) or not by_hour:
         raise DataError(path, "hour", "hours numbered 0, 1, 2, ... without gaps")
     fits = []
@@ -211,19 +229,15 @@ def _service_model(spec: ServiceSpec, grid: Grid) -> ServiceModel:
         )
     path = spec.table
     rows: dict[tuple[int, int], float] = {}
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != ["memory_mb", "batch_size", "service_ms"]:
-            raise DataError(path, "header", "columns memory_mb,batch_size,service_ms")
-        for line, row in enumerate(reader, start=2):
-            try:
-                key = (int(row["memory_mb"]), int(row["batch_size"]))
-                value = float(row["service_ms"])
-            except (TypeError, ValueError):
-                raise DataError(path, f"line {line}", "integers and a time in ms") from None
-            if not value > 0:
-                raise DataError(path, f"line {line}", "a positive service_ms")
-            rows[key] = value
+    for line, row in _csv_rows(path, ["memory_mb", "batch_size", "service_ms"]):
+        try:
+            key = (int(row["memory_mb"]), int(row["batch_size"]))
+            value = float(row["service_ms"])
+        except (TypeError, ValueError):
+            raise DataError(path, f"line {line}", "integers and a time in ms") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise DataError(path, f"line {line}", "a positive, finite service_ms")
+        rows[key] = value
     memories = sorted({m for m, _ in rows})
     max_batch = int(grid.batch_sizes.max())
     table = np.full((len(memories), max_batch), np.nan)

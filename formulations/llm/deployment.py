@@ -14,7 +14,7 @@ class PoolPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pool: str
-    replicas: int = Field(ge=0)
+    replicas: int = Field(strict=True, ge=0)
 
 
 class SliceAssignment(BaseModel):
@@ -24,14 +24,14 @@ class SliceAssignment(BaseModel):
 
     bucket: str
     pool: str
-    slices: int = Field(ge=0)
+    slices: int = Field(strict=True, ge=0)
 
 
 class LlmDeployment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     batching: Batching = Batching.CONTINUOUS
-    slice_factor: int = Field(ge=1)
+    slice_factor: int = Field(strict=True, ge=1)
     pools: list[PoolPlan]
     assignments: list[SliceAssignment]
 

@@ -7,7 +7,7 @@ from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from formulations.polymorphic.inputs import PolymorphicInputs
+from formulations.polymorphic.inputs import MAX_ARRAY_SIDE, MAX_SHARE_STEPS, PolymorphicInputs
 from formulations.polymorphic.milp import Orientation, PackingModel
 from formulations.polymorphic.view import Candidate, PolymorphicView, single_run
 from formulations.types import SolveResult
@@ -19,13 +19,14 @@ class Accelerator(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dnn: str
-    rows: int
-    cols: int
-    row_offset: int  # PEs from the top edge
-    col_offset: int  # PEs from the left edge
-    buffer_steps: int
-    bandwidth_steps: int
-    time_share: float = Field(1.0, gt=0, le=1)  # < 1 only when time-multiplexed
+    rows: int = Field(strict=True, gt=0, le=MAX_ARRAY_SIDE)
+    cols: int = Field(strict=True, gt=0, le=MAX_ARRAY_SIDE)
+    row_offset: int = Field(strict=True, ge=0, le=MAX_ARRAY_SIDE)  # PEs from the top edge
+    col_offset: int = Field(strict=True, ge=0, le=MAX_ARRAY_SIDE)  # PEs from the left edge
+    buffer_steps: int = Field(strict=True, ge=1, le=MAX_SHARE_STEPS)
+    bandwidth_steps: int = Field(strict=True, ge=1, le=MAX_SHARE_STEPS)
+    # < 1 only when time-multiplexed
+    time_share: float = Field(1.0, strict=True, gt=0, le=1, allow_inf_nan=False)
     dataflows: list[str]  # per layer: os, ws or is
 
 
@@ -33,7 +34,9 @@ class PolymorphicDeployment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     design: str  # a key of view.DESIGNS: whose rules the accelerators follow
-    time_multiplexed: bool = False  # True: every DNN uses the whole array in turn
+    time_multiplexed: bool = Field(
+        False, strict=True
+    )  # True: every DNN uses the whole array in turn
     accelerators: list[Accelerator]
 
 

@@ -15,7 +15,7 @@ from formulations.polymorphic.deployment import PolymorphicDeployment, read_pack
 from formulations.polymorphic.inputs import PolymorphicInputs
 from formulations.polymorphic.milp import ORIENTATIONS, PackingModel, build
 from formulations.polymorphic.tables import accelerator_table, dataflow_table
-from formulations.polymorphic.verify import measure, verify
+from formulations.polymorphic.verify import UNIT_INFERENCES_PER_S, evaluate, measure, verify
 from formulations.polymorphic.view import (
     MONOLITHIC,
     MULTI_CLP,
@@ -32,6 +32,7 @@ from formulations.types import (
     MilpSolver,
     NoSolution,
     ObjectiveSpec,
+    Refit,
     Sense,
     Solution,
     SolveResult,
@@ -41,8 +42,6 @@ from formulations.types import (
     require_solution,
     run_baseline,
 )
-
-UNIT_INFERENCES_PER_S = "inferences/s"
 
 
 def solve_design(
@@ -145,6 +144,18 @@ class PolymorphicFormulation(
                 lambda: solve_design(view, PLANARIA, solver)[0],
             ),
         ]
+
+    def refit(
+        self, view: PolymorphicView, deployment: PolymorphicDeployment, solver: MilpSolver
+    ) -> Refit[PolymorphicDeployment]:
+        """Keep the partition as committed (``design``, ``time_multiplexed`` and every
+        accelerator's rectangle, ``buffer_steps``, ``bandwidth_steps``, ``time_share`` and
+        per-layer ``dataflows``: all the deployment holds, so nothing is re-derived) and
+        re-measure each DNN's throughput under the scenario's array, networks and batches.
+        It covers the scenario when every DNN meets ``min_throughput_inferences_per_s``
+        (and the partition still fits the array); each DNN below its floor is a shortfall
+        (floor required, throughput available)."""
+        return Refit(deployment, evaluate(view, deployment).shortfalls)
 
     def explain_infeasible(self, view: PolymorphicView, context: Any) -> str:
         """The floors no accelerator meets alone; else the resource (PE area, buffer,

@@ -16,6 +16,9 @@ from pydantic import (
 
 from cost_models.polymorphic.networks import NETWORKS
 
+MAX_ARRAY_SIDE = 4096  # PEs per array side (4,096 x 4,096 is 256 TPU v1 arrays of 256 x 256)
+MAX_SHARE_STEPS = 64  # buffer or bandwidth shares in 1/steps
+
 
 class Objective(StrEnum):
     MAX_MIN_NORMALISED = "max_min_normalised"  # max over plans of min_j throughput_j / weight_j
@@ -25,21 +28,25 @@ class Objective(StrEnum):
 class ArraySpec(BaseModel):
     """``[array]``: the physical PE array, its buffer and its DRAM interface."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    rows: int = Field(gt=0, le=4096, description="PE rows")
-    cols: int = Field(gt=0, le=4096, description="PE columns")
+    rows: int = Field(gt=0, le=MAX_ARRAY_SIDE, description="PE rows")
+    cols: int = Field(gt=0, le=MAX_ARRAY_SIDE, description="PE columns")
     tile: int = Field(gt=0, description="logical accelerators are multiples of tile x tile PEs")
     clock_mhz: float = Field(gt=0, le=10_000, allow_inf_nan=False)
     word_bytes: int = Field(1, gt=0, le=8, description="bytes per operand (1 = int8)")
     buffer_mib: float = Field(
         gt=0, allow_inf_nan=False, description="on-chip buffer shared by all accelerators"
     )
-    buffer_share_steps: int = Field(8, gt=0, le=64, description="buffer shares in 1/steps")
+    buffer_share_steps: int = Field(
+        8, gt=0, le=MAX_SHARE_STEPS, description="buffer shares in 1/steps"
+    )
     dram_gb_per_s: float = Field(
         gt=0, allow_inf_nan=False, description="DRAM bandwidth, 1e9 bytes/s"
     )
-    bandwidth_share_steps: int = Field(8, gt=0, le=64, description="DRAM shares in 1/steps")
+    bandwidth_share_steps: int = Field(
+        8, gt=0, le=MAX_SHARE_STEPS, description="DRAM shares in 1/steps"
+    )
 
     @model_validator(mode="after")
     def _tile_divides(self) -> Self:
@@ -53,7 +60,7 @@ class ArraySpec(BaseModel):
 class DnnSpec(BaseModel):
     """``[[dnns]]``: one network that runs concurrently with the others."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     network: str = Field(description=f"one of {', '.join(NETWORKS)}")
@@ -72,7 +79,7 @@ class DnnSpec(BaseModel):
 
 
 class PolymorphicInputs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     objective: Objective = Objective.MAX_MIN_NORMALISED
     cross_layer_reuse: bool = True

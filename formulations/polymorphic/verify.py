@@ -10,7 +10,7 @@ summed against the buffer and bandwidth steps.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cost_models.polymorphic.gemm import Dataflow
 from cost_models.polymorphic.memory import network_costs
@@ -19,7 +19,9 @@ from formulations.polymorphic.deployment import Accelerator, PolymorphicDeployme
 from formulations.polymorphic.inputs import Objective
 from formulations.polymorphic.view import PolymorphicView, buffer_bytes, bytes_per_cycle
 from formulations.tolerances import geq, leq
-from formulations.types import Verification
+from formulations.types import Shortfall, Verification
+
+UNIT_INFERENCES_PER_S = "inferences/s"
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,33 @@ def _overlap(a: Accelerator, b: Accelerator) -> bool:
     )
 
 
+@dataclass
+class Evaluation:
+    """A deployment re-measured under a scenario: objective, violations, and the DNNs whose
+    throughput floor it misses (each also a violation)."""
+
+    objective_value: float
+    violations: list[str]
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+
 def verify(view: PolymorphicView, deployment: PolymorphicDeployment) -> Verification:
+    evaluation = evaluate(view, deployment)
+    return Verification(evaluation.objective_value, evaluation.violations)
+
+
+def evaluate(view: PolymorphicView, deployment: PolymorphicDeployment) -> Evaluation:
+    """Every accelerator re-measured from the cost model and checked against the array
+    (grid, bounds, disjointness, shares) and its DNN's throughput floor."""
     inputs, array = view.inputs, view.inputs.array
     violations: list[str] = []
     if deployment.design not in view.designs:
-        return Verification(0.0, [f"design {deployment.design!r}: not one of {list(view.designs)}"])
+        return Evaluation(0.0, [f"design {deployment.design!r}: not one of {list(view.designs)}"])
     design = view.designs[deployment.design]
     names = [a.dnn for a in deployment.accelerators]
     expected = [d.name for d in inputs.dnns]
     if sorted(names) != sorted(expected):
-        return Verification(0.0, [f"accelerators: one per DNN {expected} expected, got {names}"])
+        return Evaluation(0.0, [f"accelerators: one per DNN {expected} expected, got {names}"])
     rates: dict[str, float] = {}
     for acc in deployment.accelerators:
         layers = view.layers[acc.dnn]
@@ -153,14 +172,18 @@ def verify(view: PolymorphicView, deployment: PolymorphicDeployment) -> Verifica
         if bandwidth > array.bandwidth_share_steps:
             violations.append(f"bandwidth: {bandwidth} steps > {array.bandwidth_share_steps}")
     if len(rates) < len(expected):
-        return Verification(0.0, violations)
+        return Evaluation(0.0, violations)
+    shortfalls = []
     for dnn in inputs.dnns:
-        if not geq(rates[dnn.name], dnn.min_throughput_inferences_per_s):
+        floor = dnn.min_throughput_inferences_per_s
+        if not geq(rates[dnn.name], floor):
             violations.append(
-                f"min throughput of {dnn.name}: {rates[dnn.name]:.6g} < "
-                f"{dnn.min_throughput_inferences_per_s:g} inferences/s"
+                f"min throughput of {dnn.name}: {rates[dnn.name]:.6g} < {floor:g} inferences/s"
             )
-    return Verification(objective_value(view, rates), violations)
+            shortfalls.append(
+                Shortfall(f"dnn {dnn.name}", floor, rates[dnn.name], UNIT_INFERENCES_PER_S)
+            )
+    return Evaluation(objective_value(view, rates), violations, shortfalls)
 
 
 def objective_value(view: PolymorphicView, rates: dict[str, float]) -> float:

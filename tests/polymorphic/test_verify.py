@@ -216,4 +216,4 @@ def test_check_refuses_a_plan_whose_stated_dataflows_change_its_objective(tmp_pa
         flow,
         report.violations,
     )
-    assert report.committed.value < report.fresh.value
+    assert report.fresh is not None and report.committed.value < report.fresh.value

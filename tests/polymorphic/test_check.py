@@ -1,0 +1,161 @@
+"""``planner check`` for polymorphic (issue 18), on a tiny two-DNN array (the shipped
+scenarios take 15-40 s per solve on the test machine).
+
+The committed decisions are the partition: design, rectangles, buffer and bandwidth
+shares, time shares and per-layer dataflows. Refit keeps them and re-measures each DNN;
+the partition covers a scenario when every DNN meets its throughput floor. The
+scenario's "demand" is the floors: lowered, the partition covers them (a fresh plan may
+then do better: exit 6); raised past what the partition achieves, each short DNN is named
+with its floor and its throughput. More DRAM bandwidth (capacity added) and a new weight
+(the objective's "price") keep it covering.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import planner
+from formulations.polymorphic.deployment import PolymorphicDeployment
+from formulations.polymorphic.verify import measure
+from formulations.types import ExitCode
+from planner.engine import prepared_view
+from tests.polymorphic.helpers import TINY_ARRAY, tiny_scenario
+from tests.tampering import outcomes, unexplained_passes
+
+FLOORED = ("cnn", "rnn")
+FLOOR_SHARE = 0.95  # the committed plan's floors: this share of what a free plan achieves
+
+
+def base() -> dict[str, Any]:
+    return tiny_scenario(
+        objective="max_weighted",
+        dnns=[
+            {"name": "cnn", "network": "mobilenet_v2"},
+            {"name": "rnn", "network": "gru_1024", "batch": 2, "weight": 10.0},
+        ],
+    )
+
+
+def rates(scenario: planner.Scenario, deployment: Any) -> dict[str, float]:
+    assert isinstance(deployment, PolymorphicDeployment)
+    view = prepared_view(scenario)
+    return {
+        a.dnn: measure(view, deployment.design, a).throughput_inferences_per_s
+        for a in deployment.accelerators
+    }
+
+
+@pytest.fixture(scope="module")
+def committed() -> tuple[dict[str, Any], planner.Plan]:
+    """A scenario whose floors sit just under what its plan achieves, and that plan."""
+    free = planner.scenario_from_dict(base(), file="free.toml")
+    achieved = rates(free, planner.solve(free, baselines=False).deployment)
+    document = base()
+    for dnn in document["dnns"]:
+        dnn["min_throughput_inferences_per_s"] = FLOOR_SHARE * achieved[dnn["name"]]
+    scenario = planner.scenario_from_dict(document, file="floored.toml")
+    return document, planner.solve(scenario, baselines=False)
+
+
+def check(
+    committed: tuple[dict[str, Any], planner.Plan], document: dict[str, Any], folder: Path
+) -> planner.CheckReport:
+    plan = folder / "plan.json"
+    plan.write_text(committed[1].to_json())
+    return planner.check(plan, planner.scenario_from_dict(document, file="changed.toml"))
+
+
+def floors_times(document: dict[str, Any], factor: float) -> dict[str, Any]:
+    out = copy.deepcopy(document)
+    for dnn in out["dnns"]:
+        dnn["min_throughput_inferences_per_s"] *= factor
+    return out
+
+
+def assert_passes(report: planner.CheckReport) -> None:
+    assert report.shortfalls == [] and report.violations == [], report.to_dict()
+    assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
+    assert (report.exit_code is ExitCode.SUBOPTIMAL) == (report.gap > report.max_gap)
+
+
+def test_lower_floors_are_covered(committed: Any, tmp_path: Path) -> None:
+    assert_passes(check(committed, floors_times(committed[0], 0.8), tmp_path))
+
+
+def test_higher_floors_name_each_short_dnn(committed: Any, tmp_path: Path) -> None:
+    document, plan = committed
+    achieved = rates(planner.scenario_from_dict(document), plan.deployment)
+    report = check(committed, floors_times(document, 1.3), tmp_path)
+    assert report.exit_code is ExitCode.INFEASIBLE
+    floors = {d["name"]: 1.3 * d["min_throughput_inferences_per_s"] for d in document["dnns"]}
+    short = {s.what: s for s in report.shortfalls}
+    # 1.3 x 0.95 of a free plan's rate: above what the committed partition achieves
+    expected = sorted(f"dnn {n}" for n in FLOORED if floors[n] > achieved[n])
+    assert sorted(short) == expected and expected
+    for name in FLOORED:
+        s = short.get(f"dnn {name}")
+        if s is not None:
+            assert s.required == pytest.approx(floors[name])
+            assert s.available == pytest.approx(achieved[name], rel=1e-9)
+            assert s.unit == "inferences/s"
+    assert json.loads(json.dumps(report.to_dict()))["verdict"] == "infeasible"
+
+
+def test_more_bandwidth_and_a_new_weight_are_covered(committed: Any, tmp_path: Path) -> None:
+    wider = copy.deepcopy(committed[0])
+    wider["array"]["dram_gb_per_s"] = 1.5 * TINY_ARRAY["dram_gb_per_s"]
+    assert_passes(check(committed, wider, tmp_path))
+    weighted = copy.deepcopy(committed[0])
+    weighted["dnns"][1]["weight"] = 20.0
+    assert_passes(check(committed, weighted, tmp_path))
+
+
+def cells(deployment: dict[str, Any]) -> list[set[tuple[int, int]]]:
+    return [
+        {
+            (r, c)
+            for r in range(a["row_offset"], a["row_offset"] + a["rows"])
+            for c in range(a["col_offset"], a["col_offset"] + a["cols"])
+        }
+        for a in deployment["accelerators"]
+    ]
+
+
+def test_no_tampered_plan_passes(committed: Any, tmp_path: Path) -> None:
+    document, plan = committed
+    scenario = planner.scenario_from_dict(document, file="floored.toml")
+    found = outcomes(plan, scenario, tmp_path, "polymorphic")
+    original = rates(scenario, plan.deployment)
+    # Harmless: a rectangle moved or resized within the array, still disjoint from the
+    # other (PE cells counted here, not by the verifier), with its DNN's throughput
+    # unchanged (its layers are bound by the buffer or DRAM share, not the PEs): an
+    # equally good partition.
+    harmless: dict[str, str] = {}
+    for how, outcome in found.items():
+        field = how.split(" ")[0]
+        if outcome.exit_code is not ExitCode.OK or not field.startswith("accelerators."):
+            continue
+        _, index, key = field.split(".")
+        if key not in ("rows", "cols", "row_offset", "col_offset"):
+            continue
+        tampered = plan.deployment.model_dump()
+        accelerator = tampered["accelerators"][int(index)]
+        value = {"zero": 0, "doubled": 2 * accelerator[key]}.get(how.split(" ", 1)[1])
+        if value is None:
+            continue
+        accelerator[key] = value
+        a, b = cells(tampered)
+        inside = all(0 <= r < TINY_ARRAY["rows"] and 0 <= c < TINY_ARRAY["cols"] for r, c in a | b)
+        same = rates(scenario, PolymorphicDeployment.model_validate(tampered)) == original
+        if inside and not a & b and same:
+            harmless[how] = "an equally good partition"
+    assert unexplained_passes(found, harmless) == []
+    codes = {o.exit_code for o in found.values()}
+    assert codes <= {ExitCode.OK, ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE}, found
+    assert {ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE} <= codes
+    assert len(found) >= 60
