@@ -25,7 +25,7 @@ accuracy is the mean normalised accuracy of the variants that served requests on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -350,7 +350,7 @@ class ProteusReplay:
 
 def replay_all(
     view: ProteusView,
-    deployments: dict[str, ProteusDeployment | None],
+    deployments: Mapping[str, ProteusDeployment | None],
     runs: int,
     seed: int,
     settings: ReplaySettings = ReplaySettings(),
@@ -385,7 +385,7 @@ def replay_all(
 
 
 def summary_rows(
-    replay: ProteusReplay, deployments: dict[str, ProteusDeployment | None]
+    replay: ProteusReplay, deployments: Mapping[str, ProteusDeployment | None]
 ) -> list[dict[str, float | int | str | None]]:
     """Per deployment: requests, served, late, dropped, timeouts %, p99 and accuracy."""
     rows: list[dict[str, float | int | str | None]] = []
@@ -419,7 +419,7 @@ def summary_rows(
 
 def simulate_tables(
     view: ProteusView,
-    deployments: dict[str, ProteusDeployment | None],
+    deployments: Mapping[str, ProteusDeployment | None],
     runs: int,
     seed: int,
 ) -> list[Table]:
