@@ -17,6 +17,7 @@ from formulations.proteus.deployment import ProteusDeployment, WindowPlan, windo
 from formulations.proteus.inputs import ProteusInputs
 from formulations.proteus.milp import candidates, combine_windows, solve_window
 from formulations.proteus.refit import refit
+from formulations.proteus.simulate import PLAN, simulate_tables
 from formulations.proteus.tables import devices_carrying_traffic, tables
 from formulations.proteus.verify import verify
 from formulations.proteus.view import ProteusView, infeasibility_reason, prepare
@@ -115,6 +116,20 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         """Keep every window's placements and busy devices; re-route the scenario's demand
         over them (``formulations.proteus.refit``)."""
         return refit(view, deployment, solver)
+
+    def simulate(
+        self,
+        view: ProteusView,
+        deployment: ProteusDeployment,
+        solver: MilpSolver,
+        runs: int,
+        seed: int,
+    ) -> list[Table]:
+        """Replay the plan and every baseline's deployment (``simulate.py``)."""
+        deployments: dict[str, ProteusDeployment | None] = {PLAN: deployment}
+        for run in bl.baselines(view, solver, deployment):
+            deployments[run.name] = run.deployment
+        return simulate_tables(view, deployments, runs, seed)
 
     def explain_infeasible(self, view: ProteusView, context: Any) -> str:
         return infeasibility_reason(view, int(context))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cost_models.devices import DEVICES
-from cost_models.proteus.latency import Capacity, analytical_capacity, capacity
+from cost_models.proteus.latency import Capacity, batch_latency_ms, capacity
 from cost_models.proteus.profiles import LatencyProfile, load_latency_csv, load_proteus_profile
 from cost_models.proteus.variants import VARIANTS, ModelVariant, families, normalized_accuracy
 from cost_models.workload import read_arrivals_ms, window_count, window_rates_qps
@@ -65,6 +65,8 @@ class ProteusView:
     slo_ms: dict[str, float]
     variants: dict[str, list[VariantInfo]]  # family -> variants, accuracy ascending
     capacity: dict[tuple[str, str], Capacity]  # (device type, variant) -> per device
+    # (device type, variant) of ``capacity`` -> batch size -> latency, ms (the replay's)
+    latency_ms: dict[tuple[str, str], dict[int, float]]
     window_starts_s: list[float]
     demand_qps: np.ndarray  # windows x families, queries/s
     family_of: dict[str, str]  # variant name -> its family
@@ -167,32 +169,44 @@ def _custom_as_variant(v: CustomVariant) -> ModelVariant:
     )
 
 
-def pair_capacity(
+def pair_latencies_ms(
     inputs: ProteusInputs,
     profile: LatencyProfile | None,
     device_type: str,
     variant: str,
     described: ModelVariant | CustomVariant | None,
-    slo_ms: float,
-) -> Capacity | None:
-    """Capacity of one device of ``device_type`` running ``variant`` (None: cannot meet SLO).
+) -> tuple[dict[int, float], bool] | None:
+    """Latency (ms) of one device of ``device_type`` running ``variant`` at every allowed
+    batch size, and whether it was measured (None: neither measured nor describable).
 
-    A measured profile entry wins (Proteus's rule: latency strictly below the budget,
-    capacity floored to whole queries/s); otherwise the analytical roofline model.
+    A measured profile entry wins; otherwise the analytical roofline model.
     """
     spec = inputs.devices[device_type]
-    budget_ms = slo_ms * inputs.latency_budget_fraction
     if profile is not None and spec.profile_accel is not None:
         measured = profile.latency_ms.get((variant, spec.profile_accel))
         if measured is not None:
             usable = {b: ms for b, ms in measured.items() if b in inputs.batch_sizes}
-            return capacity(usable, budget_ms, floor=True, strict=True) if usable else None
+            return (usable, True) if usable else None
     if spec.catalog_device is None or described is None:
         return None
     model = described if isinstance(described, ModelVariant) else _custom_as_variant(described)
-    return analytical_capacity(
-        model, DEVICES[spec.catalog_device], budget_ms, inputs.batch_sizes, inputs.precision
-    )
+    device = DEVICES[spec.catalog_device]
+    latencies = {
+        b: batch_latency_ms(model, device, b, inputs.precision) for b in inputs.batch_sizes
+    }
+    return latencies, False
+
+
+def pair_capacity(
+    latencies: tuple[dict[int, float], bool] | None, budget_ms: float
+) -> Capacity | None:
+    """Capacity of one device under ``budget_ms`` (None: cannot meet it). Measured
+    latencies follow Proteus's rule (strictly below the budget, capacity floored to whole
+    queries/s); analytical ones fit when at most the budget."""
+    if latencies is None:
+        return None
+    by_batch, measured = latencies
+    return capacity(by_batch, budget_ms, floor=measured, strict=measured)
 
 
 def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
@@ -278,6 +292,7 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
                 )
     members = _family_variants(inputs, profile)
     table: dict[tuple[str, str], Capacity] = {}
+    latency_ms: dict[tuple[str, str], dict[int, float]] = {}
     variants: dict[str, list[VariantInfo]] = {}
     for family, entries in members.items():
         slo_ms = inputs.families[family].slo_ms
@@ -287,9 +302,11 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
         )
         for name, _, described in entries:
             for device_type in inputs.devices:
-                cap = pair_capacity(inputs, profile, device_type, name, described, slo_ms)
+                pair = pair_latencies_ms(inputs, profile, device_type, name, described)
+                cap = pair_capacity(pair, slo_ms * inputs.latency_budget_fraction)
                 if cap is not None and cap.qps > 0:
                     table[(device_type, name)] = cap
+                    latency_ms[(device_type, name)] = pair[0] if pair else {}
     starts, demand = _demand(inputs)
     device_types = list(inputs.devices)
     device_count = {d: s.count for d, s in inputs.devices.items()}
@@ -310,6 +327,7 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
         slo_ms={f: s.slo_ms for f, s in inputs.families.items()},
         variants=variants,
         capacity=table,
+        latency_ms=latency_ms,
         window_starts_s=starts,
         demand_qps=demand,
         family_of={name: v.family for name, v in by_name.items()},
