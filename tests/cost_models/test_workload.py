@@ -17,7 +17,7 @@ from cost_models.workload import (
     zipf_shares,
 )
 
-TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "proteus" / "traces"
+TRACES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "proteus" / "traces"
 
 
 def test_read_arrivals(tmp_path: Path) -> None:

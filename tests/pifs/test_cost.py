@@ -21,7 +21,7 @@ from cost_models.pifs.workload import (
     meta_like_tables,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dlrm"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "dlrm"
 LOCALITY = REFERENCE / "meta_2022_locality_stats.txt"
 
 

@@ -18,7 +18,7 @@ from cost_models.proteus.profiles import (
 )
 from cost_models.proteus.variants import VARIANTS
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "proteus"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "proteus"
 HEADER = (
     "Model,Accel,Trials,batchsize,50th_pct,90th_pct,avg_latency(ms),Min,Max,Accuracy,"
     "Normalized_Accuracy"
