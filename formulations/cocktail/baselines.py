@@ -27,6 +27,7 @@ from formulations.cocktail.deployment import (
     ClassPlan,
     CocktailDeployment,
     IntervalPlan,
+    Policy,
     Pool,
     Route,
 )
@@ -67,7 +68,7 @@ def _by_accuracy(view: CocktailView, models: list[int]) -> list[int]:
 
 
 def fixed_on_demand(
-    view: CocktailView, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: str
+    view: CocktailView, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: Policy
 ) -> CocktailDeployment:
     """Fixed ensembles on on-demand VMs, sized by the MILP (the cheapest such sizing)."""
     deployment, _ = solve_intervals(view, [[e] for e in ensembles], False, solver, policy)

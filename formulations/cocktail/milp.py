@@ -207,7 +207,7 @@ def build_model(
             if beta > 0:
                 model.add_constraint("on_demand_share", beta * served <= on_demand, label=label)
     if view.coupled:
-        _coupling(view, model, list(intervals), pool_keys, pool_labels, n, s)
+        add_coupling(view, model, list(intervals), pool_keys, pool_labels, n, s)
     return CocktailMilp(model, list(intervals), ens, x, y, n, s, x_keys, y_keys, pool_keys)
 
 
@@ -238,7 +238,7 @@ def _add_vm_cuts(
         model.add_constraint("on_demand_cut", on_demand >= least * used, label=label)
 
 
-def _coupling(
+def add_coupling(
     view: CocktailView,
     model: Model,
     intervals: list[int],
