@@ -25,7 +25,8 @@ Parameters
     cap, q, beta, p_od, p_sp, interval_h, h_start as in ``milp.py``
 Variables
     r[t,k] in [0, lambda[t,k]]   requests/s of class k served; 0 when the plan has no ensemble
-                                 for k or one naming a model the scenario does not list
+                                 for k, or one naming a model twice or one the scenario
+                                 does not list
     y[t,k,m,i] >= 0              requests/s of class k sent to member m on type i in R_tkm
     n[t,m,i] in {0..N}, s[t,m,i] in {0..S}   on-demand and spot VMs kept (integers)
 Constraints
@@ -77,7 +78,8 @@ class _Committed:
     """The committed decisions of one interval, by index."""
 
     plans: dict[int, ClassPlan]  # class k -> its stored plan (the first of its name)
-    members: dict[int, list[int]]  # class k -> member indices (only when all are listed)
+    members: dict[int, list[int]]  # class k -> member indices (only when all are distinct
+    # and listed: else the class is not served)
     pools: dict[tuple[int, int], tuple[int, int]]  # (m, i) -> committed (on_demand, spot)
 
 
@@ -91,7 +93,7 @@ def _committed(view: CocktailView, plan: IntervalPlan) -> _Committed:
     members = {
         k: [view.model_index[m] for m in c.members]
         for k, c in plans.items()
-        if all(m in view.model_index for m in c.members)
+        if all(m in view.model_index for m in c.members) and len(set(c.members)) == len(c.members)
     }
     pools: dict[tuple[int, int], tuple[int, int]] = {}
     for p in plan.pools:
