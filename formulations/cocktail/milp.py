@@ -159,7 +159,11 @@ def build_model(
         s = model.add_variables(
             "s",
             pool_labels,
-            upper=[math.ceil(reach[key] / spot_cap[key[1:]]) for key in pool_keys],
+            # a spot VM certain to be reclaimed (q = 1 in floating point) adds nothing
+            upper=[
+                math.ceil(reach[key] / spot_cap[key[1:]]) if spot_cap[key[1:]] > 0 else 0
+                for key in pool_keys
+            ],
             integer=True,
             cost=[view.interval_h * view.spot_usd_per_h[i] for _, _, i in pool_keys],
         )
