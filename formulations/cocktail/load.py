@@ -36,6 +36,8 @@ def observed_load(spec: LoadSpec, interval_h: float) -> tuple[np.ndarray, np.nda
         return rates, rates * window_s
     assert spec.trace is not None  # LoadSpec validates: exactly one of qps or trace
     arrivals = read_arrivals_ms(spec.trace)
+    if not len(arrivals):
+        raise DataError(spec.trace, "(file)", "at least one arrival time (empty or header only)")
     count = window_count(arrivals, window_s)
     if count > MAX_INTERVALS:
         raise DataError(
