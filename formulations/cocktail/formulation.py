@@ -34,7 +34,7 @@ from formulations.cocktail.inputs import CocktailInputs
 from formulations.cocktail.intervals import solve_intervals
 from formulations.cocktail.refit import refit
 from formulations.cocktail.simulate import simulate_with_baselines
-from formulations.cocktail.tables import replay_table, tables
+from formulations.cocktail.tables import PERCENT, replay_table, tables
 from formulations.cocktail.verify import cost_summary, verify_deployment
 from formulations.cocktail.view import CocktailView, prepare, unreachable_message
 from formulations.types import (
@@ -86,7 +86,7 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
         return {
             "cost_usd_per_h": summary["cost_usd_per_h"],
             "cost_usd_per_1k_requests": summary["cost_usd_per_1k_requests"],
-            "spot_vm_share": _spot_share(deployment),
+            "spot_vm_pct": PERCENT * _spot_share(deployment),
             "ensembles": "; ".join(f"{c.name}: {'+'.join(c.members)}" for c in first),
         }
 
@@ -115,8 +115,8 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
             [
                 name,
                 r.requests,
-                100.0 * r.targets_met_share,
-                100.0 * r.answered_share,
+                PERCENT * r.targets_met_share,
+                PERCENT * r.answered_share,
                 r.spot_interruptions_per_run,
             ]
             for name, r in reports.items()

@@ -64,13 +64,12 @@ from formulations.cocktail.deployment import (
     Route,
 )
 from formulations.cocktail.milp import add_coupling
+from formulations.cocktail.tables import PERCENT
 from formulations.cocktail.verify import check_interval, verify_deployment
 from formulations.cocktail.view import CocktailView
 from formulations.model import LinExpr, Model, Sense, VarBlock
 from formulations.tolerances import NOISE, leq
 from formulations.types import MilpSolver, Refit, Shortfall, SolveResult, require_solution
-
-PERCENT_PER_FRACTION = 100.0  # vote accuracy, fraction -> % (Shortfall unit)
 
 
 @dataclass(frozen=True)
@@ -284,8 +283,8 @@ def _shortfalls(
         out.append(
             Shortfall(
                 f"class {view.classes[k].name}: vote accuracy of {'+'.join(names)} (interval {t})",
-                PERCENT_PER_FRACTION * target,
-                PERCENT_PER_FRACTION * (target - gap),
+                PERCENT * target,
+                PERCENT * (target - gap),
                 UNIT_PERCENT,
             )
         )
