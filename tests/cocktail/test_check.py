@@ -217,3 +217,64 @@ def test_no_tampered_plan_passes_or_crashes(tmp_path: Path) -> None:
                 assert result.exit_code != ExitCode.OK, where
             outcomes[result.exit_code] = outcomes.get(result.exit_code, 0) + 1
     assert set(outcomes) <= {0, 2, 3}, outcomes
+
+
+# ---- other changes, on the tiny scenario ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    plan = planner.solve(scenario_from_dict(tiny()), baselines=False)
+    out = tmp_path_factory.mktemp("tiny") / "plan.json"
+    out.write_text(plan.to_json())
+    return out
+
+
+def _tiny_check(plan: Path, document: dict[str, Any]) -> CheckReport:
+    return check(plan, scenario_from_dict(document))
+
+
+def test_a_higher_accuracy_target_names_the_ensemble_below_it(tiny_plan: Path) -> None:
+    document = tiny()
+    # the committed InceptionV3 alone has 78.25%; other ensembles reach 81.3%
+    document["classes"][1]["accuracy_target"] = 0.80
+    report = _tiny_check(tiny_plan, document)
+    assert report.exit_code is ExitCode.INFEASIBLE
+    (short,) = report.shortfalls
+    assert short.what == "class relaxed: vote accuracy of InceptionV3 (interval 0)"
+    assert short.unit == "%" and short.required == pytest.approx(80.0)
+    assert short.available == pytest.approx(78.25)
+
+
+def test_a_tighter_slo_leaves_the_class_without_capacity(tiny_plan: Path) -> None:
+    document = tiny()
+    # the committed InceptionV3 takes 3.0 ms on g4dn.xlarge; DenseNet121 takes 1.6 ms
+    document["classes"][1]["slo_ms"] = 2.5
+    report = _tiny_check(tiny_plan, document)
+    assert report.exit_code is ExitCode.INFEASIBLE
+    assert [s.what for s in report.shortfalls] == [
+        "class relaxed (interval 0; 2 of 2 intervals short)"
+    ]
+    assert report.shortfalls[0].available == 0.0
+
+
+def test_a_class_dropped_from_the_scenario_is_covered(tiny_plan: Path) -> None:
+    document = tiny()
+    document["classes"] = document["classes"][:1]
+    report = _tiny_check(tiny_plan, document)
+    assert report.shortfalls == [] and report.violations == []
+    assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
+
+
+def test_an_interval_the_plan_lacks_is_short_for_every_loaded_class(tiny_plan: Path) -> None:
+    document = tiny()
+    for c in document["classes"]:
+        c["load"]["qps"] = [*c["load"]["qps"], 10.0]
+    report = _tiny_check(tiny_plan, document)
+    assert report.exit_code is ExitCode.INFEASIBLE
+    assert {s.what for s in report.shortfalls} == {
+        "class strict (interval 2; 1 of 3 intervals short)",
+        "class relaxed (interval 2; 1 of 3 intervals short)",
+    }
+    assert all(s.available == 0.0 and s.required == 10.0 for s in report.shortfalls)
+    assert any("plan has 2 intervals, the scenario 3" in v for v in report.violations)
