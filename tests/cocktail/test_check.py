@@ -188,7 +188,7 @@ HARMLESS = {
 def test_no_tampered_plan_passes_or_crashes(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path / "tiny.toml", tiny())
     plan = tmp_path / "plan.json"
-    assert run_cli("solve", scenario, "-o", plan).exit_code == 0
+    assert run_cli("solve", str(scenario), "-o", str(plan)).exit_code == 0
     original = json.loads(plan.read_text())
     rng = random.Random(0)
     by_field: dict[str, list[tuple[str | int, ...]]] = {}
@@ -210,7 +210,7 @@ def test_no_tampered_plan_passes_or_crashes(tmp_path: Path) -> None:
             if tampered == original:
                 continue  # e.g. a 0 doubled: the same plan
             plan.write_text(json.dumps(tampered))
-            result = run_cli("check", plan, "--scenario", scenario)
+            result = run_cli("check", str(plan), "--scenario", str(scenario))
             where = f"deployment.{'.'.join(map(str, path))} {how}: {result.stdout[-300:]}"
             assert result.exit_code != ExitCode.INTERNAL_ERROR, where
             if (field, how) not in HARMLESS:

@@ -27,7 +27,7 @@ def _with(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
 def _solve(tmp_path: Path, document: dict[str, Any]) -> tuple[int, str]:
     scenario = tmp_path / "s.toml"
     scenario.write_text(to_toml(document))  # floats as repr: inf and nan are TOML
-    result = run_cli("solve", scenario)
+    result = run_cli("solve", str(scenario))
     return result.exit_code, result.stderr
 
 
@@ -139,6 +139,6 @@ def test_a_coupled_horizon_too_large_to_build_names_the_coupling_key(tmp_path: P
     for c in document["classes"]:
         c["load"]["qps"] = [100.0] * 10_000
     scenario = write_scenario(tmp_path / "big.toml", document)
-    result = run_cli("solve", scenario)
+    result = run_cli("solve", str(scenario))
     assert result.exit_code == 2, result.stderr
     assert "vm_startup_s" in result.stderr and "variables" in result.stderr
