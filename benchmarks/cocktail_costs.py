@@ -2,11 +2,17 @@
 spot-failure robustness, one CSV row per scenario.
 
     python benchmarks/cocktail_costs.py --csv out.csv [--runs 20] [--seed 0]
-        [--interruption-scale 1] [--repeats 1] [--backend highs] [scenario.toml ...]
+        [--interruption-scale 1] [--repeats 1] [--backend highs] [--reference DIR]
+        [scenario.toml ...]
 
-Scenarios: every ``scenarios/cocktail/*.toml`` by default, plus ``proteus_bursty_trace``
-when ``../shared/reference/proteus`` exists: two classes whose loads are Proteus's bursty
-MobileNet and EfficientNet traces (10-s intervals, EWMA forecast), a real arrival process.
+Scenarios: every ``scenarios/cocktail/*.toml`` and ``proteus_bursty_trace`` by default: two
+classes whose loads are Proteus's bursty MobileNet and EfficientNet traces (10-s intervals,
+EWMA forecast), a real arrival process read from ``--reference`` (default
+``../shared/reference``; its README says where each folder comes from). Without those
+traces the default run prints one line naming what is missing and where it comes from, writes
+nothing, and exits with code 3 (:data:`REFERENCE_ABSENT_EXIT`, the project's code for
+"reference data absent" in benchmarks); scenario files given on the command line need no
+reference data.
 ``--interruption-scale`` multiplies the Spot Advisor rates in planning and simulation alike.
 Ratios are the engine's ``plan_advantage`` (baseline cost / MILP cost; above 1 the MILP is
 cheaper), empty for a baseline the verifier finds infeasible (Clipper's all-model ensembles
@@ -33,7 +39,9 @@ from formulations.cocktail.simulate import simulate_all  # noqa: E402
 from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
-TRACES = ROOT.parent / "shared" / "reference" / "proteus" / "traces" / "zipf_exponential_bursty_300"
+REFERENCE = ROOT.parent / "shared" / "reference"
+TRACES = Path("proteus") / "traces" / "zipf_exponential_bursty_300"  # under the reference
+REFERENCE_ABSENT_EXIT = 3  # exit code of a benchmark whose reference data is absent
 COLUMNS = [
     "scenario",
     "milp_cost_usd",
@@ -59,8 +67,8 @@ COLUMNS = [
 ]
 
 
-def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
-    """Two classes on Proteus's bursty traces (read in place, never copied)."""
+def trace_scenario(traces: Path, overrides: dict[str, Any]) -> planner.Scenario:
+    """Two classes on Proteus's bursty traces in ``traces`` (read in place, never copied)."""
     classes = [
         {
             "name": "strict",
@@ -83,7 +91,7 @@ def trace_scenario(overrides: dict[str, Any]) -> planner.Scenario:
         "classes": classes,
         **overrides,
     }
-    return planner.scenario_from_dict(document, base_dir=TRACES)
+    return planner.scenario_from_dict(document, base_dir=traces)
 
 
 def row(scenario: planner.Scenario, runs: int, seed: int, repeats: int) -> dict[str, Any]:
@@ -112,7 +120,7 @@ def row(scenario: planner.Scenario, runs: int, seed: int, repeats: int) -> dict[
     return out
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", type=Path)
     parser.add_argument("--csv", type=Path, required=True, help="output CSV (written atomically)")
@@ -126,18 +134,28 @@ def main() -> None:
         help="override interruption_rate_scale (stress multiplier)",
     )
     parser.add_argument("--backend", default=None, help="highs, cbc or scip")
+    parser.add_argument(
+        "--reference", type=Path, default=REFERENCE, help="the shared reference data folder"
+    )
     args = parser.parse_args()
     overrides = (
         {}
         if args.interruption_scale is None
         else {"interruption_rate_scale": args.interruption_scale}
     )
+    traces = args.reference / TRACES
+    if not args.scenarios and not traces.is_dir():
+        print(
+            f"cocktail_costs: reference data absent: {traces} (Proteus's bursty traces, from "
+            "the public Proteus repository; see the reference folder's README.md); pass "
+            "scenario files to run without it",
+            file=sys.stderr,
+        )
+        return REFERENCE_ABSENT_EXIT
     paths = args.scenarios or sorted((ROOT / "scenarios" / "cocktail").glob("*.toml"))
     scenarios = [planner.load_scenario(p, overrides=overrides) for p in paths]
-    if not args.scenarios and TRACES.is_dir():
-        scenarios.append(trace_scenario(overrides))
-    elif not args.scenarios:
-        print(f"skipping proteus_bursty_trace: {TRACES} not found", file=sys.stderr)
+    if not args.scenarios:
+        scenarios.append(trace_scenario(traces, overrides))
     rows = []
     for scenario in scenarios:
         if args.backend:
@@ -150,7 +168,8 @@ def main() -> None:
             file=sys.stderr,
         )
     write_csv_atomic(args.csv, rows, COLUMNS)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -46,6 +46,7 @@ import numpy as np
 from cost_models.errors import DataError
 
 _SUBSET_CHUNK = 512  # subsets evaluated per matrix product (bounds memory, not results)
+MAX_SAMPLES = 1_000_000  # validation samples of a correctness model (ImageNet val: 50,000)
 
 
 class VoteRule(StrEnum):
@@ -70,25 +71,39 @@ def monte_carlo_correctness(
 
 
 def read_correctness_csv(path: Path, models: Sequence[str]) -> np.ndarray:
-    """Read a user-supplied correctness matrix; columns are returned in ``models`` order."""
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
+    """Read a user-supplied correctness matrix (UTF-8 CSV, streamed; at most
+    :data:`MAX_SAMPLES` sample rows); columns are returned in ``models`` order."""
+    rows: list[list[bool]] = []
+    line = 0  # the last line read
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            if not any(header):
+                raise DataError(path, "header", "a header row naming the models")
+            missing = [m for m in models if m not in header]
+            if missing:
+                raise DataError(
+                    path, "header", f"a column for every model (missing {', '.join(missing)})"
+                )
+            order = [header.index(m) for m in models]
+            line = 1
+            for line, row in enumerate(reader, start=2):
+                cells = [c.strip() for c in row]
+                if len(cells) != len(header) or any(c not in ("0", "1") for c in cells):
+                    raise DataError(
+                        path, f"line {line}", f"{len(header)} comma-separated 0/1 values"
+                    )
+                if len(rows) == MAX_SAMPLES:
+                    raise DataError(path, f"line {line}", f"at most {MAX_SAMPLES:,} sample rows")
+                rows.append([cells[j] == "1" for j in order])
+    except UnicodeDecodeError:
+        raise DataError(path, f"line {line + 1}", "UTF-8 text") from None
+    except csv.Error as exc:
+        raise DataError(path, f"line {line + 1}", f"comma-separated text ({exc})") from None
     if not rows:
-        raise DataError(path, "header", "a header row naming the models")
-    header = [h.strip() for h in rows[0]]
-    missing = [m for m in models if m not in header]
-    if missing:
-        raise DataError(path, "header", f"a column for every model (missing {', '.join(missing)})")
-    if len(rows) < 2:
         raise DataError(path, "line 2", "at least one sample row of 0/1 values")
-    order = [header.index(m) for m in models]
-    matrix = np.zeros((len(rows) - 1, len(models)), dtype=bool)
-    for line, row in enumerate(rows[1:], start=2):
-        cells = [c.strip() for c in row]
-        if len(cells) != len(header) or any(c not in ("0", "1") for c in cells):
-            raise DataError(path, f"line {line}", f"{len(header)} comma-separated 0/1 values")
-        matrix[line - 2] = [cells[j] == "1" for j in order]
-    return matrix
+    return np.array(rows, dtype=bool)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from formulations.cocktail.deployment import (
     ClassPlan,
     CocktailDeployment,
     IntervalPlan,
+    Policy,
     Pool,
     Route,
 )
@@ -67,7 +68,7 @@ def _by_accuracy(view: CocktailView, models: list[int]) -> list[int]:
 
 
 def fixed_on_demand(
-    view: CocktailView, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: str
+    view: CocktailView, solver: MilpSolver, ensembles: list[tuple[int, ...]], policy: Policy
 ) -> CocktailDeployment:
     """Fixed ensembles on on-demand VMs, sized by the MILP (the cheapest such sizing)."""
     deployment, _ = solve_intervals(view, [[e] for e in ensembles], False, solver, policy)
@@ -100,6 +101,12 @@ def greedy_ensembles(view: CocktailView) -> list[tuple[int, ...]]:
     return out
 
 
+def _spot_usd_per_qps(view: CocktailView, m: int, i: int) -> float:
+    """Spot price per risk-discounted request/s (infinite when spot VMs add nothing)."""
+    spot_qps = view.spot_effective_qps(m, i)
+    return float(view.spot_usd_per_h[i]) / spot_qps if spot_qps > 0 else math.inf
+
+
 def cocktail_greedy(view: CocktailView) -> CocktailDeployment:
     ensembles = greedy_ensembles(view)
     users: dict[int, list[int]] = defaultdict(list)
@@ -109,7 +116,7 @@ def cocktail_greedy(view: CocktailView) -> CocktailDeployment:
     home = {}
     for m, ks in users.items():
         fits = [i for i in range(len(view.instances)) if all(view.meets_slo(m, i, k) for k in ks)]
-        home[m] = min(fits, key=lambda i: view.spot_usd_per_h[i] / view.spot_effective_qps(m, i))
+        home[m] = min(fits, key=lambda i: _spot_usd_per_qps(view, m, i))
     intervals = []
     for t in range(view.n_intervals):
         load = view.planned_qps[:, t]
@@ -134,7 +141,10 @@ def cocktail_greedy(view: CocktailView) -> CocktailDeployment:
             served = float(sum(load[k] for k in ks))
             od = _ceil(view.min_on_demand_share * served / view.capacity_qps[m, i])
             rest = served - od * view.capacity_qps[m, i]
-            spot = _ceil(rest / view.spot_effective_qps(m, i)) if rest > 0 else 0
+            spot_qps = view.spot_effective_qps(m, i)
+            if spot_qps <= 0:  # spot VMs certain to be reclaimed: on-demand only
+                od, rest = _ceil(served / view.capacity_qps[m, i]), 0.0
+            spot = _ceil(rest / spot_qps) if rest > 0 else 0
             if od or spot:
                 pools.append(
                     Pool(

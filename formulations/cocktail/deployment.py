@@ -1,49 +1,64 @@
 """The Cocktail deployment (per interval: each class's ensemble and routing, and the VM
-pools) and reading it off a solved MILP."""
+pools) and reading it off a solved MILP.
+
+The schema is strict (a stored plan is input to ``planner check``): names are non-empty
+strings, VM counts non-negative integers (no floats, strings or booleans), rates finite and
+non-negative; every field is one a user deploys from and the verifier checks
+(``verify.py``), except ``policy``, which is one of the names of :data:`POLICIES`.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from formulations.cocktail.milp import CocktailMilp
 from formulations.cocktail.view import CocktailView
 from formulations.tolerances import NOISE
 from formulations.types import SolveResult
 
+Policy = Literal["milp", "infaas", "clipper", "cocktail_greedy"]
+"""What produced a deployment: the MILP or one of the baselines (``baselines.py``)."""
+
+Name = Annotated[str, Field(min_length=1)]
+
 
 class Pool(BaseModel):
     """VMs of one instance type serving one model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    model: str
-    instance_type: str
-    on_demand: int
-    spot: int
+    model: Name
+    instance_type: Name
+    on_demand: int = Field(ge=0)
+    spot: int = Field(ge=0)
 
 
 class Route(BaseModel):
     """Requests/s of one class sent to one model's pool on one instance type."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    model: str
-    instance_type: str
-    qps: float
+    model: Name
+    instance_type: Name
+    qps: float = Field(ge=0, allow_inf_nan=False)
 
 
 class ClassPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One class's ensemble (its members all see every request) and its routes."""
 
-    name: str
-    members: list[str]
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Name
+    members: list[Name] = Field(min_length=1)
     routes: list[Route]
 
 
 class IntervalPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    classes: list[ClassPlan]
+    classes: list[ClassPlan] = Field(min_length=1)
     pools: list[Pool]
 
 
@@ -51,10 +66,10 @@ class CocktailDeployment(BaseModel):
     """Per interval: each class's ensemble and routing, and the VM pools. ``policy`` names
     what produced it (``milp`` or a baseline)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    policy: str = "milp"
-    intervals: list[IntervalPlan]
+    policy: Policy = "milp"
+    intervals: list[IntervalPlan] = Field(min_length=1)
 
 
 def read_intervals(

@@ -13,6 +13,14 @@ Modules (one stage each)
     baselines.py    InFaaS, Clipper and Cocktail-greedy as deployments on the same inputs
     tables.py       tables for people
     simulate.py     seeded spot-failure replay of plans (``planner simulate``)
+    refit.py        ``planner check``: the committed schedule refitted to a changed scenario
+                    (its math docstring says what is kept and what re-derived)
+
+``planner check`` compares the refitted schedule's cost (the committed ensembles and pools,
+counts never raised, on the new load and prices) with a fresh optimum by the default
+relative cost difference (``Formulation.shortfall``): it measures what re-choosing the
+ensembles and instance types would save, not what releasing unneeded VMs saves (the refit
+does that).
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ from formulations.cocktail.baselines import baseline_runs
 from formulations.cocktail.deployment import CocktailDeployment
 from formulations.cocktail.inputs import CocktailInputs
 from formulations.cocktail.intervals import solve_intervals
+from formulations.cocktail.refit import refit
 from formulations.cocktail.simulate import simulate_with_baselines
-from formulations.cocktail.tables import replay_table, tables
+from formulations.cocktail.tables import PERCENT, replay_table, tables
 from formulations.cocktail.verify import cost_summary, verify_deployment
 from formulations.cocktail.view import CocktailView, prepare, unreachable_message
 from formulations.types import (
@@ -34,6 +43,7 @@ from formulations.types import (
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    Refit,
     Sense,
     Solution,
     Table,
@@ -76,9 +86,14 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
         return {
             "cost_usd_per_h": summary["cost_usd_per_h"],
             "cost_usd_per_1k_requests": summary["cost_usd_per_1k_requests"],
-            "spot_vm_share": _spot_share(deployment),
+            "spot_vm_pct": PERCENT * _spot_share(deployment),
             "ensembles": "; ".join(f"{c.name}: {'+'.join(c.members)}" for c in first),
         }
+
+    def refit(
+        self, view: CocktailView, deployment: CocktailDeployment, solver: MilpSolver
+    ) -> Refit[CocktailDeployment]:
+        return refit(view, deployment, solver)
 
     def explain_infeasible(self, view: CocktailView, context: Any) -> str:
         missing = [k for k, c in enumerate(view.candidates) if not c.ensembles]
@@ -100,8 +115,8 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
             [
                 name,
                 r.requests,
-                100.0 * r.targets_met_share,
-                100.0 * r.answered_share,
+                PERCENT * r.targets_met_share,
+                PERCENT * r.answered_share,
                 r.spot_interruptions_per_run,
             ]
             for name, r in reports.items()

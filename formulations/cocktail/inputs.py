@@ -6,19 +6,38 @@ Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 ``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]`` and ``[[classes]]`` (``name``,
 ``slo_ms``, ``accuracy_target``, ``[classes.load]`` with ``qps`` or ``trace``). See
 ``docs/cocktail.md``.
+
+Every number is finite and within the bounds below (the ``MAX_*`` constants, checked where
+the key is read, exit 2 naming the key); data paths are regular files of at most 1 GiB
+(:data:`formulations.types.DataFile`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.cloud import INSTANCES
-from cost_models.cocktail.accuracy import VoteRule
+from cost_models.cocktail.accuracy import MAX_SAMPLES, VoteRule
 from cost_models.cocktail.zoo import ZOO
 from cost_models.units import SECONDS_PER_HOUR
-from formulations.types import DataPath
+from formulations.types import DataFile
+
+# Bounds of scenario keys (sanity limits of this planner, not of the cloud):
+MAX_INTERVALS = 10_000  # planning intervals: a year of hourly plans is 8,760; each is a MILP
+MAX_CLASSES = 100  # request classes of one scenario
+MAX_QPS = 1e7  # requests/s of one class: ~1,000 VMs of the zoo's fastest model per pool
+MAX_SLO_MS = 3.6e6  # ms: one hour
+MIN_INTERVAL_H = 1.0 / SECONDS_PER_HOUR  # h: one second
+MAX_PRICE_USD_PER_H = 1e3  # USD/h; the dearest catalog type, p4d.24xlarge, is 32.77 USD/h
+# (aws.amazon.com/ec2/pricing/on-demand, us-east-1, 2024)
+MAX_INTERRUPTION_RATE_SCALE = 1e5  # stress multiplier on the Spot Advisor rates
+MAX_VM_CHANGES = 1_000_000  # VMs added + removed between two intervals
+MAX_SEED = 2**63 - 1  # numpy's seed range used here (int64)
+
+Qps = Annotated[float, Field(ge=0, le=MAX_QPS, allow_inf_nan=False)]
+Price = Annotated[float, Field(ge=0, le=MAX_PRICE_USD_PER_H, allow_inf_nan=False)]
 
 
 class CorrectnessSpec(BaseModel):
@@ -26,10 +45,12 @@ class CorrectnessSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    matrix: DataPath | None = Field(None, description="CSV: header of model names, 0/1 rows")
-    n_samples: int = Field(10_000, ge=10, le=1_000_000)
-    correlation: float = Field(0.5, ge=0.0, le=1.0, description="latent error correlation")
-    seed: int = Field(0, ge=0)
+    matrix: DataFile | None = Field(None, description="CSV: header of model names, 0/1 rows")
+    n_samples: int = Field(10_000, ge=10, le=MAX_SAMPLES)
+    correlation: float = Field(
+        0.5, ge=0.0, le=1.0, allow_inf_nan=False, description="latent error correlation"
+    )
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     vote: VoteRule = VoteRule.MAJORITY
 
 
@@ -38,19 +59,26 @@ class LoadSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    qps: list[float] | None = Field(None, description="observed mean requests/s per interval")
-    trace: DataPath | None = Field(None, description="one arrival time (ms) per line")
+    qps: list[Qps] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_INTERVALS,
+        description="observed mean requests/s per interval",
+    )
+    trace: DataFile | None = Field(None, description="one arrival time (ms) per line")
     statistic: Literal["mean", "peak"] = "mean"
     forecast: Literal["none", "moving_average", "ewma"] = "none"
-    forecast_window: int = Field(3, ge=1, description="intervals in the moving average")
-    forecast_alpha: float = Field(0.5, gt=0.0, le=1.0, description="EWMA smoothing factor")
+    forecast_window: int = Field(
+        3, ge=1, le=MAX_INTERVALS, description="intervals in the moving average"
+    )
+    forecast_alpha: float = Field(
+        0.5, gt=0.0, le=1.0, allow_inf_nan=False, description="EWMA smoothing factor"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> LoadSpec:
         if (self.qps is None) == (self.trace is None):
             raise ValueError("exactly one of qps (a list) or trace (a file)")
-        if self.qps is not None and (not self.qps or min(self.qps) < 0):
-            raise ValueError("qps: a non-empty list of non-negative requests/s")
         return self
 
 
@@ -58,27 +86,36 @@ class RequestClass(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
-    slo_ms: float = Field(gt=0)
-    accuracy_target: float = Field(gt=0.0, le=1.0, description="vote accuracy, fraction")
+    slo_ms: float = Field(gt=0, le=MAX_SLO_MS, allow_inf_nan=False)
+    accuracy_target: float = Field(
+        gt=0.0, le=1.0, allow_inf_nan=False, description="vote accuracy, fraction"
+    )
     load: LoadSpec
 
 
 class CocktailInputs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    interval_h: float = Field(1.0, gt=0.0, le=24.0)
+    interval_h: float = Field(1.0, ge=MIN_INTERVAL_H, le=24.0, allow_inf_nan=False)
     models: list[str] = Field(default_factory=lambda: list(ZOO), min_length=1)
     instance_types: list[str] = Field(min_length=1)
-    classes: list[RequestClass] = Field(min_length=1)
+    classes: list[RequestClass] = Field(min_length=1, max_length=MAX_CLASSES)
     max_ensemble_size: int = Field(5, ge=1, le=len(ZOO))
-    min_on_demand_share: float = Field(0.2, ge=0.0, le=1.0)
-    interruption_rate_scale: float = Field(1.0, ge=0.0)
-    vm_startup_s: float = Field(0.0, ge=0.0, description="billed start-up time per new VM")
-    max_vm_changes: int | None = Field(
-        None, ge=0, description="VMs added + removed between consecutive intervals, at most"
+    min_on_demand_share: float = Field(0.2, ge=0.0, le=1.0, allow_inf_nan=False)
+    interruption_rate_scale: float = Field(
+        1.0, ge=0.0, le=MAX_INTERRUPTION_RATE_SCALE, allow_inf_nan=False
     )
-    on_demand_usd_per_h: dict[str, float] = Field(default_factory=dict)
-    spot_usd_per_h: dict[str, float] = Field(default_factory=dict)
+    vm_startup_s: float = Field(
+        0.0, ge=0.0, allow_inf_nan=False, description="billed start-up time per new VM"
+    )
+    max_vm_changes: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_VM_CHANGES,
+        description="VMs added + removed between consecutive intervals, at most",
+    )
+    on_demand_usd_per_h: dict[str, Price] = Field(default_factory=dict)
+    spot_usd_per_h: dict[str, Price] = Field(default_factory=dict)
     correctness: CorrectnessSpec = Field(default_factory=CorrectnessSpec)
 
     @model_validator(mode="after")
@@ -98,11 +135,9 @@ class CocktailInputs(BaseModel):
             ("on_demand_usd_per_h", self.on_demand_usd_per_h),
             ("spot_usd_per_h", self.spot_usd_per_h),
         ):
-            bad = [n for n, p in prices.items() if n not in self.instance_types or p < 0]
+            bad = [n for n in prices if n not in self.instance_types]
             if bad:
-                raise ValueError(
-                    f"{key}: non-negative prices of listed instance_types (bad: {', '.join(bad)})"
-                )
+                raise ValueError(f"{key}: prices of listed instance_types (bad: {', '.join(bad)})")
         names = [c.name for c in self.classes]
         if len(set(names)) != len(names):
             raise ValueError("classes: distinct class names")

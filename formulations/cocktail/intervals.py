@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from formulations.cocktail.deployment import CocktailDeployment, IntervalPlan, read_intervals
+from formulations.cocktail.deployment import (
+    CocktailDeployment,
+    IntervalPlan,
+    Policy,
+    read_intervals,
+)
 from formulations.cocktail.milp import build_model
 from formulations.cocktail.view import CocktailView
 from formulations.types import Certificate, MilpSolver, require_solution
@@ -23,7 +28,7 @@ def solve_intervals(
     ensembles: Sequence[Sequence[tuple[int, ...]]],
     allow_spot: bool,
     solver: MilpSolver,
-    policy: str,
+    policy: Policy,
 ) -> tuple[CocktailDeployment, Certificate]:
     """Build and solve every interval group; the deployment and its combined certificate.
 

@@ -159,7 +159,11 @@ def build_model(
         s = model.add_variables(
             "s",
             pool_labels,
-            upper=[math.ceil(reach[key] / spot_cap[key[1:]]) for key in pool_keys],
+            # a spot VM certain to be reclaimed (q = 1 in floating point) adds nothing
+            upper=[
+                math.ceil(reach[key] / spot_cap[key[1:]]) if spot_cap[key[1:]] > 0 else 0
+                for key in pool_keys
+            ],
             integer=True,
             cost=[view.interval_h * view.spot_usd_per_h[i] for _, _, i in pool_keys],
         )
@@ -207,7 +211,7 @@ def build_model(
             if beta > 0:
                 model.add_constraint("on_demand_share", beta * served <= on_demand, label=label)
     if view.coupled:
-        _coupling(view, model, list(intervals), pool_keys, pool_labels, n, s)
+        add_coupling(view, model, list(intervals), pool_keys, pool_labels, n, s)
     return CocktailMilp(model, list(intervals), ens, x, y, n, s, x_keys, y_keys, pool_keys)
 
 
@@ -238,7 +242,7 @@ def _add_vm_cuts(
         model.add_constraint("on_demand_cut", on_demand >= least * used, label=label)
 
 
-def _coupling(
+def add_coupling(
     view: CocktailView,
     model: Model,
     intervals: list[int],

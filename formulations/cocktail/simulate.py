@@ -5,7 +5,9 @@ rate ``band.hourly_rate * interruption_rate_scale`` per hour (the Spot Advisor b
 instance type); a reclaimed VM is gone until the end of the interval (the plan re-provisions
 at the next interval boundary; replacements within the interval are not modelled, which is
 pessimistic). Each class's *observed* load (``actual_qps``; it differs from the planned load
-when the plan used a forecast) is routed as the plan says, scaled by observed / planned.
+when the plan used a forecast) is routed as the plan says, scaled by observed / planned;
+requests are counted from the observed load (``actual_requests``: a trace's arrivals, not its
+peak rate times the interval).
 
 At ``substeps`` evenly spaced instants of each interval, a pool with capacity ``c`` and load
 ``l`` answers a share ``min(1, c / l)`` of its requests in time (the rest miss the SLO). A
@@ -23,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cost_models.units import SECONDS_PER_HOUR
 from formulations.cocktail.baselines import baseline_runs
 from formulations.cocktail.deployment import CocktailDeployment
 from formulations.cocktail.view import CocktailView
@@ -91,7 +92,7 @@ def simulate(
     subset_ok = _SubsetOk(view)
     instants = (np.arange(substeps) + 0.5) / substeps * view.interval_h
     met = answered = interruptions = 0.0
-    total = float(view.actual_qps.sum() * view.interval_h * SECONDS_PER_HOUR)
+    total = view.requests()
     for _ in range(runs):
         for t, plan in enumerate(deployment.intervals):
             ratio = np.divide(
@@ -117,7 +118,7 @@ def simulate(
                 demand = load.get((m, i), 0.0)
                 share[(m, i)] = np.minimum(1.0, capacity / demand) if demand > 0 else 1.0
             for k, cls in enumerate(plan.classes):
-                requests = view.actual_qps[k, t] * view.interval_h * SECONDS_PER_HOUR
+                requests = float(view.actual_requests[k, t])
                 members = tuple(model_idx[m] for m in cls.members)
                 answer = np.zeros((substeps, len(members)))
                 for j, m in enumerate(members):

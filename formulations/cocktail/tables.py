@@ -1,5 +1,6 @@
 """Tables of a Cocktail deployment: ensembles per interval and class (the primary table),
-VM pools per interval, and the cost summary."""
+VM pools per interval, and the cost summary. Units are in the column names; shares are
+percentages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from formulations.cocktail.deployment import CocktailDeployment
 from formulations.cocktail.verify import cost_summary
 from formulations.cocktail.view import CocktailView
 from formulations.types import Table
+
+PERCENT = 100.0  # fraction -> % (tables show percentages)
 
 
 def ensemble_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
@@ -24,8 +27,8 @@ def ensemble_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
                     c.name,
                     round(float(view.planned_qps[k, t]), 3),
                     "+".join(c.members),
-                    round(view.accuracy(c.members), 4),
-                    view.classes[k].accuracy_target,
+                    round(PERCENT * view.accuracy(c.members), 2),
+                    round(PERCENT * view.classes[k].accuracy_target, 2),
                     round(float(latency), 3),
                     view.classes[k].slo_ms,
                 ]
@@ -35,8 +38,8 @@ def ensemble_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
         "class",
         "load_qps",
         "ensemble",
-        "vote_accuracy",
-        "accuracy_target",
+        "vote_accuracy_pct",
+        "accuracy_target_pct",
         "latency_ms",
         "slo_ms",
     ]

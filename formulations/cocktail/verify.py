@@ -52,7 +52,8 @@ def cost_summary(view: CocktailView, deployment: CocktailDeployment) -> dict[str
     }
 
 
-def _check_interval(view: CocktailView, t: int, plan: IntervalPlan) -> list[str]:
+def check_interval(view: CocktailView, t: int, plan: IntervalPlan) -> list[str]:
+    """Violations of interval ``t``'s plan (every constraint but the change limit)."""
     out: list[str] = []
     model_idx, inst_idx = view.model_index, view.instance_index
     names = [c.name for c in plan.classes]
@@ -161,7 +162,7 @@ def verify_deployment(view: CocktailView, deployment: CocktailDeployment) -> Ver
             f"plan has {len(deployment.intervals)} intervals, the scenario {view.n_intervals}"
         )
     for t, plan in enumerate(deployment.intervals[: view.n_intervals]):
-        violations += _check_interval(view, t, plan)
+        violations += check_interval(view, t, plan)
         if t > 0 and view.max_vm_changes is not None:
             changes = _vm_changes(deployment.intervals[t - 1], plan)
             if changes > view.max_vm_changes:

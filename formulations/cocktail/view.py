@@ -26,7 +26,7 @@ from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps
 from cost_models.errors import DataError
 from cost_models.units import SECONDS_PER_HOUR
 from formulations.cocktail.inputs import CocktailInputs, RequestClass
-from formulations.cocktail.load import observed_rates_qps, planned_rates_qps
+from formulations.cocktail.load import observed_load, planned_rates_qps
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class CocktailView:
     interruption_rate_scale: float  # stress multiplier on the Spot Advisor rates
     planned_qps: np.ndarray  # [k, t], load the plan must serve (forecast or observed)
     actual_qps: np.ndarray  # [k, t], observed load (what the simulation replays)
+    actual_requests: np.ndarray  # [k, t], observed requests (a trace's arrivals)
     correctness: CorrectnessModel
     min_on_demand_share: float
     max_ensemble_size: int
@@ -87,14 +88,15 @@ class CocktailView:
         return self.correctness.accuracy([self.model_index[m] for m in members])
 
     def requests(self) -> float:
-        """Requests the plan serves over the horizon (planned load x interval length)."""
-        return float(self.planned_qps.sum() * self.interval_h * SECONDS_PER_HOUR)
+        """Observed requests over the horizon (a trace's arrivals; qps x interval length)."""
+        return float(self.actual_requests.sum())
 
 
-def _loads_qps(inputs: CocktailInputs) -> tuple[np.ndarray, np.ndarray]:
-    """Observed and planned requests/s, [k, t]; every class over the same horizon."""
-    rates = [observed_rates_qps(c.load, inputs.interval_h) for c in inputs.classes]
-    needed = [len(r) for r in rates]
+def _loads(inputs: CocktailInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed requests/s, planned requests/s and observed requests, [k, t]; every class
+    over the same horizon."""
+    loads = [observed_load(c.load, inputs.interval_h) for c in inputs.classes]
+    needed = [len(rates) for rates, _ in loads]
     from_numbers = {n for n, c in zip(needed, inputs.classes, strict=True) if c.load.qps}
     if len(from_numbers) > 1 or (from_numbers and max(needed) > min(from_numbers)):
         raise DataError(
@@ -104,9 +106,14 @@ def _loads_qps(inputs: CocktailInputs) -> tuple[np.ndarray, np.ndarray]:
     if n_intervals == 0:
         raise DataError(None, "classes.load", "at least one interval of load (traces are empty)")
     # a trace ending early has no requests in the intervals after its last arrival
-    observed = [np.pad(r, (0, n_intervals - len(r))) for r in rates]
+    observed = [np.pad(rates, (0, n_intervals - len(rates))) for rates, _ in loads]
+    requests = [np.pad(count, (0, n_intervals - len(count))) for _, count in loads]
     planned = [planned_rates_qps(c.load, r) for c, r in zip(inputs.classes, observed, strict=True)]
-    return np.array(observed, dtype=float), np.array(planned, dtype=float)
+    return (
+        np.array(observed, dtype=float),
+        np.array(planned, dtype=float),
+        np.array(requests, dtype=float),
+    )
 
 
 def _class_candidates(
@@ -154,11 +161,37 @@ def _dominated(
     )
 
 
+MAX_MODEL_VARIABLES = 2_000_000  # columns of the largest single MILP: HiGHS keeps a few
+# hundred bytes per column and row, so such a model stays within a few GB
+
+
+def _check_model_size(
+    inputs: CocktailInputs, candidates: list[ClassCandidates], n_i: int, n_t: int
+) -> None:
+    """Refuse a scenario whose largest MILP would exceed MAX_MODEL_VARIABLES, naming the key
+    that makes it large (an upper estimate: every model on every instance type)."""
+    n_m, n_k = len(inputs.models), len(inputs.classes)
+    pools = n_m * n_i
+    per_interval = sum(len(c.ensembles) for c in candidates) + n_k * pools + 2 * pools
+    coupled = inputs.vm_startup_s > 0 or inputs.max_vm_changes is not None
+    size = (per_interval + 4 * pools) * n_t if coupled else per_interval
+    if size <= MAX_MODEL_VARIABLES:
+        return
+    if coupled:
+        key = "vm_startup_s" if inputs.vm_startup_s > 0 else "max_vm_changes"
+        why = f"{key} couples the {n_t:,} intervals into one model"
+    else:
+        key, why = "classes", f"{n_k} classes with their candidate ensembles"
+    raise DataError(
+        None, key, f"a MILP of at most {MAX_MODEL_VARIABLES:,} variables ({why}: ~{size:,})"
+    )
+
+
 def prepare(inputs: CocktailInputs) -> CocktailView:
     """The cost-model view of ``inputs`` (raises DataError on bad data files)."""
     zoo = [ZOO[m] for m in inputs.models]
     types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
-    observed, planned = _loads_qps(inputs)
+    observed, planned, requests = _loads(inputs)
     spec = inputs.correctness
     if spec.matrix is not None:
         matrix = read_correctness_csv(spec.matrix, inputs.models)
@@ -184,6 +217,7 @@ def prepare(inputs: CocktailInputs) -> CocktailView:
         )
         for cls in inputs.classes
     ]
+    _check_model_size(inputs, candidates, len(types), observed.shape[1])
     return CocktailView(
         models=list(inputs.models),
         instances=list(inputs.instance_types),
@@ -200,6 +234,7 @@ def prepare(inputs: CocktailInputs) -> CocktailView:
         interruption_rate_scale=scale,
         planned_qps=planned,
         actual_qps=observed,
+        actual_requests=requests,
         correctness=correctness,
         min_on_demand_share=inputs.min_on_demand_share,
         max_ensemble_size=inputs.max_ensemble_size,

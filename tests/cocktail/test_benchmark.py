@@ -64,3 +64,26 @@ def test_benchmark_csv_on_a_tiny_scenario(tmp_path: Path) -> None:
     assert row["status"] == "optimal"
     assert 0.0 <= float(row["milp_targets_met_share"]) <= 1.0
     assert not list(out.parent.glob("*.tmp"))  # written atomically, nothing left over
+
+
+def test_benchmark_without_its_reference_data_says_what_is_missing(tmp_path: Path) -> None:
+    out = tmp_path / "cocktail.csv"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "cocktail_costs.py"),
+            "--csv",
+            str(out),
+            "--reference",
+            str(tmp_path / "no_reference"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 3, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "reference data absent" in lines[0]
+    assert "no_reference/proteus/traces" in lines[0] and "Proteus repository" in lines[0]
+    assert "Traceback" not in run.stderr and not out.exists()
