@@ -41,6 +41,10 @@ REQUESTS = 20_000  # requests per replay (all models together)
 TARGET_ATTAINMENT = 0.99  # SLO attainment every model must reach (PPipe: 99%)
 BRACKET_STEP = 1.25  # factor by which the bracket around the goodput rate grows
 BRACKET_STEPS = 40  # at most this many growth steps (1.25 ** 40 = 7,500x)
+# Longest simulated span of one replay, s: the bracket stops lowering the rate there. Beyond
+# a few thousand seconds ReservationBatch's absolute 1e-12 s queuing threshold falls below
+# the float spacing of the clock and its wake-up repeats at the same instant forever.
+MAX_SPAN_S = 1000.0
 RATE_TOLERANCE = 0.005  # bisection stops when the bracket is this narrow, relative
 
 
@@ -161,6 +165,8 @@ def goodput_rate(
         if good is not None and bad_qps is not None:
             break
         rate = rate * BRACKET_STEP if good is not None else rate / BRACKET_STEP
+        if requests / (rate * sum(m.weight for m in view.inputs.models)) > MAX_SPAN_S:
+            break
         result = replay(view, deployment, rate, requests, seed)
         if meets_target(result):
             good = result
