@@ -5,7 +5,8 @@ tables and designs, once per scenario), :mod:`.designs` (enumeration of SLO-feas
 pipeline designs and exact dominance pruning, with the stage latency and throughput
 parameters), :mod:`.milp` (the math and the model builder, the solve strategy),
 :mod:`.deployment`, :mod:`.verify`, :mod:`.baselines` (the other mode, NP, DART-r),
-:mod:`.tables`, :mod:`.refit` (``planner check``: the committed pipelines re-evaluated).
+:mod:`.tables`, :mod:`.refit` (``planner check``: the committed pipelines re-evaluated),
+:mod:`.simulate` (``planner simulate``: the replay with reservation-based batching).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from formulations.ppipe.deployment import PPipeDeployment, build_deployment
 from formulations.ppipe.inputs import PPipeInputs
 from formulations.ppipe.milp import pipelines, solve_designs
 from formulations.ppipe.refit import refit_deployment
+from formulations.ppipe.simulate import REPLAYED_BASELINES, goodput_table, simulate_plans
 from formulations.ppipe.tables import deployment_tables
 from formulations.ppipe.verify import verify_deployment
 from formulations.ppipe.view import PPipeView, no_design_message, prepare
@@ -82,6 +84,23 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         self, view: PPipeView, deployment: PPipeDeployment, solver: MilpSolver
     ) -> Refit[PPipeDeployment]:
         return refit_deployment(view, deployment)
+
+    def simulate(
+        self,
+        view: PPipeView,
+        deployment: PPipeDeployment,
+        solver: MilpSolver,
+        runs: int,
+        seed: int,
+    ) -> list[Table]:
+        """Replay the plan, NP and DART-r at each one's goodput rate at 99% SLO attainment
+        (see simulate.py): the common replay tables (docs/replay.md), then the goodputs."""
+        deployments = {"ppipe": deployment}
+        for run in baselines(view, solver):
+            if run.name in REPLAYED_BASELINES and run.deployment is not None:
+                deployments[run.name] = run.deployment
+        report, summary = simulate_plans(view, deployments, runs, seed)
+        return [*report.tables(), goodput_table(summary)]
 
     def explain_infeasible(self, view: PPipeView, context: Any) -> str:
         return (
