@@ -347,7 +347,9 @@ class ReservationBatch(BatchPolicy):
         if not offers:
             return None
         queuing_s, done_s, chosen, p = min(offers, key=lambda o: (o[0], o[3]))
-        if queuing_s > 1e-12:
+        # wait only when the wait moves the clock: past a few thousand simulated seconds a
+        # tiny positive wait rounds back to ``now`` and would wake the station forever
+        if queuing_s > 1e-12 and now + queuing_s > now:
             return now + queuing_s
         pipeline = self.pipelines[p]
         for i, (w, t_net, t_inf) in enumerate(chosen):
