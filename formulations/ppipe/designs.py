@@ -25,6 +25,20 @@ throughput ``T <= min_k r_k n_k <= min_k r'_k n_k``; at most one design per pipe
 holds because ``e`` and ``e'`` belong to the same pipelines) and the objective. So only
 the Pareto front of the ``r`` vectors within each (types, levels) group is kept; among equal
 vectors the first enumerated is kept.
+
+Dominance across MPS levels (exact): let ``e'`` have the same model and used-slot GPU types
+as ``e``, levels with ``m_k`` dividing ``m'_k`` in every slot (and ``m' != m``), and
+``(m'_k / m_k) r'_k >= r_k`` for every ``k``. Replacing ``e`` by ``e'`` with the integer
+counts ``n'_k = (m'_k / m_k) n_k`` keeps every constraint and the objective: each slot uses
+the same physical GPUs (``n'_k / m'_k = n_k / m_k`` at the same ``(k, g_k)``, so the budget
+and rounding rows, which see ``(lcm / m) n``, are unchanged); the bound
+``n'_k <= floor(N_g m'_k)`` holds because ``n_k / m_k <= N_g``; the pipeline's throughput
+``T <= min_k r_k n_k <= min_k r'_k n'_k``; ``e'`` belongs to the same pipelines as ``e``
+(the prefix rows see only types), and if the plan already runs ``e'`` the two merge into
+one run with summed counts (:mod:`formulations.ppipe.milp`: never worse, one pipeline
+fewer). The relation is transitive and never cycles (``sum_k m_k`` strictly grows along
+it), so every design it removes is dominated by a design it keeps, and removing them all
+at once is exact. Designs of different types are never compared (they use other GPUs).
 """
 
 from __future__ import annotations
@@ -141,7 +155,8 @@ def enumerate_designs(
 
 
 def prune_dominated(designs: list[Design]) -> list[Design]:
-    """Keep the Pareto front of per-slot instance throughputs in each (types, levels) group."""
+    """Keep the Pareto front of per-slot instance throughputs in each (types, levels) group,
+    then drop every design dominated across MPS levels (module docstring)."""
     groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Design]] = defaultdict(list)
     for design in designs:
         groups[design.group].append(design)
@@ -157,4 +172,30 @@ def prune_dominated(designs: list[Design]) -> list[Design]:
             ):
                 front.append(design)
         kept.extend(front)
-    return kept
+    return _prune_across_levels(kept)
+
+
+def _dominates_across_levels(other: Design, design: Design) -> bool:
+    """``other`` has levels that are multiples of ``design``'s (not all equal) and, per slot,
+    ``(m'_k / m_k) r'_k >= r_k`` (same model and types assumed)."""
+    if other.group == design.group:
+        return False
+    return all(
+        o.mps % s.mps == 0 and o.instance_qps * (o.mps // s.mps) >= s.instance_qps
+        for o, s in zip(other.stages, design.stages, strict=True)
+    )
+
+
+def _prune_across_levels(designs: list[Design]) -> list[Design]:
+    """``designs`` without those dominated across MPS levels, in their order."""
+    by_types: dict[tuple[int, tuple[int, ...]], list[Design]] = defaultdict(list)
+    for design in designs:
+        by_types[(design.model, design.types)].append(design)
+    return [
+        design
+        for design in designs
+        if not any(
+            _dominates_across_levels(other, design)
+            for other in by_types[(design.model, design.types)]
+        )
+    ]
