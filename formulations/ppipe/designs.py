@@ -155,8 +155,9 @@ def enumerate_designs(
 
 
 def prune_dominated(designs: list[Design]) -> list[Design]:
-    """Of one model's ``designs``, keep the Pareto front of per-slot instance throughputs in each (types, levels) group,
-    then drop every design dominated across MPS levels (module docstring)."""
+    """Of one model's ``designs``, keep the Pareto front of per-slot instance throughputs in
+    each (types, levels) group, then drop every design dominated across MPS levels (module
+    docstring)."""
     groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Design]] = defaultdict(list)
     for design in designs:
         groups[design.group].append(design)
