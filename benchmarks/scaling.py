@@ -4,24 +4,25 @@
         [--time-limit S]
     python benchmarks/scaling.py --shipped --csv out.csv [--kinds ...] [--time-limit S]
 
-Scaling mode: for every registered kind (``planner.registry.KINDS``) one shipped scenario
-is scaled by 1x, 2x, 4x, ... up to ``--max-factor`` in its main size driver, by transforming
+Scaling mode: for every registered kind (``planner.registry.KINDS``) one shipped scenario is
+scaled by 1x, 2x, 4x, ... up to ``--max-factor`` in its main size driver, by transforming
 its parsed TOML document (:data:`SCALERS`, each says what it scales) and validating it with
 ``planner.scenario_from_dict``. Every point is planned by the engine (``planner.solve``, the
 scenario's own solver settings, its time limit capped at ``--time-limit``, default 120 s) in
-a fresh subprocess, so that its peak memory is its own: ``peak_rss_mib`` is the
-subprocess's peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, so it
-includes the interpreter and imported libraries, about 150 MiB). A point whose solver hit a
-limit, or whose subprocess outlived three times the limit plus 60 s and was killed, is
-marked in ``limit`` (``time_limit`` / ``killed``); a scaled document the schema refuses is
-marked ``refused`` with the reason. Columns: ``kind``, ``scenario``, ``factor``, ``driver``
-(the scaled quantities at that factor), ``variables``, ``integers``, ``constraints`` (the
-largest model the plan solved), ``prepare_s``, ``build_s``, ``solve_s``, ``wall_s`` (from
-``plan.timing``; ``wall_s`` is the sum of every stage, baselines included), ``build_share``
-(``build_s / wall_s``), ``peak_rss_mib``, ``gap``, ``status``, ``termination``, ``limit``.
-The summary on stdout gives, per kind, the least-squares slope of ``log wall_s`` on
-``log factor`` over the points that finished within the limit (the growth exponent; with
-a limited point left out it understates the growth, and the summary says so).
+a fresh subprocess, so that its peak memory is its own: ``peak_rss_mib`` is the subprocess's
+peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, so it includes the
+interpreter and the kind's imports, 80-160 MiB here). A point whose solver hit a limit (with
+or without a plan), or whose subprocess outlived three times the limit plus 60 s and was
+killed, is marked in ``limit`` (``time_limit`` / ``killed``); a scaled document the schema
+refuses is marked ``refused`` with the reason. Columns: ``kind``, ``scenario``, ``factor``,
+``driver`` (the scaled quantities at that factor), ``variables``, ``integers``,
+``constraints`` (the largest model the plan solved), ``prepare_s``, ``build_s``,
+``solve_s``, ``wall_s`` (from ``plan.timing``; ``wall_s`` is the sum of every stage,
+baselines included), ``build_share`` (``build_s / wall_s``), ``peak_rss_mib``, ``gap``,
+``status``, ``termination``, ``limit``. The summary on stdout gives, per kind, the least-
+squares slope of ``log wall_s`` on ``log factor`` over the points that finished within the
+limit (the growth exponent; with a limited point left out it understates the growth, and the
+summary says so).
 
 Shipped mode (``--shipped``): every scenario file under ``scenarios/<kind>/`` at 1x, same
 columns, and the summary names each kind's largest scenario (most variables) with its
@@ -53,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
 from formulations.ppipe.inputs import instance_inputs, load_instances  # noqa: E402
-from formulations.types import PlannerError  # noqa: E402
+from formulations.types import LimitError, PlannerError  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 from planner.registry import KINDS  # noqa: E402
 
@@ -243,6 +244,9 @@ def run_point(path: Path, kind: str, factor: int, time_limit_s: float) -> dict[s
         solver["time_limit_s"] = min(solver.get("time_limit_s", time_limit_s), time_limit_s)
         scenario = planner.scenario_from_dict(document, path.parent, str(path))
         plan = planner.solve(scenario)
+    except LimitError as error:
+        row.update(limit="time_limit", status="no_solution", termination=str(error)[:300])
+        return row
     except (PlannerError, KeyError, ValueError) as error:
         row["limit"] = "refused"
         row["status"] = f"{type(error).__name__}: {error}".replace("\n", " ")[:300]
