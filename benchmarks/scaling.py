@@ -154,10 +154,15 @@ def _scale_batch(doc: Document, factor: int, base: Path) -> tuple[Document, str]
 
 
 def _scale_polymorphic(doc: Document, factor: int, base: Path) -> tuple[Document, str]:
-    """DNNs x f (copies renamed; the schema allows 16) and PE array area x f (rows and
-    columns x sqrt f, rounded down to whole tiles)."""
+    """DNNs x f (copies renamed; the schema allows 16), PE array area x f (rows and columns
+    x sqrt f, rounded down to whole tiles), and buffer, DRAM bandwidth and their share steps
+    x f (steps capped at the schema's 64; every DNN needs at least one step of each)."""
     doc["dnns"] = _renamed(doc["dnns"], factor)
     array = doc["array"]
+    array["buffer_mib"] *= factor
+    array["dram_gb_per_s"] *= factor
+    for key in ("buffer_share_steps", "bandwidth_share_steps"):
+        array[key] = min(64, array[key] * factor)
     side = math.sqrt(factor)
     for key in ("rows", "cols"):
         array[key] = max(array["tile"], int(array[key] * side) // array["tile"] * array["tile"])
