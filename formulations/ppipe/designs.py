@@ -48,6 +48,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
 
+import numpy as np
+
 from cost_models.ppipe.tables import ChunkTable, batch_build_us
 from formulations.ppipe.inputs import PPipeInputs
 
@@ -176,27 +178,28 @@ def prune_dominated(designs: list[Design]) -> list[Design]:
     return _prune_across_levels(kept)
 
 
-def _dominates_across_levels(other: Design, design: Design) -> bool:
-    """``other`` has levels that are multiples of ``design``'s (not all equal) and, per slot,
-    ``(m'_k / m_k) r'_k >= r_k`` (same model and types assumed)."""
-    if other.group == design.group:
-        return False
-    return all(
-        o.mps % s.mps == 0 and o.instance_qps * (o.mps // s.mps) >= s.instance_qps
-        for o, s in zip(other.stages, design.stages, strict=True)
-    )
+_BLOCK = 256  # designs compared at once (bounds the [f, e, k] arrays' memory)
 
 
 def _prune_across_levels(designs: list[Design]) -> list[Design]:
-    """``designs`` without those dominated across MPS levels, in their order."""
-    by_types: dict[tuple[int, tuple[int, ...]], list[Design]] = defaultdict(list)
-    for design in designs:
-        by_types[(design.model, design.types)].append(design)
-    return [
-        design
-        for design in designs
-        if not any(
-            _dominates_across_levels(other, design)
-            for other in by_types[(design.model, design.types)]
-        )
-    ]
+    """``designs`` without those dominated across MPS levels, in their order: ``f``
+    dominates ``e`` (same model and types) when its levels are multiples of ``e``'s, not all
+    equal, and ``(m'_k / m_k) r'_k >= r_k`` in every slot."""
+    by_types: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
+    for index, design in enumerate(designs):
+        by_types[(design.model, design.types)].append(index)
+    dominated: set[int] = set()
+    for members in by_types.values():
+        levels = np.array([[s.mps for s in designs[i].stages] for i in members])
+        rates = np.array([[s.instance_qps for s in designs[i].stages] for i in members])
+        for first in range(0, len(members), _BLOCK):
+            # [f, e, k] for a block of e: f's level is a multiple of e's, and f's throughput
+            # per e-slice is enough
+            lv, rt = levels[first : first + _BLOCK], rates[first : first + _BLOCK]
+            multiple = levels[:, None, :] % lv[None, :, :] == 0
+            enough = rates[:, None, :] * (levels[:, None, :] // lv[None, :, :]) >= rt[None, :, :]
+            differ = (levels[:, None, :] != lv[None, :, :]).any(axis=2)
+            beaten = ((multiple & enough).all(axis=2) & differ).any(axis=0)
+            block = members[first : first + _BLOCK]
+            dominated.update(i for i, hit in zip(block, beaten.tolist(), strict=True) if hit)
+    return [design for index, design in enumerate(designs) if index not in dominated]
