@@ -25,6 +25,20 @@ throughput ``T <= min_k r_k n_k <= min_k r'_k n_k``; at most one design per pipe
 holds because ``e`` and ``e'`` belong to the same pipelines) and the objective. So only
 the Pareto front of the ``r`` vectors within each (types, levels) group is kept; among equal
 vectors the first enumerated is kept.
+
+Dominance across MPS levels (exact): let ``e'`` have the same model and used-slot GPU types
+as ``e``, levels with ``m_k`` dividing ``m'_k`` in every slot (and ``m' != m``), and
+``(m'_k / m_k) r'_k >= r_k`` for every ``k``. Replacing ``e`` by ``e'`` with the integer
+counts ``n'_k = (m'_k / m_k) n_k`` keeps every constraint and the objective: each slot uses
+the same physical GPUs (``n'_k / m'_k = n_k / m_k`` at the same ``(k, g_k)``, so the budget
+and rounding rows, which see ``(lcm / m) n``, are unchanged); the bound
+``n'_k <= floor(N_g m'_k)`` holds because ``n_k / m_k <= N_g``; the pipeline's throughput
+``T <= min_k r_k n_k <= min_k r'_k n'_k``; ``e'`` belongs to the same pipelines as ``e``
+(the prefix rows see only types), and if the plan already runs ``e'`` the two merge into
+one run with summed counts (:mod:`formulations.ppipe.milp`: never worse, one pipeline
+fewer). The relation is transitive and never cycles (``sum_k m_k`` strictly grows along
+it), so every design it removes is dominated by a design it keeps, and removing them all
+at once is exact. Designs of different types are never compared (they use other GPUs).
 """
 
 from __future__ import annotations
@@ -33,6 +47,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
+
+import numpy as np
 
 from cost_models.ppipe.tables import ChunkTable, batch_build_us
 from formulations.ppipe.inputs import PPipeInputs
@@ -141,7 +157,9 @@ def enumerate_designs(
 
 
 def prune_dominated(designs: list[Design]) -> list[Design]:
-    """Keep the Pareto front of per-slot instance throughputs in each (types, levels) group."""
+    """Of one model's ``designs``, keep the Pareto front of per-slot instance throughputs in
+    each (types, levels) group, then drop every design dominated across MPS levels (module
+    docstring)."""
     groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Design]] = defaultdict(list)
     for design in designs:
         groups[design.group].append(design)
@@ -157,4 +175,31 @@ def prune_dominated(designs: list[Design]) -> list[Design]:
             ):
                 front.append(design)
         kept.extend(front)
-    return kept
+    return _prune_across_levels(kept)
+
+
+_BLOCK = 256  # designs compared at once (bounds the [f, e, k] arrays' memory)
+
+
+def _prune_across_levels(designs: list[Design]) -> list[Design]:
+    """``designs`` without those dominated across MPS levels, in their order: ``f``
+    dominates ``e`` (same model and types) when its levels are multiples of ``e``'s, not all
+    equal, and ``(m'_k / m_k) r'_k >= r_k`` in every slot."""
+    by_types: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
+    for index, design in enumerate(designs):
+        by_types[(design.model, design.types)].append(index)
+    dominated: set[int] = set()
+    for members in by_types.values():
+        levels = np.array([[s.mps for s in designs[i].stages] for i in members])
+        rates = np.array([[s.instance_qps for s in designs[i].stages] for i in members])
+        for first in range(0, len(members), _BLOCK):
+            # [f, e, k] for a block of e: f's level is a multiple of e's, and f's throughput
+            # per e-slice is enough
+            lv, rt = levels[first : first + _BLOCK], rates[first : first + _BLOCK]
+            multiple = levels[:, None, :] % lv[None, :, :] == 0
+            enough = rates[:, None, :] * (levels[:, None, :] // lv[None, :, :]) >= rt[None, :, :]
+            differ = (levels[:, None, :] != lv[None, :, :]).any(axis=2)
+            beaten = ((multiple & enough).all(axis=2) & differ).any(axis=0)
+            block = members[first : first + _BLOCK]
+            dominated.update(i for i, hit in zip(block, beaten.tolist(), strict=True) if hit)
+    return [design for index, design in enumerate(designs) if index not in dominated]
