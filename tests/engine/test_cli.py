@@ -247,12 +247,13 @@ def test_check_rejects_a_malformed_plan_file(tmp_path: Path, tiny_path: Path) ->
     assert result.exit_code == 2 and "valid JSON" in result.stderr
 
 
-def test_simulate_refuses_kinds_without_a_simulation(tmp_path: Path, tiny_path: Path) -> None:
+def test_simulate_refuses_kinds_without_a_simulation(tmp_path: Path) -> None:
+    scenario = ROOT / "scenarios" / "ddl" / "vgg11_imagenet_budget.toml"  # training: no replay
     plan = tmp_path / "plan.json"
-    run_cli("solve", tiny_path, "-o", plan)
-    result = run_cli("simulate", tiny_path, "--plan", plan)
+    run_cli("solve", scenario, "-o", plan)
+    result = run_cli("simulate", scenario, "--plan", plan)
     assert result.exit_code == 2
-    assert "a kind with a simulation" in result.stderr and str(tiny_path) in result.stderr
+    assert "a kind with a simulation" in result.stderr and str(scenario) in result.stderr
 
 
 def test_kind_specific_flags_are_refused_elsewhere(tiny_path: Path) -> None:
