@@ -22,8 +22,9 @@ _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 class BucketPlacement(BaseModel):
     """Where (a share of) one hotness bucket of one table lives. Every field is deployed
-    from and verified: the names must be the scenario's, ``fraction`` must match ``pages``
-    in page mode (and ``pages`` must be absent otherwise)."""
+        from and verified: the names must be the scenario's, ``fraction`` must match ``pages``
+        in page mode, where ``bucket_pages`` (the bucket's whole pages) must be the scenario's
+    (``pages`` and ``bucket_pages`` are absent otherwise)."""
 
     model_config = _STRICT
     table: str = Field(min_length=1)
@@ -32,6 +33,9 @@ class BucketPlacement(BaseModel):
     fraction: float = Field(ge=0, le=1)
     pages: int | None = Field(
         None, ge=0, le=MAX_PAGES_PER_BUCKET, description="whole pages (page mode)"
+    )
+    bucket_pages: int | None = Field(
+        None, ge=1, le=MAX_PAGES_PER_BUCKET, description="the bucket's pages (page mode)"
     )
 
 
@@ -57,6 +61,7 @@ def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> P
             "location": locs[l_],
             "fraction": a / n,
             "pages": None if view.page_bytes is None else round(a),
+            "bucket_pages": None if view.page_bytes is None else round(n),
         }
         for t, b, l_, a, n in zip(
             bk.table[ks].tolist(),
@@ -126,6 +131,11 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
                 violations.append(f"placement {key}: page mode needs whole pages")
                 continue
             flat_pages[k[j], l_ix[i]] += p.pages
+            if p.bucket_pages != view.pages(t, b):
+                violations.append(
+                    f"placement {key}: bucket_pages {p.bucket_pages}, but the bucket has "
+                    f"{view.pages(t, b)} pages"
+                )
             if not close(p.fraction, p.pages / view.pages(t, b)):
                 violations.append(
                     f"placement {key}: fraction {p.fraction} is not "
@@ -136,7 +146,7 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
             f"placement {(p.table, p.bucket, p.location)}: pages given, but the scenario "
             "places fractions (no placement.page_kib)"
             for p in rows
-            if p.pages is not None
+            if p.pages is not None or p.bucket_pages is not None
         ]
     reduced = np.zeros(len(work.tables), dtype=bool)
     for name in deployment.switch_reduced:

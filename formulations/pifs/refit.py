@@ -8,8 +8,9 @@ Re-derived, in page mode only: when a bucket's size in whole pages changed since
 (its table's rows, ``dim`` or ``bytes_per_element``, the hotness or ``page_kib`` changed),
 the bucket keeps its committed share at each location and those shares are rounded to
 whole pages of the new size (largest remainder). A bucket is re-derived only when its
-stored rows are consistent (every row has pages and each fraction is its pages over the
-bucket's committed total), so a tampered row is never repaired: the verifier judges it.
+stored rows are consistent (every row carries the same committed ``bucket_pages``, the
+rows' pages sum to it and each fraction is its pages over it), so a tampered row is never
+repaired: the verifier judges it.
 
 Everything else is recomputed by the cost model under the new scenario: bytes stored,
 busy times, batch latency. The committed plan covers the scenario when every location
@@ -78,12 +79,13 @@ def _whole_pages(view: PifsView, deployment: PifsDeployment) -> PifsDeployment:
         if t is None or b is None:
             continue
         pages = [rows[i].pages for i in members]
-        if any(p is None for p in pages):
+        totals = {rows[i].bucket_pages for i in members}
+        if any(p is None for p in pages) or len(totals) != 1:
             continue
         counts = np.array(pages, dtype=np.int64)
-        committed = int(counts.sum())
+        (committed,) = totals
         now = view.pages(t, b)
-        consistent = committed > 0 and all(
+        consistent = committed == int(counts.sum()) and all(
             close(rows[i].fraction, int(c) / committed)
             for i, c in zip(members, counts, strict=True)
         )
@@ -97,6 +99,7 @@ def _whole_pages(view: PifsView, deployment: PifsDeployment) -> PifsDeployment:
                 location=rows[i].location,
                 fraction=int(c) / now,
                 pages=int(c),
+                bucket_pages=now,
             )
     if not changed:
         return deployment
