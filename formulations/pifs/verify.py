@@ -127,7 +127,10 @@ def resource_shortfalls(
         stored = sum(pg.sum(axis=0) for pg in pages) * view.page_bytes
     out = [
         Shortfall(
-            f"{loc.name} capacity", used / BYTES_PER_GIB, loc.capacity_bytes / BYTES_PER_GIB, "GiB"
+            f"{loc.name} capacity",
+            float(used / BYTES_PER_GIB),
+            loc.capacity_bytes / BYTES_PER_GIB,
+            "GiB",
         )
         for loc, used in zip(fabric.locations, stored, strict=True)
         if not leq(used / BYTES_PER_GIB, loc.capacity_bytes / BYTES_PER_GIB)

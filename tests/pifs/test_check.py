@@ -111,11 +111,11 @@ def test_demand_down_is_covered(name: str, committed: dict[str, Path], tmp_path:
 def test_demand_up_in_latency_mode_is_covered_while_rows_fit(
     name: str, committed: dict[str, Path], tmp_path: Path
 ) -> None:
-    """Latency mode has no target: 1.3x wider rows still fit where they are (the plans
-    leave room on every location), so the committed placement covers the scenario; page
-    mode fills host DRAM to its last page, so 1.3x larger pages overflow it."""
+    """Latency mode has no target: where 1.3x wider rows still fit where they are, the
+    committed placement covers the scenario (rm1, rm3 and Criteo keep host DRAM below its
+    budget); rm2 and page mode fill host DRAM to its budget, so it overflows, named."""
     report = _check(committed[name], tmp_path, _scaled(_document(name), 1.3), "up")
-    if name != "rm1_pages_groups":
+    if name not in ("rm2_8port", "rm1_pages_groups"):
         assert report.shortfalls == [] and report.violations == []
         assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
         return
@@ -134,7 +134,7 @@ def test_smaller_expanders_name_each_overfull_port(
     _, deployment = load_plan(committed[name], scenario)
     assert isinstance(deployment, FORMULATION.deployment_model)
     table = FORMULATION.tables(prepared_view(scenario), deployment)[0]
-    stored = {row[0]: row[4] for row in table.rows if row[0] != "host"}
+    stored = {str(row[0]): float(row[4]) for row in table.rows if row[0] != "host"}
     doc = _document(name)
     capacity = max(stored.values()) / 2
     doc["fabric"]["expander"] = {"capacity_gib": capacity}
