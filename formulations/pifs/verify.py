@@ -44,7 +44,7 @@ def admissible(view: PifsView, placement: Placement) -> bool:
         bk.fractions(placement.units),
         bk.by_table(placement.units),
         placement.reduced,
-        len(view.fabric.ports),
+        None if view.inputs.capacity_planning is None else len(view.fabric.ports),
         [],
     ).ok
 

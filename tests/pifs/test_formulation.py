@@ -433,3 +433,15 @@ def test_every_fabric_switch_plans_rm1(engine: bool, tmp_path: Path) -> None:
         latencies.append(result.objective.value)
     assert latencies == pytest.approx([latencies[0]] * 3, rel=2e-4)
     assert latencies[0] == pytest.approx(45.237 if engine else 75.712, abs=1e-3)
+
+
+def test_baselines_that_fit_are_admissible_starts_in_latency_mode() -> None:
+    """The MIP start and the pooled cut come from admissible baselines (a latency-mode
+    check once refused every one of them for carrying expanders_bought)."""
+    from formulations.pifs.baselines import placements
+    from formulations.pifs.verify import admissible
+    from planner.engine import prepared_view
+    from planner.scenario import load_scenario
+
+    view = prepared_view(load_scenario(SCENARIOS / "rm3_8port.toml"))
+    assert all(admissible(view, p) for p in placements(view).values() if p is not None)
