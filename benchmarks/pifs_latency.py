@@ -8,6 +8,11 @@ baselines next to the paper's (PIFS-Rec, MICRO '24: 3.89x over Pond, 2.03x over 
 median and max build/solve times over the repeats (the engine's ``timing.build_s`` and
 ``timing.solve_s``), status and certified gap. The CSV is
 written atomically (``planner.plan.write_csv_atomic``).
+
+Without its reference data (a scenario's ``hotness.histogram``, e.g. Meta's
+``locality_stats.txt`` under ``../shared/reference/dlrm/``) it prints one line saying what
+is missing and where it comes from, writes nothing, and exits with code 3, the project's
+code for "reference data absent" in benchmarks.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from planner.scenario import load_scenario  # noqa: E402
 BASELINES = ("pond", "beacon", "pifs_heuristic", "torchrec_greedy")
 PAPER_POND_OVER_PIFS = 3.89  # PIFS-Rec (MICRO '24) abstract: latency vs Pond
 PAPER_BEACON_OVER_PIFS = 2.03  # PIFS-Rec (MICRO '24) abstract: latency vs BEACON
+NO_REFERENCE_DATA = 3  # exit code of a benchmark whose reference data is absent
 COLUMNS = [
     "scenario",
     "milp_latency_us",
@@ -109,6 +115,16 @@ def main() -> None:
         for p in (ROOT / "scenarios" / "pifs").glob("*.toml")
         if "capacity_planning" not in tomllib.loads(p.read_text())
     )
+    for path in paths:
+        histogram = tomllib.loads(path.read_text()).get("hotness", {}).get("histogram")
+        if histogram is not None and not (path.parent / histogram).is_file():
+            print(
+                f"pifs_latency: reference data missing: {(path.parent / histogram).resolve()} "
+                f"(hotness histogram of {path.name}; Meta's locality_stats.txt from "
+                "facebookresearch/dlrm_datasets, kept in ../shared/reference/dlrm/)",
+                file=sys.stderr,
+            )
+            raise SystemExit(NO_REFERENCE_DATA)
     rows = []
     for path in paths:
         row = bench(path, max(1, args.repeats))

@@ -12,28 +12,40 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from formulations.pifs.view import PifsView, Placement
+from formulations.pifs.inputs import MAX_PORTS
+from formulations.pifs.view import MAX_PAGES_PER_BUCKET, PifsView, Placement
 from formulations.tolerances import close
 
-_STRICT = ConfigDict(extra="forbid")
+# a stored plan is input: exact types (no "0.5" for 0.5, no true for 1), finite numbers
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class BucketPlacement(BaseModel):
-    """Where (a share of) one hotness bucket of one table lives."""
+    """Where (a share of) one hotness bucket of one table lives. Every field is deployed
+        from and verified: the names must be the scenario's, ``fraction`` must match ``pages``
+        in page mode, where ``bucket_pages`` (the bucket's whole pages) must be the scenario's
+    (``pages`` and ``bucket_pages`` are absent otherwise)."""
 
     model_config = _STRICT
-    table: str
-    bucket: str
-    location: str  # "host" or "port<i>"
+    table: str = Field(min_length=1)
+    bucket: str = Field(min_length=1)
+    location: str = Field(min_length=1)  # "host" or "port<i>"
     fraction: float = Field(ge=0, le=1)
-    pages: int | None = Field(None, ge=0, description="whole pages (page mode)")
+    pages: int | None = Field(
+        None, ge=0, le=MAX_PAGES_PER_BUCKET, description="whole pages (page mode)"
+    )
+    bucket_pages: int | None = Field(
+        None, ge=1, le=MAX_PAGES_PER_BUCKET, description="the bucket's pages (page mode)"
+    )
 
 
 class PifsDeployment(BaseModel):
     model_config = _STRICT
-    placements: list[BucketPlacement]
+    placements: list[BucketPlacement] = Field(min_length=1)
     switch_reduced: list[str] = Field(default_factory=list, description="tables pooled in-switch")
-    expanders_bought: int | None = Field(None, description="capacity-planning mode")
+    expanders_bought: int | None = Field(
+        None, ge=0, le=MAX_PORTS, description="capacity-planning mode only"
+    )
 
 
 def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> PifsDeployment:
@@ -49,6 +61,7 @@ def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> P
             "location": locs[l_],
             "fraction": a / n,
             "pages": None if view.page_bytes is None else round(a),
+            "bucket_pages": None if view.page_bytes is None else round(n),
         }
         for t, b, l_, a, n in zip(
             bk.table[ks].tolist(),
@@ -118,11 +131,23 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
                 violations.append(f"placement {key}: page mode needs whole pages")
                 continue
             flat_pages[k[j], l_ix[i]] += p.pages
+            if p.bucket_pages != view.pages(t, b):
+                violations.append(
+                    f"placement {key}: bucket_pages {p.bucket_pages}, but the bucket has "
+                    f"{view.pages(t, b)} pages"
+                )
             if not close(p.fraction, p.pages / view.pages(t, b)):
                 violations.append(
                     f"placement {key}: fraction {p.fraction} is not "
                     f"{p.pages} of {view.pages(t, b)} pages"
                 )
+    else:
+        violations += [
+            f"placement {(p.table, p.bucket, p.location)}: pages given, but the scenario "
+            "places fractions (no placement.page_kib)"
+            for p in rows
+            if p.pages is not None or p.bucket_pages is not None
+        ]
     reduced = np.zeros(len(work.tables), dtype=bool)
     for name in deployment.switch_reduced:
         if name not in tables:

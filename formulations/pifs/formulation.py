@@ -2,7 +2,8 @@
 in-switch reduction (PIFS-Rec, MICRO '24), wired to the engine's stages.
 
 Modules: ``inputs.py`` (scenario schema), ``view.py`` (cost-model view, ``prepare``),
-``milp.py`` (the math and the model builder), ``aggregate.py`` (pooled-port relaxation,
+``milp.py`` (the math and the model builder), ``refit.py`` (``planner check``: the
+committed placement re-evaluated), ``aggregate.py`` (pooled-port relaxation,
 wrap-around split and the pooled rounds), ``strategy.py`` (the solve strategy: pooled
 rounds, then the per-port MILP), ``deployment.py`` (deployment schema), ``verify.py``
 (independent verifier, infeasibility explanation), ``baselines.py`` (Pond-, BEACON-,
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from cost_models.units import UNIT_US, UNIT_USD
-from formulations.pifs import baselines, strategy, tables, verify, view
+from formulations.pifs import baselines, refit, strategy, tables, verify, view
 from formulations.pifs.deployment import PifsDeployment
 from formulations.pifs.inputs import PifsInputs
 from formulations.pifs.view import PifsView
@@ -24,6 +25,7 @@ from formulations.types import (
     Formulation,
     MilpSolver,
     ObjectiveSpec,
+    Refit,
     Sense,
     Solution,
     Table,
@@ -63,6 +65,16 @@ class PifsFormulation(Formulation[PifsInputs, PifsView, PifsDeployment]):
 
     def headline(self, view: PifsView, deployment: PifsDeployment) -> dict[str, Any]:
         return tables.headline(view, deployment)
+
+    def refit(
+        self, view: PifsView, deployment: PifsDeployment, solver: MilpSolver
+    ) -> Refit[PifsDeployment]:
+        """Keep the committed placement (every placement row: which share of which bucket
+        lives where; ``switch_reduced``; ``expanders_bought``), re-derive only whole pages
+        of buckets whose page count changed, and name each overfull location, the switch
+        buffer or a missed latency target as a shortfall (see :mod:`formulations.pifs.refit`).
+        Nothing is solved: the placement is re-evaluated with the cost model."""
+        return refit.refit(view, deployment)
 
     def explain_infeasible(self, view: PifsView, context: Any) -> str:
         return verify.explain_infeasible(view)

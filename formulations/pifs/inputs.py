@@ -1,4 +1,11 @@
-"""The scenario schema of the ``pifs`` formulation (every key with its unit)."""
+"""The scenario schema of the ``pifs`` formulation (every key with its unit).
+
+Every number is finite (``allow_inf_nan=False``) and within a documented sanity range (the
+``MAX_*`` / ``MIN_*`` bounds below: not physical limits, but far beyond any real fabric or
+DLRM, so that a typo such as ``rows = 1e30`` is refused by name instead of planned). The
+size of the model a scenario makes is bounded too (:data:`MAX_PLACEMENT_COLUMNS`, checked
+in :func:`formulations.pifs.view.prepare`, which names the key that makes it large).
+"""
 
 from __future__ import annotations
 
@@ -8,48 +15,79 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.pifs import topology as topo
 from cost_models.pifs.workload import PRESETS, TableShape, meta_like_tables
-from formulations.types import DataPath
+from formulations.types import DataFile
 
-_STRICT = ConfigDict(extra="forbid")
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+# sanity bounds of scenario numbers (modelling choices, far beyond real systems)
+MAX_GIB = 2.0**20  # capacities: 1 PiB per location
+MIN_CAPACITY_GIB = 2.0**-30  # an expander holds at least one byte
+MIN_GB_PER_S = 1e-3  # bandwidths: at least 1 MB/s (busy times stay finite and scaled)
+MAX_GB_PER_S = 1e6  # bandwidths: 1 PB/s
+MAX_NS = 1e9  # latencies: one second
+MAX_ROWS = 10**12  # rows per table (the largest public DLRM tables have ~1e10)
+MAX_DIM = 65_536  # elements per embedding row
+MAX_POOLING = 1e6  # lookups per sample and table
+MAX_BATCH = 2**24  # samples per batch
+MAX_RATE = 1e9  # batches per second
+MAX_MIB = 2.0**20  # switch buffer: 1 TiB
+MAX_PAGE_KIB = 2.0**30  # page size: 1 TiB
+MAX_US = 1e9  # latency target: 1000 s
+MAX_USD = 1e9  # price of one expander
+MAX_SEED = 2**32 - 1  # seeds of the synthetic generator
+MAX_PORTS = 64  # downstream ports of one switch (bounds the per-port model)
 
 
 class ExpanderInputs(BaseModel):
     """One CXL memory expander (all ports carry identical expanders)."""
 
     model_config = _STRICT
-    capacity_gib: float = Field(topo.DEFAULT_EXPANDER_CAPACITY_GIB, gt=0)
+    capacity_gib: float = Field(topo.DEFAULT_EXPANDER_CAPACITY_GIB, ge=MIN_CAPACITY_GIB, le=MAX_GIB)
     channels: int = Field(topo.DEFAULT_EXPANDER_CHANNELS, ge=1, le=16)
-    channel_gb_per_s: float = Field(topo.DDR5_4800_GB_PER_S_PER_CHANNEL, gt=0)
-    efficiency: float = Field(topo.DRAM_EFFICIENCY, gt=0, le=1)
-    latency_ns: float = Field(topo.DEFAULT_EXPANDER_LATENCY_NS, ge=0)
+    channel_gb_per_s: float = Field(
+        topo.DDR5_4800_GB_PER_S_PER_CHANNEL, ge=MIN_GB_PER_S, le=MAX_GB_PER_S
+    )
+    efficiency: float = Field(topo.DRAM_EFFICIENCY, ge=1e-3, le=1)
+    latency_ns: float = Field(topo.DEFAULT_EXPANDER_LATENCY_NS, ge=0, le=MAX_NS)
     port_lanes: Literal[1, 2, 4, 8, 16] = topo.DEFAULT_PORT_LANES
 
 
 class FabricInputs(BaseModel):
     model_config = _STRICT
-    ports: int = Field(8, ge=1, le=64, description="downstream switch ports, one expander each")
+    ports: int = Field(
+        8, ge=1, le=MAX_PORTS, description="downstream switch ports, one expander each"
+    )
     expander: ExpanderInputs = ExpanderInputs()
-    host_dram_gb_per_s: float = Field(topo.DEFAULT_HOST_DRAM_GB_PER_S, gt=0)
-    host_capacity_gib: float = Field(0.0, ge=0, description="host DRAM budget for embeddings")
-    host_latency_ns: float = Field(topo.DEFAULT_HOST_LATENCY_NS, ge=0)
+    host_dram_gb_per_s: float = Field(
+        topo.DEFAULT_HOST_DRAM_GB_PER_S, ge=MIN_GB_PER_S, le=MAX_GB_PER_S
+    )
+    host_capacity_gib: float = Field(
+        0.0, ge=0, le=MAX_GIB, description="host DRAM budget for embeddings"
+    )
+    host_latency_ns: float = Field(topo.DEFAULT_HOST_LATENCY_NS, ge=0, le=MAX_NS)
     upstream_lanes: Literal[1, 2, 4, 8, 16] = topo.DEFAULT_UPSTREAM_LANES
-    switch_hop_ns: float = Field(topo.DEFAULT_SWITCH_HOP_NS, ge=0)
+    switch_hop_ns: float = Field(topo.DEFAULT_SWITCH_HOP_NS, ge=0, le=MAX_NS)
     reduction_engine: bool = True
-    reduction_gb_per_s: float = Field(topo.DEFAULT_REDUCTION_GB_PER_S, gt=0)
-    reduction_latency_ns: float = Field(topo.DEFAULT_REDUCTION_LATENCY_NS, ge=0)
-    switch_buffer_mib: float = Field(topo.DEFAULT_SWITCH_BUFFER_MIB, ge=0)
+    reduction_gb_per_s: float = Field(
+        topo.DEFAULT_REDUCTION_GB_PER_S, ge=MIN_GB_PER_S, le=MAX_GB_PER_S
+    )
+    reduction_latency_ns: float = Field(topo.DEFAULT_REDUCTION_LATENCY_NS, ge=0, le=MAX_NS)
+    switch_buffer_mib: float = Field(topo.DEFAULT_SWITCH_BUFFER_MIB, ge=0, le=MAX_MIB)
     reduction_window_samples: int = Field(
-        1, ge=1, description="samples whose partial sums the switch buffer holds at once"
+        1,
+        ge=1,
+        le=MAX_BATCH,
+        description="samples whose partial sums the switch buffer holds at once",
     )
 
 
 class TableInputs(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1)
-    rows: int = Field(ge=1)
-    dim: int = Field(ge=1)
+    rows: int = Field(ge=1, le=MAX_ROWS)
+    dim: int = Field(ge=1, le=MAX_DIM)
     bytes_per_element: int = Field(4, ge=1, le=8)
-    pooling: float = Field(gt=0, description="lookups per sample")
+    pooling: float = Field(gt=0, le=MAX_POOLING, description="lookups per sample")
 
 
 class WorkloadInputs(BaseModel):
@@ -59,9 +97,9 @@ class WorkloadInputs(BaseModel):
     preset: Literal["rm1", "rm2", "rm3", "criteo_kaggle", "criteo_terabyte"] | None = None
     tables: list[TableInputs] | None = None
     synthetic_tables: int | None = Field(None, ge=1, le=10_000)
-    seed: int = Field(0, ge=0)
-    batch_size: int = Field(ge=1)
-    batches_per_s: float | None = Field(None, gt=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    batch_size: int = Field(ge=1, le=MAX_BATCH)
+    batches_per_s: float | None = Field(None, gt=0, le=MAX_RATE)
 
     @model_validator(mode="after")
     def _one_source(self) -> WorkloadInputs:
@@ -82,7 +120,7 @@ class HotnessInputs(BaseModel):
     model_config = _STRICT
     zipf_exponent: float | None = Field(None, ge=0, le=3)
     buckets: int = Field(8, ge=1, le=32, description="buckets per table for zipf_exponent")
-    histogram: DataPath | None = None
+    histogram: DataFile | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> HotnessInputs:
@@ -93,7 +131,9 @@ class HotnessInputs(BaseModel):
 
 class PlacementInputs(BaseModel):
     model_config = _STRICT
-    page_kib: float | None = Field(None, gt=0, description="place whole pages of this size")
+    page_kib: float | None = Field(
+        None, gt=0, le=MAX_PAGE_KIB, description="place whole pages of this size"
+    )
     colocate: list[list[str]] = Field(default_factory=list)
     separate: list[list[str]] = Field(default_factory=list)
     aggregate_ports: Literal["auto", "always", "never"] = Field(
@@ -113,8 +153,8 @@ class CapacityInputs(BaseModel):
     """Capacity-planning mode: buy the fewest expanders that meet a latency target."""
 
     model_config = _STRICT
-    latency_target_us: float = Field(gt=0)
-    expander_price_usd: float = Field(gt=0)
+    latency_target_us: float = Field(gt=0, le=MAX_US)
+    expander_price_usd: float = Field(gt=0, le=MAX_USD)
 
 
 class PifsInputs(BaseModel):
@@ -133,9 +173,9 @@ class PifsInputs(BaseModel):
         for key in ("colocate", "separate"):
             for i, group in enumerate(getattr(self.placement, key)):
                 unknown = [n for n in group if n not in names]
-                if unknown or len(group) < 2:
+                if unknown or len(set(group)) < 2 or len(set(group)) < len(group):
                     raise ValueError(
-                        f"placement.{key}[{i}] to list two or more names of tables "
+                        f"placement.{key}[{i}] to list two or more distinct names of tables "
                         f"in the workload (got {unknown or group})"
                     )
         return self

@@ -15,12 +15,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from cost_models.pifs.busy import HOLDS_EPS, batch_cost
-from cost_models.units import BYTES_PER_GIB, BYTES_PER_MIB
+from cost_models.pifs.busy import HOLDS_EPS, BatchCost, batch_cost
+from cost_models.units import BYTES_PER_GIB, BYTES_PER_MIB, US_PER_S
 from formulations.pifs.deployment import PifsDeployment, parse
 from formulations.pifs.view import PifsView, Placement
 from formulations.tolerances import FEAS_ATOL, close, leq
-from formulations.types import Verification
+from formulations.types import Shortfall, Verification
 
 
 def verify(view: PifsView, deployment: PifsDeployment) -> Verification:
@@ -44,7 +44,7 @@ def admissible(view: PifsView, placement: Placement) -> bool:
         bk.fractions(placement.units),
         bk.by_table(placement.units),
         placement.reduced,
-        len(view.fabric.ports),
+        None if view.inputs.capacity_planning is None else len(view.fabric.ports),
         [],
     ).ok
 
@@ -72,23 +72,25 @@ def check(
     if reduced.any() and not fabric.has_reduction:
         violations.append("switch_reduced lists tables but the switch has no reduction engine")
     cost = batch_cost(fabric, work, fractions, reduced, view.window_samples)
-    stored = cost.location_bytes
-    if view.page_bytes is not None:
-        stored = sum(pg.sum(axis=0) for pg in pages) * view.page_bytes
-    for loc, used in zip(fabric.locations, stored, strict=True):
-        if not leq(used / BYTES_PER_GIB, loc.capacity_bytes / BYTES_PER_GIB):
+    for short in resource_shortfalls(view, cost, pages):
+        if short.unit == "GiB":
             violations.append(
-                f"{loc.name}: {used / BYTES_PER_GIB:.6g} GiB stored, over its "
-                f"capacity of {loc.capacity_bytes / BYTES_PER_GIB:.6g} GiB"
+                f"{short.what.removesuffix(' capacity')}: {short.required:.6g} GiB stored, "
+                f"over its capacity of {short.available:.6g} GiB"
             )
-    if not leq(cost.buffer_bytes / BYTES_PER_MIB, fabric.switch_buffer_bytes / BYTES_PER_MIB):
-        violations.append(
-            f"switch buffer: {cost.buffer_bytes:.6g} B of partial sums, over "
-            f"its {fabric.switch_buffer_bytes:.6g} B"
-        )
+        else:
+            violations.append(
+                f"switch buffer: {short.required:.6g} MiB of partial sums, over its "
+                f"{short.available:.6g} MiB"
+            )
     violations += _group_violations(view, fractions)
     plan_mode = view.inputs.capacity_planning
     if plan_mode is None:
+        if bought is not None:
+            violations.append(
+                f"expanders_bought = {bought}, but the scenario plans no capacity "
+                "(every port has its expander)"
+            )
         return Verification(cost.latency_us, violations)
     if bought is None:
         violations.append("capacity planning: expanders_bought missing")
@@ -112,6 +114,52 @@ def check(
             f"{plan_mode.latency_target_us:g} us"
         )
     return Verification(bought * plan_mode.expander_price_usd, violations)
+
+
+def resource_shortfalls(
+    view: PifsView, cost: BatchCost, pages: list[np.ndarray]
+) -> list[Shortfall]:
+    """Every location stored over its capacity (GiB; whole pages in page mode) and the
+    switch buffer over its size (MiB)."""
+    fabric = view.fabric
+    stored = cost.location_bytes
+    if view.page_bytes is not None:
+        stored = sum(pg.sum(axis=0) for pg in pages) * view.page_bytes
+    out = [
+        Shortfall(
+            f"{loc.name} capacity",
+            float(used / BYTES_PER_GIB),
+            loc.capacity_bytes / BYTES_PER_GIB,
+            "GiB",
+        )
+        for loc, used in zip(fabric.locations, stored, strict=True)
+        if not leq(used / BYTES_PER_GIB, loc.capacity_bytes / BYTES_PER_GIB)
+    ]
+    if not leq(cost.buffer_bytes / BYTES_PER_MIB, fabric.switch_buffer_bytes / BYTES_PER_MIB):
+        out.append(
+            Shortfall(
+                "switch buffer (partial sums)",
+                cost.buffer_bytes / BYTES_PER_MIB,
+                fabric.switch_buffer_bytes / BYTES_PER_MIB,
+                "MiB",
+            )
+        )
+    return out
+
+
+def target_shortfall(view: PifsView, cost: BatchCost) -> Shortfall | None:
+    """Capacity-planning mode: the latency target missed, as the throughput the target asks
+    of a batch against the throughput the placement gives (samples/s)."""
+    plan_mode = view.inputs.capacity_planning
+    if plan_mode is None or leq(cost.latency_us, plan_mode.latency_target_us):
+        return None
+    batch = view.workload.batch_size
+    return Shortfall(
+        f"batch latency target {plan_mode.latency_target_us:g} us (batch {batch})",
+        batch / plan_mode.latency_target_us * US_PER_S,
+        batch / cost.latency_us * US_PER_S,
+        "samples/s",
+    )
 
 
 def _group_violations(view: PifsView, fractions: list[np.ndarray]) -> list[str]:

@@ -21,6 +21,15 @@ from cost_models.pifs.topology import Expander, Fabric, FabricSpec, build_fabric
 from cost_models.pifs.workload import TableShape, Workload, with_hotness
 from cost_models.units import BYTES_PER_KIB
 from formulations.pifs.inputs import PifsInputs, table_shapes
+from formulations.types import InputError
+
+# resource limits (modelling choices, documented in docs/pifs.md): the per-port model has
+# one placement column per (hotness bucket, location); 856 tables x 17 buckets x 17
+# locations (meta856_16port) is 247,384, solved in seconds through the pooled ports
+MAX_PLACEMENT_COLUMNS = 400_000
+# whole pages per bucket: one page of the largest bucket stays a share well above the
+# presence threshold HOLDS_EPS (1e-9) and page counts stay exact integers for the solver
+MAX_PAGES_PER_BUCKET = 2**24
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,21 @@ def prepare(inputs: PifsInputs) -> PifsView:
             return histogram
         return zipf_buckets(shape.rows, exponent, h.buckets)
 
-    tables = with_hotness(table_shapes(inputs.workload), buckets_for)
+    shapes = table_shapes(inputs.workload)
+    per_table = len(histogram) if exponent is None else h.buckets
+    columns = len(shapes) * per_table * (f.ports + 1)
+    if columns > MAX_PLACEMENT_COLUMNS:
+        source = next(
+            k for k in ("preset", "tables", "synthetic_tables") if getattr(inputs.workload, k)
+        )
+        raise InputError(
+            None,
+            f"workload.{source}",
+            f"a model of at most {MAX_PLACEMENT_COLUMNS:,} placement columns (tables x "
+            f"hotness buckets x locations; {len(shapes):,} x {per_table} x {f.ports + 1} = "
+            f"{columns:,}): fewer tables, hotness buckets or fabric.ports",
+        )
+    tables = with_hotness(shapes, buckets_for)
     e = f.expander
     expander = Expander(
         capacity_gib=e.capacity_gib,
@@ -133,11 +156,23 @@ def prepare(inputs: PifsInputs) -> PifsView:
     page = inputs.placement.page_kib
     page_bytes = None if page is None else page * BYTES_PER_KIB
     workload = Workload(tables, inputs.workload.batch_size, inputs.workload.batches_per_s)
+    buckets = Buckets.of(workload, page_bytes)
+    if page_bytes is not None and buckets.units.max() > MAX_PAGES_PER_BUCKET:
+        k = int(np.argmax(buckets.units))
+        raise InputError(
+            None,
+            "placement.page_kib",
+            f"pages of a size that cuts each hotness bucket into at most "
+            f"{MAX_PAGES_PER_BUCKET:,} pages (table {tables[buckets.table[k]].name} bucket "
+            f"{tables[buckets.table[k]].buckets[buckets.bucket[k]].label} would need "
+            f"{buckets.units[k]:.4g})",
+            page,
+        )
     return PifsView(
         inputs=inputs,
         fabric=build_fabric(spec),
         workload=workload,
         page_bytes=page_bytes,
         window_samples=f.reduction_window_samples,
-        buckets=Buckets.of(workload, page_bytes),
+        buckets=buckets,
     )

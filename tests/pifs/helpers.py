@@ -26,7 +26,7 @@ def tiny(
 ) -> dict[str, Any]:
     """A random tiny instance whose bandwidths and capacities make trade-offs bind."""
     rng = np.random.default_rng(seed)
-    tables = [
+    tables: list[dict[str, Any]] = [
         {
             "name": f"t{i}",
             "rows": int(rng.integers(200, 2000)),

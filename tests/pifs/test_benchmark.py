@@ -43,3 +43,23 @@ def test_benchmark_csv_has_the_plan_and_every_baseline(tmp_path: Path) -> None:
     assert row["milp_not_slower_than_baselines"] == "True"
     assert (row["tables"], row["buckets"], row["ports"]) == ("10", "80", "8")
     assert row["status"] == "optimal"
+
+
+def test_benchmark_without_its_reference_data_says_what_is_missing(tmp_path: Path) -> None:
+    scenario = tmp_path / "meta.toml"
+    text = (SCENARIOS / "meta856_16port.toml").read_text()
+    scenario.write_text(text.replace("../../../shared/reference", str(tmp_path / "absent")))
+    out = tmp_path / "pifs.csv"
+    command = [sys.executable, str(ROOT / "benchmarks" / "pifs_latency.py"), "--csv", str(out)]
+    run = subprocess.run(
+        [*command, "--scenario", str(scenario)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 3
+    (line,) = run.stderr.splitlines()
+    assert "reference data missing" in line and "dlrm_datasets" in line
+    assert not out.exists()

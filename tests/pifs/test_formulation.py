@@ -412,3 +412,36 @@ def test_a_baseline_that_finds_no_placement_is_no_plan(tmp_path: Path) -> None:
     pond = result.baseline("pond")
     assert pond.status == "feasible" and pond.objective is not None
     assert pond.objective >= result.objective.value * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_every_fabric_switch_plans_rm1(engine: bool, tmp_path: Path) -> None:
+    """reduction_engine on and off, with each aggregate_ports mode: a verified plan each
+    (issue 11: reduction_engine = false once crashed the solve), the same optimum."""
+    import tomllib
+
+    doc = tomllib.loads((SCENARIOS / "rm1_8port.toml").read_text())
+    doc.pop("description")
+    doc.pop("kind")
+    doc.pop("name")
+    doc.pop("solver")
+    doc["fabric"]["reduction_engine"] = engine
+    latencies = []
+    for mode in ("auto", "always", "never"):
+        result = plan(tmp_path, {**doc, "placement": {"aggregate_ports": mode}}, mip_gap=1e-4)
+        assert bool(result.deployment.switch_reduced) == engine
+        latencies.append(result.objective.value)
+    assert latencies == pytest.approx([latencies[0]] * 3, rel=2e-4)
+    assert latencies[0] == pytest.approx(45.237 if engine else 75.712, abs=1e-3)
+
+
+def test_baselines_that_fit_are_admissible_starts_in_latency_mode() -> None:
+    """The MIP start and the pooled cut come from admissible baselines (a latency-mode
+    check once refused every one of them for carrying expanders_bought)."""
+    from formulations.pifs.baselines import placements
+    from formulations.pifs.verify import admissible
+    from planner.engine import prepared_view
+    from planner.scenario import load_scenario
+
+    view = prepared_view(load_scenario(SCENARIOS / "rm3_8port.toml"))
+    assert all(admissible(view, p) for p in placements(view).values() if p is not None)
