@@ -50,9 +50,21 @@ def _widths(table: Table, cells: list[list[str]]) -> list[int]:
     ]
 
 
+def _key_columns(table: Table) -> int:
+    """How many leading columns name a row (text in every row; at most three): the columns
+    every group of a split table repeats."""
+    keys = 0
+    for c in range(min(3, len(table.columns) - 1)):
+        if not all(isinstance(row[c], str) for row in table.rows):
+            break
+        keys += 1
+    return max(keys, 1)
+
+
 def column_groups(table: Table, cells: list[list[str]], width: int | None) -> list[list[int]]:
     """Columns split into groups that fit ``width`` characters, each group repeating the
-    first (key) column; one group when everything fits or no width is given."""
+    key columns (the leading text columns); one group when everything fits or no width is
+    given."""
     everything = list(range(len(table.columns)))
     if width is None or not table.columns:
         return [everything]
@@ -60,13 +72,15 @@ def column_groups(table: Table, cells: list[list[str]], width: int | None) -> li
     budget = width - 4 - (3 if table.marked_row is not None else 0)
     if sum(widths) <= budget:
         return [everything]
+    keys = list(range(min(_key_columns(table), len(everything))))
+    key_width = sum(widths[c] for c in keys)
     groups: list[list[int]] = []
-    current = [0]
-    used = widths[0]
-    for c in everything[1:]:
-        if used + widths[c] > budget and len(current) > 1:
+    current = list(keys)
+    used = key_width
+    for c in everything[len(keys) :]:
+        if used + widths[c] > budget and len(current) > len(keys):
             groups.append(current)
-            current, used = [0], widths[0]
+            current, used = list(keys), key_width
         current.append(c)
         used += widths[c]
     groups.append(current)
