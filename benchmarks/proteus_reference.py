@@ -134,18 +134,21 @@ def dominated(window: dict[str, float | str | None], name: str) -> bool:
     return close(beta, own_beta) and not leq(accuracy, own_accuracy)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def scenario_arguments(parser: argparse.ArgumentParser, trace: str) -> None:
+    """The options every benchmark on Proteus's cluster takes (this one and the replay)."""
     parser.add_argument(
-        "--trace",
-        default="zipf_exponential_300",
-        choices=["zipf_exponential_300", "zipf_exponential_bursty_300"],
+        "--trace", default=trace, choices=["zipf_exponential_300", "zipf_exponential_bursty_300"]
     )
     parser.add_argument("--csv", type=Path, required=True)
     parser.add_argument("--demand-scale", type=float, default=1.0)
     parser.add_argument("--devices-per-type", type=int, default=10)
-    parser.add_argument("--backend", default="highs")
     parser.add_argument("--max-windows", type=int, default=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    scenario_arguments(parser, "zipf_exponential_300")
+    parser.add_argument("--backend", default="highs")
     args = parser.parse_args(argv)
     if not REFERENCE.is_dir():
         print(

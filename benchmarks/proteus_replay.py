@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from benchmarks.proteus_reference import REFERENCE, REFERENCE_ABSENT, scenario  # noqa: E402
+from benchmarks.proteus_reference import (  # noqa: E402
+    REFERENCE,
+    REFERENCE_ABSENT,
+    scenario,
+    scenario_arguments,
+)
 from formulations.proteus.deployment import ProteusDeployment  # noqa: E402
 from formulations.proteus.simulate import PLAN, SUMMARY_KEYS, replay_all, summary_rows  # noqa: E402
 from formulations.proteus.view import ProteusView  # noqa: E402
@@ -32,17 +37,9 @@ from planner.plan import write_csv_atomic  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--trace",
-        default="zipf_exponential_bursty_300",
-        choices=["zipf_exponential_300", "zipf_exponential_bursty_300"],
-    )
-    parser.add_argument("--csv", type=Path, required=True)
-    parser.add_argument("--demand-scale", type=float, default=1.0)
-    parser.add_argument("--devices-per-type", type=int, default=10)
+    scenario_arguments(parser, "zipf_exponential_bursty_300")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-windows", type=int, default=None)
     args = parser.parse_args(argv)
     if not REFERENCE.is_dir():
         print(
