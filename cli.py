@@ -269,6 +269,17 @@ def simulate(
     ] = None,
     runs: Annotated[int, typer.Option(min=1, help="Random replays.")] = 20,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first replay.")] = 0,
+    trace: Annotated[
+        Path | None,
+        typer.Option("--trace", help="Arrivals from this file instead of the scenario's."),
+    ] = None,
+    rate_scale: Annotated[
+        float, typer.Option("--rate-scale", min=0, help="Multiply every arrival rate.")
+    ] = 1.0,
+    duration_s: Annotated[
+        float | None,
+        typer.Option("--duration-s", min=0, help="Simulated seconds per run."),
+    ] = None,
     interruption_scale: Annotated[
         float | None,
         typer.Option(
@@ -286,7 +297,15 @@ def simulate(
         None if interruption_scale is None else {"interruption_rate_scale": interruption_scale}
     )
     loaded = planner.load_scenario(scenario, overrides, "--interruption-scale")
-    tables = planner.simulate(loaded, plan_file, runs=runs, seed=seed)
+    tables = planner.simulate(
+        loaded,
+        plan_file,
+        runs=runs,
+        seed=seed,
+        rate_scale=rate_scale,
+        duration_s=duration_s,
+        trace=trace,
+    )
     if output_format is Format.json:
         payload = [
             {"title": t.title, "rows": t.to_frame().to_dict(orient="records")} for t in tables

@@ -570,11 +570,43 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
         return max(0.0, (stored.value - fresh.value) / scale)
 
     def simulate(
-        self, view: ViewT, deployment: DeployT, solver: MilpSolver, runs: int, seed: int
+        self, view: ViewT, deployment: DeployT, solver: MilpSolver, options: SimulateOptions
     ) -> list[Table]:
         """Replay a plan (and the baselines) against seeded random events
-        (``planner simulate``); kinds with a replay override this."""
+        (``planner simulate``); kinds with a replay override this, and refuse the options
+        they do not honour with :meth:`SimulateOptions.refuse_unsupported`."""
         raise InputError(None, "kind", f"a kind with a simulation (not {self.kind!r})", self.kind)
+
+
+@dataclass(frozen=True)
+class SimulateOptions:
+    """What ``planner simulate`` asks of a kind's replay (docs/replay.md).
+
+    ``runs`` seeded replays starting at ``seed``; ``rate_scale`` multiplies every arrival
+    rate (1 = the scenario's); ``duration_s`` is the simulated span of one run (None: the
+    kind's default, e.g. its trace's length); ``trace`` replaces the scenario's arrivals by
+    a file (None: the scenario's own)."""
+
+    runs: int = 20
+    seed: int = 0
+    rate_scale: float = 1.0
+    duration_s: float | None = None
+    trace: Path | None = None
+
+    def refuse_unsupported(self, kind: str, supported: frozenset[str] = frozenset()) -> None:
+        """Exit 2 naming the first option set away from its default that ``kind`` does not
+        honour (``supported`` names those it does: "rate_scale", "duration_s", "trace")."""
+        given = {
+            "rate_scale": self.rate_scale != 1.0,
+            "duration_s": self.duration_s is not None,
+            "trace": self.trace is not None,
+        }
+        for name, is_set in given.items():
+            if is_set and name not in supported:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(
+                    None, flag, f"an option {kind!r} replays honour (not {flag})", flag
+                )
 
 
 def plan_advantage(sense: Sense, plan: float, baseline: float) -> float | None:

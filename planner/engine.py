@@ -38,6 +38,7 @@ from formulations.types import (
     NoSolution,
     Objective,
     Shortfall,
+    SimulateOptions,
     Solution,
     SolverError,
     SolveResult,
@@ -434,11 +435,20 @@ def simulate(
     plan_path: str | Path | None = None,
     runs: int = 20,
     seed: int = 0,
+    *,
+    rate_scale: float = 1.0,
+    duration_s: float | None = None,
+    trace: str | Path | None = None,
 ) -> list[Table]:
     """Replay a plan against seeded random events (formulations that define it): the stored
-    plan at ``plan_path`` (verified first), or a freshly solved one."""
+    plan at ``plan_path`` (verified first), or a freshly solved one. ``rate_scale``,
+    ``duration_s`` and ``trace`` are :class:`formulations.types.SimulateOptions`; a kind
+    refuses those it does not honour (exit 2 naming the option)."""
     scenario = _as_scenario(scenario)
     formulation = scenario.formulation
+    options = SimulateOptions(
+        runs, seed, rate_scale, duration_s, None if trace is None else Path(trace)
+    )
     view = prepared_view(scenario)
     if plan_path is None:
         deployment = solve(scenario, baselines=False).deployment
@@ -452,7 +462,7 @@ def simulate(
             )
     with _located(scenario):
         return formulation.simulate(
-            view, deployment, TimedSolver(make_solver(scenario.solver)), runs, seed
+            view, deployment, TimedSolver(make_solver(scenario.solver)), options
         )
 
 

@@ -38,6 +38,7 @@ from formulations.types import (
     ObjectiveSpec,
     Refit,
     Shortfall,
+    SimulateOptions,
     Solution,
     Table,
     Verification,
@@ -156,11 +157,12 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
         view: CellularView,
         deployment: CellularDeployment,
         solver: MilpSolver,
-        runs: int,
-        seed: int,
+        options: SimulateOptions,
     ) -> list[Table]:
         """Replay the plan and both graph-batching baselines (see simulate.py): the common
         replay tables (docs/replay.md), then replayed against analytic percentiles."""
+        options.refuse_unsupported(self.kind)
+        runs, seed = options.runs, options.seed
         deployments = {"cellular": deployment}
         for name, policy in (
             ("graph_batching", "graph"),

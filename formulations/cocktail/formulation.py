@@ -45,6 +45,7 @@ from formulations.types import (
     ObjectiveSpec,
     Refit,
     Sense,
+    SimulateOptions,
     Solution,
     Table,
     Verification,
@@ -106,10 +107,11 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
         view: CocktailView,
         deployment: CocktailDeployment,
         solver: MilpSolver,
-        runs: int,
-        seed: int,
+        options: SimulateOptions,
     ) -> list[Table]:
         """Spot-failure replay of the plan and of every baseline (see simulate.py)."""
+        options.refuse_unsupported(self.kind)
+        runs, seed = options.runs, options.seed
         reports = simulate_with_baselines(view, deployment, solver, runs, seed)
         rows: list[list[float | str]] = [
             [

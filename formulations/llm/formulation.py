@@ -36,6 +36,7 @@ from formulations.types import (
     Refit,
     Sense,
     Shortfall,
+    SimulateOptions,
     Solution,
     Table,
     Verification,
@@ -125,7 +126,13 @@ class LlmFormulation(Formulation[LlmInputs, LlmView, LlmDeployment]):
         )
 
     def simulate(
-        self, view: LlmView, deployment: LlmDeployment, solver: MilpSolver, runs: int, seed: int
+        self,
+        view: LlmView,
+        deployment: LlmDeployment,
+        solver: MilpSolver,
+        options: SimulateOptions,
     ) -> list[Table]:
         """Replay each colocated pool of the plan (see simulate.py)."""
+        options.refuse_unsupported(self.kind)
+        runs, seed = options.runs, options.seed
         return [replay_table(simulate(view, deployment, runs, seed), runs, seed)]

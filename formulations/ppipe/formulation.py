@@ -31,6 +31,7 @@ from formulations.types import (
     ObjectiveSpec,
     Refit,
     Sense,
+    SimulateOptions,
     Solution,
     Table,
     Verification,
@@ -90,11 +91,12 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         view: PPipeView,
         deployment: PPipeDeployment,
         solver: MilpSolver,
-        runs: int,
-        seed: int,
+        options: SimulateOptions,
     ) -> list[Table]:
         """Replay the plan, NP and DART-r at each one's goodput rate at 99% SLO attainment
         (see simulate.py): the common replay tables (docs/replay.md), then the goodputs."""
+        options.refuse_unsupported(self.kind)
+        runs, seed = options.runs, options.seed
         deployments = {"ppipe": deployment}
         for run in baselines(view, solver):
             if run.name in REPLAYED_BASELINES and run.deployment is not None:

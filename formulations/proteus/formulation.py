@@ -31,6 +31,7 @@ from formulations.types import (
     ObjectiveSpec,
     Refit,
     Sense,
+    SimulateOptions,
     Solution,
     Table,
     Verification,
@@ -122,10 +123,11 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         view: ProteusView,
         deployment: ProteusDeployment,
         solver: MilpSolver,
-        runs: int,
-        seed: int,
+        options: SimulateOptions,
     ) -> list[Table]:
         """Replay the plan and every baseline's deployment (``simulate.py``)."""
+        options.refuse_unsupported(self.kind)
+        runs, seed = options.runs, options.seed
         deployments: dict[str, ProteusDeployment | None] = {PLAN: deployment}
         for run in bl.baselines(view, solver, deployment):
             deployments[run.name] = run.deployment
