@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import networkx as nx
+import numpy as np
 
 from cost_models.errors import DataError
 from cost_models.units import BITS_PER_BYTE, BYTES_PER_GB, BYTES_PER_GIB, BYTES_PER_MIB
@@ -127,6 +128,15 @@ class Fabric:
     @property
     def has_reduction(self) -> bool:
         return self.reduction_gb_per_s is not None
+
+    def port_device_and_link_gb_per_s(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per port, its expander's DRAM rate and its link's rate (GB/s), from the graph
+        (a port's ``bandwidth_gb_per_s`` is the smaller of the two)."""
+        g = self.graph
+        ports = range(len(self.ports))
+        device = [g.nodes[f"expander{i}"]["bandwidth_gb_per_s"] for i in ports]
+        link = [g.edges["switch", f"port{i}"]["bandwidth_gb_per_s"] for i in ports]
+        return np.array(device, dtype=float), np.array(link, dtype=float)
 
 
 def build_graph(spec: FabricSpec) -> nx.DiGraph:

@@ -1,15 +1,33 @@
 """Placement policies the MILP is compared with, on the same inputs and cost model.
 
-Each returns units per (bucket k, location l) (fractions, or whole pages in page mode) and
-which tables are pooled in the switch (``torchrec_greedy``: ``None`` when a whole table
-fits at no location); the engine verifies each with the plan's verifier, so a placement
-that overfills a location is reported as infeasible:
+Each returns units per (bucket k, location l) (fractions, or whole pages in page mode),
+which tables are pooled near memory and where (``torchrec_greedy``: ``None`` when a whole
+table fits at no location); the engine verifies each with the plan's verifier, so a
+placement that overfills a location is reported as infeasible. None of Pond, BEACON or
+PIFS-Rec publishes its placement code; each policy below is named for the system whose
+behaviour it follows, with what it follows cited:
 
-* ``pond``: Pond-like CXL memory pooling: every table interleaved evenly over all
-  expanders (host DRAM only takes the same share of every bucket when the expanders are
-  too small); the host does all pooling;
-* ``beacon``: BEACON-like near-data processing: the same interleaving, every table pooled
-  near memory (in the switch), no hotness-aware placement;
+* ``pond``: Pond's all-pool configuration (``L0`` in Pond's scripts: no local DRAM):
+  every table interleaved evenly over all expanders (host DRAM only takes the same share
+  of every bucket when the expanders are too small); the host does all pooling;
+* ``pond_local_first``: Pond as a VM gets its memory: host DRAM (the scenario's budget)
+  first, in allocation order (tables as listed), without regard to hotness, the rest from
+  the pool, interleaved over the expanders; the host pools. Pond's local/pool splits are
+  run this way (MoatLab/Pond, ``cpu2017/run-cpu2017.sh`` ``run_one_exp``: a memory eater
+  pins all but the split's share of node 0, the workload's first-touch allocations fill
+  local DRAM and then fall back to the CPU-less CXL node); a table that straddles the
+  boundary has the same host share of every bucket (hot rows are not at low addresses);
+* ``pond_hot_first``: the same pool with host DRAM given to the hottest rows first
+  (buckets by lookups per byte): an idealised Pond, with oracle hotness at bucket
+  granularity (Pond itself only predicts how much of a VM's memory stays untouched and
+  backs that part with pool memory, ASPLOS '23 section 4);
+* ``beacon``: BEACON-D-like near-data processing (Huangfu et al., MICRO '22: accelerators
+  next to the memory devices): the ``pond`` interleaving, every table pooled in the
+  expanders, partial sums on the port links, no hotness-aware placement (reduction site
+  ``memory``, :mod:`cost_models.pifs.busy`);
+* ``beacon_switch``: BEACON-S-like (the same paper's accelerator in the CXL switch): the
+  same interleaving, every table pooled in the switch across ports, one pooled vector per
+  sample and table upstream (reduction site ``switch``);
 * ``pifs_heuristic``: PIFS-Rec-like: the densest buckets (lookups per byte) fill the host
   DRAM budget, remaining hot buckets (lookup share above row share) are spread evenly
   ("round-robin pages") over all ports, each table's cold buckets go to one home port
@@ -51,14 +69,12 @@ def _round_units(frac: np.ndarray, bk: Buckets, view: PifsView) -> np.ndarray:
 
 
 def _interleaved(view: PifsView, bk: Buckets) -> np.ndarray:
-    fabric = view.fabric
+    """Every bucket interleaved evenly over the expanders (host DRAM takes the same share
+    of every bucket only when the expanders are too small)."""
     total = float(bk.unit_bytes @ bk.units)
-    cxl = sum(p.capacity_bytes for p in fabric.ports)
+    cxl = sum(p.capacity_bytes for p in view.fabric.ports)
     host_share = max(0.0, (total - cxl) / total) if total > 0 else 0.0
-    frac = np.zeros((len(bk.table), len(fabric.locations)))
-    frac[:, 0] = host_share
-    frac[:, 1:] = (1 - host_share) / len(fabric.ports)
-    return _round_units(frac, bk, view)
+    return _pooled_rest(view, bk, np.full(len(bk.table), host_share))
 
 
 def _all_reduced(view: PifsView) -> np.ndarray:
@@ -70,28 +86,72 @@ def _multi_lookup_reduced(view: PifsView) -> np.ndarray:
     return pooled & view.fabric.has_reduction
 
 
+def _host_first(view: PifsView, size_bytes: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Host share of each item (bucket or table) of ``size_bytes`` when the items fill the
+    host DRAM budget in ``order``: whole while they fit, the one that reaches the budget
+    with the part that fits (whole pages of it in page mode), the rest not at all."""
+    ordered = size_bytes[order]
+    room = view.fabric.host.capacity_bytes - (np.cumsum(ordered) - ordered)  # left ahead
+    if view.page_bytes is not None:
+        room = np.floor(room / view.page_bytes + _WHOLE_PAGE) * view.page_bytes
+    share = np.where(room > 0, 1.0, 0.0)
+    stored = ordered > 0
+    share[stored] = np.clip(room[stored] / ordered[stored], 0.0, 1.0)
+    host = np.empty(len(order))
+    host[order] = share
+    return host
+
+
+def _pooled_rest(view: PifsView, bk: Buckets, host: np.ndarray) -> np.ndarray:
+    """Units with ``host`` shares on host DRAM and the rest interleaved over the ports."""
+    frac = np.empty((len(bk.table), len(view.fabric.locations)))
+    frac[:, 0] = host
+    frac[:, 1:] = (1.0 - host[:, None]) / len(view.fabric.ports)
+    return _round_units(frac, bk, view)
+
+
+def _none_reduced(view: PifsView) -> np.ndarray:
+    return np.zeros(len(view.workload.tables), dtype=bool)
+
+
 def pond(view: PifsView, bk: Buckets) -> Placement:
-    none = np.zeros(len(view.workload.tables), dtype=bool)
-    return Placement(_interleaved(view, bk), none)
+    return Placement(_interleaved(view, bk), _none_reduced(view))
+
+
+def pond_local_first(view: PifsView, bk: Buckets) -> Placement:
+    """Host DRAM filled in allocation order, one table after the other, each table's
+    buckets alike (a straddling table's host share is the same for all its buckets)."""
+    n_t = bk.n_tables
+    size = np.bincount(bk.table, bk.unit_bytes * bk.units, n_t)
+    table_share = _host_first(view, size, np.arange(n_t))
+    return Placement(_pooled_rest(view, bk, table_share[bk.table]), _none_reduced(view))
+
+
+def _hot_first_on_host(view: PifsView, bk: Buckets) -> np.ndarray:
+    """Host share of each bucket when the densest (lookups per stored byte) fill host
+    DRAM first (ties: listing order)."""
+    order = np.argsort(-(bk.unit_lookup_bytes / bk.unit_bytes), kind="stable")
+    return _host_first(view, bk.unit_bytes * bk.units, order)
+
+
+def pond_hot_first(view: PifsView, bk: Buckets) -> Placement:
+    host = _hot_first_on_host(view, bk)
+    return Placement(_pooled_rest(view, bk, host), _none_reduced(view))
 
 
 def beacon(view: PifsView, bk: Buckets) -> Placement:
-    return Placement(_interleaved(view, bk), _all_reduced(view))
+    return Placement(_interleaved(view, bk), _all_reduced(view), "memory")
+
+
+def beacon_switch(view: PifsView, bk: Buckets) -> Placement:
+    return Placement(_interleaved(view, bk), _all_reduced(view), "switch")
 
 
 def pifs_heuristic(view: PifsView, bk: Buckets) -> Placement:
     fabric, work = view.fabric, view.workload
     n_k, n_l, n_p = len(bk.table), len(fabric.locations), len(fabric.ports)
     frac = np.zeros((n_k, n_l))
-    left = fabric.host.capacity_bytes
-    density = bk.unit_lookup_bytes / bk.unit_bytes
-    for k in np.argsort(-density, kind="stable"):
-        size = bk.unit_bytes[k] * bk.units[k]
-        take = min(1.0, left / size) if size > 0 else 1.0
-        if take <= 0:
-            break
-        frac[k, 0] = take
-        left -= take * size
+    frac[:, 0] = _hot_first_on_host(view, bk)
     share = np.array([work.tables[t].buckets[b] for t, b in zip(bk.table, bk.bucket, strict=True)])
     hot = np.array([b.lookup_share > b.row_share for b in share])
     rest = 1.0 - frac[:, 0]
@@ -130,21 +190,47 @@ class Baseline:
     no_plan: str = ""  # why the policy may find no placement
 
 
+_POND = "Li et al., Pond: CXL-Based Memory Pooling Systems for Cloud Platforms, ASPLOS '23"
+_BEACON = (
+    "Huangfu et al., BEACON: Scalable Near-Data-Processing Accelerators for Genome "
+    "Analysis near Memory Pool with the CXL Support, MICRO '22"
+)
 BASELINES = (
     Baseline(
         "pond",
-        "Li et al., Pond: CXL-Based Memory Pooling Systems for Cloud Platforms, ASPLOS '23 "
-        "(memory pooled over CXL expanders, the host computes); no public code of the "
-        "placement: named for what it is, Pond-like interleaving over all expanders",
+        f"{_POND}; its all-pool configuration (L0 in MoatLab/Pond cpu2017/run-cpu2017.sh "
+        "run_one_exp: numactl --membind to the CXL node), interleaved over all expanders, "
+        "the host pools; no host DRAM unless the expanders are full",
         pond,
     ),
     Baseline(
+        "pond_local_first",
+        f"{_POND}; a VM's memory local first, then the pool (MoatLab/Pond "
+        "cpu2017/run-cpu2017.sh run_one_exp: local/CXL splits by first-touch fallback), "
+        "tables in allocation order with no regard to hotness, the pool interleaved, the "
+        "host pools",
+        pond_local_first,
+    ),
+    Baseline(
+        "pond_hot_first",
+        f"{_POND}, idealised: host DRAM to the hottest buckets first (oracle hotness; Pond "
+        "itself only sizes the pool share from predicted untouched memory, section 4), the "
+        "rest interleaved over the pool, the host pools",
+        pond_hot_first,
+    ),
+    Baseline(
         "beacon",
-        "Huangfu et al., BEACON: Scalable Near-Data-Processing Accelerators for Genome "
-        "Analysis near Memory Pool with the CXL Support, MICRO '22 (processing next to the "
-        "pooled memory); no public code: named for what it is, BEACON-like interleaving "
-        "with every table pooled near memory",
+        f"{_BEACON}: BEACON-D (accelerators next to the memory devices); no public code: "
+        "interleaving over all expanders, every table pooled in the expanders, partial "
+        "sums on the port links, added in the switch (reduction site memory)",
         beacon,
+    ),
+    Baseline(
+        "beacon_switch",
+        f"{_BEACON}: BEACON-S (the accelerator in the CXL switch); no public code: "
+        "interleaving over all expanders, every table pooled in the switch across ports, "
+        "one pooled vector per sample and table upstream (reduction site switch)",
+        beacon_switch,
     ),
     Baseline(
         "pifs_heuristic",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from cost_models.pifs.busy import BatchCost, ReductionSite, batch_cost
 from formulations.pifs.inputs import MAX_PORTS
 from formulations.pifs.view import MAX_PAGES_PER_BUCKET, PifsView, Placement
 from formulations.tolerances import close
@@ -43,6 +44,12 @@ class PifsDeployment(BaseModel):
     model_config = _STRICT
     placements: list[BucketPlacement] = Field(min_length=1)
     switch_reduced: list[str] = Field(default_factory=list, description="tables pooled in-switch")
+    reduction_site: ReductionSite = Field(
+        "port",
+        description="where switch_reduced tables are pooled (cost_models.pifs.busy): at the "
+        "switch's downstream ports (PIFS-Rec, what the planner plans), across ports in the "
+        "switch (BEACON-S) or in the expanders (BEACON-D); the BEACON baselines' plans only",
+    )
     expanders_bought: int | None = Field(
         None, ge=0, le=MAX_PORTS, description="capacity-planning mode only"
     )
@@ -74,19 +81,25 @@ def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> P
     ]
     reduced = [tables[t].name for t in np.flatnonzero(placement.reduced)]
     return PifsDeployment.model_validate(
-        {"placements": rows, "switch_reduced": reduced, "expanders_bought": bought}
+        {
+            "placements": rows,
+            "switch_reduced": reduced,
+            "reduction_site": placement.site,
+            "expanders_bought": bought,
+        }
     )
 
 
 @dataclass(frozen=True)
 class Parsed:
     """A stored deployment as arrays: per-table (buckets x locations) fractions and pages,
-    the reduced-table mask, and what is malformed in it."""
+    the reduced-table mask, where they are pooled, and what is malformed in it."""
 
     fractions: list[np.ndarray]
     pages: list[np.ndarray]
     reduced: np.ndarray
     violations: list[str]
+    site: ReductionSite = "port"
 
 
 def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
@@ -154,4 +167,22 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
             violations.append(f"switch_reduced: unknown table {name}")
         else:
             reduced[tables[name]] = True
-    return Parsed(bk.by_table(flat_fractions), bk.by_table(flat_pages), reduced, violations)
+    return Parsed(
+        bk.by_table(flat_fractions),
+        bk.by_table(flat_pages),
+        reduced,
+        violations,
+        deployment.reduction_site,
+    )
+
+
+def parsed_cost(view: PifsView, parsed: Parsed) -> BatchCost:
+    """Bytes and busy times of one batch under a parsed deployment."""
+    return batch_cost(
+        view.fabric,
+        view.workload,
+        parsed.fractions,
+        parsed.reduced,
+        view.window_samples,
+        parsed.site,
+    )

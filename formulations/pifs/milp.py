@@ -485,17 +485,26 @@ def _group_rows(
 
 
 def placement_from(view: PifsView, cols: Columns, result: SolveResult) -> Placement:
-    """The placement in a solver solution (fractions below NOISE dropped, pages rounded)."""
-    units = result.x[cols.x]
+    """The placement in a solver solution (fractions below NOISE dropped, pages rounded).
+
+    A reduced table keeps no rows on a port whose presence y_tp rounds to 0: within the
+    solver's integrality tolerance, (4) lets a share up to ~1e-6 sit on such a port for
+    free, which the cost model (any share above HOLDS_EPS holds the table) would charge a
+    pooled vector per sample for (issue 11: with a x1 upstream link that made the plan
+    worth more than the solver's objective)."""
+    units = result.x[cols.x].copy()
+    if cols.r is None:
+        reduced = np.zeros(view.buckets.n_tables, dtype=bool)
+    else:
+        reduced = result.x[cols.r] > 0.5
+    if cols.y is not None:
+        absent = reduced[:, None] & (np.round(result.x[cols.y]) == 0)  # (tables, ports)
+        units[:, 1:][absent[view.buckets.table]] = 0.0
     if view.page_bytes is None:
         units = np.where(units > NOISE, units, 0.0)
         units /= units.sum(axis=1, keepdims=True)
     else:
         units = np.round(units)
-    if cols.r is None:
-        reduced = np.zeros(view.buckets.n_tables, dtype=bool)
-    else:
-        reduced = result.x[cols.r] > 0.5
     return Placement(units, reduced)
 
 

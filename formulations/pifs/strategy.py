@@ -68,7 +68,10 @@ def _combined(
 
 def solve(view: PifsView, solver: MilpSolver) -> Solution[PifsDeployment]:
     mip_gap = solver.settings.mip_gap
-    known = [p for p in placements(view).values() if p is not None and admissible(view, p)]
+    # the baselines' placements, pooled at the ports as the planner's plans are (a BEACON
+    # baseline's own site would give a latency no port-pooled plan has, an invalid cut)
+    sited = [replace(p, site="port") for p in placements(view).values() if p is not None]
+    known = [p for p in sited if admissible(view, p)]
     incumbent = min(known, key=lambda p: cost(view, p).latency_us, default=None)
     pooled: Pooled | None = None
     if pool_first(view):

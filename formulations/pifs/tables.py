@@ -7,10 +7,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from cost_models.pifs.busy import BatchCost, batch_cost
+from cost_models.pifs.busy import BatchCost
 from cost_models.pifs.workload import EmbeddingTable
 from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, US_PER_S
-from formulations.pifs.deployment import PifsDeployment, parse
+from formulations.pifs.deployment import PifsDeployment, parse, parsed_cost
 from formulations.pifs.view import PifsView
 from formulations.types import Table
 
@@ -19,10 +19,7 @@ SHOWN_TABLES = 6  # table names listed per location before "... (+n)"
 
 def deployment_cost(view: PifsView, deployment: PifsDeployment) -> BatchCost:
     """Bytes and busy times of one batch under a stored deployment."""
-    parsed = parse(view, deployment)
-    return batch_cost(
-        view.fabric, view.workload, parsed.fractions, parsed.reduced, view.window_samples
-    )
+    return parsed_cost(view, parse(view, deployment))
 
 
 def headline(view: PifsView, deployment: PifsDeployment) -> dict[str, float | int | str | None]:
@@ -54,7 +51,7 @@ def tables(view: PifsView, deployment: PifsDeployment) -> list[Table]:
     for p in deployment.placements:
         held[p.location].add(p.table)
         n_buckets[p.location] += 1
-    cost = batch_cost(fabric, work, fractions, reduced, view.window_samples)
+    cost = parsed_cost(view, parsed)
     rate = work.batches_per_s
     rows = []
     for i, loc in enumerate(fabric.locations):
@@ -111,13 +108,20 @@ def tables(view: PifsView, deployment: PifsDeployment) -> list[Table]:
     )
     summary = Table(
         "Batch latency and throughput",
-        ["latency_us", "throughput_samples_per_s", "bottleneck", "tables_reduced_in_switch"],
+        [
+            "latency_us",
+            "throughput_samples_per_s",
+            "bottleneck",
+            "tables_reduced_in_switch",
+            "reduction_site",
+        ],
         [
             [
                 round(cost.latency_us, 3),
                 round(cost.throughput_samples_per_s(work.batch_size), 1),
                 max(busy_us, key=lambda k: busy_us[k]),
                 int(reduced.sum()),
+                parsed.site,
             ]
         ],
     )

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from cost_models.pifs.busy import HOLDS_EPS, BatchCost, batch_cost
+from cost_models.pifs.busy import HOLDS_EPS, BatchCost, ReductionSite, batch_cost
 from cost_models.units import BYTES_PER_GIB, BYTES_PER_MIB, US_PER_S
 from formulations.pifs.deployment import PifsDeployment, parse
 from formulations.pifs.view import PifsView, Placement
@@ -32,6 +32,7 @@ def verify(view: PifsView, deployment: PifsDeployment) -> Verification:
         parsed.reduced,
         deployment.expanders_bought,
         parsed.violations,
+        parsed.site,
     )
 
 
@@ -46,6 +47,7 @@ def admissible(view: PifsView, placement: Placement) -> bool:
         placement.reduced,
         None if view.inputs.capacity_planning is None else len(view.fabric.ports),
         [],
+        placement.site,
     ).ok
 
 
@@ -56,8 +58,10 @@ def check(
     reduced: np.ndarray,
     bought: int | None,
     violations: list[str],
+    site: ReductionSite = "port",
 ) -> Verification:
-    """Every requirement, recomputed from the cost model for a parsed placement."""
+    """Every requirement, recomputed from the cost model for a parsed placement whose
+    reduced tables are pooled at ``site``."""
     fabric, work = view.fabric, view.workload
     for t, table in enumerate(work.tables):
         totals = fractions[t].sum(axis=1)
@@ -71,7 +75,7 @@ def check(
                 )
     if reduced.any() and not fabric.has_reduction:
         violations.append("switch_reduced lists tables but the switch has no reduction engine")
-    cost = batch_cost(fabric, work, fractions, reduced, view.window_samples)
+    cost = batch_cost(fabric, work, fractions, reduced, view.window_samples, site)
     for short in resource_shortfalls(view, cost, pages):
         if short.unit == "GiB":
             violations.append(

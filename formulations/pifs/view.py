@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cost_models.pifs.busy import BatchCost, batch_cost
+from cost_models.pifs.busy import BatchCost, ReductionSite, batch_cost
 from cost_models.pifs.hotness import Bucket, read_locality_stats, zipf_buckets
 from cost_models.pifs.topology import Expander, Fabric, FabricSpec, build_fabric
 from cost_models.pifs.workload import TableShape, Workload, with_hotness
@@ -71,10 +71,12 @@ class Buckets:
 @dataclass(frozen=True)
 class Placement:
     """A deployment in array form: ``units[k, l]`` of bucket k at location l (fractions,
-    or whole pages in page mode) and ``reduced[t]``, table t pooled in the switch."""
+    or whole pages in page mode), ``reduced[t]``, table t pooled near memory, and where
+    (``site``, :mod:`cost_models.pifs.busy`: the planner's own plans pool at the ports)."""
 
     units: np.ndarray  # (K, L)
     reduced: np.ndarray  # (tables,) bool
+    site: ReductionSite = "port"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,12 @@ def cost(view: PifsView, placement: Placement) -> BatchCost:
     # batch_cost stacks the per-table blocks; pass the flattened (K x L) fractions as one
     fractions = placement.units / view.buckets.units[:, None]
     return batch_cost(
-        view.fabric, view.workload, [fractions], placement.reduced, view.window_samples
+        view.fabric,
+        view.workload,
+        [fractions],
+        placement.reduced,
+        view.window_samples,
+        placement.site,
     )
 
 

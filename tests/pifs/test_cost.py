@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,56 @@ def test_batch_cost_hand_computed_with_one_table_reduced_and_one_not() -> None:
     assert cost.reduction_bytes == pytest.approx(8000.0)  # only t's CXL rows
     assert cost.buffer_bytes == pytest.approx(32.0)  # t's partial sums on 2 ports
     np.testing.assert_array_equal(cost.ports_holding, [2, 1])
+
+
+def _fast_expander_problem() -> tuple:
+    """The one-table problem with expanders whose DRAM (80 GB/s) outruns their x8 link
+    (31.5 GB/s), so pooling next to memory shortens the port's busy time."""
+    _, work, fractions = _one_table_problem()
+    fast = Expander(channels=2, channel_gb_per_s=40.0, efficiency=1.0)
+    fabric = build_fabric(
+        FabricSpec(
+            expanders=(fast, fast),
+            host_dram_gb_per_s=100.0,
+            host_capacity_gib=1.0,
+            reduction_gb_per_s=20.0,
+        )
+    )
+    return fabric, work, fractions
+
+
+def test_batch_cost_hand_computed_pooled_across_ports_in_the_switch() -> None:
+    fabric, work, fractions = _one_table_problem()
+    cost = batch_cost(fabric, work, fractions, [True], site="switch")
+    # one pooled 16 B vector per sample and table (not per port): 100 * 16 = 1600 B
+    assert cost.upstream_bytes == pytest.approx(1600.0)
+    assert cost.reduction_bytes == pytest.approx(8000.0)  # every CXL row is summed
+    assert cost.buffer_bytes == pytest.approx(16.0)  # one accumulator per sample
+    np.testing.assert_allclose(cost.location_busy_us, [0.08, 0.4, 0.4])
+    assert cost.latency_us == pytest.approx(0.74)
+    # with less than one CXL lookup per sample the rows are sent, not a pooled vector
+    sparse = Workload((replace(work.tables[0], pooling=0.1),), batch_size=100)
+    assert batch_cost(fabric, sparse, fractions, [True], site="switch").upstream_bytes == (
+        pytest.approx(80.0)
+    )
+
+
+def test_batch_cost_hand_computed_pooled_in_the_expanders() -> None:
+    fabric, work, fractions = _fast_expander_problem()
+    link_us = 1e-3 / (8 * 32 * 128 / 130 / 8)  # us per byte on an x8 PCIe 5.0 link
+    rows = batch_cost(fabric, work, fractions, [True])
+    # pooled at the ports, the link carries the 4000 B of rows: 4000 B over 31.5 GB/s
+    assert rows.location_busy_us[1] == pytest.approx(4000 * link_us)
+    near = batch_cost(fabric, work, fractions, [True], site="memory")
+    # in the expanders: DRAM reads 4000 B at 80 GB/s (0.05 us), the link carries one
+    # 16 B partial sum per sample (1600 B, 0.0508 us): the slower of the two
+    assert near.location_busy_us[1] == pytest.approx(1600 * link_us)
+    assert near.location_busy_us[1] > 4000 / 80e3
+    assert near.reduction_bytes == pytest.approx(3200.0)  # the switch adds 2 x 1600 B
+    assert near.upstream_bytes == pytest.approx(1600.0)
+    assert near.buffer_bytes == pytest.approx(16.0)
+    # a table pooled on the host leaves every site's cost alone
+    np.testing.assert_allclose(
+        batch_cost(fabric, work, fractions, [False], site="memory").location_busy_us,
+        batch_cost(fabric, work, fractions, [False]).location_busy_us,
+    )
