@@ -123,7 +123,7 @@ def test_public_workload_configs() -> None:
     assert abs(META_MEAN_POOLING - 13.605) < 1e-3
 
 
-def _one_table_problem() -> tuple:
+def _one_table_problem(expander: Expander | None = None) -> tuple:
     table = EmbeddingTable(
         "t",
         rows=1000,
@@ -132,7 +132,7 @@ def _one_table_problem() -> tuple:
         pooling=10.0,
         buckets=(Bucket("hot", 0.1, 0.5), Bucket("cold", 0.9, 0.5)),
     )
-    slow = Expander(channels=1, channel_gb_per_s=10.0, efficiency=1.0)
+    slow = expander or Expander(channels=1, channel_gb_per_s=10.0, efficiency=1.0)
     fabric = build_fabric(
         FabricSpec(
             expanders=(slow, slow),
@@ -195,17 +195,7 @@ def test_batch_cost_hand_computed_with_one_table_reduced_and_one_not() -> None:
 def _fast_expander_problem() -> tuple:
     """The one-table problem with expanders whose DRAM (80 GB/s) outruns their x8 link
     (31.5 GB/s), so pooling next to memory shortens the port's busy time."""
-    _, work, fractions = _one_table_problem()
-    fast = Expander(channels=2, channel_gb_per_s=40.0, efficiency=1.0)
-    fabric = build_fabric(
-        FabricSpec(
-            expanders=(fast, fast),
-            host_dram_gb_per_s=100.0,
-            host_capacity_gib=1.0,
-            reduction_gb_per_s=20.0,
-        )
-    )
-    return fabric, work, fractions
+    return _one_table_problem(Expander(channels=2, channel_gb_per_s=40.0, efficiency=1.0))
 
 
 def test_batch_cost_hand_computed_pooled_across_ports_in_the_switch() -> None:
