@@ -17,7 +17,7 @@ def test_simulate_stored_and_fresh_plans(tmp_path: Path) -> None:
     assert stored.exit_code == 0, stored.stderr
     rows = json.loads(stored.stdout)[0]["rows"]
     assert rows[0]["plan"] == "milp"
-    assert {"infaas", "clipper", "cocktail_greedy"} <= {r["plan"] for r in rows}
+    assert {"infaas", "infaas_spot", "clipper_all_models", "cocktail"} <= {r["plan"] for r in rows}
     assert all(0.0 <= r["targets_met_pct"] <= 100.0 for r in rows)
     fresh = run_cli(
         "simulate", scenario, "--runs", "3", "--format", "json", "--interruption-scale", "1000"
