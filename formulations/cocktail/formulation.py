@@ -89,6 +89,7 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
             "cost_usd_per_1k_requests": summary["cost_usd_per_1k_requests"],
             "spot_vm_pct": PERCENT * _spot_share(deployment),
             "ensembles": "; ".join(f"{c.name}: {'+'.join(c.members)}" for c in first),
+            "ensemble_intervals": ensemble_intervals(deployment),
         }
 
     def refit(
@@ -124,6 +125,12 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
             for name, r in reports.items()
         ]
         return [replay_table(rows, runs, seed, view.interruption_rate_scale)]
+
+
+def ensemble_intervals(deployment: CocktailDeployment) -> int:
+    """Intervals in which some class is served by more than one model (0: the plan uses no
+    ensemble at all, only single models)."""
+    return sum(any(len(c.members) > 1 for c in plan.classes) for plan in deployment.intervals)
 
 
 def _spot_share(deployment: CocktailDeployment) -> float:
