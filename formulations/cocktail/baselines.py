@@ -139,7 +139,7 @@ def _best_slack_ms(view: CocktailView, m: int, k: int) -> float:
 def infaas_ensembles(view: CocktailView) -> list[tuple[int, ...]]:
     """INFaaS's rule per class: the least accurate model meeting the accuracy floor and the
     SLO, ties to the smallest latency slack; the most accurate model when none does."""
-    out = []
+    out: list[tuple[int, ...]] = []
     for k, cls in enumerate(view.classes):
         eligible = view.candidates[k].eligible
         single = dict(zip(eligible, _single_accuracy(view, eligible), strict=True))
@@ -289,8 +289,8 @@ def cocktail_deployment(view: CocktailView) -> CocktailDeployment:
         for k, cls in enumerate(view.classes):
             routes = []
             for m in ensembles[k]:
-                pools = plans[m]
-                total = sum(share for _, _, share in pools.values())
+                member_pools = plans[m]
+                total = sum(share for _, _, share in member_pools.values())
                 if total <= 0:  # no load: a zero route keeps the member's place
                     routes.append(
                         Route(
@@ -304,7 +304,7 @@ def cocktail_deployment(view: CocktailView) -> CocktailDeployment:
                         instance_type=view.instances[i],
                         qps=float(load[k]) * share / total,
                     )
-                    for i, (_, _, share) in pools.items()
+                    for i, (_, _, share) in member_pools.items()
                 ]
             classes.append(
                 ClassPlan(

@@ -185,7 +185,7 @@ def _layout(view: CocktailView, deployment: CocktailDeployment) -> _Layout:
         per_class = []
         for c in plan.classes:
             members = tuple(mi[m] for m in c.members)
-            shares = []
+            shares: list[tuple[list[int], np.ndarray]] = []
             for name in c.members:
                 mine = [r for r in c.routes if r.model == name]
                 where = [station[(mi[r.model], ii[r.instance_type])] for r in mine]
