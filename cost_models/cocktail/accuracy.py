@@ -134,26 +134,37 @@ class CorrectnessModel:
     def tie_breaker(self, members: Sequence[int]) -> int:
         return min(members, key=lambda m: self.rank[m])
 
+    def _vote_ok(self, chunk: Sequence[Sequence[int]]) -> np.ndarray:
+        """Whether each subset's vote is right on each pattern (patterns x subsets, bool)."""
+        correct_w = self.patterns * self.weights  # weight of each model where it is right
+        mask = np.zeros((self.patterns.shape[1], len(chunk)))
+        for j, members in enumerate(chunk):
+            mask[list(members), j] = 1.0
+        right = correct_w @ mask
+        total = self.weights @ mask
+        margin = 2.0 * right - total  # right - wrong
+        tie_ok = self.patterns[:, [self.tie_breaker(s) for s in chunk]]
+        tol = 1e-9 * np.maximum(total, 1.0)
+        return np.asarray((margin > tol) | ((np.abs(margin) <= tol) & tie_ok))
+
     def accuracies(self, subsets: Sequence[Sequence[int]]) -> np.ndarray:
         """Vote accuracy (fraction of samples) of each subset (model indices)."""
         out = np.empty(len(subsets))
-        correct_w = self.patterns * self.weights  # weight of each model where it is right
         for start in range(0, len(subsets), _SUBSET_CHUNK):
             chunk = subsets[start : start + _SUBSET_CHUNK]
-            mask = np.zeros((self.patterns.shape[1], len(chunk)))
-            for j, members in enumerate(chunk):
-                mask[list(members), j] = 1.0
-            right = correct_w @ mask
-            total = self.weights @ mask
-            margin = 2.0 * right - total  # right - wrong
-            tie_ok = self.patterns[:, [self.tie_breaker(s) for s in chunk]]
-            tol = 1e-9 * np.maximum(total, 1.0)
-            ok = (margin > tol) | ((np.abs(margin) <= tol) & tie_ok)
-            out[start : start + len(chunk)] = (self.counts @ ok) / self.n_samples
+            out[start : start + len(chunk)] = (self.counts @ self._vote_ok(chunk)) / self.n_samples
         return out
 
     def accuracy(self, members: Sequence[int]) -> float:
         return float(self.accuracies([tuple(members)])[0])
+
+    def importance(self, members: Sequence[int]) -> np.ndarray:
+        """Share of samples on which each member's answer agrees with the ensemble's vote
+        (right when the vote is right, wrong when it is wrong), in ``members`` order:
+        Cocktail's per-model importance, counted on the correctness model."""
+        vote = self._vote_ok([tuple(members)])[:, 0]
+        agree = self.patterns[:, list(members)] == vote[:, None]
+        return np.asarray((self.counts @ agree) / self.n_samples, dtype=float)
 
 
 def enumerate_subsets(eligible: Sequence[int], max_size: int) -> list[tuple[int, ...]]:

@@ -18,7 +18,9 @@ from formulations.cocktail.view import CocktailView
 from formulations.tolerances import NOISE
 from formulations.types import SolveResult
 
-Policy = Literal["milp", "infaas", "clipper", "cocktail_greedy"]
+Policy = Literal[
+    "milp", "infaas", "infaas_spot", "infaas_cocktail", "clipper_all_models", "cocktail"
+]
 """What produced a deployment: the MILP or one of the baselines (``baselines.py``)."""
 
 Name = Annotated[str, Field(min_length=1)]

@@ -12,7 +12,8 @@ Modules (one stage each)
     verify.py       independent verifier and cost of any deployment
     baselines.py    InFaaS, Clipper and Cocktail-greedy as deployments on the same inputs
     tables.py       tables for people
-    simulate.py     seeded spot-failure replay of plans (``planner simulate``)
+    simulate.py     seeded analytic spot-failure check (the cost benchmark's column)
+    replay.py       discrete-event replay on the shared core (``planner simulate``)
     refit.py        ``planner check``: the committed schedule refitted to a changed scenario
                     (its math docstring says what is kept and what re-derived)
 
@@ -33,7 +34,7 @@ from formulations.cocktail.deployment import CocktailDeployment
 from formulations.cocktail.inputs import CocktailInputs
 from formulations.cocktail.intervals import solve_intervals
 from formulations.cocktail.refit import refit
-from formulations.cocktail.simulate import simulate_with_baselines
+from formulations.cocktail.replay import DEFAULT_WINDOW_S, cocktail_rows, replay_all
 from formulations.cocktail.tables import PERCENT, replay_table, tables
 from formulations.cocktail.verify import cost_summary, verify_deployment
 from formulations.cocktail.view import CocktailView, prepare, unreachable_message
@@ -89,6 +90,7 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
             "cost_usd_per_1k_requests": summary["cost_usd_per_1k_requests"],
             "spot_vm_pct": PERCENT * _spot_share(deployment),
             "ensembles": "; ".join(f"{c.name}: {'+'.join(c.members)}" for c in first),
+            "ensemble_intervals": ensemble_intervals(deployment),
         }
 
     def refit(
@@ -109,21 +111,24 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
         solver: MilpSolver,
         options: SimulateOptions,
     ) -> list[Table]:
-        """Spot-failure replay of the plan and of every baseline (see simulate.py)."""
-        options.refuse_unsupported(self.kind)
-        runs, seed = options.runs, options.seed
-        reports = simulate_with_baselines(view, deployment, solver, runs, seed)
-        rows: list[list[float | str]] = [
-            [
-                name,
-                r.requests,
-                PERCENT * r.targets_met_share,
-                PERCENT * r.answered_share,
-                r.spot_interruptions_per_run,
-            ]
-            for name, r in reports.items()
-        ]
-        return [replay_table(rows, runs, seed, view.interruption_rate_scale)]
+        """Discrete-event replay of the plan and of every baseline that has a plan
+        (``replay.py``): the common report's two tables, then Cocktail's own."""
+        options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s"}))
+        deployments = {"milp": deployment}
+        for run in baseline_runs(view, solver):
+            if run.deployment is not None:
+                deployments[run.name] = run.deployment
+        window_s = options.duration_s if options.duration_s is not None else DEFAULT_WINDOW_S
+        report, outcomes = replay_all(
+            view, deployments, options.runs, options.seed, window_s, options.rate_scale
+        )
+        return [*report.tables(), replay_table(cocktail_rows(report, outcomes), window_s)]
+
+
+def ensemble_intervals(deployment: CocktailDeployment) -> int:
+    """Intervals in which some class is served by more than one model (0: the plan uses no
+    ensemble at all, only single models)."""
+    return sum(any(len(c.members) > 1 for c in plan.classes) for plan in deployment.intervals)
 
 
 def _spot_share(deployment: CocktailDeployment) -> float:

@@ -2,7 +2,8 @@
 
 Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 ``max_ensemble_size``, ``min_on_demand_share``, ``interruption_rate_scale``,
-``vm_startup_s``, ``max_vm_changes``, optional price overrides ``on_demand_usd_per_h`` /
+``vm_startup_s``, ``max_vm_changes``, ``[profile]`` (Cocktail's measured profile instead
+of the zoo's), optional price overrides ``on_demand_usd_per_h`` /
 ``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]`` and ``[[classes]]`` (``name``,
 ``slo_ms``, ``accuracy_target``, ``[classes.load]`` with ``qps`` or ``trace``). See
 ``docs/cocktail.md``.
@@ -52,6 +53,20 @@ class CorrectnessSpec(BaseModel):
     )
     seed: int = Field(0, ge=0, le=MAX_SEED)
     vote: VoteRule = VoteRule.MAJORITY
+
+
+class ProfileSpec(BaseModel):
+    """Cocktail's own model profile (``cost_models/cocktail/profile.py``) instead of the
+    zoo's roofline latency and Keras top-1: per-model latency and accuracy, and the server
+    workers per VM from the handle sizes, read from Cocktail's repository files in place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models_csv: DataFile = Field(description="models.csv: model, latency_ms, top1_accuracy")
+    handle_sizes_csv: DataFile = Field(description="handle_sizes_and_concurrency.csv")
+    source_file: str = Field(
+        "modules/naiveSchedule.py", min_length=1, description="rows of this source file"
+    )
 
 
 class LoadSpec(BaseModel):
@@ -117,6 +132,7 @@ class CocktailInputs(BaseModel):
     on_demand_usd_per_h: dict[str, Price] = Field(default_factory=dict)
     spot_usd_per_h: dict[str, Price] = Field(default_factory=dict)
     correctness: CorrectnessSpec = Field(default_factory=CorrectnessSpec)
+    profile: ProfileSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> CocktailInputs:

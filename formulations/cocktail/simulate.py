@@ -40,7 +40,7 @@ class SimulationReport:
     spot_interruptions_per_run: float
 
 
-class _SubsetOk:
+class SubsetOk:
     """Which subsets of an ensemble meet a target (vote accuracy), computed once per
     ensemble and target within one replay."""
 
@@ -89,7 +89,7 @@ def simulate(
     """Replay ``deployment`` ``runs`` times against seeded spot interruptions."""
     rng = np.random.default_rng(seed)
     model_idx, inst_idx = view.model_index, view.instance_index
-    subset_ok = _SubsetOk(view)
+    subset_ok = SubsetOk(view)
     instants = (np.arange(substeps) + 0.5) / substeps * view.interval_h
     met = answered = interruptions = 0.0
     total = view.requests()

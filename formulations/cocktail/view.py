@@ -21,6 +21,7 @@ from cost_models.cocktail.accuracy import (
     monte_carlo_correctness,
     read_correctness_csv,
 )
+from cost_models.cocktail.profile import read_profile
 from cost_models.cocktail.spot import interruption_probability, interruption_rate_per_h
 from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps
 from cost_models.errors import DataError
@@ -192,16 +193,30 @@ def prepare(inputs: CocktailInputs) -> CocktailView:
     zoo = [ZOO[m] for m in inputs.models]
     types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
     observed, planned, requests = _loads(inputs)
+    if inputs.profile is not None:
+        spec_p = inputs.profile
+        profile = read_profile(
+            spec_p.models_csv,
+            spec_p.handle_sizes_csv,
+            spec_p.source_file,
+            inputs.models,
+            inputs.instance_types,
+        )
+        top1 = profile.top1
+        latency = np.array([[profile.latency_ms[m]] * len(types) for m in range(len(zoo))])
+        capacity = np.array(
+            [[profile.capacity_qps(m, i) for i in range(len(types))] for m in range(len(zoo))]
+        )
+    else:
+        top1 = [m.top1 for m in zoo]
+        latency = np.array([[latency_ms(m, t) for t in types] for m in zoo])
+        capacity = np.array([[throughput_qps(m, t) for t in types] for m in zoo])
     spec = inputs.correctness
     if spec.matrix is not None:
         matrix = read_correctness_csv(spec.matrix, inputs.models)
     else:
-        matrix = monte_carlo_correctness(
-            [m.top1 for m in zoo], spec.n_samples, spec.correlation, spec.seed
-        )
+        matrix = monte_carlo_correctness(top1, spec.n_samples, spec.correlation, spec.seed)
     correctness = CorrectnessModel.from_matrix(matrix, spec.vote)
-    latency = np.array([[latency_ms(m, t) for t in types] for m in zoo])
-    capacity = np.array([[throughput_qps(m, t) for t in types] for m in zoo])
     on_demand = np.array(
         [inputs.on_demand_usd_per_h.get(t.name, t.on_demand_usd_per_h) for t in types]
     )

@@ -49,12 +49,19 @@ def test_benchmark_csv_on_a_tiny_scenario(tmp_path: Path) -> None:
         "clipper_status",
         "milp_targets_met_share",
         "cocktail_greedy_targets_met_share",
+        "infaas_cheapest_cost_usd",
+        "infaas_cheapest_spot_cost_usd",
+        "ensemble_intervals",
         "build_s",
         "solve_s",
         "status",
         "gap",
     ):
         assert column in row
+    # INFaaS's own rule with spot allowed is never dearer than on demand only
+    assert float(row["infaas_cheapest_spot_cost_usd"]) <= float(row["infaas_cheapest_cost_usd"])
+    assert int(row["ensemble_intervals"]) >= 0
+    assert "| paper (cost.csv: $80.40 / $55.28) | 1.45 |" in run.stdout
     milp = float(row["milp_cost_usd"])
     assert milp <= float(row["cocktail_greedy_cost_usd"]) + 1e-9
     assert row["infaas_status"] == "feasible"
