@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from numpy.typing import NDArray
 
 from cost_models.batch.arrivals import thinned
@@ -43,7 +42,6 @@ from formulations.types import (
     Verification,
     run_baseline,
 )
-
 
 LAMBDA_COST = ObjectiveSpec("plan_cost", UNIT_USD, Sense.MINIMIZE)
 LATENCY = ObjectiveSpec("mean_hourly_percentile_latency", UNIT_MS, Sense.MINIMIZE)
