@@ -95,7 +95,7 @@ def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float], dict[str, 
                     config.timeout_s,
                     round(figures.latency_ms, 1),
                     round(figures.cost_per_request_usd * USD_PER_MILLION, 4),
-                    figures.latency_ms <= view.inputs.slo_ms,
+                    figures.latency_ms <= view.inputs.slo_limit_ms,
                 ]
             )
         totals[name] = total

@@ -75,11 +75,11 @@ def no_batching(view: BatchView) -> BatchDeployment:
         outcome = buffer_outcome(hour.arrivals, 1, timeout_s)
         latency = latency_percentile_ms(outcome, service_ms, view.quantile, view.cold)
         concurrency = hour.rate_qps * service_ms[:, 0] / MS_PER_S
-        ok = (latency <= view.inputs.slo_ms) & (concurrency <= view.inputs.max_concurrency)
+        ok = (latency <= view.inputs.slo_limit_ms) & (concurrency <= view.inputs.max_concurrency)
         if not ok.any():
             raise InfeasibleError(
                 f"hour {h}: no memory size meets {view.inputs.percentile} <= "
-                f"{view.inputs.slo_ms:g} ms without batching (best {latency.min():.1f} ms)"
+                f"{view.inputs.slo_limit_ms:g} ms without batching (best {latency.min():.1f} ms)"
             )
         per_request = cost_per_request_usd(outcome, service_ms, memory, view.price_usd_per_gb_s)
         cost = np.where(ok, per_request, np.inf)
@@ -108,14 +108,14 @@ def batch_released_rule(view: BatchView) -> BatchDeployment:
             cost = paper_cost_per_request_usd(
                 outcome, service_ms, memory, view.quantile, view.price_usd_per_gb_s
             )
-            cost = np.where(latency < view.inputs.slo_ms, cost, np.inf)
+            cost = np.where(latency < view.inputs.slo_limit_ms, cost, np.inf)
             m = int(np.argmin(cost))
             if np.isfinite(cost[m]) and (best is None or cost[m] < best[0]):
                 best = (float(cost[m]), m, float(timeout_s))
         if best is None:
             raise InfeasibleError(
                 f"hour {h}: no (M, T) with B = {batch} meets {view.inputs.percentile} <= "
-                f"{view.inputs.slo_ms:g} ms"
+                f"{view.inputs.slo_limit_ms:g} ms"
             )
         configs.append(
             HourConfig(memory_mb=int(memory[best[1]]), batch_size=batch, timeout_s=best[2])

@@ -20,33 +20,12 @@ from cost_models.batch.vm import cheapest_cover
 from cost_models.cloud import INSTANCES
 from formulations.batch.deployment import BatchDeployment, HourConfig
 from formulations.batch.milp import solve_plan
-from formulations.batch.verify import count_changes, evaluate, hour_figures, verify
+from formulations.batch.verify import count_changes, hour_figures, verify
 from formulations.batch.view import BatchView
 from formulations.types import ExitCode
-from tests.batch.helpers import solver, tiny_batch, view_of, write
+from tests.batch.helpers import OFFERS, solver, tiny_batch, tiny_hybrid, view_of, write
 from tests.conftest import run_cli
 from tests.tampering import outcomes, unexplained_passes
-
-OFFERS = [
-    {"instance_type": "c5.xlarge", "market": "on_demand", "max_count": 1},
-    {"instance_type": "c5.xlarge", "market": "spot", "max_count": 1},
-]
-
-
-def tiny_hybrid(**overrides: Any) -> dict[str, Any]:
-    """Three hours (12, 20, 30 requests/s), a 2 x 2 x 2 Lambda grid, shares step 0.25, one
-    on-demand and one spot c5.xlarge (about 14.4 requests/s each within 4 s)."""
-    document = tiny_batch(
-        grid={"memory_mb": [2048, 3008], "batch_sizes": [2, 4], "timeouts_s": [0.06, 0.1]},
-        arrivals={
-            "rate_qps": [12.0, 20.0, 30.0],
-            "scv": [1.0, 3.0, 2.0],
-            "lag1_autocorrelation": [0.0, 0.2, 0.1],
-        },
-        hybrid={"lambda_share_step": 0.25, "vms": [dict(o) for o in OFFERS]},
-    )
-    document.update(overrides)
-    return document
 
 
 def _choices(view: BatchView, h: int) -> list[HourConfig]:
