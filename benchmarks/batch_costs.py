@@ -41,7 +41,7 @@ from cost_models.batch.simulate import replay  # noqa: E402
 from formulations.batch.deployment import BatchDeployment  # noqa: E402
 from formulations.batch.inputs import BatchInputs  # noqa: E402
 from formulations.batch.milp import solve_plan  # noqa: E402
-from formulations.batch.tables import USD_PER_MILLION  # noqa: E402
+from formulations.batch.tables import USD_PER_MILLION, vm_text  # noqa: E402
 from formulations.batch.verify import hour_figures  # noqa: E402
 from formulations.batch.view import BatchView, prepare  # noqa: E402
 from formulations.types import SolverSettings  # noqa: E402
@@ -59,6 +59,9 @@ COLUMNS = [
     "latency_p_ms",
     "cost_per_million_usd",
     "meets_slo",
+    "lambda_share",
+    "vm_counts",
+    "vm_cost_usd",
 ]
 CALIBRATED = PerformanceModel(760.0, 340.0, 925.0, 0.998)  # scenarios/batch/poisson_hour.toml
 VALIDATION_MEMORY_MB = 3008.0
@@ -67,7 +70,9 @@ MODEL_TOLERANCE_PERCENT = 5.0  # issue 15: percentile error within 5% of the rep
 LATENCY_EPS_MS = 1e-6  # float slack when a replayed latency equals the analytic atom
 
 
-def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float], dict[str, str]]:
+def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float | None], dict[str, str], str]:
+    """Per-hour rows of the plan and of every baseline, each planner's verified objective
+    (None without a plan), its status, and the objective's unit."""
     plan = planner.solve(path)
     scenario = planner.load_scenario(path)
     view = scenario.formulation.prepare(scenario.inputs)
@@ -75,16 +80,19 @@ def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float], dict[str, 
     assert isinstance(plan.deployment, BatchDeployment)
     deployments: dict[str, BatchDeployment] = {"planner": plan.deployment}
     statuses = {"planner": plan.status.value}
+    objectives: dict[str, float | None] = {"planner": plan.objective.value}
     for baseline in plan.baselines:
         statuses[baseline.name] = baseline.status
+        objectives[baseline.name] = baseline.objective
         if isinstance(baseline.deployment, BatchDeployment):
             deployments[baseline.name] = baseline.deployment
-    rows, totals = [], {}
+    rows = []
     for name, deployment in deployments.items():
-        total = 0.0
         for h, (hour, config) in enumerate(zip(view.hours, deployment.hours, strict=True)):
             figures = hour_figures(view, hour, config)
-            total += figures.cost_usd
+            meets = figures.latency_ms <= view.inputs.slo_limit_ms and (
+                figures.vm_capacity_qps >= figures.vm_load_qps * (1 - 1e-9)
+            )
             rows.append(
                 [
                     path.stem,
@@ -95,11 +103,13 @@ def plan_rows(path: Path) -> tuple[list[list[Any]], dict[str, float], dict[str, 
                     config.timeout_s,
                     round(figures.latency_ms, 1),
                     round(figures.cost_per_request_usd * USD_PER_MILLION, 4),
-                    figures.latency_ms <= view.inputs.slo_ms,
+                    meets,
+                    config.lambda_share,
+                    vm_text(config.vms),
+                    round(figures.vm_cost_usd, 4),
                 ]
             )
-        totals[name] = total
-    return rows, totals, statuses
+    return rows, objectives, statuses, plan.objective.unit
 
 
 def validation(requests: int) -> list[list[Any]]:
@@ -165,13 +175,15 @@ def main() -> None:
     args = parser.parse_args()
 
     all_rows: list[list[Any]] = []
-    print("scenario | planner | status | total cost USD | baseline / plan")
+    print("scenario | planner | status | objective | baseline / plan")
     for path in SCENARIOS:
-        rows, totals, statuses = plan_rows(path)
+        rows, objectives, statuses, unit = plan_rows(path)
         all_rows += rows
-        for name, total in totals.items():
-            ratio = total / totals["planner"]
-            print(f"{path.stem} | {name} | {statuses[name]} | {total:.4f} | {ratio:.3f}")
+        plan_value = objectives["planner"]
+        assert plan_value is not None
+        for name, value in objectives.items():
+            shown = "-" if value is None else f"{value:.4f} {unit} | {value / plan_value:.3f}"
+            print(f"{path.stem} | {name} | {statuses[name]} | {shown}")
     if args.csv:
         write_csv_atomic(args.csv, [dict(zip(COLUMNS, r, strict=True)) for r in all_rows], COLUMNS)
 

@@ -116,6 +116,20 @@ def poisson(rate_qps: float) -> MAP:
     return MAP(np.array([[-rate_qps]]), np.array([[rate_qps]]))
 
 
+def thinned(arrivals: MAP, share: float) -> MAP:
+    """The arrivals a Bernoulli split sends one way with probability ``share`` (0 < share <= 1).
+
+    Every arrival of ``arrivals`` is routed independently, with probability ``share``, to
+    this stream. An arrival transition kept (rate ``share d1``) emits; one sent elsewhere
+    (rate ``(1 - share) d1``) only changes the phase, so the split stream is again a MAP:
+    ``d0' = d0 + (1 - share) d1``, ``d1' = share d1`` (same phases, generator unchanged, rate
+    ``share`` times the rate). Poisson at rate lam thins to Poisson at ``share lam``.
+    """
+    if not 0 < share <= 1:
+        raise DataError(None, "lambda_share", f"a share in (0, 1], got {share}")
+    return MAP(arrivals.d0 + (1.0 - share) * arrivals.d1, share * arrivals.d1)
+
+
 def correlated_h2(p: float, mean1_s: float, mean2_s: float, gamma: float) -> MAP:
     """The MAP(2) of the module docstring: H2(p, mean1_s, mean2_s) marginal, correlation g."""
     pi = np.array([p, 1.0 - p])

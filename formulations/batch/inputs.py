@@ -2,7 +2,11 @@
 
 Keys (units in names; see ``docs/batch.md``):
 
-* ``percentile`` (``p90``, ``p95``, ``p99``) and ``slo_ms``: the latency SLO per hour;
+* ``percentile`` (``p90``, ``p95``, ``p99``) and ``slo_ms``: the latency SLO per hour
+  (optional with ``objective = "latency"``, where it is an extra limit);
+* ``objective``: ``"cost"`` (default: the cheapest plan within the SLO) or ``"latency"``
+  (the dual: the lowest request-weighted mean of the hourly percentile latency within a
+  cost budget, ``budget_usd_per_h`` for every interval or ``budget_usd`` for the trace);
 * ``architecture`` (``x86`` or ``arm``): the Lambda GB-s price;
 * ``time_step_s``: the buffer's time grid (every timeout a whole number of steps; waits are
   exact to half a step);
@@ -19,7 +23,13 @@ Keys (units in names; see ``docs/batch.md``):
   ``lag1_autocorrelation`` (a balanced-means MAP(2)); or ``maps`` (a list of ``{d0, d1}``
   per hour); or ``inter_arrivals`` (CSV ``hour,inter_arrival_s``, a MAP(2) fitted per
   hour by three moments and lag-1 autocorrelation). ``duration_h`` is the length of each
-  interval (default 1 h).
+  interval (default 1 h);
+* ``[hybrid]``: provisioned VMs next to Lambda (MArk-style): ``vms``, a list of offers
+  (``instance_type`` from ``cost_models/cloud.py``, ``market`` ``on_demand`` or ``spot``,
+  ``max_count``, optional ``price_usd_per_h`` and, for spot, ``interruption_rate_per_h``),
+  their service time (``model``, ``precision``, ``runtime`` of the calibrated performance
+  model, or ``service_table``, a CSV ``instance_type,batch_size,service_ms``) at
+  ``vm_batch_sizes``, ``max_utilization`` and ``lambda_share_step`` (the split grid).
 """
 
 from __future__ import annotations
@@ -30,6 +40,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.batch.aws_lambda import MEMORY_MAX_MB, MEMORY_MIN_MB
+from cost_models.cloud import INSTANCES
+from cost_models.perf.catalog import model_names
+from cost_models.perf.hardware import Runtime
 from formulations.types import DataFile
 
 RANGE_TOL = 1e-9  # slack (in the range's unit) when including ``stop`` in a float range
@@ -42,6 +55,10 @@ MAX_INTERVALS = 24 * 31  # hours of arrivals (a month; the shipped days have 24)
 # A bound on a rate, requests/s: 1,000 concurrent executions (AWS's default quota) of 1 ms
 # each serve 1e6 requests/s one at a time; 1e7 leaves room for batches of 10.
 MAX_RATE_QPS = 1e7
+MAX_VMS_PER_OFFER = 1000  # VMs of one offer per interval
+MAX_VM_OFFERS = 8  # instance type x market pairs
+MAX_SPLITS = 100  # Lambda shares on the split grid: 1 / lambda_share_step
+MAX_VM_BATCH_SIZE = 1024  # requests per VM batch
 
 
 class Range(BaseModel):
@@ -182,11 +199,73 @@ class ArrivalsSpec(BaseModel):
         return self
 
 
+class VmOfferSpec(BaseModel):
+    """One instance type in one market, and how many of it may run per interval."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    instance_type: str
+    market: Literal["on_demand", "spot"] = "on_demand"
+    max_count: int = Field(strict=True, ge=0, le=MAX_VMS_PER_OFFER)
+    price_usd_per_h: float | None = Field(None, gt=0)  # default: the catalog's price
+    interruption_rate_per_h: float | None = Field(None, ge=0, le=1000)  # spot only
+
+    @model_validator(mode="after")
+    def _known(self) -> VmOfferSpec:
+        if self.instance_type not in INSTANCES:
+            raise ValueError(
+                f"instance_type: one of {', '.join(sorted(INSTANCES))} (got {self.instance_type!r})"
+            )
+        if self.market == "on_demand" and self.interruption_rate_per_h is not None:
+            raise ValueError("interruption_rate_per_h: only for market = 'spot'")
+        return self
+
+
+class HybridSpec(BaseModel):
+    """Provisioned VMs carrying part of the load, Lambda the rest (a Bernoulli split)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    vms: list[VmOfferSpec] = Field(min_length=1, max_length=MAX_VM_OFFERS)
+    model: str = "keras_resnet50v2"
+    precision: Literal["fp32", "tf32", "fp16"] = "fp32"
+    runtime: Runtime = Runtime.KERAS
+    service_table: DataFile | None = None
+    vm_batch_sizes: list[int] = Field([1, 2, 4, 8, 16], min_length=1)
+    max_utilization: float = Field(0.8, gt=0, le=1)
+    lambda_share_step: float = Field(0.1, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> HybridSpec:
+        if self.service_table is None and self.model not in model_names():
+            raise ValueError(f"model: one of {', '.join(model_names())} (got {self.model!r})")
+        if min(self.vm_batch_sizes) < 1 or max(self.vm_batch_sizes) > MAX_VM_BATCH_SIZE:
+            raise ValueError(f"vm_batch_sizes: integers 1..{MAX_VM_BATCH_SIZE}")
+        splits = 1.0 / self.lambda_share_step
+        if abs(splits - round(splits)) > 1e-9 or round(splits) > MAX_SPLITS:
+            raise ValueError(
+                f"lambda_share_step: 1 / n for an integer n <= {MAX_SPLITS} (got "
+                f"{self.lambda_share_step:g})"
+            )
+        names = [(vm.instance_type, vm.market) for vm in self.vms]
+        if len(set(names)) != len(names):
+            raise ValueError("vms: each (instance_type, market) once")
+        return self
+
+    def shares(self) -> list[float]:
+        """The split grid: Lambda's share of the requests, 0, step, ..., 1."""
+        n = round(1.0 / self.lambda_share_step)
+        return [k / n for k in range(n + 1)]
+
+
 class BatchInputs(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     percentile: Literal["p90", "p95", "p99"] = "p95"
-    slo_ms: float = Field(gt=0)
+    slo_ms: float | None = Field(None, gt=0)
+    objective: Literal["cost", "latency"] = "cost"
+    budget_usd_per_h: float | None = Field(None, gt=0)
+    budget_usd: float | None = Field(None, gt=0)
     architecture: Literal["x86", "arm"] = "x86"
     time_step_s: float = Field(0.01, gt=0)
     max_config_changes: int | None = Field(None, ge=0)
@@ -196,6 +275,29 @@ class BatchInputs(BaseModel):
     grid: GridSpec
     service: ServiceSpec
     arrivals: ArrivalsSpec
+    hybrid: HybridSpec | None = None
+
+    @property
+    def slo_limit_ms(self) -> float:
+        """The latency limit every interval must meet (none: infinite, latency mode)."""
+        return float("inf") if self.slo_ms is None else self.slo_ms
+
+    @model_validator(mode="after")
+    def _objective(self) -> BatchInputs:
+        budgets = [b is not None for b in (self.budget_usd_per_h, self.budget_usd)]
+        if self.objective == "cost":
+            if self.slo_ms is None:
+                raise ValueError("slo_ms: required with objective = 'cost'")
+            if any(budgets):
+                raise ValueError("budget_usd_per_h and budget_usd go with objective = 'latency'")
+        else:
+            if sum(budgets) != 1:
+                raise ValueError(
+                    "objective = 'latency': exactly one of budget_usd_per_h, budget_usd"
+                )
+            if self.hybrid is not None:
+                raise ValueError("objective = 'latency' plans Lambda alone (no [hybrid])")
+        return self
 
     @model_validator(mode="after")
     def _bounded(self) -> BatchInputs:

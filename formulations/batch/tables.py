@@ -12,24 +12,31 @@ USD_PER_MILLION = 1e6
 
 def plan_table(view: BatchView, deployment: BatchDeployment) -> Table:
     p = view.inputs.percentile
+    hybrid = view.hybrid is not None
     rows = []
     for h, (hour, config) in enumerate(zip(view.hours, deployment.hours, strict=True)):
         figures = hour_figures(view, hour, config)
-        rows.append(
-            [
-                h,
-                round(hour.rate_qps, 3),
-                config.memory_mb,
-                config.batch_size,
-                config.timeout_s,
-                round(figures.mean_batch_size, 3),
-                round(figures.latency_ms, 1),
-                view.inputs.slo_ms,
-                round(figures.concurrency, 2),
-                round(figures.cost_per_request_usd * USD_PER_MILLION, 4),
-                round(figures.cost_usd, 4),
+        row: list[object] = [
+            h,
+            round(hour.rate_qps, 3),
+            config.memory_mb,
+            config.batch_size,
+            config.timeout_s,
+            round(figures.mean_batch_size, 3),
+            round(figures.latency_ms, 1),
+            view.inputs.slo_ms,
+            round(figures.concurrency, 2),
+            round(figures.cost_per_request_usd * USD_PER_MILLION, 4),
+            round(figures.cost_usd, 4),
+        ]
+        if hybrid:
+            row += [
+                config.lambda_share,
+                vm_text(config.vms),
+                round(figures.vm_capacity_qps, 2),
+                round(figures.vm_cost_usd, 4),
             ]
-        )
+        rows.append(row)
     columns = [
         "hour",
         "rate_qps",
@@ -43,7 +50,15 @@ def plan_table(view: BatchView, deployment: BatchDeployment) -> Table:
         "cost_per_million_usd",
         "cost_usd",
     ]
-    return Table("Lambda configuration per interval", columns, rows)
+    if hybrid:
+        columns += ["lambda_share", "vms", "vm_capacity_qps", "vm_cost_usd"]
+    title = "Lambda and VMs per interval" if hybrid else "Lambda configuration per interval"
+    return Table(title, columns, rows)
+
+
+def vm_text(vms: dict[str, int]) -> str:
+    """VM counts as ``type:market=count`` joined by ``;`` (empty without VMs)."""
+    return ";".join(f"{name}={count}" for name, count in sorted(vms.items()) if count)
 
 
 def arrivals_table(view: BatchView) -> Table:

@@ -51,6 +51,28 @@ def tiny_batch(**overrides: Any) -> dict[str, Any]:
     return document
 
 
+OFFERS = [
+    {"instance_type": "c5.xlarge", "market": "on_demand", "max_count": 1},
+    {"instance_type": "c5.xlarge", "market": "spot", "max_count": 1},
+]
+
+
+def tiny_hybrid(**overrides: Any) -> dict[str, Any]:
+    """Three hours (12, 20, 30 requests/s), a 2 x 2 x 2 Lambda grid, shares step 0.25, one
+    on-demand and one spot c5.xlarge (about 14.4 requests/s each within 4 s)."""
+    document = tiny_batch(
+        grid={"memory_mb": [2048, 3008], "batch_sizes": [2, 4], "timeouts_s": [0.06, 0.1]},
+        arrivals={
+            "rate_qps": [12.0, 20.0, 30.0],
+            "scv": [1.0, 3.0, 2.0],
+            "lag1_autocorrelation": [0.0, 0.2, 0.1],
+        },
+        hybrid={"lambda_share_step": 0.25, "vms": [dict(o) for o in OFFERS]},
+    )
+    document.update(overrides)
+    return document
+
+
 def write(tmp_path: Path, document: dict[str, Any], name: str = "tiny.toml") -> Path:
     return write_scenario(tmp_path / name, document)
 

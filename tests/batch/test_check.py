@@ -24,7 +24,7 @@ from formulations.batch.deployment import BatchDeployment
 from formulations.batch.verify import hour_figures
 from formulations.types import ExitCode
 from planner.engine import prepared_view
-from tests.batch.helpers import tiny_batch
+from tests.batch.helpers import tiny_batch, tiny_hybrid
 from tests.conftest import ROOT, run_cli, to_toml
 from tests.tampering import outcomes, unexplained_passes
 
@@ -148,3 +148,30 @@ def test_no_tampered_plan_passes(tmp_path: Path) -> None:
     assert codes <= {ExitCode.OK, ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE}, found
     assert {ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE} <= codes
     assert len(found) >= 40
+
+
+# ------------------------------------------------------------------ hybrid plans
+def test_hybrid_plan_refit_keeps_shares_and_vms(tmp_path: Path) -> None:
+    scenario = planner.scenario_from_dict(tiny_hybrid(), file="hybrid.toml")
+    plan = planner.solve(scenario, baselines=False)
+    saved = tmp_path / "plan.json"
+    saved.write_text(plan.to_json())
+    assert_passes(planner.check(saved, scenario))
+    # 30% more requests: an hour whose VMs then carry less than what Lambda leaves them
+    # is a VM capacity shortfall (required: the new VM load; available: the fleet's).
+    document = tiny_hybrid()
+    document["arrivals"]["rate_qps"] = [1.3 * r for r in document["arrivals"]["rate_qps"]]
+    changed = planner.scenario_from_dict(document, file="changed.toml")
+    report = planner.check(saved, changed)
+    view = prepared_view(changed)
+    expected = {}
+    for h, (hour, config) in enumerate(zip(view.hours, deployment_of(plan).hours, strict=True)):
+        figures = hour_figures(view, hour, config)
+        if figures.vm_load_qps > figures.vm_capacity_qps:
+            expected[f"hour {h} VM capacity"] = (figures.vm_load_qps, figures.vm_capacity_qps)
+    assert expected, "the test needs an hour whose VMs are short"
+    found = {s.what: (s.required, s.available) for s in report.shortfalls if "VM" in s.what}
+    assert found.keys() == expected.keys()
+    for what, (required, available) in expected.items():
+        assert found[what] == pytest.approx((required, available))
+    assert report.exit_code is ExitCode.INFEASIBLE
