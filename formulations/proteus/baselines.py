@@ -285,7 +285,12 @@ def sommelier_pins(view: ProteusView, plan: ProteusDeployment) -> dict[tuple[str
     return family_devices(view, start)
 
 
-def sommelier(view: ProteusView, solver: MilpSolver, plan: ProteusDeployment) -> ProteusDeployment:
+def sommelier(
+    view: ProteusView, solver: MilpSolver, plan: ProteusDeployment
+) -> ProteusDeployment | None:
+    """None when its published starting allocation does not fit the cluster."""
+    if over_cluster(view, "sommelier"):
+        return None
     restriction = Restriction(family_devices=sommelier_pins(view, plan))
     window = partial(milp_window, view, solver, restriction, "Sommelier", view.sommelier_levels)
     return replanned(view, window)
@@ -300,6 +305,15 @@ def static_note(view: ProteusView, name: str) -> str:
     return "; allocation derived: restricted MILP on the trace's mean demand"
 
 
+def over_cluster(view: ProteusView, name: str) -> str:
+    """Why a published allocation does not fit the scenario's cluster ('' when it does)."""
+    for d, count in view.device_count.items():
+        used = sum(n for (dd, _), n in view.static.get(name, {}).items() if dd == d)
+        if used > count:
+            return f"the published allocation uses {used} {d} devices, the cluster has {count}"
+    return ""
+
+
 def baselines(
     view: ProteusView, solver: MilpSolver, plan: ProteusDeployment
 ) -> list[BaselineRun[ProteusDeployment]]:
@@ -311,10 +325,17 @@ def baselines(
             SOURCES[name] + static_note(view, name),
             partial(static_deployment, view, solver, name),
         )
+        if not (excess := over_cluster(view, name))
+        else run_baseline(name, SOURCES[name] + static_note(view, name), lambda: None, excess)
         for name in CLIPPER
     ]
     runs.append(
-        run_baseline("sommelier", SOURCES["sommelier"], partial(sommelier, view, solver, plan))
+        run_baseline(
+            "sommelier",
+            SOURCES["sommelier"],
+            partial(sommelier, view, solver, plan),
+            over_cluster(view, "sommelier"),
+        )
     )
     runs.append(run_baseline("infaas", SOURCES["infaas"], partial(infaas_greedy, view)))
     return runs

@@ -386,8 +386,8 @@ def load_static(
     """Each named allocation's ``required_predictors``: (device type, variant) -> devices.
 
     Raises :class:`InputError` naming the CSV (and line) when a named ``source_file`` has
-    no entries, or an entry names an unknown device type or variant, or a device type's
-    devices exceed the cluster's."""
+    no entries, or an entry names an unknown device type or variant. An allocation with
+    more devices of a type than the cluster has is the baselines' to refuse."""
     wanted = {
         name: source
         for name, source in (
@@ -431,15 +431,6 @@ def load_static(
             raise InputError(
                 spec.path, f"static_allocations.{name}", "required_predictors rows", source
             )
-        for d, count in device_count.items():
-            used = sum(n for (dd, _), n in out[name].items() if dd == d)
-            if used > count:
-                raise InputError(
-                    spec.path,
-                    f"static_allocations.{name}",
-                    f"at most {count} {d} devices (the cluster's)",
-                    used,
-                )
     return out
 
 

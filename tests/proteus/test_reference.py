@@ -39,10 +39,11 @@ def test_paper_cluster_first_windows() -> None:
     }
     assert {"t5-large", "gpt2-medium", "gpt2-large", "gpt2-xl"} <= unplaceable
     assert all(w.beta == pytest.approx(1.05) for w in deployment(plan).windows)  # far from full
-    assert_no_baseline_dominates(plan)
+    # Clipper-HA's published allocation hosts gpt2 only where it cannot meet SLO / 2
+    assert_no_baseline_dominates(plan, frozenset({"clipper_ha"}))
 
 
-def assert_no_baseline_dominates(plan: Plan) -> None:
+def assert_no_baseline_dominates(plan: Plan, infeasible: frozenset[str] = frozenset()) -> None:
     """Every baseline is verified feasible, and in no window where the plan sheds nothing
     (beta >= 1) does one serve a higher effective accuracy (shed demand counting 0) with
     at least the plan's headroom: the plan maximises accuracy at its beta, and any plan
@@ -50,7 +51,8 @@ def assert_no_baseline_dominates(plan: Plan) -> None:
     assert isinstance(plan.deployment, ProteusDeployment)
     assert [b.name for b in plan.baselines] == ["clipper_ha", "clipper_la", "sommelier", "infaas"]
     for baseline in plan.baselines:
-        assert baseline.status == "feasible", (baseline.name, baseline.violations)
+        expected = "infeasible" if baseline.name in infeasible else "feasible"
+        assert baseline.status == expected, (baseline.name, baseline.violations)
         assert isinstance(baseline.deployment, ProteusDeployment)
         for ours, theirs in zip(deployment(plan).windows, baseline.deployment.windows, strict=True):
             assert ours.effective_accuracy_served == pytest.approx(ours.effective_accuracy)
