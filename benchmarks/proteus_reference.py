@@ -250,23 +250,26 @@ def paper_table(
     ]
     ours, theirs = reference["milp"], shipped.get("milp")
     missing = "no plan" if shipped else "not run"
-    for name in BASELINES:
-        a, b = reference.get(name), shipped.get(name)
-        here = ratio(a.shed_pct, ours.shed_pct) if a and ours else "no plan"
-        there = ratio(b.shed_pct, theirs.shed_pct) if b and theirs else missing
-        lines.append(
-            f"| shed ({name}) | SLO timeouts 2-10x | {here} | {there} | fluid capacity model "
-            "(what exceeds a placement's capacity is shed), not a queueing replay; see "
-            "proteus_replay.py for timeouts |"
-        )
-    for name in BASELINES:
-        a, b = reference.get(name), shipped.get(name)
-        here = ratio(a.accuracy_drop, ours.accuracy_drop) if a and ours else "no plan"
-        there = ratio(b.accuracy_drop, theirs.accuracy_drop) if b and theirs else missing
-        lines.append(
-            f"| accuracy drop of served queries ({name}) | up to 3x | {here} | {there} | "
-            "same definition (100 - mean normalised accuracy served); planned, not replayed |"
-        )
+    metrics = (
+        (
+            "shed",
+            "SLO timeouts 2-10x",
+            "fluid capacity model (what exceeds a placement's capacity is shed), not a "
+            "queueing replay; see proteus_replay.py for timeouts",
+        ),
+        (
+            "accuracy_drop",
+            "accuracy drop up to 3x",
+            "same definition (100 - mean normalised accuracy served); planned, not replayed",
+        ),
+    )
+    for metric, paper, differs in metrics:
+        for name in BASELINES:
+            a, b = reference.get(name), shipped.get(name)
+            field = "shed_pct" if metric == "shed" else metric
+            here = ratio(getattr(a, field), getattr(ours, field)) if a and ours else "no plan"
+            there = ratio(getattr(b, field), getattr(theirs, field)) if b and theirs else missing
+            lines.append(f"| {metric} ({name}) | {paper} | {here} | {there} | {differs} |")
     return lines
 
 
