@@ -10,12 +10,18 @@ verifies the plan and every baseline independently. Columns: ``instance`` (key i
 instances.json), ``objective`` (min over models of throughput / weight, requests/s),
 ``throughput_qps_<i>`` per model in instance order, ``np_objective`` and
 ``dart_r_objective`` (the engine's verified baseline objectives; empty unless feasible),
+``dart_r_authors_objective`` (the authors' published DART-r plan of the instance, its
+planned throughput from ``dart_r_published_plans.csv``; empty for the ablation set, which
+has none) and ``dart_r_authors_within_ppipe`` (the check that their plan's objective is at
+most our PPipe optimum: every DART-r plan is a plan of PPipe's MILP, so a published
+objective above our optimum would mean our cost model serves less than theirs),
 ``low_class_gpu_share``, ``prepare_s`` (chunk tables and design enumeration), ``build_s``
 (model building: the engine's solve stage minus the solver), ``solve_s`` (the planning
 solves only, not the baselines; wall clock), ``status``, ``termination``, ``gap``, and
 ``plan_cpu_s`` (process CPU time of the whole plan, baselines included: on a shared
 machine it moves far less than wall-clock times). A summary (median and max solve time,
-optimality count, PPipe / NP and PPipe / DART-r ratios) goes to stdout.
+optimality count, PPipe / NP and PPipe / DART-r ratios, ours and the authors') and the
+paper-vs-ours table go to stdout.
 
 Without the reference data it prints one line saying what is missing and where it comes
 from, and exits with code 3 (the project's code for "reference data absent" in benchmarks).
@@ -34,12 +40,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from formulations.ppipe.baselines import PublishedDartR, published_dart_r  # noqa: E402
 from formulations.ppipe.deployment import PPipeDeployment  # noqa: E402
 from formulations.ppipe.inputs import load_instances  # noqa: E402
+from formulations.tolerances import leq  # noqa: E402
 from planner.plan import Plan, write_csv_atomic  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
 REFERENCE_ABSENT = 3  # exit code of every benchmark whose reference data is absent
+DART_R_PLANS = "dart_r_published_plans.csv"
+# PPipe paper (USENIX ATC '25) planned-throughput ratios, as issue 11 quotes them.
+PAPER_PPIPE_OVER_DART_R = "1.39-1.40"
 
 
 # Same HiGHS setting as the shipped PPipe scenarios: restarts after root presolve double the
@@ -72,7 +83,11 @@ def _baseline_objective(plan: Plan, name: str) -> float | None:
 
 
 def run_instance(
-    key: str, mode: str, time_limit_s: float | None, reference: Path = REFERENCE
+    key: str,
+    mode: str,
+    time_limit_s: float | None,
+    reference: Path = REFERENCE,
+    authors: PublishedDartR | None = None,
 ) -> dict[str, Any]:
     started = time.process_time()
     plan = planner.solve(scenario(key, mode, time_limit_s, reference))
@@ -85,6 +100,10 @@ def run_instance(
     row.update(
         np_objective=_baseline_objective(plan, "np"),
         dart_r_objective=_baseline_objective(plan, "dart_r"),
+        dart_r_authors_objective=authors.objective if authors else None,
+        dart_r_authors_within_ppipe=(
+            str(leq(authors.objective, plan.objective.value)).lower() if authors else None
+        ),
         low_class_gpu_share=deployment.low_class_gpu_share,
         prepare_s=plan.timing.prepare_s,
         build_s=plan.timing.build_s,
@@ -97,11 +116,20 @@ def run_instance(
     return row
 
 
+def _ratios(rows: list[dict[str, Any]], column: str) -> list[float]:
+    return [row["objective"] / row[column] for row in rows if row.get(column)]
+
+
+def _span(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
 def summary(rows: list[dict[str, Any]]) -> str:
     times = [row["solve_s"] for row in rows]
     optimal = sum(row["status"] == "optimal" for row in rows)
-    np_ratio = [row["objective"] / row["np_objective"] for row in rows if row["np_objective"]]
-    dart = [row["objective"] / row["dart_r_objective"] for row in rows if row["dart_r_objective"]]
+    np_ratio = _ratios(rows, "np_objective")
     gaps = [row["gap"] for row in rows]
     return (
         f"{len(rows)} instances, {optimal} proven optimal (max gap {max(gaps):.2e}); "
@@ -112,8 +140,34 @@ def summary(rows: list[dict[str, Any]]) -> str:
         f"max {max(r['plan_cpu_s'] for r in rows):.3f}; "
         f"PPipe/NP median {statistics.median(np_ratio):.3f} "
         f"(min {min(np_ratio):.3f}, max {max(np_ratio):.3f}); "
-        f"PPipe/DART-r median {statistics.median(dart):.3f}"
+        f"PPipe/DART-r (ours) median {_span(_ratios(rows, 'dart_r_objective'))}; "
+        f"PPipe/DART-r (authors') median {_span(_ratios(rows, 'dart_r_authors_objective'))}"
     )
+
+
+def paper_table(rows: list[dict[str, Any]], name: str) -> list[str]:
+    """PPipe / DART-r: the paper's, ours with the authors' DART-r plans, ours with our
+    DART-r, each a ratio of planned throughputs on the paper's instances."""
+    authors = _ratios(rows, "dart_r_authors_objective")
+    ours = _ratios(rows, "dart_r_objective")
+    stronger = [
+        row["dart_r_objective"] / row["dart_r_authors_objective"]
+        for row in rows
+        if row.get("dart_r_objective") and row.get("dart_r_authors_objective")
+    ]
+    outside = sum(row.get("dart_r_authors_within_ppipe") == "false" for row in rows)
+    return [
+        f"| {name}: planned throughput ratio | paper | ours, paper inputs | what differs |",
+        "| --- | --- | --- | --- |",
+        f"| PPipe / DART-r (authors' DART-r plans) | {PAPER_PPIPE_OVER_DART_R} | "
+        f"{_span(authors)} | same instances and plans; PPipe plan ours (equal to the "
+        "authors' on all 72) |",
+        f"| PPipe / DART-r (our DART-r) | {PAPER_PPIPE_OVER_DART_R} | {_span(ours)} | our "
+        "DART-r splits units and surplus GPUs among models with a joint MILP; theirs "
+        "splits GPUs from the NP plan first |",
+        f"| our DART-r / authors' DART-r | - | {_span(stronger)} | how much stronger ours "
+        f"is; authors' plans above our PPipe optimum: {outside} |",
+    ]
 
 
 def main() -> int:
@@ -143,9 +197,13 @@ def main() -> int:
     time_limit = args.time_limit or (60.0 if args.set == "ablation" else None)
     instances = load_instances(reference / "instances.json")
     keys = [key for key, value in instances.items() if value["set"] == args.set][: args.limit]
+    plans = reference / DART_R_PLANS
+    authors = published_dart_r(plans, instances) if plans.is_file() else {}
+    if not plans.is_file():
+        print(f"no {plans}: the authors' DART-r column stays empty", file=sys.stderr)
     rows = []
     for key in keys:
-        rows.append(run_instance(key, args.mode, time_limit, reference))
+        rows.append(run_instance(key, args.mode, time_limit, reference, authors.get(key)))
         row = rows[-1]
         print(
             f"{key}: {row['objective']:.2f} requests/s ({row['status']}, "
@@ -154,6 +212,8 @@ def main() -> int:
         )
         write_csv_atomic(args.csv, rows)
     print(summary(rows))
+    for line in paper_table(rows, args.set):
+        print(line)
     return 0
 
 

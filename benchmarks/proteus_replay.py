@@ -49,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return REFERENCE_ABSENT
-    case = scenario(args.trace, args.devices_per_type, args.demand_scale, "highs", args.max_windows)
+    case = scenario(
+        args.trace,
+        args.devices_per_type,
+        args.demand_scale,
+        "highs",
+        args.max_windows,
+        args.forecast,
+        args.steps,
+    )
     plan = planner.solve(case)
     assert isinstance(plan.deployment, ProteusDeployment)
     deployments: dict[str, ProteusDeployment | None] = {PLAN: plan.deployment}

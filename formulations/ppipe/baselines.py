@@ -7,7 +7,13 @@ plan's verifier against the same GPU pools, SLOs and chunk tables:
 
 * ``np``: PPipe's NP baseline (no partitioning, no MPS);
 * ``dart_r``: PPipe's DART-r baseline (fixed one high-class + one low-class GPU units);
-* ``general`` / ``compat``: this formulation in the other mode. The general plan of a
+* ``general`` / ``compat``: this formulation in the other mode.
+
+The authors' own DART-r plans are not re-planned here: :func:`published_dart_r` reads their
+planned throughputs (``../shared/reference/ppipe/dart_r_published_plans.csv``, one row per
+instance and DNN) and checks each row against the published instance it belongs to, for
+``benchmarks/ppipe_reference.py`` to put PPipe / DART-r (authors') next to PPipe / DART-r
+(ours). The general plan of a
   compat scenario may run several pipelines per GPU-type sequence, which the scenario's
   compat rule forbids, so the verifier reports it ``infeasible`` (its objective is still
   shown: the general optimum is an upper bound on compat's); a compat plan is always a
@@ -17,7 +23,11 @@ plan's verifier against the same GPU pools, SLOs and chunk tables:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +37,10 @@ from formulations.ppipe.designs import Design
 from formulations.ppipe.inputs import Mode, PPipeInputs
 from formulations.ppipe.milp import Picked, pipelines, solve_designs
 from formulations.ppipe.view import PPipeView, plan_designs
+from formulations.tolerances import close
 from formulations.types import (
     BaselineRun,
+    InputError,
     MilpSolver,
     Sense,
     require_solution,
@@ -188,3 +200,79 @@ def baselines(view: PPipeView, solver: MilpSolver) -> list[BaselineRun[PPipeDepl
     else:
         runs.append(run_baseline("dart_r", DART_R_SOURCE, lambda: None, DART_R_NEEDS))
     return runs
+
+
+@dataclass(frozen=True)
+class PublishedDartR:
+    """The authors' DART-r plan of one published instance: planned throughput per DNN
+    (requests/s, instance order) and the objective min over DNNs of throughput / weight."""
+
+    key: str
+    throughput_qps: tuple[float, ...]
+    objective: float
+
+
+def published_dart_r(
+    path: Path, instances: Mapping[str, Mapping[str, Any]]
+) -> dict[str, PublishedDartR]:
+    """The authors' DART-r plans by instance key (``<set>/<GPU pair>/<weights>/<dnns>``).
+
+    Each row's planned throughput is its ``milp_xput`` (the plan's ``xput``: what DART-r's
+    allocation plans, as our objective is). Raises :class:`InputError` naming the file and
+    line when a row names no published instance, disagrees with it (GPU counts, bandwidth,
+    weights, SLO), or a plan lacks a DNN of its instance."""
+    found: dict[str, dict[int, float]] = {}
+    with Path(path).open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                weights = row["workload_weights"].split(";")
+                key = f"{row['experiment']}/{row['gpu_types']}/{'-'.join(weights)}/"
+                index = int(row["dnn_index"])
+                xput = float(row["milp_xput"])
+                slo_us, bw = float(row["sla_us"]), float(row["bw_gbps"])
+                counts = [int(c) for c in row["gpu_counts"].split("-")]
+            except (KeyError, ValueError, AttributeError) as error:
+                raise InputError(path, f"line {line}", f"a DART-r plan row ({error})") from None
+            matches = [
+                k
+                for k, v in instances.items()
+                if k.startswith(key)
+                and index < len(v["dnns"])
+                and v["dnns"][index] == row["dnn_name"]
+            ]
+            if len(matches) != 1:
+                raise InputError(
+                    path, f"line {line}", "a row of exactly one published instance", key
+                )
+            instance = instances[matches[0]]
+            checks = [
+                ("gpu_counts", list(instance["gpu_limits"]) == counts),
+                ("bw_gbps", close(float(instance["bw_gbps"]), bw)),
+                ("sla_us", close(float(instance["per_dnn"][row["dnn_name"]]["slo_us"]), slo_us)),
+                (
+                    "workload_weights",
+                    all(
+                        close(float(a), float(b))
+                        for a, b in zip(weights, instance["workload_weights"], strict=True)
+                    ),
+                ),
+            ]
+            for column, ok in checks:
+                if not ok:
+                    raise InputError(
+                        path, f"line {line}: {column}", f"the value of instance {matches[0]}"
+                    )
+            found.setdefault(matches[0], {})[index] = xput
+    out = {}
+    for key, by_index in found.items():
+        instance = instances[key]
+        if sorted(by_index) != list(range(len(instance["dnns"]))):
+            raise InputError(
+                path, key, f"one row per DNN of the instance ({len(instance['dnns'])})"
+            )
+        throughput = tuple(by_index[i] for i in range(len(by_index)))
+        objective = min(
+            q / w for q, w in zip(throughput, instance["workload_weights"], strict=True)
+        )
+        out[key] = PublishedDartR(key, throughput, objective)
+    return out

@@ -2,13 +2,16 @@
 modules (``inputs``, ``view``, ``milp``, ``deployment``, ``verify``, ``baselines``,
 ``tables``, and ``refit`` for ``planner check``).
 
-``solve`` plans every window in turn, each with its own beta bisection and accuracy MILP
-(``milp.solve_window``), warm-started from the previous window's plan; the plan's
-certificate combines the windows' as the objective does (a demand-weighted mean).
+``solve`` plans every re-planned window (``forecast.py``'s schedule) in turn on the
+demand planned for it, each with its own beta bisection and accuracy MILP
+(``milp.solve_window``), warm-started from the previous plan; a window that is not
+re-planned keeps the last plan. The plan's certificate combines the windows' as the
+objective does (a mean weighted by the planned demand).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cost_models.units import UNIT_PERCENT
@@ -19,7 +22,7 @@ from formulations.proteus.milp import candidates, combine_windows, solve_window
 from formulations.proteus.refit import refit
 from formulations.proteus.simulate import PLAN, simulate_tables
 from formulations.proteus.tables import devices_carrying_traffic, tables
-from formulations.proteus.verify import verify
+from formulations.proteus.verify import overall_accuracy_served, shed_share, verify
 from formulations.proteus.view import ProteusView, infeasibility_reason, prepare
 from formulations.tolerances import geq
 from formulations.types import (
@@ -73,13 +76,24 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         windows: list[WindowPlan] = []
         parts: list[Certificate] = []
         warm: dict[str, float] | None = None
+        solution = None
         for w in range(view.windows):
-            solution = solve_window(view, solver, w, usable, warm_start=warm)
-            warm = solution.result.values_by_name()
+            if solution is None or view.replans[w]:
+                solution = solve_window(view, solver, w, usable, warm_start=warm)
+                warm = solution.result.values_by_name()
+                parts.append(solution.certificate)
+            else:  # the last plan is kept (forecast.py's schedule); no solve
+                parts.append(replace(solution.certificate, solves=0))
             windows.append(
-                window_plan(view, w, solution.beta, solution.devices, solution.routed_qps)
+                window_plan(
+                    view,
+                    w,
+                    solution.beta,
+                    solution.devices,
+                    solution.routed_qps,
+                    replanned=view.replans[w],
+                )
             )
-            parts.append(solution.certificate)
         return Solution(
             ProteusDeployment(windows=windows),
             combine_windows(view, parts),
@@ -101,14 +115,19 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         self, view: ProteusView, deployment: ProteusDeployment
     ) -> dict[str, float | int | str | None]:
         """Headroom first (the MILP maximises beta before accuracy): the lowest beta of any
-        window, how many windows were degraded below the scenario's beta, and the most
-        devices carrying traffic in any window (a device hosting a variant with no queries
-        routed to it is idle, not used)."""
+        window, how many windows were degraded below the scenario's beta, the most devices
+        carrying traffic in any window (a device hosting a variant with no queries routed
+        to it is idle, not used); then what the plan does with the actual demand: the
+        effective accuracy served (shed demand counts as accuracy 0, %), the share of the
+        demand shed (%), and how many windows were re-planned."""
         windows = deployment.windows
         return {
             "min_beta": min(w.beta for w in windows),
             "degraded_windows": len(_degraded(view, windows)),
             "max_devices_used": max(devices_carrying_traffic(w) for w in windows),
+            "effective_accuracy_served": overall_accuracy_served(view, deployment),
+            "shed_pct": shed_share(deployment),
+            "replanned_windows": sum(w.replanned for w in windows),
         }
 
     def refit(

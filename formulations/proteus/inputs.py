@@ -29,6 +29,12 @@ DEFAULT_BETA_FLOOR = 0.2
 DEFAULT_LATENCY_BUDGET_FRACTION = 0.5
 # Proteus's batch sizes (its profiles also hold 16, which its code ignores).
 DEFAULT_BATCH_SIZES = (1, 2, 4, 8)
+# Proteus's demand forecast (settings.md Sec. 2): pandas ewm(com).mean() over the last 20
+# samples, com = DEFAULT_EWMA_DECAY 2.1 when a config gives none (core/simulator.py L24-L25).
+DEFAULT_EWMA_COM = 2.1
+DEFAULT_EWMA_HISTORY = 20  # samples (windows)
+# Sommelier's headroom in all three of Proteus's Sommelier configs (settings.md Sec. 4).
+SOMMELIER_BETA = 1.5
 
 # Input bounds (sanity limits, not from a source: each is orders of magnitude above the
 # Proteus paper's setting of 4 device types x 10 devices, 9 families, SLO 300 ms, a few
@@ -112,6 +118,40 @@ class TraceSpec(_Strict):
     max_windows: int | None = Field(None, ge=1)
 
 
+class StaticAllocations(_Strict):
+    """Proteus's published allocation files, as transcribed in one CSV (columns
+    source_file, section, key_1 = variant, key_2 = device type, value_as_written = devices;
+    ``../shared/reference/proteus/allocations_transcribed.csv``): the ``source_file`` of
+    Clipper-HA's and Clipper-LA's static allocations and of Sommelier's start."""
+
+    path: DataFile
+    clipper_ha: Name | None = None
+    clipper_la: Name | None = None
+    sommelier: Name | None = None
+
+
+class ForecastSpec(_Strict):
+    """What demand each window is planned on (formulations/proteus/forecast.py).
+
+    ``ewma`` (the default, as Proteus plans): the EWMA of the windows before it, re-planned
+    on Proteus's schedule; ``oracle``: every window re-planned on its own mean demand.
+    """
+
+    method: Literal["ewma", "oracle"] = "ewma"
+    com: float = Field(DEFAULT_EWMA_COM, ge=0, le=1e6, description="pandas ewm com")
+    history_windows: int = Field(DEFAULT_EWMA_HISTORY, ge=1, le=100_000)
+    replan_every: int = Field(1, ge=1, le=100_000, description="windows between re-plans")
+    extra_replans: list[Annotated[int, Field(ge=0)]] = Field(
+        default_factory=list, max_length=10_000, description="windows also re-planned"
+    )
+    tighten_windows: tuple[int, int] | None = Field(
+        None, description="windows [first, last] where replan_every is halved"
+    )
+    burst_replan_every: int | None = Field(None, ge=1, le=100_000)
+    burst_total_qps: float = Field(200.0, ge=0, le=MAX_DEMAND_QPS)
+    burst_lookback_windows: int = Field(10, ge=1, le=100_000)
+
+
 class ProteusInputs(_Strict):
     devices: dict[Name, DeviceSpec] = Field(min_length=1)
     families: dict[Name, FamilySpec] = Field(min_length=1)
@@ -128,6 +168,11 @@ class ProteusInputs(_Strict):
     demand_scale: float = Field(
         1.0, gt=0, le=MAX_DEMAND_SCALE, description="multiplies every demand"
     )
+    forecast: ForecastSpec = Field(default_factory=ForecastSpec)
+    sommelier_beta: float = Field(
+        SOMMELIER_BETA, gt=0, le=MAX_BETA, description="Sommelier's starting headroom"
+    )
+    static_allocations: StaticAllocations | None = None
     all_devices_on: bool = False
     baselines: bool = Field(True, description="also solve Clipper-HA/LA, Sommelier, INFaaS")
     min_devices_per_family: int = Field(1, ge=0, le=MAX_DEVICES_PER_TYPE)

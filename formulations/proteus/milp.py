@@ -22,7 +22,8 @@ Parameters
     c_{d,v}         capacity of one device of type d hosting v: B / l(B) for the largest
                     batch B whose latency l(B) fits the budget (fraction x SLO)   [queries/s]
     a_v             normalised accuracy of v (best variant of its family = 100)        [%]
-    D_f             demand of family f in the planning window                   [queries/s]
+    D_f             demand the window is planned for (forecast.py: the EWMA forecast at
+                    its last re-plan, or with the oracle its own mean demand)   [queries/s]
     beta            demand headroom: capacity serving f must reach beta x D_f       [1]
     m               minimum devices per family (Proteus keeps every family loaded) [devices]
 Variables
@@ -36,8 +37,10 @@ Constraints
                 for families one device can serve)
     (demand)    sum_{(d,v) in P, v in V_f} x_{d,v} = D_f   for every f
     (presence)  sum_{(d,v) in P, v in V_f} n_{d,v} >= m   for every f
-    (fixed)     sum_{v in V_f} n_{d,v} = S_{d,f}   (Sommelier only: its fixed devices per
-                (type, family), from the plan's first window)
+    (fixed)     sum_{v in V_f} n_{d,v} >= S_{d,f}   (Sommelier only: S_{d,f} devices of
+                type d are pinned to family f by its starting allocation; the others are
+                free. Devices of a type are identical, so pinning S_{d,f} particular
+                devices is the same as at least S_{d,f} devices hosting f)
 Objective (Proteus's "effective accuracy", demand-weighted)
     maximise  (1 / sum_f D_f) * sum_{(d,v) in P} a_v * x_{d,v}      [%]
 
@@ -111,9 +114,10 @@ sum_T x <= D_f, T the pairs above an accuracy threshold), which tighten the root
 not the solve time; and starting from the known optimum (the time goes into proving the
 bound, not into finding the plan).
 
-Sommelier's fixed counts: a (pool, family) without a fixed count keeps no device (its
-pairs are left out). Before, such pairs were unconstrained, so a baseline plan could use
-devices idle in the first window, which split_pools then dropped with their flow.
+Sommelier's pins: in a pool, the pinned counts of its types add up (S_{p,f}); the pool's
+counts are split back over its types by giving each type its pinned devices of every
+family first, then the family's surplus to the types' unpinned devices (enough exist:
+sum_f n_{p,f} <= N_p and n_{p,f} >= S_{p,f}).
 
 Certificate of a plan. Each window's certificate is its final accuracy solve's (with every
 probe counted as a solve; a probe stopped by a limit before it found a plan leaves the
@@ -248,8 +252,6 @@ def effective_pairs(
         groups[(pool, family_of[v])].append(v)
     pairs: list[Pair] = []
     for (pool, f), options in groups.items():
-        if usable.fixed is not None and usable.fixed.get((pool, f), 0) <= 0:
-            continue  # Sommelier: a (pool, family) without devices keeps none
         cap = {v: min(view.capacity[(pool, v)].qps, beta * demand[f]) for v in options}
         if not accuracy_matters:
             pairs.append((pool, max(options, key=lambda v: (cap[v], accuracy[v], v))))
@@ -350,12 +352,12 @@ def build(
     minimum = inputs.min_devices_per_family
     if minimum > 0:  # (presence) sum n >= m per family
         _sum_rows(model, "presence", families, fam, ncols, 1.0, float(minimum), math.inf)
-    if usable.fixed is not None:  # (fixed) Sommelier's devices per (pool, family)
-        fixed = list(usable.fixed.items())
+    if usable.fixed is not None:  # (fixed) Sommelier's pinned devices per (pool, family)
+        fixed = [(key, c) for key, c in usable.fixed.items() if c > 0]
         index = {key: i for i, (key, _) in enumerate(fixed)}
         group = np.array([index.get((p, view.family_of[v]), -1) for p, v in pairs], dtype=np.int64)
         amount = np.array([float(c) for _, c in fixed])
-        _sum_rows(model, "fixed", [k for k, _ in fixed], group, ncols, 1.0, amount, amount)
+        _sum_rows(model, "fixed", [k for k, _ in fixed], group, ncols, 1.0, amount, math.inf)
     # (cover) sum e n >= beta D_f and (cover_count) sum n >= ceil(beta D_f / e_max)
     needy = [i for i, f in enumerate(view.families) if need[i] > 0]
     row_of = np.full(len(view.families), -1, dtype=np.int64)
@@ -412,25 +414,28 @@ def split_pools(
     routed: Mapping[Pair, float],
     family_devices: Mapping[tuple[str, str], int] | None,
 ) -> tuple[dict[Pair, int], dict[Pair, float]]:
-    """Split pool counts and flows back over the pool's device types (see docstring)."""
+    """Split pool counts and flows back over the pool's device types: pinned devices of
+    each family first (Sommelier), then any free device (see docstring)."""
+    pins: dict[Hashable, int] = {key: c for key, c in (family_devices or {}).items()}
+    free: dict[Hashable, int] = {
+        d: view.device_count[d] - sum(c for (dd, _), c in (family_devices or {}).items() if dd == d)
+        for d in view.device_types
+    }
     out_devices: dict[Pair, int] = defaultdict(int)
     out_routed: dict[Pair, float] = defaultdict(float)
-    used: dict[tuple[str, str | None], int] = defaultdict(int)
     for (pool, v), count in devices.items():
         f = view.family_of[v]
         need = count
-        for d in view.pools.members[pool]:
-            if family_devices is not None:
-                room = family_devices.get((d, f), 0) - used[(d, f)]
-            else:
-                room = view.device_count[d] - used[(d, None)]
-            take = min(need, room)
-            if take <= 0:
-                continue
-            used[(d, f) if family_devices is not None else (d, None)] += take
-            out_devices[(d, v)] += take
-            out_routed[(d, v)] += routed.get((pool, v), 0.0) * take / count
-            need -= take
+        for room in (pins, free):
+            for d in view.pools.members[pool]:
+                key: Hashable = (d, f) if room is pins else d
+                take = min(need, room.get(key, 0))
+                if take <= 0:
+                    continue
+                room[key] -= take
+                out_devices[(d, v)] += take
+                out_routed[(d, v)] += routed.get((pool, v), 0.0) * take / count
+                need -= take
     return dict(out_devices), dict(out_routed)
 
 
@@ -440,14 +445,18 @@ def solve_window(
     window: int,
     usable: Candidates,
     warm_start: Mapping[str, float] | None = None,
+    levels: Sequence[float] | None = None,
+    demand: Mapping[str, float] | None = None,
 ) -> WindowSolution:
-    """Highest headroom on the grid, then maximum accuracy at it (see module docstring).
+    """Highest headroom on the grid (``levels``, default the scenario's), then maximum
+    accuracy at it, for ``demand`` (default: the demand the window is planned for; see
+    module docstring).
 
     Raises :class:`formulations.types.NoSolution` (context: the window) when even the
     lowest level has no plan.
     """
-    demand = view.demand(window)
-    levels = view.levels
+    demand = view.planned(window) if demand is None else demand
+    levels = view.levels if levels is None else list(levels)
     beta = levels[0]
     model = build(view, usable, demand, beta)
     if warm_start is not None:
@@ -494,7 +503,7 @@ def solve_window(
 def combine_windows(view: ProteusView, parts: list[Certificate]) -> Certificate:
     """The plan's certificate: demand-weighted means of the windows' objectives and bounds
     (see docstring)."""
-    weights = view.demand_qps.sum(axis=1)
+    weights = view.planned_qps.sum(axis=1)
     total = float(weights.sum())
     share = weights / total if total > 0 else np.full(len(parts), 1.0 / len(parts))
     objective = float(sum(s * p.objective for s, p in zip(share, parts, strict=True)))

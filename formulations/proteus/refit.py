@@ -3,9 +3,11 @@
 What is kept (the decisions a user deployed): in every window, each placement's
 ``device_type``, ``family``, ``variant`` and ``devices`` count, and each busy device's name
 ``<type>#<index>`` with the variant it hosts. What is re-derived from the new scenario:
-``window_start_s``, ``demand_qps``, each placement's ``batch`` and
-``capacity_qps_per_device`` (the cost model), ``beta``, the routing (``routed_qps`` of
-placements and devices, ``share_of_family``), ``effective_accuracy``, and the idle devices
+``window_start_s``, ``demand_qps``, ``planned_qps`` (the scenario's forecast at the
+window's last re-plan), each placement's ``batch`` and ``capacity_qps_per_device`` (the
+cost model), ``beta``, the routing (``routed_qps`` of placements and devices,
+``share_of_family``) of the planned demand, the effective accuracies and the served and
+shed figures (``deployment.settle``), and the idle devices
 (a device added to the cluster joins as idle, a removed one leaves, idle ones first).
 
 A window is re-derived only when the scenario's inputs for it differ from what the plan
@@ -35,7 +37,14 @@ from dataclasses import dataclass
 
 from cost_models.units import UNIT_QPS
 from formulations.model import Model, lin_sum
-from formulations.proteus.deployment import DeviceSlot, Placement, ProteusDeployment, WindowPlan
+from formulations.proteus.deployment import (
+    DeviceSlot,
+    Placement,
+    ProteusDeployment,
+    WindowPlan,
+    device_share,
+    settle,
+)
 from formulations.proteus.verify import consistency
 from formulations.proteus.view import ProteusView
 from formulations.tolerances import close, geq, leq
@@ -55,13 +64,15 @@ class _Short:
     unit: str
 
 
-def _unchanged(view: ProteusView, w: int, stored: WindowPlan) -> bool:
-    """The scenario's demand and cluster for window ``w`` are the ones the plan states."""
-    demand = view.demand(w)
-    if set(stored.demand_qps) != set(demand):
-        return False
-    if not all(close(stored.demand_qps[f], demand[f]) for f in demand):
-        return False
+def _unchanged(view: ProteusView, w: int, last: int, stored: WindowPlan) -> bool:
+    """The scenario's demand, forecast (at the window's last re-plan ``last``) and cluster
+    for window ``w`` are the ones the plan states."""
+    for stated, fresh in (
+        (stored.demand_qps, view.demand(w)),
+        (stored.planned_qps, view.forecast(last)),
+    ):
+        if set(stated) != set(fresh) or not all(close(stated[f], fresh[f]) for f in fresh):
+            return False
     per_type: dict[str, int] = defaultdict(int)
     for slot in stored.devices:
         per_type[slot.device_type] += 1
@@ -123,15 +134,20 @@ def _slots(
 ) -> list[DeviceSlot]:
     """The device list: busy devices keep their names, the rest of each type's devices are
     idle (stored idle names first, then the lowest free indices)."""
-    each = {(p.device_type, p.variant): p.routed_qps / p.devices for p in placements}
+    placed = {(p.device_type, p.variant): p for p in placements}
+    capacity: dict[str, float] = defaultdict(float)
+    for p in placements:
+        capacity[p.family] += p.capacity_qps_per_device * p.devices
     out: list[DeviceSlot] = []
     for d in dict.fromkeys([*view.device_types, *(s.device_type for s in stored)]):
         mine = [s for s in stored if s.device_type == d]
         busy = [s for s in mine if s.variant is not None and s.family is not None]
         for s in busy:
-            qps = each.get((d, str(s.variant)), 0.0)
-            family_demand = demand.get(str(s.family), 0.0)
-            share = min(1.0, qps / family_demand) if family_demand > 0 else 0.0
+            host = placed.get((d, str(s.variant)))
+            qps = host.routed_qps / host.devices if host is not None else 0.0
+            share = (
+                device_share(host, qps, demand, capacity[host.family]) if host is not None else 0.0
+            )
             out.append(s.model_copy(update={"routed_qps": qps, "share_of_family": share}))
         room = max(0, view.device_count.get(d, 0) - len(busy))
         idle = [s.device for s in mine if s.variant is None][:room]
@@ -147,10 +163,11 @@ def _slots(
 
 
 def _rebuild(
-    view: ProteusView, solver: MilpSolver, w: int, stored: WindowPlan
+    view: ProteusView, solver: MilpSolver, w: int, last: int, stored: WindowPlan
 ) -> tuple[WindowPlan, list[_Short]]:
-    """Window ``w`` re-derived over the stored placements (see module docstring)."""
-    demand = view.demand(w)
+    """Window ``w`` re-derived over the stored placements for the demand planned at its
+    last re-plan ``last`` (see module docstring)."""
+    demand = view.forecast(last)
     placements: list[Placement] = []
     for p in stored.placements:
         cap = view.capacity.get((p.device_type, p.variant))
@@ -193,15 +210,17 @@ def _rebuild(
     placements = [p.model_copy(update={"routed_qps": routed.get(id(p), 0.0)}) for p in placements]
     window = WindowPlan(
         window_start_s=view.window_starts_s[w],
-        demand_qps=demand,
+        demand_qps=view.demand(w),
+        planned_qps=demand,
+        replanned=stored.replanned,
         beta=beta,
-        effective_accuracy=view.effective_accuracy(
-            ((p.variant, p.routed_qps) for p in placements if p.variant in view.accuracy),
-            demand,
-        ),
+        effective_accuracy=0.0,
+        effective_accuracy_served=0.0,
+        shed_qps={},
         placements=placements,
         devices=_slots(view, stored.devices, placements, demand),
     )
+    window = settle(view, window)
     return window, short
 
 
@@ -236,15 +255,18 @@ def refit(
     if len(deployment.windows) != view.windows:
         return Refit(deployment)
     for w, window in enumerate(deployment.windows):
-        if consistency(view, f"window {w}", window):
+        previous = deployment.windows[w - 1] if w > 0 else None
+        if consistency(view, f"window {w}", window, previous):
             return Refit(deployment)
     windows: list[WindowPlan] = []
     short: list[_Short] = []
+    last = 0
     for w, stored in enumerate(deployment.windows):
-        if _unchanged(view, w, stored):
+        last = w if stored.replanned else last
+        if _unchanged(view, w, last, stored):
             windows.append(stored)
             continue
-        window, deficits = _rebuild(view, solver, w, stored)
+        window, deficits = _rebuild(view, solver, w, last, stored)
         windows.append(window)
         short.extend(deficits)
     if all(a is b for a, b in zip(windows, deployment.windows, strict=True)):

@@ -2,52 +2,93 @@
 
 Recomputes every constraint of :mod:`formulations.proteus.milp` from the inputs and the
 cost model's capacities (never from solver values): device counts, SLO-feasible
-placements with the capacity and batch the cost model gives, headroom, full routing of
-demand, family presence, the per-device split, and the effective accuracy.
+placements with the capacity and batch the cost model gives, headroom, routing of the
+planned demand, family presence, the per-device split, the effective accuracy, and what
+is served and shed of the actual demand (``deployment.py``).
 
 Every field of a stored window is checked, in two parts. :func:`consistency` needs no
 scenario: the device names (``<type>#<index>``, each index once, 0 .. k - 1 within a
 type), each device's family and variant, the even split of each placement over its
-devices, each device's share of its family's stated demand, the stated demand routed in
-full, and the stated effective accuracy. The scenario part then checks the stated window
-start, demand, beta and batches against the scenario and its cost model.
+devices, each device's share of its family (of the stated planned demand), the planned
+demand routed at most once (what a static plan routes nowhere is shed), a window that is
+not re-planned keeping the previous window's placements and routing, and the stated
+effective accuracies, served and shed figures. The scenario part then checks the stated
+window start, actual demand, planned demand (the scenario's forecast at the window's last
+re-plan), beta (a level of the plan's or Sommelier's headroom grid) and batches against
+the scenario and its cost model, and the full routing of the planned demand of every
+family that has a device.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from formulations.proteus.deployment import DeviceSlot, ProteusDeployment, WindowPlan
+from formulations.proteus.deployment import (
+    DeviceSlot,
+    Placement,
+    ProteusDeployment,
+    WindowPlan,
+    device_share,
+    served_qps,
+)
 from formulations.proteus.view import ProteusView
 from formulations.tolerances import close, leq
 from formulations.types import Verification
 
 
 def effective_accuracy(view: ProteusView, window: WindowPlan) -> float:
-    """Demand-weighted normalised accuracy of the queries the window serves, %; a variant
-    the scenario does not know (a violation of its own) counts as accuracy 0."""
-    total = sum(window.demand_qps.values())
+    """Accuracy of the routed queries over the planned demand, %; a variant the scenario
+    does not know (a violation of its own) counts as accuracy 0."""
+    total = sum(window.planned_qps.values())
     if total <= 0:
         return 0.0
     return sum(view.accuracy.get(p.variant, 0.0) * p.routed_qps for p in window.placements) / total
 
 
-def check_window(view: ProteusView, w: int, window: WindowPlan) -> list[str]:
+def effective_accuracy_served(view: ProteusView, window: WindowPlan) -> float:
+    """Accuracy of the served queries over the actual demand (shed ones count 0), %."""
+    total = sum(window.demand_qps.values())
+    if total <= 0:
+        return 0.0
+    served = served_qps(window.placements, window.planned_qps, window.demand_qps)
+    return (
+        sum(
+            view.accuracy.get(p.variant, 0.0) * q
+            for p, q in zip(window.placements, served, strict=True)
+        )
+        / total
+    )
+
+
+def check_window(
+    view: ProteusView, w: int, window: WindowPlan, last_replan: int, previous: WindowPlan | None
+) -> list[str]:
+    """Window ``w`` against the scenario; ``last_replan`` is the last window <= w that the
+    deployment re-plans, ``previous`` the window before (None for the first)."""
     inputs = view.inputs
     where = f"window {w} ({window.window_start_s:g} s)"
-    out = consistency(view, where, window)
+    out = consistency(view, where, window, previous)
     demand = view.demand(w)
     if set(window.demand_qps) != set(demand) or not all(
         close(window.demand_qps[f], demand[f]) for f in demand
     ):
         out.append(f"{where}: demand_qps does not match the scenario's demand {demand}")
         return out
+    planned = view.forecast(last_replan)
+    if set(window.planned_qps) != set(planned) or not all(
+        close(window.planned_qps[f], planned[f]) for f in planned
+    ):
+        out.append(
+            f"{where}: planned_qps does not match the scenario's forecast for window "
+            f"{last_replan} (its last re-plan) {planned}"
+        )
+        return out
     if not close(window.window_start_s, view.window_starts_s[w]):
         out.append(
             f"{where}: window_start_s {window.window_start_s:g}, the scenario's window {w} "
             f"starts at {view.window_starts_s[w]:g} s"
         )
-    if not any(close(window.beta, level) for level in view.levels):
+    if not any(close(window.beta, level) for level in (*view.levels, *view.sommelier_levels)):
         out.append(f"{where}: beta {window.beta:g} is not an allowed headroom level")
     used: dict[str, int] = defaultdict(int)
     routed: dict[str, float] = defaultdict(float)
@@ -87,9 +128,10 @@ def check_window(view: ProteusView, w: int, window: WindowPlan) -> list[str]:
             rule = "exactly" if inputs.all_devices_on else "at most"
             out.append(f"{where}: {used[d]} {d} devices used, {rule} {count} available")
     for f in view.families:
-        if not close(routed[f], demand[f]):
+        if hosted[f] > 0 and not close(routed[f], planned[f]):
             out.append(
-                f"{where}: family {f}: {routed[f]:.6g} qps routed, demand is {demand[f]:.6g} qps"
+                f"{where}: family {f}: {routed[f]:.6g} qps routed, planned demand is "
+                f"{planned[f]:.6g} qps"
             )
         if hosted[f] < inputs.min_devices_per_family:
             out.append(
@@ -126,16 +168,37 @@ def _device_index(slot: DeviceSlot) -> int | None:
     return int(index)
 
 
-def consistency(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
+def consistency(
+    view: ProteusView, where: str, window: WindowPlan, previous: WindowPlan | None = None
+) -> list[str]:
     """What a stored window must satisfy whatever the scenario: names, split, shares,
-    routing of its stated demand, its stated effective accuracy (see module docstring)."""
+    routing of its planned demand, a kept plan kept, its stated accuracies and served
+    figures (see module docstring); ``previous`` is the window before it, if any."""
     out: list[str] = []
-    demand = window.demand_qps
+    planned = window.planned_qps
     out.extend(
-        f"{where}: demand_qps names {f!r}, which is not a family of the scenario"
-        for f in demand
+        f"{where}: {key} names {f!r}, which is not a family of the scenario"
+        for key, named in (
+            ("demand_qps", window.demand_qps),
+            ("planned_qps", planned),
+            ("shed_qps", window.shed_qps),
+        )
+        for f in named
         if f not in view.variants
     )
+    if previous is None and not window.replanned:
+        out.append(f"{where}: the first window must be planned (replanned true)")
+    if previous is not None and not window.replanned:
+        kept = {(p.device_type, p.variant, p.devices, p.routed_qps) for p in previous.placements}
+        if kept != {(p.device_type, p.variant, p.devices, p.routed_qps) for p in window.placements}:
+            out.append(f"{where}: not re-planned, but its placements or routing differ")
+        if previous.planned_qps != planned or not close(previous.beta, window.beta):
+            out.append(f"{where}: not re-planned, but its planned demand or beta differ")
+    capacity: dict[str, float] = defaultdict(float)
+    placed: dict[tuple[str, str], Placement] = {}
+    for p in window.placements:
+        capacity[p.family] += p.capacity_qps_per_device * p.devices
+        placed[(p.device_type, p.variant)] = p
     indices: dict[str, list[int]] = defaultdict(list)
     slots: dict[tuple[str, str], list[DeviceSlot]] = defaultdict(list)
     for slot in window.devices:
@@ -158,14 +221,15 @@ def consistency(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
                 f"of family {slot.family}"
             )
             continue
-        family_demand = demand.get(family, 0.0)
-        share = slot.routed_qps / family_demand if family_demand > 0 else 0.0
-        if not close(slot.share_of_family, share):
-            out.append(
-                f"{where}: device {slot.device} states share_of_family "
-                f"{slot.share_of_family:.6g}, its {slot.routed_qps:.6g} qps of "
-                f"{family_demand:.6g} qps are {share:.6g}"
-            )
+        host = placed.get((slot.device_type, slot.variant))
+        if host is not None:
+            share = device_share(host, slot.routed_qps, planned, capacity[family])
+            if not close(slot.share_of_family, share):
+                out.append(
+                    f"{where}: device {slot.device} states share_of_family "
+                    f"{slot.share_of_family:.6g}, its {slot.routed_qps:.6g} qps of "
+                    f"{planned.get(family, 0.0):.6g} qps planned give {share:.6g}"
+                )
         slots[(slot.device_type, slot.variant)].append(slot)
     for d, found in indices.items():
         if sorted(found) != list(range(len(found))):
@@ -176,8 +240,8 @@ def consistency(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
         if view.family_of.get(p.variant) != p.family:
             out.append(f"{label}: {p.variant} is not a variant of family {p.family}")
             continue
-        if p.family not in demand:
-            out.append(f"{label}: family {p.family} has no demand_qps entry")
+        if p.family not in planned or p.family not in window.demand_qps:
+            out.append(f"{label}: family {p.family} has no planned_qps or demand_qps entry")
         routed[p.family] += p.routed_qps
         mine = slots.pop((p.device_type, p.variant), [])
         each = p.routed_qps / p.devices
@@ -188,17 +252,46 @@ def consistency(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
             )
     for (d, v), extra in slots.items():
         out.append(f"{where}: device list assigns {v} to {len(extra)} {d} without a placement")
-    for f, amount in demand.items():
-        if not close(routed[f], amount):
+    for f, amount in planned.items():
+        if not leq(routed[f], amount):
             out.append(
-                f"{where}: family {f}: {routed[f]:.6g} qps routed, stated demand is "
+                f"{where}: family {f}: {routed[f]:.6g} qps routed, more than the planned "
                 f"{amount:.6g} qps"
             )
-    if not out and not close(window.effective_accuracy, effective_accuracy(view, window)):
-        out.append(
-            f"{where}: states effective accuracy {window.effective_accuracy:.6g}, "
-            f"recomputed {effective_accuracy(view, window):.6g}"
-        )
+    if out:
+        return out
+    return out + _served_figures(view, where, window)
+
+
+def _served_figures(view: ProteusView, where: str, window: WindowPlan) -> list[str]:
+    """The stated effective accuracies, served and shed queries/s, recomputed."""
+    out = []
+    served = served_qps(window.placements, window.planned_qps, window.demand_qps)
+    by_family: dict[str, float] = defaultdict(float)
+    for p, q in zip(window.placements, served, strict=True):
+        by_family[p.family] += q
+        if not close(p.served_qps, q):
+            out.append(
+                f"{where}: {p.devices} x {p.device_type} hosting {p.variant} states "
+                f"served_qps {p.served_qps:.6g}, recomputed {q:.6g}"
+            )
+    for f, amount in window.demand_qps.items():
+        shed = max(0.0, amount - by_family[f])
+        if not close(window.shed_qps.get(f, -1.0), shed):
+            out.append(
+                f"{where}: family {f} states shed_qps {window.shed_qps.get(f)}, "
+                f"recomputed {shed:.6g}"
+            )
+    for name, stated, fresh in (
+        ("effective accuracy", window.effective_accuracy, effective_accuracy(view, window)),
+        (
+            "effective accuracy served",
+            window.effective_accuracy_served,
+            effective_accuracy_served(view, window),
+        ),
+    ):
+        if not close(stated, fresh):
+            out.append(f"{where}: states {name} {stated:.6g}, recomputed {fresh:.6g}")
     return out
 
 
@@ -210,17 +303,41 @@ def verify(view: ProteusView, deployment: ProteusDeployment) -> Verification:
             f"{len(view.window_starts_s)}"
         )
         return Verification(0.0, violations)
+    last = 0
+    previous: WindowPlan | None = None
     for w, window in enumerate(deployment.windows):
-        violations.extend(check_window(view, w, window))
+        last = w if window.replanned else last
+        violations.extend(check_window(view, w, window, last, previous))
+        previous = window
     return Verification(overall_accuracy(view, deployment), violations)
 
 
-def overall_accuracy(view: ProteusView, deployment: ProteusDeployment) -> float:
-    """Objective of a whole plan: effective accuracy weighted by each window's demand."""
-    total = sum(sum(w.demand_qps.values()) for w in deployment.windows)
+def _weighted(deployment: ProteusDeployment, planned: bool, value: list[float]) -> float:
+    weights = [
+        sum((w.planned_qps if planned else w.demand_qps).values()) for w in deployment.windows
+    ]
+    total = sum(weights)
     if total <= 0:
         return 0.0
-    return (
-        sum(effective_accuracy(view, w) * sum(w.demand_qps.values()) for w in deployment.windows)
-        / total
+    return sum(a * b for a, b in zip(value, weights, strict=True)) / total
+
+
+def overall_accuracy(view: ProteusView, deployment: ProteusDeployment) -> float:
+    """Objective of a whole plan: effective accuracy weighted by each window's planned
+    demand (Proteus's objective, what the MILP maximises)."""
+    return _weighted(deployment, True, [effective_accuracy(view, w) for w in deployment.windows])
+
+
+def overall_accuracy_served(view: ProteusView, deployment: ProteusDeployment) -> float:
+    """Served effective accuracy of a whole plan: shed demand counts as accuracy 0,
+    weighted by each window's actual demand, %."""
+    return _weighted(
+        deployment, False, [effective_accuracy_served(view, w) for w in deployment.windows]
     )
+
+
+def shed_share(deployment: ProteusDeployment) -> float:
+    """Share of the actual demand of the whole plan that is shed, %."""
+    demand = sum(sum(w.demand_qps.values()) for w in deployment.windows)
+    shed = sum(sum(w.shed_qps.values()) for w in deployment.windows)
+    return 100.0 * shed / demand if demand > 0 else 0.0

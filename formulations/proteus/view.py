@@ -10,6 +10,7 @@ references raise :class:`InputError` naming the key (the engine names the file).
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -20,7 +21,13 @@ from cost_models.proteus.latency import Capacity, batch_latency_ms, capacity
 from cost_models.proteus.profiles import LatencyProfile, load_latency_csv, load_proteus_profile
 from cost_models.proteus.variants import VARIANTS, ModelVariant, families, normalized_accuracy
 from cost_models.workload import read_arrivals_ms, window_count, window_rates_qps
-from formulations.proteus.inputs import CustomVariant, ProfileSpec, ProteusInputs
+from formulations.proteus.forecast import planned_demand
+from formulations.proteus.inputs import (
+    CustomVariant,
+    ProfileSpec,
+    ProteusInputs,
+    StaticAllocations,
+)
 from formulations.tolerances import leq
 from formulations.types import InputError
 
@@ -68,12 +75,21 @@ class ProteusView:
     # (device type, variant) of ``capacity`` -> batch size -> latency, ms (the replay's)
     latency_ms: dict[tuple[str, str], dict[int, float]]
     window_starts_s: list[float]
-    demand_qps: np.ndarray  # windows x families, queries/s
+    demand_qps: np.ndarray  # windows x families, queries/s (what arrives)
+    forecast_qps: np.ndarray  # windows x families, queries/s: the forecast (forecast.py)
+    # windows x families, queries/s: what each window's plan is made for (forecast.py)
+    planned_qps: np.ndarray
+    replans: list[bool]  # window w is re-planned (forecast.py's schedule)
+    last_replan: list[int]  # the last re-planned window <= w
     family_of: dict[str, str]  # variant name -> its family
     accuracy: dict[str, float]  # variant name -> normalised accuracy, %
     placeable: dict[str, list[VariantInfo]]  # family -> variants placeable on some type
     levels: list[float]  # headroom levels tried, highest first
+    sommelier_levels: list[float]  # Sommelier's, from its own beta
     pools: Pools
+    # Proteus's published static allocations by baseline name (clipper_ha, clipper_la,
+    # sommelier): (device type, variant) -> devices
+    static: dict[str, dict[tuple[str, str], int]]
 
     def effective_accuracy(
         self, routed_qps: Iterable[tuple[str, float]], demand: Mapping[str, float]
@@ -86,7 +102,17 @@ class ProteusView:
         return sum(self.accuracy[v] * q for v, q in routed_qps) / total
 
     def demand(self, window: int) -> dict[str, float]:
+        """What arrives in ``window``, queries/s per family."""
         return {f: float(self.demand_qps[window, i]) for i, f in enumerate(self.families)}
+
+    def planned(self, window: int) -> dict[str, float]:
+        """What ``window``'s plan is made for (the forecast at its last re-plan), queries/s
+        per family."""
+        return {f: float(self.planned_qps[window, i]) for i, f in enumerate(self.families)}
+
+    def forecast(self, window: int) -> dict[str, float]:
+        """The forecast for ``window`` (what a re-plan at ``window`` is made for)."""
+        return {f: float(self.forecast_qps[window, i]) for i, f in enumerate(self.families)}
 
     @property
     def windows(self) -> int:
@@ -243,21 +269,23 @@ def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
     return starts, demand * inputs.demand_scale
 
 
-def beta_grid(inputs: ProteusInputs) -> list[float]:
-    """The headroom levels tried, highest first (just ``beta`` when not degrading)."""
+def beta_grid(inputs: ProteusInputs, start: float | None = None) -> list[float]:
+    """The headroom levels tried from ``start`` (default: the scenario's beta), highest
+    first (just ``start`` when not degrading)."""
+    beta_0 = inputs.beta if start is None else start
     if not inputs.degrade:
-        return [inputs.beta]
-    steps = (inputs.beta - inputs.beta_floor) / min(inputs.beta_step, inputs.beta_step_above_1_5)
+        return [beta_0]
+    steps = (beta_0 - inputs.beta_floor) / min(inputs.beta_step, inputs.beta_step_above_1_5)
     if steps + 1 > MAX_LEVELS:
         raise InputError(
             None,
             "beta_step",
-            f"a headroom grid of at most {MAX_LEVELS:,} levels from beta {inputs.beta:g} down "
+            f"a headroom grid of at most {MAX_LEVELS:,} levels from beta {beta_0:g} down "
             f"to beta_floor {inputs.beta_floor:g} (these steps give {steps + 1:,.0f})",
             inputs.beta_step,
         )
     levels = []
-    beta = round(inputs.beta, BETA_DIGITS)
+    beta = round(beta_0, BETA_DIGITS)
     while beta >= inputs.beta_floor:
         levels.append(beta)
         step = inputs.beta_step_above_1_5 if beta > BETA_STEP_CHANGE else inputs.beta_step
@@ -319,6 +347,7 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
             f"every window: {sum(device_count.values()):,} devices x {len(starts):,} windows)",
         )
     by_name = {v.name: v for group in variants.values() for v in group}
+    planned = planned_demand(inputs.forecast, demand)
     return ProteusView(
         inputs=inputs,
         device_types=device_types,
@@ -330,6 +359,10 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
         latency_ms=latency_ms,
         window_starts_s=starts,
         demand_qps=demand,
+        forecast_qps=planned.forecast_qps,
+        planned_qps=planned.planned_qps,
+        replans=planned.replans,
+        last_replan=planned.last_replan,
         family_of={name: v.family for name, v in by_name.items()},
         accuracy={name: v.accuracy for name, v in by_name.items()},
         placeable={
@@ -337,8 +370,68 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
             for f in variants
         },
         levels=beta_grid(inputs),
+        sommelier_levels=beta_grid(inputs, inputs.sommelier_beta),
         pools=make_pools(device_types, device_count, table),
+        static=(
+            load_static(inputs.static_allocations, device_count, set(by_name))
+            if inputs.static_allocations is not None
+            else {}
+        ),
     )
+
+
+def load_static(
+    spec: StaticAllocations, device_count: Mapping[str, int], variants: set[str]
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Each named allocation's ``required_predictors``: (device type, variant) -> devices.
+
+    Raises :class:`InputError` naming the CSV (and line) when a named ``source_file`` has
+    no entries, or an entry names an unknown device type or variant. An allocation with
+    more devices of a type than the cluster has is the baselines' to refuse."""
+    wanted = {
+        name: source
+        for name, source in (
+            ("clipper_ha", spec.clipper_ha),
+            ("clipper_la", spec.clipper_la),
+            ("sommelier", spec.sommelier),
+        )
+        if source is not None
+    }
+    out: dict[str, dict[tuple[str, str], int]] = {name: {} for name in wanted}
+    with spec.path.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            for name, source in wanted.items():
+                if row.get("source_file") != source or row.get("section") != "required_predictors":
+                    continue
+                variant, device_type = row.get("key_1", ""), row.get("key_2", "")
+                if device_type not in device_count:
+                    raise InputError(
+                        spec.path,
+                        f"line {line}: key_2",
+                        "a device type of the scenario",
+                        device_type,
+                    )
+                if variant not in variants:
+                    raise InputError(
+                        spec.path, f"line {line}: key_1", "a variant of the scenario", variant
+                    )
+                try:
+                    count = int(row.get("value_as_written", ""))
+                except ValueError:
+                    raise InputError(
+                        spec.path,
+                        f"line {line}: value_as_written",
+                        "a whole number of devices",
+                        row.get("value_as_written"),
+                    ) from None
+                pair = (device_type, variant)
+                out[name][pair] = out[name].get(pair, 0) + count
+    for name, source in wanted.items():
+        if not out[name]:
+            raise InputError(
+                spec.path, f"static_allocations.{name}", "required_predictors rows", source
+            )
+    return out
 
 
 def infeasibility_reason(view: ProteusView, window: int) -> str:
@@ -361,7 +454,7 @@ def infeasibility_reason(view: ProteusView, window: int) -> str:
             f"{total_devices}"
         )
     floor = view.levels[-1]
-    demand = view.demand(window)
+    demand = view.planned(window)
     for family in view.families:
         # Every device of every type hosting the family's fastest variant there.
         best = sum(

@@ -75,6 +75,8 @@ def test_benchmark_writes_one_verified_row_per_instance(tmp_path: Path) -> None:
         "throughput_qps_1",
         "np_objective",
         "dart_r_objective",
+        "dart_r_authors_objective",
+        "dart_r_authors_within_ppipe",
         "low_class_gpu_share",
         "prepare_s",
         "build_s",

@@ -19,15 +19,20 @@ def test_benchmark_writes_one_row_per_window(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "windows.csv"
-    assert main(["--csv", str(out), "--max-windows", "3"]) == 0
+    assert main(["--csv", str(out), "--max-windows", "3", "--no-shipped"]) == 0
     rows = list(csv.DictReader(out.open()))
     assert [float(r["window_start_s"]) for r in rows] == [0.0, 10.0, 20.0]
     for row in rows:
         assert float(row["build_s"]) > 0 and float(row["solve_s"]) > 0
         assert 0 < float(row["build_share"]) < 1 and row["status"] == "optimal"
+        assert float(row["effective_accuracy_served"]) <= float(row["effective_accuracy"]) + 1e-9
         for name in BASELINES:
-            assert float(row[f"{name}_beta"]) <= float(row["beta"]) + 1e-9
-    assert "windows where a baseline dominates" in capsys.readouterr().err
+            assert float(row[f"{name}_effective_accuracy_served"]) >= 0
+            assert float(row[f"{name}_shed_pct"]) >= 0
+        assert float(rows[0]["sommelier_beta"]) == 1.5  # Sommelier's configuration
+    err = capsys.readouterr().err
+    assert "windows where a baseline serves a higher effective accuracy" in err
+    assert "| shed (clipper_ha) | SLO timeouts 2-10x |" in err
 
 
 def test_benchmark_skips_without_reference(

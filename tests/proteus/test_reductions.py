@@ -29,8 +29,6 @@ def plain_model(
         if restriction.family_devices is not None
         else None
     )
-    if fixed is not None:
-        pairs = [p for p in pairs if fixed.get((p[0], view.family_of[p[1]]), 0) > 0]
     model = Model("plain", Sense.MAXIMIZE)
     total = sum(demand.values())
     n = model.add_variables("n", pairs, upper=[view.pools.count[p] for p, _ in pairs], integer=True)
@@ -48,7 +46,7 @@ def plain_model(
         model.add_constraint("demand", lin_sum(x[p] for p in mine) == demand[f], f)
     for (pool, f), count in (fixed or {}).items():
         mine = [p for p in pairs if p[0] == pool and view.family_of[p[1]] == f]
-        model.add_constraint("fixed", lin_sum(n[p] for p in mine) == count, (pool, f))
+        model.add_constraint("fixed", lin_sum(n[p] for p in mine) >= count, (pool, f))
     for p in pairs:
         model.add_constraint("capacity", beta * x[p] <= view.capacity[p].qps * n[p], p)
     return model
@@ -113,21 +111,27 @@ def test_reduced_models_match_the_plain_formulation(seed: int) -> None:
                 )
 
 
-def test_sommelier_devices_idle_in_the_first_window_stay_idle() -> None:
+def test_sommelier_pins_keep_their_family_and_leave_the_other_devices_free() -> None:
     problem = view_from(tiny_proteus())
     solver = make_solver(SolverSettings(mip_gap=1e-9))
-    # Only the gpus are given (to vision); the cpus stay idle, so text has no device.
+    # Both gpus are pinned to vision; the cpus are free, so text runs on them.
     restriction = m.Restriction(family_devices={("gpu", "vision"): 2})
+    solution = m.solve_window(problem, solver, 0, m.candidates(problem, restriction))
+    on_gpu = sum(n for (d, v), n in solution.devices.items() if d == "gpu")
+    vision_on_gpu = sum(
+        n for (d, v), n in solution.devices.items() if d == "gpu" and v.startswith("v_")
+    )
+    assert on_gpu == vision_on_gpu == 2
+    assert any(d == "cpu" and v.startswith("t_") for d, v in solution.devices)
+    for f in problem.families:
+        served = sum(q for (_, v), q in solution.routed_qps.items() if problem.family_of[v] == f)
+        assert served == pytest.approx(problem.planned(0)[f])
+    # Pins that leave a family without any device (text pinned nowhere, every device
+    # pinned to vision) have no plan.
+    restriction = m.Restriction(family_devices={("gpu", "vision"): 2, ("cpu", "vision"): 2})
     with pytest.raises(NoSolution) as raised:
         m.solve_window(problem, solver, 0, m.candidates(problem, restriction))
     assert raised.value.result.status is SolveStatus.INFEASIBLE and raised.value.context == 0
-    restriction = m.Restriction(family_devices={("gpu", "vision"): 2, ("cpu", "text"): 1})
-    solution = m.solve_window(problem, solver, 0, m.candidates(problem, restriction))
-    assert all(d != "cpu" or v.startswith("t_") for d, v in solution.devices)
-    assert sum(n for (d, _), n in solution.devices.items() if d == "cpu") <= 1
-    for f in problem.families:
-        served = sum(q for (_, v), q in solution.routed_qps.items() if problem.family_of[v] == f)
-        assert served == pytest.approx(problem.demand(0)[f])
 
 
 @pytest.mark.skipif(
@@ -139,7 +143,7 @@ def test_saturated_reference_windows_match_the_plain_formulation(window: int) ->
 
     view = view_of(scenario("zipf_exponential_bursty_300", 10, 4.0, "highs"))
     solver = make_solver(SolverSettings(mip_gap=1e-6))
-    demand = view.demand(window)
+    demand = view.planned(window)
     solution = m.solve_window(view, solver, window, m.candidates(view))
     plain = solver.solve(plain_model(view, demand, m.Restriction(), solution.beta))
     assert solution.result.objective == pytest.approx(plain.objective, rel=1e-6)

@@ -22,7 +22,10 @@ needs_reference = pytest.mark.skipif(
 
 @needs_reference
 def test_paper_cluster_first_windows() -> None:
-    scenario = load_scenario(PAPER, overrides={"trace": {"window_s": 10.0, "max_windows": 3}})
+    scenario = load_scenario(
+        PAPER,
+        overrides={"trace": {"window_s": 10.0, "max_windows": 3}, "forecast": {"method": "oracle"}},
+    )
     plan = solve(scenario)
     assert [w.window_start_s for w in deployment(plan).windows] == [0.0, 10.0, 20.0]
     problem = view_of(scenario)
@@ -36,21 +39,27 @@ def test_paper_cluster_first_windows() -> None:
     }
     assert {"t5-large", "gpt2-medium", "gpt2-large", "gpt2-xl"} <= unplaceable
     assert all(w.beta == pytest.approx(1.05) for w in deployment(plan).windows)  # far from full
-    assert_no_baseline_dominates(plan)
+    # Clipper-HA's published allocation hosts gpt2 only where it cannot meet SLO / 2
+    assert_no_baseline_dominates(plan, frozenset({"clipper_ha"}))
 
 
-def assert_no_baseline_dominates(plan: Plan) -> None:
-    """Every baseline is verified feasible, and in no window does one reach a higher beta,
-    or the same beta with a higher accuracy, than the plan."""
+def assert_no_baseline_dominates(plan: Plan, infeasible: frozenset[str] = frozenset()) -> None:
+    """Every baseline is verified feasible, and in no window where the plan sheds nothing
+    (beta >= 1) does one serve a higher effective accuracy (shed demand counting 0) with
+    at least the plan's headroom: the plan maximises accuracy at its beta, and any plan
+    with a higher beta is feasible at the plan's beta (the oracle forecast)."""
     assert isinstance(plan.deployment, ProteusDeployment)
     assert [b.name for b in plan.baselines] == ["clipper_ha", "clipper_la", "sommelier", "infaas"]
     for baseline in plan.baselines:
-        assert baseline.status == "feasible", (baseline.name, baseline.violations)
+        expected = "infeasible" if baseline.name in infeasible else "feasible"
+        assert baseline.status == expected, (baseline.name, baseline.violations)
         assert isinstance(baseline.deployment, ProteusDeployment)
         for ours, theirs in zip(deployment(plan).windows, baseline.deployment.windows, strict=True):
-            dominated = theirs.beta > ours.beta + 1e-9 or (
-                theirs.beta == pytest.approx(ours.beta)
-                and theirs.effective_accuracy > ours.effective_accuracy + 1e-6
+            assert ours.effective_accuracy_served == pytest.approx(ours.effective_accuracy)
+            dominated = (
+                ours.beta >= 1.0
+                and theirs.beta >= ours.beta - 1e-9
+                and theirs.effective_accuracy_served > ours.effective_accuracy_served + 1e-6
             )
             assert not dominated, (baseline.name, ours.window_start_s)
 
@@ -73,7 +82,7 @@ def test_trace_windows_are_planned_and_sommelier_differs(tmp_path: Path) -> None
         arrivals += [window * 10_000 + k * step_ms for k in range(rate * 10)]
     trace = tmp_path / "vision.txt"
     trace.write_text("".join(f"{t:.3f},1,60\n" for t in arrivals))
-    document = tiny_proteus(baselines=True)
+    document = tiny_proteus(baselines=True, forecast={"method": "oracle"})
     document["families"]["vision"] = {"slo_ms": 60.0, "trace": str(trace)}
     plan = solve(scenario_from_dict(document, base_dir=tmp_path))
     assert isinstance(plan.deployment, ProteusDeployment)
@@ -82,7 +91,11 @@ def test_trace_windows_are_planned_and_sommelier_differs(tmp_path: Path) -> None
     assert plan.status.value == "optimal" and plan.certificate.solves >= len(windows)
     sommelier = plan.baseline("sommelier").deployment
     assert isinstance(sommelier, ProteusDeployment)
-    assert sommelier.windows[0].effective_accuracy == pytest.approx(windows[0].effective_accuracy)
-    assert sommelier.windows[-1].effective_accuracy < windows[-1].effective_accuracy - 1e-6
+    # Sommelier plans for beta 1.5: more headroom than the plan's 1.05, never more accuracy
+    assert sommelier.windows[0].beta >= windows[0].beta
+    assert all(
+        s.effective_accuracy <= w.effective_accuracy + 1e-6
+        for s, w in zip(sommelier.windows, windows, strict=True)
+    )
     assert_no_baseline_dominates(plan)
     assert plan.tables[1].title.startswith("Windows")

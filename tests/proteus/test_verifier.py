@@ -52,7 +52,7 @@ def test_demand_not_routed(solved: Solved) -> None:
     bad = mutate(deployment)
     bad.windows[0].placements[0].routed_qps *= 0.5
     report = verify(view, bad)
-    assert any("routed, demand is" in v for v in report.violations)
+    assert any("routed, planned demand is" in v for v in report.violations)
 
 
 def test_variant_not_allowed_on_device(solved: Solved) -> None:
