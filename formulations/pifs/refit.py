@@ -29,8 +29,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from cost_models.pifs.busy import batch_cost
-from formulations.pifs.deployment import BucketPlacement, PifsDeployment, parse
+from formulations.pifs.deployment import BucketPlacement, PifsDeployment, parse, parsed_cost
 from formulations.pifs.verify import resource_shortfalls, target_shortfall
 from formulations.pifs.view import PifsView
 from formulations.tolerances import close
@@ -41,9 +40,7 @@ def refit(view: PifsView, deployment: PifsDeployment) -> Refit[PifsDeployment]:
     """The committed deployment under ``view``'s scenario and what it no longer covers."""
     refitted = _whole_pages(view, deployment)
     parsed = parse(view, refitted)
-    cost = batch_cost(
-        view.fabric, view.workload, parsed.fractions, parsed.reduced, view.window_samples
-    )
+    cost = parsed_cost(view, parsed)
     shortfalls: list[Shortfall] = resource_shortfalls(view, cost, parsed.pages)
     missed = target_shortfall(view, cost)
     if missed is not None:
