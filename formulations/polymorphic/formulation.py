@@ -8,12 +8,12 @@ Modules: :mod:`.inputs` (schema), :mod:`.view` (candidates per design), :mod:`.m
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from formulations.polymorphic.baselines import monolithic
 from formulations.polymorphic.deployment import PolymorphicDeployment, read_packing
 from formulations.polymorphic.inputs import PolymorphicInputs
-from formulations.polymorphic.milp import ORIENTATIONS, PackingModel, build
+from formulations.polymorphic.milp import build
 from formulations.polymorphic.tables import accelerator_table, dataflow_table
 from formulations.polymorphic.verify import UNIT_INFERENCES_PER_S, evaluate, measure, verify
 from formulations.polymorphic.view import (
@@ -22,21 +22,18 @@ from formulations.polymorphic.view import (
     PLANARIA,
     POLYMORPHIC,
     PolymorphicView,
+    for_mix,
     prepare,
 )
-from formulations.tolerances import OBJECTIVE_ATOL, OBJECTIVE_RTOL
 from formulations.types import (
     BaselineRun,
     Certificate,
     Formulation,
     MilpSolver,
-    NoSolution,
     ObjectiveSpec,
     Refit,
     Sense,
     Solution,
-    SolveResult,
-    SolveStatus,
     Table,
     Verification,
     require_solution,
@@ -47,41 +44,43 @@ from formulations.types import (
 def solve_design(
     view: PolymorphicView, design: str, solver: MilpSolver
 ) -> tuple[PolymorphicDeployment, Certificate]:
-    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally: one
-    MILP per orientation of the strips (:mod:`.milp`), the second asked to improve on the
-    first (block ``improves``); the better packing is kept, and the bound is the larger of
-    the first's bound and the second's (its cutoff when no packing improves)."""
+    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally over
+    every phase in one MILP (:mod:`.milp`, both strip orientations in the model)."""
     candidates = view.candidates[design]
-    solved: list[tuple[PackingModel, SolveResult]] = []
-    bounds: list[float | None] = []
-    cutoff: float | None = None
-    for orientation in ORIENTATIONS:
-        packing = build(
-            view.inputs.array,
-            view.inputs.dnns,
-            candidates,
-            view.inputs.objective,
-            view.designs[design].shape_step,
-            orientation,
-            better_than=cutoff,
-        )
-        result = solver.solve(packing.model)
-        if result.status is SolveStatus.INFEASIBLE:
-            bounds.append(cutoff)  # None (no bound) when nothing was asked of this orientation
-            continue
-        # a limit without a plan in either orientation leaves the optimum unknown
-        solved.append((packing, require_solution(result, context=design)))
-        bounds.append(result.bound)
-        best = max(cast(float, r.objective) for _, r in solved)
-        cutoff = best + max(OBJECTIVE_RTOL * abs(best), OBJECTIVE_ATOL)
-    if not solved:
-        raise NoSolution(result, context=design)
-    packing, best_result = max(solved, key=lambda pair: cast(float, pair[1].objective))
-    known = [b for b in bounds if b is not None]
-    bound = max(known) if known and None not in [r.bound for _, r in solved] else None
-    deployment = read_packing(view, design, packing, candidates, best_result)
-    parts = [Certificate.of(r) for _, r in solved]
-    return deployment, Certificate.combine(parts, cast(float, best_result.objective), bound)
+    inputs = view.inputs
+    packing = build(
+        inputs.array,
+        view.phases,
+        candidates,
+        inputs.objective,
+        view.designs[design].shape_step,
+        [inputs.reconfiguration_share(phase) for phase in view.phases],
+    )
+    result = require_solution(solver.solve(packing.model), context=design)
+    deployment = read_packing(view, design, packing, candidates, result)
+    return deployment, Certificate.of(result)
+
+
+def static_partition(
+    view: PolymorphicView, design: str, solver: MilpSolver
+) -> PolymorphicDeployment:
+    """``design``'s partition chosen once for the expected mix
+    (:meth:`.inputs.PolymorphicInputs.expected_mix`) and kept in every phase: each DNN's
+    accelerator stays where it is (idle while its DNN is absent), so it is never
+    reconfigured."""
+    inputs = view.inputs
+    if not inputs.phases:
+        return solve_design(view, design, solver)[0]
+    once = solve_design(for_mix(view, inputs.expected_mix(), design), design, solver)[0]
+    own = {a.dnn: a for a in once.accelerators}
+    return PolymorphicDeployment(
+        design=design,
+        accelerators=[
+            own[d.name].model_copy(update={"phase": phase.name})
+            for phase in view.phases
+            for d in phase.dnns
+        ],
+    )
 
 
 class PolymorphicFormulation(
@@ -136,7 +135,7 @@ class PolymorphicFormulation(
                 MULTI_CLP,
                 "static partition, one dataflow per processor, no "
                 "cross-layer reuse (Multi-CLP, Shen et al. ISCA 2017)",
-                lambda: solve_design(view, MULTI_CLP, solver)[0],
+                lambda: static_partition(view, MULTI_CLP, solver),
             ),
             run_baseline(
                 PLANARIA,
@@ -163,13 +162,11 @@ class PolymorphicFormulation(
         array = view.inputs.array
         floors = {d.name: d.min_throughput_inferences_per_s for d in view.inputs.dnns}
         meeting = {
-            name: [
-                c for c in view.candidates[context][name] if c.throughput_inferences_per_s >= floor
-            ]
+            name: [c for c in view.pareto[context][name] if c.throughput_inferences_per_s >= floor]
             for name, floor in floors.items()
         }
         best = {
-            name: max(c.throughput_inferences_per_s for c in view.candidates[context][name])
+            name: max(c.throughput_inferences_per_s for c in view.pareto[context][name])
             for name in floors
         }
         alone = [

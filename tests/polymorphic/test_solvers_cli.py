@@ -108,7 +108,7 @@ def test_floors_that_only_fail_together_name_the_resource(tmp_path: Path) -> Non
     view = view_of({k: v for k, v in document.items() if k not in ("kind", "name", "solver")})
     # every DNN at 90% of its best rate needs most of the bandwidth: together they cannot
     for j, dnn in enumerate(view.inputs.dnns):
-        best = max(c.throughput_inferences_per_s for c in view.candidates["polymorphic"][dnn.name])
+        best = max(c.throughput_inferences_per_s for c in view.pareto["polymorphic"][dnn.name])
         document["dnns"][j]["min_throughput_inferences_per_s"] = 0.9 * best
     result = run_cli("solve", write_scenario(tmp_path / "together.toml", document))
     message = " ".join(result.stderr.split())
