@@ -70,7 +70,7 @@ def read_packing(
     view: PolymorphicView,
     design: str,
     packing: PackingModel,
-    candidates: Mapping[str, Sequence[Candidate]],
+    candidates: Sequence[Mapping[str, Sequence[Candidate]]],
     result: SolveResult,
 ) -> PolymorphicDeployment:
     """Per phase: column strips left to right, accelerators top to bottom in DNN order;
@@ -91,7 +91,7 @@ def read_packing(
         next_along = [0] * count
         for j, dnn in enumerate(phase.dnns):
             s = strip_of[j]
-            cand = candidates[dnn.name][int(packing.x[p, dnn.name].values(result).argmax())]
+            cand = candidates[p][dnn.name][int(packing.x[p, dnn.name].values(result).argmax())]
             across = sum(widths[:s]) * step
             row_offset, col_offset = (
                 (next_along[s], across) if column_strips else (across, next_along[s])

@@ -24,7 +24,10 @@ Sets
 * ``P``: phases (``p``; one phase of every DNN when the scenario has none); ``J_p``: the
   DNNs running in phase ``p`` (``j``, numbered ``0 .. |J_p| - 1``); ``S_p = {0 .. |J_p| - 1}``:
   strips (``s``), at most one per DNN; ``O = {col, row}``: orientations (``q``);
-* ``K_j``: DNN ``j``'s candidates after :mod:`.bounds`' exact reductions (``k``);
+* ``K_pj``: DNN ``j``'s candidates in phase ``p`` (``k``): those left by :mod:`.bounds`'
+  exact reductions, restricted when the solve asks for an objective of at least ``z_0``
+  (row ``at_least``) to those with ``theta_k / omega_pj >= z_0`` under max-min (any
+  other one caps the objective below ``z_0``);
 * ``B_p``: the pairs ``(j, p)`` where ``j`` ran before (``prev(j, p)``: the last earlier
   phase with ``j``, wrapping round when the phases are cyclic).
 
@@ -34,7 +37,7 @@ Parameters
 * ``b_k``: its buffer share, in buffer steps; ``B``: buffer steps available;
 * ``w_k``: its DRAM bandwidth share, in bandwidth steps; ``W``: bandwidth steps available;
 * ``theta_k``: its throughput, inferences/s (cost model: batch x clock / cycles per pass);
-  ``Theta_j = max_k theta_k``;
+  ``Theta_pj = max_k theta_k``;
 * ``omega_pj``: DNN ``j``'s weight in phase ``p`` (dimensionless); ``tau_pj``: its minimum
   throughput there, inferences/s (0 when none);
 * ``d_p``: phase duration, s; ``D = sum_p d_p``;
@@ -44,7 +47,7 @@ Parameters
 
 Variables
 ---------
-* ``x[p,j,k]`` binary: DNN ``j`` runs on candidate ``k`` in phase ``p``;
+* ``x[p,j,k]`` binary: DNN ``j`` runs on candidate ``k`` of ``K_pj`` in phase ``p``;
 * ``o[p]`` binary: phase ``p`` uses column strips (1) or row strips (0);
 * ``y[p,q,j,s]`` binary: DNN ``j``'s accelerator sits in strip ``s`` of orientation ``q``;
   only ``s <= j`` exists (symmetry breaking: number each strip by its lowest-numbered
@@ -88,10 +91,11 @@ Constraints
   otherwise). Big-M from the array: ``M_rows = R_t``, ``M_cols = C_t``, ``M_buffer = B``,
   since ``1 <= a <= M_a`` makes ``|a - a'| < M_a``; with integer ``a`` any change is ``>= 1``,
   so the constraint forces ``z >= 1 / M_a``, hence ``z = 1``;
-* ``interrupted[p,j]`` for ``(j, p)`` in ``B_p``: ``u[p,j] >= theta_pj - Theta_j (1 - z[p,j])``,
+* ``interrupted[p,j]`` for ``(j, p)`` in ``B_p``: ``u[p,j] >= theta_pj - Theta_pj (1 - z[p,j])``,
   the linearisation of ``u = theta_pj z`` from below (``u`` only lowers the objective, so
   it sits on its lower bound: ``theta_pj`` when ``z = 1``, 0 when ``z = 0``). Big-M
-  ``Theta_j`` is valid since ``theta_pj <= Theta_j``;
+  ``Theta_pj`` is valid since ``theta_pj <= Theta_pj``;
+* ``at_least`` (when asked): the objective ``>= z_0``;
 * ``min_throughput[p,j]`` (when ``tau_pj > 0``): ``eff_pj >= tau_pj``;
 * ``normalised[p,j]`` (max-min only): ``t <= eff_pj / omega_pj``;
 
@@ -143,13 +147,15 @@ class PackingModel:
 def build(
     array: ArraySpec,
     phases: Sequence[Phase],
-    candidates: Mapping[str, Sequence[Candidate]],
+    candidates: Sequence[Mapping[str, Sequence[Candidate]]],
     objective: Objective,
     shape_step: int,
     reconfiguration_share: Sequence[float],
+    at_least: float | None = None,
 ) -> PackingModel:
-    """The model of the module docstring; shapes in units of ``shape_step`` PEs;
-    ``reconfiguration_share[p]`` is ``rho_p``."""
+    """The model of the module docstring; ``candidates[p]``: each DNN's candidates in
+    phase ``p`` (``K_pj``); shapes in units of ``shape_step`` PEs;
+    ``reconfiguration_share[p]`` is ``rho_p``; ``at_least``: the ``at_least`` row."""
     rows_t, cols_t = array.rows // shape_step, array.cols // shape_step
     # across: the extent strips divide among themselves; along: the extent each strip stacks
     extent = {
@@ -159,7 +165,7 @@ def build(
     model = Model("polymorphic", Sense.MAXIMIZE)
     x = {
         (p, dnn.name): model.add_variables(
-            f"x_{p}_{j}", len(candidates[dnn.name]), upper=1.0, integer=True
+            f"x_{p}_{j}", len(candidates[p][dnn.name]), upper=1.0, integer=True
         )
         for p, phase in enumerate(phases)
         for j, dnn in enumerate(phase.dnns)
@@ -175,7 +181,7 @@ def build(
         return lin_sum(v * block[k] for k, v in enumerate(value))
 
     def attribute(p: int, name: str, what: str) -> LinExpr:
-        kept = candidates[name]
+        kept = candidates[p][name]
         value = {
             "rows": [c.rows / shape_step for c in kept],
             "cols": [c.cols / shape_step for c in kept],
@@ -270,7 +276,7 @@ def build(
             model.add_constraint(
                 "changed", -delta - big_m * z[p, name] <= 0, label=(p, name, what, "-")
             )
-        top = max(c.throughput_inferences_per_s for c in candidates[name])
+        top = max((c.throughput_inferences_per_s for c in candidates[p][name]), default=0.0)
         model.add_constraint(
             "interrupted",
             u[p, name] - effective[p, name] - top * z[p, name] >= -top,
@@ -303,4 +309,6 @@ def build(
             for d in phase.dnns
         )
     model.set_objective(goal)
+    if at_least is not None:
+        model.add_constraint("at_least", goal >= at_least)
     return PackingModel(model, x, o, y, width, goal)
