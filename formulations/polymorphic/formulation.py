@@ -17,7 +17,7 @@ from formulations.polymorphic.deployment import PolymorphicDeployment, read_pack
 from formulations.polymorphic.inputs import Objective, PolymorphicInputs
 from formulations.polymorphic.milp import build
 from formulations.polymorphic.tables import accelerator_table, dataflow_table
-from formulations.polymorphic.verify import UNIT_INFERENCES_PER_S, evaluate, measure, verify
+from formulations.polymorphic.verify import UNIT_INFERENCES_PER_S, effective, evaluate, verify
 from formulations.polymorphic.view import (
     MONOLITHIC,
     MULTI_CLP,
@@ -148,18 +148,29 @@ class PolymorphicFormulation(
     def headline(
         self, view: PolymorphicView, deployment: PolymorphicDeployment
     ) -> dict[str, float | int | str | None]:
+        """Per (phase, DNN) the effective throughput; PE utilisation (busy PE-cycles over
+        all PE-cycles) and DRAM traffic, time-averaged over the phases."""
         array = view.inputs.array
-        measured = {a.dnn: measure(view, deployment.design, a) for a in deployment.accelerators}
-        busy = sum(
-            a.time_share * a.rows * a.cols * measured[a.dnn].compute_cycles / measured[a.dnn].cycles
-            for a in deployment.accelerators
-        )
-        out: dict[str, float | int | str | None] = {
-            f"{name}_inferences_per_s": round(m.throughput_inferences_per_s, 3)
-            for name, m in measured.items()
-        }
+        rates = effective(view, deployment)
+        at = {(a.phase, a.dnn): a for a in deployment.accelerators}
+        total_s = sum(p.duration_s for p in view.phases)
+        busy = dram = 0.0
+        out: dict[str, float | int | str | None] = {}
+        for phase in view.phases:
+            share = phase.duration_s / total_s
+            for dnn in phase.dnns:
+                m = rates.get((phase.name, dnn.name))
+                key = dnn.name if phase.name is None else f"{dnn.name}_{phase.name}"
+                out[f"{key}_inferences_per_s"] = (
+                    0.0 if m is None else round(m.throughput_inferences_per_s, 3)
+                )
+                if m is None:
+                    continue
+                a = at[phase.name, dnn.name]
+                busy += share * a.time_share * a.rows * a.cols * m.compute_cycles / m.cycles
+                dram += share * m.dram_gb_per_s
         out["pe_utilisation_pct"] = round(100 * busy / (array.rows * array.cols), 2)
-        out["dram_gb_per_s"] = round(sum(m.dram_gb_per_s for m in measured.values()), 3)
+        out["dram_gb_per_s"] = round(dram, 3)
         return out
 
     def baselines(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cost_models.polymorphic.gemm import Dataflow
 from cost_models.polymorphic.memory import network_costs
@@ -190,7 +190,9 @@ def evaluate(view: PolymorphicView, deployment: PolymorphicDeployment) -> Evalua
     design = view.designs[deployment.design]
     stated = sorted((a.phase or "", a.dnn) for a in deployment.accelerators)
     expected = sorted((p.name or "", d.name) for p in view.phases for d in p.dnns)
-    if stated != expected:
+    # time-multiplexed: a DNN given no time (no accelerator) runs at 0 inferences/s
+    partial = deployment.time_multiplexed and len(set(stated)) == len(stated)
+    if stated != expected and not (partial and set(stated) <= set(expected)):
         what = "(phase, DNN)" if inputs.phases else "DNN"
         return Evaluation(
             0.0,
@@ -212,22 +214,17 @@ def evaluate(view: PolymorphicView, deployment: PolymorphicDeployment) -> Evalua
         if not flows and not design.per_layer_dataflow and len(set(acc.dataflows)) > 1:
             violations.append(f"{where}: {design.name} runs one dataflow per accelerator")
     for phase in view.phases:
-        accs = [at[phase.name, d.name] for d in phase.dnns]
+        accs = [at[phase.name, d.name] for d in phase.dnns if (phase.name, d.name) in at]
         where = f"phase {phase.name}: " if phase.name is not None else ""
         violations += _check_together(view, accs, deployment.time_multiplexed, where)
     if not measurable:
         return Evaluation(0.0, violations)
-    names = [p.name for p in view.phases]
-    rates: dict[tuple[str | None, str], float] = {}
+    rates = effective(view, deployment)
     shortfalls = []
     for phase in view.phases:
         for dnn in phase.dnns:
-            acc = at[phase.name, dnn.name]
-            rate = measure(view, deployment.design, acc).throughput_inferences_per_s
-            before = phase.previous.get(dnn.name)
-            if before is not None and changed(at[names[before], dnn.name], acc):
-                rate *= 1 - inputs.reconfiguration_share(phase)
-            rates[phase.name, dnn.name] = rate
+            found = rates.get((phase.name, dnn.name))
+            rate = found.throughput_inferences_per_s if found else 0.0
             floor = dnn.min_throughput_inferences_per_s
             if not geq(rate, floor):
                 where = f"{dnn.name} in phase {phase.name}" if phase.name else dnn.name
@@ -240,7 +237,47 @@ def evaluate(view: PolymorphicView, deployment: PolymorphicDeployment) -> Evalua
                         UNIT_INFERENCES_PER_S,
                     )
                 )
-    return Evaluation(objective_value(view, rates), violations, shortfalls)
+    value = objective_value(
+        view,
+        {
+            (p.name, d.name): rates[p.name, d.name].throughput_inferences_per_s
+            if (p.name, d.name) in rates
+            else 0.0
+            for p in view.phases
+            for d in p.dnns
+        },
+    )
+    return Evaluation(value, violations, shortfalls)
+
+
+def effective(
+    view: PolymorphicView, deployment: PolymorphicDeployment
+) -> dict[tuple[str | None, str], Measured]:
+    """Per (phase name, DNN): the accelerator's pass measured from the cost model, its
+    throughput and DRAM rate lowered by ``rho_p`` when it was reconfigured on entering the
+    phase (its shape or buffer share differs from the one its DNN had the last time it
+    ran). Needs measurable dataflows; a (phase, DNN) without an accelerator (no time
+    share) is left out."""
+    at = {(a.phase, a.dnn): a for a in deployment.accelerators}
+    names = [p.name for p in view.phases]
+    out = {}
+    for phase in view.phases:
+        for dnn in phase.dnns:
+            acc = at.get((phase.name, dnn.name))
+            if acc is None:
+                continue
+            m = measure(view, deployment.design, acc)
+            before = phase.previous.get(dnn.name)
+            earlier = None if before is None else at.get((names[before], dnn.name))
+            if earlier is not None and changed(earlier, acc):
+                kept = 1 - view.inputs.reconfiguration_share(phase)
+                m = replace(
+                    m,
+                    throughput_inferences_per_s=m.throughput_inferences_per_s * kept,
+                    dram_gb_per_s=m.dram_gb_per_s * kept,
+                )
+            out[phase.name, dnn.name] = m
+    return out
 
 
 def objective_value(view: PolymorphicView, rates: Mapping[tuple[str | None, str], float]) -> float:
