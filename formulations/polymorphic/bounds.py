@@ -26,8 +26,10 @@ Dominance (fewer or equal rows, columns, buffer and bandwidth steps, at least th
 throughput) stays exact with phases: replacing a dominated candidate by its dominator in
 *every* phase keeps each packing feasible (a smaller rectangle fits where a larger one
 did), raises throughput, and changes no accelerator that did not change before, because
-the reconfiguration charge of a changed accelerator is a fixed number of cycles
-(:mod:`.milp`).
+the reconfiguration charge of a changed accelerator (any change of shape, buffer or
+bandwidth share) is a fixed number of cycles (:mod:`.milp`): a pair of phases that used the
+dominated candidate in both now uses the dominator in both, and a pair that differed
+before was charged already.
 """
 
 from __future__ import annotations

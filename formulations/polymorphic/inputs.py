@@ -142,7 +142,7 @@ class PolymorphicInputs(BaseModel):
     dnns: list[DnnSpec] = Field(min_length=1, max_length=16)
     # time-varying mix (docs/polymorphic.md, "Phases"); none: one mix all the time
     phases: list[PhaseSpec] = Field(default_factory=list, max_length=MAX_PHASES)
-    # cycles a logical accelerator is idle when its shape or buffer share changes between
+    # cycles a logical accelerator is idle when its shape, buffer or bandwidth share changes between
     # two phases in which its DNN runs (required with phases)
     reconfiguration_cycles: int | None = Field(
         None, ge=0, le=MAX_RECONFIGURATION_CYCLES, strict=True
@@ -164,13 +164,13 @@ class PolymorphicInputs(BaseModel):
         if not self.phases:
             for key in ("reconfiguration_cycles", "cyclic_phases"):
                 if getattr(self, key) not in (None, False):
-                    raise InputError(
-                        None, key, "no such key without [[phases]]", getattr(self, key)
-                    )
+                    raise InputError(None, key, "no such key without phases", getattr(self, key))
             return self
         if self.reconfiguration_cycles is None:
             raise InputError(
-                None, "reconfiguration_cycles", "cycles lost per reconfiguration (with [[phases]])"
+                None,
+                "reconfiguration_cycles",
+                "cycles lost per reconfiguration (required with phases)",
             )
         known = {d.name for d in self.dnns}
         for index, phase in enumerate(self.phases):
@@ -179,7 +179,7 @@ class PolymorphicInputs(BaseModel):
                     raise InputError(
                         None,
                         f"phases[{index}].dnns[{k}].name",
-                        f"one of [[dnns]] {sorted(known)}",
+                        f"a name listed in dnns {sorted(known)}",
                         dnn.name,
                     )
             reconfiguration_s = self.reconfiguration_cycles / (self.array.clock_mhz * HZ_PER_MHZ)
@@ -192,7 +192,7 @@ class PolymorphicInputs(BaseModel):
                 )
         idle = sorted(known - {d.name for phase in self.phases for d in phase.dnns})
         if idle:
-            raise InputError(None, "dnns", "every DNN running in some [[phases]]", idle)
+            raise InputError(None, "dnns", "every DNN in the dnns of some phase", idle)
         return self
 
     def phase_list(self) -> list[Phase]:

@@ -57,8 +57,8 @@ Variables
 * ``height[p,q,j,s]`` integer in ``0 .. L_q`` (``L_col = R_t``, ``L_row = C_t``): the extent
   DNN ``j`` occupies along strip ``s``, tiles (integer so that the unphased max-weighted
   model is pure integer, for CP-SAT; every optimum has integer heights anyway);
-* ``z[p,j]`` binary, ``(j, p)`` in ``B_p``: DNN ``j``'s accelerator changed shape or buffer
-  share since ``prev(j, p)``;
+* ``z[p,j]`` binary, ``(j, p)`` in ``B_p``: DNN ``j``'s accelerator changed (shape, buffer
+  share or bandwidth share) since ``prev(j, p)``;
 * ``u[p,j] >= 0``, ``(j, p)`` in ``B_p``, inferences/s: ``theta_pj z[p,j]`` (the throughput
   a reconfiguration interrupts);
 * ``t >= 0`` (max-min objective only): the minimum normalised throughput, inferences/s.
@@ -85,12 +85,13 @@ Constraints
 * ``pe_area[p]``: ``sum_j sum_k r_k c_k x[p,j,k] <= R_t C_t`` (implied by the packing; it
   tightens the relaxation);
 * ``buffer[p]``: ``sum_j b_pj <= B``; ``bandwidth[p]``: ``sum_j w_pj <= W``;
-* ``changed[p,j,a,+-]`` for ``(j, p)`` in ``B_p`` and ``a`` in (rows, cols, buffer):
-  ``+-(a_pj - a_prev(j,p),j) <= M_a z[p,j]``, the linearisation of "shape or buffer share
-  changed" (``z = 1`` whenever the two differ; the objective never gains from ``z = 1``
-  otherwise). Big-M from the array: ``M_rows = R_t``, ``M_cols = C_t``, ``M_buffer = B``,
-  since ``1 <= a <= M_a`` makes ``|a - a'| < M_a``; with integer ``a`` any change is ``>= 1``,
-  so the constraint forces ``z >= 1 / M_a``, hence ``z = 1``;
+* ``changed[p,j,a,+-]`` for ``(j, p)`` in ``B_p`` and ``a`` in (rows, cols, buffer,
+  bandwidth): ``+-(a_pj - a_prev(j,p),j) <= M_a z[p,j]``, the linearisation of "the
+  accelerator changed" (``z = 1`` whenever the two differ; the objective never gains from
+  ``z = 1`` otherwise). Big-M from the array: ``M_rows = R_t``, ``M_cols = C_t``,
+  ``M_buffer = B``, ``M_bandwidth = W``, since ``1 <= a <= M_a`` makes ``|a - a'| < M_a``;
+  with integer ``a`` any change is ``>= 1``, so the constraint forces ``z >= 1 / M_a``,
+  hence ``z = 1``;
 * ``interrupted[p,j]`` for ``(j, p)`` in ``B_p``: ``u[p,j] >= theta_pj - Theta_pj (1 - z[p,j])``,
   the linearisation of ``u = theta_pj z`` from below (``u`` only lowers the objective, so
   it sits on its lower bound: ``theta_pj`` when ``z = 1``, 0 when ``z = 0``). Big-M
@@ -98,6 +99,20 @@ Constraints
 * ``at_least`` (when asked): the objective ``>= z_0``;
 * ``min_throughput[p,j]`` (when ``tau_pj > 0``): ``eff_pj >= tau_pj``;
 * ``normalised[p,j]`` (max-min only): ``t <= eff_pj / omega_pj``;
+
+Reconfiguration model
+---------------------
+Assumption (no published figure: the paper's full text was not available): a logical
+accelerator whose shape, buffer share or bandwidth share differs from the one its DNN had
+the last time it ran is idle for ``L`` cycles on entering the phase (the array's
+interconnect and buffer partition are re-written and its buffer share refilled from DRAM;
+the shipped scenario takes ``L`` as the time to refill the whole buffer at the full DRAM
+bandwidth), so it loses the share ``rho_p`` of the phase's throughput. The bandwidth share
+counts as part of the configuration (the buffer banks' DRAM channels are re-assigned);
+this also keeps :mod:`.bounds`' dominance exact, since a fixed charge per change makes any
+candidate replaced by a dominating one in every phase change no more often. A rectangle
+that only moves, keeping shape and shares, is not charged (its configuration is kept; the
+packing per phase places it anew), which slightly favours re-partitioning.
 
 Objective
 ---------
@@ -253,7 +268,12 @@ def build(
             model.add_constraint(
                 what, lin_sum(attribute(p, d.name, key) for d in phase.dnns) <= capacity, label=p
             )
-    limits = {"rows": rows_t, "cols": cols_t, "buffer": array.buffer_share_steps}
+    limits = {
+        "rows": rows_t,
+        "cols": cols_t,
+        "buffer": array.buffer_share_steps,
+        "bandwidth": array.bandwidth_share_steps,
+    }
     effective: dict[tuple[int, str], LinExpr] = {}
     changes = [
         (p, dnn.name, before)

@@ -171,18 +171,20 @@ def _check_together(
 
 
 def changed(before: Accelerator, after: Accelerator) -> bool:
-    """The reconfiguration rule (:mod:`.milp`): the shape or the buffer share differs."""
-    return (before.rows, before.cols, before.buffer_steps) != (
+    """The reconfiguration rule (:mod:`.milp`): the shape, the buffer share or the
+    bandwidth share differs (a rectangle that only moves is not charged)."""
+    return (before.rows, before.cols, before.buffer_steps, before.bandwidth_steps) != (
         after.rows,
         after.cols,
         after.buffer_steps,
+        after.bandwidth_steps,
     )
 
 
 def evaluate(view: PolymorphicView, deployment: PolymorphicDeployment) -> Evaluation:
     """Every accelerator of every phase re-measured from the cost model and checked
     against the array (grid, bounds, disjointness, shares) and its DNN's throughput floor;
-    an accelerator whose shape or buffer share differs from the one its DNN had the last
+    an accelerator whose shape, buffer or bandwidth share differs from the one its DNN had the last
     time it ran loses ``rho_p`` of its phase (the reconfiguration charge)."""
     inputs = view.inputs
     if deployment.design not in view.designs:
@@ -255,8 +257,8 @@ def effective(
 ) -> dict[tuple[str | None, str], Measured]:
     """Per (phase name, DNN): the accelerator's pass measured from the cost model, its
     throughput and DRAM rate lowered by ``rho_p`` when it was reconfigured on entering the
-    phase (its shape or buffer share differs from the one its DNN had the last time it
-    ran). Needs measurable dataflows; a (phase, DNN) without an accelerator (no time
+    phase (its shape, buffer or bandwidth share differs from the one its DNN had the last
+    time it ran). Needs measurable dataflows; a (phase, DNN) without an accelerator (no time
     share) is left out."""
     at = {(a.phase, a.dnn): a for a in deployment.accelerators}
     names = [p.name for p in view.phases]
