@@ -31,6 +31,7 @@ from formulations.types import (
     BaselineRun,
     Certificate,
     Formulation,
+    InputError,
     MilpSolver,
     ObjectiveSpec,
     Refit,
@@ -48,6 +49,27 @@ from formulations.types import (
 # (0) is the whole model. Each restricted model is small; on cnn_heavy the first feasible
 # level cuts VGG-16 from 2,954 candidates to a few dozen (docs/BENCHMARKS.md).
 LEVELS = (0.98, 0.9, 0.7, 0.0)
+# columns of the largest MILP (one binary per phase, DNN and candidate left after the
+# reductions, plus the packing's few per DNN): HiGHS keeps a few hundred bytes per column,
+# and the shipped scenarios need at most ~6,000
+MAX_MODEL_VARIABLES = 500_000
+
+
+def check_model_size(view: PolymorphicView, design: str) -> None:
+    """Refuse a scenario whose MILP would exceed MAX_MODEL_VARIABLES, naming the key that
+    makes it large (``phases`` when several, else ``dnns``)."""
+    kept = view.candidates[design]
+    size = sum(len(kept[d.name]) + 4 * len(phase.dnns) for phase in view.phases for d in phase.dnns)
+    if size <= MAX_MODEL_VARIABLES:
+        return
+    key = "phases" if len(view.phases) > 1 else "dnns"
+    raise InputError(
+        None,
+        key,
+        f"a MILP of at most {MAX_MODEL_VARIABLES:,} variables ({len(view.phases)} phases of "
+        f"{max(len(p.dnns) for p in view.phases)} DNNs with their candidate accelerators "
+        f"in {design}: ~{size:,})",
+    )
 
 
 def solve_design(
@@ -61,6 +83,7 @@ def solve_design(
     (rows ``at_least``); a plan found so is optimal for the whole model, since every
     plan using an excluded candidate scores below the level. An infeasible level moves
     on to the next, down to the unrestricted model."""
+    check_model_size(view, design)
     inputs = view.inputs
     kept = view.candidates[design]
     bound = upper_bound(inputs, view.pareto[design])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Self
@@ -23,6 +24,12 @@ MAX_ARRAY_SIDE = 4096  # PEs per array side (4,096 x 4,096 is 256 TPU v1 arrays 
 MAX_SHARE_STEPS = 64  # buffer or bandwidth shares in 1/steps
 MAX_PHASES = 12  # phases of a time-varying mix (e.g. the hours of a day in 2-hour blocks)
 MAX_RECONFIGURATION_CYCLES = 10**12  # cycles lost per reconfiguration (1.4 ks at 700 MHz)
+# Model size bound (exit 2 beyond it, naming the key). The cost model is evaluated on
+# every (rows, cols, buffer steps, bandwidth steps) of each DNN: the shipped 16 x 16 tiles
+# x 8 x 8 shares are 16,384 entries (about 0.07 s CPU per DNN and design); the bound is 64x
+# that (32 x 32 tiles x 32 x 32 shares, benchmarks/scaling.py's 4x array): measured for
+# ResNet-50, 3.9 s CPU and 380 MB peak RSS per DNN and design.
+MAX_GRID_ENTRIES = 2**20
 
 
 class Objective(StrEnum):
@@ -58,6 +65,22 @@ class ArraySpec(BaseModel):
         if self.rows % self.tile or self.cols % self.tile:
             raise ValueError(
                 f"tile ({self.tile}) must divide rows ({self.rows}) and cols ({self.cols})"
+            )
+        factors = {
+            "array.tile": (self.rows // self.tile) * (self.cols // self.tile),
+            "array.buffer_share_steps": self.buffer_share_steps,
+            "array.bandwidth_share_steps": self.bandwidth_share_steps,
+        }
+        entries = math.prod(factors.values())
+        if entries > MAX_GRID_ENTRIES:
+            key = max(factors, key=lambda k: factors[k])  # the largest factor makes it large
+            raise InputError(
+                None,
+                key,
+                f"a candidate grid of at most {MAX_GRID_ENTRIES:,} entries per DNN "
+                f"((rows / tile) x (cols / tile) x buffer_share_steps x bandwidth_share_steps "
+                f"= {entries:,})",
+                getattr(self, key.removeprefix("array.")),
             )
         return self
 

@@ -82,7 +82,7 @@ def run(
     cols: int | npt.NDArray[np.int64],
     buffer_steps: int | npt.NDArray[np.int64],
     bandwidth_steps: int | npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[npt.NDArray[np.int64]]]:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[npt.NDArray[np.int8]]]:
     """(cycles, dram bytes, per layer the index into ``design.dataflows``) per pass."""
     costs = network_costs(
         layers,
@@ -101,7 +101,7 @@ def run(
     cycles = np.stack([np.broadcast_to(r.cycles, np.shape(runs[0].cycles)) for r in runs])
     pick = np.argmin(cycles, axis=0)
     dram = np.stack([np.broadcast_to(r.dram_bytes, pick.shape) for r in runs])
-    index = [np.asarray(pick, dtype=np.int64) for _ in layers]
+    index = [pick.astype(np.int8)] * len(layers)  # one dataflow for every layer
     chosen = np.take_along_axis(cycles, pick[None], 0)[0]
     return chosen, np.take_along_axis(dram, pick[None], 0)[0], index
 
@@ -190,17 +190,24 @@ class Grid:
 
 
 def grid(layers: Sequence[Gemm], array: ArraySpec, design: Design, batch: int) -> Grid:
+    """The cost model on every shape and share. The axes are passed as open (broadcast)
+    arrays, so cycles that depend on the shape alone are computed once per shape, not
+    once per shape and share."""
     rows = np.arange(design.shape_step, array.rows + 1, design.shape_step)
     cols = np.arange(design.shape_step, array.cols + 1, design.shape_step)
     bandwidth = np.arange(1, array.bandwidth_share_steps + 1)
     if design.buffer_follows_area:
-        r, c, w = np.meshgrid(rows, cols, bandwidth, indexing="ij")
-        grid_b = -(-(r * c * array.buffer_share_steps) // (array.rows * array.cols))
+        r, c, w = rows[:, None, None], cols[None, :, None], bandwidth[None, None, :]
+        b = -(-(r * c * array.buffer_share_steps) // (array.rows * array.cols))
     else:
         buffer = np.arange(1, array.buffer_share_steps + 1)
-        r, c, grid_b, w = np.meshgrid(rows, cols, buffer, bandwidth, indexing="ij")
-    cycles, dram, _ = run(layers, array, design, r, c, grid_b, w)
-    return Grid(r, c, grid_b, w, cycles, dram, throughput(array, batch, cycles))
+        r, c = rows[:, None, None, None], cols[None, :, None, None]
+        b, w = buffer[None, None, :, None], bandwidth[None, None, None, :]
+    cycles, dram, _ = run(layers, array, design, r, c, b, w)
+    full = np.broadcast_arrays(r, c, b, w, cycles, dram)
+    r, c, b, w = (np.ascontiguousarray(a) for a in full[:4])
+    cycles, dram = (np.ascontiguousarray(a, dtype=np.float64) for a in full[4:])
+    return Grid(r, c, b, w, cycles, dram, throughput(array, batch, cycles))
 
 
 POLYMORPHIC = "polymorphic"
