@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Self
@@ -66,21 +65,18 @@ class ArraySpec(BaseModel):
             raise ValueError(
                 f"tile ({self.tile}) must divide rows ({self.rows}) and cols ({self.cols})"
             )
-        factors = {
-            "array.tile": (self.rows // self.tile) * (self.cols // self.tile),
-            "array.buffer_share_steps": self.buffer_share_steps,
-            "array.bandwidth_share_steps": self.bandwidth_share_steps,
-        }
-        entries = math.prod(factors.values())
+        tiles = (self.rows // self.tile) * (self.cols // self.tile)
+        entries = tiles * self.buffer_share_steps * self.bandwidth_share_steps
         if entries > MAX_GRID_ENTRIES:
-            key = max(factors, key=lambda k: factors[k])  # the largest factor makes it large
+            # share steps are at most 64 each, so beyond the bound the tiles dominate
             raise InputError(
                 None,
-                key,
+                "array.tile",
                 f"a candidate grid of at most {MAX_GRID_ENTRIES:,} entries per DNN "
                 f"((rows / tile) x (cols / tile) x buffer_share_steps x bandwidth_share_steps "
-                f"= {entries:,})",
-                getattr(self, key.removeprefix("array.")),
+                f"= {tiles:,} x {self.buffer_share_steps} x {self.bandwidth_share_steps} "
+                f"= {entries:,}): a larger tile",
+                self.tile,
             )
         return self
 
