@@ -14,7 +14,7 @@ from typing import Any
 from formulations.polymorphic.baselines import monolithic
 from formulations.polymorphic.bounds import upper_bound
 from formulations.polymorphic.deployment import PolymorphicDeployment, read_packing
-from formulations.polymorphic.inputs import Objective, PolymorphicInputs
+from formulations.polymorphic.inputs import Objective, Phase, PolymorphicInputs
 from formulations.polymorphic.milp import build
 from formulations.polymorphic.tables import accelerator_table, dataflow_table
 from formulations.polymorphic.verify import UNIT_INFERENCES_PER_S, effective, evaluate, verify
@@ -232,50 +232,69 @@ class PolymorphicFormulation(
         return Refit(deployment, evaluate(view, deployment).shortfalls)
 
     def explain_infeasible(self, view: PolymorphicView, context: Any) -> str:
-        """The floors no accelerator meets alone; else the resource (PE area, buffer,
-        bandwidth) that the smallest accelerators meeting every floor overrun together."""
-        array = view.inputs.array
-        floors = {d.name: d.min_throughput_inferences_per_s for d in view.inputs.dnns}
-        meeting = {
-            name: [c for c in view.pareto[context][name] if c.throughput_inferences_per_s >= floor]
-            for name, floor in floors.items()
-        }
-        best = {
-            name: max(c.throughput_inferences_per_s for c in view.pareto[context][name])
-            for name in floors
-        }
-        alone = [
-            f"{name} needs {floor:g} inferences/s, at most {best[name]:.6g} on the whole "
-            f"array in {context}"
-            for name, floor in floors.items()
-            if not meeting[name]
-        ]
-        if alone:
-            return "; ".join(alone)
-        floored = ", ".join(f"{n} {f:g}/s" for n, f in floors.items() if f > 0)
-        needs = {
-            "PEs": (
-                sum(min(c.rows * c.cols for c in m) for m in meeting.values()),
-                array.rows * array.cols,
-            ),
-            "buffer steps": (
-                sum(min(c.buffer_steps for c in m) for m in meeting.values()),
-                array.buffer_share_steps,
-            ),
-            "bandwidth steps": (
-                sum(min(c.bandwidth_steps for c in m) for m in meeting.values()),
-                array.bandwidth_share_steps,
-            ),
-        }
-        over = [
-            f"at least {need} {what} together, {have} available"
-            for what, (need, have) in needs.items()
-            if need > have
-        ]
-        if over:
-            return f"the throughput floors ({floored}) need " + "; ".join(over)
+        """Per phase: the floors no accelerator meets alone; else the resource (PE area,
+        buffer, bandwidth) that the smallest accelerators meeting every floor overrun
+        together; else (one phase) the packing, or (several) the packings with the
+        reconfiguration charges between phases."""
+        for phase in view.phases:
+            reason = _phase_infeasible(view, context, phase)
+            if reason:
+                return reason if phase.name is None else f"in phase {phase.name}: {reason}"
         return (
-            f"the throughput floors ({floored}) each fit alone and within the PE area, buffer "
-            f"and bandwidth, but no strip packing of the {array.rows}x{array.cols} array holds "
-            "accelerators meeting all of them at once"
+            "each phase's throughput floors fit the PE area, buffer and bandwidth, but no "
+            "strip packings of the phases meet all of them, given the reconfiguration "
+            f"charges between phases ({view.inputs.reconfiguration_cycles} cycles lost by "
+            "each accelerator that changes)"
         )
+
+
+def _phase_infeasible(view: PolymorphicView, context: str, phase: Phase) -> str | None:
+    """Why one phase's floors cannot be met on their own (None when a packing may exist:
+    the phase alone is then not shown infeasible by these tests)."""
+    array = view.inputs.array
+    floors = {d.name: d.min_throughput_inferences_per_s for d in phase.dnns}
+    meeting = {
+        name: [c for c in view.pareto[context][name] if c.throughput_inferences_per_s >= floor]
+        for name, floor in floors.items()
+    }
+    best = {
+        name: max(c.throughput_inferences_per_s for c in view.pareto[context][name])
+        for name in floors
+    }
+    alone = [
+        f"{name} needs {floor:g} inferences/s, at most {best[name]:.6g} on the whole "
+        f"array in {context}"
+        for name, floor in floors.items()
+        if not meeting[name]
+    ]
+    if alone:
+        return "; ".join(alone)
+    floored = ", ".join(f"{n} {f:g}/s" for n, f in floors.items() if f > 0)
+    needs = {
+        "PEs": (
+            sum(min(c.rows * c.cols for c in m) for m in meeting.values()),
+            array.rows * array.cols,
+        ),
+        "buffer steps": (
+            sum(min(c.buffer_steps for c in m) for m in meeting.values()),
+            array.buffer_share_steps,
+        ),
+        "bandwidth steps": (
+            sum(min(c.bandwidth_steps for c in m) for m in meeting.values()),
+            array.bandwidth_share_steps,
+        ),
+    }
+    over = [
+        f"at least {need} {what} together, {have} available"
+        for what, (need, have) in needs.items()
+        if need > have
+    ]
+    if over:
+        return f"the throughput floors ({floored}) need " + "; ".join(over)
+    if len(view.phases) > 1:
+        return None
+    return (
+        f"the throughput floors ({floored}) each fit alone and within the PE area, buffer "
+        f"and bandwidth, but no strip packing of the {array.rows}x{array.cols} array holds "
+        "accelerators meeting all of them at once"
+    )

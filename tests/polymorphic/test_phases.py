@@ -191,6 +191,17 @@ def test_static_partition_is_the_same_in_every_phase() -> None:
     assert FORMULATION.verify(view, static.deployment).ok
 
 
+def test_a_floor_no_accelerator_meets_in_one_phase_names_the_phase(tmp_path: Path) -> None:
+    document = {"kind": "polymorphic", "name": "phased"} | phased_document(
+        "max_min_normalised", (1.0, 20.0, 1.0)
+    )
+    document["phases"][1]["dnns"][1]["min_throughput_inferences_per_s"] = 1e6
+    result = run_cli("solve", write_scenario(tmp_path / "high.toml", document))
+    message = " ".join(result.stderr.split())
+    assert result.exit_code == 3, message
+    assert "in phase b: rnn needs 1e+06 inferences/s, at most" in message
+
+
 BAD: list[tuple[str, Any, str, str]] = [
     (
         "unknown DNN",
