@@ -276,11 +276,10 @@ def build(
     }
     effective: dict[tuple[int, str], LinExpr] = {}
     changes = [
-        (p, dnn.name, before)
+        (p, d.name, phase.previous[d.name])
         for p, phase in enumerate(phases)
-        for dnn in phase.dnns
-        for name, before in phase.previous.items()
-        if name == dnn.name
+        for d in phase.dnns
+        if d.name in phase.previous
     ]
     z = model.add_variables("z", [(p, n) for p, n, _ in changes], upper=1.0, integer=True)
     u = model.add_variables("u", [(p, n) for p, n, _ in changes])

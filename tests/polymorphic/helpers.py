@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy.typing as npt
 from cost_models.polymorphic.networks import NETWORKS
 from formulations.polymorphic.inputs import Objective, PolymorphicInputs
 from formulations.polymorphic.view import POLYMORPHIC, PolymorphicView, prepare, run, throughput
+from tests.conftest import run_cli, write_scenario
 
 # 32 x 32 PEs in 8 x 8 tiles: a 4 x 4 tile grid, small enough to enumerate every placement
 TINY_ARRAY: dict[str, Any] = {
@@ -202,3 +204,14 @@ def inputs_of(document: dict[str, Any]) -> PolymorphicInputs:
 
 def view_of(document: dict[str, Any]) -> PolymorphicView:
     return prepare(inputs_of(document))
+
+
+def assert_input_error(folder: Path, document: dict[str, Any], key: str, expected: str) -> None:
+    """``planner solve`` on ``document`` exits 2 naming the file, ``key`` and ``expected``
+    (no traceback)."""
+    path = write_scenario(folder / "bad.toml", document)
+    result = run_cli("solve", path)
+    message = " ".join((result.stdout + result.stderr).split())
+    assert result.exit_code == 2, message
+    assert str(path) in message and f"{key}:" in message and expected in message, message
+    assert "Traceback" not in message

@@ -27,7 +27,13 @@ from formulations.polymorphic.view import PolymorphicView
 from formulations.types import SolverSettings
 from planner.backends import make_solver
 from tests.conftest import run_cli, write_scenario
-from tests.polymorphic.helpers import TINY_ARRAY, full_grid, placeable, view_of
+from tests.polymorphic.helpers import (
+    TINY_ARRAY,
+    assert_input_error,
+    full_grid,
+    placeable,
+    view_of,
+)
 
 GRID = 4
 SHAPES = [(h, w) for h in range(1, GRID + 1) for w in range(1, GRID + 1)]
@@ -244,8 +250,4 @@ def test_bad_phase_input_exits_2_naming_the_key(
         phased_document("max_min_normalised", (1.0, 20.0, 1.0))
     )
     change(document)
-    path = write_scenario(tmp_path / "bad.toml", document)
-    result = run_cli("solve", path)
-    message = " ".join((result.stdout + result.stderr).split())
-    assert result.exit_code == 2, message
-    assert str(path) in message and f"{key}:" in message and expected in message, message
+    assert_input_error(tmp_path, document, key, expected)
