@@ -206,3 +206,12 @@ def test_a_phased_plan_against_other_phases_is_refused(
     report = check(committed_phases, renamed, tmp_path)
     assert report.exit_code is not ExitCode.OK
     assert any("one per (phase, DNN)" in v for v in report.violations), report.to_dict()
+
+
+def test_no_tampered_phased_plan_passes(committed_phases: Any, tmp_path: Path) -> None:
+    document, plan = committed_phases
+    scenario = planner.scenario_from_dict(document, file="floored.toml")
+    found = outcomes(plan, scenario, tmp_path, "polymorphic")
+    assert unexplained_passes(found, {}) == []
+    assert any(how.startswith("accelerators.") and ".phase " in how for how in found)
+    assert {ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE} <= {o.exit_code for o in found.values()}
