@@ -77,6 +77,10 @@ Constraints
   accelerator is no wider than its strip. Big-M ``A_q`` is valid: the left side is at most
   ``A_q`` since ``across <= A_q`` and ``width >= 0``;
 * ``strip_widths[p,q]``: ``sum_s width[p,q,s] <= A_q``;
+* ``column_only[p]`` (``o[p] = 1`` when ``|J_p| <= 2``): one or two rectangles are always
+  side by side in two column strips or stacked in one (symmetry breaking between the
+  orientations; breaking the other symmetry, every DNN in its own row strip being all of
+  them in one column strip, made ``tight_throughput_targets`` 1.8x slower, so it is left);
 * ``height_link[p,q,j,s]``: ``height[p,q,j,s] >= along_pjq - L_q (1 - y[p,q,j,s])``, the
   linearisation of ``height = along y`` from below (enough, since heights only appear in
   ``strip_height``'s ``<=``). Big-M ``L_q`` is valid: ``along <= L_q``, so with ``y = 0``
@@ -215,6 +219,9 @@ def build(
     ]
     strips = [(p, s) for p, phase in enumerate(phases) for s in range(len(phase.dnns))]
     o = model.add_variables("o", list(range(len(phases))), upper=1.0, integer=True)
+    for p, phase in enumerate(phases):
+        if len(phase.dnns) <= 2:
+            model.add_constraint("column_only", o[p] == 1, label=p)
     y: dict[Orientation, VarBlock] = {}
     width: dict[Orientation, VarBlock] = {}
     for q in ORIENTATIONS:
