@@ -41,9 +41,9 @@ Parameters
 * ``omega_pj``: DNN ``j``'s weight in phase ``p`` (dimensionless); ``tau_pj``: its minimum
   throughput there, inferences/s (0 when none);
 * ``d_p``: phase duration, s; ``D = sum_p d_p``;
-* ``rho_p = L / (f d_p)``: the share of phase ``p`` that a reconfigured accelerator loses,
-  with ``L`` the scenario's ``reconfiguration_cycles`` and ``f`` the clock (Hz); ``< 1``
-  by validation.
+* ``rho_p = T_re / (f d_p)``: the share of phase ``p`` that a reconfigured accelerator
+  loses, with ``T_re`` the scenario's ``reconfiguration_cycles`` and ``f`` the clock (Hz);
+  ``< 1`` by validation.
 
 Variables
 ---------
@@ -108,15 +108,17 @@ Reconfiguration model
 ---------------------
 Assumption (no published figure: the paper's full text was not available): a logical
 accelerator whose shape, buffer share or bandwidth share differs from the one its DNN had
-the last time it ran is idle for ``L`` cycles on entering the phase (the array's
+the last time it ran is idle for ``T_re`` cycles on entering the phase (the array's
 interconnect and buffer partition are re-written and its buffer share refilled from DRAM;
-the shipped scenario takes ``L`` as the time to refill the whole buffer at the full DRAM
-bandwidth), so it loses the share ``rho_p`` of the phase's throughput. The bandwidth share
-counts as part of the configuration (the buffer banks' DRAM channels are re-assigned);
-this also keeps :mod:`.bounds`' dominance exact, since a fixed charge per change makes any
-candidate replaced by a dominating one in every phase change no more often. A rectangle
-that only moves, keeping shape and shares, is not charged (its configuration is kept; the
-packing per phase places it anew), which slightly favours re-partitioning.
+the shipped scenario takes ``T_re`` as the time to refill the whole buffer at the full DRAM
+bandwidth), so it loses the share ``rho_p`` of the phase's throughput. A DNN's first
+appearance in a non-cyclic sequence is not charged (every planner pays it alike), nor is a
+DNN that runs in one phase only. The bandwidth share counts as part of the configuration
+(the buffer banks' DRAM channels are re-assigned); this also keeps :mod:`.bounds`'
+dominance exact, since a fixed charge per change makes any candidate replaced by a
+dominating one in every phase change no more often. A rectangle that only moves, keeping
+shape and shares, is not charged (its configuration is kept; the packing per phase places
+it anew), which slightly favours re-partitioning.
 
 Objective
 ---------
