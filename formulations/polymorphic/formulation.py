@@ -27,12 +27,14 @@ from formulations.polymorphic.view import (
     for_mix,
     prepare,
 )
+from formulations.tolerances import FEAS_RTOL
 from formulations.types import (
     BaselineRun,
     Certificate,
     Formulation,
     InputError,
     MilpSolver,
+    NoSolution,
     ObjectiveSpec,
     Refit,
     Sense,
@@ -75,8 +77,31 @@ def check_model_size(view: PolymorphicView, design: str) -> None:
 def solve_design(
     view: PolymorphicView, design: str, solver: MilpSolver
 ) -> tuple[PolymorphicDeployment, Certificate]:
-    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally over
-    every phase in one MILP (:mod:`.milp`, both strip orientations in the model).
+    """Pack ``design``'s candidates (the plan, or a partitioning baseline) optimally
+    (:func:`solve_packing`). Under max-min, ties are then broken: a second MILP keeps
+    every DNN at the optimal minimum (less the feasibility tolerance) and maximises the
+    time-averaged sum of normalised throughputs (:meth:`.inputs.PolymorphicInputs.
+    tie_break`), so DNNs above the bottleneck use the spare PEs, buffer and bandwidth
+    instead of the least that reaches the minimum. The certificate is the first solve's
+    (it proves the minimum); if the second finds nothing (a limit), the first plan
+    stands."""
+    deployment, certificate = solve_packing(view, design, solver)
+    if view.inputs.objective is not Objective.MAX_MIN_NORMALISED:
+        return deployment, certificate
+    ties = for_mix(view, view.inputs.tie_break(certificate.objective * (1 - FEAS_RTOL)), design)
+    try:
+        spread, second = solve_packing(ties, design, solver)
+    except NoSolution:
+        return deployment, certificate
+    both = Certificate.combine([certificate, second], certificate.objective, certificate.bound)
+    return spread, both
+
+
+def solve_packing(
+    view: PolymorphicView, design: str, solver: MilpSolver
+) -> tuple[PolymorphicDeployment, Certificate]:
+    """Pack ``design``'s candidates optimally over every phase in one MILP (:mod:`.milp`,
+    both strip orientations in the model).
 
     Under max-min the MILP is first restricted to the candidates whose normalised
     throughput reaches ``level x UB`` and asked for an objective of at least that much

@@ -283,6 +283,38 @@ class PolymorphicInputs(BaseModel):
             }
         )
 
+    def tie_break(self, minimum: float) -> PolymorphicInputs:
+        """The max-min tie-break (:func:`.formulation.solve_design`): maximise the
+        time-averaged sum of normalised throughputs (weights ``1 / weight``) with every
+        DNN's floor raised to ``minimum x weight`` in every phase."""
+
+        def raised(weight: float, floor: float) -> dict[str, Any]:
+            return {
+                "weight": 1 / weight,
+                "min_throughput_inferences_per_s": max(floor, minimum * weight),
+            }
+
+        dnns = [
+            d.model_copy(update=raised(d.weight, d.min_throughput_inferences_per_s))
+            for d in self.dnns
+        ]
+        phases = [
+            spec.model_copy(
+                update={
+                    "dnns": [
+                        PhaseDnn(name=d.name, **raised(d.weight, d.min_throughput_inferences_per_s))
+                        for d in resolved.dnns
+                    ]
+                }
+            )
+            for spec, resolved in zip(
+                self.phases, self.phase_list() if self.phases else [], strict=True
+            )
+        ]
+        return self.model_copy(
+            update={"objective": Objective.MAX_WEIGHTED, "dnns": dnns, "phases": phases}
+        )
+
     def reconfiguration_share(self, phase: Phase) -> float:
         """``rho_p``: the share of the phase a reconfigured accelerator is idle (0..1)."""
         cycles = self.reconfiguration_cycles or 0

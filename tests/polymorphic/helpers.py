@@ -156,9 +156,11 @@ def strip_packable(
     return feasible
 
 
-def brute_force(view: PolymorphicView, packable: Any) -> float:
+def brute_force(view: PolymorphicView, packable: Any, at_least: float | None = None) -> float:
     """The best objective over every shape, buffer and bandwidth assignment whose shapes
-    ``packable`` accepts (-inf when none meets the floors)."""
+    ``packable`` accepts (-inf when none meets the floors). With ``at_least`` (max-min
+    only): the best sum of normalised throughputs over the assignments whose minimum
+    normalised throughput is at least that (the tie-break)."""
     inputs = view.inputs
     array = inputs.array
     grids = [full_grid(view, d.name) for d in inputs.dnns]
@@ -190,6 +192,9 @@ def brute_force(view: PolymorphicView, packable: Any) -> float:
         objective = values[0]
         for v in values[1:]:
             objective = np.minimum(objective, v)
+        if at_least is not None:
+            ok = ok & (objective >= at_least)
+            objective = sum(values[1:], values[0])
     else:
         objective = sum(values[1:], values[0])
     fits = packable.reshape([len(grids[0].shapes) if a % 3 == 0 else 1 for a in range(3 * n)])
