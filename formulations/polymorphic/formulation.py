@@ -1,8 +1,9 @@
 """The ``polymorphic`` formulation (Polymorphic Accelerators, Azizimazreah & Chen, IEEE TC
 71(3), 2022): partition one PE array into logical accelerators for concurrent DNNs.
 
-Modules: :mod:`.inputs` (schema), :mod:`.view` (candidates per design), :mod:`.milp`
-(strip-packing MILP), :mod:`.deployment` (schema, reading a solution), :mod:`.verify`,
+Modules: :mod:`.inputs` (schema, phases), :mod:`.view` (candidates per design),
+:mod:`.bounds` (exact candidate reductions), :mod:`.milp` (strip-packing MILP over the
+phases), :mod:`.deployment` (schema, reading a solution), :mod:`.verify`,
 :mod:`.baselines`, :mod:`.tables`. Cost model: :mod:`cost_models.polymorphic`.
 """
 

@@ -8,7 +8,9 @@ dataflow per layer, or for a fixed-dataflow design the best single dataflow for 
 network). Candidates that another candidate of the same DNN dominates (no more rows,
 columns, buffer or bandwidth, and at least the throughput) are dropped: in the strip
 packing of :mod:`.milp` a smaller accelerator fits wherever a larger one does, so the
-dropped ones are never needed for an optimum.
+dropped ones are never needed for an optimum (with phases too: :mod:`.bounds`). The view
+keeps these (``pareto``, whatever the objective) and the set :mod:`.bounds` reduces for the
+scenario's objective and floors (``candidates``, what the MILP chooses from).
 """
 
 from __future__ import annotations
