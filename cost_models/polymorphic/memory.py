@@ -88,14 +88,21 @@ def dram_elems(
 
 @dataclass(frozen=True)
 class LayerCost:
-    """One layer on one logical accelerator, per dataflow (arrays broadcast like the inputs)."""
+    """One layer on one logical accelerator, per dataflow (arrays broadcast like the inputs;
+    each keeps only the axes it depends on, and the stalls, which depend on every axis,
+    are computed when asked for, so a network's costs stay small on a large grid)."""
 
     compute_cycles: dict[Dataflow, FloatArray]
     dram_bytes: dict[Dataflow, FloatArray]
-    stall_cycles: dict[Dataflow, FloatArray]
+    dram_bytes_per_cycle: Amount
+
+    def stall_cycles(self, dataflow: Dataflow) -> FloatArray:
+        return stall_cycles(
+            self.compute_cycles[dataflow], self.dram_bytes[dataflow], self.dram_bytes_per_cycle
+        )
 
     def cycles(self, dataflow: Dataflow) -> FloatArray:
-        return self.compute_cycles[dataflow] + self.stall_cycles[dataflow]
+        return self.compute_cycles[dataflow] + self.stall_cycles(dataflow)
 
 
 def stall_cycles(compute: Amount, dram_bytes: Amount, dram_bytes_per_cycle: Amount) -> FloatArray:
@@ -140,7 +147,6 @@ def network_costs(
         on_chip = stays[index - 1] if index > 0 else np.asarray(False)
         compute: dict[Dataflow, FloatArray] = {}
         dram: dict[Dataflow, FloatArray] = {}
-        stall: dict[Dataflow, FloatArray] = {}
         for dataflow in dataflows:
             compute[dataflow] = compute_cycles(layer, rows, cols, dataflow).astype(np.float64)
             dram[dataflow] = word_bytes * dram_elems(
@@ -152,8 +158,7 @@ def network_costs(
                 input_on_chip=on_chip,
                 output_stays=stays[index],
             )
-            stall[dataflow] = stall_cycles(compute[dataflow], dram[dataflow], dram_bytes_per_cycle)
-        costs.append(LayerCost(compute, dram, stall))
+        costs.append(LayerCost(compute, dram, dram_bytes_per_cycle))
     return costs
 
 
@@ -165,7 +170,7 @@ class NetworkRun:
     compute_cycles: FloatArray
     stall_cycles: FloatArray
     dram_bytes: FloatArray
-    dataflow_index: list[npt.NDArray[np.int64]]  # per layer, index into ``dataflows``
+    dataflow_index: list[npt.NDArray[np.int8]]  # per layer, index into ``dataflows``
 
 
 def best_dataflow_run(
@@ -193,5 +198,5 @@ def best_dataflow_run(
         compute_sum = compute_sum + pick(compute, choice[None], 0)[0]
         stall_sum = stall_sum + pick(cycles - compute, choice[None], 0)[0]
         dram_sum = dram_sum + pick(dram, choice[None], 0)[0]
-        choices.append(np.asarray(choice, dtype=np.int64))
+        choices.append(np.asarray(choice, dtype=np.int8))  # 3 dataflows: small on big grids
     return NetworkRun(total, compute_sum, stall_sum, dram_sum, choices)

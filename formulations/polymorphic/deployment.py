@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from formulations.polymorphic.inputs import MAX_ARRAY_SIDE, MAX_SHARE_STEPS, PolymorphicInputs
+from formulations.polymorphic.inputs import MAX_ARRAY_SIDE, MAX_SHARE_STEPS
 from formulations.polymorphic.milp import Orientation, PackingModel
 from formulations.polymorphic.view import Candidate, PolymorphicView, single_run
 from formulations.types import SolveResult
@@ -19,6 +18,7 @@ class Accelerator(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dnn: str
+    phase: str | None = None  # the phase's name; None when the scenario has no phases
     rows: int = Field(strict=True, gt=0, le=MAX_ARRAY_SIDE)
     cols: int = Field(strict=True, gt=0, le=MAX_ARRAY_SIDE)
     row_offset: int = Field(strict=True, ge=0, le=MAX_ARRAY_SIDE)  # PEs from the top edge
@@ -48,11 +48,13 @@ def accelerator(
     row_offset: int,
     col_offset: int,
     time_share: float = 1.0,
+    phase: str | None = None,
 ) -> Accelerator:
     layers = view.layers[dnn]
     run = single_run(layers, view.inputs.array, view.designs[design], candidate)
     return Accelerator(
         dnn=dnn,
+        phase=phase,
         rows=candidate.rows,
         cols=candidate.cols,
         row_offset=row_offset,
@@ -68,30 +70,34 @@ def read_packing(
     view: PolymorphicView,
     design: str,
     packing: PackingModel,
-    candidates: Mapping[str, Sequence[Candidate]],
+    candidates: Sequence[Mapping[str, Sequence[Candidate]]],
     result: SolveResult,
 ) -> PolymorphicDeployment:
-    """Column strips left to right, accelerators top to bottom in DNN order; row strips top
-    to bottom, accelerators left to right (milp docstring)."""
-    inputs: PolymorphicInputs = view.inputs
+    """Per phase: column strips left to right, accelerators top to bottom in DNN order;
+    row strips top to bottom, accelerators left to right (milp docstring)."""
     step = view.designs[design].shape_step
-    column_strips = packing.orientation is Orientation.COLUMN_STRIPS
-    widths = [round(v) for v in packing.width.values(result)]
-    strip_of: dict[int, int] = {}
-    for label, value in packing.y.value_map(result).items():
-        j, s = cast(tuple[int, int], label)
-        if value > 0.5:
-            strip_of[j] = s
-    next_along = [0] * len(widths)
     accelerators = []
-    for j, dnn in enumerate(inputs.dnns):
-        s = strip_of[j]
-        values = packing.x[dnn.name].values(result)
-        cand = candidates[dnn.name][int(values.argmax())]
-        across = sum(widths[:s]) * step
-        row_offset, col_offset = (
-            (next_along[s], across) if column_strips else (across, next_along[s])
-        )
-        accelerators.append(accelerator(view, design, dnn.name, cand, row_offset, col_offset))
-        next_along[s] += cand.rows if column_strips else cand.cols
+    for p, phase in enumerate(view.phases):
+        column_strips = packing.column_strips.value(result, p) > 0.5
+        q = Orientation.COLUMN_STRIPS if column_strips else Orientation.ROW_STRIPS
+        count = len(phase.dnns)
+        widths = [round(packing.width[q].value(result, (p, s))) for s in range(count)]
+        strip_of = {
+            j: s
+            for j in range(count)
+            for s in range(j + 1)
+            if packing.y[q].value(result, (p, j, s)) > 0.5
+        }
+        next_along = [0] * count
+        for j, dnn in enumerate(phase.dnns):
+            s = strip_of[j]
+            cand = candidates[p][dnn.name][int(packing.x[p, dnn.name].values(result).argmax())]
+            across = sum(widths[:s]) * step
+            row_offset, col_offset = (
+                (next_along[s], across) if column_strips else (across, next_along[s])
+            )
+            accelerators.append(
+                accelerator(view, design, dnn.name, cand, row_offset, col_offset, phase=phase.name)
+            )
+            next_along[s] += cand.rows if column_strips else cand.cols
     return PolymorphicDeployment(design=design, accelerators=accelerators)

@@ -6,18 +6,21 @@ from collections import Counter
 
 from cost_models.units import BYTES_PER_MIB
 from formulations.polymorphic.deployment import PolymorphicDeployment
-from formulations.polymorphic.verify import measure
+from formulations.polymorphic.verify import effective
 from formulations.polymorphic.view import PolymorphicView, buffer_bytes
 from formulations.types import Table
 
 
 def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) -> Table:
     array = view.inputs.array
+    rates = effective(view, deployment)
+    phased = bool(view.inputs.phases)
     rows = []
     for acc in deployment.accelerators:
-        m = measure(view, deployment.design, acc)
+        m = rates[acc.phase, acc.dnn]
         rows.append(
-            [
+            [acc.phase] * phased
+            + [
                 acc.dnn,
                 f"{acc.rows}x{acc.cols}",
                 acc.row_offset,
@@ -32,7 +35,8 @@ def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) 
         )
     return Table(
         "Logical accelerators",
-        [
+        ["phase"] * phased
+        + [
             "dnn",
             "shape",
             "row_offset",
@@ -49,8 +53,15 @@ def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) 
 
 
 def dataflow_table(deployment: PolymorphicDeployment) -> Table:
+    phased = any(acc.phase is not None for acc in deployment.accelerators)
     rows = []
     for acc in deployment.accelerators:
         counts = Counter(acc.dataflows)
-        rows.append([acc.dnn, len(acc.dataflows)] + [counts.get(d, 0) for d in ("os", "ws", "is")])
-    return Table("Dataflows per DNN (layers)", ["dnn", "layers", "os", "ws", "is"], rows)
+        rows.append(
+            [acc.phase] * phased
+            + [acc.dnn, len(acc.dataflows)]
+            + [counts.get(d, 0) for d in ("os", "ws", "is")]
+        )
+    return Table(
+        "Dataflows per DNN (layers)", ["phase"] * phased + ["dnn", "layers", "os", "ws", "is"], rows
+    )

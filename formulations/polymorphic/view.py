@@ -8,13 +8,15 @@ dataflow per layer, or for a fixed-dataflow design the best single dataflow for 
 network). Candidates that another candidate of the same DNN dominates (no more rows,
 columns, buffer or bandwidth, and at least the throughput) are dropped: in the strip
 packing of :mod:`.milp` a smaller accelerator fits wherever a larger one does, so the
-dropped ones are never needed for an optimum.
+dropped ones are never needed for an optimum (with phases too: :mod:`.bounds`). The view
+keeps these (``pareto``, whatever the objective) and the set :mod:`.bounds` reduces for the
+scenario's objective and floors (``candidates``, what the MILP chooses from).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +25,8 @@ from cost_models.polymorphic.gemm import DATAFLOWS, Dataflow, Gemm
 from cost_models.polymorphic.memory import best_dataflow_run, network_costs
 from cost_models.polymorphic.networks import network
 from cost_models.units import BYTES_PER_GB, BYTES_PER_MIB, HZ_PER_MHZ
-from formulations.polymorphic.inputs import ArraySpec, PolymorphicInputs
+from formulations.polymorphic.bounds import reduced
+from formulations.polymorphic.inputs import ArraySpec, Phase, PolymorphicInputs
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def run(
     cols: int | npt.NDArray[np.int64],
     buffer_steps: int | npt.NDArray[np.int64],
     bandwidth_steps: int | npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[npt.NDArray[np.int64]]]:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[npt.NDArray[np.int8]]]:
     """(cycles, dram bytes, per layer the index into ``design.dataflows``) per pass."""
     costs = network_costs(
         layers,
@@ -100,7 +103,7 @@ def run(
     cycles = np.stack([np.broadcast_to(r.cycles, np.shape(runs[0].cycles)) for r in runs])
     pick = np.argmin(cycles, axis=0)
     dram = np.stack([np.broadcast_to(r.dram_bytes, pick.shape) for r in runs])
-    index = [np.asarray(pick, dtype=np.int64) for _ in layers]
+    index = [pick.astype(np.int8)] * len(layers)  # one dataflow for every layer
     chosen = np.take_along_axis(cycles, pick[None], 0)[0]
     return chosen, np.take_along_axis(dram, pick[None], 0)[0], index
 
@@ -156,35 +159,57 @@ def _non_dominated(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     return np.asarray(values > below)
 
 
-def enumerate_candidates(
-    layers: Sequence[Gemm], array: ArraySpec, design: Design, batch: int
-) -> list[Candidate]:
+@dataclass(frozen=True)
+class Grid:
+    """Every (rows, cols, buffer steps, bandwidth steps) of one DNN on a design's grid,
+    with its cycles, DRAM bytes and throughput per pass (arrays of one shape)."""
+
+    rows: npt.NDArray[np.int64]
+    cols: npt.NDArray[np.int64]
+    buffer_steps: npt.NDArray[np.int64]
+    bandwidth_steps: npt.NDArray[np.int64]
+    cycles: npt.NDArray[np.float64]
+    dram_bytes: npt.NDArray[np.float64]
+    rate: npt.NDArray[np.float64]  # inferences/s
+
+    def select(self, value: npt.NDArray[np.float64]) -> list[Candidate]:
+        """The entries that ``value`` (the rate, capped or masked to -inf) keeps
+        non-dominated."""
+        keep = _non_dominated(value) & np.isfinite(value)
+        return [
+            Candidate(int(rr), int(cc), int(bb), int(ww), float(cy), float(dr), float(th))
+            for rr, cc, bb, ww, cy, dr, th in zip(
+                self.rows[keep],
+                self.cols[keep],
+                self.buffer_steps[keep],
+                self.bandwidth_steps[keep],
+                self.cycles[keep],
+                self.dram_bytes[keep],
+                self.rate[keep],
+                strict=True,
+            )
+        ]
+
+
+def grid(layers: Sequence[Gemm], array: ArraySpec, design: Design, batch: int) -> Grid:
+    """The cost model on every shape and share. The axes are passed as open (broadcast)
+    arrays, so cycles that depend on the shape alone are computed once per shape, not
+    once per shape and share."""
     rows = np.arange(design.shape_step, array.rows + 1, design.shape_step)
     cols = np.arange(design.shape_step, array.cols + 1, design.shape_step)
     bandwidth = np.arange(1, array.bandwidth_share_steps + 1)
     if design.buffer_follows_area:
-        r, c, w = np.meshgrid(rows, cols, bandwidth, indexing="ij")
+        r, c, w = rows[:, None, None], cols[None, :, None], bandwidth[None, None, :]
         b = -(-(r * c * array.buffer_share_steps) // (array.rows * array.cols))
-        grid_b = b
     else:
         buffer = np.arange(1, array.buffer_share_steps + 1)
-        r, c, grid_b, w = np.meshgrid(rows, cols, buffer, bandwidth, indexing="ij")
-    cycles, dram, _ = run(layers, array, design, r, c, grid_b, w)
-    rate = throughput(array, batch, cycles)
-    keep = _non_dominated(rate)
-    return [
-        Candidate(int(rr), int(cc), int(bb), int(ww), float(cy), float(dr), float(th))
-        for rr, cc, bb, ww, cy, dr, th in zip(
-            r[keep],
-            c[keep],
-            grid_b[keep],
-            w[keep],
-            cycles[keep],
-            dram[keep],
-            rate[keep],
-            strict=True,
-        )
-    ]
+        r, c = rows[:, None, None, None], cols[None, :, None, None]
+        b, w = buffer[None, None, :, None], bandwidth[None, None, None, :]
+    cycles, dram, _ = run(layers, array, design, r, c, b, w)
+    full = np.broadcast_arrays(r, c, b, w, cycles, dram)
+    r, c, b, w = (np.ascontiguousarray(a) for a in full[:4])
+    cycles, dram = (np.ascontiguousarray(a, dtype=np.float64) for a in full[4:])
+    return Grid(r, c, b, w, cycles, dram, throughput(array, batch, cycles))
 
 
 POLYMORPHIC = "polymorphic"
@@ -209,18 +234,35 @@ class PolymorphicView:
     inputs: PolymorphicInputs
     layers: dict[str, tuple[Gemm, ...]]  # DNN name -> GEMM layers (its batch applied)
     designs: dict[str, Design]
-    candidates: dict[str, dict[str, list[Candidate]]]  # design -> DNN -> non-dominated
+    grids: dict[str, dict[str, Grid]]  # design -> DNN -> every shape and share
+    # design -> DNN -> non-dominated candidates, whatever the objective and floors
+    pareto: dict[str, dict[str, list[Candidate]]]
+    # design -> DNN -> the candidates the MILP chooses from (:mod:`.bounds`' reductions)
+    candidates: dict[str, dict[str, list[Candidate]]]
+    phases: list[Phase]
 
 
 def prepare(inputs: PolymorphicInputs) -> PolymorphicView:
     layers = {d.name: network(d.network, d.batch) for d in inputs.dnns}
     rules = designs(inputs)
-    candidates = {
-        name: {
-            d.name: enumerate_candidates(layers[d.name], inputs.array, design, d.batch)
-            for d in inputs.dnns
+    grids, pareto, candidates = {}, {}, {}
+    for name, design in rules.items():
+        if name == MONOLITHIC:
+            continue
+        grids[name] = {
+            d.name: grid(layers[d.name], inputs.array, design, d.batch) for d in inputs.dnns
         }
-        for name, design in rules.items()
-        if name != MONOLITHIC
-    }
-    return PolymorphicView(inputs, layers, rules, candidates)
+        pareto[name] = {n: g.select(g.rate) for n, g in grids[name].items()}
+        candidates[name] = reduced(inputs, grids[name], pareto[name])
+    return PolymorphicView(inputs, layers, rules, grids, pareto, candidates, inputs.phase_list())
+
+
+def for_mix(view: PolymorphicView, inputs: PolymorphicInputs, design: str) -> PolymorphicView:
+    """``view`` with another mix of the same DNNs on the same array (``design``'s
+    candidates reduced for it; the grids are reused)."""
+    return replace(
+        view,
+        inputs=inputs,
+        candidates={design: reduced(inputs, view.grids[design], view.pareto[design])},
+        phases=inputs.phase_list(),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy.typing as npt
 from cost_models.polymorphic.networks import NETWORKS
 from formulations.polymorphic.inputs import Objective, PolymorphicInputs
 from formulations.polymorphic.view import POLYMORPHIC, PolymorphicView, prepare, run, throughput
+from tests.conftest import run_cli, write_scenario
 
 # 32 x 32 PEs in 8 x 8 tiles: a 4 x 4 tile grid, small enough to enumerate every placement
 TINY_ARRAY: dict[str, Any] = {
@@ -154,9 +156,11 @@ def strip_packable(
     return feasible
 
 
-def brute_force(view: PolymorphicView, packable: Any) -> float:
+def brute_force(view: PolymorphicView, packable: Any, at_least: float | None = None) -> float:
     """The best objective over every shape, buffer and bandwidth assignment whose shapes
-    ``packable`` accepts (-inf when none meets the floors)."""
+    ``packable`` accepts (-inf when none meets the floors). With ``at_least`` (max-min
+    only): the best sum of normalised throughputs over the assignments whose minimum
+    normalised throughput is at least that (the tie-break)."""
     inputs = view.inputs
     array = inputs.array
     grids = [full_grid(view, d.name) for d in inputs.dnns]
@@ -188,6 +192,9 @@ def brute_force(view: PolymorphicView, packable: Any) -> float:
         objective = values[0]
         for v in values[1:]:
             objective = np.minimum(objective, v)
+        if at_least is not None:
+            ok = ok & (objective >= at_least)
+            objective = sum(values[1:], values[0])
     else:
         objective = sum(values[1:], values[0])
     fits = packable.reshape([len(grids[0].shapes) if a % 3 == 0 else 1 for a in range(3 * n)])
@@ -202,3 +209,14 @@ def inputs_of(document: dict[str, Any]) -> PolymorphicInputs:
 
 def view_of(document: dict[str, Any]) -> PolymorphicView:
     return prepare(inputs_of(document))
+
+
+def assert_input_error(folder: Path, document: dict[str, Any], key: str, expected: str) -> None:
+    """``planner solve`` on ``document`` exits 2 naming the file, ``key`` and ``expected``
+    (no traceback)."""
+    path = write_scenario(folder / "bad.toml", document)
+    result = run_cli("solve", path)
+    message = " ".join((result.stdout + result.stderr).split())
+    assert result.exit_code == 2, message
+    assert str(path) in message and f"{key}:" in message and expected in message, message
+    assert "Traceback" not in message

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from formulations.polymorphic import FORMULATION
+from formulations.polymorphic.verify import measure
 from formulations.types import SolverSettings
 from planner.backends import make_solver
 from tests.polymorphic.helpers import (
@@ -77,3 +78,21 @@ def test_throughput_floor_matches_exhaustive_search(seed: int) -> None:
     assert milp == pytest.approx(exhaustive, rel=1e-9)
     unconstrained, _ = optimum(document)
     assert milp <= unconstrained * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 11, 2])
+def test_max_min_ties_go_to_the_largest_sum_of_normalised_throughputs(seed: int) -> None:
+    document = random_document(seed, 3 if seed != 2 else 2) | {"objective": "max_min_normalised"}
+    view = view_of(document)
+    solution = FORMULATION.solve(view, make_solver(SolverSettings(mip_gap=1e-9)))
+    verification = FORMULATION.verify(view, solution.deployment)
+    assert verification.ok, verification.violations
+    minimum = verification.objective_value
+    assert minimum == pytest.approx(brute_force(view, anywhere(len(view.inputs.dnns))), rel=1e-9)
+    rates = {
+        a.dnn: measure(view, solution.deployment.design, a).throughput_inferences_per_s
+        for a in solution.deployment.accelerators
+    }
+    total = sum(rates[d.name] / d.weight for d in view.inputs.dnns)
+    best = brute_force(view, anywhere(len(view.inputs.dnns)), at_least=minimum * (1 - 1e-6))
+    assert total == pytest.approx(best, rel=1e-6)

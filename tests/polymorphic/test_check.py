@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 
 import planner
+from formulations.polymorphic import FORMULATION
 from formulations.polymorphic.deployment import PolymorphicDeployment
 from formulations.polymorphic.verify import measure
 from formulations.types import ExitCode
 from planner.engine import prepared_view
 from tests.polymorphic.helpers import TINY_ARRAY, tiny_scenario
+from tests.polymorphic.test_phases import phased_document
 from tests.tampering import outcomes, unexplained_passes
 
 FLOORED = ("cnn", "rnn")
@@ -159,3 +161,57 @@ def test_no_tampered_plan_passes(committed: Any, tmp_path: Path) -> None:
     assert codes <= {ExitCode.OK, ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE}, found
     assert {ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE} <= codes
     assert len(found) >= 60
+
+
+@pytest.fixture(scope="module")
+def committed_phases() -> tuple[dict[str, Any], planner.Plan]:
+    """A two-phase scenario whose shared DNN's floor in phase b sits just under what its
+    plan achieves there, and that plan."""
+    body = phased_document("max_weighted", (1.0, 0.001, 10.0))
+    free = planner.scenario_from_dict({"kind": "polymorphic", "name": "free"} | body)
+    plan = planner.solve(free, baselines=False)
+    achieved = FORMULATION.headline(prepared_view(free), plan.deployment)["mlp_b_inferences_per_s"]
+    assert isinstance(achieved, float)
+    document = copy.deepcopy({"kind": "polymorphic", "name": "floored"} | body)
+    document["phases"][1]["dnns"][0]["min_throughput_inferences_per_s"] = FLOOR_SHARE * achieved
+    scenario = planner.scenario_from_dict(document, file="floored.toml")
+    return document, planner.solve(scenario, baselines=False)
+
+
+def test_a_phased_plan_covers_its_scenario(committed_phases: Any, tmp_path: Path) -> None:
+    assert_passes(check(committed_phases, committed_phases[0], tmp_path))
+
+
+def test_a_higher_floor_in_one_phase_names_the_dnn_and_phase(
+    committed_phases: Any, tmp_path: Path
+) -> None:
+    document, plan = committed_phases
+    raised = copy.deepcopy(document)
+    floor = raised["phases"][1]["dnns"][0]["min_throughput_inferences_per_s"] * 1.3
+    raised["phases"][1]["dnns"][0]["min_throughput_inferences_per_s"] = floor
+    report = check(committed_phases, raised, tmp_path)
+    assert report.exit_code is ExitCode.INFEASIBLE
+    assert [s.what for s in report.shortfalls] == ["dnn mlp phase b"]
+    assert report.shortfalls[0].required == pytest.approx(floor)
+    view = prepared_view(planner.scenario_from_dict(document))
+    achieved = FORMULATION.headline(view, plan.deployment)["mlp_b_inferences_per_s"]
+    assert report.shortfalls[0].available == pytest.approx(achieved, rel=1e-3)
+
+
+def test_a_phased_plan_against_other_phases_is_refused(
+    committed_phases: Any, tmp_path: Path
+) -> None:
+    renamed = copy.deepcopy(committed_phases[0])
+    renamed["phases"][1]["name"] = "c"
+    report = check(committed_phases, renamed, tmp_path)
+    assert report.exit_code is not ExitCode.OK
+    assert any("one per (phase, DNN)" in v for v in report.violations), report.to_dict()
+
+
+def test_no_tampered_phased_plan_passes(committed_phases: Any, tmp_path: Path) -> None:
+    document, plan = committed_phases
+    scenario = planner.scenario_from_dict(document, file="floored.toml")
+    found = outcomes(plan, scenario, tmp_path, "polymorphic")
+    assert unexplained_passes(found, {}) == []
+    assert any(how.startswith("accelerators.") and ".phase " in how for how in found)
+    assert {ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE} <= {o.exit_code for o in found.values()}

