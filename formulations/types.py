@@ -441,6 +441,34 @@ class Solution(Generic[DeployT]):
     warnings: list[str] = field(default_factory=list)
 
 
+class Provenance(enum.StrEnum):
+    """Where a rate (latency, throughput, step time) came from (issue 10 item 6)."""
+
+    MEASURED = "measured"  # given in the scenario or read from a measured profile
+    CALIBRATED = "calibrated"  # cost_models/perf fitted to measurements of this device/runtime
+    ROOFLINE = "roofline"  # an uncalibrated analytical estimate
+
+
+@dataclass(frozen=True)
+class RateSource:
+    """One group of rates a plan rests on: ``what`` (e.g. "resnet50 on T4, batch 1-32"),
+    its provenance, the expected error of an estimate (relative, %, from the model's
+    validation; None for measured rates) and ``source`` (the file, table or model used)."""
+
+    what: str
+    provenance: Provenance
+    expected_error_pct: float | None
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "provenance": self.provenance.value,
+            "expected_error_pct": self.expected_error_pct,
+            "source": self.source,
+        }
+
+
 @dataclass
 class BaselineRun(Generic[DeployT]):
     """A baseline's deployment (or why it has none), named after the system it reproduces.
@@ -568,6 +596,13 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
         if fresh.sense is Sense.MAXIMIZE:
             return max(0.0, (fresh.value - stored.value) / scale)
         return max(0.0, (stored.value - fresh.value) / scale)
+
+    def rate_sources(self, view: ViewT) -> list[RateSource]:
+        """The rates the plan rests on and where each came from (measured, calibrated
+        estimate, roofline); the engine puts them in the plan's header. Kinds that read or
+        estimate rates override this; the default (no rates) suits kinds whose inputs are
+        exact (e.g. cycle counts computed from the architecture)."""
+        return []
 
     def simulate(
         self, view: ViewT, deployment: DeployT, solver: MilpSolver, options: SimulateOptions

@@ -212,6 +212,7 @@ def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_over
         with clock.stage("tables"):
             tables = formulation.tables(view, solution.deployment)
             headline = formulation.headline(view, solution.deployment)
+            rates = formulation.rate_sources(view)
     certificate = solution.certificate
     warnings = list(solution.warnings)
     if certificate.status is SolveStatus.FEASIBLE:
@@ -237,6 +238,7 @@ def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_over
         headline=headline,
         baselines=scored,
         warnings=warnings,
+        rates=rates,
     )
 
 

@@ -52,6 +52,8 @@ from formulations.types import (
     Certificate,
     InputError,
     Objective,
+    Provenance,
+    RateSource,
     Sense,
     SolverSettings,
     SolveStatus,
@@ -161,6 +163,12 @@ class Plan:
     headline: dict[str, Any] = field(default_factory=dict)
     baselines: list[BaselineResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    rates: list[RateSource] = field(default_factory=list)
+
+    @property
+    def estimated(self) -> bool:
+        """Whether any rate the plan rests on is an estimate (calibrated or roofline)."""
+        return any(r.provenance is not Provenance.MEASURED for r in self.rates)
 
     @property
     def status(self) -> SolveStatus:
@@ -211,6 +219,10 @@ class Plan:
             "headline": self.headline,
             "baselines": {b.name: b.to_dict() for b in self.baselines},
             "warnings": self.warnings,
+            "rates": {
+                "estimated": self.estimated,
+                "sources": [r.to_dict() for r in self.rates],
+            },
             "planner_version": planner_version(),
         }
 

@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from formulations.types import Table
+from formulations.types import Provenance, RateSource, Table
 from planner.diff import PlanDiff
 from planner.engine import CheckReport
 from planner.plan import Plan
@@ -157,6 +157,25 @@ def baseline_table(plan: Plan) -> Table | None:
     return table
 
 
+def rates_summary(rates: list[RateSource]) -> Text:
+    """One line for the plan header: how many rate groups are measured, calibrated or
+    roofline estimates, with the largest expected error; yellow when any is an estimate."""
+    parts = []
+    for provenance in Provenance:
+        group = [r for r in rates if r.provenance is provenance]
+        if not group:
+            continue
+        errors = [r.expected_error_pct for r in group if r.expected_error_pct is not None]
+        error = f", expected error up to {max(errors):.0f}%" if errors else ""
+        parts.append(f"{len(group)} {provenance.value}{error}")
+    estimated = any(r.provenance is not Provenance.MEASURED for r in rates)
+    lead = "ESTIMATES: " if estimated else ""
+    return Text(
+        lead + "; ".join(parts) + " (see the plan's rates.sources)",
+        style="yellow" if estimated else "",
+    )
+
+
 def summary(plan: Plan) -> RichTable:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -189,6 +208,8 @@ def summary(plan: Plan) -> RichTable:
         f"prepare {t.prepare_s:.3f} s, build {t.build_s:.3f} s, solve {t.solve_s:.3f} s, "
         f"verify {t.verify_s:.3f} s, baselines {t.baselines_s:.3f} s (wall {t.wall_s:.3f} s)",
     )
+    if plan.rates:
+        grid.add_row("rates", rates_summary(plan.rates))
     size = plan.certificate.size
     solves = plan.certificate.solves
     grid.add_row(
