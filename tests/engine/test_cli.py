@@ -36,6 +36,7 @@ TOP_LEVEL = {
     "headline",
     "baselines",
     "warnings",
+    "rates",
     "planner_version",
 }
 
@@ -86,7 +87,14 @@ def test_json_baselines_are_scored_rows() -> None:
     for row in baselines.values():
         assert row["status"] == "feasible" and row["source"]
         assert row["objective"] > 0 and row["plan_advantage"] > 0
-        assert set(row["headline"]) == {"min_beta", "degraded_windows", "max_devices_used"}
+        assert set(row["headline"]) == {
+            "min_beta",
+            "degraded_windows",
+            "max_devices_used",
+            "effective_accuracy_served",
+            "shed_pct",
+            "replanned_windows",
+        }
     # plan / baseline (maximising): the low-accuracy Clipper is clearly worse
     assert baselines["clipper_la"]["plan_advantage"] > 1.1
 
