@@ -55,7 +55,13 @@ from formulations.replay.core import (
     Station,
     seeded,
 )
-from formulations.replay.policies import AdaptiveBatch, AimdBatch, FixedBatch, ProfileService
+from formulations.replay.policies import (
+    AdaptiveBatch,
+    AimdBatch,
+    FixedBatch,
+    ProfileService,
+    Shed,
+)
 from formulations.replay.schema import PoolResult, ReplayReport
 from formulations.replay.stats import ClassCounts, Recorder
 from formulations.replay.trace import TraceFile, trace_of
@@ -166,26 +172,6 @@ class Scored(BatchPolicy):
 
     def drain(self) -> list[Request]:
         return self.inner.drain()
-
-
-class Shed(BatchPolicy):
-    """Drops every request (the sink of unrouted demand)."""
-
-    def __init__(self) -> None:
-        self.waiting: list[Request] = []
-
-    def enqueue(self, request: Request, now: float) -> None:
-        self.waiting.append(request)
-
-    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
-        for request in self.waiting:
-            drop(request)
-        self.waiting.clear()
-        return None
-
-    def drain(self) -> list[Request]:
-        waiting, self.waiting = self.waiting, []
-        return waiting
 
 
 def padded_latency_s(by_batch_ms: dict[int, float]) -> list[float]:

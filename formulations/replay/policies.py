@@ -16,7 +16,9 @@ tests). Policies:
 * :class:`ReservationBatch`: PPipe's reservation-based batching over pipelines of GPU pools
   (JonnyKong/PPipe ``cluster-sim`` ``ReservationFixedBsLoadBalancer``, ``ReservationOffer``);
 * :class:`CellularBatch`: BatchMaker's iteration-level (cell) batching (EuroSys '18,
-  Sec. 4.2-4.3).
+  Sec. 4.2-4.3);
+* :class:`ContinuousBatch`: vLLM's iteration-level continuous batching of prefills and
+  decodes (vllm/core/scheduler.py ``Scheduler._schedule_default``, simplified).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from formulations.replay.core import BatchPolicy, Dispatch, Drop, Request, mark_started
+from formulations.replay.stats import TokenRecorder
 
 DRAWS = 4096  # random service times drawn at a time
 
@@ -152,6 +155,26 @@ class FixedBatch(BatchPolicy):
         waiting = sorted((r for q in self.queues for r in q), key=lambda r: r.enqueued_s)
         for q in self.queues:
             q.clear()
+        return waiting
+
+
+class Shed(BatchPolicy):
+    """Drops every request (the sink of demand a plan routes nowhere)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[Request] = []
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.waiting.append(request)
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        for request in self.waiting:
+            drop(request)
+        self.waiting.clear()
+        return None
+
+    def drain(self) -> list[Request]:
+        waiting, self.waiting = self.waiting, []
         return waiting
 
 
@@ -458,3 +481,140 @@ class CellularBatch(BatchPolicy):
         for rid in waiting:
             del self.plan[rid], self.position[rid], self.outstanding[rid]
         return sorted(waiting.values(), key=lambda r: r.arrival_s)
+
+
+# --------------------------------------------------------------------------- LLM
+Lengths = Callable[[Request], tuple[int, int]]  # request -> (prompt tokens, output tokens)
+DECODE = "decode"  # the item of a decode iteration (the running sequences are the policy's)
+
+
+class NeverFits(ValueError):
+    """A request needs more KV cache than an empty replica has: it can never run."""
+
+    def __init__(self, tokens: int) -> None:
+        super().__init__(f"a request of {tokens} tokens does not fit the KV cache")
+        self.tokens = tokens
+
+
+class ContinuousBatch(BatchPolicy):
+    """vLLM's continuous batching on one replica, simplified as in vllm/core/scheduler.py
+    ``Scheduler._schedule_default`` (prefills first, then decodes; no preemption).
+
+    Whenever the replica is free: if the oldest waiting request fits, i.e. the running
+    sequences are fewer than ``max_num_seqs`` and the KV cache holds its full length
+    (prompt + output tokens reserved, as vLLM's block manager admits it), one iteration
+    prefills it (``prefill_s(prompt)``; its first token comes out with it); otherwise one
+    decode iteration of every running sequence (``decode_s(sequences, mean context)``, the
+    context being prompt + tokens generated so far) gives each one token. A sequence that
+    has its output tokens leaves and frees its reservation. The station must have one
+    executor (a replica runs one iteration at a time).
+
+    TTFT (first token - arrival) and TPOT stream into ``tokens``. A streamed request's
+    deadline is set when its first token comes out: past the TTFT SLO it is already late
+    (deadline = arrival + TTFT SLO), else it must finish within TPOT SLO x (output - 1) of
+    that first token, so the recorder's ``late`` counts requests that missed either SLO.
+    """
+
+    def __init__(
+        self,
+        prefill_s: Callable[[float], float],
+        decode_s: Callable[[float, float], float],
+        kv_capacity_tokens: float,
+        max_num_seqs: int,
+        lengths: Lengths,
+        tokens: TokenRecorder,
+    ) -> None:
+        if max_num_seqs < 1:
+            raise ValueError("max_num_seqs must be >= 1")
+        self.prefill_s, self.decode_s = prefill_s, decode_s
+        self.capacity = kv_capacity_tokens
+        self.max_num_seqs = max_num_seqs
+        self.lengths, self.tokens = lengths, tokens
+        self.waiting: deque[Request] = deque()
+        self.length: dict[int, tuple[int, int]] = {}  # rid -> (prompt, output)
+        self.running: dict[int, Request] = {}  # decoding (or being prefilled)
+        self.first_s: dict[int, float] = {}
+        self.joined: dict[int, int] = {}  # rid -> decode iterations run when it joined
+        self.finish_at: dict[int, list[Request]] = {}  # decode iteration -> finishing there
+        self.iterations = 0  # decode iterations run
+        self.reserved = 0.0  # KV tokens reserved by the running sequences
+        self.prompt_sum = 0  # of the decoding sequences
+        self.joined_sum = 0
+
+    def enqueue(self, request: Request, now: float) -> None:
+        prompt, output = self.lengths(request)
+        if prompt + output > self.capacity:
+            raise NeverFits(prompt + output)
+        self.length[request.rid] = (prompt, max(output, 1))
+        self.waiting.append(request)
+
+    def _fits(self, request: Request) -> bool:
+        prompt, output = self.length[request.rid]
+        return (
+            len(self.running) < self.max_num_seqs
+            and self.reserved + prompt + output <= self.capacity
+        )
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        if self.waiting and self._fits(self.waiting[0]):
+            head = self.waiting.popleft()
+            prompt, output = self.length[head.rid]
+            self.reserved += prompt + output
+            self.running[head.rid] = head
+            if head.started_s < 0:
+                head.started_s = now
+            return [head], self.prefill_s(float(prompt))
+        if not self.joined:
+            return None
+        n = len(self.joined)
+        context = (self.prompt_sum + n * (self.iterations + 1) - self.joined_sum) / n
+        return [DECODE], self.decode_s(float(n), context)
+
+    def _leave(self, request: Request, now: float) -> None:
+        rid = request.rid
+        prompt, output = self.length.pop(rid)
+        first_s = self.first_s.pop(rid)
+        del self.running[rid]
+        self.reserved -= prompt + output
+        tpot_s = (now - first_s) / (output - 1) if output > 1 else None
+        self.tokens.finished(request, first_s - request.arrival_s, tpot_s)
+
+    def complete(self, items: list[Any], now: float) -> Iterable[Request]:
+        if items[0] is DECODE:
+            self.iterations += 1
+            done = self.finish_at.pop(self.iterations, [])
+            for request in done:
+                rid = request.rid
+                self.prompt_sum -= self.length[rid][0]
+                self.joined_sum -= self.joined.pop(rid)
+                self._leave(request, now)
+            return done
+        (request,) = items
+        rid = request.rid
+        if rid not in self.running:
+            return ()  # drained by a plan change while it was prefilled
+        prompt, output = self.length[rid]
+        self.first_s[rid] = now
+        ttft_slo_s, tpot_slo_s = self.tokens.ttft_slo_s, self.tokens.tpot_slo_s
+        if now - request.arrival_s > ttft_slo_s:
+            request.deadline_s = request.arrival_s + ttft_slo_s
+        else:
+            request.deadline_s = now + tpot_slo_s * (output - 1)
+        if output == 1:
+            self._leave(request, now)
+            return (request,)
+        self.joined[rid] = self.iterations
+        self.joined_sum += self.iterations
+        self.prompt_sum += prompt
+        self.finish_at.setdefault(self.iterations + output - 1, []).append(request)
+        return ()
+
+    def drain(self) -> list[Request]:
+        """Waiting and running requests restart on the new plan (the KV cache is lost)."""
+        handed = sorted([*self.waiting, *self.running.values()], key=lambda r: r.arrival_s)
+        self.waiting.clear()
+        self.running.clear()
+        for state in (self.length, self.first_s, self.joined, self.finish_at):
+            state.clear()
+        self.reserved, self.prompt_sum, self.joined_sum = 0.0, 0, 0
+        return handed
