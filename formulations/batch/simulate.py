@@ -185,7 +185,7 @@ def replay_deployment(
 
 
 def _check(view: BatchView, options: SimulateOptions) -> TraceFile | None:
-    trace = trace_of(options, ["requests"])
+    trace = trace_of(options, None)
     span_s = interval_s(view) * len(view.hours)
     if options.duration_s is not None:
         if options.duration_s > span_s:
@@ -209,13 +209,6 @@ def _check(view: BatchView, options: SimulateOptions) -> TraceFile | None:
                     "expected)",
                     options.duration_s,
                 )
-    if trace is not None and trace.has_class:
-        raise InputError(
-            trace.path,
-            "row 1 (header)",
-            "a BATCH trace without a class column (a request's class is the interval its time "
-            "falls in)",
-        )
     return trace
 
 

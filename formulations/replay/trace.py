@@ -61,16 +61,25 @@ class TraceFile:
     per_second: NDArray[np.int64]  # [second, class] arrivals (one column without classes)
 
     @classmethod
-    def read(cls, path: Path, classes: Sequence[str]) -> TraceFile:
-        """Validate ``path`` (exit 2 naming the row, column and expectation)."""
+    def read(cls, path: Path, classes: Sequence[str] | None) -> TraceFile:
+        """Validate ``path`` (exit 2 naming the row, column and expectation); ``classes``
+        None: the kind takes no class column (BATCH: the interval of the arrival time)."""
         try:
             resolved = TypeAdapter(DataFile).validate_python(Path(path))
         except ValidationError as exc:
             raise InputError(path, "--trace", _pydantic_message(exc)) from None
-        known = {name: k for k, name in enumerate(classes)}
+        known = {name: k for k, name in enumerate(classes or ())}
         header = _header(resolved)
         has_class = header == [TIME, CLASS]
-        width = len(classes) if has_class else 1
+        if has_class and classes is None:
+            raise InputError(
+                resolved,
+                "row 1 (header)",
+                "a header `time_s` without a class column (a request's class comes from "
+                "its arrival time)",
+                ",".join(header),
+            )
+        width = len(known) if has_class else 1
         per_second = np.zeros((0, width), dtype=np.int64)
         rows, last_s = 0, 0.0
         for first_row, frame in _blocks(resolved):
@@ -94,7 +103,7 @@ class TraceFile:
                     grown[: len(per_second)] = per_second
                     per_second = grown
                 np.add.at(per_second, (seconds, klass), 1)
-        return cls(resolved, tuple(classes), has_class, rows, last_s, per_second)
+        return cls(resolved, tuple(known), has_class, rows, last_s, per_second)
 
     def expected_requests(self, rate_scale: float = 1.0, until_s: float = math.inf) -> float:
         """Arrivals a replay of ``rate_scale`` up to ``until_s`` is expected to hold (exact
@@ -160,7 +169,7 @@ def check_options(options: SimulateOptions) -> None:
         )
 
 
-def trace_of(options: SimulateOptions, classes: Sequence[str]) -> TraceFile | None:
+def trace_of(options: SimulateOptions, classes: Sequence[str] | None) -> TraceFile | None:
     """The validated ``--trace`` file (None without one), after :func:`check_options`."""
     check_options(options)
     return None if options.trace is None else TraceFile.read(options.trace, classes)
