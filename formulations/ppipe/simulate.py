@@ -262,7 +262,8 @@ def simulate_plans(
             replay(view, deployment, rate_qps, n, seed + 1 + run, until_s, trace)
             for run in range(runs)
         ]
-        span_s = sum(r.span_s for r in results) / runs
+        # the arrivals' span (a --duration-s replay's: that span, not its drain)
+        span_s = min(sum(r.span_s for r in results) / runs, until_s)
         if report is None:
             report = ReplayReport(runs, seed, span_s, None)
         totals = [ClassCounts() for _ in labels]
@@ -280,10 +281,13 @@ def simulate_plans(
         if found is None:
             continue
         # at the goodput rate: the runs above, unless the options moved them off it (then
-        # the bisection's own replay there)
-        at_rate = (
-            results if trace is None and rate_qps == found.rate_qps and n == requests else [found]
-        )
+        # the same runs at that rate, so the goodput table does not depend on the options)
+        at_rate = results
+        if trace is not None or rate_qps != found.rate_qps or n != requests:
+            at_rate = [
+                replay(view, deployment, found.rate_qps, requests, seed + 1 + run)
+                for run in range(runs)
+            ]
         at_totals = [ClassCounts() for _ in labels]
         for result in at_rate:
             for total, counts in zip(at_totals, result.counts, strict=True):

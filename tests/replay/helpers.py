@@ -16,6 +16,7 @@ from formulations.replay.core import BatchPolicy, PlanChange, Request, Simulatio
 from formulations.replay.schema import ALL
 from formulations.replay.stats import Recorder
 from formulations.types import SimulateOptions, Table
+from planner.scenario import Scenario
 
 
 class Log(Recorder):
@@ -94,7 +95,7 @@ def check_options(
     tables and another seed others."""
     base = SimulateOptions(runs, 3, duration_s=duration_s)
     once = simulate(base)
-    assert span_s(once) <= duration_s * (1 + 1e-9)
+    assert span_s(once) <= duration_s * (1 + 1e-5)  # the title has 6 significant digits
     assert simulate(base) == once
     assert simulate(replace(base, seed=4)) != once
     doubled = simulate(replace(base, rate_scale=2.0))
@@ -115,7 +116,7 @@ def check_options(
     assert total_row(bounded, plan)["requests"] == runs * (before - int(warmup_share * before))
 
 
-def engine_simulate(scenario: Path, tmp_path: Path) -> Simulate:
+def engine_simulate(scenario: Path | Scenario, tmp_path: Path) -> Simulate:
     """``planner.simulate`` of ``scenario`` on one stored plan (solved once, verified at each
     replay), with the options given."""
     import planner
