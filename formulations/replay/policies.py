@@ -35,6 +35,8 @@ from formulations.replay.core import BatchPolicy, Dispatch, Drop, Request, mark_
 from formulations.replay.stats import TokenRecorder
 
 DRAWS = 4096  # random service times drawn at a time
+VECTOR_WORKERS = 8  # a pipeline stage of this many workers or more is searched in numpy
+QUEUING_S = 1e-12  # s, a reservation offer queuing at most this long runs at once
 
 
 class Service(Protocol):
@@ -323,10 +325,34 @@ class ReservationBatch(BatchPolicy):
             raise ValueError("at least one pipeline is needed")
         self.pipelines = list(pipelines)
         self.queue: deque[Request] = deque()
-        # per pipeline, stage, worker: reserved until (compute), upload and download (link)
-        self.reserved_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
-        self.upload_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
-        self.download_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
+
+        # per pipeline, stage, worker: reserved until (compute), upload and download (link);
+        # numpy arrays for stages of many workers (their best worker is found vectorised)
+        def times() -> list[list[Any]]:
+            return [
+                [
+                    np.zeros(s.workers) if s.workers >= VECTOR_WORKERS else [0.0] * s.workers
+                    for s in p.stages
+                ]
+                for p in self.pipelines
+            ]
+
+        self.reserved_s, self.upload_s, self.download_s = times(), times(), times()
+        # per pipeline, stage: (workers, transfer s, latency s, searched in numpy), and work
+        self._stages = [
+            [
+                (
+                    s.workers,
+                    p.batch * s.transfer_s_per_request if i > 0 else 0.0,
+                    s.latency_s(p.batch),
+                    s.workers >= VECTOR_WORKERS,
+                )
+                for i, s in enumerate(p.stages)
+            ]
+            for p in self.pipelines
+        ]
+        self._work_s = [sum(net + inf for _, net, inf, _ in stages) for stages in self._stages]
+        self._quiet: tuple[float, int] | None = None  # (wake-up, eligible pipelines) last found
         self.busy_s_by_pool: dict[str, float] = {
             s.pool: 0.0 for p in self.pipelines for s in p.stages
         }
@@ -336,44 +362,66 @@ class ReservationBatch(BatchPolicy):
 
     def _offer(self, p: int, now: float) -> tuple[float, float, list[tuple[int, float, float]]]:
         """(queuing, completion, per stage: (worker, network done, compute done))."""
-        pipeline = self.pipelines[p]
-        bs = pipeline.batch
-        t_global, work_s = now, 0.0
+        t_global = now
         chosen: list[tuple[int, float, float]] = []
-        last = len(pipeline.stages) - 1
-        for i, stage in enumerate(pipeline.stages):
-            net_s = bs * stage.transfer_s_per_request if i > 0 else 0.0
-            inf_s = stage.latency_s(bs)
-            work_s += net_s + inf_s
-            best: tuple[float, int, float, float] | None = None
-            for w in range(stage.workers):
-                t, t_net = t_global, 0.0
-                if i > 0:
-                    sender = self.upload_s[p][i - 1][chosen[-1][0]]
-                    t = t_net = max(sender, self.download_s[p][i][w], t) + net_s
-                t_inf = t = max(self.reserved_s[p][i][w], t) + inf_s
-                if i != last:
-                    t = max(self.upload_s[p][i][w], t)
-                if best is None or t < best[0]:
-                    best = (t, w, t_net, t_inf)
+        reserved, upload, download = self.reserved_s[p], self.upload_s[p], self.download_s[p]
+        stages = self._stages[p]
+        last = len(stages) - 1
+        for i, (workers, net_s, inf_s, vector) in enumerate(stages):
+            sender = float(upload[i - 1][chosen[-1][0]]) if i > 0 else 0.0
+            if vector:
+                best = self._best_vector(p, i, i == last, t_global, sender, net_s, inf_s)
+            else:
+                best = None
+                mine, up, down = reserved[i], upload[i], download[i]
+                for w in range(workers):
+                    t, t_net = t_global, 0.0
+                    if i > 0:
+                        t = t_net = max(sender, down[w], t) + net_s
+                    t_inf = t = max(mine[w], t) + inf_s
+                    if i != last:
+                        t = max(up[w], t)
+                    if best is None or t < best[0]:
+                        best = (t, w, t_net, t_inf)
             assert best is not None
             chosen.append((best[1], best[2], best[3]))
             t_global = best[3]
-        return t_global - now - work_s, t_global, chosen
+        return t_global - now - self._work_s[p], t_global, chosen
+
+    def _best_vector(
+        self, p: int, i: int, last: bool, t_s: float, sender_s: float, net_s: float, inf_s: float
+    ) -> tuple[float, int, float, float]:
+        """The loop of :meth:`_offer` over one stage's workers in numpy (the same float
+        operations, the first best worker): (done, worker, network done, compute done)."""
+        if i > 0:
+            t_net = np.maximum(self.download_s[p][i], max(sender_s, t_s)) + net_s
+            t_inf = np.maximum(self.reserved_s[p][i], t_net) + inf_s
+        else:
+            t_net = None
+            t_inf = np.maximum(self.reserved_s[p][i], t_s) + inf_s
+        done = t_inf if last else np.maximum(self.upload_s[p][i], t_inf)
+        w = int(done.argmin())
+        return float(done[w]), w, 0.0 if t_net is None else float(t_net[w]), float(t_inf[w])
 
     def take(self, now: float, drop: Drop) -> Dispatch | float | None:
-        offers = [
-            (*self._offer(p, now), p)
-            for p, pipeline in enumerate(self.pipelines)
-            if pipeline.batch <= len(self.queue)
-        ]
-        if not offers:
+        waiting = len(self.queue)
+        eligible = [p for p, pipeline in enumerate(self.pipelines) if pipeline.batch <= waiting]
+        if not eligible:
             return None
+        # Until the wait last found, with the same pipelines eligible and no reservation
+        # made since, every offer still queues (an offer's completion does not decrease
+        # with the time it is asked at), so the answer is a wake-up no earlier than it
+        quiet = self._quiet
+        if quiet is not None and quiet[1] == len(eligible) and now < quiet[0] - QUEUING_S:
+            return quiet[0]
+        offers = [(*self._offer(p, now), p) for p in eligible]
         queuing_s, done_s, chosen, p = min(offers, key=lambda o: (o[0], o[3]))
         # wait only when the wait moves the clock: past a few thousand simulated seconds a
         # tiny positive wait rounds back to ``now`` and would wake the station forever
-        if queuing_s > 1e-12 and now + queuing_s > now:
+        if queuing_s > QUEUING_S and now + queuing_s > now:
+            self._quiet = (now + queuing_s, len(eligible))
             return now + queuing_s
+        self._quiet = None
         pipeline = self.pipelines[p]
         for i, (w, t_net, t_inf) in enumerate(chosen):
             self.reserved_s[p][i][w] = t_inf
@@ -389,6 +437,7 @@ class ReservationBatch(BatchPolicy):
     def drain(self) -> list[Request]:
         waiting = list(self.queue)
         self.queue.clear()
+        self._quiet = None
         return waiting
 
 

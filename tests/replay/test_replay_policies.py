@@ -152,3 +152,26 @@ def test_continuous_batch_refuses_a_request_longer_than_the_kv_cache() -> None:
     policy = ContinuousBatch(lambda p: 0.1, lambda n, c: 0.01, 100, 4, lambda r: (90, 20), tokens)
     with pytest.raises(NeverFits):
         run_one(policy, [0.0])
+
+
+@pytest.mark.parametrize("workers", [3, 12])
+def test_reservation_batch_vectorised_search_matches_the_loop(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from formulations.replay import policies
+
+    times = np.sort(np.random.default_rng(4).uniform(0, 2.0, 400)).tolist()
+    pipelines = [
+        Pipeline(
+            (Stage("a", workers, lambda b: 0.05 * b), Stage("b", workers, lambda b: 0.04, 0.002)), 2
+        ),
+        Pipeline((Stage("c", 2, lambda b: 0.03),), 1),
+    ]
+    done = []
+    for threshold in (1, 10**9):  # every stage in numpy, then every stage looped
+        monkeypatch.setattr(policies, "VECTOR_WORKERS", threshold)
+        log, _ = run_one(ReservationBatch(pipelines), times, workers=UNBOUNDED)
+        done.append(log.done_s)
+    assert done[0] == done[1] and len(done[0]) == 400
