@@ -251,7 +251,9 @@ def main() -> None:
             report("mm1_simpy", n, start_wall, start_cpu, f"mean wait {wait:.4f} s")
     if args.memory:
         for requests in (n // 10, n):
-            peak = peak_mib(lambda: queue(lambda: ExponentialService(1.0, seeded(11)), requests))
+            peak = peak_mib(
+                lambda n=requests: queue(lambda: ExponentialService(1.0, seeded(11)), n)  # type: ignore[misc]
+            )
             print(f"memory,mm1,{requests},tracemalloc_peak_mib,{peak:.2f}")
         for name, make in (("proteus_edge_cluster", proteus), ("ppipe_analytical", ppipe)):
             for requests in (n // 10, n):

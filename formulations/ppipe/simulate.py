@@ -247,7 +247,11 @@ def simulate_plans(
             summary.append(Goodput(name, deployment.objective_qps, None, None, None))
             if trace is None:
                 continue
-        rate_qps = options.rate_scale if trace is not None else options.rate_scale * found.rate_qps
+        if trace is not None:
+            rate_qps = options.rate_scale  # scales the trace
+        else:
+            assert found is not None
+            rate_qps = options.rate_scale * found.rate_qps
         total_qps = rate_qps * sum(m.weight for m in view.inputs.models)
         if trace is None and options.duration_s and total_qps * until_s > MAX_REQUESTS_PER_RUN:
             raise InputError(

@@ -150,7 +150,7 @@ class TraceFile:
                 time_s = times[lo : lo + chunk]
                 if self.has_class:
                     names = frame[CLASS].iloc[lo : lo + len(time_s)]
-                    klass = names.map(codes).to_numpy(dtype=np.int64)
+                    klass = np.asarray(names.map(codes).to_numpy(), dtype=np.int64)
                     yield Chunk(time_s, klass, *mix.label_classes(klass, rng))
                 else:
                     yield Chunk(time_s, *mix.label(len(time_s), rng))
@@ -259,4 +259,4 @@ def _classes(
             "one of the scenario's classes: " + ", ".join(known),
             column.iloc[i],
         )
-    return codes.to_numpy(dtype=np.int64)
+    return np.asarray(codes.to_numpy(), dtype=np.int64)
