@@ -103,6 +103,10 @@ class ReplaySettings:
     rate_scale: float = 1.0  # multiplies demand_scale
     duration_s: float | None = None  # replay the plan's first duration_s s (None: all)
     trace: TraceFile | None = None  # arrivals from a trace file instead of the scenario's
+    # route all of a family's requests to its devices in proportion to the plan's shares (as
+    # Proteus's simulator normalises its canary routing weights) instead of shedding the
+    # share the plan leaves unrouted
+    normalise_shares: bool = False
 
 
 def settings_of(view: ProteusView, options: SimulateOptions) -> ReplaySettings:
@@ -323,7 +327,10 @@ def replay_plan(
         for s in w.devices:
             if s.family is not None:
                 table[families.index(s.family), index[s.device]] += s.share_of_family
-        table[:, sink] = np.maximum(0.0, 1.0 - table[:, :sink].sum(axis=1))
+        routed = table[:, :sink].sum(axis=1)
+        table[:, sink] = np.maximum(0.0, 1.0 - routed)
+        if settings.normalise_shares:
+            table[routed > 0, sink] = 0.0
         shares.append(table / table.sum(axis=1, keepdims=True))
     traces = _trace_arrivals_s(view) if settings.trace is None else {}
     width_s = view.inputs.trace.window_s
