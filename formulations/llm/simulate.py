@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,10 +75,9 @@ def length_mix(
 
 
 def replica_policy(replica: Replica, max_num_seqs: int, tokens: TokenRecorder) -> BatchPolicy:
-    """Continuous batching on ``replica`` (iteration times cached per prompt length)."""
-    prefill = lru_cache(maxsize=65536)(lambda prompt: float(replica.prompt_s(prompt)))
+    """Continuous batching on ``replica``."""
     return ContinuousBatch(
-        prefill,
+        lambda prompt: float(replica.prompt_s(prompt)),
         lambda n, context: float(replica.decode_s(n, context)),
         replica.kv_capacity_tokens,
         max_num_seqs,
