@@ -312,7 +312,10 @@ def simulate(
         ]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     elif output_format is Format.csv:
-        sys.stdout.write(tables[0].to_frame().to_csv(index=False))
+        # every table: a "# title" line, its CSV, a blank line between tables (docs/replay.md)
+        sys.stdout.write(
+            "\n".join(f"# {t.title}\n" + t.to_frame().to_csv(index=False) for t in tables)
+        )
     else:
         stdout.print(tables_report(tables, None if wide else stdout.width))
 

@@ -20,6 +20,7 @@ from formulations.batch import baselines as base
 from formulations.batch.deployment import BatchDeployment
 from formulations.batch.inputs import BatchInputs
 from formulations.batch.milp import solve_plan
+from formulations.batch.simulate import PLAN, REPLAYED_BASELINES, simulate_tables
 from formulations.batch.tables import USD_PER_MILLION, arrivals_table, plan_table
 from formulations.batch.verify import count_changes, evaluate, hour_figures, verify
 from formulations.batch.view import (
@@ -37,6 +38,7 @@ from formulations.types import (
     MilpSolver,
     ObjectiveSpec,
     Refit,
+    SimulateOptions,
     Solution,
     Table,
     Verification,
@@ -154,6 +156,27 @@ class BatchFormulation(Formulation[BatchInputs, BatchView, BatchDeployment]):
         within the budget (latency mode); each that is not is a shortfall (the limit as
         required, what the plan achieves as available)."""
         return Refit(deployment, evaluate(view, deployment).shortfalls)
+
+    # ------------------------------------------------------------------ replay (issue 12)
+    def simulate(
+        self,
+        view: BatchView,
+        deployment: BatchDeployment,
+        solver: MilpSolver,
+        options: SimulateOptions,
+    ) -> list[Table]:
+        """Replay the plan and every baseline through the buffer on the replay core
+        (``formulations/batch/simulate.py``): the common tables, then the analytic against
+        the replayed latency percentile per interval; honours the rate scale, the span and
+        a trace file."""
+        options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
+        deployments = {PLAN: deployment}
+        for name, make in REPLAYED_BASELINES.items():
+            try:
+                deployments[name] = make(view)
+            except InfeasibleError:
+                continue  # a baseline without a plan in this scenario
+        return simulate_tables(view, deployments, options)
 
     def explain_infeasible(self, view: BatchView, context: Any) -> str:
         inputs = view.inputs

@@ -24,7 +24,7 @@ from formulations.cellular.baselines import graph_baseline
 from formulations.cellular.deployment import CellularDeployment
 from formulations.cellular.inputs import CellularInputs
 from formulations.cellular.milp import solve_plan
-from formulations.cellular.simulate import GpuSetup, Stats, replay_pools
+from formulations.cellular.simulate import GpuSetup, PoolSetup, Stats, replay_pools
 from formulations.cellular.tables import bucket_table, candidate_table, pool_table, replay_table
 from formulations.cellular.verify import batches, cost_usd_per_h, figures, pool_problems, verify
 from formulations.cellular.view import CellularView, prepare
@@ -161,7 +161,7 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
     ) -> list[Table]:
         """Replay the plan and both graph-batching baselines (see simulate.py): the common
         replay tables (docs/replay.md), then replayed against analytic percentiles."""
-        options.refuse_unsupported(self.kind)
+        options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
         runs, seed = options.runs, options.seed
         deployments = {"cellular": deployment}
         for name, policy in (
@@ -172,9 +172,8 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
         results = {}
         report: ReplayReport | None = None
         for name, dep in deployments.items():
-            stats, utilisation, analytic = replay(view, dep, runs, seed)
-            # one GPU per pool is replayed: the fleet's span is its requests over its rate
-            span_s = sum(c.requests for c in stats.counts) / (runs * view.total_rate_qps)
+            stats, utilisation, analytic = replay(view, dep, runs, seed, options)
+            span_s = stats.fleet_span_s / runs
             if report is None:
                 report = ReplayReport(runs, seed, span_s, None)
             report.add_plan(name, view.labels(), stats.counts, span_s)
@@ -188,7 +187,11 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
 
 
 def replay(
-    view: CellularView, deployment: CellularDeployment, runs: int, seed: int
+    view: CellularView,
+    deployment: CellularDeployment,
+    runs: int,
+    seed: int,
+    options: SimulateOptions | None = None,
 ) -> tuple[Stats, list[float], list[float]]:
     """Replayed statistics, each pool's GPU utilisation and the analytic percentile per
     bucket (ms)."""
@@ -205,9 +208,11 @@ def replay(
             batches(view, pool),
             view.inputs.scheduler,
         )
-        share = pool.count * fig.load_qps / view.total_rate_qps
-        setups.append((setup, fig.load_qps, share))
-    stats, utilisation = replay_pools(setups, view.inputs.simulate_requests, runs, seed, view.slo_s)
+        setups.append(PoolSetup(setup, fig.load_qps, pool.count))
+    requests = view.inputs.simulate_requests
+    stats, utilisation = replay_pools(
+        setups, requests, runs, seed, view.slo_s, options, view.labels()
+    )
     analytic = [max(f.latency_ms[k] for f in pools) for k in range(len(buckets))]
     return stats, utilisation, analytic
 

@@ -11,11 +11,18 @@ in proportion to their capacity, so each GPU of a pool sees an independent Poiss
 one GPU per pool is replayed, with a number of requests proportional to the pool's share of
 the traffic (so the pools' counts add up to traffic-weighted statistics).
 
+``planner simulate`` options: ``rate_scale`` multiplies every GPU's rate; ``duration_s``
+replays every arrival of that span instead of a number of requests; a trace file
+(:mod:`formulations.replay.trace`; class = length bucket label, drawn by the buckets' shares
+when absent) is the fleet's arrivals, so the whole fleet is replayed, one station per GPU,
+each request routed to a GPU in proportion to its planned load.
+
 The first ``WARMUP_SHARE`` of each replay's requests are left out of the statistics.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,9 +36,12 @@ from formulations.replay.arrivals import Mix, poisson
 from formulations.replay.core import BatchPolicy, Request, Simulation, Station, seeded
 from formulations.replay.policies import CellularBatch, FixedBatch
 from formulations.replay.stats import ClassCounts, LogHistogram, Recorder
+from formulations.replay.trace import TraceFile, trace_of
+from formulations.types import InputError, SimulateOptions
 
 WARMUP_SHARE = 0.1  # share of the first requests left out of the statistics
 MIN_POOL_REQUESTS = 100  # requests replayed at least per pool and run
+MAX_REQUESTS_PER_RUN = 10_000_000  # a --duration-s replay of one GPU holds at most this many
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,8 @@ class Stats:
     buckets: int
     counts: list[ClassCounts] = field(default_factory=list)
     busy_s: float = 0.0
-    span_s: float = 0.0
+    span_s: float = 0.0  # simulated seconds of the replayed GPU (summed when merged)
+    fleet_span_s: float = 0.0  # simulated seconds of the fleet, summed over runs
 
     def __post_init__(self) -> None:
         if not self.counts:
@@ -65,6 +76,7 @@ class Stats:
             mine.merge(theirs)
         self.busy_s += other.busy_s
         self.span_s += other.span_s
+        self.fleet_span_s += other.fleet_span_s
 
     def _histogram(self, bucket: int | None) -> LogHistogram:
         if bucket is not None:
@@ -123,47 +135,122 @@ def policy_of(setup: GpuSetup) -> BatchPolicy:
     return FixedBatch(_PaddedGraph(setup), setup.max_batch[0], 0.0, by_class=bucketed)
 
 
-def _mix(buckets: Sequence[Bucket]) -> Mix:
+def _mix(buckets: Sequence[Bucket], route_shares: Sequence[Sequence[float]] | None = None) -> Mix:
     lo = np.array([b.lo_tokens for b in buckets])
     hi = np.array([b.hi_tokens for b in buckets])
 
     def tokens(klass: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
         return rng.integers(lo[klass], hi[klass] + 1)
 
-    return Mix(tuple(b.share for b in buckets), sizes=tokens)
+    return Mix(tuple(b.share for b in buckets), route_shares, sizes=tokens)
 
 
-def replay_gpu(setup: GpuSetup, rate_qps: float, requests: int, seed: int, slo_s: float) -> Stats:
-    """Replay ``requests`` requests at ``rate_qps`` on one GPU; the statistics."""
+def replay_gpu(
+    setup: GpuSetup,
+    rate_qps: float,
+    requests: int,
+    seed: int,
+    slo_s: float,
+    until_s: float = math.inf,
+) -> Stats:
+    """Replay ``requests`` requests at ``rate_qps`` on one GPU (those before ``until_s`` if
+    fewer); the statistics."""
     stats = Stats(len(setup.buckets))
     if rate_qps <= 0 or requests <= 0:
         return stats
     rng = seeded(seed)
-    recorder = Recorder(len(setup.buckets), int(WARMUP_SHARE * requests))
+    expected = min(requests, rate_qps * until_s)
+    recorder = Recorder(len(setup.buckets), int(WARMUP_SHARE * expected))
     station = Station("gpu", policy_of(setup))
     simulation = Simulation([station], recorder, [slo_s] * len(setup.buckets))
-    end_s = simulation.run(poisson(rate_qps, requests, rng, _mix(setup.buckets)))
+    end_s = simulation.run(poisson(rate_qps, requests, rng, _mix(setup.buckets), until_s=until_s))
     return Stats(len(setup.buckets), recorder.classes, station.busy_s, end_s)
 
 
+@dataclass(frozen=True)
+class PoolSetup:
+    """A pool of the plan: what each GPU runs, its planned rate and the pool's GPUs."""
+
+    setup: GpuSetup
+    rate_qps: float  # per GPU
+    gpus: int
+
+
 def replay_pools(
-    setups: Sequence[tuple[GpuSetup, float, float]],
+    pools: Sequence[PoolSetup],
     requests: int,
     runs: int,
     seed: int,
     slo_s: float,
+    options: SimulateOptions | None = None,
+    labels: Sequence[str] = (),
 ) -> tuple[Stats, list[float]]:
-    """Replay one GPU of every pool ``(setup, per-GPU rate, share of the traffic)`` ``runs``
-    times, with ``requests x pools x share`` requests (at least :data:`MIN_POOL_REQUESTS`);
-    the summed statistics and each pool's utilisation (busy share, mean over runs)."""
-    total = Stats(len(setups[0][0].buckets))
+    """Replay the pools ``runs`` times; the summed statistics and each pool's utilisation
+    (busy share, mean over runs and GPUs). Without a trace one GPU of every pool, at its
+    rate x the rate scale, with ``requests x pools x share of the traffic`` requests (at
+    least :data:`MIN_POOL_REQUESTS`) or every arrival up to ``duration_s``; with one, the
+    fleet (:func:`replay_fleet`); ``labels`` name the buckets (a trace's classes)."""
+    options = options or SimulateOptions(runs, seed)
+    buckets = pools[0].setup.buckets
+    trace = trace_of(options, labels)
+    if trace is not None:
+        return replay_fleet(pools, trace, runs, seed, slo_s, options)
+    total = Stats(len(buckets))
+    total_qps = sum(p.rate_qps * p.gpus for p in pools) * options.rate_scale
+    until_s = math.inf if options.duration_s is None else options.duration_s
     utilisation = []
-    for p, (setup, rate, share) in enumerate(setups):
-        n = max(MIN_POOL_REQUESTS, round(requests * len(setups) * share))
+    for p, pool in enumerate(pools):
+        rate = pool.rate_qps * options.rate_scale
+        n = max(MIN_POOL_REQUESTS, round(requests * len(pools) * pool.gpus * rate / total_qps))
+        if options.duration_s is not None:
+            if rate * until_s > MAX_REQUESTS_PER_RUN:
+                raise InputError(
+                    None,
+                    "--duration-s",
+                    f"a span of at most {MAX_REQUESTS_PER_RUN:,} requests per GPU "
+                    f"({pool.setup.policy} GPU at {rate:.4g} requests/s)",
+                    options.duration_s,
+                )
+            n = MAX_REQUESTS_PER_RUN
         busy = []
         for run in range(runs):
-            one = replay_gpu(setup, rate, n, seed + 1000 * p + run, slo_s)
+            one = replay_gpu(pool.setup, rate, n, seed + 1000 * p + run, slo_s, until_s)
+            # the fleet's span: the pool's requests over the fleet's rate
+            one.fleet_span_s = sum(c.requests for c in one.counts) / total_qps
             total.merge(one)
             busy.append(one.utilisation)
         utilisation.append(float(np.mean(busy)))
     return total, utilisation
+
+
+def replay_fleet(
+    pools: Sequence[PoolSetup],
+    trace: TraceFile,
+    runs: int,
+    seed: int,
+    slo_s: float,
+    options: SimulateOptions,
+) -> tuple[Stats, list[float]]:
+    """Replay every GPU of every pool on the trace's arrivals, ``runs`` times (seeds
+    ``seed + run``: the routing and the lengths differ, the arrivals do not)."""
+    buckets = pools[0].setup.buckets
+    until_s = math.inf if options.duration_s is None else options.duration_s
+    expected = trace.expected_requests(options.rate_scale, until_s)
+    owner = [p for p, pool in enumerate(pools) for _ in range(pool.gpus)]
+    per_gpu = [pools[p].rate_qps for p in owner]
+    mix = _mix(buckets, [per_gpu] * len(buckets))
+    total = Stats(len(buckets))
+    busy_s = [0.0] * len(pools)
+    for run in range(runs):
+        stations = [Station(f"gpu{g}", policy_of(pools[p].setup)) for g, p in enumerate(owner)]
+        recorder = Recorder(len(buckets), int(WARMUP_SHARE * expected))
+        simulation = Simulation(
+            stations, recorder, [slo_s] * len(buckets), [(g,) for g in range(len(owner))]
+        )
+        end_s = simulation.run(trace.chunks(seeded(seed + run), mix, options.rate_scale, until_s))
+        span_s = min(end_s, until_s)
+        one = Stats(len(buckets), recorder.classes, 0.0, end_s * len(owner), span_s)
+        total.merge(one)
+        for station, p in zip(stations, owner, strict=True):
+            busy_s[p] += station.busy_s / (pools[p].gpus * end_s * runs) if end_s else 0.0
+    return total, busy_s

@@ -23,8 +23,8 @@ from formulations.llm.baselines import baselines
 from formulations.llm.deployment import LlmDeployment, deployment_of
 from formulations.llm.inputs import LlmInputs
 from formulations.llm.milp import build
-from formulations.llm.simulate import simulate
-from formulations.llm.tables import replay_table, tables
+from formulations.llm.simulate import simulate_tables
+from formulations.llm.tables import tables
 from formulations.llm.verify import verify
 from formulations.llm.view import Batching, LlmView, Role, prepare
 from formulations.types import (
@@ -132,7 +132,8 @@ class LlmFormulation(Formulation[LlmInputs, LlmView, LlmDeployment]):
         solver: MilpSolver,
         options: SimulateOptions,
     ) -> list[Table]:
-        """Replay each colocated pool of the plan (see simulate.py)."""
-        options.refuse_unsupported(self.kind)
-        runs, seed = options.runs, options.seed
-        return [replay_table(simulate(view, deployment, runs, seed), runs, seed)]
+        """Replay the plan's colocated pools on the replay core (see simulate.py): the common
+        replay tables, then TTFT and TPOT per pool; honours the rate scale, the span and a
+        trace file."""
+        options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
+        return simulate_tables(view, deployment, options)

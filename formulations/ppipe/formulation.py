@@ -94,14 +94,15 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         options: SimulateOptions,
     ) -> list[Table]:
         """Replay the plan, NP and DART-r at each one's goodput rate at 99% SLO attainment
-        (see simulate.py): the common replay tables (docs/replay.md), then the goodputs."""
-        options.refuse_unsupported(self.kind)
+        (see simulate.py): the common replay tables (docs/replay.md), then the goodputs;
+        honours the rate scale, the span and a trace file (in the common tables)."""
+        options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
         runs, seed = options.runs, options.seed
         deployments = {"ppipe": deployment}
         for run in baselines(view, solver):
             if run.name in REPLAYED_BASELINES and run.deployment is not None:
                 deployments[run.name] = run.deployment
-        report, summary = simulate_plans(view, deployments, runs, seed)
+        report, summary = simulate_plans(view, deployments, runs, seed, options=options)
         return [*report.tables(), goodput_table(summary)]
 
     def explain_infeasible(self, view: PPipeView, context: Any) -> str:

@@ -15,7 +15,12 @@ largest ``rate_qps`` it serves); a request is late past its model's ``slo_us``. 
 goodput at 99% SLO attainment is the largest ``rate_qps`` at which every model attains at
 least :data:`TARGET_ATTAINMENT`, found by bracketing from the plan's objective and
 bisecting (the same seed at every rate, so the arrival streams are time-scaled copies of
-one another). Low-class utilisation is the busy GPU-seconds of the low-class GPU types (an
+one another). ``planner simulate`` options apply to the common report's replays, not to the
+goodput search: ``rate_scale`` replays at that multiple of each plan's goodput rate,
+``duration_s`` replays every arrival of that span instead of :data:`REQUESTS` requests,
+and a trace file (:mod:`formulations.replay.trace`; class = model name, drawn by the
+workload weights when absent) replaces the Poisson arrivals for every plan. Low-class
+utilisation is the busy GPU-seconds of the low-class GPU types (an
 instance's busy time over its MPS level) over their available GPU-seconds, at that rate.
 """
 
@@ -33,7 +38,8 @@ from formulations.replay.core import UNBOUNDED, Simulation, Station, seeded
 from formulations.replay.policies import Pipeline, ReservationBatch, Stage
 from formulations.replay.schema import PoolResult, ReplayReport
 from formulations.replay.stats import ClassCounts, Recorder
-from formulations.types import Table
+from formulations.replay.trace import TraceFile, trace_of
+from formulations.types import InputError, SimulateOptions, Table
 
 REPLAYED_BASELINES = ("np", "dart_r")  # the baselines replayed next to the plan
 WARMUP_SHARE = 0.1  # share of the first requests left out of the statistics
@@ -45,6 +51,7 @@ BRACKET_STEPS = 40  # at most this many growth steps (1.25 ** 40 = 7,500x)
 # a few thousand seconds ReservationBatch's absolute 1e-12 s queuing threshold falls below
 # the float spacing of the clock and its wake-up repeats at the same instant forever.
 MAX_SPAN_S = 1000.0
+MAX_REQUESTS_PER_RUN = 10_000_000  # a --duration-s replay holds at most this many
 RATE_TOLERANCE = 0.005  # bisection stops when the bracket is this narrow, relative
 
 
@@ -109,9 +116,16 @@ class Replay:
 
 
 def replay(
-    view: PPipeView, deployment: PPipeDeployment, rate_qps: float, requests: int, seed: int
+    view: PPipeView,
+    deployment: PPipeDeployment,
+    rate_qps: float,
+    requests: int,
+    seed: int,
+    until_s: float = math.inf,
+    trace: TraceFile | None = None,
 ) -> Replay:
-    """Replay ``requests`` Poisson arrivals, model ``d`` at ``weight_d x rate_qps``."""
+    """Replay ``requests`` Poisson arrivals, model ``d`` at ``weight_d x rate_qps`` (those
+    before ``until_s`` if fewer), or a trace file's (``rate_qps`` then scales it)."""
     inputs = view.inputs
     weights = [m.weight for m in inputs.models]
     if rate_qps <= 0 or not all(m.pipelines for m in deployment.models):
@@ -125,15 +139,21 @@ def replay(
         for d, model in enumerate(deployment.models)
     ]
     routes = [(d,) for d in range(len(weights))]
-    recorder = Recorder(len(weights), int(WARMUP_SHARE * requests))
-    slo_s = [m.slo_us / US_PER_S for m in inputs.models]
-    simulation = Simulation(stations, recorder, slo_s, routes=routes)
     mix = Mix(
         tuple(weights),
         route_shares=[[float(r == d) for r in range(len(weights))] for d in range(len(weights))],
     )
     total_qps = rate_qps * sum(weights)
-    end_s = simulation.run(poisson(total_qps, requests, seeded(seed), mix))
+    if trace is None:
+        expected = min(requests, total_qps * until_s)
+        arrivals = poisson(total_qps, requests, seeded(seed), mix, until_s=until_s)
+    else:
+        expected = trace.expected_requests(rate_qps, until_s)
+        arrivals = trace.chunks(seeded(seed), mix, rate_qps, until_s)
+    recorder = Recorder(len(weights), int(WARMUP_SHARE * expected))
+    slo_s = [m.slo_us / US_PER_S for m in inputs.models]
+    simulation = Simulation(stations, recorder, slo_s, routes=routes)
+    end_s = simulation.run(arrivals)
     busy_gpu_s = {g.name: 0.0 for g in inputs.gpus}
     for station in stations:
         assert isinstance(station.policy, ReservationBatch)
@@ -210,22 +230,44 @@ def simulate_plans(
     runs: int,
     seed: int,
     requests: int = REQUESTS,
+    options: SimulateOptions | None = None,
 ) -> tuple[ReplayReport, list[Goodput]]:
     """For every named deployment: its goodput rate (bisected on seed ``seed``), then
-    ``runs`` replays at that rate (seeds ``seed + 1 ..``) for the common report."""
+    ``runs`` replays (seeds ``seed + 1 ..``) for the common report: at that rate x the
+    rate scale, or of the trace file (``options``)."""
+    options = options or SimulateOptions(runs, seed)
     labels = [m.name for m in view.inputs.models]
+    trace = trace_of(options, labels)
+    until_s = math.inf if options.duration_s is None else options.duration_s
     report: ReplayReport | None = None
     summary = []
     for name, deployment in deployments.items():
         found = goodput_rate(view, deployment, requests, seed)
         if found is None:
             summary.append(Goodput(name, deployment.objective_qps, None, None, None))
-            continue
+            if trace is None:
+                continue
+        if trace is not None:
+            rate_qps = options.rate_scale  # scales the trace
+        else:
+            assert found is not None
+            rate_qps = options.rate_scale * found.rate_qps
+        total_qps = rate_qps * sum(m.weight for m in view.inputs.models)
+        if trace is None and options.duration_s and total_qps * until_s > MAX_REQUESTS_PER_RUN:
+            raise InputError(
+                None,
+                "--duration-s",
+                f"a span of at most {MAX_REQUESTS_PER_RUN:,} requests ({name} is replayed at "
+                f"{total_qps:.4g} requests/s)",
+                options.duration_s,
+            )
+        n = requests if options.duration_s is None else MAX_REQUESTS_PER_RUN
         results = [
-            replay(view, deployment, found.rate_qps, requests, seed + 1 + run)
+            replay(view, deployment, rate_qps, n, seed + 1 + run, until_s, trace)
             for run in range(runs)
         ]
-        span_s = sum(r.span_s for r in results) / runs
+        # the arrivals' span (a --duration-s replay's: that span, not its drain)
+        span_s = min(sum(r.span_s for r in results) / runs, until_s)
         if report is None:
             report = ReplayReport(runs, seed, span_s, None)
         totals = [ClassCounts() for _ in labels]
@@ -240,17 +282,31 @@ def simulate_plans(
             report.pools.append(
                 PoolResult(name, gpu.name, gpu.count, round(100 * utilisation, 2), 0.0)
             )
+        if found is None:
+            continue
+        # at the goodput rate: the runs above, unless the options moved them off it (then
+        # the same runs at that rate, so the goodput table does not depend on the options)
+        at_rate = results
+        if trace is not None or rate_qps != found.rate_qps or n != requests:
+            at_rate = [
+                replay(view, deployment, found.rate_qps, requests, seed + 1 + run)
+                for run in range(runs)
+            ]
+        at_totals = [ClassCounts() for _ in labels]
+        for result in at_rate:
+            for total, counts in zip(at_totals, result.counts, strict=True):
+                total.merge(counts)
         # offered rate x on-time share (the report's goodput_qps also counts the warm-up's
         # seconds, whose requests it leaves out)
-        attained = sum(c.on_time for c in totals) / max(1, sum(c.requests for c in totals))
-        low = [low_class_utilisation(view, r) for r in results]
+        attained = sum(c.on_time for c in at_totals) / max(1, sum(c.requests for c in at_totals))
+        low = [low_class_utilisation(view, r) for r in at_rate]
         summary.append(
             Goodput(
                 name,
                 deployment.objective_qps,
                 found.rate_qps,
                 found.rate_qps * sum(m.weight for m in view.inputs.models) * attained,
-                None if low[0] is None else 100 * sum(x or 0.0 for x in low) / runs,
+                None if low[0] is None else 100 * sum(x or 0.0 for x in low) / len(low),
             )
         )
     if report is None:

@@ -144,13 +144,13 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         solver: MilpSolver,
         options: SimulateOptions,
     ) -> list[Table]:
-        """Replay the plan and every baseline's deployment (``simulate.py``)."""
-        options.refuse_unsupported(self.kind)
-        runs, seed = options.runs, options.seed
+        """Replay the plan and every baseline's deployment (``simulate.py``); honours the
+        rate scale, the span and a trace file."""
+        options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
         deployments: dict[str, ProteusDeployment | None] = {PLAN: deployment}
         for run in bl.baselines(view, solver, deployment):
             deployments[run.name] = run.deployment
-        return simulate_tables(view, deployments, runs, seed)
+        return simulate_tables(view, deployments, options)
 
     def explain_infeasible(self, view: ProteusView, context: Any) -> str:
         return infeasibility_reason(view, int(context))

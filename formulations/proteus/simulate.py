@@ -18,6 +18,13 @@ that sheds it (dropped). At each window start a device whose variant changes get
 :class:`~formulations.replay.core.PlanChange` (the new variant's policy, loaded for
 ``load_s``); a device idle in a window keeps its model and gets no traffic.
 
+``planner simulate`` options (:class:`~formulations.types.SimulateOptions`): ``rate_scale``
+multiplies ``demand_scale`` (the scaled path above); ``duration_s`` replays the plan's first
+``duration_s`` seconds (at most its span); ``trace`` replaces every family's arrivals by a
+trace file (:mod:`formulations.replay.trace`; class = family, drawn by the families' planned
+demand when the file has no class column), each request routed by the shares of the window
+it arrives in, arrivals past the plan's span left out.
+
 No warm-up is left out: the trace starts empty, as Proteus's simulator does. Effective
 accuracy is the mean normalised accuracy of the variants that served requests on time
 (best of family = 100); the accuracy drop is 100 minus it; timeouts are late plus dropped.
@@ -25,6 +32,7 @@ accuracy is the mean normalised accuracy of the variants that served requests on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,7 +44,7 @@ from cost_models.units import MS_PER_S
 from cost_models.workload import read_arrivals_ms
 from formulations.proteus.deployment import ProteusDeployment
 from formulations.proteus.view import ProteusView
-from formulations.replay.arrivals import Chunk, stepped
+from formulations.replay.arrivals import Chunk, Mix, stepped
 from formulations.replay.core import (
     BatchPolicy,
     Dispatch,
@@ -47,10 +55,17 @@ from formulations.replay.core import (
     Station,
     seeded,
 )
-from formulations.replay.policies import AdaptiveBatch, AimdBatch, FixedBatch, ProfileService
+from formulations.replay.policies import (
+    AdaptiveBatch,
+    AimdBatch,
+    FixedBatch,
+    ProfileService,
+    Shed,
+)
 from formulations.replay.schema import PoolResult, ReplayReport
 from formulations.replay.stats import ClassCounts, Recorder
-from formulations.types import Table
+from formulations.replay.trace import TraceFile, trace_of
+from formulations.types import InputError, SimulateOptions, Table
 
 PLAN = "milp"  # the report's name for the planner's own deployment
 # The batching each planner's deployment is served with (Proteus repository configs/*/*.json
@@ -80,10 +95,29 @@ BEST_ACCURACY = 100.0  # % normalised accuracy of a family's best variant
 
 @dataclass(frozen=True)
 class ReplaySettings:
-    """How a replay runs: model-load delay on a plan change and service-time noise."""
+    """How a replay runs: model-load delay on a plan change, service-time noise and the
+    arrivals (``planner simulate``'s rate scale, span and trace file)."""
 
     load_s: float = 0.0  # s per model load (not in Proteus's reference settings: off)
     noise_cv: float = 0.0  # coefficient of variation of a batch's latency (0: as profiled)
+    rate_scale: float = 1.0  # multiplies demand_scale
+    duration_s: float | None = None  # replay the plan's first duration_s s (None: all)
+    trace: TraceFile | None = None  # arrivals from a trace file instead of the scenario's
+    # route all of a family's requests to its devices in proportion to the plan's shares (as
+    # Proteus's simulator normalises its canary routing weights) instead of shedding the
+    # share the plan leaves unrouted
+    normalise_shares: bool = False
+
+
+def settings_of(view: ProteusView, options: SimulateOptions) -> ReplaySettings:
+    """The replay settings of ``planner simulate``'s options (exit 2 when out of range)."""
+    trace = trace_of(options, view.families)
+    span_s = view.inputs.trace.window_s * view.windows
+    if options.duration_s is not None and options.duration_s > span_s:
+        raise InputError(
+            None, "--duration-s", f"at most the plan's span, {span_s:g} s", options.duration_s
+        )
+    return ReplaySettings(rate_scale=options.rate_scale, duration_s=options.duration_s, trace=trace)
 
 
 @dataclass
@@ -144,26 +178,6 @@ class Scored(BatchPolicy):
         return self.inner.drain()
 
 
-class Shed(BatchPolicy):
-    """Drops every request (the sink of unrouted demand)."""
-
-    def __init__(self) -> None:
-        self.waiting: list[Request] = []
-
-    def enqueue(self, request: Request, now: float) -> None:
-        self.waiting.append(request)
-
-    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
-        for request in self.waiting:
-            drop(request)
-        self.waiting.clear()
-        return None
-
-    def drain(self) -> list[Request]:
-        waiting, self.waiting = self.waiting, []
-        return waiting
-
-
 def padded_latency_s(by_batch_ms: dict[int, float]) -> list[float]:
     """Latency (s) of a batch of 1 .. the largest size: that of the smallest size >= b."""
     sizes = sorted(by_batch_ms)
@@ -209,10 +223,11 @@ def _window_times_s(
     family: str,
     start_s: float,
     rng: np.random.Generator,
+    rate_scale: float = 1.0,
 ) -> np.ndarray:
     """Arrival times (s) of ``family`` in the window from ``start_s``."""
     inputs = view.inputs
-    width_s, scale = inputs.trace.window_s, inputs.demand_scale
+    width_s, scale = inputs.trace.window_s, inputs.demand_scale * rate_scale
     if family not in traces:
         rate_qps = (inputs.families[family].demand_qps or 0.0) * scale
         chunks = stepped([rate_qps], width_s, rng)
@@ -228,24 +243,53 @@ def _window_times_s(
     return times_s[times_s < start_s + width_s]
 
 
+def _route(
+    time_s: np.ndarray,
+    klass: np.ndarray,
+    shares: Sequence[np.ndarray],
+    width_s: float,
+    rng: np.random.Generator,
+) -> Chunk:
+    """Arrivals routed by the shares of the window each arrives in (``shares[w][k]``: per
+    route, the share of family k)."""
+    window = np.minimum((time_s // width_s).astype(np.int64), len(shares) - 1)
+    route = np.zeros(len(time_s), dtype=np.int64)
+    for w in np.unique(window):
+        for k, row in enumerate(shares[int(w)]):
+            mine = np.flatnonzero((klass == k) & (window == w))
+            route[mine] = rng.choice(len(row), size=len(mine), p=row)
+    return Chunk(time_s, klass, np.ones(len(time_s), dtype=np.int64), route)
+
+
 def _arrivals(
     view: ProteusView,
     shares: Sequence[np.ndarray],
     traces: dict[str, np.ndarray],
     rng: np.random.Generator,
+    settings: ReplaySettings,
 ) -> Iterator[Chunk]:
-    """One chunk per window: every family's arrivals, routed by the window's shares
-    (``shares[w][k]``: per route, the share of family k)."""
-    for w, start_s in enumerate(view.window_starts_s):
-        times = [_window_times_s(view, traces, f, start_s, rng) for f in view.families]
+    """Every family's arrivals up to the replayed span, routed by the windows' shares: from
+    the trace file when there is one, else one chunk per window of the scenario's."""
+    width_s = view.inputs.trace.window_s
+    until_s = settings.duration_s if settings.duration_s is not None else width_s * view.windows
+    if settings.trace is not None:
+        demand = view.demand_qps.sum(axis=0)
+        mix = Mix(tuple(demand / demand.sum()) if demand.sum() > 0 else (1.0,) * len(demand))
+        for part in settings.trace.chunks(rng, mix, settings.rate_scale, until_s):
+            yield _route(part.time_s, part.klass, shares, width_s, rng)
+        return
+    for start_s in view.window_starts_s:
+        if start_s >= until_s:
+            return
+        times = [
+            _window_times_s(view, traces, f, start_s, rng, settings.rate_scale)
+            for f in view.families
+        ]
         klass = np.concatenate([np.full(len(t), k, dtype=np.int64) for k, t in enumerate(times)])
         order = np.argsort(np.concatenate(times), kind="stable")
         time_s, klass = np.concatenate(times)[order], klass[order]
-        route = np.zeros(len(time_s), dtype=np.int64)
-        for k, row in enumerate(shares[w]):
-            mine = np.flatnonzero(klass == k)
-            route[mine] = rng.choice(len(row), size=len(mine), p=row)
-        yield Chunk(time_s, klass, np.ones(len(time_s), dtype=np.int64), route)
+        keep = time_s < until_s
+        yield _route(time_s[keep], klass[keep], shares, width_s, rng)
 
 
 def _scored_policy(
@@ -283,11 +327,14 @@ def replay_plan(
         for s in w.devices:
             if s.family is not None:
                 table[families.index(s.family), index[s.device]] += s.share_of_family
-        table[:, sink] = np.maximum(0.0, 1.0 - table[:, :sink].sum(axis=1))
+        routed = table[:, :sink].sum(axis=1)
+        table[:, sink] = np.maximum(0.0, 1.0 - routed)
+        if settings.normalise_shares:
+            table[routed > 0, sink] = 0.0
         shares.append(table / table.sum(axis=1, keepdims=True))
-    traces = _trace_arrivals_s(view)
+    traces = _trace_arrivals_s(view) if settings.trace is None else {}
     width_s = view.inputs.trace.window_s
-    span_s = width_s * len(windows)
+    span_s = width_s * len(windows) if settings.duration_s is None else settings.duration_s
     types = view.device_types
     result = PlanReplay(
         list(families),
@@ -295,7 +342,7 @@ def replay_plan(
         span_s,
         {d: 0.0 for d in types},
         {d: 0.0 for d in types},
-        {d: [0.0] * len(windows) for d in types},
+        {d: [0.0] * math.ceil(span_s / width_s) for d in types},
     )
     for run in range(runs):
         score = _Score()
@@ -324,7 +371,8 @@ def replay_plan(
         slo_s = [view.slo_ms[f] / MS_PER_S for f in families]
         routes = [(i,) for i in range(sink + 1)]
         simulation = Simulation(stations, recorder, slo_s, routes)
-        end_s = simulation.run(_arrivals(view, shares, traces, seeded((seed, run, 1))), changes)
+        arrivals = _arrivals(view, shares, traces, seeded((seed, run, 1)), settings)
+        end_s = simulation.run(arrivals, [c for c in changes if c.time_s < span_s])
         result.elapsed_s += max(span_s, end_s)
         for mine, theirs in zip(result.counts, recorder.classes, strict=True):
             mine.merge(theirs)
@@ -332,7 +380,7 @@ def replay_plan(
             result.busy_s[device_type] += station.busy_s
             result.loading_s[device_type] += station.loading_s
             over_time = result.busy_by_window_s[device_type]
-            for k, busy in enumerate(station.busy_by_window_s[: len(windows)]):
+            for k, busy in enumerate(station.busy_by_window_s[: len(over_time)]):
                 over_time[k] += busy
         result.accuracy_sum += score.accuracy_sum
         result.on_time += score.on_time
@@ -357,7 +405,8 @@ def replay_all(
 ) -> ProteusReplay:
     """Replay every deployment (``None``: a baseline without a plan, reported missing)."""
     width_s = view.inputs.trace.window_s
-    out = ProteusReplay(ReplayReport(runs, seed, width_s * view.windows, width_s))
+    span_s = width_s * view.windows if settings.duration_s is None else settings.duration_s
+    out = ProteusReplay(ReplayReport(runs, seed, span_s, width_s))
     for name, deployment in deployments.items():
         if deployment is None:
             out.missing[name] = "no plan"
@@ -420,11 +469,11 @@ def summary_rows(
 def simulate_tables(
     view: ProteusView,
     deployments: Mapping[str, ProteusDeployment | None],
-    runs: int,
-    seed: int,
+    options: SimulateOptions,
 ) -> list[Table]:
     """The common replay tables, then Proteus's timeouts and accuracy per deployment."""
-    replay = replay_all(view, deployments, runs, seed)
+    runs, seed = options.runs, options.seed
+    replay = replay_all(view, deployments, runs, seed, settings_of(view, options))
     rows = summary_rows(replay, deployments)
     return [
         *replay.report.tables(),

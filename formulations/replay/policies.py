@@ -16,7 +16,9 @@ tests). Policies:
 * :class:`ReservationBatch`: PPipe's reservation-based batching over pipelines of GPU pools
   (JonnyKong/PPipe ``cluster-sim`` ``ReservationFixedBsLoadBalancer``, ``ReservationOffer``);
 * :class:`CellularBatch`: BatchMaker's iteration-level (cell) batching (EuroSys '18,
-  Sec. 4.2-4.3).
+  Sec. 4.2-4.3);
+* :class:`ContinuousBatch`: vLLM's iteration-level continuous batching of prefills and
+  decodes (vllm/core/scheduler.py ``Scheduler._schedule_default``, simplified).
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from formulations.replay.core import BatchPolicy, Dispatch, Drop, Request, mark_started
+from formulations.replay.stats import TokenRecorder
 
 DRAWS = 4096  # random service times drawn at a time
+VECTOR_WORKERS = 8  # a pipeline stage of this many workers or more is searched in numpy
+QUEUING_S = 1e-12  # s, a reservation offer queuing at most this long runs at once
 
 
 class Service(Protocol):
@@ -152,6 +157,26 @@ class FixedBatch(BatchPolicy):
         waiting = sorted((r for q in self.queues for r in q), key=lambda r: r.enqueued_s)
         for q in self.queues:
             q.clear()
+        return waiting
+
+
+class Shed(BatchPolicy):
+    """Drops every request (the sink of demand a plan routes nowhere)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[Request] = []
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.waiting.append(request)
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        for request in self.waiting:
+            drop(request)
+        self.waiting.clear()
+        return None
+
+    def drain(self) -> list[Request]:
+        waiting, self.waiting = self.waiting, []
         return waiting
 
 
@@ -300,10 +325,34 @@ class ReservationBatch(BatchPolicy):
             raise ValueError("at least one pipeline is needed")
         self.pipelines = list(pipelines)
         self.queue: deque[Request] = deque()
-        # per pipeline, stage, worker: reserved until (compute), upload and download (link)
-        self.reserved_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
-        self.upload_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
-        self.download_s = [[[0.0] * s.workers for s in p.stages] for p in self.pipelines]
+
+        # per pipeline, stage, worker: reserved until (compute), upload and download (link);
+        # numpy arrays for stages of many workers (their best worker is found vectorised)
+        def times() -> list[list[Any]]:
+            return [
+                [
+                    np.zeros(s.workers) if s.workers >= VECTOR_WORKERS else [0.0] * s.workers
+                    for s in p.stages
+                ]
+                for p in self.pipelines
+            ]
+
+        self.reserved_s, self.upload_s, self.download_s = times(), times(), times()
+        # per pipeline, stage: (workers, transfer s, latency s, searched in numpy), and work
+        self._stages = [
+            [
+                (
+                    s.workers,
+                    p.batch * s.transfer_s_per_request if i > 0 else 0.0,
+                    s.latency_s(p.batch),
+                    s.workers >= VECTOR_WORKERS,
+                )
+                for i, s in enumerate(p.stages)
+            ]
+            for p in self.pipelines
+        ]
+        self._work_s = [sum(net + inf for _, net, inf, _ in stages) for stages in self._stages]
+        self._quiet: tuple[float, int] | None = None  # (wake-up, eligible pipelines) last found
         self.busy_s_by_pool: dict[str, float] = {
             s.pool: 0.0 for p in self.pipelines for s in p.stages
         }
@@ -313,44 +362,66 @@ class ReservationBatch(BatchPolicy):
 
     def _offer(self, p: int, now: float) -> tuple[float, float, list[tuple[int, float, float]]]:
         """(queuing, completion, per stage: (worker, network done, compute done))."""
-        pipeline = self.pipelines[p]
-        bs = pipeline.batch
-        t_global, work_s = now, 0.0
+        t_global = now
         chosen: list[tuple[int, float, float]] = []
-        last = len(pipeline.stages) - 1
-        for i, stage in enumerate(pipeline.stages):
-            net_s = bs * stage.transfer_s_per_request if i > 0 else 0.0
-            inf_s = stage.latency_s(bs)
-            work_s += net_s + inf_s
-            best: tuple[float, int, float, float] | None = None
-            for w in range(stage.workers):
-                t, t_net = t_global, 0.0
-                if i > 0:
-                    sender = self.upload_s[p][i - 1][chosen[-1][0]]
-                    t = t_net = max(sender, self.download_s[p][i][w], t) + net_s
-                t_inf = t = max(self.reserved_s[p][i][w], t) + inf_s
-                if i != last:
-                    t = max(self.upload_s[p][i][w], t)
-                if best is None or t < best[0]:
-                    best = (t, w, t_net, t_inf)
+        reserved, upload, download = self.reserved_s[p], self.upload_s[p], self.download_s[p]
+        stages = self._stages[p]
+        last = len(stages) - 1
+        for i, (workers, net_s, inf_s, vector) in enumerate(stages):
+            sender = float(upload[i - 1][chosen[-1][0]]) if i > 0 else 0.0
+            if vector:
+                best = self._best_vector(p, i, i == last, t_global, sender, net_s, inf_s)
+            else:
+                best = None
+                mine, up, down = reserved[i], upload[i], download[i]
+                for w in range(workers):
+                    t, t_net = t_global, 0.0
+                    if i > 0:
+                        t = t_net = max(sender, down[w], t) + net_s
+                    t_inf = t = max(mine[w], t) + inf_s
+                    if i != last:
+                        t = max(up[w], t)
+                    if best is None or t < best[0]:
+                        best = (t, w, t_net, t_inf)
             assert best is not None
             chosen.append((best[1], best[2], best[3]))
             t_global = best[3]
-        return t_global - now - work_s, t_global, chosen
+        return t_global - now - self._work_s[p], t_global, chosen
+
+    def _best_vector(
+        self, p: int, i: int, last: bool, t_s: float, sender_s: float, net_s: float, inf_s: float
+    ) -> tuple[float, int, float, float]:
+        """The loop of :meth:`_offer` over one stage's workers in numpy (the same float
+        operations, the first best worker): (done, worker, network done, compute done)."""
+        if i > 0:
+            t_net = np.maximum(self.download_s[p][i], max(sender_s, t_s)) + net_s
+            t_inf = np.maximum(self.reserved_s[p][i], t_net) + inf_s
+        else:
+            t_net = None
+            t_inf = np.maximum(self.reserved_s[p][i], t_s) + inf_s
+        done = t_inf if last else np.maximum(self.upload_s[p][i], t_inf)
+        w = int(done.argmin())
+        return float(done[w]), w, 0.0 if t_net is None else float(t_net[w]), float(t_inf[w])
 
     def take(self, now: float, drop: Drop) -> Dispatch | float | None:
-        offers = [
-            (*self._offer(p, now), p)
-            for p, pipeline in enumerate(self.pipelines)
-            if pipeline.batch <= len(self.queue)
-        ]
-        if not offers:
+        waiting = len(self.queue)
+        eligible = [p for p, pipeline in enumerate(self.pipelines) if pipeline.batch <= waiting]
+        if not eligible:
             return None
+        # Until the wait last found, with the same pipelines eligible and no reservation
+        # made since, every offer still queues (an offer's completion does not decrease
+        # with the time it is asked at), so the answer is a wake-up no earlier than it
+        quiet = self._quiet
+        if quiet is not None and quiet[1] == len(eligible) and now < quiet[0] - QUEUING_S:
+            return quiet[0]
+        offers = [(*self._offer(p, now), p) for p in eligible]
         queuing_s, done_s, chosen, p = min(offers, key=lambda o: (o[0], o[3]))
         # wait only when the wait moves the clock: past a few thousand simulated seconds a
         # tiny positive wait rounds back to ``now`` and would wake the station forever
-        if queuing_s > 1e-12 and now + queuing_s > now:
+        if queuing_s > QUEUING_S and now + queuing_s > now:
+            self._quiet = (now + queuing_s, len(eligible))
             return now + queuing_s
+        self._quiet = None
         pipeline = self.pipelines[p]
         for i, (w, t_net, t_inf) in enumerate(chosen):
             self.reserved_s[p][i][w] = t_inf
@@ -366,6 +437,7 @@ class ReservationBatch(BatchPolicy):
     def drain(self) -> list[Request]:
         waiting = list(self.queue)
         self.queue.clear()
+        self._quiet = None
         return waiting
 
 
@@ -458,3 +530,140 @@ class CellularBatch(BatchPolicy):
         for rid in waiting:
             del self.plan[rid], self.position[rid], self.outstanding[rid]
         return sorted(waiting.values(), key=lambda r: r.arrival_s)
+
+
+# --------------------------------------------------------------------------- LLM
+Lengths = Callable[[Request], tuple[int, int]]  # request -> (prompt tokens, output tokens)
+DECODE = "decode"  # the item of a decode iteration (the running sequences are the policy's)
+
+
+class NeverFits(ValueError):
+    """A request needs more KV cache than an empty replica has: it can never run."""
+
+    def __init__(self, tokens: int) -> None:
+        super().__init__(f"a request of {tokens} tokens does not fit the KV cache")
+        self.tokens = tokens
+
+
+class ContinuousBatch(BatchPolicy):
+    """vLLM's continuous batching on one replica, simplified as in vllm/core/scheduler.py
+    ``Scheduler._schedule_default`` (prefills first, then decodes; no preemption).
+
+    Whenever the replica is free: if the oldest waiting request fits, i.e. the running
+    sequences are fewer than ``max_num_seqs`` and the KV cache holds its full length
+    (prompt + output tokens reserved, as vLLM's block manager admits it), one iteration
+    prefills it (``prefill_s(prompt)``; its first token comes out with it); otherwise one
+    decode iteration of every running sequence (``decode_s(sequences, mean context)``, the
+    context being prompt + tokens generated so far) gives each one token. A sequence that
+    has its output tokens leaves and frees its reservation. The station must have one
+    executor (a replica runs one iteration at a time).
+
+    TTFT (first token - arrival) and TPOT stream into ``tokens``. A streamed request's
+    deadline is set when its first token comes out: past the TTFT SLO it is already late
+    (deadline = arrival + TTFT SLO), else it must finish within TPOT SLO x (output - 1) of
+    that first token, so the recorder's ``late`` counts requests that missed either SLO.
+    """
+
+    def __init__(
+        self,
+        prefill_s: Callable[[float], float],
+        decode_s: Callable[[float, float], float],
+        kv_capacity_tokens: float,
+        max_num_seqs: int,
+        lengths: Lengths,
+        tokens: TokenRecorder,
+    ) -> None:
+        if max_num_seqs < 1:
+            raise ValueError("max_num_seqs must be >= 1")
+        self.prefill_s, self.decode_s = prefill_s, decode_s
+        self.capacity = kv_capacity_tokens
+        self.max_num_seqs = max_num_seqs
+        self.lengths, self.tokens = lengths, tokens
+        self.waiting: deque[Request] = deque()
+        self.length: dict[int, tuple[int, int]] = {}  # rid -> (prompt, output)
+        self.running: dict[int, Request] = {}  # decoding (or being prefilled)
+        self.first_s: dict[int, float] = {}
+        self.joined: dict[int, int] = {}  # rid -> decode iterations run when it joined
+        self.finish_at: dict[int, list[Request]] = {}  # decode iteration -> finishing there
+        self.iterations = 0  # decode iterations run
+        self.reserved = 0.0  # KV tokens reserved by the running sequences
+        self.prompt_sum = 0  # of the decoding sequences
+        self.joined_sum = 0
+
+    def enqueue(self, request: Request, now: float) -> None:
+        prompt, output = self.lengths(request)
+        if prompt + output > self.capacity:
+            raise NeverFits(prompt + output)
+        self.length[request.rid] = (prompt, max(output, 1))
+        self.waiting.append(request)
+
+    def _fits(self, request: Request) -> bool:
+        prompt, output = self.length[request.rid]
+        return (
+            len(self.running) < self.max_num_seqs
+            and self.reserved + prompt + output <= self.capacity
+        )
+
+    def take(self, now: float, drop: Drop) -> Dispatch | float | None:
+        if self.waiting and self._fits(self.waiting[0]):
+            head = self.waiting.popleft()
+            prompt, output = self.length[head.rid]
+            self.reserved += prompt + output
+            self.running[head.rid] = head
+            if head.started_s < 0:
+                head.started_s = now
+            return [head], self.prefill_s(float(prompt))
+        if not self.joined:
+            return None
+        n = len(self.joined)
+        context = (self.prompt_sum + n * (self.iterations + 1) - self.joined_sum) / n
+        return [DECODE], self.decode_s(float(n), context)
+
+    def _leave(self, request: Request, now: float) -> None:
+        rid = request.rid
+        prompt, output = self.length.pop(rid)
+        first_s = self.first_s.pop(rid)
+        del self.running[rid]
+        self.reserved -= prompt + output
+        tpot_s = (now - first_s) / (output - 1) if output > 1 else None
+        self.tokens.finished(request, first_s - request.arrival_s, tpot_s)
+
+    def complete(self, items: list[Any], now: float) -> Iterable[Request]:
+        if items[0] is DECODE:
+            self.iterations += 1
+            done = self.finish_at.pop(self.iterations, [])
+            for request in done:
+                rid = request.rid
+                self.prompt_sum -= self.length[rid][0]
+                self.joined_sum -= self.joined.pop(rid)
+                self._leave(request, now)
+            return done
+        (request,) = items
+        rid = request.rid
+        if rid not in self.running:
+            return ()  # drained by a plan change while it was prefilled
+        prompt, output = self.length[rid]
+        self.first_s[rid] = now
+        ttft_slo_s, tpot_slo_s = self.tokens.ttft_slo_s, self.tokens.tpot_slo_s
+        if now - request.arrival_s > ttft_slo_s:
+            request.deadline_s = request.arrival_s + ttft_slo_s
+        else:
+            request.deadline_s = now + tpot_slo_s * (output - 1)
+        if output == 1:
+            self._leave(request, now)
+            return (request,)
+        self.joined[rid] = self.iterations
+        self.joined_sum += self.iterations
+        self.prompt_sum += prompt
+        self.finish_at.setdefault(self.iterations + output - 1, []).append(request)
+        return ()
+
+    def drain(self) -> list[Request]:
+        """Waiting and running requests restart on the new plan (the KV cache is lost)."""
+        handed = sorted([*self.waiting, *self.running.values()], key=lambda r: r.arrival_s)
+        self.waiting.clear()
+        self.running.clear()
+        for state in (self.length, self.first_s, self.joined, self.finish_at):
+            state.clear()
+        self.reserved, self.prompt_sum, self.joined_sum = 0.0, 0, 0
+        return handed

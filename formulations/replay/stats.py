@@ -141,3 +141,56 @@ class Recorder:
             self.classes[int(k)].histogram.add(latency_s[klass == k])
         self._class_buffer.clear()
         self._latency_buffer.clear()
+
+
+class TokenRecorder:
+    """Time to first token and time per output token of streamed requests (LLM serving),
+    streamed like :class:`Recorder`: sums, counts within each SLO and a log histogram each.
+    TPOT is (finish - first token) / (output tokens - 1), over requests of >= 2 tokens."""
+
+    def __init__(self, ttft_slo_s: float, tpot_slo_s: float, warmup_requests: int = 0) -> None:
+        self.ttft_slo_s, self.tpot_slo_s = ttft_slo_s, tpot_slo_s
+        self.warmup_requests = warmup_requests
+        self.requests = 0  # finished, after the warm-up
+        self.streamed = 0  # of which with >= 2 output tokens (a TPOT)
+        self.ttft_sum_s = self.tpot_sum_s = 0.0
+        self.ttft_met = self.tpot_met = 0
+        self.ttft = LogHistogram()
+        self.tpot = LogHistogram()
+        self._ttft_buffer: list[float] = []
+        self._tpot_buffer: list[float] = []
+
+    def finished(self, request: Request, ttft_s: float, tpot_s: float | None) -> None:
+        if request.rid < self.warmup_requests:
+            return
+        self.requests += 1
+        self.ttft_sum_s += ttft_s
+        self.ttft_met += ttft_s <= self.ttft_slo_s
+        self._ttft_buffer.append(ttft_s)
+        if tpot_s is not None:
+            self.streamed += 1
+            self.tpot_sum_s += tpot_s
+            self.tpot_met += tpot_s <= self.tpot_slo_s
+            self._tpot_buffer.append(tpot_s)
+        if len(self._ttft_buffer) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._ttft_buffer:
+            self.ttft.add(np.asarray(self._ttft_buffer))
+            self._ttft_buffer.clear()
+        if self._tpot_buffer:
+            self.tpot.add(np.asarray(self._tpot_buffer))
+            self._tpot_buffer.clear()
+
+    def merge(self, other: TokenRecorder) -> None:
+        other.flush()
+        self.flush()
+        self.requests += other.requests
+        self.streamed += other.streamed
+        self.ttft_sum_s += other.ttft_sum_s
+        self.tpot_sum_s += other.tpot_sum_s
+        self.ttft_met += other.ttft_met
+        self.tpot_met += other.tpot_met
+        self.ttft.merge(other.ttft)
+        self.tpot.merge(other.tpot)

@@ -9,12 +9,15 @@ from formulations.replay.policies import (
     AdaptiveBatch,
     AimdBatch,
     CellularBatch,
+    ContinuousBatch,
     FixedBatch,
+    NeverFits,
     Pipeline,
     ProfileService,
     ReservationBatch,
     Stage,
 )
+from formulations.replay.stats import TokenRecorder
 from tests.replay.helpers import run_one
 
 
@@ -117,3 +120,58 @@ def test_added_workers_load_before_they_serve() -> None:
     log, station = run_one(FixedBatch(ProfileService([2.0])), [0.0, 0.0], changes=[change])
     assert log.done_s == pytest.approx({0: 2.0, 1: 3.0})
     assert station.utilisation(3.0) == pytest.approx(4.0 / 6.0)
+
+
+def test_continuous_batch_prefills_when_a_slot_is_free_then_decodes_everyone() -> None:
+    # prefill 0.1 s, decode 0.01 s, 2 sequence slots; outputs 3, 2 and 1 tokens, all at 0.
+    # 0-0.1 prefill r0; 0.1-0.2 prefill r1; 0.2-0.21 decode both (r1 done); 0.21-0.31
+    # prefill r2 (1 token: done); 0.31-0.32 decode r0 (done)
+    outputs = {0: 3, 1: 2, 2: 1}
+    tokens = TokenRecorder(ttft_slo_s=0.25, tpot_slo_s=0.05)
+    policy = ContinuousBatch(
+        lambda prompt: 0.1,
+        lambda n, context: 0.01,
+        1e6,
+        2,
+        lambda r: (10, outputs[r.rid]),
+        tokens,
+    )
+    log, station = run_one(policy, [0.0, 0.0, 0.0])
+    assert log.done_s == pytest.approx({0: 0.32, 1: 0.21, 2: 0.31})
+    assert station.batches == 5 and station.busy_s == pytest.approx(0.32)
+    tokens.flush()
+    assert tokens.ttft_sum_s == pytest.approx(0.1 + 0.2 + 0.31)
+    assert tokens.tpot_sum_s == pytest.approx(0.11 + 0.01)
+    assert (tokens.requests, tokens.streamed, tokens.ttft_met, tokens.tpot_met) == (3, 2, 2, 1)
+    # r0 misses TPOT (0.11 s), r2 misses TTFT (0.31 s): late means either SLO missed
+    assert log.classes[0].late == 2
+
+
+def test_continuous_batch_refuses_a_request_longer_than_the_kv_cache() -> None:
+    tokens = TokenRecorder(1.0, 1.0)
+    policy = ContinuousBatch(lambda p: 0.1, lambda n, c: 0.01, 100, 4, lambda r: (90, 20), tokens)
+    with pytest.raises(NeverFits):
+        run_one(policy, [0.0])
+
+
+@pytest.mark.parametrize("workers", [3, 12])
+def test_reservation_batch_vectorised_search_matches_the_loop(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from formulations.replay import policies
+
+    times = np.sort(np.random.default_rng(4).uniform(0, 2.0, 400)).tolist()
+    pipelines = [
+        Pipeline(
+            (Stage("a", workers, lambda b: 0.05 * b), Stage("b", workers, lambda b: 0.04, 0.002)), 2
+        ),
+        Pipeline((Stage("c", 2, lambda b: 0.03),), 1),
+    ]
+    done = []
+    for threshold in (1, 10**9):  # every stage in numpy, then every stage looped
+        monkeypatch.setattr(policies, "VECTOR_WORKERS", threshold)
+        log, _ = run_one(ReservationBatch(pipelines), times, workers=UNBOUNDED)
+        done.append(log.done_s)
+    assert done[0] == done[1] and len(done[0]) == 400
