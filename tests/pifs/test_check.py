@@ -44,7 +44,7 @@ def _document(name: str) -> dict[str, Any]:
     return doc
 
 
-def _scaled(doc: dict[str, Any], factor: float) -> dict[str, Any]:
+def scaled(doc: dict[str, Any], factor: float) -> dict[str, Any]:
     """``doc`` with its tables written out and every table's dim scaled by ``factor``."""
     out = copy.deepcopy(doc)
     shapes = table_shapes(WorkloadInputs.model_validate(doc["workload"]))
@@ -100,7 +100,7 @@ def test_its_own_scenario_passes(name: str, committed: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_demand_down_is_covered(name: str, committed: dict[str, Path], tmp_path: Path) -> None:
-    report = _check(committed[name], tmp_path, _scaled(_document(name), 0.8), "down")
+    report = _check(committed[name], tmp_path, scaled(_document(name), 0.8), "down")
     assert report.shortfalls == [] and report.violations == []
     # smaller rows leave room in host DRAM: a fresh plan may keep more there (exit 6);
     # capacity planning: the fresh plan may buy fewer expanders (exit 6)
@@ -120,7 +120,7 @@ def test_demand_up_in_latency_mode_is_covered_while_rows_fit(
     table = FORMULATION.tables(prepared_view(scenario), deployment)[0]
     host_gib = sum(float(row[4]) for row in table.rows if row[0] == "host")
     budget_gib = float(_document(name)["fabric"]["host_capacity_gib"])
-    report = _check(committed[name], tmp_path, _scaled(_document(name), 1.3), "up")
+    report = _check(committed[name], tmp_path, scaled(_document(name), 1.3), "up")
     if 1.3 * host_gib <= budget_gib * (1 - 1e-6):
         assert [s.what for s in report.shortfalls if s.what == "host capacity"] == []
         if not report.shortfalls:
@@ -158,7 +158,7 @@ def test_demand_up_in_capacity_mode_names_the_missed_target(
     committed: dict[str, Path], tmp_path: Path
 ) -> None:
     report = _check(
-        committed["rm1_capacity"], tmp_path, _scaled(_document("rm1_capacity"), 1.3), "up"
+        committed["rm1_capacity"], tmp_path, scaled(_document("rm1_capacity"), 1.3), "up"
     )
     (target,) = [s for s in report.shortfalls if s.what.startswith("batch latency target 60 us")]
     assert target.unit == "samples/s"
@@ -206,7 +206,7 @@ def test_less_host_dram_names_the_host(committed: dict[str, Path], tmp_path: Pat
 
 def test_pages_are_rederived_when_buckets_grow(committed: dict[str, Path]) -> None:
     """Page mode: a bucket whose page count changed keeps its shares in whole pages."""
-    doc = _scaled(_document("rm1_pages_groups"), 0.8)
+    doc = scaled(_document("rm1_pages_groups"), 0.8)
     inputs = {k: v for k, v in doc.items() if k not in ("kind", "name", "solver")}
     view = FORMULATION.prepare(PifsInputs.model_validate(inputs))
     stored = FORMULATION.deployment_model.model_validate(
