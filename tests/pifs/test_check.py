@@ -48,7 +48,9 @@ def scaled(doc: dict[str, Any], factor: float) -> dict[str, Any]:
     """``doc`` with its tables written out and every table's dim scaled by ``factor``."""
     out = copy.deepcopy(doc)
     shapes = table_shapes(WorkloadInputs.model_validate(doc["workload"]))
-    workload = {k: v for k, v in out["workload"].items() if k not in ("preset", "seed")}
+    workload = {
+        k: v for k, v in out["workload"].items() if k not in ("preset", "seed", "synthetic_tables")
+    }
     workload["tables"] = [
         {
             "name": s.name,
