@@ -7,7 +7,8 @@ the partition covers a scenario when every DNN meets its throughput floor. The
 scenario's "demand" is the floors: lowered, the partition covers them (a fresh plan
 could then do better, exit 6; on this array it does not: exit 0); raised past what the
 partition achieves, each short DNN is named with its floor and its throughput. More DRAM
-bandwidth (capacity added: a fresh plan gains 11.5%, exit 6) and a new weight (the objective's "price": exit 0) keep it covering.
+bandwidth (capacity added: a fresh plan gains 11.5%, exit 6) and a new weight (the
+objective's "price": exit 0) keep it covering.
 """
 
 from __future__ import annotations
