@@ -36,7 +36,7 @@ SHIPPED = sorted((ROOT / "scenarios" / "cocktail").glob("*.toml"))
 HOURS = [4, 9, 16, 21]
 
 
-def _hours(document: dict[str, Any]) -> dict[str, Any]:
+def four_hours(document: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(document)
     for c in out["classes"]:
         c["load"]["qps"] = [c["load"]["qps"][h] for h in HOURS]
@@ -54,7 +54,7 @@ def _scaled(document: dict[str, Any], factor: float) -> dict[str, Any]:
 def committed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(scenario document, plan path) of a shipped scenario over four hours."""
     path: Path = request.param
-    document = _hours(tomllib.loads(path.read_text()))
+    document = four_hours(tomllib.loads(path.read_text()))
     plan = planner.solve(scenario_from_dict(document, base_dir=path.parent), baselines=False)
     out = tmp_path_factory.mktemp("committed") / f"{path.stem}.json"
     out.write_text(plan.to_json())

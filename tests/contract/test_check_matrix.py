@@ -57,13 +57,15 @@ from formulations.batch.verify import hour_figures
 from formulations.types import ExitCode
 from planner.engine import prepared_view
 from tests.batch.test_check import scaled as batch_scaled
+from tests.batch.test_check import shipped as batch_shipped
+from tests.cocktail.test_check import HOURS, four_hours
 from tests.conftest import REFERENCE, ROOT
 from tests.pifs.test_check import scaled as pifs_scaled
+from tests.ppipe.test_check import shipped_document
 
 Doc = dict[str, Any]
 Stored = dict[str, Any]  # the committed plan's deployment, as its JSON holds it
 CASES = ("demand x0.8", "demand x1.3", "device added", "device removed", "price change")
-HOURS = [4, 9, 16, 21]  # the trough, morning, peak and evening of a day's 24 hours
 
 
 def times(doc: Doc, path: str, factor: float) -> Doc:
@@ -146,13 +148,6 @@ def cocktail_price(doc: Doc, stored: Stored) -> Doc:
     return {**doc, "spot_usd_per_h": {first: 1.5 * INSTANCES[first].spot_usd_per_h}}
 
 
-def cocktail_hours(name: str, doc: Doc) -> Doc:
-    out = copy.deepcopy(doc)
-    for c in out["classes"]:
-        c["load"]["qps"] = [c["load"]["qps"][h] for h in HOURS]
-    return out
-
-
 # ---------------------------------------------------------------------- pifs
 def pifs_capacity(doc: Doc, stored: Stored, step: int) -> tuple[Doc, str]:
     return plus(doc, "fabric.ports", step), "port"
@@ -188,11 +183,9 @@ def batch_price(doc: Doc, stored: Stored) -> Doc:
 
 
 def batch_reduced(name: str, doc: Doc) -> Doc:
-    out = copy.deepcopy(doc)
-    out.pop("description", None)
+    """The shipped document (trace path made absolute); a day cut to ``HOURS``."""
+    out = batch_shipped(name)
     arrivals = out["arrivals"]
-    if "inter_arrivals" in arrivals:
-        arrivals["inter_arrivals"] = str(ROOT / "scenarios" / "batch" / arrivals["inter_arrivals"])
     if len(arrivals.get("rate_qps", [])) == 24:
         for key in ("rate_qps", "scv", "lag1_autocorrelation"):
             if key in arrivals:
@@ -263,7 +256,7 @@ KINDS: dict[str, Keys] = {
         lambda doc, f, _: times(doc, "classes[].load.qps", f),
         cocktail_capacity,
         cocktail_price,
-        cocktail_hours,
+        lambda name, doc: four_hours(doc),
     ),
     "pifs": Keys(lambda doc, f, _: pifs_scaled(doc, f), pifs_capacity, pifs_price),
     "batch": Keys(batch_scaled, batch_capacity, batch_price, batch_reduced),
@@ -280,16 +273,7 @@ def document(path: Path) -> Doc:
     """The shipped scenario as a document (ppipe's published instance expanded, so that its
     SLOs and GPU counts can be changed), reduced where ``Keys.reduce`` says so."""
     kind = path.parent.name
-    if kind == "ppipe":
-        scenario = planner.load_scenario(path)
-        doc: Doc = {
-            "kind": "ppipe",
-            "name": scenario.name,
-            "solver": scenario.solver.model_dump(exclude_none=True),
-            **scenario.inputs.model_dump(mode="json", exclude_none=True),
-        }
-    else:
-        doc = tomllib.loads(path.read_text())
+    doc = shipped_document(path.stem) if kind == "ppipe" else tomllib.loads(path.read_text())
     doc.pop("description", None)
     return KINDS[kind].reduce(path.stem, doc)
 

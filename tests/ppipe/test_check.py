@@ -40,7 +40,7 @@ SHIPPED = [
 ]
 
 
-def _document(name: str) -> dict[str, Any]:
+def shipped_document(name: str) -> dict[str, Any]:
     """The shipped scenario as a raw document (published instances expanded), so that SLOs
     and GPU counts can be changed."""
     scenario = planner.load_scenario(SCENARIOS / f"{name}.toml")
@@ -57,7 +57,7 @@ def committed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[dict[str, Any], Path]:
     """A shipped scenario's document and the plan committed from it."""
-    document = _document(request.param)
+    document = shipped_document(request.param)
     plan = planner.solve(planner.scenario_from_dict(document, SCENARIOS), baselines=False)
     path = tmp_path_factory.mktemp("ppipe_check") / f"{request.param}.json"
     write_atomic(path, plan.to_json())
