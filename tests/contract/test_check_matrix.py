@@ -52,6 +52,9 @@ from typing import Any
 import pytest
 
 import planner
+from cost_models.cloud import INSTANCES
+from cost_models.devices import device
+from cost_models.llm.catalog import GPUS
 from formulations.batch.deployment import BatchDeployment
 from formulations.batch.verify import hour_figures
 from formulations.types import ExitCode
@@ -142,8 +145,6 @@ def cocktail_capacity(doc: Doc, stored: Stored, step: int) -> tuple[Doc, str]:
 
 
 def cocktail_price(doc: Doc, stored: Stored) -> Doc:
-    from cost_models.cloud import INSTANCES
-
     first = cocktail_types(stored)[0]
     return {**doc, "spot_usd_per_h": {first: 1.5 * INSTANCES[first].spot_usd_per_h}}
 
@@ -209,8 +210,6 @@ def llm_capacity(doc: Doc, stored: Stored, step: int) -> tuple[Doc, str]:
 
 
 def llm_price(doc: Doc, stored: Stored) -> Doc:
-    from cost_models.llm.catalog import GPUS
-
     out = copy.deepcopy(doc)
     for gpu in out["gpus"]:
         gpu["price_usd_per_h"] = 1.2 * GPUS[gpu["name"]].price_usd_per_h
@@ -236,8 +235,6 @@ def cellular_capacity(doc: Doc, stored: Stored, step: int) -> tuple[Doc, str]:
 
 
 def cellular_price(doc: Doc, stored: Stored) -> Doc:
-    from cost_models.devices import device
-
     out = copy.deepcopy(doc)
     name = cellular_first(stored)["gpu"]
     gpu = next(g for g in out["gpus"] if g["name"] == name)
