@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,13 +62,32 @@ from formulations.types import (
 )
 
 SCHEMA_VERSION = 2
-BASELINE_STATUSES = ("feasible", "infeasible", "no_plan")
+BaselineStatus = Literal["feasible", "infeasible", "no_plan"]
+BASELINE_STATUSES: tuple[str, ...] = get_args(BaselineStatus)
 
 
 class _ScenarioRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     sha256: str
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _BaselineRecord(BaseModel):
+    """A baseline's entry in a stored plan (``BaselineResult.to_dict``). Informative: no
+    baseline is deployed from a plan file and ``planner check`` does not re-run them; the
+    types are checked so that what reads them (``planner report``) can rely on them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    source: str
+    status: BaselineStatus
+    objective: Finite | None
+    plan_advantage: Finite | None
+    violations: list[str]
+    reason: str
+    headline: dict[str, Finite | int | str | None]
 
 
 class PlanHeader(BaseModel):
@@ -82,6 +101,7 @@ class PlanHeader(BaseModel):
     objective_sense: Sense
     scenario: _ScenarioRef
     deployment: dict[str, Any]
+    baselines: dict[str, _BaselineRecord] = Field(default_factory=dict)
 
 
 def planner_version() -> str:

@@ -161,6 +161,12 @@ class PlanCounts:
     busy_s: list[float]  # per interval
 
 
+def lambda_only(deployment: BatchDeployment) -> bool:
+    """Whether Lambda serves every request of every interval (no provisioned VMs), the
+    plans this replay models."""
+    return all(h.lambda_share == 1.0 and not any(h.vms.values()) for h in deployment.hours)
+
+
 def replay_deployment(
     view: BatchView,
     deployment: BatchDeployment,
@@ -173,12 +179,14 @@ def replay_deployment(
     workers = max(1, int(inputs.max_concurrency))
     stations = []
     for h, config in enumerate(deployment.hours[:hours]):
+        assert config.memory_mb is not None and config.batch_size is not None  # lambda_only
+        assert config.timeout_s is not None
         service_ms = view.service.service_ms(np.array([float(config.memory_mb)]), config.batch_size)
         service = LambdaService(service_ms[0].tolist(), view.cold.prob, view.cold.ms, rng)
         policy = FixedBatch(service, config.batch_size, config.timeout_s)
         stations.append(Station(f"hour {h}", policy, workers))
     recorder = Recorder(hours)
-    slo_s = [inputs.slo_ms / MS_PER_S] * hours
+    slo_s = [inputs.slo_limit_ms / MS_PER_S] * hours  # inf: no SLO (latency objective)
     simulation = Simulation(stations, recorder, slo_s, [(h,) for h in range(hours)])
     simulation.run(_chunks(times_s, interval_s(view), hours))
     return PlanCounts(recorder, [s.busy_s for s in stations])

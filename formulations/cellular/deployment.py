@@ -11,7 +11,7 @@ class Pool(BaseModel):
     """``count`` GPUs of one type, each with a maximum batch per cell type (graph batching:
     the same value for every cell type, the graph batch size G)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     gpu: str
     count: int = Field(ge=1)
@@ -19,7 +19,9 @@ class Pool(BaseModel):
 
 
 class CellularDeployment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict types (a stored plan is input to ``planner check``: no "3" or true for 3)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     policy: Literal["cellular", "graph", "graph_bucketed"]
     pools: list[Pool]

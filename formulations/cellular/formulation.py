@@ -5,6 +5,7 @@ Modules
     view.py         tau tables per GPU type and the capacity of every candidate configuration
     milp.py         the math docstring and the MILP
     deployment.py   the deployment schema
+    refit.py        planner check: the committed pools re-evaluated under a changed scenario
     verify.py       the independent verifier
     baselines.py    graph batching with and without length bucketing, on the plan's GPUs
     tables.py       tables for people
@@ -19,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from cost_models.units import MS_PER_S, UNIT_QPS, UNIT_USD_PER_H
+from cost_models.units import MS_PER_S, UNIT_USD_PER_H
 from formulations.cellular.baselines import graph_baseline
 from formulations.cellular.deployment import CellularDeployment
 from formulations.cellular.inputs import CellularInputs
 from formulations.cellular.milp import solve_plan
+from formulations.cellular.refit import refit
 from formulations.cellular.simulate import GpuSetup, PoolSetup, Stats, replay_pools
 from formulations.cellular.tables import bucket_table, candidate_table, pool_table, replay_table
 from formulations.cellular.verify import batches, cost_usd_per_h, figures, pool_problems, verify
@@ -37,7 +39,6 @@ from formulations.types import (
     MilpSolver,
     ObjectiveSpec,
     Refit,
-    Shortfall,
     SimulateOptions,
     Solution,
     Table,
@@ -132,25 +133,10 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
     def refit(
         self, view: CellularView, deployment: CellularDeployment, solver: MilpSolver
     ) -> Refit[CellularDeployment]:
-        """Keep GPU counts and maximum batches; re-evaluate the new traffic. A bucket whose
-        latency misses the SLO is short: the rate it needs against the rate of it the pools
-        serve within the SLO at the scenario's mix."""
-        if any(pool_problems(view, deployment.policy, p) for p in deployment.pools):
-            return Refit(deployment)
-        pools = figures(view, deployment)
-        capacity = sum(
-            p.count * f.capacity_qps for p, f in zip(deployment.pools, pools, strict=True)
-        )
-        shortfalls = []
-        for k, (label, bucket) in enumerate(zip(view.labels(), view.inputs.traffic, strict=True)):
-            if max(f.latency_ms[k] for f in pools) > view.inputs.slo_ms or (
-                capacity < view.total_rate_qps and bucket.rate_qps > 0
-            ):
-                share = bucket.rate_qps / view.total_rate_qps
-                shortfalls.append(
-                    Shortfall(f"length bucket {label}", bucket.rate_qps, capacity * share, UNIT_QPS)
-                )
-        return Refit(deployment, shortfalls)
+        """The committed pools, at most their GPUs each (and what the scenario still has):
+        the cheapest of them that serve the new traffic, or the short buckets and GPU
+        types (``refit.py``)."""
+        return refit(view, deployment, solver)
 
     def simulate(
         self,

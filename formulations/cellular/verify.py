@@ -1,7 +1,8 @@
 """Independent verifier of a cellular-batching deployment, from the cost model alone.
 
 For every pool: the GPU type and its availability, the maximum batches (one per cell type,
-within the tau table; one graph batch size for graph policies), the capacity recomputed
+each one of the scenario's ``max_batch_candidates``; one graph batch size for graph
+policies), the capacity recomputed
 from the latency model; then the routing (traffic split in proportion to capacity), the
 per-GPU load and every length bucket's latency quantile at that load against the SLO.
 Nothing is read from the solver or from the view's candidates.
@@ -40,9 +41,13 @@ def pool_problems(view: CellularView, policy: str, pool: Pool) -> list[str]:
             f"are {list(view.cell_names)}"
         )
         return out
+    allowed = sorted(view.inputs.max_batch_candidates)
     for name, b in pool.max_batch.items():
-        if not 1 <= b <= view.max_table_batch:
-            out.append(f"pool {pool.gpu}: max_batch {name} = {b} outside 1..{view.max_table_batch}")
+        if b not in allowed:
+            out.append(
+                f"pool {pool.gpu}: max_batch {name} = {b} is not one of the scenario's "
+                f"max_batch_candidates {allowed}"
+            )
     if policy != "cellular" and len(set(pool.max_batch.values())) != 1:
         out.append(f"pool {pool.gpu}: graph batching needs one batch size for every cell type")
     return out

@@ -48,7 +48,9 @@ Objective
 Shortfalls
     One per class short in some interval, for its largest deficit (the interval and the
     number of short intervals in ``what``), in requests/s; one per class whose committed
-    ensemble's vote accuracy is below the class's target, for the worst interval, in %.
+    ensemble's vote accuracy is below the class's target, for the worst interval, in %;
+    one per committed instance type the scenario no longer lists (its pools serve nothing),
+    required: the most VMs of it the plan rents in an interval, available 0, in VMs.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ from formulations.cocktail.view import CocktailView
 from formulations.model import LinExpr, Model, Sense, VarBlock
 from formulations.tolerances import NOISE, leq
 from formulations.types import MilpSolver, Refit, Shortfall, SolveResult, require_solution
+
+UNIT_VMS = "VMs"
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,7 @@ class _Fit:
 
 def _read(fit: _RefitModel, result: SolveResult, into: _Fit) -> None:
     for key, value in zip(fit.r_keys, fit.r.values(result), strict=True):
-        into.served[key] = float(value)
+        into.served[key] = max(0.0, float(value))  # no -0.0 from the LP in a report
     for t, k in fit.r_keys:
         into.routes[(t, k)] = []
     for (t, k, m, i), value in zip(fit.y_keys, fit.y.values(result), strict=True):
@@ -317,5 +321,22 @@ def refit(
     ]
     return Refit(
         CocktailDeployment(policy=deployment.policy, intervals=intervals),
-        _shortfalls(view, fit, committed, len(stored)),
+        _shortfalls(view, fit, committed, len(stored)) + _withdrawn(view, stored),
     )
+
+
+def _withdrawn(view: CocktailView, stored: list[IntervalPlan]) -> list[Shortfall]:
+    """Committed instance types the scenario no longer lists, with the most VMs of each
+    that one interval rents."""
+    vms: dict[str, int] = {}
+    for plan in stored:
+        rented: dict[str, int] = {}
+        for p in plan.pools:
+            if p.instance_type not in view.instance_index:
+                rented[p.instance_type] = rented.get(p.instance_type, 0) + p.on_demand + p.spot
+        for name, count in rented.items():
+            vms[name] = max(vms.get(name, 0), count)
+    return [
+        Shortfall(f"instance type {name} (no longer offered)", float(count), 0.0, UNIT_VMS)
+        for name, count in sorted(vms.items())
+    ]

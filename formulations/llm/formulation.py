@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cost_models.units import UNIT_QPS, UNIT_USD_PER_H
+from cost_models.units import UNIT_USD_PER_H
 from formulations.llm.baselines import baselines
 from formulations.llm.deployment import LlmDeployment, deployment_of
 from formulations.llm.inputs import LlmInputs
 from formulations.llm.milp import build
+from formulations.llm.refit import refit
 from formulations.llm.simulate import simulate_tables
 from formulations.llm.tables import tables
 from formulations.llm.verify import verify
@@ -35,7 +36,6 @@ from formulations.types import (
     ObjectiveSpec,
     Refit,
     Sense,
-    Shortfall,
     SimulateOptions,
     Solution,
     Table,
@@ -87,20 +87,9 @@ class LlmFormulation(Formulation[LlmInputs, LlmView, LlmDeployment]):
     def refit(
         self, view: LlmView, deployment: LlmDeployment, solver: MilpSolver
     ) -> Refit[LlmDeployment]:
-        """Keep the replicas per pool; re-assign the new traffic's slices over them."""
-        kept = {p.pool: p.replicas for p in deployment.pools if view.pool(p.pool) is not None}
-        built = build(view, deployment.batching, fixed_replicas=kept)
-        result = require_solution(solver.solve(built.model), context="refit")
-        assert built.short is not None
-        refitted = deployment_of(view, kept, built.slices(result), deployment.batching)
-        shortfalls = []
-        for b, unserved in enumerate(built.short.values(result)):
-            if round(unserved) > 0:
-                required = float(view.rate_qps[b])
-                served = required * (1 - round(unserved) / view.slice_factor)
-                label = view.bucket_labels[b]
-                shortfalls.append(Shortfall(f"bucket {label}", required, served, UNIT_QPS))
-        return Refit(refitted, shortfalls)
+        """At most the committed replicas per pool; the new traffic's slices re-assigned
+        over them, the replicas it does not need released (``refit.py``)."""
+        return refit(view, deployment, solver)
 
     def explain_infeasible(self, view: LlmView, context: Any) -> str:
         unservable = []

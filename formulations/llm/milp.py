@@ -51,6 +51,12 @@ linear in the decisions as stated. Upper bounds: ``n[q] <= ceil(sum_b lam[b] / c
 over the buckets q can serve (the load row then holds for any k), tightened by
 ``avail[g] / tp(q)``.
 
+``planner check`` (``refit.py``) solves this model over the committed pools with
+``n[q] <= committed[q]``, first with ``short[b]`` in 0..S added to ``cover[b]`` and the
+objective ``minimise sum_b lam[b] / S short[b]`` (requests/s unserved; replicas free), and,
+when every slice is served, once more as stated (the cheapest subset of the committed
+replicas).
+
 Melange's own model (the ``melange`` baseline, melange/solver.py ``MelangeSolver.run``):
 binary x[s, g] per slice and GPU type, ``sum_g x[s, g] = 1``, ``sum_s x[s, g] lam_s /
 cap[s, g] <= y[g]``, integer y[g], minimise ``sum_g cost[g] y[g]``; TP 1 and colocated
@@ -93,12 +99,14 @@ def build(
     view: LlmView,
     batching: Batching = Batching.CONTINUOUS,
     pools: tuple[Pool, ...] | None = None,
-    fixed_replicas: dict[str, int] | None = None,
+    most_replicas: dict[str, int] | None = None,
+    unserved: bool = False,
 ) -> LlmModel:
     """The model over ``pools`` (default: every pool of the view with a rate table for
-    ``batching``). ``fixed_replicas`` (refit) fixes n and lets slices go unserved at a cost
-    of their rate (short[b] in cover[b]), so the optimum serves as much as the kept
-    replicas can."""
+    ``batching``). ``most_replicas`` (refit) bounds n[q] by the committed replicas (0 for a
+    pool not committed); ``unserved`` lets slices go unserved at a cost of their rate
+    (short[b] in cover[b]) and makes replicas free, so the optimum serves as much as the
+    replicas allowed can."""
     chosen = tuple(p for p in (pools or view.pools) if view.cap(p.key, batching) is not None)
     S = view.slice_factor
     n_buckets = len(view.bucket_labels)
@@ -114,17 +122,14 @@ def build(
         limit = view.max_gpus.get(p.gpu)
         if limit is not None:
             bound = min(bound, limit // p.tp)
-        if fixed_replicas is not None:
-            bound = fixed_replicas.get(p.key, 0)
+        if most_replicas is not None:
+            bound = min(bound, most_replicas.get(p.key, 0))
         upper.append(bound)
-    lower = upper if fixed_replicas is not None else 0.0
-    cost = [0.0 if fixed_replicas is not None else p.replica_price_usd_per_h for p in chosen]
-    n = model.add_variables(
-        "n", [p.key for p in chosen], lower=lower, upper=upper, integer=True, cost=cost
-    )
+    cost = [0.0 if unserved else p.replica_price_usd_per_h for p in chosen]
+    n = model.add_variables("n", [p.key for p in chosen], upper=upper, integer=True, cost=cost)
     k = model.add_variables("k", edges, upper=S, integer=True)
     short = None
-    if fixed_replicas is not None:
+    if unserved:
         short = model.add_variables(
             "short",
             range(n_buckets),
@@ -165,7 +170,7 @@ def build(
             model.add_constraint(block, moved - link_gb_per_s * n[p.key] <= 0, label=p.key)
     for g, limit in view.max_gpus.items():
         mine_pools = [p for p in chosen if p.gpu == g]
-        if limit is not None and mine_pools and fixed_replicas is None:
+        if limit is not None and mine_pools:
             model.add_constraint(
                 "avail", lin_sum(p.tp * n[p.key] for p in mine_pools) <= limit, label=g
             )

@@ -17,8 +17,9 @@ busy times, batch latency. The committed plan covers the scenario when every loc
 holds what is stored there, the switch buffer holds the partial sums, and (capacity
 planning) the batch latency meets the target; each requirement it misses is a
 :class:`Shortfall` naming the overfull location ("port3 capacity", GiB stored against GiB
-there), the switch buffer (MiB) or the missed target (samples/s the target asks of a
-batch against samples/s the placement gives). In latency mode without a target any
+there), a location the fabric no longer has ("port7 (not in the fabric)", GiB placed
+there against 0), the switch buffer (MiB) or the missed target (samples/s the target asks
+of a batch against samples/s the placement gives). In latency mode without a target any
 placement that fits covers the scenario; how much slower it is than a fresh placement is
 ``planner check``'s gap (exit 6 beyond ``--max-gap``).
 """
@@ -29,6 +30,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from cost_models.units import BYTES_PER_GIB
 from formulations.pifs.deployment import BucketPlacement, PifsDeployment, parse, parsed_cost
 from formulations.pifs.verify import resource_shortfalls, target_shortfall
 from formulations.pifs.view import PifsView
@@ -42,10 +44,29 @@ def refit(view: PifsView, deployment: PifsDeployment) -> Refit[PifsDeployment]:
     parsed = parse(view, refitted)
     cost = parsed_cost(view, parsed)
     shortfalls: list[Shortfall] = resource_shortfalls(view, cost, parsed.pages)
+    shortfalls += _gone(view, refitted)
     missed = target_shortfall(view, cost)
     if missed is not None:
         shortfalls.append(missed)
     return Refit(refitted, shortfalls)
+
+
+def _gone(view: PifsView, deployment: PifsDeployment) -> list[Shortfall]:
+    """Locations the placement uses that the scenario's fabric no longer has (a port
+    removed): what they hold (GiB, by the scenario's table sizes) against 0 there."""
+    work = view.workload
+    tables = {t.name: t for t in work.tables}
+    known = set(view.location_names)
+    gone: dict[str, float] = defaultdict(float)
+    for p in deployment.placements:
+        table = tables.get(p.table)
+        labels = [] if table is None else [b.label for b in table.buckets]
+        if p.location not in known and table is not None and p.bucket in labels:
+            gone[p.location] += p.fraction * table.bucket_bytes(labels.index(p.bucket))
+    return [
+        Shortfall(f"{location} (not in the fabric)", stored / BYTES_PER_GIB, 0.0, "GiB")
+        for location, stored in sorted(gone.items())
+    ]
 
 
 def _largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:

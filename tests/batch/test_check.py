@@ -74,9 +74,10 @@ def check(name: str, document: dict[str, Any], folder: Path) -> planner.CheckRep
 
 
 def assert_passes(report: planner.CheckReport) -> None:
+    """Covered, and within 1% of a fresh optimum (every covering case below: the committed
+    per-hour configurations stay within 0.5% of a fresh choice)."""
     assert report.shortfalls == [] and report.violations == [], report.to_dict()
-    assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
-    assert (report.exit_code is ExitCode.SUBOPTIMAL) == (report.gap > report.max_gap)
+    assert report.exit_code is ExitCode.OK, report.to_dict()
 
 
 def test_poisson_hour_demand_down_breaks_the_slo_in_hour_0(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ MUTATIONS = {
     "cell names": (lambda p: p.model_copy(update={"max_batch": {"x": 8}}), "max_batch names"),
     "batch range": (
         lambda p: p.model_copy(update={"max_batch": {"lstm": 4096}}),
-        "outside 1..32",
+        "is not one of the scenario's max_batch_candidates",
     ),
 }
 

@@ -1,5 +1,6 @@
-"""``planner check`` for llm (issue 18): the committed replicas per pool kept, the changed
-traffic's slices re-assigned over them, short buckets named; tampered plans refused.
+"""``planner check`` for llm (issue 18): the committed pools kept with at most their
+replicas (those the changed traffic does not need released), its slices re-assigned over
+them, short buckets and GPU types named; tampered plans refused.
 
 Shipped scenarios: chat and long-document (the Melange example reads a fixed reference
 file and has no demand key to scale; the contract suite checks its own plan).
@@ -18,7 +19,10 @@ import pytest
 import planner
 from cost_models.llm.catalog import GPUS
 from formulations.llm.deployment import LlmDeployment
+from formulations.llm.refit import refit
 from formulations.types import ExitCode
+from planner.backends import make_solver
+from planner.engine import TimedSolver, prepared_view
 from tests.llm.helpers import CHAT, LONG, small_model
 from tests.tampering import outcomes, unexplained_passes
 
@@ -56,15 +60,44 @@ def gpus_used(name: str) -> dict[str, int]:
     return used
 
 
-def assert_passes(report: planner.CheckReport) -> None:
+def assert_covers(report: planner.CheckReport, code: ExitCode) -> None:
     assert report.shortfalls == [] and report.violations == [], report.to_dict()
-    assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
-    assert (report.exit_code is ExitCode.SUBOPTIMAL) == (report.gap > report.max_gap)
+    assert report.exit_code is code, report.to_dict()
+
+
+# x0.8: the committed pools released down to what the traffic needs (USD/h) against a
+# fresh mix of other pools; a real gap (the refit adds no pool), so exit 6
+DOWN = {
+    "chat": (16.096, 15.6936),  # 8 x A10G/tp2 vs 7 x A10G/tp2 + 1 x L4/tp2
+    "long": (12.072, 10.06),  # 3 x A10G/tp4 vs disaggregated A10G/tp2 prefill + decode
+}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_demand_down_is_covered(name: str, tmp_path: Path) -> None:
-    assert_passes(check(name, demand_times(name, 0.8), tmp_path))
+def test_demand_down_is_covered_by_fewer_replicas(name: str, tmp_path: Path) -> None:
+    report = check(name, demand_times(name, 0.8), tmp_path)
+    assert_covers(report, ExitCode.SUBOPTIMAL)
+    committed, fresh = DOWN[name]
+    assert report.committed.value == pytest.approx(committed, rel=1e-4)
+    assert report.fresh is not None
+    assert report.fresh.value == pytest.approx(fresh, rel=1e-4)
+    assert report.committed.value <= plan_of(name).objective.value
+    assert report.gap == pytest.approx(committed / fresh - 1, rel=1e-3)
+
+
+def test_the_refit_releases_only_committed_replicas() -> None:
+    """Half the traffic: at most the committed replicas of each committed pool, no other
+    pool, and every bucket still served."""
+    scenario = planner.scenario_from_dict(demand_times("chat", 0.5))
+    stored = plan_of("chat").deployment
+    assert isinstance(stored, LlmDeployment)
+    fitted = refit(prepared_view(scenario), stored, TimedSolver(make_solver(scenario.solver)))
+    assert fitted.shortfalls == []
+    committed = {p.pool: p.replicas for p in stored.pools}
+    kept = {p.pool: p.replicas for p in fitted.deployment.pools}
+    assert kept and all(0 < n <= committed[pool] for pool, n in kept.items())
+    assert sum(kept.values()) < sum(committed.values())
+    assert scenario.formulation.verify(prepared_view(scenario), fitted.deployment).ok
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -77,19 +110,37 @@ def test_demand_up_names_the_short_buckets(name: str, tmp_path: Path) -> None:
         assert 0 <= s.available < s.required
 
 
+def capped(name: str, step: int) -> dict[str, Any]:
+    """Every GPU type capped at what the plan uses, then ``step`` more of its first."""
+    used = gpus_used(name)
+    document = shipped(name)
+    for gpu in document["gpus"]:
+        gpu["max_count"] = used.get(gpu["name"], 0)
+    first = next(g for g in document["gpus"] if g["name"] in used)
+    first["max_count"] += step
+    return document
+
+
 def test_one_more_gpu_and_a_price_change_are_covered(tmp_path: Path) -> None:
     name = "chat"
-    used = gpus_used(name)
-    more = shipped(name)
-    for gpu in more["gpus"]:  # every type capped at what the plan uses, one more of the first
-        gpu["max_count"] = used.get(gpu["name"], 0)
-    first = next(g for g in more["gpus"] if g["name"] in used)
-    first["max_count"] += 1
-    assert_passes(check(name, more, tmp_path))
+    assert_covers(check(name, capped(name, 1), tmp_path), ExitCode.OK)
     price = shipped(name)
     for gpu in price["gpus"]:
         gpu["price_usd_per_h"] = 1.2 * GPUS[gpu["name"]].price_usd_per_h
-    assert_passes(check(name, price, tmp_path))
+    report = check(name, price, tmp_path)
+    assert_covers(report, ExitCode.OK)
+    assert report.committed.value == pytest.approx(1.2 * plan_of(name).objective.value)
+
+
+def test_one_gpu_fewer_names_the_gpu_type(tmp_path: Path) -> None:
+    name = "chat"
+    report = check(name, capped(name, -1), tmp_path)
+    assert report.exit_code is ExitCode.INFEASIBLE
+    used = gpus_used(name)["A10G"]
+    assert ("GPU type A10G", float(used), float(used - 1), "GPUs") in [
+        (s.what, s.required, s.available, s.unit) for s in report.shortfalls
+    ]
+    assert any(s.what.startswith("bucket ") for s in report.shortfalls)
 
 
 def test_no_tampered_plan_passes(tmp_path: Path) -> None:

@@ -44,11 +44,13 @@ def _document(name: str) -> dict[str, Any]:
     return doc
 
 
-def _scaled(doc: dict[str, Any], factor: float) -> dict[str, Any]:
+def scaled(doc: dict[str, Any], factor: float) -> dict[str, Any]:
     """``doc`` with its tables written out and every table's dim scaled by ``factor``."""
     out = copy.deepcopy(doc)
     shapes = table_shapes(WorkloadInputs.model_validate(doc["workload"]))
-    workload = {k: v for k, v in out["workload"].items() if k not in ("preset", "seed")}
+    workload = {
+        k: v for k, v in out["workload"].items() if k not in ("preset", "seed", "synthetic_tables")
+    }
     workload["tables"] = [
         {
             "name": s.name,
@@ -98,13 +100,24 @@ def test_its_own_scenario_passes(name: str, committed: dict[str, Path]) -> None:
     assert (report.exit_code, report.shortfalls, report.violations) == (ExitCode.OK, [], [])
 
 
+def _expected(name: str, suboptimal: set[str]) -> set[ExitCode]:
+    """The exit code of a check that covers: 6 for the scenarios in ``suboptimal``, else 0;
+    rm1_pages_groups either (its fresh solve stops at a 2% gap or its 30 s time limit, so
+    which plan it returns depends on the machine's speed)."""
+    if name == "rm1_pages_groups":
+        return {ExitCode.OK, ExitCode.SUBOPTIMAL}
+    return {ExitCode.SUBOPTIMAL if name in suboptimal else ExitCode.OK}
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_demand_down_is_covered(name: str, committed: dict[str, Path], tmp_path: Path) -> None:
-    report = _check(committed[name], tmp_path, _scaled(_document(name), 0.8), "down")
+    report = _check(committed[name], tmp_path, scaled(_document(name), 0.8), "down")
     assert report.shortfalls == [] and report.violations == []
-    # smaller rows leave room in host DRAM: a fresh plan may keep more there (exit 6);
-    # capacity planning: the fresh plan may buy fewer expanders (exit 6)
-    assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
+    # capacity planning: a fresh plan buys 3 expanders instead of the committed 5 (moving
+    # tables off two of them is a new placement, not a refit): 10,000 vs 6,000 USD
+    assert report.exit_code in _expected(name, {"rm1_capacity"}), report.to_dict()
+    if name == "rm1_capacity":
+        assert report.gap == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize("name", LATENCY_MODE)
@@ -120,11 +133,13 @@ def test_demand_up_in_latency_mode_is_covered_while_rows_fit(
     table = FORMULATION.tables(prepared_view(scenario), deployment)[0]
     host_gib = sum(float(row[4]) for row in table.rows if row[0] == "host")
     budget_gib = float(_document(name)["fabric"]["host_capacity_gib"])
-    report = _check(committed[name], tmp_path, _scaled(_document(name), 1.3), "up")
+    report = _check(committed[name], tmp_path, scaled(_document(name), 1.3), "up")
     if 1.3 * host_gib <= budget_gib * (1 - 1e-6):
         assert [s.what for s in report.shortfalls if s.what == "host capacity"] == []
-        if not report.shortfalls:
+        if not report.shortfalls:  # reached only by placements that differ in host use
             assert report.violations == []
+            # which of the equally optimal placements was committed decides whether a
+            # fresh one for the wider rows is faster: either code is right
             assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
         return
     assert report.exit_code == ExitCode.INFEASIBLE
@@ -158,7 +173,7 @@ def test_demand_up_in_capacity_mode_names_the_missed_target(
     committed: dict[str, Path], tmp_path: Path
 ) -> None:
     report = _check(
-        committed["rm1_capacity"], tmp_path, _scaled(_document("rm1_capacity"), 1.3), "up"
+        committed["rm1_capacity"], tmp_path, scaled(_document("rm1_capacity"), 1.3), "up"
     )
     (target,) = [s for s in report.shortfalls if s.what.startswith("batch latency target 60 us")]
     assert target.unit == "samples/s"
@@ -182,7 +197,10 @@ def test_one_more_port_is_covered(name: str, committed: dict[str, Path], tmp_pat
     doc["fabric"]["ports"] += 1
     report = _check(committed[name], tmp_path, doc, "port")
     assert report.shortfalls == [] and report.violations == []
-    assert report.exit_code in (ExitCode.OK, ExitCode.SUBOPTIMAL)
+    # the RM placements spread over every port: a ninth lowers the fresh latency by ~6.6%;
+    # Criteo's uses two ports and rm1_capacity buys 5 of 8 expanders: no change
+    better = {"rm1_8port", "rm2_8port", "rm3_8port"}
+    assert report.exit_code in _expected(name, better), report.to_dict()
 
 
 def test_a_price_change_is_covered(committed: dict[str, Path], tmp_path: Path) -> None:
@@ -206,7 +224,7 @@ def test_less_host_dram_names_the_host(committed: dict[str, Path], tmp_path: Pat
 
 def test_pages_are_rederived_when_buckets_grow(committed: dict[str, Path]) -> None:
     """Page mode: a bucket whose page count changed keeps its shares in whole pages."""
-    doc = _scaled(_document("rm1_pages_groups"), 0.8)
+    doc = scaled(_document("rm1_pages_groups"), 0.8)
     inputs = {k: v for k, v in doc.items() if k not in ("kind", "name", "solver")}
     view = FORMULATION.prepare(PifsInputs.model_validate(inputs))
     stored = FORMULATION.deployment_model.model_validate(
@@ -296,13 +314,15 @@ def _harmless(label: str, deployment: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("name", TAMPERED)
 def test_no_tampered_plan_passes_or_crashes(
-    name: str, committed: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scenario = SCENARIOS / f"{name}.toml"
     fresh = planner.solve(scenario, baselines=False)
-    # the fresh optimum does not depend on the plan file: solve it once for all mutants
+    # the fresh optimum does not depend on the plan file: solve it once for all mutants,
+    # and tamper with that very plan (rm1_pages_groups stops at a 2% gap or its time
+    # limit, so two solves may differ by more than --max-gap on a loaded machine)
     monkeypatch.setattr(planner.engine, "solve", lambda *_a, **_k: fresh)
-    document = json.loads(committed[name].read_text())
+    document = json.loads(fresh.to_json())
     rng = random.Random(18)
     outcomes: dict[str, int] = {}
     for label, deployment in _mutations(document["deployment"], rng):

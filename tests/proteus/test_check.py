@@ -131,7 +131,8 @@ def test_one_more_device_passes(shipped: Path, tmp_path: Path) -> None:
     device = _first_type(shipped)
     with _variant(shipped, {f"devices.{device}.count": lambda c: c + 1}, tmp_path) as scenario:
         report = _check(plan, scenario)
-        assert report["exit_code"] in (0, 6), report
+        # the fresh optimum gains 0.13% (edge_cluster) or nothing: within the 1% gap
+        assert report["exit_code"] == 0, report
         assert report["shortfalls"] == [] and report["violations"] == []
 
 
@@ -287,3 +288,46 @@ def test_no_tampered_plan_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert result.exit_code in (2, 3, 6), (name, how, leaf, result.stdout, result.stderr)
     assert outcomes.get(2, 0) and outcomes.get(3, 0), outcomes
     assert harmless < len(by_field) // 4, (harmless, len(by_field))
+
+
+def test_a_tampered_baseline_is_refused_by_type_or_never_deployed(tmp_path: Path) -> None:
+    """The plan file's ``baselines`` section (issue 18: a baseline's ``beta`` set to 0 or
+    null passed). No baseline is deployed from a plan file and check does not re-run
+    them, so their numbers are informative: wrong types are refused (exit 2, naming the
+    key), while a changed value such as a baseline's ``min_beta`` leaves the check's
+    verdict and figures exactly those of the untampered plan."""
+    path = ROOT / "scenarios" / "proteus" / "edge_cluster.toml"
+    document = json.loads(planner.solve(path).to_json())
+    assert document["baselines"]
+    file = tmp_path / "plan.json"
+
+    def checked(changed: dict[str, Any]) -> tuple[int, dict[str, Any] | str]:
+        file.write_text(json.dumps(changed))
+        result = run_cli("check", str(file), "--scenario", str(path), "--format", "json")
+        return result.exit_code, json.loads(result.stdout) if result.stdout else result.stderr
+
+    code, untampered = checked(document)
+    assert code == 0
+    name = next(iter(document["baselines"]))
+    for value in (0, 0.0, None, 2.5, -1):
+        changed = copy.deepcopy(document)
+        changed["baselines"][name]["headline"]["min_beta"] = value
+        assert checked(changed) == (0, untampered), value
+    refused = {
+        "status deleted": lambda b: b.pop("status"),
+        "status unknown": lambda b: b.update(status="great"),
+        "objective a string": lambda b: b.update(objective="3"),
+        "plan_advantage a list": lambda b: b.update(plan_advantage=[1.0]),
+        "violations a string": lambda b: b.update(violations="none"),
+        "headline a list": lambda b: b.update(headline=[]),
+        "headline value a table": lambda b: b["headline"].update(min_beta={"x": 1}),
+        "unknown key": lambda b: b.update(beta=0),
+    }
+    for how, change in refused.items():
+        changed = copy.deepcopy(document)
+        change(changed["baselines"][name])
+        code, message = checked(changed)
+        assert code == 2 and f"baselines.{name}." in str(message), (how, message)
+    for shape in ([], "none", {name: []}):
+        code, message = checked({**document, "baselines": shape})
+        assert code == 2 and "baselines" in str(message), (shape, message)
