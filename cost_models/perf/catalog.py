@@ -82,7 +82,7 @@ def _from_layers(spec: CnnSpec, params_millions: float, source: str) -> Workload
     return Workload(spec.name, "cnn", "224x224", params_millions, kernels, source)
 
 
-def _uniform(
+def uniform(
     name: str,
     gflops: float,
     params_millions: float,
@@ -102,7 +102,7 @@ def _uniform(
 def _zoo(name: str, layers: int, layers_source: str) -> Workload:
     """A :data:`VARIANTS` entry spread over its weighted-layer count."""
     v = VARIANTS[name]
-    return _uniform(
+    return uniform(
         name,
         v.gflops_per_sample,
         v.params_millions,
@@ -126,7 +126,7 @@ def _cnn(
     """An entry added here from a source reporting multiply-accumulates (doubled)."""
     gflops = 2.0 * gmacs
     rule = DEPTHWISE_MACS_PER_OUTPUT if depthwise else CONV_MACS_PER_OUTPUT
-    return _uniform(
+    return uniform(
         name,
         gflops,
         params_millions,
