@@ -5,7 +5,7 @@ its family = 100, as Proteus scores accuracy), the demand of each family in each
 window, the capacity of every (device type, variant) pair from the cost model (a measured
 profile when one is given for the pair, else the calibrated performance model with the
 scenario's measured latencies overriding it per batch size) and where that rate came from
-(measured, calibrated or roofline, :class:`RateInfo`), the headroom grid, and the device
+(measured, calibrated or roofline, :class:`RateSource`), the headroom grid, and the device
 pools of the model's pooling reduction (see ``milp.py``). Bad references raise
 :class:`InputError` naming the key (the engine names the file).
 """
@@ -32,7 +32,7 @@ from formulations.proteus.inputs import (
     StaticAllocations,
 )
 from formulations.tolerances import leq
-from formulations.types import InputError, Provenance
+from formulations.types import InputError, Provenance, RateSource
 
 # Digits kept on the headroom grid: beta_0 - k x step is rounded so that the grid holds the
 # decimal levels Proteus uses (1.05, 1.0, 0.95, ...), not their binary accumulation errors.
@@ -46,24 +46,6 @@ BETA_STEP_CHANGE = 1.5
 MAX_WINDOWS = 10_000
 MAX_LEVELS = 10_000
 MAX_DEVICE_SLOTS = 1_000_000
-
-
-@dataclass(frozen=True)
-class RateInfo:
-    """Where the latency behind one (device type, variant) capacity came from."""
-
-    provenance: Provenance
-    expected_error_pct: float | None  # None: measured, or never validated
-    source: str
-
-    @property
-    def label(self) -> str:
-        """Short table text: ``measured``, ``calibrated ±46%``, ``roofline (unvalidated)``."""
-        if self.provenance is Provenance.MEASURED:
-            return self.provenance.value
-        if self.expected_error_pct is None:
-            return f"{self.provenance.value} (unvalidated)"
-        return f"{self.provenance.value} ±{self.expected_error_pct:.0f}%"
 
 
 @dataclass(frozen=True)
@@ -96,7 +78,7 @@ class ProteusView:
     # (device type, variant) of ``capacity`` -> batch size -> latency, ms (the replay's)
     latency_ms: dict[tuple[str, str], dict[int, float]]
     # (device type, variant) of ``capacity`` -> where the latency at its batch came from
-    rate: dict[tuple[str, str], RateInfo]
+    rate: dict[tuple[str, str], RateSource]
     window_starts_s: list[float]
     demand_qps: np.ndarray  # windows x families, queries/s (what arrives)
     forecast_qps: np.ndarray  # windows x families, queries/s: the forecast (forecast.py)
@@ -228,12 +210,12 @@ class PairLatencies:
     measured_source: str
     estimate: Estimated | None  # the model's estimate of the other batch sizes
 
-    def rate(self, batch: int) -> RateInfo:
+    def rate(self, what: str, batch: int) -> RateSource:
         """Provenance of the latency at ``batch``."""
         if batch in self.measured or self.estimate is None:
-            return RateInfo(Provenance.MEASURED, None, self.measured_source)
+            return RateSource(what, Provenance.MEASURED, None, self.measured_source)
         e = self.estimate
-        return RateInfo(Provenance(e.provenance), e.expected_error_pct, e.source)
+        return RateSource(what, Provenance(e.provenance), e.expected_error_pct, e.source)
 
 
 def pair_latencies_ms(
@@ -389,7 +371,7 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
             )
     table: dict[tuple[str, str], Capacity] = {}
     latency_ms: dict[tuple[str, str], dict[int, float]] = {}
-    rate: dict[tuple[str, str], RateInfo] = {}
+    rate: dict[tuple[str, str], RateSource] = {}
     variants: dict[str, list[VariantInfo]] = {}
     for family, entries in members.items():
         slo_ms = inputs.families[family].slo_ms
@@ -404,7 +386,7 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
                 if pair is not None and cap is not None and cap.qps > 0:
                     table[(device_type, name)] = cap
                     latency_ms[(device_type, name)] = pair.latency_ms
-                    rate[(device_type, name)] = pair.rate(cap.batch)
+                    rate[(device_type, name)] = pair.rate(f"{name} on {device_type}", cap.batch)
     starts, demand = _demand(inputs)
     device_types = list(inputs.devices)
     device_count = {d: s.count for d, s in inputs.devices.items()}
