@@ -460,6 +460,15 @@ class RateSource:
     expected_error_pct: float | None
     source: str
 
+    @property
+    def label(self) -> str:
+        """Short table text: ``measured``, ``calibrated ±46%``, ``roofline (unvalidated)``."""
+        if self.provenance is Provenance.MEASURED:
+            return self.provenance.value
+        if self.expected_error_pct is None:
+            return f"{self.provenance.value} (unvalidated)"
+        return f"{self.provenance.value} ±{self.expected_error_pct:.0f}%"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "what": self.what,

@@ -63,17 +63,13 @@ def estimate(
     _choice(mode, list(MODES), "mode")
     if runtime is not None:
         _choice(runtime, [r.value for r in Runtime], "runtime")
-    rt = (
-        Runtime(runtime)
-        if runtime
-        else (Runtime.KERAS if DEVICES[device].kind == "cpu" else Runtime.PYTORCH)
-    )
-    cal = calibration.load()
+    rt = Runtime(runtime) if runtime else calibration.default_runtime(DEVICES[device])
     query = calibration.Query(model, device, batch, Precision(precision), mode, rt, gpus, seq_len)
     try:
-        timing = calibration.timing(query, cal.params)
+        prediction = calibration.predict(query)
     except DataError as exc:
         raise InputError(None, exc.key, exc.expected) from None
+    timing = prediction.timing
     measured = calibration.measured_latencies_ms(query, reference)
     if measured:
         latency_ms = statistics.median(measured)
@@ -81,11 +77,10 @@ def estimate(
         return Estimate(
             latency_ms, batch * gpus * MS_PER_S / latency_ms, timing.bound, "measured", spread_pct
         )
-    provenance = "calibrated" if f"{device}/{rt.value}" in cal.fitted_runtimes else "roofline"
     return Estimate(
         MS_PER_S * timing.latency_s,
         batch * gpus / timing.latency_s,
         timing.bound,
-        provenance,
-        cal.expected_error_pct(device, Precision(precision), mode, provenance),
+        prediction.provenance,
+        prediction.expected_error_pct,
     )

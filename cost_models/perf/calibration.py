@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cost_models.devices import Precision, device
+from cost_models.devices import DeviceType, Precision, device
 from cost_models.errors import DataError
 from cost_models.perf.catalog import workload
 from cost_models.perf.hardware import Runtime
@@ -113,6 +113,13 @@ class Calibration:
     gpu_out_overall_mape_pct: float  # leave-one-GPU-out, all points
     document: dict[str, Any]
 
+    def provenance(self, device_name: str, runtime: Runtime) -> str:
+        """``calibrated`` when the fit saw measurements of ``device_name`` with ``runtime``,
+        else ``roofline`` (the fitted parameters transferred to an unmeasured pair)."""
+        return (
+            "calibrated" if f"{device_name}/{runtime.value}" in self.fitted_runtimes else "roofline"
+        )
+
     def expected_error_pct(
         self, device_name: str, precision: Precision, mode: str, provenance: str
     ) -> float:
@@ -124,6 +131,30 @@ class Calibration:
         return self.model_out_mape_pct.get(
             group_key(device_name, precision, mode), self.model_out_overall_mape_pct
         )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A model prediction of one query with its provenance (``calibrated`` or ``roofline``)
+    and expected error (see :meth:`Calibration.expected_error_pct`)."""
+
+    timing: Timing
+    provenance: str
+    expected_error_pct: float
+
+
+def default_runtime(dev: DeviceType) -> Runtime:
+    """PyTorch on GPUs, Keras on CPUs: the runtimes most of the fitted measurements used."""
+    return Runtime.KERAS if dev.kind == "cpu" else Runtime.PYTORCH
+
+
+def predict(query: Query, cal: Calibration | None = None) -> Prediction:
+    """:func:`timing` of ``query`` with the committed calibration (or ``cal``), its
+    provenance and expected error; bad values raise :class:`DataError`."""
+    cal = cal or load()
+    provenance = cal.provenance(query.device, query.runtime)
+    error = cal.expected_error_pct(query.device, query.precision, query.mode, provenance)
+    return Prediction(timing(query, cal.params), provenance, error)
 
 
 def parse(document: dict[str, Any], file: Path) -> Calibration:

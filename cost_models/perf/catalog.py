@@ -67,7 +67,7 @@ class Workload:
         return sum(g.count * g.activation_elements for g in self.kernels)
 
 
-def _from_layers(spec: CnnSpec, params_millions: float, source: str) -> Workload:
+def from_layers(spec: CnnSpec, params_millions: float, source: str) -> Workload:
     """One kernel per layer of a repository layer spec (ResNet-50/101, VGG-16)."""
     in_bytes = spec.in_bytes()
     kernels = tuple(
@@ -82,7 +82,7 @@ def _from_layers(spec: CnnSpec, params_millions: float, source: str) -> Workload
     return Workload(spec.name, "cnn", "224x224", params_millions, kernels, source)
 
 
-def _uniform(
+def uniform(
     name: str,
     gflops: float,
     params_millions: float,
@@ -102,7 +102,7 @@ def _uniform(
 def _zoo(name: str, layers: int, layers_source: str) -> Workload:
     """A :data:`VARIANTS` entry spread over its weighted-layer count."""
     v = VARIANTS[name]
-    return _uniform(
+    return uniform(
         name,
         v.gflops_per_sample,
         v.params_millions,
@@ -126,7 +126,7 @@ def _cnn(
     """An entry added here from a source reporting multiply-accumulates (doubled)."""
     gflops = 2.0 * gmacs
     rule = DEPTHWISE_MACS_PER_OUTPUT if depthwise else CONV_MACS_PER_OUTPUT
-    return _uniform(
+    return uniform(
         name,
         gflops,
         params_millions,
@@ -193,11 +193,9 @@ _KERAS = (
 _RESNET_LAYERS = "He et al. 2016 Table 1 (conv + fc) plus 4 projection shortcuts"
 
 _WORKLOADS: tuple[Workload, ...] = (
-    _from_layers(CNN_SPECS["resnet50"], 25.6, f"{VARIANTS['resnet50'].source}; layers: layers.py"),
-    _from_layers(
-        CNN_SPECS["resnet101"], 44.5, f"{VARIANTS['resnet101'].source}; layers: layers.py"
-    ),
-    _from_layers(CNN_SPECS["vgg16"], 138.4, _TV.format("VGG16_Weights") + "; layers: layers.py"),
+    from_layers(CNN_SPECS["resnet50"], 25.6, f"{VARIANTS['resnet50'].source}; layers: layers.py"),
+    from_layers(CNN_SPECS["resnet101"], 44.5, f"{VARIANTS['resnet101'].source}; layers: layers.py"),
+    from_layers(CNN_SPECS["vgg16"], 138.4, _TV.format("VGG16_Weights") + "; layers: layers.py"),
     _zoo("resnet152", 156, _RESNET_LAYERS),
     _zoo("densenet121", 121, "Huang et al. 2017 Table 1 (120 conv + fc)"),
     _zoo("mobilenet_v2", 53, "Sandler et al. 2018 Table 2 (52 conv + fc)"),

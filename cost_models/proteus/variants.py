@@ -114,10 +114,21 @@ BERT_TOKEN_TYPES = 2
 BERT_SEQ_LEN = 128
 
 
-def _bert(
-    name: str, layers: int, hidden: int, heads: int, sst2_accuracy: float, source: str
-) -> ModelVariant:
-    """A BERT encoder (L layers, hidden H, A heads, FFN 4H) on a BERT_SEQ_LEN-token query.
+# (layers L, hidden H, heads A) of each BERT variant: Turc et al. 2019 (google-research/bert
+# README, "24 smaller BERT models") and Devlin et al. 2019 (base, large).
+BERT_ARCHITECTURES: dict[str, tuple[int, int, int]] = {
+    "bert_tiny": (2, 128, 2),
+    "bert_mini": (4, 256, 4),
+    "bert_small": (4, 512, 8),
+    "bert_medium": (8, 512, 8),
+    "bert_base": (12, 768, 12),
+    "bert_large": (24, 1024, 16),
+}
+
+
+def _bert(name: str, sst2_accuracy: float, source: str) -> ModelVariant:
+    """A BERT encoder (L layers, hidden H, A heads, FFN 4H; :data:`BERT_ARCHITECTURES`) on a
+    BERT_SEQ_LEN-token query.
 
     * parameters = embeddings (V + P + T) H + 2H, plus per layer 12 H^2 + 13 H (QKV, output
       projection, FFN 4H, two LayerNorms), plus the pooler H^2 + H (BERT-base: 109.5 M vs the
@@ -128,6 +139,7 @@ def _bert(
       projection, FFN intermediate (4H) and FFN output per token, plus the A x S attention
       probabilities per token; traffic = elements x 2 bytes (FP16) x 2 (write + read).
     """
+    layers, hidden, heads = BERT_ARCHITECTURES[name]
     s, h, n = BERT_SEQ_LEN, hidden, layers
     params = (
         (BERT_VOCAB + BERT_POSITIONS + BERT_TOKEN_TYPES) * h
@@ -242,12 +254,12 @@ _CATALOG: tuple[ModelVariant, ...] = (
         ),
     ),
     # BERT family: Google's compact models (Turc et al.) and the original base/large.
-    _bert("bert_tiny", 2, 128, 2, 83.2, _SMALL_BERT),
-    _bert("bert_mini", 4, 256, 4, 85.9, _SMALL_BERT),
-    _bert("bert_small", 4, 512, 8, 89.7, _SMALL_BERT),
-    _bert("bert_medium", 8, 512, 8, 89.6, _SMALL_BERT),
-    _bert("bert_base", 12, 768, 12, 93.5, _BERT_PAPER),
-    _bert("bert_large", 24, 1024, 16, 94.9, _BERT_PAPER),
+    _bert("bert_tiny", 83.2, _SMALL_BERT),
+    _bert("bert_mini", 85.9, _SMALL_BERT),
+    _bert("bert_small", 89.7, _SMALL_BERT),
+    _bert("bert_medium", 89.6, _SMALL_BERT),
+    _bert("bert_base", 93.5, _BERT_PAPER),
+    _bert("bert_large", 94.9, _BERT_PAPER),
     # YOLOv5 v7.0: the table reports FLOPs; standard convolutions (ResNet-50 anchor).
     *_cnns(
         "yolov5",

@@ -15,6 +15,9 @@ from numpy.typing import NDArray
 from cost_models.batch.arrivals import thinned
 from cost_models.batch.grid import latency_percentiles, score
 from cost_models.batch.vm import SLO_SERVICE_FACTOR
+from cost_models.cloud import INSTANCES
+from cost_models.devices import Precision
+from cost_models.perf.calibration import load as load_calibration
 from cost_models.units import UNIT_MS, UNIT_USD
 from formulations.batch import baselines as base
 from formulations.batch.deployment import BatchDeployment
@@ -38,6 +41,8 @@ from formulations.types import (
     InputError,
     MilpSolver,
     ObjectiveSpec,
+    Provenance,
+    RateSource,
     Refit,
     SimulateOptions,
     Solution,
@@ -100,6 +105,47 @@ class BatchFormulation(Formulation[BatchInputs, BatchView, BatchDeployment]):
         if view.hybrid is not None:
             out["vm_cost_usd"] = round(sum(f.vm_cost_usd for f in figures), 4)
             out["lambda_cost_usd"] = round(sum(f.lambda_cost_usd for f in figures), 4)
+        return out
+
+    def rate_sources(self, view: BatchView) -> list[RateSource]:
+        """Lambda's service time: the scenario's measured table, else its CPU-share model
+        parameters (given, not validated); the VMs': the measured service table, else the
+        calibrated performance model of the hybrid's model, precision and runtime."""
+        inputs = view.inputs
+        service = inputs.service
+        out = [
+            RateSource("Lambda service time", Provenance.MEASURED, None, str(service.table))
+            if service.table is not None
+            else RateSource(
+                "Lambda service time",
+                Provenance.ROOFLINE,
+                None,
+                "scenario CPU-share model parameters (cost_models/batch)",
+            )
+        ]
+        hybrid = inputs.hybrid
+        if hybrid is None:
+            return out
+        cal = load_calibration()
+        precision = Precision(hybrid.precision)
+        for offer in hybrid.vms:
+            what = f"{offer.instance_type} ({offer.market}): {hybrid.model} batches"
+            if hybrid.service_table is not None:
+                source = str(hybrid.service_table)
+                out.append(RateSource(what, Provenance.MEASURED, None, source))
+                continue
+            vm = INSTANCES[offer.instance_type]
+            device_name = vm.gpu if vm.gpu is not None else vm.name
+            provenance = cal.provenance(device_name, hybrid.runtime)
+            out.append(
+                RateSource(
+                    what,
+                    Provenance(provenance),
+                    cal.expected_error_pct(device_name, precision, "inference", provenance),
+                    f"calibrated performance model (cost_models/perf/calibration.json), "
+                    f"{hybrid.runtime.value}",
+                )
+            )
         return out
 
     def baselines(

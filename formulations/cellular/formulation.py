@@ -20,6 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from cost_models.cellular.cells import read_tau_table
+from cost_models.devices import Precision
+from cost_models.perf.calibration import load as load_calibration
+from cost_models.perf.hardware import Runtime
 from cost_models.units import MS_PER_S, UNIT_USD_PER_H
 from formulations.cellular.baselines import graph_baseline
 from formulations.cellular.deployment import CellularDeployment
@@ -38,6 +42,8 @@ from formulations.types import (
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    Provenance,
+    RateSource,
     Refit,
     SimulateOptions,
     Solution,
@@ -95,6 +101,33 @@ class CellularFormulation(Formulation[CellularInputs, CellularView, CellularDepl
             # None: some bucket is unstable (no finite latency) at the routed load
             f"worst_{view.inputs.percentile}_ms": round(worst, 2) if np.isfinite(worst) else None,
         }
+
+    def rate_sources(self, view: CellularView) -> list[RateSource]:
+        """Per GPU type: cells timed by the scenario's tau table are measured, the others
+        come from the calibrated performance model (PyTorch, as cost_models/cellular/cells.py
+        evaluates them)."""
+        inputs = view.inputs
+        table = read_tau_table(inputs.tau_table) if inputs.tau_table is not None else {}
+        cal = load_calibration()
+        precision = Precision(inputs.precision)
+        out = []
+        for gpu in view.max_count:
+            measured = [c for c in view.cell_names if (c, gpu) in table]
+            if measured:
+                what = f"{gpu}: cells {', '.join(measured)}"
+                out.append(RateSource(what, Provenance.MEASURED, None, str(inputs.tau_table)))
+            modelled = [c for c in view.cell_names if c not in measured]
+            if modelled:
+                provenance = cal.provenance(gpu, Runtime.PYTORCH)
+                out.append(
+                    RateSource(
+                        f"{gpu}: cells {', '.join(modelled)}",
+                        Provenance(provenance),
+                        cal.expected_error_pct(gpu, precision, "inference", provenance),
+                        "calibrated performance model (cost_models/perf/calibration.json)",
+                    )
+                )
+        return out
 
     def baselines(
         self, view: CellularView, solver: MilpSolver, solution: Solution[CellularDeployment]

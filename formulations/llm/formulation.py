@@ -34,6 +34,8 @@ from formulations.types import (
     Formulation,
     MilpSolver,
     ObjectiveSpec,
+    Provenance,
+    RateSource,
     Refit,
     Sense,
     SimulateOptions,
@@ -65,6 +67,26 @@ class LlmFormulation(Formulation[LlmInputs, LlmView, LlmDeployment]):
 
     def tables(self, view: LlmView, deployment: LlmDeployment) -> list[Table]:
         return tables(view, deployment)
+
+    def rate_sources(self, view: LlmView) -> list[RateSource]:
+        """Profiled rates (``max_rate_qps``, a Melange example) are measured; the others come
+        from the iteration roofline with the calibrated FP16 efficiency, never validated
+        against LLM serving measurements (expected error unknown)."""
+        inputs = view.inputs
+        if inputs.melange is not None:
+            return [RateSource("all GPUs", Provenance.MEASURED, None, str(inputs.melange.path))]
+        return [
+            RateSource(g.name, Provenance.MEASURED, None, "scenario max_rate_qps (profiled)")
+            if g.max_rate_qps is not None
+            else RateSource(
+                f"{g.name}, TP {', '.join(map(str, g.tp_degrees))}",
+                Provenance.ROOFLINE,
+                None,
+                "iteration roofline (cost_models/llm/latency.py), FP16 efficiency from "
+                "cost_models/perf/calibration.json",
+            )
+            for g in inputs.gpus
+        ]
 
     def baselines(
         self, view: LlmView, solver: MilpSolver, solution: Solution[LlmDeployment]

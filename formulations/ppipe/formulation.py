@@ -22,13 +22,14 @@ from formulations.ppipe.refit import refit_deployment
 from formulations.ppipe.simulate import REPLAYED_BASELINES, goodput_table, simulate_plans
 from formulations.ppipe.tables import deployment_tables
 from formulations.ppipe.verify import verify_deployment
-from formulations.ppipe.view import PPipeView, no_design_message, prepare
+from formulations.ppipe.view import PPipeView, no_design_message, prepare, rate_source
 from formulations.types import (
     BaselineRun,
     Formulation,
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    RateSource,
     Refit,
     Sense,
     SimulateOptions,
@@ -64,6 +65,11 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
 
     def tables(self, view: PPipeView, deployment: PPipeDeployment) -> list[Table]:
         return deployment_tables(view.inputs, deployment)
+
+    def rate_sources(self, view: PPipeView) -> list[RateSource]:
+        """Chunk latencies of every (model, GPU type): published tables or calibrated."""
+        inputs = view.inputs
+        return [rate_source(inputs, m.name, g.name) for m in inputs.models for g in inputs.gpus]
 
     def baselines(
         self, view: PPipeView, solver: MilpSolver, solution: Solution[PPipeDeployment]

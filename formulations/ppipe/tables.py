@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from formulations.ppipe.deployment import PPipeDeployment
 from formulations.ppipe.inputs import PPipeInputs
+from formulations.ppipe.view import rate_source
 from formulations.types import Table
 
 
@@ -29,6 +30,7 @@ def deployment_tables(inputs: PPipeInputs, deployment: PPipeDeployment) -> list[
             "stage_throughput_qps",
             "pipeline_latency_us",
             "pipeline_throughput_qps",
+            "rate_source",  # where the stage's chunk latencies came from (expected error)
         ],
         [],
     )
@@ -51,6 +53,7 @@ def deployment_tables(inputs: PPipeInputs, deployment: PPipeDeployment) -> list[
                         round(s.throughput_qps, 2),
                         round(pipeline.latency_us, 1),
                         round(pipeline.throughput_qps, 2),
+                        rate_source(inputs, model.model, s.gpu).label,
                     ]
                 )
     models = Table(

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cost_models.devices import DEVICES
-from cost_models.ppipe.layers import CNN_SPECS, analytical_table
+from cost_models.ppipe.calibrated import SOURCE as CALIBRATED_SOURCE
+from cost_models.ppipe.calibrated import analytical_table, gpu_rate
+from cost_models.ppipe.layers import CNN_SPECS
 from cost_models.ppipe.tables import ChunkTable, load_published_table
 from formulations.ppipe.designs import Design, enumerate_designs, prune_dominated
 from formulations.ppipe.inputs import PPipeInputs
-from formulations.types import InputError
+from formulations.types import InputError, Provenance, RateSource
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,19 @@ def chunk_tables(inputs: PPipeInputs) -> tuple[ChunkTable, ...]:
                 load_published_table(Path(inputs.reference_dir), model.name, names, levels)
             )
     return tuple(tables)
+
+
+def rate_source(inputs: PPipeInputs, model: str, gpu: str) -> RateSource:
+    """Where the chunk latencies of ``model`` on ``gpu`` come from: PPipe's published
+    TensorRT tables (measured) or the calibrated model (its provenance and expected error)."""
+    spec = next(m for m in inputs.models if m.name == model)
+    what = f"{model} on {gpu}"
+    if spec.source == "published":
+        return RateSource(
+            what, Provenance.MEASURED, None, f"PPipe's published tables in {inputs.reference_dir}"
+        )
+    rate = gpu_rate(gpu)
+    return RateSource(what, Provenance(rate.provenance), rate.expected_error_pct, CALIBRATED_SOURCE)
 
 
 # Most candidate designs of one model the enumeration may visit: about 8x PPipe's largest

@@ -32,6 +32,8 @@ from formulations.types import (
     MilpSolver,
     Objective,
     ObjectiveSpec,
+    Provenance,
+    RateSource,
     Refit,
     Sense,
     SimulateOptions,
@@ -110,6 +112,30 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
         self, view: ProteusView, solver: MilpSolver, solution: Solution[ProteusDeployment]
     ) -> list[BaselineRun[ProteusDeployment]]:
         return bl.baselines(view, solver, solution.deployment)
+
+    def rate_sources(self, view: ProteusView) -> list[RateSource]:
+        """One group per (device type, provenance, source) of the capacities the plan may
+        use, with the largest expected error of the group."""
+        groups: dict[tuple[str, Provenance, str], list[tuple[str, float | None, int]]] = {}
+        for (device_type, variant), rate in sorted(view.rate.items()):
+            key = (device_type, rate.provenance, rate.source)
+            batch = view.capacity[(device_type, variant)].batch
+            groups.setdefault(key, []).append((variant, rate.expected_error_pct, batch))
+        out = []
+        for (device_type, provenance, source), members in groups.items():
+            errors = [e for _, e, _ in members if e is not None]
+            batches = sorted({b for _, _, b in members})
+            names = ", ".join(v for v, _, _ in members)
+            out.append(
+                RateSource(
+                    f"{device_type}: {len(members)} variants ({names}) at batch "
+                    f"{batches[0]}-{batches[-1]}",
+                    provenance,
+                    max(errors) if errors else None,
+                    source,
+                )
+            )
+        return out
 
     def headline(
         self, view: ProteusView, deployment: ProteusDeployment

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cost_models.devices import DEVICES, Precision
+from cost_models.perf.hardware import Runtime
 from formulations.types import DataFile, DataFolder, InputError
 
 # Proteus's demand headroom and its degrade rule (public Proteus code, see
@@ -50,6 +51,7 @@ MAX_WINDOW_S = 86_400.0  # s, and at most a day (longer ones give rates the solv
 MAX_GFLOPS_PER_SAMPLE = 1e9
 MAX_PARAMS_MILLIONS = 1e9
 MAX_ACTIVATION_MB = 1e9
+MAX_LAYERS = 100_000
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -104,6 +106,23 @@ class CustomVariant(_Strict):
     gflops_per_sample: float = Field(gt=0, le=MAX_GFLOPS_PER_SAMPLE)
     params_millions: float = Field(gt=0, le=MAX_PARAMS_MILLIONS)
     activation_mb_per_sample: float = Field(ge=0, le=MAX_ACTIVATION_MB)
+    layers: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_LAYERS,
+        description="weighted (conv + linear) layers, for the calibrated model; without it "
+        "the uncalibrated roofline is used",
+    )
+
+
+class MeasuredLatency(_Strict):
+    """A measured latency of one batch of ``variant`` on one device of ``device`` (a device
+    type of the scenario); it overrides the model at that batch size."""
+
+    variant: Name
+    device: Name
+    batch: int = Field(ge=1, le=MAX_BATCH)
+    latency_ms: float = Field(gt=0, le=MAX_SLO_MS)
 
 
 class ProfileSpec(_Strict):
@@ -181,9 +200,22 @@ class ProteusInputs(_Strict):
         default_factory=lambda: list(DEFAULT_BATCH_SIZES), min_length=1, max_length=64
     )
     precision: Precision = Precision.FP16
+    runtime: Runtime | None = Field(
+        None,
+        description="runtime of the calibrated model (default: pytorch on GPUs, keras on CPUs)",
+    )
+    measured_latency: list[MeasuredLatency] = Field(default_factory=list, max_length=100_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProteusInputs:
         if self.beta_floor > self.beta:
             raise InputError(None, "beta_floor", f"at most beta ({self.beta})", self.beta_floor)
+        for i, m in enumerate(self.measured_latency):
+            if m.device not in self.devices:
+                raise InputError(
+                    None,
+                    f"measured_latency[{i}].device",
+                    f"a device type of the scenario ({', '.join(self.devices)})",
+                    m.device,
+                )
         return self

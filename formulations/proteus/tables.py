@@ -18,7 +18,7 @@ def devices_carrying_traffic(window: WindowPlan) -> int:
 
 def tables(view: ProteusView, deployment: ProteusDeployment) -> list[Table]:
     trace = len(deployment.windows) > 1
-    out = [_placements(deployment, trace)]
+    out = [_placements(view, deployment, trace)]
     if trace:
         out.append(_windows(deployment))
     else:
@@ -27,7 +27,7 @@ def tables(view: ProteusView, deployment: ProteusDeployment) -> list[Table]:
     return out
 
 
-def _placements(deployment: ProteusDeployment, trace: bool) -> Table:
+def _placements(view: ProteusView, deployment: ProteusDeployment, trace: bool) -> Table:
     columns = [
         "device_type",
         "family",
@@ -37,6 +37,7 @@ def _placements(deployment: ProteusDeployment, trace: bool) -> Table:
         "capacity_qps_per_device",
         "routed_qps",
         "utilisation_pct",
+        "rate_source",  # provenance of the per-device capacity (expected error)
     ]
     rows = []
     for window in deployment.windows:
@@ -51,10 +52,12 @@ def _placements(deployment: ProteusDeployment, trace: bool) -> Table:
                 p.capacity_qps_per_device,
                 p.routed_qps,
                 100.0 * p.routed_qps / capacity if capacity > 0 else 0.0,
+                view.rate[(p.device_type, p.variant)].label,
             ]
             rows.append([window.window_start_s, *row] if trace else row)
     return Table(
-        "Placements (devices of a type hosting a variant, and the queries they serve)",
+        "Placements (devices of a type hosting a variant, the queries they serve, and where "
+        "the per-device capacity came from)",
         ["window_start_s", *columns] if trace else columns,
         rows,
     )

@@ -3,9 +3,11 @@
 Resolution: which variants each family has, each variant's normalised accuracy (best of
 its family = 100, as Proteus scores accuracy), the demand of each family in each planning
 window, the capacity of every (device type, variant) pair from the cost model (a measured
-profile when one is given for the pair, else the analytical roofline model), the headroom
-grid, and the device pools of the model's pooling reduction (see ``milp.py``). Bad
-references raise :class:`InputError` naming the key (the engine names the file).
+profile when one is given for the pair, else the calibrated performance model with the
+scenario's measured latencies overriding it per batch size) and where that rate came from
+(measured, calibrated or roofline, :class:`RateSource`), the headroom grid, and the device
+pools of the model's pooling reduction (see ``milp.py``). Bad references raise
+:class:`InputError` naming the key (the engine names the file).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cost_models.devices import DEVICES
-from cost_models.proteus.latency import Capacity, batch_latency_ms, capacity
+from cost_models.proteus.calibrated import Estimated, estimated_latencies_ms
+from cost_models.proteus.latency import Capacity, capacity
 from cost_models.proteus.profiles import LatencyProfile, load_latency_csv, load_proteus_profile
 from cost_models.proteus.variants import VARIANTS, ModelVariant, families, normalized_accuracy
 from cost_models.workload import read_arrivals_ms, window_count, window_rates_qps
@@ -29,7 +32,7 @@ from formulations.proteus.inputs import (
     StaticAllocations,
 )
 from formulations.tolerances import leq
-from formulations.types import InputError
+from formulations.types import InputError, Provenance, RateSource
 
 # Digits kept on the headroom grid: beta_0 - k x step is rounded so that the grid holds the
 # decimal levels Proteus uses (1.05, 1.0, 0.95, ...), not their binary accumulation errors.
@@ -74,6 +77,8 @@ class ProteusView:
     capacity: dict[tuple[str, str], Capacity]  # (device type, variant) -> per device
     # (device type, variant) of ``capacity`` -> batch size -> latency, ms (the replay's)
     latency_ms: dict[tuple[str, str], dict[int, float]]
+    # (device type, variant) of ``capacity`` -> where the latency at its batch came from
+    rate: dict[tuple[str, str], RateSource]
     window_starts_s: list[float]
     demand_qps: np.ndarray  # windows x families, queries/s (what arrives)
     forecast_qps: np.ndarray  # windows x families, queries/s: the forecast (forecast.py)
@@ -195,44 +200,80 @@ def _custom_as_variant(v: CustomVariant) -> ModelVariant:
     )
 
 
+@dataclass(frozen=True)
+class PairLatencies:
+    """Latency (ms) of one device of a type running a variant at each allowed batch size."""
+
+    latency_ms: dict[int, float]
+    profiled: bool  # the measured profile's table (Proteus's capacity rule applies)
+    measured: frozenset[int]  # batch sizes whose latency was measured
+    measured_source: str
+    estimate: Estimated | None  # the model's estimate of the other batch sizes
+
+    def rate(self, what: str, batch: int) -> RateSource:
+        """Provenance of the latency at ``batch``."""
+        if batch in self.measured or self.estimate is None:
+            return RateSource(what, Provenance.MEASURED, None, self.measured_source)
+        e = self.estimate
+        return RateSource(what, Provenance(e.provenance), e.expected_error_pct, e.source)
+
+
 def pair_latencies_ms(
     inputs: ProteusInputs,
     profile: LatencyProfile | None,
     device_type: str,
     variant: str,
     described: ModelVariant | CustomVariant | None,
-) -> tuple[dict[int, float], bool] | None:
+) -> PairLatencies | None:
     """Latency (ms) of one device of ``device_type`` running ``variant`` at every allowed
-    batch size, and whether it was measured (None: neither measured nor describable).
+    batch size (None: neither measured nor describable).
 
-    A measured profile entry wins; otherwise the analytical roofline model.
+    A measured profile entry wins whole; otherwise the calibrated performance model
+    (:mod:`cost_models.proteus.calibrated`), with the scenario's ``measured_latency`` rows
+    overriding it at their batch sizes.
     """
     spec = inputs.devices[device_type]
-    if profile is not None and spec.profile_accel is not None:
+    if profile is not None and spec.profile_accel is not None and inputs.profile is not None:
         measured = profile.latency_ms.get((variant, spec.profile_accel))
         if measured is not None:
             usable = {b: ms for b, ms in measured.items() if b in inputs.batch_sizes}
-            return (usable, True) if usable else None
-    if spec.catalog_device is None or described is None:
-        return None
-    model = described if isinstance(described, ModelVariant) else _custom_as_variant(described)
-    device = DEVICES[spec.catalog_device]
-    latencies = {
-        b: batch_latency_ms(model, device, b, inputs.precision) for b in inputs.batch_sizes
+            source = f"profile {inputs.profile.path.name} ({spec.profile_accel})"
+            return PairLatencies(usable, True, frozenset(usable), source, None) if usable else None
+    given = {
+        m.batch: m.latency_ms
+        for m in inputs.measured_latency
+        if m.variant == variant and m.device == device_type and m.batch in inputs.batch_sizes
     }
-    return latencies, False
+    source = "scenario measured_latency"
+    if spec.catalog_device is None or described is None:
+        return PairLatencies(given, False, frozenset(given), source, None) if given else None
+    layers = described.layers if isinstance(described, CustomVariant) else None
+    model = described if isinstance(described, ModelVariant) else _custom_as_variant(described)
+    estimate = estimated_latencies_ms(
+        model,
+        DEVICES[spec.catalog_device],
+        [b for b in inputs.batch_sizes if b not in given],
+        inputs.precision,
+        inputs.runtime,
+        layers,
+    )
+    return PairLatencies(
+        {b: given.get(b) or estimate.latency_ms[b] for b in inputs.batch_sizes},
+        False,
+        frozenset(given),
+        source,
+        estimate,
+    )
 
 
-def pair_capacity(
-    latencies: tuple[dict[int, float], bool] | None, budget_ms: float
-) -> Capacity | None:
-    """Capacity of one device under ``budget_ms`` (None: cannot meet it). Measured
+def pair_capacity(latencies: PairLatencies | None, budget_ms: float) -> Capacity | None:
+    """Capacity of one device under ``budget_ms`` (None: cannot meet it). Profiled
     latencies follow Proteus's rule (strictly below the budget, capacity floored to whole
-    queries/s); analytical ones fit when at most the budget."""
-    if latencies is None:
+    queries/s); others fit when at most the budget."""
+    if latencies is None or not latencies.latency_ms:
         return None
-    by_batch, measured = latencies
-    return capacity(by_batch, budget_ms, floor=measured, strict=measured)
+    profiled = latencies.profiled
+    return capacity(latencies.latency_ms, budget_ms, floor=profiled, strict=profiled)
 
 
 def _demand(inputs: ProteusInputs) -> tuple[list[float], np.ndarray]:
@@ -319,8 +360,18 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
                     spec.profile_accel,
                 )
     members = _family_variants(inputs, profile)
+    known_variants = {name for entries in members.values() for name, _, _ in entries}
+    for i, m in enumerate(inputs.measured_latency):
+        if m.variant not in known_variants:
+            raise InputError(
+                None,
+                f"measured_latency[{i}].variant",
+                "a variant of the scenario's families",
+                m.variant,
+            )
     table: dict[tuple[str, str], Capacity] = {}
     latency_ms: dict[tuple[str, str], dict[int, float]] = {}
+    rate: dict[tuple[str, str], RateSource] = {}
     variants: dict[str, list[VariantInfo]] = {}
     for family, entries in members.items():
         slo_ms = inputs.families[family].slo_ms
@@ -332,9 +383,10 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
             for device_type in inputs.devices:
                 pair = pair_latencies_ms(inputs, profile, device_type, name, described)
                 cap = pair_capacity(pair, slo_ms * inputs.latency_budget_fraction)
-                if cap is not None and cap.qps > 0:
+                if pair is not None and cap is not None and cap.qps > 0:
                     table[(device_type, name)] = cap
-                    latency_ms[(device_type, name)] = pair[0] if pair else {}
+                    latency_ms[(device_type, name)] = pair.latency_ms
+                    rate[(device_type, name)] = pair.rate(f"{name} on {device_type}", cap.batch)
     starts, demand = _demand(inputs)
     device_types = list(inputs.devices)
     device_count = {d: s.count for d, s in inputs.devices.items()}
@@ -357,6 +409,7 @@ def prepare(inputs: ProteusInputs) -> ProteusView:
         variants=variants,
         capacity=table,
         latency_ms=latency_ms,
+        rate=rate,
         window_starts_s=starts,
         demand_qps=demand,
         forecast_qps=planned.forecast_qps,

@@ -16,13 +16,14 @@ from tests.conftest import REFERENCE, ROOT
 SCENARIOS = ROOT / "scenarios" / "proteus"
 # objective (effective accuracy on the planned demand, %), min beta, effective accuracy
 # served (shed demand counts 0, %)
+# Calibrated rates (issue 10): T4/L4 serve 2-4x less than the old roofline said, so the plan
+# moves to cheaper variants (resnet50, efficientnet_b2/b3, bert_small, yolov5m; it was
+# resnet152, efficientnet_b4/b5, bert_large, yolov5x at 99.73%).
 EDGE = {
-    "plan": (99.73094436150318, 1.05, 99.73094436150318),
-    # more accurate as planned only because it serves less (beta 0.6): served 62.2
-    "clipper_ha": (100.0, 0.6, 62.248769540007544),
-    "clipper_la": (87.09780757757727, 1.05, 87.09780757757727),
-    "sommelier": (98.72850480669575, 1.5, 98.72850480669575),
-    "infaas": (98.30044834831399, 1.05, 98.30044834831399),
+    "plan": (95.6956377071346, 1.05, 95.6956377071346),
+    "clipper_la": (87.09780757757729, 1.05, 87.09780757757729),
+    "sommelier": (92.74626331671342, 1.5, 92.74626331671342),
+    "infaas": (92.3843055898754, 1.05, 92.3843055898754),
 }
 PAPER = {
     "plan": (99.60000675119895, 1.05, 90.74758291669053),
@@ -60,7 +61,11 @@ def check(
 
 
 def test_edge_cluster_golden_numbers() -> None:
-    check(planner.solve(SCENARIOS / "edge_cluster.toml"), EDGE)
+    plan = planner.solve(SCENARIOS / "edge_cluster.toml")
+    check(plan, EDGE)
+    # Clipper-HA hosts each family's most accurate variant, which meets SLO / 2 on no
+    # device at the calibrated rates (resnet152 on a T4: 27 ms > 25 ms): no plan.
+    assert plan.baseline("clipper_ha").status == "no_plan"
 
 
 @pytest.mark.skipif(
