@@ -1,4 +1,4 @@
-"""Layer specs of public CNNs and the analytical per-layer latency model.
+"""Layer specs of public CNNs (their latencies: :mod:`cost_models.ppipe.calibrated`).
 
 A :class:`CnnSpec` is an ordered layer list (a topological order of the layer graph): per
 layer its FLOPs per sample, weight bytes and output activation bytes (FP32, 4 bytes per
@@ -11,14 +11,6 @@ the layers it reads. Shapes follow the published architectures:
   15.47 GMAC and 138,357,544 parameters;
 * the ResNet-50 backbone of mmdetection's detectors (RetinaNet/Faster R-CNN, ``C5`` output,
   no classifier head) at mmdetection's published test scale 1333x800.
-
-Per-layer latency on one MPS slice (analytical, a model rather than a measurement):
-``t(layer, b, m) = m * roofline_busy(b * flops, weights + b * (in + out bytes)) + launch``,
-using :mod:`cost_models.roofline` with ``Precision.TF32`` (FP32 networks run on TF32 tensor
-cores on Ampere/Ada and on FP32 CUDA cores on Volta/Turing/Pascal). An MPS slice at level
-``m`` is modelled as ``1/m`` of the GPU's compute and bandwidth (assumption: PPipe's
-published profiles show a somewhat smaller slow-down on V100 and L4, so MPS is less useful
-in this model than in the measured tables).
 """
 
 from __future__ import annotations
@@ -29,17 +21,10 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from cost_models.devices import Precision, device
 from cost_models.errors import DataError
-from cost_models.ppipe.prepartition import Prepartition, chunk_bounds, contract
-from cost_models.ppipe.tables import MAX_BATCH_BY_MPS, ChunkTable
-from cost_models.roofline import roofline_time_s
-from cost_models.units import US_PER_S
+from cost_models.ppipe.prepartition import Prepartition, contract
 
 BYTES_PER_ELEMENT = 4  # FP32 activations and weights (PPipe profiles FP32/TF32 TensorRT engines)
-# Per-layer kernel launch and dispatch overhead, us (assumption: CUDA kernel launches cost a
-# few microseconds each; TensorRT fuses conv+BN+ReLU into one kernel per layer).
-LAUNCH_OVERHEAD_US = 5.0
 
 
 @dataclass(frozen=True)
@@ -219,42 +204,3 @@ def prepartition(spec: CnnSpec, runtimes: Mapping[str, np.ndarray], chunks: int)
         return contract(layer_graph(spec), [layer.name for layer in spec.layers], runtimes, chunks)
     except DataError as error:
         raise DataError(None, f"{spec.name}: {error.key}", error.expected) from None
-
-
-def layer_latency_us(spec: CnnSpec, gpu: str, mps: int, batch: int) -> np.ndarray:
-    """Analytical latency (us) of every layer of ``spec`` on one level-``mps`` slice."""
-    dev = device(gpu)
-    in_bytes = spec.in_bytes()
-    times = [
-        mps
-        * roofline_time_s(
-            batch * layer.flops,
-            layer.weight_bytes + batch * (inputs + layer.out_bytes),
-            dev,
-            Precision.TF32,
-            include_overhead=False,
-        )
-        * US_PER_S
-        + LAUNCH_OVERHEAD_US
-        for layer, inputs in zip(spec.layers, in_bytes, strict=True)
-    ]
-    return np.array(times)
-
-
-def analytical_table(
-    spec: CnnSpec, gpus: Sequence[str], max_mps: dict[str, int], chunks: int
-) -> ChunkTable:
-    """Pre-partition ``spec`` into ``chunks`` chunks (batch-1, whole-GPU runtimes of every GPU
-    type) and tabulate the analytical chunk latencies at every MPS level and batch."""
-    runtimes = {gpu: layer_latency_us(spec, gpu, 1, 1) for gpu in gpus}
-    partition = prepartition(spec, runtimes, chunks)
-    bounds = chunk_bounds(partition.chunk_of_layer)
-    latency: dict[tuple[str, int], np.ndarray] = {}
-    for gpu in gpus:
-        for mps in range(1, max_mps[gpu] + 1):
-            columns = [
-                np.add.reduceat(layer_latency_us(spec, gpu, mps, batch), bounds[:-1])
-                for batch in range(1, MAX_BATCH_BY_MPS[mps] + 1)
-            ]
-            latency[(gpu, mps)] = np.column_stack(columns)
-    return ChunkTable(spec.name, latency, partition.cut_bytes)

@@ -7,7 +7,7 @@ profiled, plus the bytes of activations crossing each of the ``C - 1`` cuts (per
 
 Two sources fill it: PPipe's published TensorRT profiles (:func:`load_published_table`,
 layout in ``shared/reference/README.md``) and the analytical layer model
-(:func:`cost_models.ppipe.layers.analytical_table`).
+(:func:`cost_models.ppipe.calibrated.analytical_table`).
 
 Stage physics (PPipe, ATC '25, section 5; its public ``milp_solver/ilp_v4.py``):
 

@@ -27,6 +27,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from formulations.proteus.view import ProteusView
+from formulations.tolerances import geq
 
 
 class _Strict(BaseModel):
@@ -123,7 +124,11 @@ def settle(view: ProteusView, window: WindowPlan) -> WindowPlan:
     return window.model_copy(
         update={
             "placements": placements,
-            "shed_qps": {f: max(0.0, d - by_family[f]) for f, d in window.demand_qps.items()},
+            # a residue within the feasibility tolerance is no shed (0, not 4.5e-12)
+            "shed_qps": {
+                f: 0.0 if geq(by_family[f], d) else d - by_family[f]
+                for f, d in window.demand_qps.items()
+            },
             "effective_accuracy": view.effective_accuracy(
                 ((p.variant, p.routed_qps) for p in known), window.planned_qps
             ),
