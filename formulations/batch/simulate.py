@@ -17,14 +17,15 @@ the analytic ones (``formulations.batch.verify.hour_figures``) in the last table
 Hybrid plans (MArk-style VMs next to Lambda): each request of hour h goes to Lambda with
 probability ``lambda_share`` (an independent coin per request, the random split the MILP
 plans with: Lambda sees the thinned MAP, ``cost_models.batch.arrivals.thinned``), else to
-one of the hour's VM offers with probability proportional to its planned capacity (count x
-``capacity_qps``). An offer's VMs are one station of ``count x devices`` executors running
+one of the hour's VM offers with probability proportional to the peak rate (``max_rps``) of
+its VMs running at that instant (a weighted load balancer). An offer's VMs are one station of ``count x devices`` executors running
 MArk's batching (``cost_models.batch.vm``): an idle server takes up to b waiting requests,
 b the offer's SLO batch size (``VmOffer.batch_index``), and a batch of k runs ``s_v(b')``
 of the smallest listed size b' >= k (``padded_latency_s``). A spot VM is interrupted after
 an exponential lifetime of the offer's rate (``interruption_rate_per_h``) and replaced only
-at the next interval (its executors leave the station when idle). The VM share of an hour
-without VMs is shed (dropped). Pools: ``lambda`` (busy share of ``max_concurrency``) and
+at the next interval (its executors leave the station when idle; requests still queued
+where every VM was interrupted are dropped). The VM share of an hour without running VMs is
+shed (dropped). Pools: ``lambda`` (busy share of ``max_concurrency``) and
 each VM offer (busy share of its VMs' running seconds); the last table gives each hour's
 split (``lambda_requests``, ``vm_requests``), Lambda's analytic percentile on its share
 against the replayed one of the requests Lambda served, and the VMs' replayed percentile
@@ -66,12 +67,16 @@ from formulations.replay.trace import TraceFile, trace_of
 from formulations.types import InputError, SimulateOptions, Table
 
 PLAN = "milp"  # the report's name for the plan
-# the baselines replayed next to the plan (formulations/batch/baselines.py)
+# the baselines replayed next to the plan (formulations/batch/baselines.py); one without a
+# plan in the scenario (InfeasibleError) is left out
 REPLAYED_BASELINES: dict[str, Callable[[BatchView], BatchDeployment]] = {
     "lambda_no_batching": base.no_batching,
     "batch_released_rule": base.batch_released_rule,
     "per_hour_grid_search": base.per_hour_grid_search,
     "best_fixed_config": base.best_fixed_config,
+    # hybrid scenarios only (InfeasibleError without VM offers)
+    "mark_like_greedy": base.mark_like_greedy,
+    "sagemaker_like_endpoint": base.sagemaker_like_endpoint,
 }
 REQUESTS_PER_INTERVAL = 2000  # arrivals replayed per interval and run by default
 MAX_REQUESTS_PER_RUN = 10_000_000  # a --duration-s replay holds at most this many
@@ -164,19 +169,36 @@ def _map_times(view: BatchView, options: SimulateOptions, rng: np.random.Generat
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+@dataclass(frozen=True)
+class VmPool:
+    """The VMs of one offer in one hour: their station, the peak rate of one VM within the
+    SLO (requests/s) and each VM's lifetime (s from ``start_s``, the hour's start)."""
+
+    station: int
+    rps_per_vm: float
+    start_s: float
+    lifetimes_s: list[float]  # sorted
+
+    def live_rps(self, times_s: np.ndarray) -> np.ndarray:
+        """The peak rate of the VMs still running at each of ``times_s``."""
+        ended = np.searchsorted(self.lifetimes_s, times_s - self.start_s, side="right")
+        return (len(self.lifetimes_s) - ended) * self.rps_per_vm
+
+
 def _chunks(
     times_s: np.ndarray,
     width_s: float,
     hours: int,
     shares: Sequence[float],
     lambda_at: Sequence[int | None],
-    vm_at: Sequence[Sequence[tuple[int, float]]],
+    vm_at: Sequence[Sequence[VmPool]],
     sink: int,
     rng: np.random.Generator,
 ) -> Iterator[Chunk]:
     """Arrivals labelled by the interval they fall in and routed by its split: to Lambda
-    with probability ``shares[h]`` (class h), else to a VM station drawn by planned
-    capacity (class ``hours + h``; the sink when the hour has no VMs)."""
+    with probability ``shares[h]`` (class h), else (class ``hours + h``) to a VM station
+    drawn in proportion to the peak rate of its VMs running then (a weighted load
+    balancer); the sink when none runs."""
     for lo in range(0, len(times_s), CHUNK):
         part = times_s[lo : lo + CHUNK]
         hour = np.minimum((part // width_s).astype(np.int64), hours - 1)
@@ -188,12 +210,15 @@ def _chunks(
             at = lambda_at[h]
             if at is not None:
                 route[here & to_lambda] = at
-            vms = vm_at[h]
             away = np.flatnonzero(here & ~to_lambda)
-            if vms and len(away):
-                weights = np.array([c for _, c in vms])
-                pick = rng.choice(len(vms), size=len(away), p=weights / weights.sum())
-                route[away] = np.array([i for i, _ in vms])[pick]
+            if not vm_at[h] or not len(away):
+                continue
+            cumulative = np.cumsum([pool.live_rps(part[away]) for pool in vm_at[h]], axis=0)
+            draw = rng.random(len(away)) * cumulative[-1]
+            pick = (cumulative <= draw).sum(axis=0)  # first pool whose cumulative rate > draw
+            live = cumulative[-1] > 0
+            stations = np.array([pool.station for pool in vm_at[h]])
+            route[away[live]] = stations[pick[live]]
         yield Chunk(part, klass, np.ones(len(part), dtype=np.int64), route)
 
 
@@ -266,10 +291,11 @@ def replay_deployment(
     offers = {o.name: o for o in view.hybrid.offers} if view.hybrid is not None else {}
     stations: list[Station] = []
     lambda_at: list[int | None] = []
-    vm_at: list[list[tuple[int, float]]] = []  # per hour: (station, planned capacity)
+    vm_at: list[list[VmPool]] = []  # per hour, its VM stations
     changes: list[PlanChange] = []
-    vm_up_s = {name: 0.0 for name in offers}
-    vm_stations: dict[int, str] = {}
+    vm_up_s = dict.fromkeys(offers, 0.0)
+    # per VM station: its offer, hour and VMs' lifetimes (s from the hour's start)
+    vms_at: dict[int, tuple[VmOffer, int, list[float]]] = {}
     for h, config in enumerate(deployment.hours[:hours]):
         if config.lambda_share > 0:
             assert config.memory_mb is not None and config.batch_size is not None
@@ -282,7 +308,7 @@ def replay_deployment(
             stations.append(Station(f"hour {h}", policy, workers))
         else:
             lambda_at.append(None)
-        mine = []
+        mine: list[VmPool] = []
         for name, count in sorted(config.vms.items()):
             if count == 0:
                 continue
@@ -290,14 +316,14 @@ def replay_deployment(
             station, lifetimes_s = _vm_station(view, offer, count, h, rng)
             at = len(stations)
             stations.append(station)
-            vm_stations[at] = name
-            mine.append((at, count * offer.max_rps(inputs.slo_limit_ms)))
+            start_s = h * width_s
+            mine.append(VmPool(at, offer.max_rps(inputs.slo_limit_ms), start_s, lifetimes_s))
             running = station.workers
             for life_s in lifetimes_s:  # an interrupted VM is replaced at the next hour
                 if life_s < width_s:
                     running -= offer.devices
                     changes.append(PlanChange(h * width_s + life_s, at, workers=running))
-                vm_up_s[name] += offer.devices * min(life_s, replayed_s[h])
+            vms_at[at] = (offer, h, lifetimes_s)
         vm_at.append(mine)
     sink = len(stations)
     stations.append(Station("unserved", Shed()))
@@ -307,10 +333,17 @@ def replay_deployment(
     simulation = Simulation(stations, recorder, slo_s, routes)
     shares = [c.lambda_share for c in deployment.hours[:hours]]
     simulation.run(_chunks(times_s, width_s, hours, shares, lambda_at, vm_at, sink, rng), changes)
+    for station in stations:  # queued at an offer whose every VM was interrupted: lost
+        for request in station.policy.drain():
+            recorder.dropped(request)
     lambda_busy = [stations[i].busy_s if i is not None else 0.0 for i in lambda_at]
-    vm_busy_s = {name: 0.0 for name in offers}
-    for at, name in vm_stations.items():
-        vm_busy_s[name] += stations[at].busy_s
+    vm_busy_s = dict.fromkeys(offers, 0.0)
+    for at, (offer, h, lifetimes_s) in vms_at.items():
+        station = stations[at]
+        vm_busy_s[offer.name] += station.busy_s
+        # running: from the hour's start to its replayed end or the last batch's, if later
+        until_s = max(replayed_s[h], station.last_end_s - h * width_s)
+        vm_up_s[offer.name] += offer.devices * sum(min(life, until_s) for life in lifetimes_s)
     return PlanCounts(recorder, lambda_busy, vm_busy_s, vm_up_s)
 
 
