@@ -18,8 +18,8 @@ Hybrid plans (MArk-style VMs next to Lambda): each request of hour h goes to Lam
 probability ``lambda_share`` (an independent coin per request, the random split the MILP
 plans with: Lambda sees the thinned MAP, ``cost_models.batch.arrivals.thinned``), else to
 one of the hour's VM offers with probability proportional to the peak rate (``max_rps``) of
-its VMs running at that instant (a weighted load balancer). An offer's VMs are one station of ``count x devices`` executors running
-MArk's batching (``cost_models.batch.vm``): an idle server takes up to b waiting requests,
+its VMs running at that instant (a weighted load balancer). An offer's VMs are one station
+of ``count x devices`` executors running MArk's batching (``cost_models.batch.vm``): an idle server takes up to b waiting requests,
 b the offer's SLO batch size (``VmOffer.batch_index``), and a batch of k runs ``s_v(b')``
 of the smallest listed size b' >= k (``padded_latency_s``). A spot VM is interrupted after
 an exponential lifetime of the offer's rate (``interruption_rate_per_h``) and replaced only
