@@ -19,17 +19,17 @@ probability ``lambda_share`` (an independent coin per request, the random split 
 plans with: Lambda sees the thinned MAP, ``cost_models.batch.arrivals.thinned``), else to
 one of the hour's VM offers with probability proportional to the peak rate (``max_rps``) of
 its VMs running at that instant (a weighted load balancer). An offer's VMs are one station
-of ``count x devices`` executors running MArk's batching (``cost_models.batch.vm``): an idle server takes up to b waiting requests,
-b the offer's SLO batch size (``VmOffer.batch_index``), and a batch of k runs ``s_v(b')``
-of the smallest listed size b' >= k (``padded_latency_s``). A spot VM is interrupted after
-an exponential lifetime of the offer's rate (``interruption_rate_per_h``) and replaced only
-at the next interval (its executors leave the station when idle; requests still queued
-where every VM was interrupted are dropped). The VM share of an hour without running VMs is
-shed (dropped). Pools: ``lambda`` (busy share of ``max_concurrency``) and
-each VM offer (busy share of its VMs' running seconds); the last table gives each hour's
-split (``lambda_requests``, ``vm_requests``), Lambda's analytic percentile on its share
-against the replayed one of the requests Lambda served, and the VMs' replayed percentile
-against their bound ``2 s_v(b)``.
+of ``count x devices`` executors running MArk's batching (``cost_models.batch.vm``): an idle
+server takes up to b waiting requests, b the offer's SLO batch size
+(``VmOffer.batch_index``), and a batch of k runs ``s_v(b')`` of the smallest listed size b'
+>= k (``padded_latency_s``). A spot VM is interrupted after an exponential lifetime of the
+offer's rate (``interruption_rate_per_h``) and replaced only at the next interval (its
+executors leave the station when idle; requests still queued where every VM was interrupted
+are dropped). The VM share of an hour without running VMs is shed (dropped). Pools:
+``lambda`` (busy share of ``max_concurrency``) and each VM offer (busy share of its VMs'
+running seconds); the last table gives each hour's split (``lambda_requests``,
+``vm_requests``), Lambda's analytic percentile on its share against the replayed one of the
+requests Lambda served, and the VMs' replayed percentile against their bound ``2 s_v(b)``.
 
 Arrivals are each interval's MAP (``cost_models.batch.arrivals.sample_inter_arrivals``,
 stationary, from the interval's start). By default the first :data:`REQUESTS_PER_INTERVAL`
