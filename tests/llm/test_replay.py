@@ -74,7 +74,7 @@ def test_the_baselines_replay_side_by_side_with_the_plan(tmp_path: Path) -> None
     tables = planner.simulate(path, None, 1, 0)
     runs = {b.name: b for b in planner.solve(path).baselines}
     continuous = {
-        n for n, b in runs.items() if b.deployment and b.deployment.batching.value == "continuous"
+        n for n, b in runs.items() if b.deployment and b.deployment.batching is Batching.CONTINUOUS
     }
     assert continuous  # the scenario has continuous-batching baselines to replay
     totals = {r["plan"]: r for r in class_rows(tables) if r["class"] == ALL}
