@@ -23,7 +23,7 @@ from formulations.batch import baselines as base
 from formulations.batch.deployment import BatchDeployment
 from formulations.batch.inputs import BatchInputs
 from formulations.batch.milp import solve_plan
-from formulations.batch.simulate import PLAN, REPLAYED_BASELINES, lambda_only, simulate_tables
+from formulations.batch.simulate import PLAN, REPLAYED_BASELINES, simulate_tables
 from formulations.batch.tables import USD_PER_MILLION, arrivals_table, plan_table
 from formulations.batch.verify import count_changes, evaluate, hour_figures, verify
 from formulations.batch.view import (
@@ -38,7 +38,6 @@ from formulations.types import (
     BaselineRun,
     Formulation,
     InfeasibleError,
-    InputError,
     MilpSolver,
     ObjectiveSpec,
     Provenance,
@@ -217,13 +216,6 @@ class BatchFormulation(Formulation[BatchInputs, BatchView, BatchDeployment]):
         the replayed latency percentile per interval; honours the rate scale, the span and
         a trace file."""
         options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
-        if not lambda_only(deployment):
-            raise InputError(
-                None,
-                "hybrid",
-                "a Lambda-only plan: planner simulate does not replay provisioned VMs yet "
-                "(the hybrid plan's Lambda share is checked analytically by the verifier)",
-            )
         deployments = {PLAN: deployment}
         for name, make in REPLAYED_BASELINES.items():
             try:

@@ -24,7 +24,7 @@ from formulations.llm.deployment import LlmDeployment, deployment_of
 from formulations.llm.inputs import LlmInputs
 from formulations.llm.milp import build
 from formulations.llm.refit import refit
-from formulations.llm.simulate import simulate_tables
+from formulations.llm.simulate import PLAN, simulate_tables
 from formulations.llm.tables import tables
 from formulations.llm.verify import verify
 from formulations.llm.view import Batching, LlmView, Role, prepare
@@ -143,8 +143,19 @@ class LlmFormulation(Formulation[LlmInputs, LlmView, LlmDeployment]):
         solver: MilpSolver,
         options: SimulateOptions,
     ) -> list[Table]:
-        """Replay the plan's colocated pools on the replay core (see simulate.py): the common
-        replay tables, then TTFT and TPOT per pool; honours the rate scale, the span and a
-        trace file."""
+        """Replay the plan's colocated pools and every continuous-batching baseline's on the
+        replay core (see simulate.py), side by side: the common replay tables, then TTFT and
+        TPOT per deployment and pool; honours the rate scale, the span and a trace file. A
+        baseline without a plan, or batching whole requests (the core has no static-batching
+        policy), is named as not replayed."""
         options.refuse_unsupported(self.kind, frozenset({"rate_scale", "duration_s", "trace"}))
-        return simulate_tables(view, deployment, options)
+        deployments = {PLAN: deployment}
+        not_replayed: dict[str, str] = {}
+        for run in baselines(view, solver):
+            if run.deployment is None:
+                not_replayed[run.name] = run.reason or "no plan"
+            elif run.deployment.batching is not Batching.CONTINUOUS:
+                not_replayed[run.name] = "request-level batching (no continuous batching)"
+            else:
+                deployments[run.name] = run.deployment
+        return simulate_tables(view, deployments, options, not_replayed)

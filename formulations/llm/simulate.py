@@ -25,7 +25,7 @@ each replay's requests are left out of the statistics.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -255,8 +255,11 @@ def _fleet_run(
     return recorder, recorders, owners, end_s
 
 
-def replay_plan(view: LlmView, deployment: LlmDeployment, options: SimulateOptions) -> LlmReplay:
-    """Replay the plan ``options.runs`` times (seeds ``(options.seed, run, ...)``)."""
+def replay_plan(
+    view: LlmView, deployment: LlmDeployment, options: SimulateOptions, name: str = PLAN
+) -> LlmReplay:
+    """Replay ``deployment`` (the plan or the baseline ``name``) ``options.runs`` times
+    (seeds ``(options.seed, run, ...)``: every deployment sees the same random source)."""
     trace = trace_of(options, view.bucket_labels)
     served, replay = _served_pools(view, deployment)
     runs, scale = options.runs, options.rate_scale
@@ -300,11 +303,11 @@ def replay_plan(view: LlmView, deployment: LlmDeployment, options: SimulateOptio
             for total, counts in zip(totals, recorder.classes, strict=True):
                 total.merge(counts)
     replay.report.span_s = span_sum_s / runs
-    replay.report.add_plan(PLAN, labels, totals, replay.report.span_s)
+    replay.report.add_plan(name, labels, totals, replay.report.span_s)
     for stats in replay.pools:
         busy = stats.busy_s / stats.replica_s if stats.replica_s else 0.0
         replay.report.pools.append(
-            PoolResult(PLAN, stats.pool, stats.replicas, round(100 * busy, 2), 0.0)
+            PoolResult(name, stats.pool, stats.replicas, round(100 * busy, 2), 0.0)
         )
     return replay
 
@@ -315,8 +318,21 @@ def simulate(view: LlmView, deployment: LlmDeployment, runs: int, seed: int) -> 
 
 
 def simulate_tables(
-    view: LlmView, deployment: LlmDeployment, options: SimulateOptions
+    view: LlmView,
+    deployments: Mapping[str, LlmDeployment],
+    options: SimulateOptions,
+    not_replayed: Mapping[str, str] | None = None,
 ) -> list[Table]:
-    """The common replay tables (docs/replay.md), then TTFT and TPOT per pool."""
-    replay = replay_plan(view, deployment, options)
-    return [*replay.report.tables(), replay_table(replay.rows(), options.runs, options.seed)]
+    """The common replay tables (docs/replay.md) of every deployment (the plan first, then
+    the baselines, side by side), then TTFT and TPOT per deployment and pool.
+    ``not_replayed``: baselines left out and why (named in the last table's title)."""
+    report = ReplayReport(options.runs, options.seed, 0.0, None)
+    rows: list[list[object]] = []
+    for name, deployment in deployments.items():
+        replay = replay_plan(view, deployment, options, name)
+        if name == PLAN:
+            report.span_s = replay.report.span_s
+        report.classes += replay.report.classes
+        report.pools += replay.report.pools
+        rows += [[name, *row] for row in replay.rows()]
+    return [*report.tables(), replay_table(rows, options.runs, options.seed, not_replayed or {})]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cost_models.units import MS_PER_S
 from formulations.llm.deployment import LlmDeployment
 from formulations.llm.verify import pool_uses
@@ -90,5 +92,13 @@ def tables(view: LlmView, deployment: LlmDeployment) -> list[Table]:
     return [pool_table, bucket_table, rate_table]
 
 
-def replay_table(rows: list[list[object]], runs: int, seed: int) -> Table:
-    return Table(f"Replay of continuous batching ({runs} runs, seed {seed})", REPLAY_COLUMNS, rows)
+def replay_table(
+    rows: list[list[object]], runs: int, seed: int, not_replayed: Mapping[str, str]
+) -> Table:
+    """Per deployment (``plan``: the planner's or a baseline's) and pool, the replay's TTFT
+    and TPOT; the title names the baselines not replayed and why."""
+    left_out = "; ".join(f"{name}: {why}" for name, why in not_replayed.items())
+    title = f"Replay of continuous batching ({runs} runs, seed {seed})"
+    if left_out:
+        title += f"; not replayed: {left_out}"
+    return Table(title, ["plan", *REPLAY_COLUMNS], rows)

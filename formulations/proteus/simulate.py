@@ -1,9 +1,11 @@
 """Seeded replay of a Proteus plan and its baselines on the shared core (``planner simulate``).
 
 One :class:`~formulations.replay.core.Station` per device that hosts a variant in some
-window, with one executor. Its batching policy is the planner's (``BATCHING``): Proteus's
-accscale (:class:`~formulations.replay.policies.AdaptiveBatch`, capped at the plan's batch,
-the largest within SLO / 2) for the MILP and Sommelier (which Proteus's simulator runs with
+window, with one executor (a Proteus predictor). Its batching policy is the planner's
+(``BATCHING``): Proteus's accscale (:class:`~formulations.replay.policies.AdaptiveBatch`,
+event by event as UMass-LIDS/Proteus ``core/predictor.py`` ``Predictor``: lazy, a batch
+starts at the head's latest start or at a batch end, capped at the plan's batch, the
+largest within SLO / 2) for the MILP and Sommelier (which Proteus's simulator runs with
 accscale), Clipper's step-wise AIMD over the allowed sizes for Clipper-HA/LA, and INFaaS's
 fixed batch (the plan's batch, work-conserving). Latencies are the view's per (device type,
 variant, batch) latencies, deterministic as in Proteus's simulator (optional log-normal
@@ -61,6 +63,7 @@ from formulations.replay.policies import (
     FixedBatch,
     ProfileService,
     Shed,
+    padded_latency_s,
 )
 from formulations.replay.schema import PoolResult, ReplayReport
 from formulations.replay.stats import ClassCounts, Recorder
@@ -176,14 +179,6 @@ class Scored(BatchPolicy):
 
     def drain(self) -> list[Request]:
         return self.inner.drain()
-
-
-def padded_latency_s(by_batch_ms: dict[int, float]) -> list[float]:
-    """Latency (s) of a batch of 1 .. the largest size: that of the smallest size >= b."""
-    sizes = sorted(by_batch_ms)
-    return [
-        by_batch_ms[next(s for s in sizes if s >= b)] / MS_PER_S for b in range(1, sizes[-1] + 1)
-    ]
 
 
 def policy_for(

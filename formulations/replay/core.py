@@ -116,6 +116,7 @@ class Station:
     busy_s: float = field(init=False, default=0.0)  # executor-seconds running batches
     loading_s: float = field(init=False, default=0.0)  # executor-seconds loading models
     batches: int = field(init=False, default=0)
+    last_end_s: float = field(init=False, default=0.0)  # when its last batch started ends
     busy_by_window_s: list[float] = field(init=False, default_factory=list)
     _worker_s: float = field(init=False, default=0.0)  # integral of workers over time
     _since_s: float = field(init=False, default=0.0)
@@ -146,6 +147,7 @@ class Station:
     def _add_busy(self, start_s: float, duration_s: float) -> None:
         self.busy_s += duration_s
         self.batches += 1
+        self.last_end_s = max(self.last_end_s, start_s + duration_s)
         if self.window_s is None:
             return
         width, windows = self.window_s, self.busy_by_window_s

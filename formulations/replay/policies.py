@@ -9,8 +9,9 @@ tests). Policies:
   holds a full batch or its oldest request has waited ``timeout_s`` (0: work-conserving);
   ``by_class`` keeps a queue per class and serves the one whose head is oldest (length
   buckets of graph batching);
-* :class:`AdaptiveBatch`: Proteus's accscale batching (UMass-LIDS/Proteus
-  ``core/predictor.py``, see ``../shared/reference/proteus/settings.md`` Sec. 6);
+* :class:`AdaptiveBatch`: Proteus's accscale batching, event by event as Proteus's own
+  simulator (UMass-LIDS/Proteus ``core/predictor.py`` ``Predictor``, see
+  ``../shared/reference/proteus/settings.md`` Sec. 6);
 * :class:`AimdBatch`: Clipper's AIMD (NSDI '17 Sec. 4.3), and the step-wise variant of
   Proteus's simulator;
 * :class:`ReservationBatch`: PPipe's reservation-based batching over pipelines of GPU pools
@@ -25,12 +26,13 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from cost_models.units import MS_PER_S
 from formulations.replay.core import BatchPolicy, Dispatch, Drop, Request, mark_started
 from formulations.replay.stats import TokenRecorder
 
@@ -76,8 +78,21 @@ class ProfileService:
         return self.latency_s[size - 1]
 
     def duration_s(self, batch: Sequence[Request]) -> float:
-        base = self.latency_s[len(batch) - 1]
+        return self.padded_s(batch, len(batch))
+
+    def padded_s(self, batch: Sequence[Request], size: int) -> float:
+        """The duration of ``batch`` run as a batch of ``size`` (>= its length)."""
+        base = self.latency_s[size - 1]
         return base if self._noise is None else base * self._noise.next()
+
+
+def padded_latency_s(by_batch_ms: Mapping[int, float]) -> list[float]:
+    """Latency (s) of a batch of 1 .. the largest profiled size, from a profile (ms) at some
+    sizes: a batch of b runs as the smallest profiled size >= b (padded)."""
+    sizes = sorted(by_batch_ms)
+    return [
+        by_batch_ms[next(s for s in sizes if s >= b)] / MS_PER_S for b in range(1, sizes[-1] + 1)
+    ]
 
 
 class ExponentialService:
@@ -182,52 +197,127 @@ class Shed(BatchPolicy):
 
 # --------------------------------------------------------------------------- Proteus
 class AdaptiveBatch(BatchPolicy):
-    """Proteus's accscale batching over the allowed batch ``sizes`` (Proteus: 1, 2, 4, 8),
-    at most ``cap`` (its largest batch whose profiled latency is < SLO / 2).
+    """Proteus's accscale batching on one predictor (one executor), as Proteus's own
+    simulator runs it (UMass-LIDS/Proteus ``core/predictor.py``, class ``Predictor``).
 
-    Whenever an executor is free: requests at the head that would miss their deadline even
-    in the smallest batch are shed; the target is the largest allowed size <= cap that the
-    oldest request's remaining slack allows (``now + estimate(b) <= deadline``). A queue
-    holding the target runs it now; a shorter one waits for the next allowed size until the
-    latest start at which that size still meets the oldest deadline, then runs the largest
-    allowed size the queue fills.
+    ``fill(q)`` is the largest allowed size (Proteus: 1, 2, 4, 8) that ``q`` waiting
+    requests fill, at most ``cap`` (the largest size whose profiled latency is < SLO / 2;
+    ``find_batch_size`` / ``find_maximum_that_fills``; ``fill(0)`` is ``cap``, Proteus's
+    ``batch_sizes_allowed[-1]`` capped). A batch of size b runs the profiled latency of b
+    even when fewer requests are dequeued (``process_batch``). The predictor is lazy: it
+    runs a batch only at an expiry event or when a batch ends, never merely because a full
+    batch waits. Events:
+
+    * arrival, predictor idle (``enqueue_request``): drop the head while ``now + lat(fill(q))``
+      passes its deadline (``pop_while_first_expires``), then set the head's expiry event at
+      ``deadline - lat(fill(q))`` (``generate_head_slo_expiring``); if that time has come
+      already, run ``fill(q - 1)`` now;
+    * arrival, predictor busy: re-set the head's expiry event for the new queue length;
+    * expiry event (``slo_expiring_callback``): while busy, any expiry event (even one since
+      superseded) marks the predictor ``expiring_waiting``; idle, the head's latest event
+      runs ``fill(q)`` (stale events are ignored);
+    * batch end (``finish_batch_callback``): if ``expiring_waiting``, run ``fill(q)`` now;
+      else, if more than ``cap`` wait, run ``cap`` now; else wait for the head's expiry;
+    * every batch first drops the queued requests older than twice their SLO
+      (``drop_expired_requests``) and, if requests remain, sets the new head's expiry.
+
+    Requests dispatched late are served late (counted late), as in Proteus. One executor per
+    policy (Proteus has one queue per predictor); ties between a batch end and an expiry at
+    the same instant count the expiry as fired while busy.
     """
 
     def __init__(
-        self, service: Service, sizes: Sequence[int] = (1, 2, 4, 8), cap: int | None = None
+        self, service: ProfileService, sizes: Sequence[int] = (1, 2, 4, 8), cap: int | None = None
     ) -> None:
         if not sizes or sorted(sizes) != list(sizes) or sizes[0] != 1:
             raise ValueError("sizes must be increasing and start at 1")
         self.service = service
         self.sizes = [b for b in sizes if cap is None or b <= cap] or [1]
         self.queue: deque[Request] = deque()
+        self.busy = False
+        self.expiring_waiting = False
+        self._expiries: list[tuple[float, int]] = []  # pending expiry events (time, rid)
+        self._head: tuple[int, float] | None = None  # the head's latest expiry (rid, time)
+        self._arrived = False  # an arrival found the predictor idle: take() handles it
+        self._finished = False  # a batch ended: take() runs the batch-end rule
+
+    def fill(self, waiting: int) -> int:
+        if waiting <= 0:
+            return self.sizes[-1]
+        return max(b for b in self.sizes if b <= waiting)
+
+    def _latency_s(self, size: int) -> float:
+        return self.service.estimate_s(size)
+
+    def _expire_head(self) -> None:
+        """Set the head's expiry event at its latest start for the batch the queue fills."""
+        if not self.queue:
+            return
+        head = self.queue[0]
+        time_s = head.deadline_s - self._latency_s(self.fill(len(self.queue)))
+        if self._head == (head.rid, time_s):
+            return  # an event at that time is pending already
+        self._head = (head.rid, time_s)
+        heapq.heappush(self._expiries, (time_s, head.rid))
 
     def enqueue(self, request: Request, now: float) -> None:
         self.queue.append(request)
+        if self.busy:
+            self._expire_head()
+        else:
+            self._arrived = True
+
+    def _run(self, size: int, now: float, drop: Drop) -> Dispatch | None:
+        """``process_batch``: drop requests past twice their SLO, then up to ``size``."""
+        queue = self.queue
+        while queue and now > 2 * queue[0].deadline_s - queue[0].arrival_s:
+            drop(queue.popleft())
+        size = min(size, self.sizes[-1])
+        batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+        if not batch:
+            return None
+        self._expire_head()
+        mark_started(batch, now)
+        self.busy = True
+        return batch, self.service.padded_s(batch, size)
 
     def take(self, now: float, drop: Drop) -> Dispatch | float | None:
-        queue, estimate = self.queue, self.service.estimate_s
-        smallest_s = estimate(1)
-        while queue and now + smallest_s > queue[0].deadline_s:
-            drop(queue.popleft())
-        if not queue:
-            return None
-        deadline_s, waiting = queue[0].deadline_s, len(queue)
-        fitting = [b for b in self.sizes if now + estimate(b) <= deadline_s]
-        target = fitting[-1]
-        filled = max(b for b in fitting if b <= waiting)
-        if filled < target:
-            following = next(b for b in fitting if b > waiting)
-            latest_s = deadline_s - estimate(following)
-            if now < latest_s:
-                return latest_s
-        batch = [queue.popleft() for _ in range(filled)]
-        mark_started(batch, now)
-        return batch, self.service.duration_s(batch)
+        queue, expiries = self.queue, self._expiries
+        if self._finished:
+            self._finished = False
+            if queue:
+                if self.expiring_waiting:
+                    self.expiring_waiting = False
+                    return self._run(self.fill(len(queue)), now, drop)
+                if len(queue) > self.sizes[-1]:
+                    return self._run(self.sizes[-1], now, drop)
+        while expiries and expiries[0][0] <= now:
+            time_s, rid = heapq.heappop(expiries)
+            if queue and queue[0].rid == rid and self._head == (rid, time_s):
+                self._arrived = False
+                return self._run(self.fill(len(queue)), now, drop)
+        if self._arrived:
+            self._arrived = False
+            while queue and now + self._latency_s(self.fill(len(queue))) > queue[0].deadline_s:
+                drop(queue.popleft())
+            self._expire_head()
+            if queue and now >= queue[0].deadline_s - self._latency_s(self.fill(len(queue))):
+                return self._run(self.fill(len(queue) - 1), now, drop)
+        return expiries[0][0] if expiries else None
+
+    def complete(self, items: list[Any], now: float) -> Iterable[Request]:
+        self.busy, self._finished = False, True
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            heapq.heappop(expiries)
+            self.expiring_waiting = True
+        return items
 
     def drain(self) -> list[Request]:
         waiting = list(self.queue)
         self.queue.clear()
+        self._expiries.clear()
+        self._head = None
         return waiting
 
 

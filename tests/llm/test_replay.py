@@ -3,16 +3,24 @@ the analytic per-replica model within a stated tolerance."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import planner
 from cost_models.llm import capacity
 from cost_models.llm.catalog import GPUS, MODELS
 from cost_models.llm.latency import LatencyParams, Replica
-from formulations.llm.simulate import LENGTH_RADIX, replica_policy
+from formulations.llm.simulate import LENGTH_RADIX, PLAN, replica_policy
+from formulations.llm.view import Batching
 from formulations.replay.arrivals import Mix, poisson
 from formulations.replay.core import Simulation, Station, seeded
+from formulations.replay.schema import ALL
 from formulations.replay.stats import Recorder, TokenRecorder
+from tests.conftest import write_scenario
+from tests.llm.helpers import small_model
+from tests.replay.helpers import class_rows
 
 # Tolerance: the analytic mean TPOT at the highest SLO-meeting rate is within 25% of the
 # replayed mean, and the replayed means meet the SLOs (M/G/1 priority and Poisson
@@ -59,3 +67,22 @@ def test_replay_meets_the_slos_at_the_analytic_rate(
     # (docs/llm.md, known limits); the replay still meets the SLO on average
     assert result.ttft_sum_s / result.requests <= TTFT_SLO_S
     assert mean_tpot_s <= TPOT_SLO_S * (1 + TOLERANCE)
+
+
+def test_the_baselines_replay_side_by_side_with_the_plan(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path / "a.toml", small_model())
+    tables = planner.simulate(path, None, 1, 0)
+    runs = {b.name: b for b in planner.solve(path).baselines}
+    continuous = {
+        n for n, b in runs.items() if b.deployment and b.deployment.batching is Batching.CONTINUOUS
+    }
+    assert continuous  # the scenario has continuous-batching baselines to replay
+    totals = {r["plan"]: r for r in class_rows(tables) if r["class"] == ALL}
+    assert set(totals) == {PLAN, *continuous}
+    for row in totals.values():
+        assert row["requests"] == row["served"] + row["dropped"] > 0
+    pool_plans = {row[0] for row in tables[1].rows}
+    per_pool = tables[-1]
+    assert per_pool.columns[0] == "plan" and {row[0] for row in per_pool.rows} == pool_plans
+    for name in set(runs) - continuous:  # named, with the reason, in the last title
+        assert f"{name}: " in per_pool.title

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from formulations.proteus.deployment import ProteusDeployment
-from formulations.proteus.simulate import BATCHING, PLAN, padded_latency_s, replay_all
+from formulations.proteus.simulate import BATCHING, PLAN, replay_all
+from formulations.replay.policies import padded_latency_s
 from formulations.replay.schema import ALL, ReplayReport
 from planner import scenario_from_dict, simulate, solve
 from tests.proteus.helpers import deployment, tiny_proteus, view_from

@@ -41,26 +41,47 @@ def test_fixed_batch_by_class_serves_the_oldest_head() -> None:
     assert isinstance(second, tuple) and [r.rid for r in second[0]] == [1, 2]
 
 
-def test_adaptive_batch_waits_until_the_latest_start_of_the_next_size() -> None:
-    # sizes 1, 2, 4 at 1.0, 1.5, -, 2.5 s; SLO 4 s. At 0: target 4, one waiting -> wait
-    # until 4 - 1.5 = 2.5; at 0.2 two wait -> until 4 - 2.5 = 1.5; at 1.5 the latest start
-    # of 4 has come: run the 2 the queue fills (1.5 -> 3.0); at 3.0 request 2 (deadline 4.4)
-    # fits only size 1: 3.0 -> 4.0
+def test_adaptive_batch_waits_until_the_heads_latest_start() -> None:
+    # Proteus's accscale (core/predictor.py): sizes 1, 2, 4 at 1.0, 1.5, -, 2.5 s; SLO 4 s.
+    # At 0 the head's latest start for size 1 is 3.0; at 0.2 two fill size 2: 4 - 1.5 = 2.5;
+    # at 0.4 three still fill 2 (the same event). At 2.5 [0, 1] run until 4.0; request 2's
+    # latest start (4.4 - 1.0 = 3.4) passes while busy, so it runs at the batch end: late
     service = ProfileService([1.0, 1.5, 2.0, 2.5])
     log, _ = run_one(AdaptiveBatch(service, (1, 2, 4)), [0.0, 0.2, 0.4], slo_s=4.0)
-    assert log.done_s == pytest.approx({0: 3.0, 1: 3.0, 2: 4.0})
-    assert log.classes[0].late == 0
+    assert log.done_s == pytest.approx({0: 4.0, 1: 4.0, 2: 5.0})
+    assert log.classes[0].late == 1
 
 
-def test_adaptive_batch_runs_a_full_target_at_once_and_sheds_hopeless_requests() -> None:
+def test_adaptive_batch_is_lazy_and_drops_a_head_the_filled_batch_would_miss() -> None:
     service = ProfileService([1.0, 1.5])
+    # a full batch of 2 still waits for the head's latest start, 4 - 1.5
     log, _ = run_one(AdaptiveBatch(service, (1, 2)), [0.0, 0.0], slo_s=4.0)
-    assert log.done_s == pytest.approx({0: 1.5, 1: 1.5})
-    # SLO 1.2 s: request 1 waits behind request 0 until 1.0, when 1.0 + 1.0 > 1.3: dropped
+    assert log.done_s == pytest.approx({0: 4.0, 1: 4.0})
+    # SLO 1.2 s: at 0.1 the batch of 2 would end at 1.6 > 1.2, so request 0 is dropped
+    # (pop_while_first_expires); request 1 alone starts at 1.3 - 1.0 and ends on time
     log, _ = run_one(AdaptiveBatch(service, (1, 2)), [0.0, 0.1], slo_s=1.2)
-    assert log.done_s == pytest.approx({0: 1.0})
+    assert log.done_s == pytest.approx({1: 1.3})
     counts = log.classes[0]
     assert (counts.requests, counts.served, counts.dropped, counts.on_time) == (2, 1, 1, 1)
+
+
+def test_adaptive_batch_runs_the_cap_at_a_batch_end_when_more_wait() -> None:
+    # 1 s per batch, SLO 10 s: request 0 runs at its latest start 9 (until 10); three
+    # arrive at 9.5 while busy; at 10 more than the cap (2) wait: [1, 2] at once; request 3
+    # waits for its latest start 19.5 - 1 = 18.5
+    policy = AdaptiveBatch(ProfileService([1.0, 1.0]), (1, 2))
+    log, _ = run_one(policy, [0.0, 9.5, 9.5, 9.5], slo_s=10.0)
+    assert log.done_s == pytest.approx({0: 10.0, 1: 11.0, 2: 11.0, 3: 19.5})
+
+
+def test_adaptive_batch_drops_requests_past_twice_their_slo_at_a_batch_start() -> None:
+    # size 1 only, 1 s, SLO 1.5 s, four at 0: [0] at 0.5; the next heads' latest starts
+    # pass while busy, so they run back to back and late (1.5 -> 2.5 -> 3.5); at 3.5
+    # request 3 is older than 2 x 1.5 s: dropped (drop_expired_requests)
+    log, _ = run_one(AdaptiveBatch(ProfileService([1.0]), (1,)), [0.0] * 4, slo_s=1.5)
+    assert log.done_s == pytest.approx({0: 1.5, 1: 2.5, 2: 3.5})
+    counts = log.classes[0]
+    assert (counts.late, counts.dropped) == (2, 1)
 
 
 def test_aimd_grows_additively_and_backs_off_after_a_late_batch() -> None:
