@@ -576,7 +576,16 @@ def report(
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if done.code in (EXIT_SIGINT, EXIT_SIGTERM):
+            # Interrupted: nothing is left to write, and the interpreter's teardown of a
+            # large model and the solver libraries takes seconds; exit at once.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(int(done.code))
+        raise
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ classes whose loads are Proteus's bursty MobileNet and EfficientNet traces (10-s
 EWMA forecast), a real arrival process read from ``--reference`` (default
 ``../shared/reference``; its README says where each folder comes from). Without those
 traces the default run prints one line naming what is missing and where it comes from, writes
-nothing, and exits with code 3 (:data:`REFERENCE_ABSENT_EXIT`, the project's code for
+nothing, and exits with code 3 (:data:`REFERENCE_ABSENT`, the project's code for
 "reference data absent" in benchmarks); scenario files given on the command line need no
 reference data.
 ``--interruption-scale`` multiplies the Spot Advisor rates in planning and simulation alike.
@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT  # noqa: E402
 from cost_models.units import SECONDS_PER_HOUR  # noqa: E402
 from formulations.cocktail.deployment import CocktailDeployment  # noqa: E402
 from formulations.cocktail.formulation import ensemble_intervals  # noqa: E402
@@ -56,7 +57,6 @@ from planner.plan import write_csv_atomic  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference"
 TRACES = Path("proteus") / "traces" / "zipf_exponential_bursty_300"  # under the reference
-REFERENCE_ABSENT_EXIT = 3  # exit code of a benchmark whose reference data is absent
 # CSV column prefix -> baseline name (the columns keep their names; see the docstring)
 COLUMN_OF = {
     "cocktail_greedy": "cocktail",
@@ -235,7 +235,7 @@ def main() -> int:
             "scenario files to run without it",
             file=sys.stderr,
         )
-        return REFERENCE_ABSENT_EXIT
+        return REFERENCE_ABSENT
     paths = args.scenarios or sorted((ROOT / "scenarios" / "cocktail").glob("*.toml"))
     scenarios = [planner.load_scenario(p, overrides=overrides) for p in paths]
     if not args.scenarios:

@@ -12,7 +12,7 @@ process with a wall-clock bound. A clean outcome is exit 2 (bad input named), ex
 5, or exit 0 with a plan; a failure is exit 1 or a traceback (internal error), the bound
 exceeded (hang), or exit 0 from a non-finite value (a plan from nonsense).
 
-Prints the totals per outcome and per scenario, and the failures; exits 0 when there is no
+Prints the totals per outcome and per kind, and the failures; exits 0 when there is no
 failure, 1 otherwise.
 """
 
@@ -294,11 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     totals = Counter(o.verdict for o in outcomes)
     failures = [o for o in outcomes if o.verdict != "clean"]
     summary = {"mutants": len(outcomes), "scenarios": len(scenarios), **dict(totals)}
+    per_kind: dict[str, Counter[str]] = {}
+    for o in outcomes:  # scenarios/<kind>/<name>.toml
+        per_kind.setdefault(o.mutant.scenario.parent.name, Counter())[o.verdict] += 1
     if args.json:
         print(
             json.dumps(
                 {
                     **summary,
+                    "per_kind": {k: dict(v) for k, v in sorted(per_kind.items())},
                     "failures": [
                         {
                             "scenario": _shown(o.mutant.scenario),
@@ -316,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print(" ".join(f"{k}={v}" for k, v in summary.items()))
+        for kind, counts in sorted(per_kind.items()):
+            print(f"  {kind}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         for o in failures:
             print(
                 f"{o.verdict}: {_shown(o.mutant.scenario)} "

@@ -29,6 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 import planner
+from benchmarks._reference import REFERENCE_ABSENT
 from formulations.llm.deployment import LlmDeployment
 from formulations.llm.simulate import simulate
 from formulations.llm.view import LlmView
@@ -38,7 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
 SCENARIOS = ["melange_example", "chat_llama2_7b", "long_document_llama2_13b"]
 SLICE_FACTORS = (1, 4, 8)
-EXIT_NO_REFERENCE = 3  # the benchmarks' exit code when their reference data is absent
 # melange-release README.md 'Solver Output' for melange/config/example.json (commit d46ab43)
 MELANGE_README_OUTPUT = {"A10G": 3, "A100-80GB": 1, "cost_usd_per_h": 6.7}
 
@@ -144,7 +144,7 @@ def main() -> int:
             "from tyler-griggs/melange-release; see ../shared/reference/README.md)",
             file=sys.stderr,
         )
-        return EXIT_NO_REFERENCE
+        return REFERENCE_ABSENT
     frame = pd.DataFrame(rows())
     print(frame.to_string(index=False))
     if args.csv:

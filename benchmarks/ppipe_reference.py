@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT  # noqa: E402
 from formulations.ppipe.baselines import PublishedDartR, published_dart_r  # noqa: E402
 from formulations.ppipe.deployment import PPipeDeployment  # noqa: E402
 from formulations.ppipe.inputs import load_instances  # noqa: E402
@@ -47,7 +48,6 @@ from formulations.tolerances import leq  # noqa: E402
 from planner.plan import Plan, write_csv_atomic  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
-REFERENCE_ABSENT = 3  # exit code of every benchmark whose reference data is absent
 DART_R_PLANS = "dart_r_published_plans.csv"
 # PPipe paper (USENIX ATC '25) planned-throughput ratios, as issue 11 quotes them.
 PAPER_PPIPE_OVER_DART_R = "1.39-1.40"

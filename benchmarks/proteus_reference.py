@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import planner
+from benchmarks._reference import REFERENCE_ABSENT
 from formulations.proteus.deployment import ProteusDeployment, WindowPlan
 from formulations.proteus.milp import candidates, solve_window
 from formulations.proteus.view import ProteusView
@@ -55,7 +56,6 @@ from planner.plan import write_csv_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "proteus"
-REFERENCE_ABSENT = 3  # exit code of every benchmark run without its reference data
 FAMILIES = (
     "bert",
     "densenet",

@@ -47,6 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._reference import REFERENCE_ABSENT  # noqa: E402
 from benchmarks.proteus_reference import FAMILIES, REFERENCE, scenario  # noqa: E402
 from formulations.proteus.deployment import ProteusDeployment  # noqa: E402
 from formulations.proteus.simulate import BATCHING, PLAN, ReplaySettings, replay_plan  # noqa: E402
@@ -54,7 +55,6 @@ from formulations.proteus.view import ProteusView  # noqa: E402
 from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
-EXIT_NO_REFERENCE = 3  # the benchmarks' exit code when their reference data is absent
 TARGET_POINTS = 2.0  # SLO attainment within this many percentage points
 MS_PER_S = 1000.0
 
@@ -188,10 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not REFERENCE.is_dir():
         print(f"reference data absent: {REFERENCE} (see ../shared/reference/README.md)")
-        return EXIT_NO_REFERENCE
+        return REFERENCE_ABSENT
     if not (args.proteus_repo / "core" / "simulator.py").is_file():
         print(f"no Proteus checkout at {args.proteus_repo} (UMass-LIDS/Proteus, core/simulator.py)")
-        return EXIT_NO_REFERENCE
+        return REFERENCE_ABSENT
     case = scenario(args.trace, 10, 1.0, "highs", args.max_windows)
     import planner
 

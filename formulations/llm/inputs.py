@@ -24,6 +24,9 @@ from formulations.types import DataFile
 FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 SHARE_SUM_TOL = 1e-6  # shares must sum to 1 within this (absolute)
 MAX_TP = 8  # one node: the interconnects of cost_models.perf.hardware hold at most 8 GPUs
+# The MILP's size bound (formulations/llm/milp.py): pools x (1 + buckets) variables, one
+# cost-model capacity search per (bucket, pool) pair; the shipped scenarios have at most 126.
+MAX_MODEL_VARIABLES = 50_000
 
 
 class ModelSpec(BaseModel):
@@ -193,4 +196,18 @@ class LlmInputs(BaseModel):
                 )
         if profiled and self.allow_disaggregation:
             raise ValueError("allow_disaggregation: needs the cost model, not profiled rates")
+        self._check_size(shape[0] * shape[1])
         return self
+
+    def _check_size(self, buckets: int) -> None:
+        """Refuse a model beyond :data:`MAX_MODEL_VARIABLES`, naming what makes it large."""
+        roles = 3 if self.allow_disaggregation else 1
+        pools = sum(len(g.tp_degrees) * roles for g in self.gpus)
+        variables = pools * (1 + buckets)
+        if variables > MAX_MODEL_VARIABLES:
+            key = "workload.shares" if buckets >= pools else "gpus"
+            raise ValueError(
+                f"{key}: a model of at most {MAX_MODEL_VARIABLES:,} variables (pools x "
+                f"(1 + buckets); {buckets:,} buckets of workload.shares and {pools:,} pools "
+                f"of gpus (tp_degrees, allow_disaggregation) give {variables:,})"
+            )

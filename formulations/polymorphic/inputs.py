@@ -31,6 +31,13 @@ MAX_RECONFIGURATION_CYCLES = 10**12  # cycles lost per reconfiguration (1.4 ks a
 MAX_GRID_ENTRIES = 2**20
 
 
+# Objective weights (dimensionless, or s per inference as 1 / throughput): the shipped ones
+# span 1.1e-6..100; beyond these bounds weighted throughputs leave HiGHS's numerical range
+# (a weight of 1e30 ends the solve with status "Unknown").
+MIN_WEIGHT = 1e-9
+MAX_WEIGHT = 1e6
+
+
 class Objective(StrEnum):
     MAX_MIN_NORMALISED = "max_min_normalised"  # max over plans of min_j throughput_j / weight_j
     MAX_WEIGHTED = "max_weighted"  # max sum_j weight_j * throughput_j
@@ -90,7 +97,11 @@ class DnnSpec(BaseModel):
     network: str = Field(description=f"one of {', '.join(NETWORKS)}")
     batch: int = Field(1, gt=0, le=4096, description="inferences per pass")
     weight: float = Field(
-        1.0, gt=0, allow_inf_nan=False, description="throughput is normalised by this weight"
+        1.0,
+        ge=MIN_WEIGHT,
+        le=MAX_WEIGHT,
+        allow_inf_nan=False,
+        description="throughput is normalised by this weight",
     )
     min_throughput_inferences_per_s: float = Field(0.0, ge=0, allow_inf_nan=False)
 
@@ -109,7 +120,7 @@ class PhaseDnn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1, description="a name of [[dnns]]")
-    weight: float | None = Field(None, gt=0, allow_inf_nan=False)
+    weight: float | None = Field(None, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
     min_throughput_inferences_per_s: float | None = Field(None, ge=0, allow_inf_nan=False)
 
 

@@ -11,6 +11,8 @@ import numpy as np
 from formulations.model import MatrixModel, Model, warm_start_vector
 from formulations.types import SolveResult, SolverSettings, SolveStatus, Termination
 
+CANCEL_WAIT_S = 1.5  # after Ctrl-C or SIGTERM, how long to wait for a solver to stop
+
 
 class Backend(ABC):
     """A MILP solver behind the :class:`formulations.types.MilpSolver` interface."""

@@ -1,18 +1,25 @@
-"""CBC through PuLP's bundled binary. Runs in a private temporary folder, always removed."""
+"""CBC through PuLP's bundled binary. Runs in a private temporary folder, always removed.
+
+PuLP waits for the CBC process without a handle the caller can reach, so on Ctrl-C or SIGTERM
+(the exception raised in the waiting main thread) :func:`_stop_cbc` kills the CBC processes
+this process started: the solve is stopped, not left running after the planner exits.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pulp
 
 from formulations.model import MatrixModel, Sense
 from formulations.types import SolveResult, SolveStatus, Termination
-from planner.backends.base import Backend
+from planner.backends.base import CANCEL_WAIT_S, Backend
 from planner.backends.matrix import pulp_from_matrix
 
 # CBC's closing summary, e.g. "Objective value:  12.5" and "Lower bound:  11.0"; both are in
@@ -28,6 +35,16 @@ _STOP_REASON = {
     "solutions": Termination.SOLUTION_LIMIT,
     "ctrl-c": Termination.INTERRUPTED,
 }
+
+
+def _stop_cbc(binary: str) -> None:
+    """Kill every running child process of this one started from ``binary``."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error, IndexError):  # gone, or no command line
+            if child.cmdline()[0] == binary:
+                child.kill()
+    psutil.wait_procs(children, timeout=CANCEL_WAIT_S)
 
 
 def _cbc_value(value: bool | int | float | str) -> str:
@@ -56,6 +73,9 @@ class CbcBackend(Backend):
                 problem.solve(solver)
             except pulp.PulpSolverError as exc:
                 return self._no_solution(model, SolveStatus.ERROR, Termination.ERROR, str(exc))
+            except BaseException:  # KeyboardInterrupt or the CLI's SIGTERM exception
+                _stop_cbc(solver.path)
+                raise
             log = log_path.read_text() if log_path.exists() else ""
         return self._result(problem, variables, model, log)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from formulations.model import MatrixModel, Sense
 from formulations.types import InputError, SolveResult, SolveStatus, Termination
-from planner.backends.base import Backend
+from planner.backends.base import CANCEL_WAIT_S, Backend
 
 _LIMITS = {
     highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
@@ -22,9 +22,6 @@ _LIMITS = {
     highspy.HighsModelStatus.kObjectiveBound: Termination.OBJECTIVE_LIMIT,
     highspy.HighsModelStatus.kObjectiveTarget: Termination.OBJECTIVE_LIMIT,
 }
-
-
-CANCEL_WAIT_S = 1.5  # after Ctrl-C or SIGTERM, how long to wait for HiGHS to stop
 
 
 def _run(h: highspy.Highs) -> None:

@@ -1,8 +1,15 @@
-"""SCIP and CP-SAT through OR-Tools' linear solver wrapper, in process."""
+"""SCIP and CP-SAT through OR-Tools' linear solver wrapper, in process.
+
+The solve runs in its own thread (OR-Tools releases the GIL) with the solvers' own SIGINT
+handlers off, so that Ctrl-C (KeyboardInterrupt) or the CLI's SIGTERM exception reaches the
+main thread at once; :func:`_solve_interruptibly` then interrupts the solver
+(``MPSolver.InterruptSolve``) instead of waiting for it.
+"""
 
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -16,7 +23,7 @@ from formulations.types import (
     SolveStatus,
     Termination,
 )
-from planner.backends.base import Backend
+from planner.backends.base import CANCEL_WAIT_S, Backend
 
 
 def _text(value: bool | int | float | str, true: str, false: str) -> str:
@@ -42,6 +49,23 @@ _NODE_OPTIONS = (
     "limits/stallnodes",
     "max_number_of_conflicts",
 )
+
+
+def _solve_interruptibly(solver: pywraplp.Solver, params: pywraplp.MPSolverParameters) -> int:
+    """``solver.Solve(params)`` in a thread; interrupted when the main thread is."""
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(solver.Solve(params)), daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except BaseException:
+        solver.InterruptSolve()
+        thread.join(CANCEL_WAIT_S)
+        raise
+    if not codes:
+        raise SolverError(f"{solver.SolverVersion()} stopped without a status")
+    return codes[0]
 
 
 class OrtoolsBackend(Backend):
@@ -92,7 +116,7 @@ class OrtoolsBackend(Backend):
         self._configure(solver)
         params = pywraplp.MPSolverParameters()
         params.SetDoubleParam(params.RELATIVE_MIP_GAP, self.settings.mip_gap)
-        code = solver.Solve(params)
+        code = _solve_interruptibly(solver, params)
         status, termination = _STATUS.get(code, (SolveStatus.ERROR, Termination.ERROR))
         if termination is Termination.TIME_LIMIT and any(
             k in self.settings.options for k in _NODE_OPTIONS
@@ -115,6 +139,7 @@ class OrtoolsBackend(Backend):
         if self.name == "scip":
             lines = [
                 f"randomization/randomseedshift = {settings.seed}",
+                "misc/catchctrlc = FALSE",  # Ctrl-C is the planner's (see the module doc)
                 *(f"{k} = {_text(v, 'TRUE', 'FALSE')}" for k, v in settings.options.items()),
             ]
             specific = "\n".join(lines)
@@ -122,6 +147,7 @@ class OrtoolsBackend(Backend):
             specific = " ".join(
                 [
                     f"random_seed:{settings.seed}",
+                    "catch_sigint_signal:false",
                     *(f"{k}:{_text(v, 'true', 'false')}" for k, v in settings.options.items()),
                 ]
             )

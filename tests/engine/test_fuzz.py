@@ -11,13 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from planner.registry import KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = [
-    "scenarios/ddl/vgg11_imagenet_budget.toml",
-    "scenarios/proteus/edge_cluster.toml",
+SCENARIOS = [  # one small scenario of every kind
+    "scenarios/batch/poisson_hour.toml",
+    "scenarios/cellular/lstm_ptb.toml",
     "scenarios/cocktail/imagenet_day_cpu.toml",
+    "scenarios/ddl/vgg11_imagenet_budget.toml",
+    "scenarios/llm/chat_llama2_7b.toml",
+    "scenarios/pifs/rm1_8port.toml",
+    "scenarios/polymorphic/cnn_heavy.toml",
     "scenarios/ppipe/analytical_l4_t4.toml",
+    "scenarios/proteus/edge_cluster.toml",
 ]
+MUTANTS_PER_SCENARIO = 2
 
 
 def _fuzz():  # type: ignore[no-untyped-def]
@@ -29,11 +37,23 @@ def _fuzz():  # type: ignore[no-untyped-def]
     return module
 
 
+def test_the_sample_covers_every_kind() -> None:
+    assert {Path(s).parent.name for s in SCENARIOS} == set(KINDS)
+
+
 def test_a_seeded_sample_of_mutants_is_handled_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--mutants", str(3 * len(SCENARIOS)), "--seed", "1", "--timeout-s", "120", "--json"]
+    args = [
+        "--mutants",
+        str(MUTANTS_PER_SCENARIO * len(SCENARIOS)),
+        "--seed",
+        "1",
+        "--timeout-s",
+        "120",
+        "--json",
+    ]
     for scenario in SCENARIOS:
         args += ["--scenario", str(ROOT / scenario)]
     code = _fuzz().main(args)
     summary = json.loads(capsys.readouterr().out)
-    assert summary["mutants"] == 3 * len(SCENARIOS)
+    assert summary["mutants"] == MUTANTS_PER_SCENARIO * len(SCENARIOS)
     assert code == 0, summary["failures"]
