@@ -455,8 +455,8 @@ def _covers_committed(
     """Would the fresh plan also serve the scenario the committed plan was made for (as
     stored in the plan file, its data paths read from the new scenario's folder)? None when
     the plan holds no scenario document or the answer cannot be had (the scenarios differ in
-    structure): the verdict then stays exit 6. Only requirements count: a fresh plan that
-    uses capacity the old scenario lacked (an added device) still serves its demand."""
+    structure, or the fresh plan uses capacity the old one lacked): the verdict then stays
+    exit 6."""
     document = data.get("scenario", {}).get("document")
     if not document:
         return None
@@ -470,7 +470,11 @@ def _covers_committed(
     except (PlannerError, LookupError, ValueError):
         # the fresh deployment names what the old scenario lacks: no answer
         return None
-    return not any(not s.resource for s in refit.shortfalls)
+    if any(s.resource for s in refit.shortfalls):
+        # the fresh plan uses capacity the old scenario lacked (an added device, a larger
+        # quota): whether it would serve the old demand on it is not asked, so no answer
+        return None
+    return not refit.shortfalls
 
 
 def simulate(
