@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import math
@@ -82,6 +83,7 @@ class PlanHeader(BaseModel):
     deployment: dict[str, Any]
 
 
+@functools.cache  # installed metadata is read once per process (0.5 ms a call)
 def planner_version() -> str:
     try:
         return version("planner")
