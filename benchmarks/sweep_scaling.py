@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -100,15 +102,24 @@ def _pool(path: Path, workers: int) -> float:
             row for chunk in stream_rows(pool, loaded.base, loaded.tasks, workers) for row in chunk
         ]
     assert len(rows) == len(loaded.tasks)
-    assert all(row["exit_code"] == 0 for row in rows), "a point failed"
+    _no_failures(pd.DataFrame(rows), "pool")
     return sum(row["worker_cpu_s"] for row in rows) / len(rows)
 
 
 def _dask(path: Path, workers: int) -> float:
     rows = planner.sweep(path, workers=workers)
     assert len(rows) == len(load_sweep(path).tasks)
-    assert (rows["exit_code"] == 0).all(), "a point failed"
+    _no_failures(rows, "dask")
     return float(rows["worker_cpu_s"].mean())
+
+
+def _no_failures(rows: pd.DataFrame, run: str) -> None:
+    failed = rows[rows["exit_code"] != 0]
+    if not failed.empty:
+        first = failed.iloc[0]
+        raise SystemExit(
+            f"{run}: {len(failed)} points failed; point {first['point']}: {first['error']}"
+        )
 
 
 def _setting(text: str) -> str:
