@@ -674,6 +674,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     ``workers`` processes (default: one per core) with one thread each."""
     import logging
 
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -701,6 +702,10 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     if count < 1:
         raise InputError(None, "--workers", "at least 1 worker", count)
     with (
+        # Dask's statistical profiler samples every worker's stack every 10 ms of wall
+        # time: CPU a sweep's points lose (about 5-20% of a proteus point on a loaded
+        # machine; measured in docs/sweeps.md); the workers it spawns inherit the setting
+        dask.config.set({"distributed.worker.profile.enabled": False}),
         LocalCluster(
             n_workers=count,
             threads_per_worker=1,
