@@ -26,7 +26,8 @@ A sweep file (TOML)::
     method = "lhs"
 
 Each point is solved by :func:`run_point` on a Dask worker (a LocalCluster by default, or
-an existing scheduler) into one flat row; :class:`ResultStore` keeps the rows in a Parquet
+an existing scheduler) into one flat row, a chunk of points per Dask task
+(:func:`stream_rows`, sizes from :func:`chunk_size`); :class:`ResultStore` keeps the rows in a Parquet
 dataset folder keyed by the point's content and the planner version, so a re-run skips
 the points already finished. The columns are documented in ``docs/sweeps.md``.
 """
@@ -71,6 +72,16 @@ FLUSH_ROWS = 200  # ... or when this many are waiting
 CHUNK_S = 2.0  # a task of a sweep holds about this many seconds of points (see chunk_size)
 MAX_CHUNK_POINTS = 64  # ... and at most this many points
 CHUNKS_PER_SLOT = 2  # tasks in flight per worker thread: one running, one waiting
+# Dask's periodic work, paid in CPU the points lose (docs/sweeps.md measures it): its
+# statistical profiler samples each worker's stack every 10 ms of wall time, its event loops
+# tick every 20 ms, its system monitor reads psutil every 0.5 s and its memory monitor every
+# 0.1 s. A LocalCluster of a sweep turns the profiler off and slows the rest down.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 SOLVER_THREADS = 1  # solver threads per point (one point per worker process and core)
 WORKER_WAIT_S = 60.0  # how long to wait for the first worker of an existing cluster (s)
 CONNECT_S = 10.0  # how long to try to reach an existing scheduler (s)
@@ -702,10 +713,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     if count < 1:
         raise InputError(None, "--workers", "at least 1 worker", count)
     with (
-        # Dask's statistical profiler samples every worker's stack every 10 ms of wall
-        # time: CPU a sweep's points lose (about 5-20% of a proteus point on a loaded
-        # machine; measured in docs/sweeps.md); the workers it spawns inherit the setting
-        dask.config.set({"distributed.worker.profile.enabled": False}),
+        dask.config.set(LOCAL_CLUSTER_CONFIG),  # the workers it spawns inherit it
         LocalCluster(
             n_workers=count,
             threads_per_worker=1,
