@@ -27,9 +27,9 @@ A sweep file (TOML)::
 
 Each point is solved by :func:`run_point` on a Dask worker (a LocalCluster by default, or
 an existing scheduler) into one flat row, a chunk of points per Dask task
-(:func:`stream_rows`, sizes from :func:`chunk_size`); :class:`ResultStore` keeps the rows in a Parquet
-dataset folder keyed by the point's content and the planner version, so a re-run skips
-the points already finished. The columns are documented in ``docs/sweeps.md``.
+(:func:`stream_rows`, sizes from :func:`chunk_size`); :class:`ResultStore` keeps the rows
+in a Parquet dataset folder keyed by the point's content and the planner version, so a
+re-run skips the points already finished. The columns are documented in ``docs/sweeps.md``.
 """
 
 from __future__ import annotations
