@@ -7,12 +7,13 @@ diagnostics, warnings and errors go to stderr. Exit codes are listed in README.m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,6 +24,7 @@ from rich.console import Console
 import planner
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus, Table
 from planner.diff import diff_files, markdown
+from planner.engine import ProgressHook, SolveProgress
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, diff_report, plan_report, tables_report
 
@@ -130,6 +132,42 @@ def _main(
     """Capacity planning for ML systems with MILP: solve scenarios, check stored plans."""
 
 
+def progress_text(state: SolveProgress) -> str:
+    """The spinner's line: stage, solver calls, and the running solve's incumbent, bound
+    and gap where the backend reports them (HiGHS)."""
+    parts = [state.stage]
+    if state.solves:
+        parts.append(f"solve {state.solves}")
+    if state.incumbent is not None:
+        parts.append(f"incumbent {state.incumbent:.6g}")
+    if state.bound is not None:
+        parts.append(f"bound {state.bound:.6g}")
+    if state.gap is not None:
+        parts.append(f"gap {state.gap:.2%}")
+    return " · ".join(parts)
+
+
+@contextlib.contextmanager
+def solve_spinner(console: Console, enabled: bool) -> Iterator[ProgressHook | None]:
+    """A spinner with the elapsed time and :func:`progress_text` on ``console`` while
+    planner.solve runs (cleared when it ends), or nothing when not ``enabled``."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    spinner = Progress(
+        SpinnerColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    )
+    task = spinner.add_task("prepare", total=None)
+    with spinner:
+        yield lambda state: spinner.update(task, description=progress_text(state))
+
+
 @app.command()
 @_guarded
 def solve(
@@ -165,6 +203,15 @@ def solve(
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No spinner (shown on a terminal's stderr: elapsed time, and with HiGHS the "
+            "incumbent and gap).",
+        ),
+    ] = False,
 ) -> None:
     """Plan a scenario and print the verified plan."""
     loaded = planner.load_scenario(
@@ -172,9 +219,15 @@ def solve(
     )
     if output is not None:
         _safe_output_path(output, scenario, force)
-    plan = planner.solve(
-        loaded, backend=backend, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads
-    )
+    with solve_spinner(stderr, not quiet and sys.stderr.isatty()) as progress:
+        plan = planner.solve(
+            loaded,
+            backend=backend,
+            time_limit_s=time_limit_s,
+            mip_gap=mip_gap,
+            threads=threads,
+            progress=progress,
+        )
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if output == STDOUT:

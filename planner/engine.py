@@ -15,7 +15,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,28 +49,72 @@ from formulations.types import (
     VerificationError,
     plan_advantage,
 )
-from planner.backends import Backend, make_solver
+from planner.backends import Backend, SolverProgress, make_solver
 from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, PlanHeader, StageTimes
 from planner.scenario import Scenario, load_scenario, scenario_from_dict
 
 VIOLATIONS_SHOWN = 5  # a baseline row lists at most this many violations
 
 
+@dataclass(frozen=True)
+class SolveProgress:
+    """What :func:`solve` tells its ``progress`` hook: the stage it entered (``prepare``,
+    ``solve``, ``verify``, ``baselines``, ``tables``), the solver calls started so far, and
+    the running solve's incumbent, bound and relative gap (in the solver model's own
+    objective) where the backend reports them (HiGHS, from its MIP callbacks and in its
+    thread); other backends report stages and solves only."""
+
+    stage: str
+    solves: int
+    incumbent: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+
+
+ProgressHook = Callable[[SolveProgress], None]
+
+
+class _Reporter:
+    """The engine's stages and solver calls, and the backend's reports, sent to a hook."""
+
+    def __init__(self, hook: ProgressHook) -> None:
+        self.hook = hook
+        self.stage = "prepare"
+        self.solves = 0
+
+    def entered(self, stage: str) -> None:
+        self.stage = stage
+        self.hook(SolveProgress(stage, self.solves))
+
+    def solving(self) -> None:
+        self.solves += 1
+        self.hook(SolveProgress(self.stage, self.solves))
+
+    def solver(self, state: SolverProgress) -> None:
+        self.hook(SolveProgress(self.stage, self.solves, state.incumbent, state.bound, state.gap))
+
+
 class TimedSolver:
     """The backend as formulations see it (:class:`formulations.types.MilpSolver`),
-    counting solves and the seconds spent inside the solver."""
+    counting solves and the seconds spent inside the solver (and, with a reporter,
+    reporting each solve and the backend's progress)."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, reporter: _Reporter | None = None) -> None:
         self.backend = backend
         self.settings = backend.settings
         self.solve_s = 0.0
         self.solves = 0
+        self.reporter = reporter
+        if reporter is not None:
+            backend.on_progress = reporter.solver
 
     def solve(
         self,
         model: Model | MatrixModel,
         warm_start: Mapping[str, float] | np.ndarray | None = None,
     ) -> SolveResult:
+        if self.reporter is not None:
+            self.reporter.solving()
         result = self.backend.solve(model, warm_start)
         self.solve_s += result.solve_s
         self.solves += 1
@@ -78,13 +122,16 @@ class TimedSolver:
 
 
 class _Clock:
-    """Wall seconds per named stage."""
+    """Wall seconds per named stage (each stage's start told to ``on_stage``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.on_stage = on_stage
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.on_stage is not None:
+            self.on_stage(name)
         started = time.perf_counter()
         try:
             yield
@@ -186,19 +233,28 @@ def _limit_warning(certificate: Certificate) -> str:
     )
 
 
-def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_overrides: Any) -> Plan:
+def solve(
+    scenario: Scenario | str | Path,
+    baselines: bool = True,
+    *,
+    progress: ProgressHook | None = None,
+    **solver_overrides: Any,
+) -> Plan:
     """Plan a scenario (a path or a loaded :class:`Scenario`) and return a verified plan.
 
     ``solver_overrides`` replace ``[solver]`` settings: ``backend``, ``time_limit_s``,
-    ``mip_gap``, ``threads``, ``seed``. ``baselines=False`` skips the baselines. Raises a
+    ``mip_gap``, ``threads``, ``seed``. ``baselines=False`` skips the baselines.
+    ``progress`` is called with :class:`SolveProgress` as the stages and solves go (from
+    the solver's thread too, so keep it short; what it raises, solve raises). Raises a
     :class:`formulations.types.PlannerError` subclass when there is no plan.
     """
     scenario = _as_scenario(scenario).with_solver(**solver_overrides)
     formulation = scenario.formulation
-    clock = _Clock()
+    reporter = None if progress is None else _Reporter(progress)
+    clock = _Clock(None if reporter is None else reporter.entered)
     with clock.stage("prepare"):
         view = prepared_view(scenario)
-    solver = TimedSolver(make_solver(scenario.solver))
+    solver = TimedSolver(make_solver(scenario.solver), reporter)
     with _located(scenario):
         with clock.stage("solve"):
             solution = _solve_stage(formulation, view, solver)
@@ -513,4 +569,13 @@ def simulate(
         )
 
 
-__all__ = ["CheckReport", "TimedSolver", "check", "prepared_view", "simulate", "solve"]
+__all__ = [
+    "CheckReport",
+    "ProgressHook",
+    "SolveProgress",
+    "TimedSolver",
+    "check",
+    "prepared_view",
+    "simulate",
+    "solve",
+]

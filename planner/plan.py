@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import math
@@ -105,6 +106,7 @@ class PlanHeader(BaseModel):
     baselines: dict[str, _BaselineRecord] = Field(default_factory=dict)
 
 
+@functools.cache  # installed metadata is read once per process (0.5 ms a call)
 def planner_version() -> str:
     try:
         return version("planner")

@@ -26,15 +26,17 @@ A sweep file (TOML)::
     method = "lhs"
 
 Each point is solved by :func:`run_point` on a Dask worker (a LocalCluster by default, or
-an existing scheduler) into one flat row; :class:`ResultStore` keeps the rows in a Parquet
-dataset folder keyed by the point's content and the planner version, so a re-run skips
-the points already finished. The columns are documented in ``docs/sweeps.md``.
+an existing scheduler) into one flat row, a chunk of points per Dask task
+(:func:`stream_rows`, sizes from :func:`chunk_size`); :class:`ResultStore` keeps the rows
+in a Parquet dataset folder keyed by the point's content and the planner version, so a
+re-run skips the points already finished. The columns are documented in ``docs/sweeps.md``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -44,7 +46,9 @@ import sys
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import product
@@ -65,6 +69,19 @@ if TYPE_CHECKING:
 MAX_POINTS = 1_000_000  # a sweep file may expand to at most this many points
 FLUSH_S = 1.0  # finished rows are written to the store at least this often (seconds)
 FLUSH_ROWS = 200  # ... or when this many are waiting
+CHUNK_S = 2.0  # a task of a sweep holds about this many seconds of points (see chunk_size)
+MAX_CHUNK_POINTS = 64  # ... and at most this many points
+CHUNKS_PER_SLOT = 2  # tasks in flight per worker thread: one running, one waiting
+# Dask's periodic work, paid in CPU the points lose (docs/sweeps.md measures it): its
+# statistical profiler samples each worker's stack every 10 ms of wall time, its event loops
+# tick every 20 ms, its system monitor reads psutil every 0.5 s and its memory monitor every
+# 0.1 s. A LocalCluster of a sweep turns the profiler off and slows the rest down.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 SOLVER_THREADS = 1  # solver threads per point (one point per worker process and core)
 WORKER_WAIT_S = 60.0  # how long to wait for the first worker of an existing cluster (s)
 CONNECT_S = 10.0  # how long to try to reach an existing scheduler (s)
@@ -143,6 +160,29 @@ def set_key(document: dict[str, Any], parts: Sequence[str | int], value: Any) ->
             node[part] = value
         else:
             node = node[part]
+
+
+def with_values(
+    document: dict[str, Any], assignments: Iterable[tuple[Sequence[str | int], Any]]
+) -> dict[str, Any]:
+    """A copy of ``document`` with a value set at each key path (:func:`set_key`): the
+    tables and lists on the paths are copied, everything else is shared with
+    ``document``, which is left unchanged."""
+    out = dict(document)
+    for parts, value in assignments:
+        node: Any = out
+        for part in parts[:-1]:
+            if isinstance(node, dict):
+                present = isinstance(part, str) and part in node
+            else:
+                present = isinstance(part, int) and -len(node) <= part < len(node)
+            child = node[part] if present else None
+            if not isinstance(child, dict | list):
+                break  # a table set_key creates, or a path it refuses
+            node[part] = child = dict(child) if isinstance(child, dict) else list(child)
+            node = child
+        set_key(out, parts, value)
+    return out
 
 
 # ---------------------------------------------------------------------- the sweep file
@@ -237,25 +277,44 @@ class SweepFile(BaseModel):
 
 
 @dataclass(frozen=True)
+class PointBase:
+    """What every point of a sweep shares, sent once per chunk of points (plain data: it
+    pickles to any Dask worker): the base scenario document (``set`` applied), where it
+    lives, the axes' key paths, and whether points solve their baselines."""
+
+    document: dict[str, Any]
+    base_dir: str
+    file: str
+    axis_parts: tuple[tuple[str | int, ...], ...]
+    baselines: bool
+
+    def document_of(self, task: PointTask) -> dict[str, Any]:
+        """The point's scenario document: the base with the point's axis values set (the
+        tables and lists on each key path are copied; the base is never changed)."""
+        return with_values(
+            self.document,
+            zip(self.axis_parts, task.axis_values.values(), strict=True),
+        )
+
+
+@dataclass(frozen=True)
 class PointTask:
-    """One point, as sent to a worker (plain data: it pickles to any Dask worker)."""
+    """One point: its number, its resume key and its value of each axis (in axis order,
+    keyed by the axis's key path)."""
 
     point: int
     point_key: str
     axis_values: dict[str, Scalar]
-    document: dict[str, Any]
-    base_dir: str
-    file: str
-    baselines: bool
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """A loaded sweep file: its points, in order."""
+    """A loaded sweep file: what its points share, and its points in order."""
 
     path: Path
     scenario_path: Path
     axis_keys: list[str]
+    base: PointBase
     tasks: list[PointTask]
 
 
@@ -394,30 +453,28 @@ def load_sweep(path: str | Path) -> Sweep:
     if len(set(keys)) != len(keys):
         raise InputError(file, "axes", "each key path on one axis only", keys)
     version = planner_version()
-    tasks = []
-    for point, combination in enumerate(_combinations(spec, file, values)):
-        document = copy.deepcopy(base)
-        for parts, value in zip(axis_parts, combination, strict=True):
-            set_key(document, parts, value)
-        axis_values = dict(zip(keys, combination, strict=True))
-        point_key = _digest(
-            base_scenario.sha256,
-            json.dumps(axis_values, sort_keys=True),
-            version,
-            str(spec.baselines),
+    tasks = [
+        PointTask(
+            point,
+            _digest(
+                base_scenario.sha256,
+                json.dumps(axis_values, sort_keys=True),
+                version,
+                str(spec.baselines),
+            ),
+            axis_values,
         )
-        tasks.append(
-            PointTask(
-                point,
-                point_key,
-                axis_values,
-                document,
-                str(scenario_path.parent),
-                str(scenario_path),
-                spec.baselines,
-            )
-        )
-    return Sweep(path, scenario_path, keys, tasks)
+        for point, combination in enumerate(_combinations(spec, file, values))
+        for axis_values in [dict(zip(keys, combination, strict=True))]
+    ]
+    shared = PointBase(
+        base,
+        str(scenario_path.parent),
+        str(scenario_path),
+        tuple(tuple(p) for p in axis_parts),
+        spec.baselines,
+    )
+    return Sweep(path, scenario_path, keys, shared, tasks)
 
 
 def _parsed(key: str, file: str, where: str) -> list[str | int]:
@@ -456,19 +513,21 @@ def plan_columns(plan: Plan) -> dict[str, Any]:
     return row
 
 
-def _task_columns(task: PointTask) -> dict[str, Any]:
+def _task_columns(base: PointBase, task: PointTask) -> dict[str, Any]:
     return {
         "point": task.point,
         "point_key": task.point_key,
         "planner_version": planner_version(),
-        "baselines": task.baselines,
+        "baselines": base.baselines,
         **{f"axis.{k}": v for k, v in task.axis_values.items()},
     }
 
 
-def failed_row(task: PointTask, exit_code: int, message: str, status: str) -> dict[str, Any]:
+def failed_row(
+    base: PointBase, task: PointTask, exit_code: int, message: str, status: str
+) -> dict[str, Any]:
     return {
-        **_task_columns(task),
+        **_task_columns(base, task),
         "status": status,
         "exit_code": exit_code,
         "error": message,
@@ -480,31 +539,39 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def run_point(task: PointTask) -> dict[str, Any]:
+def run_point(base: PointBase, task: PointTask) -> dict[str, Any]:
     """Validate and solve one point into a row; every failure becomes a row (its exit
     code and message), never an exception, so one point never stops a sweep."""
     started = time.perf_counter()
+    started_cpu = time.process_time()
     try:
-        scenario = scenario_from_dict(task.document, task.base_dir, task.file)
-        threads = None if "threads" in task.document.get("solver", {}) else SOLVER_THREADS
-        plan = solve(scenario, baselines=task.baselines, threads=threads)
+        document = base.document_of(task)
+        scenario = scenario_from_dict(document, base.base_dir, base.file)
+        threads = None if "threads" in document.get("solver", {}) else SOLVER_THREADS
+        plan = solve(scenario, baselines=base.baselines, threads=threads)
     except PlannerError as exc:
         code = ExitCode(exc.exit_code)
-        row = failed_row(task, int(code), str(exc), STATUS_OF_EXIT.get(code, "error"))
+        row = failed_row(base, task, int(code), str(exc), STATUS_OF_EXIT.get(code, "error"))
     except Exception as exc:  # a formulation bug on one point must not stop the sweep
         row = failed_row(
-            task, int(ExitCode.INTERNAL_ERROR), f"{type(exc).__name__}: {exc}", "error"
+            base, task, int(ExitCode.INTERNAL_ERROR), f"{type(exc).__name__}: {exc}", "error"
         )
     else:
         row = {
-            **_task_columns(task),
+            **_task_columns(base, task),
             **plan_columns(plan),
             "exit_code": 0,
             "error": "",
             "finished_at": _now(),
         }
     row["worker_s"] = time.perf_counter() - started
+    row["worker_cpu_s"] = time.process_time() - started_cpu
     return row
+
+
+def run_chunk(base: PointBase, tasks: Sequence[PointTask]) -> list[dict[str, Any]]:
+    """One task of a sweep: a few points solved in turn on one worker (one row each)."""
+    return [run_point(base, task) for task in tasks]
 
 
 # ---------------------------------------------------------------------- the store
@@ -618,6 +685,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     ``workers`` processes (default: one per core) with one thread each."""
     import logging
 
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -645,6 +713,7 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     if count < 1:
         raise InputError(None, "--workers", "at least 1 worker", count)
     with (
+        dask.config.set(LOCAL_CLUSTER_CONFIG),  # the workers it spawns inherit it
         LocalCluster(
             n_workers=count,
             threads_per_worker=1,
@@ -704,23 +773,79 @@ def _progress_bar(enabled: bool, total: int) -> tuple[Any, Callable[[SweepProgre
     return progress, update
 
 
-def _submit_all(client: Any, tasks: list[PointTask]) -> Iterator[dict[str, Any]]:
-    """Rows as the workers finish them; a point whose worker failed (died, could not
-    import planner) becomes an error row."""
-    from distributed import as_completed
+def chunk_size(point_s: float | None, remaining: int, slots: int) -> int:
+    """Points in the next chunk: one while no point's time is known; then about
+    :data:`CHUNK_S` seconds of points, at most :data:`MAX_CHUNK_POINTS`, and at most an
+    even share of the remaining points over the chunks in flight (so the last chunks are
+    small and no worker idles while another finishes a long one)."""
+    if point_s is None:
+        return 1
+    by_time = int(CHUNK_S / max(point_s, 1e-9))
+    share = remaining // (slots * CHUNKS_PER_SLOT)
+    return max(1, min(by_time, MAX_CHUNK_POINTS, share))
 
-    futures = client.map(run_point, tasks, pure=False)
-    task_of = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-    for future in as_completed(futures):
-        task = task_of.pop(future.key)
-        if future.status == "finished":
-            yield future.result()
-        else:
-            exc = future.exception()
-            yield failed_row(
-                task, int(ExitCode.INTERNAL_ERROR), f"{type(exc).__name__}: {exc}", "error"
-            )
-        future.release()
+
+def _pool_calls(
+    pool: Any,
+) -> tuple[Callable[..., Any], Callable[[list[Any]], Iterable[Any]]]:
+    """``submit`` and wait-for-any for a ``distributed.Client`` or a
+    ``concurrent.futures.Executor``."""
+    if isinstance(pool, Executor):
+        return pool.submit, lambda futures: wait(futures, return_when=FIRST_COMPLETED).done
+    from distributed import wait as dask_wait
+
+    return (
+        functools.partial(pool.submit, pure=False),  # points are never deduplicated by Dask
+        lambda futures: dask_wait(futures, return_when="FIRST_COMPLETED").done,
+    )
+
+
+def pool_slots(pool: Any) -> int:
+    """Worker threads of a ``distributed.Client``'s cluster."""
+    return max(1, sum(pool.nthreads().values()))
+
+
+def stream_rows(
+    pool: Any, base: PointBase, tasks: Sequence[PointTask], slots: int
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``tasks``, a chunk at a time as chunks finish, solved by
+    :func:`run_chunk` on ``pool`` (a ``distributed.Client``, or a
+    ``concurrent.futures.Executor`` for the benchmark's comparison) with ``slots`` worker
+    threads. :data:`CHUNKS_PER_SLOT` chunks per slot are in flight (one running, one
+    waiting, so no worker waits for the scheduler); chunk sizes follow :func:`chunk_size`
+    from the points' measured seconds. A chunk whose worker failed (died, could not import
+    planner) becomes error rows."""
+    submit, wait_any = _pool_calls(pool)
+    queue = deque(tasks)
+    running: dict[Any, list[PointTask]] = {}
+    seconds = 0.0  # worker seconds of the points finished so far
+    finished = 0
+
+    def fill() -> None:
+        while queue and len(running) < slots * CHUNKS_PER_SLOT:
+            size = chunk_size(seconds / finished if finished else None, len(queue), slots)
+            chunk = [queue.popleft() for _ in range(min(size, len(queue)))]
+            running[submit(run_chunk, base, chunk)] = chunk
+
+    fill()
+    while running:
+        ready: list[list[dict[str, Any]]] = []
+        for future in wait_any(list(running)):
+            chunk = running.pop(future)
+            try:
+                rows = future.result()
+            except Exception as exc:  # the worker died or could not run planner
+                message = f"{type(exc).__name__}: {exc}"
+                rows = [
+                    failed_row(base, t, int(ExitCode.INTERNAL_ERROR), message, "error")
+                    for t in chunk
+                ]
+            else:
+                seconds += sum(row["worker_s"] for row in rows)
+                finished += len(rows)
+            ready.append(rows)
+        fill()  # before handing rows on: the workers keep busy while they are stored
+        yield from ready
 
 
 def sweep(
@@ -770,11 +895,14 @@ def sweep(
             if todo:
                 owned = dask_client(scheduler, workers) if client is None else None
                 with owned or contextlib.nullcontext(client) as active:
-                    for row in _submit_all(active, list(todo.values())):
-                        new_rows.append(row)
-                        pending.append(row)
-                        counts.done += 1
-                        counts.failed += row["exit_code"] != 0
+                    chunks = stream_rows(
+                        active, loaded.base, list(todo.values()), pool_slots(active)
+                    )
+                    for done in chunks:
+                        new_rows.extend(done)
+                        pending.extend(done)
+                        counts.done += len(done)
+                        counts.failed += sum(row["exit_code"] != 0 for row in done)
                         update(counts)
                         if len(pending) >= FLUSH_ROWS or time.perf_counter() - last_flush > FLUSH_S:
                             flush()
@@ -807,6 +935,7 @@ def _in_point_order(loaded: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = [
+    "PointBase",
     "PointTask",
     "ResultStore",
     "Sweep",
@@ -814,6 +943,8 @@ __all__ = [
     "load_sweep",
     "parse_key",
     "plan_columns",
+    "run_chunk",
     "run_point",
+    "stream_rows",
     "sweep",
 ]

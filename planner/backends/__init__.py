@@ -6,7 +6,7 @@ Backends are imported when first chosen: OR-Tools alone costs ~0.15 s to import.
 from __future__ import annotations
 
 from formulations.types import SolverSettings
-from planner.backends.base import Backend
+from planner.backends.base import Backend, SolverProgress
 
 
 def make_solver(settings: SolverSettings | None = None) -> Backend:
@@ -25,4 +25,4 @@ def make_solver(settings: SolverSettings | None = None) -> Backend:
     return OrtoolsBackend(settings, settings.backend)
 
 
-__all__ = ["Backend", "make_solver"]
+__all__ = ["Backend", "SolverProgress", "make_solver"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,10 +15,25 @@ from formulations.types import SolveResult, SolverSettings, SolveStatus, Termina
 CANCEL_WAIT_S = 1.5  # after Ctrl-C or SIGTERM, how long to wait for a solver to stop
 
 
+@dataclass(frozen=True)
+class SolverProgress:
+    """A running solve's state, as the solver's callbacks report it (objective values in
+    the solver model's own objective; None while unknown)."""
+
+    incumbent: float | None  # the best feasible objective found so far
+    bound: float | None  # the best proven bound
+    gap: float | None  # relative gap, as the solver computes it
+
+
 class Backend(ABC):
-    """A MILP solver behind the :class:`formulations.types.MilpSolver` interface."""
+    """A MILP solver behind the :class:`formulations.types.MilpSolver` interface.
+
+    ``on_progress``, when set, is called with :class:`SolverProgress` while a solve runs
+    (from the solver's thread) by backends whose solver reports it (HiGHS); the others
+    never call it."""
 
     name: str
+    on_progress: Callable[[SolverProgress], None] | None = None
 
     def __init__(self, settings: SolverSettings) -> None:
         self.settings = settings

@@ -1,15 +1,18 @@
-"""HiGHS in process (highspy): the default backend."""
+"""HiGHS in process (highspy): the default backend. With ``on_progress`` set, a MIP
+solve reports its incumbent, bound and gap from HiGHS's callbacks (:class:`_Progress`)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import highspy
 import numpy as np
 
 from formulations.model import MatrixModel, Sense
 from formulations.types import InputError, SolveResult, SolveStatus, Termination
-from planner.backends.base import CANCEL_WAIT_S, Backend
+from planner.backends.base import CANCEL_WAIT_S, Backend, SolverProgress
 
 _LIMITS = {
     highspy.HighsModelStatus.kTimeLimit: Termination.TIME_LIMIT,
@@ -24,9 +27,56 @@ _LIMITS = {
 }
 
 
-def _run(h: highspy.Highs) -> None:
+PROGRESS_S = 0.2  # between new incumbents, the bound and gap are reported this often (s)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+class _Progress:
+    """HiGHS's MIP callbacks (highspy ``Highs.cbMipImprovingSolution`` and
+    ``Highs.cbMipInterrupt``, whose event's ``data_out`` carries ``mip_primal_bound``,
+    ``mip_dual_bound``, ``mip_gap`` and ``running_time``) forwarded as
+    :class:`SolverProgress`: every improving solution, and the bound and gap at most every
+    :data:`PROGRESS_S` seconds of the solver's clock from the frequent interrupt check. The
+    callbacks only read; an exception in ``on_progress`` stops the reporting and is raised
+    once the solve is over (never inside HiGHS)."""
+
+    def __init__(self, h: highspy.Highs, on_progress: Callable[[SolverProgress], None]) -> None:
+        self.on_progress = on_progress
+        self.last_s = -math.inf
+        self.error: Exception | None = None
+        h.cbMipImprovingSolution += self._improved
+        h.cbMipInterrupt += self._checked
+
+    def _improved(self, event: Any) -> None:
+        self._send(event.data_out)
+
+    def _checked(self, event: Any) -> None:
+        if event.data_out.running_time - self.last_s >= PROGRESS_S:
+            self._send(event.data_out)
+
+    def _send(self, data: Any) -> None:
+        if self.error is not None:
+            return
+        self.last_s = data.running_time
+        try:
+            self.on_progress(
+                SolverProgress(
+                    _finite(data.mip_primal_bound),
+                    _finite(data.mip_dual_bound),
+                    _finite(data.mip_gap),
+                )
+            )
+        except Exception as exc:  # raised in the caller's thread after the solve
+            self.error = exc
+
+
+def _run(h: highspy.Highs, on_progress: Callable[[SolverProgress], None] | None = None) -> None:
     """Run HiGHS in its own thread so that Ctrl-C (KeyboardInterrupt) or a signal handler's
     exception reaches Python at once: the solve is cancelled, not waited for."""
+    progress = None if on_progress is None else _Progress(h, on_progress)
     thread = h.startSolve()
     try:
         while not h.wait(0.1)[0]:
@@ -35,6 +85,8 @@ def _run(h: highspy.Highs) -> None:
         h.cancelSolve()
         thread.join(CANCEL_WAIT_S)
         raise
+    if progress is not None and progress.error is not None:
+        raise progress.error
 
 
 class HighsBackend(Backend):
@@ -96,12 +148,12 @@ class HighsBackend(Backend):
             start.col_value = [float(v) for v in warm_start]
             start.value_valid = True
             h.setSolution(start)
-        _run(h)
+        _run(h, self.on_progress)
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
             # Presolve cannot tell the two apart; without presolve HiGHS can.
             h = self._highs(model, presolve=False)
-            _run(h)
+            _run(h, self.on_progress)
             status = h.getModelStatus()
         return self._result(h, model, status)
 

@@ -64,7 +64,7 @@ integer = true
     # Latin hypercube: one sample in each third of [5, 50]
     assert [int((e - 5) // 15) for e in epochs] == [0, 1, 2]
     first = sweep.tasks[0]
-    assert first.document["jobs"][0]["deadline_h"] == 4
+    assert sweep.base.document_of(first)["jobs"][0]["deadline_h"] == 4
     assert len({t.point_key for t in sweep.tasks}) == len(sweep.tasks)
     assert load_sweep(path).tasks[5].point_key == sweep.tasks[5].point_key  # stable
 
