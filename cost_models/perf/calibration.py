@@ -113,6 +113,13 @@ class Calibration:
     gpu_out_overall_mape_pct: float  # leave-one-GPU-out, all points
     document: dict[str, Any]
 
+    def provenance(self, device_name: str, runtime: Runtime) -> str:
+        """``calibrated`` when the fit saw measurements of this device with this runtime,
+        else ``roofline`` (the fitted parameters transferred to an unmeasured device)."""
+        return (
+            "calibrated" if f"{device_name}/{runtime.value}" in self.fitted_runtimes else "roofline"
+        )
+
     def expected_error_pct(
         self, device_name: str, precision: Precision, mode: str, provenance: str
     ) -> float:
