@@ -221,6 +221,12 @@ def _step(job: Job, gpu: str, gpus: int) -> Timing:
     )
 
 
+def checkpoint_write_h(job: Job, platform: Platform) -> float:
+    """Hours to write one checkpoint to the instance's storage."""
+    size_bytes = CHECKPOINT_BYTES_PER_PARAM * job.model.parameters
+    return size_bytes / (platform.storage_mb_per_s * BYTES_PER_MB) / SECONDS_PER_HOUR
+
+
 def _data_stalls(t_gpu: float, t_prep: float, t_fetch: float) -> tuple[float, float]:
     """(fetch stall, prep stall) of one iteration, DS-Analyzer's decomposition."""
     prep = max(0.0, t_prep - t_gpu)
@@ -277,12 +283,7 @@ def estimate(
         interval_h = platform.checkpoint_interval_h
         restart_h = platform.restart_s / SECONDS_PER_HOUR
         lost_h = nodes * advisor_hourly_rate(inst.interruption.value) * (interval_h / 2 + restart_h)
-        write_h = (
-            CHECKPOINT_BYTES_PER_PARAM
-            * job.model.parameters
-            / (platform.storage_mb_per_s * BYTES_PER_MB)
-            / SECONDS_PER_HOUR
-        )
+        write_h = checkpoint_write_h(job, platform)
         spot_h = train_h * lost_h + train_h / interval_h * write_h
     hours = train_h + spot_h
     price = (price_overrides or {}).get(instance_type, price_usd_per_h(inst, market))
