@@ -37,10 +37,12 @@ Per iteration (seconds):
 Per job: ``I = ceil(dataset samples / (N G b))`` iterations per epoch; training time =
 ``I x (cold iteration + (epochs - 1) x warm iteration)``. The stall breakdown is the share
 of each term in that total. Spot: each node is reclaimed at the Spot Advisor band's hourly
-rate ``lambda`` (:func:`cost_models.perf.spot_lifetimes.advisor_hourly_rate`); an interruption costs the restart overhead plus on average half a
-checkpoint interval of lost work, and checkpoints are written every interval, so
-``hours = train_h x (1 + N lambda (interval_h / 2 + restart_h)) + (train_h / interval_h) x
-checkpoint write h`` (first order in ``N lambda``, valid while interruptions are rare).
+rate ``lambda`` (:func:`cost_models.perf.spot_lifetimes.advisor_hourly_rate`); an
+interruption costs the restart overhead plus on average half a checkpoint interval of lost
+work, and checkpoints are written every interval, so ``hours = train_h x (1 + N lambda
+(interval_h / 2 + restart_h)) + (train_h / interval_h) x checkpoint write h`` (first order in
+``N lambda``, valid while interruptions are rare; the spread, and the measured lifetimes that
+are far shorter, are in :mod:`.spot_risk`).
 Dollar cost = ``N x price per hour x hours`` (per-second billing).
 """
 
