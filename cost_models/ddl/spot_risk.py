@@ -12,7 +12,9 @@ Model of one run (synchronous data parallel: a reclaimed node stops the whole jo
   after every ``interval_h`` hours of training;
 * each of the ``N`` nodes has a lifetime drawn independently; when the first node dies, the
   training since the last completed checkpoint is lost, a replacement node is started
-  (``restart_h`` of wall time, during which the other nodes age too) with a fresh lifetime;
+  (``restart_h`` of wall time, during which the other nodes age too) with a fresh lifetime
+  counted from when training resumes; a node that dies during a restart needs its own
+  replacement, and training resumes ``restart_h`` after that death;
 * the run ends when the training is done, or as soon as its wall time passes the limit
   (a miss: the simulation need not go on);
 * lifetimes: ``advisor``: exponential at the band's hourly rate
@@ -101,8 +103,11 @@ def _finish_h(s: Schedule, draw: _Draw) -> float:
         first = int(np.argmin(lives))
         if lives[first] >= needed:
             return wall + needed
+        # up < 0: this node died during the previous restart (it outlived the node that
+        # died first, so by less than restart_h): no training happened since, and the job
+        # resumes one restart after this death
         up = float(lives[first])
-        done += min(remaining, math.floor(up / period_h) * s.interval_h)
+        done += min(remaining, math.floor(max(up, 0.0) / period_h) * s.interval_h)
         wall += up + s.restart_h
         if wall > s.limit_h:
             return wall
@@ -135,16 +140,25 @@ def _risk(s: Schedule, draw: _Draw, label: str) -> Risk:
     return Risk(label, miss, p90 if p90 <= s.limit_h else None)
 
 
+def risk_at_rate(s: Schedule, rate_per_h: float, label: str, seed: int = SEED) -> Risk:
+    """Late share of ``s`` when every node's lifetime is exponential at ``rate_per_h``
+    interruptions per node-hour (0: never interrupted)."""
+    return _risk(s, _Draw(np.random.default_rng(seed), rate_per_h, None), label)
+
+
+def risk_at_lifetimes(s: Schedule, km: Lifetimes, label: str, seed: int = SEED) -> Risk:
+    """Late share of ``s`` when every node's lifetime follows the Kaplan-Meier curve ``km``."""
+    return _risk(s, _Draw(np.random.default_rng(seed), 0.0, km), label)
+
+
 def deadline_risk(
     instance_type: str, s: Schedule, reference: Path = REFERENCE
 ) -> tuple[Risk, Risk | None]:
     """(risk at the Spot Advisor rate, risk at the measured lifetimes or None when the
     family has none) of one spot configuration."""
     band = instance(instance_type).interruption.value
-    rng = np.random.default_rng(SEED)
-    advisor = _risk(s, _Draw(rng, advisor_hourly_rate(band), None), f"advisor {band}")
+    advisor = risk_at_rate(s, advisor_hourly_rate(band), f"advisor {band}")
     km = measured_family(instance_type, reference)
     if km is None:
         return advisor, None
-    label = f"measured {km.family} ({km.observed} ends)"
-    return advisor, _risk(s, _Draw(np.random.default_rng(SEED), 0.0, km), label)
+    return advisor, risk_at_lifetimes(s, km, f"measured {km.family} ({km.observed} ends)")
