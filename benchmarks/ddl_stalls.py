@@ -16,11 +16,9 @@ joined by ``+``, or ``candidate``), plus a measurement grid (``--grid``):
   1 or 2 nodes, per-GPU batch {8, 32} x {tf32, fp16}, the CPU data pipeline), rows
   ``sweep/<model>-b<batch>-<precision>``.
 
-Compute rates: where the calibrated performance model (``cost_models/perf``, fitted to
-NVIDIA's measured training throughput) knows the network (ResNet-50, BERT-base), the Stash
-grid uses its training throughput per GPU; the others (VGG-11, AlexNet) use the roofline
-estimate the ddl cost model uses by default (``cost_models/ddl/estimate.py``
-``compute_s``), and each finding says which it rests on.
+Compute rates: the ddl cost model's own, the calibrated performance model
+(``cost_models/perf`` ``training_step``, fitted to NVIDIA's measured training throughput;
+``cost_models/ddl/estimate.py`` ``compute_rate``), for every network.
 
 Stash's stall definitions, computed on synthetic data (GPU time only: compute and the
 exposed all-reduce, no data stalls): interconnect stall = multi-GPU iteration time minus
@@ -65,11 +63,7 @@ from cost_models.cloud import instance  # noqa: E402
 from cost_models.ddl.estimate import Estimate, Job, Market, estimate  # noqa: E402
 from cost_models.ddl.topology import TOPOLOGY_INSTANCES, topology  # noqa: E402
 from cost_models.ddl.workloads import MODELS  # noqa: E402
-from cost_models.devices import Precision, device  # noqa: E402
-from cost_models.perf.calibration import load as load_calibration  # noqa: E402
-from cost_models.perf.catalog import workload  # noqa: E402
-from cost_models.perf.hardware import Runtime  # noqa: E402
-from cost_models.perf.model import training_step  # noqa: E402
+from cost_models.devices import Precision  # noqa: E402
 from formulations.ddl.baselines import per_job  # noqa: E402
 from formulations.ddl.candidates import meets_limit  # noqa: E402
 from formulations.ddl.deployment import DdlDeployment  # noqa: E402
@@ -106,7 +100,6 @@ STASH_MULTI = ("p2.8xlarge", "p2.16xlarge", "p3.8xlarge", "p3.16xlarge")
 STASH_BATCHES = (32, 48, 64, 80)
 STASH_PRECISION = Precision.FP16  # AMP: FP16 math with FP32 master weights
 DALI_PREP_SAMPLES_PER_S_PER_VCPU = math.inf  # DALI-like: no CPU prep stage (assumption)
-CALIBRATED = {"resnet50": "resnet50", "bert-base": "bert_base"}  # ddl -> perf catalog name
 PAPER_INTERCONNECT_PCT = 90.0  # Stash (preprint abstract): "up to 90%" of training time
 PAPER_NETWORK_SLOWDOWN = 5.0  # Stash (preprint abstract): "up to 5x slowdown"
 
@@ -175,22 +168,6 @@ def scenario_rows(
     return rows, walls, solves, notes
 
 
-def calibrated_rates(model: str, batch: int) -> dict[str, float]:
-    """Training samples/s per GPU on K80 and V100 (AMP, PyTorch) from the calibrated
-    performance model, or nothing where its catalog lacks the network."""
-    if model not in CALIBRATED:
-        return {}
-    params = load_calibration().params
-    work = workload(CALIBRATED[model])
-    return {
-        gpu: batch
-        / training_step(
-            work, device(gpu), batch, STASH_PRECISION, Runtime.PYTORCH, params
-        ).latency_s
-        for gpu in ("K80", "V100")
-    }
-
-
 def synthetic_s(e: Estimate) -> float:
     """Iteration seconds on synthetic data: compute and the exposed all-reduce only."""
     return e.compute_s + e.interconnect_stall_s + e.network_stall_s
@@ -207,7 +184,6 @@ def stash_grid() -> dict[str, list[Estimate]]:
                 batch,
                 STASH_PRECISION,
                 DALI_PREP_SAMPLES_PER_S_PER_VCPU,
-                calibrated_rates(model.name, batch),
             )
             configs = [(t, 1) for t in (*STASH_SINGLE.values(), *STASH_MULTI)]
             out[f"stash/{model.name}-b{batch}"] = [
@@ -256,8 +232,9 @@ def stash_findings(grid: dict[str, list[Estimate]]) -> list[str]:
         f"{max(slow):.1f}x slower, largest {worst}"
     )
     lines.append(
-        "   assumptions: compute rates from the calibrated model for resnet50 and bert-base "
-        "(roofline for vgg11, alexnet); ring bandwidth from cost_models/ddl/topology.py "
+        "   assumptions: compute and intra-node all-reduce from the calibrated model "
+        "(cost_models/perf; K80 is a roofline transfer), rescaled by the ring bandwidth of "
+        "cost_models/ddl/topology.py "
         "(NCCL efficiency 0.8, cross-socket QPI traffic staged at 0.5, K80 boards on one "
         "socket per 16 cores); DDP overlap and bucketing from cost_models/ddl/allreduce.py; "
         "10 Gbit/s between p3.8xlarge nodes (AWS catalog)"

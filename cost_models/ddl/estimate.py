@@ -5,13 +5,21 @@ A configuration is (instance type, nodes N, market on_demand/spot); each node ha
 
 Per iteration (seconds):
 
-* compute: forward + backward of ``b`` samples, ``b x fwd_bwd_flop / (peak(precision) x
-  efficiency)`` from :mod:`cost_models.roofline` (or ``b / measured samples/s per GPU``),
-  plus the optimizer step, a memory-bound sweep over ``OPTIMIZER_BYTES_PER_PARAM`` bytes
-  per parameter, plus the roofline's per-invocation overhead. The backward pass is 2/3 of
-  forward + backward (see :mod:`cost_models.ddl.workloads`).
-* interconnect / network stall: exposed DDP all-reduce time (:mod:`.allreduce`) over the
-  node's ring bandwidth (:mod:`.topology`) and the NIC.
+* compute: one training step of ``b`` samples on one GPU (forward, backward, optimizer step,
+  host dispatch) from the calibrated performance model, :func:`cost_models.perf.model.
+  training_step` (PyTorch, the job's precision; fitted to NVIDIA's measured training
+  throughput, provenance ``calibrated`` on measured devices, ``roofline`` elsewhere), or
+  ``b / measured samples/s per GPU`` given in the scenario (provenance ``measured``; the
+  measured single-GPU rate includes the optimizer step).
+* interconnect stall (inside a node of G GPUs): the calibrated model's data-parallel term
+  (``training_step`` on G GPUs minus on one: the ring all-reduce at the fitted achieved
+  fraction ``eta_link`` of the device's nominal link, fitted to DGX-1 8-GPU scaling, not
+  overlapped with backward as fitted), scaled by ``nominal link / ring bandwidth`` of the
+  instance's own topology (:mod:`.topology`: a p3.8xlarge quad has fewer NVLink rings than
+  the DGX-1 mesh, p2.16xlarge crosses QPI).
+* network stall (across N nodes): ddl's own model, the exposed DDP all-reduce of the
+  gradient buckets over the NIC, overlapped with the backward pass (:mod:`.allreduce`;
+  backward = ``backward_ratio / (1 + backward_ratio)`` of the step, the fitted ratio).
 * GPU time ``t_gpu = compute + interconnect stall + network stall``.
 * data (DS-Analyzer's terms, Mohan et al., VLDB 2021): loader processes prefetch, so the
   data pipeline runs alongside the GPU and an iteration takes ``max(t_gpu, t_prep,
@@ -29,10 +37,12 @@ Per iteration (seconds):
 Per job: ``I = ceil(dataset samples / (N G b))`` iterations per epoch; training time =
 ``I x (cold iteration + (epochs - 1) x warm iteration)``. The stall breakdown is the share
 of each term in that total. Spot: each node is reclaimed at the Spot Advisor band's hourly
-rate ``lambda``; an interruption costs the restart overhead plus on average half a
-checkpoint interval of lost work, and checkpoints are written every interval, so
-``hours = train_h x (1 + N lambda (interval_h / 2 + restart_h)) + (train_h / interval_h) x
-checkpoint write h`` (first order in ``N lambda``, valid while interruptions are rare).
+rate ``lambda`` (:func:`cost_models.perf.spot_lifetimes.advisor_hourly_rate`); an
+interruption costs the restart overhead plus on average half a checkpoint interval of lost
+work, and checkpoints are written every interval, so ``hours = train_h x (1 + N lambda
+(interval_h / 2 + restart_h)) + (train_h / interval_h) x checkpoint write h`` (first order in
+``N lambda``, valid while interruptions are rare; the spread, and the measured lifetimes that
+are far shorter, are in :mod:`.spot_risk`).
 Dollar cost = ``N x price per hour x hours`` (per-second billing).
 """
 
@@ -46,16 +56,26 @@ from enum import StrEnum
 from cost_models.cloud import InstanceType, instance
 from cost_models.ddl.allreduce import CommParams, ddp_comm_stall
 from cost_models.ddl.topology import ring_bandwidth
-from cost_models.ddl.workloads import FLOP_PER_GFLOP, FP32_BYTES, TrainingModel
+from cost_models.ddl.workloads import FP32_BYTES, TrainingModel
 from cost_models.devices import Precision, device
 from cost_models.errors import DataError
-from cost_models.roofline import RooflineParams, compute_time_s, memory_time_s
+from cost_models.perf import calibration
+from cost_models.perf.catalog import workload
+from cost_models.perf.hardware import Runtime, interconnect
+from cost_models.perf.model import Timing, training_step
+from cost_models.perf.spot_lifetimes import advisor_hourly_rate
 from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, SECONDS_PER_HOUR
 
-# Optimizer step (SGD with momentum / Adam), bytes touched per parameter: read weight,
-# gradient and one FP32 state, write weight and state = 5 x 4 bytes (Adam's second
-# moment adds 8 more; we count the SGD case).
-OPTIMIZER_BYTES_PER_PARAM = 5 * FP32_BYTES
+# ddl model name -> cost_models.perf catalog name (BERT-base at its default 128 tokens, the
+# MNLI fine-tuning length of cost_models.ddl.workloads)
+PERF_MODELS = {
+    "resnet50": "resnet50",
+    "vgg11": "vgg11",
+    "alexnet": "alexnet",
+    "bert-base": "bert_base",
+}
+TRAINING_RUNTIME = Runtime.PYTORCH  # DDP training in PyTorch eager mode
+MEASURED = "measured"  # provenance of a rate given in the scenario
 # Checkpoint = FP32 weights + two FP32 optimizer moments (Adam; SGD needs one): bytes/param.
 CHECKPOINT_BYTES_PER_PARAM = 3 * FP32_BYTES
 # Share of instance memory the page cache may hold for the dataset (assumption: the rest
@@ -84,7 +104,6 @@ class Platform:
     restart_s: float = DEFAULT_RESTART_S
     checkpoint_interval_h: float = DEFAULT_CHECKPOINT_INTERVAL_H
     comm: CommParams = field(default_factory=CommParams)
-    roofline: RooflineParams = field(default_factory=RooflineParams)
 
 
 @dataclass(frozen=True)
@@ -94,12 +113,27 @@ class Job:
     batch_per_gpu: int
     precision: Precision = Precision.FP32
     prep_samples_per_s_per_vcpu: float | None = None  # None: the dataset's default
-    samples_per_s_per_gpu: Mapping[str, float] = field(default_factory=dict)  # by device
+    # measured single-GPU training rates, by instance type or device name
+    samples_per_s_per_gpu: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def prep_rate(self) -> float:
         rate = self.prep_samples_per_s_per_vcpu
         return self.model.dataset.prep_samples_per_s_per_vcpu if rate is None else rate
+
+
+@dataclass(frozen=True)
+class ComputeRate:
+    """One GPU's training step of one instance type, with its provenance."""
+
+    step_s: float  # forward + backward + optimizer step of ``batch`` samples on one GPU
+    batch: int
+    provenance: str  # "measured", "calibrated" or "roofline"
+    expected_error_pct: float | None  # validation error of an estimate; None if measured
+
+    @property
+    def samples_per_s_per_gpu(self) -> float:
+        return self.batch / self.step_s
 
 
 @dataclass(frozen=True)
@@ -121,6 +155,7 @@ class Estimate:
     price_usd_per_h: float  # per node
     cost_usd: float
     naive_hours: float  # compute only, perfect scaling, no stall ("ignoring stalls")
+    rate: ComputeRate  # the per-GPU training rate used and where it came from
 
     def pct(self, stall_s: float) -> float:
         return 100.0 * stall_s / self.iteration_s
@@ -146,22 +181,52 @@ def price_usd_per_h(inst: InstanceType, market: Market) -> float:
     return inst.spot_usd_per_h if market is Market.SPOT else inst.on_demand_usd_per_h
 
 
-def compute_s(job: Job, inst: InstanceType, platform: Platform) -> tuple[float, float]:
-    """(forward + backward seconds, optimizer step + overhead seconds) of one iteration."""
+def compute_rate(job: Job, inst: InstanceType) -> ComputeRate:
+    """The single-GPU training step of ``job`` on ``inst``: measured (the scenario's rate
+    for the instance type, else for its GPU) or the calibrated model's."""
+    gpu = _gpu_of(inst)
+    measured = job.samples_per_s_per_gpu.get(inst.name, job.samples_per_s_per_gpu.get(gpu))
+    if measured is not None:
+        return ComputeRate(job.batch_per_gpu / measured, job.batch_per_gpu, MEASURED, None)
+    cal = calibration.load()
+    provenance = cal.provenance(gpu, TRAINING_RUNTIME)
+    return ComputeRate(
+        _step(job, gpu, 1).latency_s,
+        job.batch_per_gpu,
+        provenance,
+        cal.expected_error_pct(gpu, job.precision, "training", provenance),
+    )
+
+
+def interconnect_stall_s(job: Job, inst: InstanceType) -> float:
+    """Calibrated intra-node all-reduce seconds per iteration, rescaled to the instance's
+    ring bandwidth (see the module docstring); zero on one GPU."""
+    if inst.gpus == 1:
+        return 0.0
+    gpu = _gpu_of(inst)
+    comm_s = _step(job, gpu, inst.gpus).latency_s - _step(job, gpu, 1).latency_s
+    link = interconnect(device(gpu), inst.gpus).bandwidth_gb_per_s
+    return comm_s * link / ring_bandwidth(inst.name).gb_per_s
+
+
+def _gpu_of(inst: InstanceType) -> str:
     if inst.gpu is None:
         raise DataError(None, "instance_type", f"a GPU instance (got {inst.name!r})")
-    gpu = device(inst.gpu)
-    measured = job.samples_per_s_per_gpu.get(gpu.name)
-    if measured is not None:
-        fwd_bwd = job.batch_per_gpu / measured
-    else:
-        flops = job.model.fwd_bwd_gflop_per_sample * FLOP_PER_GFLOP * job.batch_per_gpu
-        fwd_bwd = compute_time_s(flops, gpu, job.precision, platform.roofline)
-    step = (
-        memory_time_s(OPTIMIZER_BYTES_PER_PARAM * job.model.parameters, gpu, platform.roofline)
-        + platform.roofline.overhead_s
+    return inst.gpu
+
+
+def _step(job: Job, gpu: str, gpus: int) -> Timing:
+    params = calibration.load().params
+    work = workload(PERF_MODELS[job.model.name])
+    return training_step(
+        work, device(gpu), job.batch_per_gpu, job.precision, TRAINING_RUNTIME, params, gpus=gpus
     )
-    return fwd_bwd, step
+
+
+def checkpoint_write_h(job: Job, platform: Platform) -> float:
+    """Hours to write one checkpoint to the instance's storage."""
+    size_bytes = CHECKPOINT_BYTES_PER_PARAM * job.model.parameters
+    return size_bytes / (platform.storage_mb_per_s * BYTES_PER_MB) / SECONDS_PER_HOUR
 
 
 def _data_stalls(t_gpu: float, t_prep: float, t_fetch: float) -> tuple[float, float]:
@@ -185,18 +250,20 @@ def estimate(
     """
     inst = instance(instance_type)
     g, b = inst.gpus, job.batch_per_gpu
-    fwd_bwd, step = compute_s(job, inst, platform)
-    comm = ddp_comm_stall(
+    rate = compute_rate(job, inst)
+    ratio = calibration.load().params["backward_ratio"]
+    network = ddp_comm_stall(
         job.model.gradient_bytes,
-        fwd_bwd * 2 / 3,
-        g,
+        rate.step_s * ratio / (1 + ratio),
+        1,  # inside the node: the calibrated interconnect term below
         nodes,
         ring_bandwidth(instance_type).gb_per_s,
         inst.network_gbps,  # Gbit/s (cost_models.cloud's catalog field)
         platform.comm,
-    )
-    t_compute = fwd_bwd + step
-    t_gpu = t_compute + comm.interconnect_stall_s + comm.network_stall_s
+    ).network_stall_s
+    interconnect_s = interconnect_stall_s(job, inst)
+    t_compute = rate.step_s
+    t_gpu = t_compute + interconnect_s + network
 
     dataset = job.model.dataset
     t_prep = g * b / (job.prep_rate * max(1, inst.vcpus - g))
@@ -217,13 +284,8 @@ def estimate(
     if market is Market.SPOT:
         interval_h = platform.checkpoint_interval_h
         restart_h = platform.restart_s / SECONDS_PER_HOUR
-        lost_h = nodes * inst.interruption.hourly_rate * (interval_h / 2 + restart_h)
-        write_h = (
-            CHECKPOINT_BYTES_PER_PARAM
-            * job.model.parameters
-            / (platform.storage_mb_per_s * BYTES_PER_MB)
-            / SECONDS_PER_HOUR
-        )
+        lost_h = nodes * advisor_hourly_rate(inst.interruption.value) * (interval_h / 2 + restart_h)
+        write_h = checkpoint_write_h(job, platform)
         spot_h = train_h * lost_h + train_h / interval_h * write_h
     hours = train_h + spot_h
     price = (price_overrides or {}).get(instance_type, price_usd_per_h(inst, market))
@@ -237,12 +299,13 @@ def estimate(
         compute_s=t_compute,
         fetch_stall_s=fetch,
         prep_stall_s=prep,
-        interconnect_stall_s=comm.interconnect_stall_s,
-        network_stall_s=comm.network_stall_s,
+        interconnect_stall_s=interconnect_s,
+        network_stall_s=network,
         train_h=train_h,
         spot_overhead_h=spot_h,
         hours=hours,
         price_usd_per_h=price,
         cost_usd=nodes * price * hours,
         naive_hours=iterations * t_compute / SECONDS_PER_HOUR,
+        rate=rate,
     )

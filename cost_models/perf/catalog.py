@@ -245,6 +245,23 @@ _WORKLOADS: tuple[Workload, ...] = (
         + "; layers: 36 blocks x (depthwise + 2 linear) + 4 stem/downsample + fc",
         depthwise=True,
     ),
+    # Stash's training networks (the ddl kind)
+    _cnn(
+        "vgg11",
+        7.61,
+        132.86,
+        11,
+        "224x224",
+        _TV.format("VGG11_Weights") + "; Simonyan & Zisserman 2015 Table 1 config A: 8 conv + 3 fc",
+    ),
+    _cnn(
+        "alexnet",
+        0.71,
+        61.10,
+        8,
+        "224x224",
+        _TV.format("AlexNet_Weights") + "; Krizhevsky et al. 2012: 5 conv + 3 fc",
+    ),
     # Cocktail's Keras zoo (names prefixed keras_): layers = Keras depth.
     _cnn(
         "keras_nasnetlarge",

@@ -24,6 +24,7 @@ from formulations.ddl.deployment import DdlDeployment, chosen_candidates, deploy
 from formulations.ddl.explain import explain
 from formulations.ddl.inputs import DdlInputs, Mode
 from formulations.ddl.milp import build
+from formulations.ddl.rates import rate_sources, spot_risks
 from formulations.ddl.tables import tables
 from formulations.ddl.verify import evaluate, requirements, verify
 from formulations.ddl.view import DdlView, prepare
@@ -34,6 +35,7 @@ from formulations.types import (
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    RateSource,
     Refit,
     Sense,
     Solution,
@@ -111,6 +113,9 @@ class DdlFormulation(Formulation[DdlInputs, DdlView, DdlDeployment]):
         violation (the plan does not say how to run the new set of jobs)."""
         return Refit(deployment, [s for s, _ in requirements(view, evaluate(view, deployment))])
 
+    def rate_sources(self, view: DdlView) -> list[RateSource]:
+        return rate_sources(view)
+
     def tables(self, view: DdlView, deployment: DdlDeployment) -> list[Table]:
         return tables(view, deployment)
 
@@ -121,6 +126,8 @@ class DdlFormulation(Formulation[DdlInputs, DdlView, DdlDeployment]):
 
     def headline(self, view: DdlView, deployment: DdlDeployment) -> dict[str, Any]:
         estimates = [view.estimate_of(a) for a in deployment.assignments]
+        risks = spot_risks(view, deployment)
+        measured = [m.miss_pct for _, _, m in risks if m is not None]
         return {
             "total_cost_usd": sum(e.cost_usd for e in estimates),
             "latest_finish_h": max((e.hours for e in estimates), default=0.0),
@@ -129,6 +136,10 @@ class DdlFormulation(Formulation[DdlInputs, DdlView, DdlDeployment]):
                 f"{a.job}: {a.nodes} x {a.instance_type} ({a.market.value})"
                 for a in deployment.assignments
             ),
+            # worst spot job's share of simulated runs that finish late (None: no spot job;
+            # measured: None when no spot job's family has measured lifetimes)
+            "spot_late_pct_advisor": max((a.miss_pct for _, a, _ in risks), default=None),
+            "spot_late_pct_measured": max(measured, default=None),
         }
 
     def explain_infeasible(self, view: DdlView, context: Any) -> str:

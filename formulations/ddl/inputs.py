@@ -26,7 +26,6 @@ from cost_models.ddl.estimate import (
 from cost_models.ddl.topology import TOPOLOGY_INSTANCES
 from cost_models.ddl.workloads import MODELS
 from cost_models.devices import DEVICES, Precision
-from cost_models.roofline import DEFAULT_COMPUTE_EFFICIENCY, RooflineParams
 from formulations.types import InputError
 
 # Sane ranges of the scenario's numbers (docs/ddl.md, "Limits"): every number is finite and
@@ -70,6 +69,8 @@ class JobSpec(BaseModel):
     precision: Precision = Precision.FP32
     deadline_h: float | None = Field(None, gt=0, le=MAX_HOURS)
     prep_samples_per_s_per_vcpu: Rate | None = None
+    # measured single-GPU training rate of this job (its model, batch and precision), keyed
+    # by instance type (e.g. "p3.2xlarge") or device (e.g. "V100"); the instance type wins
     samples_per_s_per_gpu: dict[str, Rate] = Field(default_factory=dict)
 
     @field_validator("model")
@@ -83,8 +84,11 @@ class JobSpec(BaseModel):
     @classmethod
     def _known_devices(cls, value: dict[str, float]) -> dict[str, float]:
         for name in value:
-            if name not in DEVICES:
-                raise ValueError(f"device names from {', '.join(DEVICES)} (got {name!r})")
+            if name not in DEVICES and name not in TOPOLOGY_INSTANCES:
+                raise ValueError(
+                    f"instance types from {', '.join(TOPOLOGY_INSTANCES)} or device names "
+                    f"from {', '.join(DEVICES)} (got {name!r})"
+                )
         return value
 
     def job(self) -> Job:
@@ -134,10 +138,8 @@ class Assumptions(BaseModel):
     checkpoint_interval_h: float = Field(DEFAULT_CHECKPOINT_INTERVAL_H, ge=1 / 60, le=MAX_HOURS)
     # 1 MiB to 10 GiB: smaller buckets would mean thousands per iteration (one each modelled)
     bucket_mib: float = Field(DEFAULT_BUCKET_MIB, ge=1, le=10_240)
-    intra_alpha_s: float = Field(DEFAULT_INTRA_ALPHA_S, ge=0, le=1)  # s per ring step
     network_alpha_s: float = Field(DEFAULT_NETWORK_ALPHA_S, ge=0, le=1)
     network_efficiency: float = Field(DEFAULT_NETWORK_EFFICIENCY, ge=0.01, le=1)
-    compute_efficiency: float = Field(DEFAULT_COMPUTE_EFFICIENCY, ge=0.01, le=1)
 
     def platform(self) -> Platform:
         return Platform(
@@ -146,9 +148,11 @@ class Assumptions(BaseModel):
             restart_s=self.restart_s,
             checkpoint_interval_h=self.checkpoint_interval_h,
             comm=CommParams(
-                self.bucket_mib, self.intra_alpha_s, self.network_alpha_s, self.network_efficiency
+                self.bucket_mib,
+                DEFAULT_INTRA_ALPHA_S,  # unused: the calibrated model times the node's ring
+                self.network_alpha_s,
+                self.network_efficiency,
             ),
-            roofline=RooflineParams(compute_efficiency=self.compute_efficiency),
         )
 
 

@@ -8,11 +8,14 @@ from formulations.ddl.candidates import rank_key
 from formulations.ddl.deployment import Assignment, DdlDeployment
 from formulations.ddl.explain import verdict
 from formulations.ddl.inputs import JobSpec, Mode
+from formulations.ddl.rates import rate_label, spot_risk_table
 from formulations.ddl.view import DdlView
 from formulations.tolerances import close
 from formulations.types import Table
 
 STALL_COLUMNS = [
+    "gpu_samples_per_s",  # the single-GPU training rate used (cost_models.ddl.estimate)
+    "rate_source",
     "iteration_s",
     "compute_pct",
     "fetch_pct",
@@ -22,10 +25,15 @@ STALL_COLUMNS = [
 ]  # the shares follow Estimate.breakdown_s's order
 
 
-def stall_row(e: Estimate) -> list[float]:
-    """Iteration seconds and the five shares (%) of it, in :data:`STALL_COLUMNS` order,
-    rounded for people (0.1 ms, 0.1 %)."""
-    return [round(e.iteration_s, 4), *(round(e.pct(s), 1) for s in e.breakdown_s().values())]
+def stall_row(e: Estimate) -> list[float | str]:
+    """The per-GPU rate and its provenance, iteration seconds and the five shares (%) of
+    it, in :data:`STALL_COLUMNS` order, rounded for people (0.1 ms, 0.1 %)."""
+    return [
+        round(e.rate.samples_per_s_per_gpu, 1),
+        rate_label(e.rate),
+        round(e.iteration_s, 4),
+        *(round(e.pct(s), 1) for s in e.breakdown_s().values()),
+    ]
 
 
 def tables(view: DdlView, deployment: DdlDeployment) -> list[Table]:
@@ -67,7 +75,8 @@ def tables(view: DdlView, deployment: DdlDeployment) -> list[Table]:
         )
     ]
     out += [candidates_table(view, spec, chosen[spec.name]) for spec in view.inputs.jobs]
-    return out
+    risk = spot_risk_table(view, deployment)
+    return out if risk is None else [*out, risk]
 
 
 def candidates_table(view: DdlView, spec: JobSpec, a: Assignment) -> Table:

@@ -47,10 +47,8 @@ NUMBERS: list[tuple[str, dict[str, Any], float]] = [
     ("assumptions.restart_s", {"assumptions": {"restart_s": "X"}}, 1e6),
     ("assumptions.checkpoint_interval_h", {"assumptions": {"checkpoint_interval_h": "X"}}, 1e-4),
     ("assumptions.bucket_mib", {"assumptions": {"bucket_mib": "X"}}, 1e-300),
-    ("assumptions.intra_alpha_s", {"assumptions": {"intra_alpha_s": "X"}}, 2.0),
     ("assumptions.network_alpha_s", {"assumptions": {"network_alpha_s": "X"}}, 2.0),
     ("assumptions.network_efficiency", {"assumptions": {"network_efficiency": "X"}}, 1e-300),
-    ("assumptions.compute_efficiency", {"assumptions": {"compute_efficiency": "X"}}, 0.0),
 ]
 
 

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from cost_models.ddl.estimate import Estimate, Market
+from cost_models.ddl.estimate import ComputeRate, Estimate, Market
 from tests.conftest import ROOT
 
 
@@ -45,6 +45,7 @@ def _estimate(
         price_usd_per_h=1.0,
         cost_usd=1.0,
         naive_hours=1.0,
+        rate=ComputeRate(compute, 64, "calibrated", 20.0),
     )
 
 
