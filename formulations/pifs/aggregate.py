@@ -29,8 +29,12 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    wrap-around rule), splitting a table's buckets in proportion where a port fills up.
    Only poured reduced tables can end up on more than one port, so only they add pooled
    vectors to the upstream link (and partial sums to the switch buffer).
-3. A is solved as an LP (the bound) and as the sub-MILP over the integer columns its LP
-   left fractional (the plan to split). If the split plan beats T_UB but is not within
+3. A is solved as an LP (the bound), then its table choices are rounded from that LP
+   (:func:`rounded`: reduce a table when its pooled vectors are fewer MB than the rows
+   it forwards, at as many ports as keep each port within the LP's busy time) and A
+   with those fixed is solved as an LP (the plan to split); if that split plan is not
+   within ``mip_gap`` of the bound, the sub-MILP over the integer columns the LP left
+   fractional gives another plan. If the split plan beats T_UB but is not within
    ``mip_gap`` of the bound, A is rebuilt with T_UB = the split plan's latency (a tighter
    cut, still valid) and solved again, up to three rounds; then, if needed, all of A is
    solved as a MILP from the best plan.
@@ -54,8 +58,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cost_models.pifs.busy import BYTES_PER_US_PER_GB_PER_S
-from cost_models.units import BYTES_PER_MB, US_PER_MS
 from cost_models.pifs.topology import Location
+from cost_models.units import BYTES_PER_MB, US_PER_MS
+from formulations.model import MatrixModel
 from formulations.pifs.milp import (
     BuiltModel,
     Pool,
@@ -66,7 +71,6 @@ from formulations.pifs.milp import (
 )
 from formulations.pifs.verify import admissible
 from formulations.pifs.view import PifsView, Placement, cost
-from formulations.model import MatrixModel
 from formulations.tolerances import INTEGRALITY_TOL, NOISE, relative_gap
 from formulations.types import Certificate, MilpSolver, SolveResult, require_solution
 
@@ -192,12 +196,12 @@ def rounded(view: PifsView, built: BuiltModel, x_lp: np.ndarray) -> MatrixModel:
             if buffer_bytes[reduce].sum() <= fabric.switch_buffer_bytes:
                 break
             reduce[t] = False
-        fixed = {cols.rho: float(reduce.any())}
         lower[cols.r] = upper[cols.r] = reduce
         lower[cols.y[:, 0]] = upper[cols.y[:, 0]] = np.where(reduce, ports, 0.0)
-        lower[cols.rho] = upper[cols.rho] = fixed[cols.rho]
+        lower[cols.rho] = upper[cols.rho] = float(reduce.any())
     lower[cols.z] = upper[cols.z] = 1.0
-    return replace(matrix, col_lower=lower, col_upper=upper, integrality=np.zeros_like(matrix.integrality))
+    lp = np.zeros_like(matrix.integrality)
+    return replace(matrix, col_lower=lower, col_upper=upper, integrality=lp)
 
 
 @dataclass(frozen=True)
