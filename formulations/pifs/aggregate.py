@@ -29,8 +29,12 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    wrap-around rule), splitting a table's buckets in proportion where a port fills up.
    Only poured reduced tables can end up on more than one port, so only they add pooled
    vectors to the upstream link (and partial sums to the switch buffer).
-3. A is solved as an LP (the bound) and as the sub-MILP over the integer columns its LP
-   left fractional (the plan to split). If the split plan beats T_UB but is not within
+3. A is solved as an LP (the bound), then its table choices are rounded from that LP
+   (:func:`rounded`: reduce a table when its pooled vectors are fewer MB than the rows
+   it forwards, at as many ports as keep each port within the LP's busy time) and A
+   with those fixed is solved as an LP (the plan to split); if that split plan is not
+   within ``mip_gap`` of the bound, the sub-MILP over the integer columns the LP left
+   fractional gives another plan. If the split plan beats T_UB but is not within
    ``mip_gap`` of the bound, A is rebuilt with T_UB = the split plan's latency (a tighter
    cut, still valid) and solved again, up to three rounds; then, if needed, all of A is
    solved as a MILP from the best plan.
@@ -55,6 +59,8 @@ import numpy as np
 
 from cost_models.pifs.busy import BYTES_PER_US_PER_GB_PER_S
 from cost_models.pifs.topology import Location
+from cost_models.units import BYTES_PER_MB, US_PER_MS
+from formulations.model import MatrixModel
 from formulations.pifs.milp import (
     BuiltModel,
     Pool,
@@ -65,7 +71,7 @@ from formulations.pifs.milp import (
 )
 from formulations.pifs.verify import admissible
 from formulations.pifs.view import PifsView, Placement, cost
-from formulations.tolerances import relative_gap
+from formulations.tolerances import INTEGRALITY_TOL, NOISE, relative_gap
 from formulations.types import Certificate, MilpSolver, SolveResult, require_solution
 
 POOL_ROUNDS = 3  # modelling choice: pooled relaxations solved, each with a tighter cut
@@ -155,6 +161,49 @@ def disaggregate(
     return units
 
 
+def rounded(view: PifsView, built: BuiltModel, x_lp: np.ndarray) -> MatrixModel:
+    """A (built for the per-port ``view``'s ports pooled) with its table-level integers
+    fixed by rounding A's LP solution ``x_lp`` (step 3): the LP that places the buckets
+    for those choices.
+
+    The LP's host shares give each table's CXL lookup MB R_t; a table whose R_t needs
+    k_t = ceil(R_t / (bw_port * T_LP)) ports to keep every port within the LP's bottleneck
+    busy time T_LP is reduced when its pooled vectors (k_t * O_t) are fewer MB than the
+    rows it would forward (R_t), and only if it may be reduced; while the partial sums
+    of the reduced tables overfill the switch buffer, the table saving the fewest upstream
+    MB per buffer byte is dropped. y_t,pool = k_t for a reduced table, 0 otherwise; rho
+    and z follow. Every fixed value is feasible for the integers' domains, so the result
+    (an LP) is a restriction of A: its plans are plans of A.
+    """
+    cols, bk, work, fabric = built.cols, view.buckets, view.workload, view.fabric
+    matrix = built.matrix
+    lower, upper = matrix.col_lower.copy(), matrix.col_upper.copy()
+    if cols.r is not None and cols.y is not None and cols.rho is not None:
+        n_t = bk.n_tables
+        n_p = len(fabric.ports)
+        host_mb = np.bincount(bk.table, bk.unit_lookup_bytes * x_lp[cols.x[:, 0]], n_t)
+        total_mb = np.bincount(bk.table, bk.unit_lookup_bytes * bk.units, n_t)
+        cxl_mb = np.maximum(total_mb - host_mb, 0.0) / BYTES_PER_MB
+        port_mb = fabric.ports[0].bandwidth_gb_per_s * x_lp[cols.busy] / US_PER_MS
+        ports = np.clip(np.ceil(cxl_mb / max(port_mb, NOISE) - INTEGRALITY_TOL), 1, n_p)
+        pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables])
+        pooled_mb /= BYTES_PER_MB
+        saving = cxl_mb - ports * pooled_mb  # upstream MB saved by reducing t
+        reduce = (upper[cols.r] > 0.5) & (saving > 0)
+        row_bytes = np.array([t.row_bytes for t in work.tables], dtype=float)
+        buffer_bytes = view.window_samples * row_bytes * ports
+        for t in np.argsort(saving / buffer_bytes, kind="stable"):
+            if buffer_bytes[reduce].sum() <= fabric.switch_buffer_bytes:
+                break
+            reduce[t] = False
+        lower[cols.r] = upper[cols.r] = reduce
+        lower[cols.y[:, 0]] = upper[cols.y[:, 0]] = np.where(reduce, ports, 0.0)
+        lower[cols.rho] = upper[cols.rho] = float(reduce.any())
+    lower[cols.z] = upper[cols.z] = 1.0
+    lp = np.zeros_like(matrix.integrality)
+    return replace(matrix, col_lower=lower, col_upper=upper, integrality=lp)
+
+
 @dataclass(frozen=True)
 class Pooled:
     """What the pooled rounds (step 3) found: the best admissible per-port plan (a split
@@ -221,6 +270,10 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
         parts.append(Certificate.of(lp))
         assert lp.objective is not None
         bound = max(bound, lp.objective)
+        add_split(built, solver.solve(rounded(view, built, lp.x)))
+        if gap() <= mip_gap:
+            decisive = lp
+            break
         decisive = solver.solve(lp_neighbourhood(built, lp.x))
         add_split(built, decisive)
         if gap() <= mip_gap or latency(best()) >= t_ub:

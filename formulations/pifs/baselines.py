@@ -259,14 +259,20 @@ def baseline_runs(view: PifsView) -> list[BaselineRun[PifsDeployment]]:
     """The baselines as deployments of the plan's schema; in capacity-planning mode they
     buy every expander (they place over all ports)."""
     bought = None if view.inputs.capacity_planning is None else len(view.fabric.ports)
+    # the interleaving baselines share their units: their placement rows are built once
+    built: list[tuple[Placement, PifsDeployment]] = []
+
+    def deploy(placement: Placement) -> PifsDeployment:
+        same = next((d for p, d in built if np.array_equal(p.units, placement.units)), None)
+        deployment = to_deployment(view, placement, bought, same)
+        built.append((placement, deployment))
+        return deployment
 
     def run(baseline: Baseline) -> BaselineRun[PifsDeployment]:
         placement = baseline.policy(view, view.buckets)
         if placement is None:
             return run_baseline(baseline.name, baseline.source, lambda: None, baseline.no_plan)
         found = placement
-        return run_baseline(
-            baseline.name, baseline.source, lambda: to_deployment(view, found, bought)
-        )
+        return run_baseline(baseline.name, baseline.source, lambda: deploy(found))
 
     return [run(baseline) for baseline in BASELINES]

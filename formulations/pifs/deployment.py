@@ -55,9 +55,25 @@ class PifsDeployment(BaseModel):
     )
 
 
-def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> PifsDeployment:
-    """``placement`` in the deployment schema (zero shares left out)."""
+def to_deployment(
+    view: PifsView,
+    placement: Placement,
+    bought: int | None,
+    same_units: PifsDeployment | None = None,
+) -> PifsDeployment:
+    """``placement`` in the deployment schema (zero shares left out). ``same_units``: a
+    deployment of the same units whose (validated) placement rows are reused."""
     tables, bk = view.workload.tables, view.buckets
+    reduced = [tables[t].name for t in np.flatnonzero(placement.reduced)]
+    if same_units is not None:
+        return PifsDeployment.model_validate(
+            {
+                "placements": same_units.placements,
+                "switch_reduced": reduced,
+                "reduction_site": placement.site,
+                "expanders_bought": bought,
+            }
+        )
     locs = view.location_names
     ks, ls = np.nonzero(placement.units > 0)
     amounts = placement.units[ks, ls]
@@ -79,7 +95,6 @@ def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> P
             strict=True,
         )
     ]
-    reduced = [tables[t].name for t in np.flatnonzero(placement.reduced)]
     return PifsDeployment.model_validate(
         {
             "placements": rows,

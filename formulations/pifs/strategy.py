@@ -25,7 +25,14 @@ from formulations.pifs.baselines import placements
 from formulations.pifs.deployment import PifsDeployment, to_deployment
 from formulations.pifs.milp import build_model, placement_from, start_values
 from formulations.pifs.verify import admissible
-from formulations.pifs.view import PifsView, Placement, cost
+from formulations.pifs.view import (
+    MAX_PLACEMENT_COLUMNS,
+    PifsView,
+    Placement,
+    cost,
+    per_port_columns,
+    pools_ports,
+)
 from formulations.tolerances import leq
 from formulations.types import (
     Certificate,
@@ -35,20 +42,6 @@ from formulations.types import (
     Termination,
     require_solution,
 )
-
-
-def pool_first(view: PifsView) -> bool:
-    """Whether to solve with pooled ports first (see aggregate.py)."""
-    placement = view.inputs.placement
-    if placement.aggregate_ports != "auto":
-        return placement.aggregate_ports == "always"
-    simple = not (
-        placement.page_kib
-        or placement.colocate
-        or placement.separate
-        or view.inputs.capacity_planning
-    )
-    return simple and len(view.fabric.ports) > 1
 
 
 def _combined(
@@ -74,15 +67,22 @@ def solve(view: PifsView, solver: MilpSolver) -> Solution[PifsDeployment]:
     known = [p for p in sited if admissible(view, p)]
     incumbent = min(known, key=lambda p: cost(view, p).latency_us, default=None)
     pooled: Pooled | None = None
-    if pool_first(view):
+    if pools_ports(view.inputs):
         pooled = solve_pooled(view, solver, incumbent)
+        too_large = per_port_columns(view) > MAX_PLACEMENT_COLUMNS
         if pooled.placement is not None and (
-            pooled.gap <= mip_gap or view.inputs.placement.aggregate_ports == "always"
+            pooled.gap <= mip_gap or too_large or view.inputs.placement.aggregate_ports == "always"
         ):
             certificate = _combined(
                 pooled.parts, pooled.latency_us, pooled.bound_us, mip_gap, pooled.message
             )
-            return Solution(to_deployment(view, pooled.placement, None), certificate)
+            warnings = []
+            if too_large and pooled.gap > mip_gap:
+                warnings.append(
+                    f"the per-port MILP ({per_port_columns(view):,} placement columns, over "
+                    f"{MAX_PLACEMENT_COLUMNS:,}) is not built: the pooled plan keeps its gap"
+                )
+            return Solution(to_deployment(view, pooled.placement, None), certificate, warnings)
         if pooled.placement is not None:
             incumbent = pooled.placement
     return _per_port(view, solver, incumbent, pooled)

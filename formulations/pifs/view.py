@@ -114,6 +114,24 @@ def cost(view: PifsView, placement: Placement) -> BatchCost:
     )
 
 
+def pools_ports(inputs: PifsInputs) -> bool:
+    """Whether to solve with pooled ports first (see aggregate.py): ``aggregate_ports``
+    "always", or "auto" for fractional placement without co-location / separation groups
+    or capacity planning on more than one port."""
+    placement = inputs.placement
+    if placement.aggregate_ports != "auto":
+        return placement.aggregate_ports == "always"
+    simple = not (
+        placement.page_kib or placement.colocate or placement.separate or inputs.capacity_planning
+    )
+    return simple and inputs.fabric.ports > 1
+
+
+def per_port_columns(view: PifsView) -> int:
+    """Placement columns of the per-port MILP (buckets x locations)."""
+    return len(view.buckets.table) * len(view.fabric.locations)
+
+
 def prepare(inputs: PifsInputs) -> PifsView:
     """The cost-model view of validated inputs."""
     f, h = inputs.fabric, inputs.hotness
@@ -127,7 +145,10 @@ def prepare(inputs: PifsInputs) -> PifsView:
 
     shapes = table_shapes(inputs.workload)
     per_table = len(histogram) if exponent is None else h.buckets
-    columns = len(shapes) * per_table * (f.ports + 1)
+    # the pooled model has two locations (host, pool); past the limit the per-port MILP
+    # is not built and the pooled plan keeps its certified gap (strategy.py)
+    locations = 2 if pools_ports(inputs) else f.ports + 1
+    columns = len(shapes) * per_table * locations
     if columns > MAX_PLACEMENT_COLUMNS:
         source = next(
             k for k in ("preset", "tables", "synthetic_tables") if getattr(inputs.workload, k)
@@ -136,7 +157,7 @@ def prepare(inputs: PifsInputs) -> PifsView:
             None,
             f"workload.{source}",
             f"a model of at most {MAX_PLACEMENT_COLUMNS:,} placement columns (tables x "
-            f"hotness buckets x locations; {len(shapes):,} x {per_table} x {f.ports + 1} = "
+            f"hotness buckets x locations; {len(shapes):,} x {per_table} x {locations} = "
             f"{columns:,}): fewer tables, hotness buckets or fabric.ports",
         )
     tables = with_hotness(shapes, buckets_for)

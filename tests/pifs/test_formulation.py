@@ -15,11 +15,13 @@ import pytest
 import planner
 from formulations.model import ModelSize
 from formulations.pifs import FORMULATION
+from formulations.pifs.aggregate import pooled_view, rounded
 from formulations.pifs.baselines import BASELINES
 from formulations.pifs.deployment import BucketPlacement, PifsDeployment
 from formulations.pifs.inputs import PifsInputs
+from formulations.pifs.milp import Pool, build_model
 from formulations.pifs.strategy import _combined
-from formulations.pifs.view import PifsView
+from formulations.pifs.view import MAX_PLACEMENT_COLUMNS, PifsView, per_port_columns, prepare
 from formulations.types import (
     Certificate,
     ExitCode,
@@ -450,3 +452,39 @@ def test_baselines_that_fit_are_admissible_starts_in_latency_mode() -> None:
 
     view = prepared_view(load_scenario(SCENARIOS / "rm3_8port.toml"))
     assert all(admissible(view, p) for p in placements(view).values() if p is not None)
+
+
+def test_column_limit_counts_the_model_solved_first() -> None:
+    """Pooled ports: host + pool columns count (400 tables x 17 buckets x 2 fit), the
+    per-port model of the same scenario (x 65 locations) is refused by name."""
+    if not LOCALITY.exists():
+        pytest.skip(f"reference data not available at {LOCALITY}")
+    doc: dict[str, Any] = {
+        "fabric": {"ports": 64, "host_capacity_gib": 128.0},
+        "workload": {"synthetic_tables": 400, "seed": 1, "batch_size": 512},
+        "hotness": {"histogram": str(LOCALITY)},
+    }
+    view = prepare(PifsInputs.model_validate(doc))
+    assert per_port_columns(view) > MAX_PLACEMENT_COLUMNS
+    with pytest.raises(InputError, match=r"workload\.synthetic_tables"):
+        prepare(PifsInputs.model_validate({**doc, "placement": {"aggregate_ports": "never"}}))
+
+
+def test_pooled_model_with_its_cut_drops_presence_and_rounds_to_a_plan(tmp_path: Path) -> None:
+    """With the port-count cut the pooled model has no per-bucket presence rows; the rounded
+    LP (table choices fixed) is solvable and no better than the relaxation it restricts."""
+    doc = tiny(7, pages=False, n_tables=6, ports=3)
+    view = prepare(PifsInputs.model_validate(doc))
+    pooled = pooled_view(view)
+    port = view.fabric.ports[0].bandwidth_gb_per_s
+    with_cut = build_model(pooled, Pool(3, port, 1e6))
+    without = build_model(pooled, Pool(3, port, None))
+    blocks = {str(n).split("[")[0] for n in with_cut.matrix.row_names}
+    assert "presence" not in blocks and "port_count_cut" in blocks
+    assert "presence" in {str(n).split("[")[0] for n in without.matrix.row_names}
+    solver = make_solver(SolverSettings())
+    lp = solver.solve(with_cut.matrix.relaxation())
+    fixed = solver.solve(rounded(view, with_cut, lp.x))
+    assert fixed.status.has_solution
+    assert lp.objective is not None and fixed.objective is not None
+    assert fixed.objective >= lp.objective * (1 - 1e-9)  # a restriction of the relaxation
