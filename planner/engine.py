@@ -511,8 +511,8 @@ def _covers_committed(
     """Would the fresh plan also serve the scenario the committed plan was made for (as
     stored in the plan file, its data paths read from the new scenario's folder)? None when
     the plan holds no scenario document or the answer cannot be had (the scenarios differ in
-    structure, or the fresh plan uses capacity the old one lacked): the verdict then stays
-    exit 6."""
+    structure): the verdict then stays exit 6. Shortfalls of capacity only (a device the old
+    scenario lacked) do not count against the fresh plan."""
     document = data.get("scenario", {}).get("document")
     if not document:
         return None
@@ -526,11 +526,10 @@ def _covers_committed(
     except (PlannerError, LookupError, ValueError):
         # the fresh deployment names what the old scenario lacks: no answer
         return None
-    if any(s.resource for s in refit.shortfalls):
-        # the fresh plan uses capacity the old scenario lacked (an added device, a larger
-        # quota): whether it would serve the old demand on it is not asked, so no answer
-        return None
-    return not refit.shortfalls
+    # a requirement of the committed scenario the fresh plan misses means no; shortfalls of
+    # capacity only (an added device the fresh plan uses) mean it would serve the old demand
+    # given that capacity, so the committed plan is stale (exit 6)
+    return all(s.resource for s in refit.shortfalls)
 
 
 def simulate(

@@ -32,7 +32,7 @@ from formulations.proteus.deployment import (
     served_qps,
 )
 from formulations.proteus.view import ProteusView
-from formulations.tolerances import close, leq
+from formulations.tolerances import close, geq, leq
 from formulations.types import Verification
 
 
@@ -276,7 +276,7 @@ def _served_figures(view: ProteusView, where: str, window: WindowPlan) -> list[s
                 f"served_qps {p.served_qps:.6g}, recomputed {q:.6g}"
             )
     for f, amount in window.demand_qps.items():
-        shed = max(0.0, amount - by_family[f])
+        shed = 0.0 if geq(by_family[f], amount) else amount - by_family[f]  # as settle()
         if not close(window.shed_qps.get(f, -1.0), shed):
             out.append(
                 f"{where}: family {f} states shed_qps {window.shed_qps.get(f)}, "

@@ -192,6 +192,7 @@ def test_check_judges_the_committed_plan_against_the_changed_scenario(tmp_path: 
     assert list(document) == [
         "plan", "verdict", "exit_code", "scenario_changed", "shortfalls", "violations",
         "committed_objective", "fresh_objective", "objective_unit", "gap", "max_gap",
+        "fresh_covers_committed",
     ]  # fmt: skip
 
 

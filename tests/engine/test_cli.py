@@ -84,6 +84,9 @@ def test_json_baselines_are_scored_rows() -> None:
     assert result.exit_code == 0, result.stderr
     baselines = json.loads(result.stdout)["baselines"]
     assert list(baselines) == ["clipper_ha", "clipper_la", "sommelier", "infaas"]
+    # on calibrated rates ResNet-152 on a T4 takes 27 ms, over Clipper-HA's 25 ms half-SLO
+    assert baselines["clipper_ha"]["status"] == "no_plan" and baselines["clipper_ha"]["reason"]
+    del baselines["clipper_ha"]
     for row in baselines.values():
         assert row["status"] == "feasible" and row["source"]
         assert row["objective"] > 0 and row["plan_advantage"] > 0
@@ -95,8 +98,9 @@ def test_json_baselines_are_scored_rows() -> None:
             "shed_pct",
             "replanned_windows",
         }
-    # plan / baseline (maximising): the low-accuracy Clipper is clearly worse
-    assert baselines["clipper_la"]["plan_advantage"] > 1.1
+    # plan / baseline (maximising): the low-accuracy Clipper is clearly worse (calibrated
+    # rates: 95.70% against 87.10% effective accuracy)
+    assert baselines["clipper_la"]["plan_advantage"] > 1.05
 
 
 def test_csv_output(tiny_path: Path) -> None:

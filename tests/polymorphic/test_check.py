@@ -181,7 +181,7 @@ def committed_phases() -> tuple[dict[str, Any], planner.Plan]:
 
 
 def test_a_phased_plan_covers_its_scenario(committed_phases: Any, tmp_path: Path) -> None:
-    assert_passes(check(committed_phases, committed_phases[0], tmp_path))
+    assert_passes(check(committed_phases, committed_phases[0], tmp_path), ExitCode.OK)
 
 
 def test_a_higher_floor_in_one_phase_names_the_dnn_and_phase(

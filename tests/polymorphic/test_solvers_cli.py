@@ -66,7 +66,7 @@ BAD = [
         "dnns[1].min_throughput_inferences_per_s",
         "finite",
     ),
-    ("zero weight", _set("dnns.2.weight", 0.0), "dnns[2].weight", "greater than 0"),
+    ("zero weight", _set("dnns.2.weight", 0.0), "dnns[2].weight", "greater than or equal to"),
     (
         "pod off the grid",
         _set("pod", 12),
