@@ -81,7 +81,7 @@ def estimate(
         return Estimate(
             latency_ms, batch * gpus * MS_PER_S / latency_ms, timing.bound, "measured", spread_pct
         )
-    provenance = "calibrated" if f"{device}/{rt.value}" in cal.fitted_runtimes else "roofline"
+    provenance = cal.provenance_of(device, rt)
     return Estimate(
         MS_PER_S * timing.latency_s,
         batch * gpus / timing.latency_s,

@@ -113,6 +113,12 @@ class Calibration:
     gpu_out_overall_mape_pct: float  # leave-one-GPU-out, all points
     document: dict[str, Any]
 
+    def provenance_of(self, device_name: str, runtime: Runtime) -> str:
+        """``calibrated`` when the fit saw measurements of ``device_name`` with ``runtime``,
+        else ``roofline`` (the parameters transferred to an unmeasured device or runtime)."""
+        fitted = f"{device_name}/{runtime.value}" in self.fitted_runtimes
+        return "calibrated" if fitted else "roofline"
+
     def expected_error_pct(
         self, device_name: str, precision: Precision, mode: str, provenance: str
     ) -> float:
