@@ -28,7 +28,7 @@ from cost_models.cocktail.zoo import ZOO, estimated_rate
 from cost_models.errors import DataError
 from cost_models.units import MS_PER_S, SECONDS_PER_HOUR
 from formulations.cocktail.inputs import CocktailInputs, RequestClass
-from formulations.types import Provenance
+from formulations.types import Provenance, RateSource
 from formulations.cocktail.load import observed_load, planned_rates_qps
 
 
@@ -324,3 +324,17 @@ def unreachable_message(view: CocktailView, k: int) -> str:
         f"the best vote accuracy of ensembles of up to {view.max_ensemble_size} models "
         f"meeting SLO {cls.slo_ms:g} ms is {cand.best_accuracy:.4f} ({members})"
     )
+
+
+def rate_sources(view: CocktailView) -> list[RateSource]:
+    """The view's rates grouped per instance type and (provenance, expected error, source)."""
+    out = []
+    for i, inst in enumerate(view.instances):
+        groups: dict[tuple[Provenance, float | None, str], list[str]] = {}
+        for m, model in enumerate(view.models):
+            key = (view.rate_provenance[m][i], view.rate_error_pct[m][i], view.rate_source[m][i])
+            groups.setdefault(key, []).append(model)
+        for (provenance, error, source), models in groups.items():
+            names = ", ".join(models) if len(models) <= 3 else f"{len(models)} models"
+            out.append(RateSource(f"{names} on {inst}", provenance, error, source))
+    return out
