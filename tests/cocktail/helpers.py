@@ -157,7 +157,8 @@ def random_tiny(seed: int) -> dict[str, Any]:
                 "accuracy_target": 0.5,
                 "load": {"qps": [round(rng.uniform(5, 150), 1) for _ in range(2)]},
             }
-            for name, slos in (("a", [5.0, 30.0, 200.0]), ("b", [30.0, 200.0]))
+            # calibrated latencies: GPU 3-17 ms, CPU 34-360 ms (cost_models/cocktail/zoo.py)
+            for name, slos in (("a", [10.0, 120.0, 400.0]), ("b", [120.0, 400.0]))
         ],
     )
     data = view_of(document)
