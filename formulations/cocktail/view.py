@@ -22,14 +22,18 @@ from cost_models.cocktail.accuracy import (
     read_correctness_csv,
 )
 from cost_models.cocktail.profile import read_profile
-from cost_models.cocktail.spot import interruption_probability, interruption_rate_per_h
-from cost_models.cocktail.spot import MeasuredSpot, measured_spot_rates
+from cost_models.cocktail.spot import (
+    MeasuredSpot,
+    interruption_probability,
+    interruption_rate_per_h,
+    measured_spot_rates,
+)
 from cost_models.cocktail.zoo import ZOO, estimated_rate
 from cost_models.errors import DataError
 from cost_models.units import MS_PER_S, SECONDS_PER_HOUR
 from formulations.cocktail.inputs import CocktailInputs, RequestClass
-from formulations.types import Provenance, RateSource
 from formulations.cocktail.load import observed_load, planned_rates_qps
+from formulations.types import Provenance, RateSource
 
 
 @dataclass(frozen=True)
