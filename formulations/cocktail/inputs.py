@@ -5,8 +5,9 @@ Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 ``vm_startup_s``, ``max_vm_changes``, ``[profile]`` (Cocktail's measured profile instead
 of the zoo's), ``[[measured]]`` (measured latency per model, instance type and batch;
 overrides the zoo's calibrated estimate and the profile), optional price overrides
-``on_demand_usd_per_h`` / ``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]`` and ``[[classes]]`` (``name``,
-``slo_ms``, ``accuracy_target``, ``[classes.load]`` with ``qps`` or ``trace``). See
+``on_demand_usd_per_h`` / ``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]``
+and ``[[classes]]`` (``name``, ``slo_ms``, ``accuracy_target``, ``[classes.load]`` with
+``qps`` or ``trace``). See
 ``docs/cocktail.md``.
 
 Every number is finite and within the bounds below (the ``MAX_*`` constants, checked where
