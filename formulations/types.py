@@ -492,6 +492,9 @@ class Shortfall:
     required: float
     available: float
     unit: str
+    # True when what runs short is capacity the scenario offers (devices, ports, quotas,
+    # memory, a budget), not a requirement of its users (demand, SLO, accuracy, deadline)
+    resource: bool = False
 
 
 @dataclass

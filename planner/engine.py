@@ -37,6 +37,7 @@ from formulations.types import (
     MilpSolver,
     NoSolution,
     Objective,
+    PlannerError,
     Shortfall,
     SimulateOptions,
     Solution,
@@ -50,7 +51,7 @@ from formulations.types import (
 )
 from planner.backends import Backend, make_solver
 from planner.plan import SCHEMA_VERSION, BaselineResult, Plan, PlanHeader, StageTimes
-from planner.scenario import Scenario, load_scenario
+from planner.scenario import Scenario, load_scenario, scenario_from_dict
 
 VIOLATIONS_SHOWN = 5  # a baseline row lists at most this many violations
 
@@ -239,6 +240,7 @@ def solve(scenario: Scenario | str | Path, baselines: bool = True, **solver_over
         baselines=scored,
         warnings=warnings,
         rates=rates,
+        scenario_document=scenario.document,
     )
 
 
@@ -277,6 +279,10 @@ class CheckReport:
     gap: float
     max_gap: float
     fresh_reason: str = ""
+    # Whether the fresh plan would also serve the scenario the committed plan was made for
+    # (None: not asked, or not answerable). A fresh plan that is better only because it
+    # serves less (demand went down) does not make the committed plan stale: exit 0.
+    fresh_covers_committed: bool | None = None
 
     @property
     def feasible(self) -> bool:
@@ -286,7 +292,7 @@ class CheckReport:
     def exit_code(self) -> ExitCode:
         if not self.feasible:
             return ExitCode.INFEASIBLE
-        if self.gap > self.max_gap:
+        if self.gap > self.max_gap and self.fresh_covers_committed is not False:
             return ExitCode.SUBOPTIMAL
         return ExitCode.OK
 
@@ -298,7 +304,13 @@ class CheckReport:
             "exit_code": int(self.exit_code),
             "scenario_changed": self.scenario_changed,
             "shortfalls": [
-                {"what": s.what, "required": s.required, "available": s.available, "unit": s.unit}
+                {
+                    "what": s.what,
+                    "required": s.required,
+                    "available": s.available,
+                    "unit": s.unit,
+                    "resource": s.resource,
+                }
                 for s in self.shortfalls
             ],
             "violations": self.violations,
@@ -307,6 +319,7 @@ class CheckReport:
             "objective_unit": self.committed.unit,
             "gap": self.gap,
             "max_gap": self.max_gap,
+            "fresh_covers_committed": self.fresh_covers_committed,
         }
 
 
@@ -420,6 +433,9 @@ def check(
         )
     with _located(scenario):
         gap = formulation.shortfall(committed, fresh.objective, refit.deployment, fresh.deployment)
+    covers = None
+    if gap > _check_max_gap(scenario, max_gap):
+        covers = _covers_committed(data, scenario, fresh.deployment, solver)
     return CheckReport(
         plan_path=str(plan_path),
         scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
@@ -429,7 +445,32 @@ def check(
         fresh=fresh.objective,
         gap=gap,
         max_gap=_check_max_gap(scenario, max_gap),
+        fresh_covers_committed=covers,
     )
+
+
+def _covers_committed(
+    data: dict[str, Any], scenario: Scenario, fresh: BaseModel, solver: TimedSolver
+) -> bool | None:
+    """Would the fresh plan also serve the scenario the committed plan was made for (as
+    stored in the plan file, its data paths read from the new scenario's folder)? None when
+    the plan holds no scenario document or the answer cannot be had (the scenarios differ in
+    structure): the verdict then stays exit 6. Only requirements count: a fresh plan that
+    uses capacity the old scenario lacked (an added device) still serves its demand."""
+    document = data.get("scenario", {}).get("document")
+    if not document:
+        return None
+    try:
+        committed = scenario_from_dict(document, scenario.base_dir)
+        if committed.kind != scenario.kind:
+            return None
+        view = prepared_view(committed)
+        with _located(committed):
+            refit = scenario.formulation.refit(view, fresh, solver)
+    except (PlannerError, LookupError, ValueError):
+        # the fresh deployment names what the old scenario lacks: no answer
+        return None
+    return not any(not s.resource for s in refit.shortfalls)
 
 
 def simulate(

@@ -70,6 +70,7 @@ class _ScenarioRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     sha256: str
+    document: dict[str, Any] | None = None  # the scenario as parsed (absent in older plans)
 
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -184,6 +185,7 @@ class Plan:
     baselines: list[BaselineResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rates: list[RateSource] = field(default_factory=list)
+    scenario_document: dict[str, Any] = field(default_factory=dict)
 
     @property
     def estimated(self) -> bool:
@@ -226,7 +228,11 @@ class Plan:
             "objective_sense": self.objective.sense.value,
             "bound": self.bound,
             "gap": gap if math.isfinite(gap) else None,
-            "scenario": {"name": self.scenario_name, "sha256": self.scenario_sha256},
+            "scenario": {
+                "name": self.scenario_name,
+                "sha256": self.scenario_sha256,
+                "document": self.scenario_document,
+            },
             "solver": self.solver.model_dump(mode="json"),
             "timing": self.timing.to_dict(),
             "model_size": {

@@ -275,6 +275,13 @@ def check_report(report: CheckReport) -> RenderableType:
     else:
         grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {unit}")
         grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
+        if report.fresh_covers_committed is False:
+            grid.add_row(
+                "note",
+                "the fresh plan serves only the new scenario, not the one the committed plan "
+                "was made for (demand went down or a requirement was relaxed): re-plan to "
+                "save, no failure",
+            )
     parts.append(grid)
     return Group(*parts)
 

@@ -38,6 +38,10 @@ class Scenario:
     formulation: Formulation[Any, Any, Any]
     sha256: str
     path: Path | None = None
+    # the parsed document (JSON-safe), stored in plans so that planner check can rebuild
+    # the scenario a plan was made for
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    base_dir: Path = Path(".")  # relative data paths are resolved against this folder
     # the engine's per-scenario cache (the formulation's prepared view); copies made by
     # with_solver share it, since the view does not depend on solver settings
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -160,6 +164,8 @@ def scenario_from_dict(
         formulation=formulation,
         sha256=content_hash(document, inputs),
         path=Path(file) if file else None,
+        document=json.loads(json.dumps(document, default=str)),
+        base_dir=Path(base_dir),
     )
 
 

@@ -291,10 +291,14 @@ def _check_budget(view: BatchView) -> None:
     cheapest = np.where(view.feasible, view.hourly_cost_usd, np.inf).min(axis=1)
     for h in range(len(view.hours)):
         if not allowed[h].any():
+            limit = (
+                f"costs at most budget_usd_per_h {inputs.budget_usd_per_h:g}"
+                if inputs.budget_usd_per_h is not None
+                else "is allowed"
+            )
             raise InfeasibleError(
-                f"hour {h}: no grid configuration costs at most budget_usd_per_h "
-                f"{inputs.budget_usd_per_h:g} within the limits; the cheapest costs "
-                f"{cheapest[h]:.4f} USD"
+                f"hour {h}: no grid configuration {limit} within the limits; the cheapest "
+                f"costs {cheapest[h]:.4f} USD"
             )
     if inputs.budget_usd is not None and cheapest.sum() > inputs.budget_usd * (1 + BUDGET_TOL):
         raise InfeasibleError(

@@ -197,7 +197,7 @@ def evaluate(view: BatchView, deployment: BatchDeployment) -> Evaluation:
         )
     if inputs.budget_usd is not None and not leq(total, inputs.budget_usd):
         violations.append(f"cost {total:.4f} USD > budget_usd {inputs.budget_usd:g}")
-        shortfalls.append(Shortfall("budget", inputs.budget_usd, total, UNIT_USD))
+        shortfalls.append(Shortfall("budget", inputs.budget_usd, total, UNIT_USD, resource=True))
     objective = total if inputs.objective == "cost" else weighted_latency
     return Evaluation(total, objective, violations, shortfalls)
 
@@ -235,6 +235,7 @@ def _hour_limits(
                 inputs.max_concurrency,
                 figures.concurrency,
                 UNIT_CONCURRENCY,
+                resource=True,
             )
         )
     if not geq(figures.vm_capacity_qps, figures.vm_load_qps):
@@ -253,7 +254,9 @@ def _hour_limits(
             f"hour {h}: cost {figures.cost_usd:.4f} USD > budget_usd_per_h "
             f"{inputs.budget_usd_per_h:g} x {inputs.arrivals.duration_h:g} h"
         )
-        shortfalls.append(Shortfall(f"hour {h} budget", budget, figures.cost_usd, UNIT_USD))
+        shortfalls.append(
+            Shortfall(f"hour {h} budget", budget, figures.cost_usd, UNIT_USD, resource=True)
+        )
 
 
 def verify(view: BatchView, deployment: BatchDeployment) -> Verification:

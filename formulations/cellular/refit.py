@@ -104,7 +104,7 @@ def _short(view: CellularView, deployment: CellularDeployment, kept_qps: float) 
         if bucket.rate_qps > 0
     ]
     return out + [
-        Shortfall(f"GPU type {p.gpu}", float(p.count), float(available), UNIT_GPUS)
+        Shortfall(f"GPU type {p.gpu}", float(p.count), float(available), UNIT_GPUS, resource=True)
         for p in deployment.pools
         if p.count > (available := view.max_count.get(p.gpu, 0))
     ]

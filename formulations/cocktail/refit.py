@@ -337,6 +337,8 @@ def _withdrawn(view: CocktailView, stored: list[IntervalPlan]) -> list[Shortfall
         for name, count in rented.items():
             vms[name] = max(vms.get(name, 0), count)
     return [
-        Shortfall(f"instance type {name} (no longer offered)", float(count), 0.0, UNIT_VMS)
+        Shortfall(
+            f"instance type {name} (no longer offered)", float(count), 0.0, UNIT_VMS, resource=True
+        )
         for name, count in sorted(vms.items())
     ]

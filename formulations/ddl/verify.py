@@ -104,7 +104,7 @@ def requirements(view: DdlView, evaluation: Evaluation) -> list[tuple[Shortfall,
     ):
         out.append(
             (
-                Shortfall("budget", total_usd, budget_usd, UNIT_USD),
+                Shortfall("budget", total_usd, budget_usd, UNIT_USD, resource=True),
                 f"total cost ${total_usd:.2f} > budget ${budget_usd}",
             )
         )
@@ -114,7 +114,7 @@ def requirements(view: DdlView, evaluation: Evaluation) -> list[tuple[Shortfall,
             name = f"quota {q.group.value}/{q.market.value}"
             out.append(
                 (
-                    Shortfall(name, used, q.vcpus, UNIT_VCPUS),
+                    Shortfall(name, used, q.vcpus, UNIT_VCPUS, resource=True),
                     f"{name}: {used} vCPUs used > {q.vcpus}",
                 )
             )

@@ -59,7 +59,7 @@ def _gpus_short(view: LlmView, committed: dict[str, int]) -> list[Shortfall]:
         assert pool is not None
         used[pool.gpu] = used.get(pool.gpu, 0) + replicas * pool.tp
     return [
-        Shortfall(f"GPU type {gpu}", float(count), float(limit), UNIT_GPUS)
+        Shortfall(f"GPU type {gpu}", float(count), float(limit), UNIT_GPUS, resource=True)
         for gpu, count in sorted(used.items())
         if (limit := view.max_gpus.get(gpu)) is not None and count > limit
     ]

@@ -64,7 +64,9 @@ def _gone(view: PifsView, deployment: PifsDeployment) -> list[Shortfall]:
         if p.location not in known and table is not None and p.bucket in labels:
             gone[p.location] += p.fraction * table.bucket_bytes(labels.index(p.bucket))
     return [
-        Shortfall(f"{location} (not in the fabric)", stored / BYTES_PER_GIB, 0.0, "GiB")
+        Shortfall(
+            f"{location} (not in the fabric)", stored / BYTES_PER_GIB, 0.0, "GiB", resource=True
+        )
         for location, stored in sorted(gone.items())
     ]
 

@@ -135,6 +135,7 @@ def resource_shortfalls(
             float(used / BYTES_PER_GIB),
             loc.capacity_bytes / BYTES_PER_GIB,
             "GiB",
+            resource=True,
         )
         for loc, used in zip(fabric.locations, stored, strict=True)
         if not leq(used / BYTES_PER_GIB, loc.capacity_bytes / BYTES_PER_GIB)
@@ -146,6 +147,7 @@ def resource_shortfalls(
                 cost.buffer_bytes / BYTES_PER_MIB,
                 fabric.switch_buffer_bytes / BYTES_PER_MIB,
                 "MiB",
+                resource=True,
             )
         )
     return out

@@ -128,7 +128,9 @@ def refit_deployment(view: PPipeView, deployment: PPipeDeployment) -> Refit[PPip
     for name, values in per_type.items():
         reserved = float(reserved_gpus(values, per_index))
         if not leq(reserved, counts.get(name, 0)):
-            shortfalls.append(Shortfall(f"gpu {name}", reserved, counts.get(name, 0), UNIT_GPUS))
+            shortfalls.append(
+                Shortfall(f"gpu {name}", reserved, counts.get(name, 0), UNIT_GPUS, resource=True)
+            )
     gpus = [
         GpuUse(
             gpu=gpu.name,

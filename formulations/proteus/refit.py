@@ -242,7 +242,15 @@ def _worst(short: list[_Short], view: ProteusView) -> list[Shortfall]:
             if view.trace_mode
             else ""
         )
-        out.append(Shortfall(what + where, s.required, s.available, s.unit))
+        out.append(
+            Shortfall(
+                what + where,
+                s.required,
+                s.available,
+                s.unit,
+                resource=what.startswith("device type"),
+            )
+        )
     return out
 
 

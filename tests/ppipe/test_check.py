@@ -95,7 +95,7 @@ ONE_MORE_GAP = {
     "maf19_l4_t4": (0.056448, 0.0),
 }
 # models[0].weight doubled: the objective min over models of throughput / weight moves
-REWEIGHTED_GAP = {"analytical_l4_t4": 0.449753, "maf19_l4_t4": 0.351896}
+REWEIGHTED_GAP = {"analytical_l4_t4": 0.449753, "maf19_l4_t4": 0.339286}
 
 
 def _assert_gap(report: planner.CheckReport, gap: float) -> None:
@@ -108,7 +108,11 @@ def test_looser_slo_passes(committed: tuple[dict[str, Any], Path]) -> None:
     # "demand x0.8": every committed pipeline meets a looser SLO
     document, plan = committed
     report = _check(plan, _with_slo(document, 1 / 0.8))
-    _assert_gap(report, LOOSER_GAP[plan.stem])
+    # the fresh plan's bigger batches miss the committed (stricter) SLO: it does not serve
+    # what the committed plan was made for, so the saving is reported with exit 0
+    assert report.exit_code is ExitCode.OK, report.to_dict()
+    assert report.fresh_covers_committed is False
+    assert report.gap == pytest.approx(LOOSER_GAP[plan.stem], rel=0.01, abs=1e-6)
     assert report.feasible and report.scenario_changed
     assert report.committed.value == pytest.approx(json.loads(plan.read_text())["objective"])
 
