@@ -188,7 +188,7 @@ def paper_table(rows: list[dict[str, Any]]) -> str:
         where = (
             "ours on the paper's inputs (profile, presets, vote model; synthetic load)"
             if r["scenario"] == PAPER_INPUTS
-            else f"ours on {r['scenario']} (zoo roofline latency, Keras top-1)"
+            else f"ours on {r['scenario']} (zoo: calibrated latency, Keras top-1)"
         )
         miss = " (misses a target)"
         infaas_note = "" if r["infaas_cheapest_status"] == "feasible" else miss

@@ -13,6 +13,7 @@ Modules (one stage each)
     baselines.py    InFaaS, Clipper and Cocktail-greedy as deployments on the same inputs
     tables.py       tables for people
     simulate.py     seeded analytic spot-failure check (the cost benchmark's column)
+    spot_risk.py    targets met at the Spot Advisor and the measured spot rates (replayed)
     replay.py       discrete-event replay on the shared core (``planner simulate``)
     refit.py        ``planner check``: the committed schedule refitted to a changed scenario
                     (its math docstring says what is kept and what re-derived)
@@ -35,15 +36,17 @@ from formulations.cocktail.inputs import CocktailInputs
 from formulations.cocktail.intervals import solve_intervals
 from formulations.cocktail.refit import refit
 from formulations.cocktail.replay import DEFAULT_WINDOW_S, cocktail_rows, replay_all
+from formulations.cocktail.spot_risk import spot_risk_table
 from formulations.cocktail.tables import PERCENT, replay_table, tables
 from formulations.cocktail.verify import cost_summary, verify_deployment
-from formulations.cocktail.view import CocktailView, prepare, unreachable_message
+from formulations.cocktail.view import CocktailView, prepare, rate_sources, unreachable_message
 from formulations.types import (
     BaselineRun,
     Formulation,
     InfeasibleError,
     MilpSolver,
     ObjectiveSpec,
+    RateSource,
     Refit,
     Sense,
     SimulateOptions,
@@ -73,7 +76,10 @@ class CocktailFormulation(Formulation[CocktailInputs, CocktailView, CocktailDepl
         return verify_deployment(view, deployment)
 
     def tables(self, view: CocktailView, deployment: CocktailDeployment) -> list[Table]:
-        return tables(view, deployment)
+        return [*tables(view, deployment), *spot_risk_table(view, deployment)]
+
+    def rate_sources(self, view: CocktailView) -> list[RateSource]:
+        return rate_sources(view)
 
     def baselines(
         self, view: CocktailView, solver: MilpSolver, solution: Solution[CocktailDeployment]

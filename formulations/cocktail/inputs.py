@@ -3,9 +3,11 @@
 Scenario keys (units in names): ``interval_h``, ``models``, ``instance_types``,
 ``max_ensemble_size``, ``min_on_demand_share``, ``interruption_rate_scale``,
 ``vm_startup_s``, ``max_vm_changes``, ``[profile]`` (Cocktail's measured profile instead
-of the zoo's), optional price overrides ``on_demand_usd_per_h`` /
-``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]`` and ``[[classes]]`` (``name``,
-``slo_ms``, ``accuracy_target``, ``[classes.load]`` with ``qps`` or ``trace``). See
+of the zoo's), ``[[measured]]`` (measured latency per model, instance type and batch;
+overrides the zoo's calibrated estimate and the profile), optional price overrides
+``on_demand_usd_per_h`` / ``spot_usd_per_h`` (instance type -> USD/h), ``[correctness]``
+and ``[[classes]]`` (``name``, ``slo_ms``, ``accuracy_target``, ``[classes.load]`` with
+``qps`` or ``trace``). See
 ``docs/cocktail.md``.
 
 Every number is finite and within the bounds below (the ``MAX_*`` constants, checked where
@@ -36,6 +38,8 @@ MAX_PRICE_USD_PER_H = 1e3  # USD/h; the dearest catalog type, p4d.24xlarge, is 3
 MAX_INTERRUPTION_RATE_SCALE = 1e5  # stress multiplier on the Spot Advisor rates
 MAX_VM_CHANGES = 1_000_000  # VMs added + removed between two intervals
 MAX_SEED = 2**63 - 1  # numpy's seed range used here (int64)
+MAX_BATCH = 4096  # requests in one measured batch
+MAX_WORKERS = 1024  # concurrent batches on one VM (Cocktail's largest c5 worker count is ~40)
 
 Qps = Annotated[float, Field(ge=0, le=MAX_QPS, allow_inf_nan=False)]
 Price = Annotated[float, Field(ge=0, le=MAX_PRICE_USD_PER_H, allow_inf_nan=False)]
@@ -67,6 +71,23 @@ class ProfileSpec(BaseModel):
     source_file: str = Field(
         "modules/naiveSchedule.py", min_length=1, description="rows of this source file"
     )
+
+
+class MeasuredRate(BaseModel):
+    """A measured latency of ``model`` on ``instance_type`` at ``batch`` requests: it replaces
+    the estimate. One VM runs ``workers`` such batches at once (default: the zoo's, i.e. its
+    GPUs or 1 on a CPU VM; with ``[profile]`` Cocktail's server workers), so it serves
+    ``workers x batch x 1000 / latency_ms`` requests/s and a request takes ``latency_ms``
+    (the wait to fill a batch is not modelled)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1)
+    instance_type: str = Field(min_length=1)
+    batch: int = Field(1, ge=1, le=MAX_BATCH)
+    latency_ms: float = Field(gt=0, le=MAX_SLO_MS, allow_inf_nan=False)
+    workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
+    source: str = Field("scenario", min_length=1, description="where the number comes from")
 
 
 class LoadSpec(BaseModel):
@@ -133,6 +154,7 @@ class CocktailInputs(BaseModel):
     spot_usd_per_h: dict[str, Price] = Field(default_factory=dict)
     correctness: CorrectnessSpec = Field(default_factory=CorrectnessSpec)
     profile: ProfileSpec | None = None
+    measured: list[MeasuredRate] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> CocktailInputs:
@@ -154,6 +176,19 @@ class CocktailInputs(BaseModel):
             bad = [n for n in prices if n not in self.instance_types]
             if bad:
                 raise ValueError(f"{key}: prices of listed instance_types (bad: {', '.join(bad)})")
+        seen: set[tuple[str, str]] = set()
+        for n, rate in enumerate(self.measured):
+            where = f"measured[{n}]"
+            if rate.model not in self.models:
+                raise ValueError(f"{where}.model: one of models (got {rate.model!r})")
+            if rate.instance_type not in self.instance_types:
+                raise ValueError(
+                    f"{where}.instance_type: one of instance_types (got {rate.instance_type!r})"
+                )
+            pair = (rate.model, rate.instance_type)
+            if pair in seen:
+                raise ValueError(f"{where}: one measured rate per (model, instance_type) {pair}")
+            seen.add(pair)
         names = [c.name for c in self.classes]
         if len(set(names)) != len(names):
             raise ValueError("classes: distinct class names")

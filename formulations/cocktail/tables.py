@@ -46,6 +46,13 @@ def ensemble_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
     return Table("Ensemble per interval and class", columns, rows)
 
 
+def rate_label(view: CocktailView, m: int, i: int) -> str:
+    """Provenance of the rate of model m on type i, with its expected error when estimated."""
+    error = view.rate_error_pct[m][i]
+    provenance = view.rate_provenance[m][i].value
+    return provenance if error is None else f"{provenance} ±{error:.0f}%"
+
+
 def pool_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
     model_idx, inst_idx = view.model_index, view.instance_index
     rows = []
@@ -67,6 +74,7 @@ def pool_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
                     p.on_demand,
                     p.spot,
                     round(float(view.capacity_qps[m, i]), 3),
+                    rate_label(view, m, i),
                     round(load, 3),
                     round(float(price), 4),
                 ]
@@ -78,6 +86,7 @@ def pool_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
         "on_demand",
         "spot",
         "capacity_qps_per_vm",
+        "rate_provenance",
         "load_qps",
         "cost_usd_per_h",
     ]

@@ -22,12 +22,18 @@ from cost_models.cocktail.accuracy import (
     read_correctness_csv,
 )
 from cost_models.cocktail.profile import read_profile
-from cost_models.cocktail.spot import interruption_probability, interruption_rate_per_h
-from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps
+from cost_models.cocktail.spot import (
+    MeasuredSpot,
+    interruption_probability,
+    interruption_rate_per_h,
+    measured_spot_rates,
+)
+from cost_models.cocktail.zoo import ZOO, estimated_rate
 from cost_models.errors import DataError
-from cost_models.units import SECONDS_PER_HOUR
+from cost_models.units import MS_PER_S, SECONDS_PER_HOUR
 from formulations.cocktail.inputs import CocktailInputs, RequestClass
 from formulations.cocktail.load import observed_load, planned_rates_qps
+from formulations.types import Provenance, RateSource
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,15 @@ class CocktailView:
     interval_h: float
     latency_ms: np.ndarray  # [m, i], one request
     capacity_qps: np.ndarray  # [m, i], one VM
+    rate_provenance: list[list[Provenance]]  # [m][i], where latency_ms[m, i] came from
+    rate_error_pct: list[list[float | None]]  # [m][i], expected error (None: measured)
+    rate_source: list[list[str]]  # [m][i], the model, file or scenario key used
     on_demand_usd_per_h: np.ndarray  # [i]
     spot_usd_per_h: np.ndarray  # [i]
     spot_loss_prob: np.ndarray  # [i], probability a spot VM is reclaimed within an interval
     spot_rate_per_h: np.ndarray  # [i], interruptions per spot VM-hour
     interruption_rate_scale: float  # stress multiplier on the Spot Advisor rates
+    measured_spot: list[MeasuredSpot] | None  # [i], measured lifetimes; None: data absent
     planned_qps: np.ndarray  # [k, t], load the plan must serve (forecast or observed)
     actual_qps: np.ndarray  # [k, t], observed load (what the simulation replays)
     actual_requests: np.ndarray  # [k, t], observed requests (a trace's arrivals)
@@ -188,29 +198,69 @@ def _check_model_size(
     )
 
 
-def prepare(inputs: CocktailInputs) -> CocktailView:
-    """The cost-model view of ``inputs`` (raises DataError on bad data files)."""
-    zoo = [ZOO[m] for m in inputs.models]
-    types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
-    observed, planned, requests = _loads(inputs)
+Rates = tuple[
+    list[float],
+    np.ndarray,
+    np.ndarray,
+    list[list[Provenance]],
+    list[list[float | None]],
+    list[list[str]],
+]
+
+
+def _rates(inputs: CocktailInputs, types: list[InstanceType]) -> Rates:
+    """Top-1 per model, and per (model, instance type): latency of one request (ms),
+    requests/s of one VM, provenance, expected error (%; None when measured) and source.
+
+    Estimates come from the calibrated zoo model, or from Cocktail's profile with
+    ``[profile]`` (measured); ``[[measured]]`` entries override either."""
+    models = inputs.models
+    shape = (len(models), len(types))
     if inputs.profile is not None:
-        spec_p = inputs.profile
+        spec = inputs.profile
         profile = read_profile(
-            spec_p.models_csv,
-            spec_p.handle_sizes_csv,
-            spec_p.source_file,
-            inputs.models,
+            spec.models_csv,
+            spec.handle_sizes_csv,
+            spec.source_file,
+            models,
             inputs.instance_types,
         )
         top1 = profile.top1
-        latency = np.array([[profile.latency_ms[m]] * len(types) for m in range(len(zoo))])
-        capacity = np.array(
-            [[profile.capacity_qps(m, i) for i in range(len(types))] for m in range(len(zoo))]
-        )
+        latency = np.array([[profile.latency_ms[m]] * shape[1] for m in range(shape[0])])
+        workers = np.array(profile.workers, dtype=float)
+        provenance = [[Provenance.MEASURED] * shape[1] for _ in models]
+        error: list[list[float | None]] = [[None] * shape[1] for _ in models]
+        source = [[f"{spec.models_csv.name} ({spec.source_file})"] * shape[1] for _ in models]
     else:
+        zoo = [ZOO[m] for m in models]
         top1 = [m.top1 for m in zoo]
-        latency = np.array([[latency_ms(m, t) for t in types] for m in zoo])
-        capacity = np.array([[throughput_qps(m, t) for t in types] for m in zoo])
+        rates = [[estimated_rate(m, t) for t in types] for m in zoo]
+        latency = np.array([[r.latency_ms for r in row] for row in rates])
+        workers = np.array([[r.devices for r in row] for row in rates], dtype=float)
+        provenance = [[Provenance(r.provenance) for r in row] for row in rates]
+        error = [[r.expected_error_pct for r in row] for row in rates]
+        source = [
+            [f"cost_models/perf {r.device}/{r.runtime.value} fp32 batch 1" for r in row]
+            for row in rates
+        ]
+    m_of = {name: m for m, name in enumerate(models)}
+    i_of = {name: i for i, name in enumerate(inputs.instance_types)}
+    for n, rate in enumerate(inputs.measured):
+        m, i = m_of[rate.model], i_of[rate.instance_type]
+        latency[m, i] = rate.latency_ms
+        workers[m, i] = (rate.workers or workers[m, i]) * rate.batch
+        provenance[m][i] = Provenance.MEASURED
+        error[m][i] = None
+        source[m][i] = f"measured[{n}] batch {rate.batch}: {rate.source}"
+    capacity = workers * MS_PER_S / latency
+    return top1, latency, capacity, provenance, error, source
+
+
+def prepare(inputs: CocktailInputs) -> CocktailView:
+    """The cost-model view of ``inputs`` (raises DataError on bad data files)."""
+    types: list[InstanceType] = [INSTANCES[i] for i in inputs.instance_types]
+    observed, planned, requests = _loads(inputs)
+    top1, latency, capacity, provenance, error, source = _rates(inputs, types)
     spec = inputs.correctness
     if spec.matrix is not None:
         matrix = read_correctness_csv(spec.matrix, inputs.models)
@@ -226,7 +276,7 @@ def prepare(inputs: CocktailInputs) -> CocktailView:
     candidates = [
         _class_candidates(
             correctness,
-            [m for m in range(len(zoo)) if bool(np.any(latency[m] <= cls.slo_ms))],
+            [m for m in range(len(inputs.models)) if bool(np.any(latency[m] <= cls.slo_ms))],
             inputs.max_ensemble_size,
             cls.accuracy_target,
         )
@@ -242,11 +292,15 @@ def prepare(inputs: CocktailInputs) -> CocktailView:
         interval_h=inputs.interval_h,
         latency_ms=latency,
         capacity_qps=capacity,
+        rate_provenance=provenance,
+        rate_error_pct=error,
+        rate_source=source,
         on_demand_usd_per_h=on_demand,
         spot_usd_per_h=spot,
         spot_loss_prob=loss,
         spot_rate_per_h=np.array([interruption_rate_per_h(t, scale) for t in types]),
         interruption_rate_scale=scale,
+        measured_spot=measured_spot_rates(inputs.instance_types, inputs.interval_h),
         planned_qps=planned,
         actual_qps=observed,
         actual_requests=requests,
@@ -274,3 +328,17 @@ def unreachable_message(view: CocktailView, k: int) -> str:
         f"the best vote accuracy of ensembles of up to {view.max_ensemble_size} models "
         f"meeting SLO {cls.slo_ms:g} ms is {cand.best_accuracy:.4f} ({members})"
     )
+
+
+def rate_sources(view: CocktailView) -> list[RateSource]:
+    """The view's rates grouped per instance type and (provenance, expected error, source)."""
+    out = []
+    for i, inst in enumerate(view.instances):
+        groups: dict[tuple[Provenance, float | None, str], list[str]] = {}
+        for m, model in enumerate(view.models):
+            key = (view.rate_provenance[m][i], view.rate_error_pct[m][i], view.rate_source[m][i])
+            groups.setdefault(key, []).append(model)
+        for (provenance, error, source), models in groups.items():
+            names = ", ".join(models) if len(models) <= 3 else f"{len(models)} models"
+            out.append(RateSource(f"{names} on {inst}", provenance, error, source))
+    return out

@@ -138,8 +138,9 @@ def brute_force_cost(data: CocktailView) -> float:
 
 
 def random_tiny(seed: int) -> dict[str, Any]:
-    """Four random models; each class's target is the vote accuracy of a random subset of
-    its SLO-meeting models (so some need an ensemble), or unreachable one time in eight."""
+    """Four random models; each class's target is the vote accuracy of its 1 to
+    ``max_ensemble_size`` most accurate SLO-meeting models (a vote of three may beat every
+    single model: then only an ensemble meets it), or unreachable one time in eight."""
     rng = random.Random(seed)
     document = tiny(
         models=rng.sample(sorted(ZOO), 4),
@@ -157,14 +158,15 @@ def random_tiny(seed: int) -> dict[str, Any]:
                 "accuracy_target": 0.5,
                 "load": {"qps": [round(rng.uniform(5, 150), 1) for _ in range(2)]},
             }
-            for name, slos in (("a", [5.0, 30.0, 200.0]), ("b", [30.0, 200.0]))
+            # calibrated latencies: GPU 3-17 ms, CPU 34-360 ms (cost_models/cocktail/zoo.py)
+            for name, slos in (("a", [10.0, 120.0, 400.0]), ("b", [120.0, 400.0]))
         ],
     )
     data = view_of(document)
     for k, cls in enumerate(document["classes"]):
         usable = [m for m in range(4) if any(data.meets_slo(m, i, k) for i in range(2))]
         size = min(len(usable), rng.randint(1, document["max_ensemble_size"]))
-        subset = rng.sample(usable, size)
+        subset = sorted(usable, key=lambda m: -data.correctness.accuracy([m]))[:size]
         reachable = data.correctness.accuracy(subset) if subset else 0.99
         cls["accuracy_target"] = 0.99 if rng.random() < 0.125 else round(reachable, 4)
     return document

@@ -46,6 +46,9 @@ def _meets_slo_somewhere(view: CocktailView, m: int, k: int) -> bool:
 def test_infaas_rules_against_brute_force(view: CocktailView) -> None:
     for k, cls in enumerate(view.classes):
         usable = [m for m in range(len(view.models)) if _meets_slo_somewhere(view, m, k)]
+        if not usable:  # no model meets the SLO on these types: nothing to serve
+            assert infaas_ensembles(view)[k] == ()
+            continue
         (chosen,) = infaas_ensembles(view)[k]
         floor = [m for m in usable if _single(view, m) >= cls.accuracy_target]
         if floor:  # INFaaS: the least accurate model meeting the floor
@@ -64,6 +67,9 @@ def test_cocktail_selection_is_an_accuracy_prefix_pruned_to_the_target(
     for k, cls in enumerate(view.classes):
         members = cocktail_ensembles(view)[k]
         usable = [m for m in range(len(view.models)) if _meets_slo_somewhere(view, m, k)]
+        if not usable:  # no model meets the SLO on these types: nothing to select
+            assert members == ()
+            continue
         by_accuracy = sorted(usable, key=lambda m: -_single(view, m))
         prefix = next(
             (

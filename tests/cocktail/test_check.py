@@ -67,22 +67,28 @@ def _check(committed: Any, document: dict[str, Any]) -> tuple[CheckReport, Cockt
     return check(plan, scenario), prepared_view(scenario)
 
 
-# x0.8 on imagenet_day_ewma: a fresh plan serves the relaxed class at 16:00 with the
-# strict class's model (one ensemble, no second model to start); the refit keeps the
-# committed ensembles (members are decisions), so 4.578 against 4.368 USD/h. That fresh
-# plan would not serve the committed load, so the verdict is exit 0 with the saving shown
-# (likewise Cocktail's profile, 5.394 against 5.162 USD/h)
+# x0.8: a fresh plan serves the relaxed class with the strict class's model
+# (InceptionResNetV2) at 04:00 -- imagenet_day, 8.158 against 8.526 USD -- and at 04:00 and
+# 09:00 -- imagenet_day_ewma, 6.000 against 6.736 USD -- one ensemble, no second model to
+# start (Xception); the refit keeps the committed ensembles (members are decisions). That
+# fresh plan would not serve the committed load, so the verdict is exit 0 with the saving
+# shown (likewise Cocktail's profile, 5.394 against 5.162 USD/h). imagenet_day_cpu's fresh
+# plan keeps the committed ensembles and types: its refit is the fresh optimum.
 DOWN_GAP = {
     "cocktail_profile": 0.044944,
-    "imagenet_day": 0.0,
-    "imagenet_day_cpu": 0.000357,
-    "imagenet_day_ewma": 0.048077,
+    "imagenet_day": 0.045109,
+    "imagenet_day_cpu": 0.0,
+    "imagenet_day_ewma": 0.122667,
 }
-# 1.5 x the spot price of the first committed type: a fresh plan moves load elsewhere
+# 1.5 x the spot price of the first committed type: a fresh plan moves load elsewhere where
+# another offered type is then cheaper -- imagenet_day_cpu: Xception's VMs partly (16:00)
+# or wholly (21:00) from c5.2xlarge to c5.4xlarge, 12.723 against 13.060 USD. On the GPU
+# scenarios g4dn.xlarge, the only type used, stays the cheapest at that price: the fresh
+# plan is the committed one.
 PRICE_GAP = {
     "cocktail_profile": 0.141258,
-    "imagenet_day": 0.013139,
-    "imagenet_day_cpu": 0.089894,
+    "imagenet_day": 0.0,
+    "imagenet_day_cpu": 0.026528,
     "imagenet_day_ewma": 0.0,
 }
 # p2.xlarge offered to Cocktail's profile: a fresh plan uses it and is 1.4% cheaper (exit 6)
@@ -101,11 +107,12 @@ def test_demand_down_is_covered_and_the_counts_shrink(committed: Any) -> None:
     assert report.exit_code is ExitCode.OK
     assert report.gap == pytest.approx(expected, rel=0.01, abs=1e-6)
     assert report.fresh_covers_committed is (False if expected > 0.01 else None)
-    # VMs the lower load does not need are released: the refitted schedule is within 5% of
-    # a fresh optimum, while keeping every committed VM would not be
+    # VMs the lower load does not need are released: keeping every committed VM would be
+    # over 5% above a fresh optimum, and the refit saves more than what remains (the rest of
+    # the gap is the fresh plan's other ensembles, above)
     stored = json.loads(plan.read_text())["objective"]
-    assert report.committed.value < stored
-    assert report.gap < 0.05 < (stored - report.fresh.value) / report.fresh.value
+    assert (stored - report.fresh.value) / report.fresh.value > 0.05
+    assert stored - report.committed.value > report.committed.value - report.fresh.value
 
 
 def test_demand_up_names_every_short_class_and_its_deficit(committed: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 
@@ -18,43 +19,65 @@ from cost_models.cocktail.accuracy import (
     read_correctness_csv,
 )
 from cost_models.cocktail.spot import interruption_probability
-from cost_models.cocktail.zoo import ZOO, latency_ms, throughput_qps, zoo_model
+from cost_models.cocktail.zoo import ZOO, estimated_rate, zoo_model
 from cost_models.errors import DataError
+from cost_models.perf.catalog import workload
+from cost_models.perf.hardware import Runtime
+from planner.estimate import estimate
+from tests.conftest import REFERENCE
 
 # Five samples, three models: m0 and m1 are right on 3 of 5, m2 on 4 of 5; every sample
 # has exactly two right answers.
 DISJOINT = np.array([[0, 1, 1], [0, 1, 1], [1, 0, 1], [1, 0, 1], [1, 1, 0]], dtype=bool)
 
 
-def test_zoo_has_the_twelve_keras_models_with_published_facts() -> None:
+def test_zoo_has_the_twelve_keras_models_with_catalog_entries() -> None:
     assert len(ZOO) == 12
     assert zoo_model("NASNetLarge").top1 == 0.825
-    assert zoo_model("MobileNetV2").params == 3_538_984
+    assert {workload(m.perf_name).name for m in ZOO.values()} == {
+        f"keras_{name.lower()}" for name in ZOO
+    }
     with pytest.raises(DataError):
         zoo_model("AlexNet")
 
 
-def test_gpu_latency_golden_resnet50_on_t4() -> None:
-    # 7.6 GFLOP / (8.1 TFLOP/s * 0.5) = 1.87654 ms beats 102.5 MB / 240 GB/s = 0.427 ms;
-    # plus 0.2 ms overhead.
-    got = latency_ms(ZOO["ResNet50"], INSTANCES["g4dn.xlarge"])
-    assert got == pytest.approx(7.6e9 / 4.05e12 * 1e3 + 0.2, rel=1e-9)
-    assert got == pytest.approx(2.076543, rel=1e-6)
-    assert throughput_qps(ZOO["ResNet50"], INSTANCES["g4dn.xlarge"]) == pytest.approx(
-        1e3 / 2.076543, rel=1e-6
-    )
+def test_zoo_rate_is_planner_estimate_on_the_gpu() -> None:
+    # g4dn.xlarge: one T4 running TensorFlow, FP32, batch 1 -- the same point planner
+    # estimate gives (no measured TensorFlow Keras-zoo point exists, so it is calibrated).
+    rate = estimated_rate(ZOO["ResNet50"], INSTANCES["g4dn.xlarge"])
+    same = estimate("keras_resnet50", "T4", 1, "fp32", runtime="tensorflow")
+    assert (rate.device, rate.runtime, rate.devices) == ("T4", Runtime.TENSORFLOW, 1)
+    assert rate.latency_ms == pytest.approx(same.latency_ms, rel=1e-12)
+    assert (rate.provenance, rate.expected_error_pct) == ("calibrated", same.expected_error_pct)
+    assert rate.capacity_qps == pytest.approx(1e3 / rate.latency_ms)
 
 
-def test_cpu_latency_scales_cpu16_by_cores() -> None:
-    # c5.xlarge: 4 vCPUs = 2 cores = 1/8 of CPU16: 0.38375 TFLOP/s peak, 17.6 GB/s.
-    # NASNetMobile: 1.128 GFLOP / 0.191875e12 = 5.87883 ms (compute-bound) + 0.2 ms.
-    got = latency_ms(ZOO["NASNetMobile"], INSTANCES["c5.xlarge"])
-    assert got == pytest.approx(1.128e9 / 0.191875e12 * 1e3 + 0.2, rel=1e-9)
-    # twice the cores, half the compute time
-    bigger = latency_ms(ZOO["NASNetMobile"], INSTANCES["c5.2xlarge"])
-    assert bigger == pytest.approx((got - 0.2) / 2 + 0.2, rel=1e-9)
-    # one request at a time on the whole CPU instance
-    assert throughput_qps(ZOO["NASNetMobile"], INSTANCES["c5.xlarge"]) == pytest.approx(1e3 / got)
+def test_cpu_rates_provenance_and_scaling() -> None:
+    small = estimated_rate(ZOO["ResNet50"], INSTANCES["c5.xlarge"])
+    bigger = estimated_rate(ZOO["ResNet50"], INSTANCES["c5.2xlarge"])
+    assert (small.device, small.runtime, small.devices) == ("c5.xlarge", Runtime.KERAS, 1)
+    # c5.xlarge/Keras was fitted (Cocktail's latencies); c5.2xlarge is transferred
+    assert (small.provenance, bigger.provenance) == ("calibrated", "roofline")
+    # twice the cores: faster, but not twice as fast (the Keras per-call cost stays)
+    assert small.latency_ms / 2 < bigger.latency_ms < small.latency_ms
+
+
+def test_cpu_rates_match_cocktails_measured_c5_latencies() -> None:
+    rows = REFERENCE / "cocktail" / "models.csv"
+    if not rows.is_file():
+        pytest.skip(f"missing {rows}")
+    with rows.open(newline="", encoding="utf-8") as f:
+        measured = {
+            r["model"]: float(r["latency_ms"])
+            for r in csv.DictReader(f)
+            if r["source_file"] == "modules/naiveSchedule.py"
+        }
+    ratios = {
+        name: estimated_rate(ZOO[name], INSTANCES["c5.xlarge"]).latency_ms / measured[name]
+        for name in ZOO
+    }
+    # the roofline was 1.1x-12.9x too fast; the calibrated model is within 1.5x everywhere
+    assert all(1 / 1.5 < r < 1.5 for r in ratios.values()), ratios
 
 
 def test_vote_accuracy_hand_computed_majority() -> None:
