@@ -91,7 +91,8 @@ PRICE_GAP = {
     "imagenet_day_cpu": 0.026528,
     "imagenet_day_ewma": 0.0,
 }
-# p2.xlarge offered to Cocktail's profile: a fresh plan uses it and is 1.4% cheaper (exit 6)
+# p2.xlarge offered to Cocktail's profile: a fresh plan uses it and is 1.4% cheaper; refitted
+# to the committed scenario (no p2.xlarge) its classes fall short, so exit 0, saving shown
 MORE_GAP = {"cocktail_profile": 0.013947}
 
 
@@ -149,8 +150,9 @@ def test_one_more_instance_type_offered_is_covered(committed: Any) -> None:
     # on the zoo's scenarios the committed types stay the cheapest: a fresh plan does not
     # use the new one
     expected = MORE_GAP.get(committed[1].stem, 0.0)
-    assert report.exit_code is _exit_for(expected)
+    assert report.exit_code is ExitCode.OK
     assert report.gap == pytest.approx(expected, rel=0.01, abs=1e-9)
+    assert report.fresh_covers_committed is (False if expected > 0.01 else None)
 
 
 def test_a_price_change_is_covered_and_priced_at_the_new_prices(committed: Any) -> None:
