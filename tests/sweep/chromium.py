@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -93,11 +96,14 @@ def check_page(page: Path) -> PageCheck:
     """Open ``page`` (a local file) in a fresh headless Chromium profile."""
     import urllib.request
 
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes (renderer, GPU, crash handler) can outlive the browser
+    # and still write to the profile: they run in their own process group, killed as one
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -112,9 +118,12 @@ def check_page(page: Path) -> PageCheck:
             url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
             return asyncio.run(asyncio.wait_for(_session(url, page), START_S))
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
