@@ -40,13 +40,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from benchmarks._reference import REFERENCE_ABSENT  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT, absent  # noqa: E402
 from formulations.ppipe.baselines import PublishedDartR, published_dart_r  # noqa: E402
 from formulations.ppipe.deployment import PPipeDeployment  # noqa: E402
 from formulations.ppipe.inputs import load_instances  # noqa: E402
 from formulations.tolerances import leq  # noqa: E402
 from planner.plan import Plan, write_csv_atomic  # noqa: E402
 
+PPIPE_DATA = (
+    "PPipe's published planning instances and chunk tables "
+    "(../shared/reference/README.md; another folder with --reference)"
+)
 REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
 DART_R_PLANS = "dart_r_published_plans.csv"
 # PPipe paper (USENIX ATC '25) planned-throughput ratios, as issue 11 quotes them.
@@ -188,12 +192,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     reference: Path = args.reference.resolve()
-    if not (reference / "instances.json").is_file():
-        print(
-            f"missing {reference / 'instances.json'}: PPipe's published planning instances and "
-            "chunk tables (shared/reference/README.md; another folder with --reference)",
-            file=sys.stderr,
-        )
+    if absent(reference / "instances.json", PPIPE_DATA):
         return REFERENCE_ABSENT
     time_limit = args.time_limit or (60.0 if args.set == "ablation" else None)
     instances = load_instances(reference / "instances.json")

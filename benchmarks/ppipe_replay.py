@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from benchmarks.ppipe_reference import REFERENCE, REFERENCE_ABSENT, scenario  # noqa: E402
+from benchmarks._reference import absent  # noqa: E402
+from benchmarks.ppipe_reference import PPIPE_DATA, REFERENCE, REFERENCE_ABSENT, scenario  # noqa: E402
 from formulations.ppipe.deployment import PPipeDeployment  # noqa: E402
 from formulations.ppipe.inputs import load_instances  # noqa: E402
 from formulations.ppipe.simulate import REPLAYED_BASELINES, simulate_plans  # noqa: E402
@@ -102,11 +103,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     reference: Path = args.reference.resolve()
-    if not (reference / "instances.json").is_file():
-        print(
-            f"missing {reference / 'instances.json'}: PPipe's published planning instances and "
-            "chunk tables (shared/reference/README.md; another folder with --reference)"
-        )
+    if absent(reference / "instances.json", PPIPE_DATA):
         return REFERENCE_ABSENT
     instances = load_instances(reference / "instances.json")
     keys = [key for key, value in instances.items() if value["set"] == args.set][: args.limit]

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import planner
-from benchmarks._reference import REFERENCE_ABSENT
+from benchmarks._reference import REFERENCE_ABSENT, absent
 from formulations.proteus.deployment import ProteusDeployment, WindowPlan
 from formulations.proteus.milp import candidates, solve_window
 from formulations.proteus.view import ProteusView
@@ -55,6 +55,10 @@ from planner.engine import TimedSolver, prepared_view
 from planner.plan import write_csv_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
+PROTEUS_DATA = (
+    "the profile, variants and traces published with Proteus (UMass-LIDS/Proteus; "
+    "../shared/reference/README.md)"
+)
 REFERENCE = ROOT.parent / "shared" / "reference" / "proteus"
 FAMILIES = (
     "bert",
@@ -293,13 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-shipped", action="store_true", help="skip the shipped paper_cluster.toml run"
     )
     args = parser.parse_args(argv)
-    if not REFERENCE.is_dir():
-        print(
-            f"skipped: Proteus reference data not found at {REFERENCE} (the profile, variants "
-            "and traces published with Proteus, UMass-LIDS/Proteus; see "
-            "../shared/reference/README.md)",
-            file=sys.stderr,
-        )
+    if absent(REFERENCE, PROTEUS_DATA):
         return REFERENCE_ABSENT
     case = scenario(
         args.trace,

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from benchmarks._reference import absent  # noqa: E402
 from benchmarks.proteus_reference import (  # noqa: E402
+    PROTEUS_DATA,
     REFERENCE,
     REFERENCE_ABSENT,
     scenario,
@@ -41,13 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not REFERENCE.is_dir():
-        print(
-            f"skipped: Proteus reference data not found at {REFERENCE} (the profile, variants "
-            "and traces published with Proteus, UMass-LIDS/Proteus; see "
-            "../shared/reference/README.md)",
-            file=sys.stderr,
-        )
+    if absent(REFERENCE, PROTEUS_DATA):
         return REFERENCE_ABSENT
     case = scenario(
         args.trace,

@@ -12,6 +12,7 @@ the check users run in CI on committed plans. ``simulate``: replay a plan.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import time
@@ -468,7 +469,15 @@ def check(
         )
         violations += [mismatch] if mismatch else []
         violations += [f"plan file: {v}" for v in stated.violations if v not in violations]
-    committed = Objective.of(formulation.objective_of(view), verification.objective_value)
+    report = functools.partial(
+        CheckReport,
+        plan_path=str(plan_path),
+        scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
+        shortfalls=refit.shortfalls,
+        violations=violations,
+        committed=Objective.of(formulation.objective_of(view), verification.objective_value),
+        max_gap=_check_max_gap(scenario, max_gap),
+    )
     try:
         fresh = solve(scenario, baselines=False)
     except InfeasibleError as exc:
@@ -476,33 +485,14 @@ def check(
             raise
         # The committed plan is short, and no plan serves the changed scenario either: the
         # report still names what the committed decisions lack.
-        return CheckReport(
-            plan_path=str(plan_path),
-            scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
-            shortfalls=refit.shortfalls,
-            violations=violations,
-            committed=committed,
-            fresh=None,
-            gap=0.0,
-            max_gap=_check_max_gap(scenario, max_gap),
-            fresh_reason=str(exc),
-        )
+        return report(fresh=None, gap=0.0, fresh_reason=str(exc))
+    committed = report.keywords["committed"]
     with _located(scenario):
         gap = formulation.shortfall(committed, fresh.objective, refit.deployment, fresh.deployment)
     covers = None
-    if gap > _check_max_gap(scenario, max_gap):
+    if gap > report.keywords["max_gap"]:
         covers = _covers_committed(data, scenario, fresh.deployment, solver)
-    return CheckReport(
-        plan_path=str(plan_path),
-        scenario_changed=data.get("scenario", {}).get("sha256") != scenario.sha256,
-        shortfalls=refit.shortfalls,
-        violations=violations,
-        committed=committed,
-        fresh=fresh.objective,
-        gap=gap,
-        max_gap=_check_max_gap(scenario, max_gap),
-        fresh_covers_committed=covers,
-    )
+    return report(fresh=fresh.objective, gap=gap, fresh_covers_committed=covers)
 
 
 def _covers_committed(
