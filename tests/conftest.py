@@ -10,6 +10,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 import cli
+import planner
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -68,3 +69,14 @@ def write_scenario(path: Path, document: dict[str, Any]) -> Path:
     assert tomllib.loads(text) == document, "test TOML writer lost information"
     path.write_text(text)
     return path
+
+
+def commit_plans(folder: Path, scenarios: Path, names: list[str]) -> dict[str, Path]:
+    """Each named scenario of ``scenarios`` solved once (no baselines) and written to
+    ``folder`` as ``planner solve -o`` writes it: the committed plans of check tests."""
+    out = {}
+    for name in names:
+        path = folder / f"{name}.json"
+        path.write_text(planner.solve(scenarios / f"{name}.toml", baselines=False).to_json())
+        out[name] = path
+    return out

@@ -33,7 +33,7 @@ from cost_models.units import UNIT_H, UNIT_USD
 from formulations.ddl import FORMULATION
 from formulations.ddl.verify import UNIT_VCPUS
 from formulations.types import ExitCode
-from tests.conftest import run_cli, write_scenario
+from tests.conftest import commit_plans, run_cli, write_scenario
 from tests.ddl.helpers import SCENARIOS
 
 NAMES = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
@@ -67,14 +67,8 @@ def document(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each shipped scenario's plan, written as ``planner solve -o`` writes it."""
-    folder = tmp_path_factory.mktemp("plans")
-    out = {}
-    for name in NAMES:
-        path = folder / f"{name}.json"
-        path.write_text(planner.solve(SCENARIOS / f"{name}.toml", baselines=False).to_json())
-        out[name] = path
-    return out
+    """Each scenario's plan, solved once and saved as a committed plan file."""
+    return commit_plans(tmp_path_factory.mktemp("committed"), SCENARIOS, list(NAMES))
 
 
 def plan_of(path: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from formulations.pifs.inputs import PifsInputs, WorkloadInputs, table_shapes
 from formulations.types import ExitCode, PlannerError
 from planner.engine import CheckReport, load_plan, prepared_view
 from planner.scenario import load_scenario
-from tests.conftest import write_scenario
+from tests.conftest import commit_plans, write_scenario
 from tests.pifs.helpers import SCENARIOS
 
 LATENCY_MODE = ["rm1_8port", "rm2_8port", "rm3_8port", "criteo_terabyte_8port", "rm1_pages_groups"]
@@ -68,13 +68,7 @@ def scaled(doc: dict[str, Any], factor: float) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each scenario's plan, solved once and saved as a committed plan file."""
-    folder = tmp_path_factory.mktemp("committed")
-    plans = {}
-    for name in ALL:
-        path = folder / f"{name}.json"
-        path.write_text(planner.solve(SCENARIOS / f"{name}.toml", baselines=False).to_json())
-        plans[name] = path
-    return plans
+    return commit_plans(tmp_path_factory.mktemp("committed"), SCENARIOS, list(ALL))
 
 
 def _certified_gap(plan: Path) -> float:
