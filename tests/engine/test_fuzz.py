@@ -41,19 +41,23 @@ def test_the_sample_covers_every_kind() -> None:
     assert {Path(s).parent.name for s in SCENARIOS} == set(KINDS)
 
 
-def test_a_seeded_sample_of_mutants_is_handled_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_seeded_sample_of_mutants_is_handled_cleanly(
+    scenario: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one test per scenario, so parallel test workers (pytest-xdist) share the sample
     args = [
         "--mutants",
-        str(MUTANTS_PER_SCENARIO * len(SCENARIOS)),
+        str(MUTANTS_PER_SCENARIO),
         "--seed",
         "1",
         "--timeout-s",
         "120",
         "--json",
+        "--scenario",
+        str(ROOT / scenario),
     ]
-    for scenario in SCENARIOS:
-        args += ["--scenario", str(ROOT / scenario)]
     code = _fuzz().main(args)
     summary = json.loads(capsys.readouterr().out)
-    assert summary["mutants"] == MUTANTS_PER_SCENARIO * len(SCENARIOS)
+    assert summary["mutants"] == MUTANTS_PER_SCENARIO
     assert code == 0, summary["failures"]
