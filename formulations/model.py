@@ -457,7 +457,12 @@ class Model:
 
 def warm_start_vector(model: MatrixModel, start: Mapping[str, float] | np.ndarray) -> np.ndarray:
     """A warm start as one value per column: a vector as is, a mapping by column name
-    (columns it does not name start at 0)."""
+    (columns it does not name start at 0), clipped into each column's bounds and integer
+    columns rounded. A start often comes from an LP or an earlier plan, whose values carry
+    round-off (-1.9e-13 below a lower bound of 0); CBC refuses such a start outright."""
     if isinstance(start, np.ndarray):
-        return np.asarray(start, dtype=float)
-    return np.array([float(start.get(name, 0.0)) for name in model.names])
+        values = np.asarray(start, dtype=float)
+    else:
+        values = np.array([float(start.get(name, 0.0)) for name in model.names])
+    values = np.where(model.integrality, np.round(values), values)
+    return np.clip(values, model.col_lower, model.col_upper)

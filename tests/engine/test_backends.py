@@ -94,6 +94,16 @@ def test_warm_start_is_accepted(backend: str) -> None:
     assert result.objective == pytest.approx(14.0)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_warm_start_with_round_off_outside_the_bounds_is_clipped(backend: str) -> None:
+    # an LP's -1.9e-13 below a lower bound of 0 made CBC refuse the start and exit 1
+    # (issue 19: proteus paper_cluster --backend cbc)
+    result = make_solver(SolverSettings(backend=backend)).solve(
+        knapsack(), warm_start={"x": 2.0 + 3e-13, "y": -1.9e-13}
+    )
+    assert result.objective == pytest.approx(14.0)
+
+
 @pytest.mark.parametrize(
     ("backend", "options"),
     [
