@@ -89,15 +89,21 @@ class ChunkTable:
     def has(self, gpu: str, mps: int, batch: int) -> bool:
         return (gpu, mps) in self.latency_us and 1 <= batch <= self.max_batch(gpu, mps)
 
-    def stage_latencies_us(self, gpu: str, mps: int, batch: int, start: int) -> np.ndarray:
-        """Latency of one batch through chunks ``[start, end)`` for every ``end`` in
-        ``start + 1 .. C`` (entry ``end - start - 1``), each chunk clipped to >= 1 us."""
-        column = self.latency_us[(gpu, mps)][start:, batch - 1]
-        return np.cumsum(np.maximum(column, MIN_CHUNK_LATENCY_US))
+    def stage_latencies_us(self, gpu: str, mps: int) -> np.ndarray:
+        """Latency of one batch through chunks ``[start, end)``, us, for every batch, start
+        and end: entry ``[batch - 1, start, end - 1]`` (0 where ``end <= start``), each chunk
+        clipped to >= 1 us. Each entry is the running sum from ``start`` (the zeros before
+        it add nothing), so it equals summing the stage's chunks in order."""
+        chunk_us = np.maximum(self.latency_us[(gpu, mps)], MIN_CHUNK_LATENCY_US)  # [chunk, b]
+        index = np.arange(self.chunks)
+        # [start, chunk, batch]: the chunk's latency when the stage starting at ``start``
+        # holds it, else 0
+        held = np.where((index[None, :] >= index[:, None])[:, :, None], chunk_us[None], 0.0)
+        return np.cumsum(held, axis=1).transpose(2, 0, 1)
 
     def stage_latency_us(self, gpu: str, mps: int, batch: int, start: int, end: int) -> float:
         """Latency of one batch through chunks ``[start, end)``, each clipped to >= 1 us."""
-        return float(self.stage_latencies_us(gpu, mps, batch, start)[end - start - 1])
+        return float(self.stage_latencies_us(gpu, mps)[batch - 1, start, end - 1])
 
     def cut_transfer_us(self, cut: int, bandwidth_gbit_per_s: float) -> float:
         """Transfer time per sample of the cut at chunk boundary ``cut`` (0 < cut < C), us."""
@@ -110,20 +116,17 @@ class ChunkTable:
         return np.concatenate(([NO_CUT_TRANSFER_US], cuts, [NO_CUT_TRANSFER_US]))
 
     def instance_throughputs_qps(
-        self,
-        gpu: str,
-        mps: int,
-        batch: int,
-        start: int,
-        bandwidth_gbit_per_s: float,
-        gpus_per_server: int,
+        self, gpu: str, mps: int, bandwidth_gbit_per_s: float, gpus_per_server: int
     ) -> np.ndarray:
-        """Requests/s of one instance (MPS slice) of stage ``[start, end)`` for every ``end``
-        in ``start + 1 .. C`` (entry ``end - start - 1``): compute- or NIC-bound."""
-        compute = US_PER_S * batch / self.stage_latencies_us(gpu, mps, batch, start)
-        share = mps * gpus_per_server
-        nic = US_PER_S / (self.nic_transfers_us(bandwidth_gbit_per_s) * share)
-        return np.minimum(np.minimum(compute, nic[start + 1 :]), nic[start])
+        """Requests/s of one instance (MPS slice) of stage ``[start, end)`` at every batch,
+        start and end, compute- or NIC-bound: entry ``[batch - 1, start, end - 1]``
+        (meaningless where ``end <= start``)."""
+        latency = self.stage_latencies_us(gpu, mps)
+        batches = np.arange(1, latency.shape[0] + 1, dtype=float)
+        with np.errstate(divide="ignore"):  # the empty stages (end <= start) only
+            compute = (US_PER_S * batches)[:, None, None] / latency
+        nic = US_PER_S / (self.nic_transfers_us(bandwidth_gbit_per_s) * (mps * gpus_per_server))
+        return np.minimum(np.minimum(compute, nic[None, None, 1:]), nic[None, :-1, None])
 
     def instance_throughput_qps(
         self,
@@ -136,11 +139,8 @@ class ChunkTable:
         gpus_per_server: int,
     ) -> float:
         """Requests/s of one instance (MPS slice) of stage ``[start, end)``: compute or NIC."""
-        return float(
-            self.instance_throughputs_qps(
-                gpu, mps, batch, start, bandwidth_gbit_per_s, gpus_per_server
-            )[end - start - 1]
-        )
+        rates = self.instance_throughputs_qps(gpu, mps, bandwidth_gbit_per_s, gpus_per_server)
+        return float(rates[batch - 1, start, end - 1])
 
 
 def _read_text(path: Path) -> str:

@@ -14,7 +14,10 @@ its per-instance throughput in slot ``k`` is ``r_k = min(1e6 b_k / l_k, NIC(c_k)
 
 Enumeration is a depth-first search over slots; every term of ``L`` is non-negative, so a
 prefix whose partial latency already exceeds ``slo_us`` is cut off, and only designs with
-``L <= slo_us`` are kept (a pipeline that violates the SLO may not be used at all).
+``L <= slo_us`` are kept (a pipeline that violates the SLO may not be used at all). Each
+slot's candidates of one GPU type (every MPS level, batch and end chunk) are checked at once
+on the stage tables of :meth:`cost_models.ppipe.tables.ChunkTable.stage_latencies_us`, in
+the order (level, batch, end), so the designs and their order are those of a scalar loop.
 
 Dominance (exact): two designs with the same used-slot GPU types and the same MPS level in
 every slot use exactly the same GPUs for the same instance counts ``n_k`` (physical GPUs
@@ -46,7 +49,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 
@@ -82,34 +84,36 @@ class Design:
 
 @dataclass(frozen=True)
 class _Catalog:
-    """Stage latency / instance throughput of every (gpu, mps, batch, start, end)."""
+    """Every stage of one GPU type at each of its (MPS level, batch) configurations
+    ``i``: ``levels[i]``, ``batches[i]``, and ``latency_us[i, start, end - 1]`` (stage
+    latency, us), ``instance_qps[i, start, end - 1]`` (throughput of one instance,
+    requests/s) and ``cut_us[i, end - 1]`` (the batch's transfer at the cut after the stage,
+    us; 0 at ``end = C``, where nothing crosses)."""
 
-    latency_us: dict[tuple[int, int, int, int, int], float]
-    instance_qps: dict[tuple[int, int, int, int, int], float]
-    configs: dict[int, list[tuple[int, int]]]  # gpu -> (mps, batch) pairs
+    levels: list[int]
+    batches: list[int]
+    latency_us: np.ndarray
+    instance_qps: np.ndarray
+    cut_us: np.ndarray
 
 
-def _catalog(inputs: PPipeInputs, table: ChunkTable) -> _Catalog:
-    chunks = table.chunks
-    latency: dict[tuple[int, int, int, int, int], float] = {}
-    rate: dict[tuple[int, int, int, int, int], float] = {}
-    configs: dict[int, list[tuple[int, int]]] = {}
-    for g, gpu in enumerate(inputs.gpus):
-        configs[g] = [
-            (m, b)
-            for m in range(1, gpu.max_mps_level + 1)
-            for b in range(1, table.max_batch(gpu.name, m) + 1)
-        ]
-        for (m, b), start in product(configs[g], range(chunks)):
-            ends = range(start + 1, chunks + 1)
-            latencies = table.stage_latencies_us(gpu.name, m, b, start).tolist()
-            rates = table.instance_throughputs_qps(
-                gpu.name, m, b, start, inputs.bandwidth_gbit_per_s, gpu.gpus_per_server
-            ).tolist()
-            for end, stage_us, stage_qps in zip(ends, latencies, rates, strict=True):
-                latency[(g, m, b, start, end)] = stage_us
-                rate[(g, m, b, start, end)] = stage_qps
-    return _Catalog(latency, rate, configs)
+def _catalog(inputs: PPipeInputs, table: ChunkTable, gpu: int) -> _Catalog:
+    pool = inputs.gpus[gpu]
+    levels, batches, latency, rate = [], [], [], []
+    for m in range(1, pool.max_mps_level + 1):
+        stage_us = table.stage_latencies_us(pool.name, m)
+        qps = table.instance_throughputs_qps(
+            pool.name, m, inputs.bandwidth_gbit_per_s, pool.gpus_per_server
+        )
+        for b in range(1, table.max_batch(pool.name, m) + 1):
+            levels.append(m)
+            batches.append(b)
+            latency.append(stage_us[b - 1])
+            rate.append(qps[b - 1])
+    bandwidth = inputs.bandwidth_gbit_per_s
+    cuts = [table.cut_transfer_us(end, bandwidth) for end in range(1, table.chunks)]
+    cut_us = np.array(batches, dtype=float)[:, None] * np.array([*cuts, 0.0])[None, :]
+    return _Catalog(levels, batches, np.array(latency), np.array(rate), cut_us)
 
 
 def enumerate_designs(
@@ -118,40 +122,48 @@ def enumerate_designs(
     """Every SLO-feasible design of model ``index`` with at most ``max_partitions`` slots."""
     model = inputs.models[index]
     slots = max_partitions or inputs.max_partitions
-    catalog = _catalog(inputs, table)
+    catalogs = [_catalog(inputs, table, g) for g in range(len(inputs.gpus))]
+    # the first stage's head: the SLO reserve and the time to gather its batch, us
+    first_us = [
+        np.array(
+            [
+                model.slo_reserve_us
+                + batch_build_us(inputs.batch_build_factor, b, model.est_throughput_qps)
+                for b in catalog.batches
+            ]
+        )
+        for catalog in catalogs
+    ]
     chunks = table.chunks
 
     def extend(
         start: int, spent_us: float, first_batch: int, prefix: tuple[StageDesign, ...]
     ) -> Iterator[Design]:
-        for g in range(len(inputs.gpus)):
-            for m, b in catalog.configs[g]:
-                if prefix and inputs.same_batch_across_partitions and b != first_batch:
-                    continue
-                head = (
-                    spent_us
-                    if prefix
-                    else (
-                        model.slo_reserve_us
-                        + batch_build_us(inputs.batch_build_factor, b, model.est_throughput_qps)
+        for g, catalog in enumerate(catalogs):
+            # every (configuration, end) at once: the latency so far plus this stage's,
+            # plus its cut's transfer (entry [i, end - start - 1])
+            head = spent_us if prefix else first_us[g][:, None]
+            total = head + catalog.latency_us[:, start, start:] + catalog.cut_us[:, start:]
+            feasible = total <= model.slo_us
+            if prefix and inputs.same_batch_across_partitions:
+                feasible &= (np.array(catalog.batches) == first_batch)[:, None]
+            configs, offsets = np.nonzero(feasible)
+            last = offsets + start  # end - 1
+            ends = (last + 1).tolist()
+            totals = total[configs, offsets].tolist()
+            stage_us = catalog.latency_us[configs, start, last].tolist()
+            stage_qps = catalog.instance_qps[configs, start, last].tolist()
+            for i, end, spent, latency_us, qps in zip(
+                configs.tolist(), ends, totals, stage_us, stage_qps, strict=True
+            ):
+                b = catalog.batches[i]
+                stage = StageDesign(g, catalog.levels[i], b, start, end, latency_us, qps)
+                if end == chunks:
+                    yield Design(index, (*prefix, stage), spent)
+                elif len(prefix) + 1 < slots:
+                    yield from extend(
+                        end, spent, prefix[0].batch if prefix else b, (*prefix, stage)
                     )
-                )
-                for end in range(start + 1, chunks + 1):
-                    key = (g, m, b, start, end)
-                    total = head + catalog.latency_us[key]
-                    if end < chunks:
-                        total += b * table.cut_transfer_us(end, inputs.bandwidth_gbit_per_s)
-                    if total > model.slo_us:
-                        continue
-                    stage = StageDesign(
-                        g, m, b, start, end, catalog.latency_us[key], catalog.instance_qps[key]
-                    )
-                    if end == chunks:
-                        yield Design(index, (*prefix, stage), total)
-                    elif len(prefix) + 1 < slots:
-                        yield from extend(
-                            end, total, prefix[0].batch if prefix else b, (*prefix, stage)
-                        )
 
     return list(extend(0, 0.0, 0, ()))
 

@@ -81,6 +81,29 @@ def test_stage_latency_and_throughput_golden() -> None:
     assert table.instance_throughput_qps("HI", 2, 1, 1, 2, 10, 4) == pytest.approx(125.0)
 
 
+def test_stage_tables_equal_the_stages_summed_chunk_by_chunk() -> None:
+    # every [batch, start, end] entry is bit-identical to summing the stage's clipped chunks
+    # in order and taking min(compute, NIC in, NIC out) of it (what design enumeration reads)
+    rng = np.random.default_rng(7)
+    chunks, batches, bandwidth, per_server = 5, 3, 10.0, 4
+    cut_bytes = rng.integers(1, 2_000_000, chunks - 1).tolist()
+    latency = {("HI", 2): rng.uniform(0.2, 5000.0, (chunks, batches))}
+    table = ChunkTable("random", latency, cut_bytes)
+    stage_us = table.stage_latencies_us("HI", 2)
+    qps = table.instance_throughputs_qps("HI", 2, bandwidth, per_server)
+    assert stage_us.shape == qps.shape == (batches, chunks, chunks)
+    nic_us = [1.0, *(transfer_time_us(float(c), bandwidth) for c in cut_bytes), 1.0]
+    for b in range(1, batches + 1):
+        for start in range(chunks):
+            for end in range(start + 1, chunks + 1):
+                column = latency[("HI", 2)][start:end, b - 1].tolist()
+                expected_us = sum(max(x, 1.0) for x in column)
+                assert stage_us[b - 1, start, end - 1] == expected_us
+                compute = 1e6 * b / expected_us
+                nic_in, nic_out = (1e6 / (nic_us[c] * 2 * per_server) for c in (start, end))
+                assert qps[b - 1, start, end - 1] == min(compute, nic_out, nic_in)
+
+
 def _random_dag(rng: np.random.Generator, layers: int) -> nx.DiGraph:
     graph = nx.DiGraph()
     for v in range(layers):
