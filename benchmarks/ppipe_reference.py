@@ -15,9 +15,10 @@ planned throughput from ``dart_r_published_plans.csv``; empty for the ablation s
 has none) and ``dart_r_authors_within_ppipe`` (the check that their plan's objective is at
 most our PPipe optimum: every DART-r plan is a plan of PPipe's MILP, so a published
 objective above our optimum would mean our cost model serves less than theirs),
-``low_class_gpu_share``, ``prepare_s`` (chunk tables and design enumeration), ``build_s``
-(model building: the engine's solve stage minus the solver), ``solve_s`` (the planning
-solves only, not the baselines; wall clock), ``status``, ``termination``, ``gap``, and
+``low_class_gpu_pct`` (reserved over available low-class GPUs, %), ``prepare_s`` (chunk
+tables and design enumeration), ``build_s`` (model building: the engine's solve stage
+minus the solver), ``solve_s`` (the planning solves only, not the baselines; wall clock),
+``status``, ``termination``, ``gap``, and
 ``plan_cpu_s`` (process CPU time of the whole plan, baselines included: on a shared
 machine it moves far less than wall-clock times). A summary (median and max solve time,
 optimality count, PPipe / NP and PPipe / DART-r ratios, ours and the authors') and the
@@ -109,7 +110,7 @@ def run_instance(
         dart_r_authors_within_ppipe=(
             str(leq(authors.objective, plan.objective.value)).lower() if authors else None
         ),
-        low_class_gpu_share=deployment.low_class_gpu_share,
+        low_class_gpu_pct=plan.headline["low_class_gpu_pct"],
         prepare_s=plan.timing.prepare_s,
         build_s=plan.timing.build_s,
         solve_s=plan.timing.solve_s,

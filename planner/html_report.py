@@ -37,7 +37,7 @@ FIGURE_IN = (6.4, 3.6)  # plot size, inches (matplotlib's default width)
 MAX_ROWS = 2_000  # rows of a table shown in the report
 MAX_LINES = 8  # a second sweep axis with at most this many values is drawn as lines
 STALL_COLUMNS = ("compute_pct", "fetch_pct", "prep_pct", "interconnect_pct", "network_pct")
-UTILISATION_COLUMNS = ("utilisation_pct", "share_used", "capacity_used")
+UTILISATION_COLUMNS = ("utilisation_pct", "reserved_pct", "capacity_used_pct")
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 72em; }
@@ -299,7 +299,11 @@ def _table_plots(page: Page, kind: str, tables: list[Table]) -> None:
             _heatmap(
                 page,
                 table,
-                [c for c in ("capacity_used", "bandwidth_utilisation") if c in table.columns],
+                [
+                    c
+                    for c in ("capacity_used_pct", "bandwidth_utilisation_pct")
+                    if c in table.columns
+                ],
             )
         if kind == "ppipe" and "stage_latency_us" in table.columns:
             _stage_diagram(page, table)
