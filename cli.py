@@ -16,12 +16,13 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 import planner
+from cost_models.units import PERCENT_PER_FRACTION
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus, Table
 from planner.diff import diff_files, markdown
 from planner.engine import ProgressHook, SolveProgress
@@ -38,6 +39,9 @@ REPORT_WIDTH = 100  # columns of a report on a pipe; a terminal's own width othe
 stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
 stderr = Console(stderr=True, soft_wrap=True)
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
 EXIT_SIGTERM = 143  # 128 + SIGTERM
@@ -49,6 +53,19 @@ class Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
+
+
+Wide = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Show every column of a table side by side (default: fit the terminal)."
+    ),
+]
+
+
+def report_width(wide: bool) -> int | None:
+    """The width tables are split to: the terminal's (100 columns on a pipe), or None."""
+    return None if wide else stdout.width
 
 
 class Format(StrEnum):
@@ -197,9 +214,7 @@ def solve(
             "--no-degrade", help="Report infeasible instead of lowering the demand headroom."
         ),
     ] = False,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Show every column of a table side by side.")
-    ] = False,
+    wide: Wide = False,
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
@@ -237,7 +252,7 @@ def solve(
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
-        stdout.print(plan_report(plan, None if wide else stdout.width))
+        stdout.print(plan_report(plan, report_width(wide)))
     if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
@@ -260,6 +275,7 @@ def check(
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
+    wide: Wide = False,
 ) -> None:
     """Re-verify a stored plan and compare it with a fresh optimum (exit 0, 3 or 6)."""
     report = planner.check(plan_file, scenario, max_gap=max_gap, backend=backend)
@@ -281,7 +297,7 @@ def check(
         }
         sys.stdout.write(csv_text([row]))
     else:
-        stdout.print(check_report(report))
+        stdout.print(check_report(report, report_width(wide)))
     raise typer.Exit(int(report.exit_code))
 
 
@@ -299,6 +315,7 @@ def diff(
     output_format: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="markdown: a pull-request comment.")
     ] = DiffFormat.table,
+    wide: Wide = False,
 ) -> None:
     """What changed between two plans: objective, headline numbers, every deployment value."""
     changes = diff_files(old, new)
@@ -307,7 +324,7 @@ def diff(
     elif output_format is DiffFormat.markdown:
         sys.stdout.write(markdown(changes))
     else:
-        stdout.print(diff_report(changes))
+        stdout.print(diff_report(changes, report_width(wide)))
 
 
 @app.command()
@@ -339,9 +356,7 @@ def simulate(
             "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates."
         ),
     ] = None,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Show every column of a table side by side.")
-    ] = False,
+    wide: Wide = False,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Replay a plan and the baselines against seeded random events (cocktail: spot
@@ -370,7 +385,7 @@ def simulate(
             "\n".join(f"# {t.title}\n" + t.to_frame().to_csv(index=False) for t in tables)
         )
     else:
-        stdout.print(tables_report(tables, None if wide else stdout.width))
+        stdout.print(tables_report(tables, report_width(wide)))
 
 
 def _cell(row: Any, key: str, default: str | None = None) -> str | None:
@@ -394,6 +409,7 @@ def estimate(
         Path | None, typer.Option("--input", help="CSV of points (model,device,batch,...).")
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    wide: Wide = False,
 ) -> None:
     """Estimate latency and throughput with the calibrated performance model."""
     import pandas as pd
@@ -433,9 +449,21 @@ def estimate(
     elif output_format is Format.csv:
         sys.stdout.write(out.drop(columns="expected_error_pct").to_csv(index=False))
     else:
-        stdout.print(out.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        table = Table(
+            "Estimates of the calibrated performance model",
+            list(out.columns),
+            out.astype(object).where(out.notna(), None).values.tolist(),
+            legend=ESTIMATE_LEGEND,
+        )
+        stdout.print(tables_report([table], report_width(wide)))
 
 
+ESTIMATE_LEGEND = {
+    "bound": "what limits the estimate: compute, memory bandwidth or fixed overhead",
+    "provenance": "measured (a profiled point), calibrated (fitted to measurements of "
+    "this device) or roofline (an uncalibrated estimate)",
+    "expected_error_pct": "the model's validation error for this provenance",
+}
 SWEEP_SHOWN = ("point", "status", "objective", "gap", "wall_s", "exit_code", "error")
 
 
@@ -466,6 +494,7 @@ def sweep(
     output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
         Format.table
     ),
+    wide: Wide = False,
 ) -> None:
     """Solve every point of a sweep (on Dask) into a resumable Parquet store."""
     from planner.sweeps import ResultStore
@@ -494,21 +523,35 @@ def sweep(
     elif output_format is Format.csv:
         sys.stdout.write(rows.drop(columns="point_key").to_csv(index=False))
     else:
-        axes = [c for c in rows.columns if c.startswith("axis.")]
-        shown = [c for c in ("point", *axes, *SWEEP_SHOWN[1:]) if c in rows.columns]
-        frame = rows[shown]
-        stdout.print(
-            tables_report(
-                [
-                    Table(
-                        f"Sweep {sweep_file}",
-                        shown,
-                        frame.astype(object).where(frame.notna(), None).values.tolist(),
-                    )
-                ],
-                stdout.width,
-            )
-        )
+        stdout.print(tables_report([sweep_table(sweep_file, rows)], report_width(wide)))
+
+
+def gap_as_pct(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its relative ``gap`` column shown as ``gap_pct`` (tables show shares
+    as percentages; the CSV and JSON keep ``gap``)."""
+    if "gap" not in frame:
+        return frame
+    shown = frame.rename(columns={"gap": "gap_pct"})
+    shown["gap_pct"] = frame["gap"] * PERCENT_PER_FRACTION
+    return shown
+
+
+def sweep_table(sweep_file: Path, rows: pd.DataFrame) -> Table:
+    """The sweep's points for people: the axes, status, the objective with its unit in the
+    header (when every point has the same), the gap as a percentage, time, exit code, and
+    the error column only when some point has one."""
+    axes = [c for c in rows.columns if c.startswith("axis.")]
+    shown = [c for c in ("point", *axes, *SWEEP_SHOWN[1:]) if c in rows.columns]
+    if "error" in shown and not rows["error"].fillna("").astype(bool).any():
+        shown.remove("error")
+    frame = gap_as_pct(rows[shown])
+    units = set(rows["objective_unit"].dropna()) if "objective_unit" in rows else set()
+    headers = {"objective": f"objective ({units.pop()})"} if len(units) == 1 else {}
+    return Table(
+        f"Sweep {sweep_file}",
+        [headers.get(c, c) for c in frame.columns],
+        frame.astype(object).where(frame.notna(), None).values.tolist(),
+    )
 
 
 class FrontBound(StrEnum):
@@ -566,6 +609,7 @@ def pareto(
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
+    wide: Wide = False,
 ) -> None:
     """The exact front of the objective against a bounded metric (epsilon-constraint)."""
     if output is not None:
@@ -593,11 +637,12 @@ def pareto(
     elif output_format is Format.csv:
         sys.stdout.write(frame.to_csv(index=False))
     else:
+        shown = gap_as_pct(frame)
         columns = [f"{front.x_key} (bound)", front.x_metric, f"{front.y_name} ({front.y_unit})"]
-        columns += list(frame.columns[3:])
+        columns += list(shown.columns[3:])
         title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
-        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
-        stdout.print(tables_report([Table(title, columns, rows)], stdout.width))
+        rows = shown.astype(object).where(shown.notna(), None).values.tolist()
+        stdout.print(tables_report([Table(title, columns, rows)], report_width(wide)))
     if output is not None and output != STDOUT:
         write_atomic(output, json.dumps(front.to_dict(), indent=2) + "\n")
         stderr.print(f"front written to {output}", highlight=False)

@@ -317,8 +317,9 @@ def tables_report(tables: list[Table], width: int | None = None) -> RenderableTy
     return Group(*(_rich_table(t, width) for t in tables))
 
 
-def check_report(report: CheckReport) -> RenderableType:
-    """Verdict first, then what the committed capacity cannot serve, then the comparison."""
+def check_report(report: CheckReport, width: int | None = None) -> RenderableType:
+    """Verdict first, then what the committed capacity cannot serve, then the comparison
+    (tables split to ``width`` as in :func:`plan_report`)."""
     verdict = {
         0: ("OK: the committed plan covers the scenario", "green"),
         3: ("INFEASIBLE: the committed plan does not cover the scenario", "red"),
@@ -339,7 +340,8 @@ def check_report(report: CheckReport) -> RenderableType:
                         [s.what, s.required, s.available, s.required - s.available, s.unit]
                         for s in report.shortfalls
                     ],
-                )
+                ),
+                width,
             )
         )
     if report.violations:
@@ -367,7 +369,7 @@ def check_report(report: CheckReport) -> RenderableType:
     return Group(*parts)
 
 
-def diff_report(d: PlanDiff) -> RenderableType:
+def diff_report(d: PlanDiff, width: int | None = None) -> RenderableType:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -384,5 +386,6 @@ def diff_report(d: PlanDiff) -> RenderableType:
         return Group(grid, Text("No change in the deployment."))
     rows = [[c.path, c.kind, c.old, c.new, c.delta] for c in d.changes]
     return Group(
-        grid, _rich_table(Table("Changes", ["what", "change", "old", "new", "delta"], rows))
+        grid,
+        _rich_table(Table("Changes", ["what", "change", "old", "new", "delta"], rows), width),
     )
