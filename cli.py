@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 import planner
 from cost_models.units import PERCENT_PER_FRACTION
@@ -63,9 +63,16 @@ Wide = Annotated[
 ]
 
 
-def report_width(wide: bool) -> int | None:
-    """The width tables are split to: the terminal's (100 columns on a pipe), or None."""
-    return None if wide else stdout.width
+WIDE_COLUMNS = 10_000  # --wide: lines as long as their tables (the terminal may wrap them)
+
+
+def show(report: Callable[[int | None], RenderableType], wide: bool) -> None:
+    """Print ``report(width)``: tables split to fit the terminal (100 columns on a pipe),
+    or with ``--wide`` every column side by side, lines as long as they need."""
+    if wide:
+        Console(soft_wrap=False, width=WIDE_COLUMNS).print(report(None))
+    else:
+        stdout.print(report(stdout.width))
 
 
 class Format(StrEnum):
@@ -252,7 +259,7 @@ def solve(
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
-        stdout.print(plan_report(plan, report_width(wide)))
+        show(functools.partial(plan_report, plan), wide)
     if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
@@ -297,7 +304,7 @@ def check(
         }
         sys.stdout.write(csv_text([row]))
     else:
-        stdout.print(check_report(report, report_width(wide)))
+        show(functools.partial(check_report, report), wide)
     raise typer.Exit(int(report.exit_code))
 
 
@@ -324,7 +331,7 @@ def diff(
     elif output_format is DiffFormat.markdown:
         sys.stdout.write(markdown(changes))
     else:
-        stdout.print(diff_report(changes, report_width(wide)))
+        show(functools.partial(diff_report, changes), wide)
 
 
 @app.command()
@@ -385,7 +392,7 @@ def simulate(
             "\n".join(f"# {t.title}\n" + t.to_frame().to_csv(index=False) for t in tables)
         )
     else:
-        stdout.print(tables_report(tables, report_width(wide)))
+        show(functools.partial(tables_report, tables), wide)
 
 
 def _cell(row: Any, key: str, default: str | None = None) -> str | None:
@@ -455,7 +462,7 @@ def estimate(
             out.astype(object).where(out.notna(), None).values.tolist(),
             legend=ESTIMATE_LEGEND,
         )
-        stdout.print(tables_report([table], report_width(wide)))
+        show(functools.partial(tables_report, [table]), wide)
 
 
 ESTIMATE_LEGEND = {
@@ -523,7 +530,7 @@ def sweep(
     elif output_format is Format.csv:
         sys.stdout.write(rows.drop(columns="point_key").to_csv(index=False))
     else:
-        stdout.print(tables_report([sweep_table(sweep_file, rows)], report_width(wide)))
+        show(functools.partial(tables_report, [sweep_table(sweep_file, rows)]), wide)
 
 
 def gap_as_pct(frame: pd.DataFrame) -> pd.DataFrame:
@@ -642,7 +649,7 @@ def pareto(
         columns += list(shown.columns[3:])
         title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
         rows = shown.astype(object).where(shown.notna(), None).values.tolist()
-        stdout.print(tables_report([Table(title, columns, rows)], report_width(wide)))
+        show(functools.partial(tables_report, [Table(title, columns, rows)]), wide)
     if output is not None and output != STDOUT:
         write_atomic(output, json.dumps(front.to_dict(), indent=2) + "\n")
         stderr.print(f"front written to {output}", highlight=False)
