@@ -183,9 +183,9 @@ def _rich_tables(table: Table, width: int | None = None) -> list[RenderableType]
         for i, row in enumerate(cells):
             picked = [row[c] for c in group]
             if table.marked_row is not None:
-                chosen = i == table.marked_row
+                marked = i == table.marked_row
                 rich.add_row(
-                    MARK if chosen else "", *picked, style="bold green" if chosen else None
+                    MARK if marked else "", *picked, style="bold green" if marked else None
                 )
             else:
                 rich.add_row(*picked)
