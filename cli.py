@@ -29,6 +29,9 @@ from planner.engine import ProgressHook, SolveProgress
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, diff_report, plan_report, tables_report
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -38,9 +41,6 @@ app = typer.Typer(
 REPORT_WIDTH = 100  # columns of a report on a pipe; a terminal's own width otherwise
 stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else REPORT_WIDTH)
 stderr = Console(stderr=True, soft_wrap=True)
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_SIGINT = 130  # 128 + SIGINT, as shells report it
@@ -459,7 +459,7 @@ def estimate(
         table = Table(
             "Estimates of the calibrated performance model",
             list(out.columns),
-            out.astype(object).where(out.notna(), None).values.tolist(),
+            rows_of(out),
             legend=ESTIMATE_LEGEND,
         )
         show(functools.partial(tables_report, [table]), wide)
@@ -533,6 +533,11 @@ def sweep(
         show(functools.partial(tables_report, [sweep_table(sweep_file, rows)]), wide)
 
 
+def rows_of(frame: pd.DataFrame) -> list[list[Any]]:
+    """A frame's rows as plain lists for a :class:`Table`, missing values as None."""
+    return frame.astype(object).where(frame.notna(), None).values.tolist()
+
+
 def gap_as_pct(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its relative ``gap`` column shown as ``gap_pct`` (tables show shares
     as percentages; the CSV and JSON keep ``gap``)."""
@@ -557,7 +562,7 @@ def sweep_table(sweep_file: Path, rows: pd.DataFrame) -> Table:
     return Table(
         f"Sweep {sweep_file}",
         [headers.get(c, c) for c in frame.columns],
-        frame.astype(object).where(frame.notna(), None).values.tolist(),
+        rows_of(frame),
     )
 
 
@@ -648,8 +653,7 @@ def pareto(
         columns = [f"{front.x_key} (bound)", front.x_metric, f"{front.y_name} ({front.y_unit})"]
         columns += list(shown.columns[3:])
         title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
-        rows = shown.astype(object).where(shown.notna(), None).values.tolist()
-        show(functools.partial(tables_report, [Table(title, columns, rows)]), wide)
+        show(functools.partial(tables_report, [Table(title, columns, rows_of(shown))]), wide)
     if output is not None and output != STDOUT:
         write_atomic(output, json.dumps(front.to_dict(), indent=2) + "\n")
         stderr.print(f"front written to {output}", highlight=False)
