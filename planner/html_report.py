@@ -24,7 +24,7 @@ from formulations.types import InputError, Table
 from planner.engine import load_plan, prepared_view, read_plan
 from planner.pareto import FRONT_SCHEMA_VERSION
 from planner.plan import planner_version, write_atomic
-from planner.report import fmt
+from planner.report import BASELINE_LEGEND, cells_of, fmt, header, legend
 from planner.scenario import load_scenario
 from planner.sweeps import ResultStore
 
@@ -47,7 +47,7 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 th { background: #f3f3f3; } td.text { text-align: left; }
 tr.marked td { font-weight: bold; background: #eef8ee; }
 figure.plot { margin: 1em 0; } figure.plot svg { width: 40em; height: auto; }
-figcaption { font-size: 0.85em; color: #555; }
+figcaption, p.legend { font-size: 0.85em; color: #555; }
 .scroll { max-height: 30em; overflow: auto; }
 """
 
@@ -74,13 +74,13 @@ class Page:
         self.parts.append(f"<table>{rows}</table>")
 
     def table(self, table: Table) -> None:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+        head = "".join(f"<th>{html.escape(header(c))}</th>" for c in table.columns)
         body = []
+        shown = cells_of(table)
         for i, row in enumerate(table.rows[:MAX_ROWS]):
             cells = "".join(
-                f"<td{'' if isinstance(v, int | float) else ' class=text'}>"
-                f"{html.escape(fmt(v))}</td>"
-                for v in row
+                f"<td{'' if isinstance(v, int | float) else ' class=text'}>{html.escape(text)}</td>"
+                for v, text in zip(row, shown[i], strict=True)
             )
             marked = ' class="marked"' if i == table.marked_row else ""
             body.append(f"<tr{marked}>{cells}</tr>")
@@ -89,10 +89,13 @@ class Page:
             if len(table.rows) > MAX_ROWS
             else ""
         )
+        notes = "".join(
+            f"<p class=legend>{html.escape(line)}</p>" for line in legend(table, "highlighted row:")
+        )
         self.parts.append(
             f"<h3>{html.escape(table.title)}</h3><div class=scroll><table><tr>{head}</tr>"
             + "".join(body)
-            + f"</table></div>{more}"
+            + f"</table></div>{more}{notes}"
         )
 
     def plot(self, caption: str, draw: Callable[[Axes], None], height_in: float = 0.0) -> None:
@@ -188,6 +191,8 @@ def _baselines(page: Page, data: dict[str, Any]) -> None:
             ["name", "status", f"objective ({unit})", "plan_advantage", "note"],
             rows,
             marked_row=0,
+            marker="this plan",
+            legend=BASELINE_LEGEND,
         )
     )
     scored = [r for r in rows if r[2] is not None]

@@ -144,9 +144,9 @@ def column_groups(table: Table, cells: list[list[str]], width: int | None) -> li
     return groups
 
 
-def legend(table: Table) -> list[str]:
-    """The lines under a table: what the marker marks, then the column notes."""
-    lines = [f"{MARK} {table.marker}"] if table.marked_row is not None else []
+def legend(table: Table, mark: str = MARK) -> list[str]:
+    """The lines under a table: what the marker (``mark``) marks, then the column notes."""
+    lines = [f"{mark} {table.marker}"] if table.marked_row is not None else []
     lines += [f"{header(column)}: {text}" for column, text in table.legend.items()]
     return lines
 
@@ -198,6 +198,13 @@ def _rich_table(table: Table, width: int | None = None) -> RenderableType:
     return Group(*_rich_tables(table, width))
 
 
+BASELINE_LEGEND = {
+    "status": "feasible: passes the verifier; infeasible: a verifier violation; "
+    "no_plan: the baseline found no deployment",
+    "note": "why a baseline has no plan, or its first verifier violations",
+}
+
+
 def baseline_table(plan: Plan) -> Table | None:
     """The plan and every baseline in one table: same verifier, same objective, one ratio
     (``plan_advantage``: above 1 the plan is better), the plan's row marked."""
@@ -226,11 +233,7 @@ def baseline_table(plan: Plan) -> Table | None:
         rows,
         marked_row=0,
         marker="this plan",
-        legend={
-            "status": "feasible: passes the verifier; infeasible: a verifier violation; "
-            "no_plan: the baseline found no deployment",
-            "note": "why a baseline has no plan, or its first verifier violations",
-        },
+        legend=BASELINE_LEGEND,
     )
     return table
 
