@@ -74,8 +74,9 @@ def fmt_quantity(value: Any, unit: str) -> str:
 
 
 def is_duration_h(column: str) -> bool:
-    """A column of durations in hours (``hours``, ``deadline_h``; not a rate ``*_per_h``)."""
-    return column == "hours" or (column.endswith("_h") and not column.endswith("_per_h"))
+    """A column of durations in hours (``hours``, ``deadline_h``; not a rate such as
+    ``price_usd_per_h`` or ``rate_per_vm_h``)."""
+    return column == "hours" or (column.endswith("_h") and "per_" not in column)
 
 
 def header(column: str) -> str:

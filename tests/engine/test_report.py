@@ -82,6 +82,7 @@ def test_quantities_and_headers_carry_their_units() -> None:
     assert header("cost_usd") == "cost_USD" and header("price_usd_per_h") == "price_USD_per_h"
     assert header("hours") == "duration" and header("deadline_h") == "deadline"
     assert header("cost_usd_per_h") == "cost_USD_per_h"  # a rate, not a duration
+    assert header("rate_per_vm_h") == "rate_per_vm_h"
     table = Table("Jobs", ["job", "hours", "cost_usd"], [["a", 40 / 3600, 1.5]])
     assert cells_of(table) == [["a", "40 s", "1.5"]]
 
