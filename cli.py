@@ -650,7 +650,7 @@ def pareto(
         sys.stdout.write(frame.to_csv(index=False))
     else:
         shown = gap_as_pct(frame)
-        columns = [f"{front.x_key} (bound)", front.x_metric, f"{front.y_name} ({front.y_unit})"]
+        columns = [f"bound.{front.x_key}", front.x_metric, f"{front.y_name} ({front.y_unit})"]
         columns += list(shown.columns[3:])
         title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
         show(functools.partial(tables_report, [Table(title, columns, rows_of(shown))]), wide)
