@@ -16,17 +16,21 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 import planner
+from cost_models.units import PERCENT_PER_FRACTION
 from formulations.types import ExitCode, InputError, PlannerError, SolveStatus, Table
 from planner.diff import diff_files, markdown
 from planner.engine import ProgressHook, SolveProgress
 from planner.plan import check_output_path, csv_text, planner_version, write_atomic
 from planner.report import check_report, diff_report, plan_report, tables_report
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     add_completion=False,
@@ -49,6 +53,26 @@ class Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
+
+
+Wide = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Show every column of a table side by side (default: fit the terminal)."
+    ),
+]
+
+
+WIDE_COLUMNS = 10_000  # --wide: lines as long as their tables (the terminal may wrap them)
+
+
+def show(report: Callable[[int | None], RenderableType], wide: bool) -> None:
+    """Print ``report(width)``: tables split to fit the terminal (100 columns on a pipe),
+    or with ``--wide`` every column side by side, lines as long as they need."""
+    if wide:
+        Console(soft_wrap=False, width=WIDE_COLUMNS).print(report(None))
+    else:
+        stdout.print(report(stdout.width))
 
 
 class Format(StrEnum):
@@ -197,9 +221,7 @@ def solve(
             "--no-degrade", help="Report infeasible instead of lowering the demand headroom."
         ),
     ] = False,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Show every column of a table side by side.")
-    ] = False,
+    wide: Wide = False,
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
@@ -237,7 +259,7 @@ def solve(
     elif output_format is Format.csv:
         sys.stdout.write(plan.to_csv())
     else:
-        stdout.print(plan_report(plan, None if wide else stdout.width))
+        show(functools.partial(plan_report, plan), wide)
     if output is not None and output != STDOUT:
         write_atomic(output, plan.to_csv() if output.suffix == ".csv" else plan.to_json() + "\n")
         stderr.print(f"plan written to {output}", highlight=False)
@@ -260,6 +282,7 @@ def check(
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     backend: Annotated[str | None, typer.Option(help="highs, cbc, scip or cpsat.")] = None,
+    wide: Wide = False,
 ) -> None:
     """Re-verify a stored plan and compare it with a fresh optimum (exit 0, 3 or 6)."""
     report = planner.check(plan_file, scenario, max_gap=max_gap, backend=backend)
@@ -281,7 +304,7 @@ def check(
         }
         sys.stdout.write(csv_text([row]))
     else:
-        stdout.print(check_report(report))
+        show(functools.partial(check_report, report), wide)
     raise typer.Exit(int(report.exit_code))
 
 
@@ -299,6 +322,7 @@ def diff(
     output_format: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="markdown: a pull-request comment.")
     ] = DiffFormat.table,
+    wide: Wide = False,
 ) -> None:
     """What changed between two plans: objective, headline numbers, every deployment value."""
     changes = diff_files(old, new)
@@ -307,7 +331,7 @@ def diff(
     elif output_format is DiffFormat.markdown:
         sys.stdout.write(markdown(changes))
     else:
-        stdout.print(diff_report(changes))
+        show(functools.partial(diff_report, changes), wide)
 
 
 @app.command()
@@ -339,9 +363,7 @@ def simulate(
             "--interruption-scale", min=0, help="cocktail: multiply spot interruption rates."
         ),
     ] = None,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Show every column of a table side by side.")
-    ] = False,
+    wide: Wide = False,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Replay a plan and the baselines against seeded random events (cocktail: spot
@@ -370,7 +392,7 @@ def simulate(
             "\n".join(f"# {t.title}\n" + t.to_frame().to_csv(index=False) for t in tables)
         )
     else:
-        stdout.print(tables_report(tables, None if wide else stdout.width))
+        show(functools.partial(tables_report, tables), wide)
 
 
 def _cell(row: Any, key: str, default: str | None = None) -> str | None:
@@ -394,6 +416,7 @@ def estimate(
         Path | None, typer.Option("--input", help="CSV of points (model,device,batch,...).")
     ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    wide: Wide = False,
 ) -> None:
     """Estimate latency and throughput with the calibrated performance model."""
     import pandas as pd
@@ -433,9 +456,21 @@ def estimate(
     elif output_format is Format.csv:
         sys.stdout.write(out.drop(columns="expected_error_pct").to_csv(index=False))
     else:
-        stdout.print(out.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        table = Table(
+            "Estimates of the calibrated performance model",
+            list(out.columns),
+            rows_of(out),
+            legend=ESTIMATE_LEGEND,
+        )
+        show(functools.partial(tables_report, [table]), wide)
 
 
+ESTIMATE_LEGEND = {
+    "bound": "what limits the estimate: compute, memory bandwidth or fixed overhead",
+    "provenance": "measured (a profiled point), calibrated (fitted to measurements of "
+    "this device) or roofline (an uncalibrated estimate)",
+    "expected_error_pct": "the model's validation error for this provenance",
+}
 SWEEP_SHOWN = ("point", "status", "objective", "gap", "wall_s", "exit_code", "error")
 
 
@@ -466,6 +501,7 @@ def sweep(
     output_format: Annotated[Format, typer.Option("--format", "-f", help="stdout format.")] = (
         Format.table
     ),
+    wide: Wide = False,
 ) -> None:
     """Solve every point of a sweep (on Dask) into a resumable Parquet store."""
     from planner.sweeps import ResultStore
@@ -494,21 +530,40 @@ def sweep(
     elif output_format is Format.csv:
         sys.stdout.write(rows.drop(columns="point_key").to_csv(index=False))
     else:
-        axes = [c for c in rows.columns if c.startswith("axis.")]
-        shown = [c for c in ("point", *axes, *SWEEP_SHOWN[1:]) if c in rows.columns]
-        frame = rows[shown]
-        stdout.print(
-            tables_report(
-                [
-                    Table(
-                        f"Sweep {sweep_file}",
-                        shown,
-                        frame.astype(object).where(frame.notna(), None).values.tolist(),
-                    )
-                ],
-                stdout.width,
-            )
-        )
+        show(functools.partial(tables_report, [sweep_table(sweep_file, rows)]), wide)
+
+
+def rows_of(frame: pd.DataFrame) -> list[list[Any]]:
+    """A frame's rows as plain lists for a :class:`Table`, missing values as None."""
+    return frame.astype(object).where(frame.notna(), None).values.tolist()
+
+
+def gap_as_pct(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its relative ``gap`` column shown as ``gap_pct`` (tables show shares
+    as percentages; the CSV and JSON keep ``gap``)."""
+    if "gap" not in frame:
+        return frame
+    shown = frame.rename(columns={"gap": "gap_pct"})
+    shown["gap_pct"] = frame["gap"] * PERCENT_PER_FRACTION
+    return shown
+
+
+def sweep_table(sweep_file: Path, rows: pd.DataFrame) -> Table:
+    """The sweep's points for people: the axes, status, the objective with its unit in the
+    header (when every point has the same), the gap as a percentage, time, exit code, and
+    the error column only when some point has one."""
+    axes = [c for c in rows.columns if c.startswith("axis.")]
+    shown = [c for c in ("point", *axes, *SWEEP_SHOWN[1:]) if c in rows.columns]
+    if "error" in shown and not rows["error"].fillna("").astype(bool).any():
+        shown.remove("error")
+    frame = gap_as_pct(rows[shown])
+    units = set(rows["objective_unit"].dropna()) if "objective_unit" in rows else set()
+    headers = {"objective": f"objective ({units.pop()})"} if len(units) == 1 else {}
+    return Table(
+        f"Sweep {sweep_file}",
+        [headers.get(c, c) for c in frame.columns],
+        rows_of(frame),
+    )
 
 
 class FrontBound(StrEnum):
@@ -566,6 +621,7 @@ def pareto(
     force: Annotated[
         bool, typer.Option(help="Let -o overwrite a file planner did not write.")
     ] = False,
+    wide: Wide = False,
 ) -> None:
     """The exact front of the objective against a bounded metric (epsilon-constraint)."""
     if output is not None:
@@ -593,11 +649,11 @@ def pareto(
     elif output_format is Format.csv:
         sys.stdout.write(frame.to_csv(index=False))
     else:
-        columns = [f"{front.x_key} (bound)", front.x_metric, f"{front.y_name} ({front.y_unit})"]
-        columns += list(frame.columns[3:])
+        shown = gap_as_pct(frame)
+        columns = [f"bound.{front.x_key}", front.x_metric, f"{front.y_name} ({front.y_unit})"]
+        columns += list(shown.columns[3:])
         title = f"Pareto front of {front.y_name} against {front.x_metric} ({scenario})"
-        rows = frame.astype(object).where(frame.notna(), None).values.tolist()
-        stdout.print(tables_report([Table(title, columns, rows)], stdout.width))
+        show(functools.partial(tables_report, [Table(title, columns, rows_of(shown))]), wide)
     if output is not None and output != STDOUT:
         write_atomic(output, json.dumps(front.to_dict(), indent=2) + "\n")
         stderr.print(f"front written to {output}", highlight=False)

@@ -24,6 +24,7 @@ from scipy.optimize import least_squares
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root  # noqa: E402
 from cost_models.perf.calibration import (  # noqa: E402
     CALIBRATION_FILE,
     compile_points,
@@ -31,9 +32,29 @@ from cost_models.perf.calibration import (  # noqa: E402
     predicted_latencies_ms,
 )
 from cost_models.perf.model import PARAMETER_NAMES, PerfParams  # noqa: E402
-from cost_models.perf.reference import COCKTAIL_DEVICE, Point, all_points  # noqa: E402
+from cost_models.perf.reference import (  # noqa: E402
+    COCKTAIL_DEVICE,
+    COCKTAIL_MODELS,
+    DLE,
+    PPIPE_TABLES,
+    Point,
+    all_points,
+)
 
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = reference_root()
+MEASUREMENTS = {
+    DLE: "NVIDIA DeepLearningExamples' published inference and training measurements",
+    PPIPE_TABLES: "PPipe's measured per-block latency tables",
+    COCKTAIL_MODELS: "Cocktail's published model profile",
+}
+
+
+def missing_measurements(reference: Path) -> bool:
+    """True, after one line naming the first one missing, when a folder or file of the
+    measurements the performance model is fitted to is absent."""
+    return any(absent(reference / path, what) for path, what in MEASUREMENTS.items())
+
+
 # Starting point of the fit (typical published fractions; the fit moves away from them).
 INITIAL: dict[str, float] = {
     "eta_cuda_fp32": 0.6,
@@ -181,12 +202,14 @@ def max_ratio(r: np.ndarray) -> float:
     return float(np.max(np.maximum(r, 1.0 / r)))
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--output", type=Path, default=CALIBRATION_FILE)
     parser.add_argument("--loss", default="soft_l1", choices=["linear", "soft_l1", "huber"])
     args = parser.parse_args()
+    if missing_measurements(args.reference):
+        return REFERENCE_ABSENT
     points = all_points(args.reference)
 
     params = fit(points, args.loss)
@@ -224,7 +247,8 @@ def main() -> None:
     }
     args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.output}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

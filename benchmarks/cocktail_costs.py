@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from benchmarks._reference import REFERENCE_ABSENT  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root  # noqa: E402
 from cost_models.units import SECONDS_PER_HOUR  # noqa: E402
 from formulations.cocktail.deployment import CocktailDeployment  # noqa: E402
 from formulations.cocktail.formulation import ensemble_intervals  # noqa: E402
@@ -55,7 +55,7 @@ from formulations.cocktail.simulate import simulate_all  # noqa: E402
 from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = reference_root()
 TRACES = Path("proteus") / "traces" / "zipf_exponential_bursty_300"  # under the reference
 # CSV column prefix -> baseline name (the columns keep their names; see the docstring)
 COLUMN_OF = {
@@ -228,13 +228,11 @@ def main() -> int:
         else {"interruption_rate_scale": args.interruption_scale}
     )
     traces = args.reference / TRACES
-    if not args.scenarios and not traces.is_dir():
-        print(
-            f"cocktail_costs: reference data absent: {traces} (Proteus's bursty traces, from "
-            "the public Proteus repository; see the reference folder's README.md); pass "
-            "scenario files to run without it",
-            file=sys.stderr,
-        )
+    if not args.scenarios and absent(
+        traces,
+        "Proteus's bursty traces, from the public Proteus repository; pass scenario files "
+        "to run without them",
+    ):
         return REFERENCE_ABSENT
     paths = args.scenarios or sorted((ROOT / "scenarios" / "cocktail").glob("*.toml"))
     scenarios = [planner.load_scenario(p, overrides=overrides) for p in paths]

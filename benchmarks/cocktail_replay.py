@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from benchmarks._reference import DEFAULT, absent  # noqa: E402
 from formulations.cocktail.deployment import CocktailDeployment  # noqa: E402
 from formulations.cocktail.replay import replay_all  # noqa: E402
 from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "reference"
 COLUMNS = [
     "scenario",
     "planner",
@@ -117,12 +117,9 @@ def main() -> int:
     paths = args.scenarios or sorted((ROOT / "scenarios" / "cocktail").glob("*.toml"))
     rows: list[dict[str, Any]] = []
     for path in paths:
-        if "shared/reference" in path.read_text() and not REFERENCE.is_dir():
-            print(
-                f"cocktail_replay: skipping {path.name}: reference data absent: {REFERENCE} "
-                "(Cocktail's repository numbers; see its README.md)",
-                file=sys.stderr,
-            )
+        if "shared/reference" in path.read_text() and absent(
+            DEFAULT, f"Cocktail's repository numbers that {path.name} reads (skipped)"
+        ):
             continue
         rows += rows_of(
             planner.load_scenario(path), args.runs, args.seed, args.window_s, args.rate_scale

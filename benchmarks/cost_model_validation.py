@@ -17,21 +17,23 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._reference import REFERENCE_ABSENT, reference_root  # noqa: E402
+from benchmarks.calibrate import missing_measurements  # noqa: E402
 from cost_models.perf import calibration  # noqa: E402
 from cost_models.perf.reference import all_points  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = reference_root()
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--worst", type=int, default=10)
     args = parser.parse_args()
-    if not args.reference.is_dir():
-        sys.exit(f"reference data not found at {args.reference}")
+    if missing_measurements(args.reference):
+        return REFERENCE_ABSENT
     params = calibration.load().params
     points = all_points(args.reference)
     predictions = calibration.predicted_latencies_ms(calibration.compile_points(points), params)
@@ -86,7 +88,8 @@ def main() -> None:
         records = frame.to_dict(orient="records")
         write_csv_atomic(args.csv, [{str(k): v for k, v in r.items()} for r in records])
         print(f"\nwrote {args.csv}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

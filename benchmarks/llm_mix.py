@@ -29,14 +29,14 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 import planner
-from benchmarks._reference import REFERENCE_ABSENT
+from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root
 from formulations.llm.deployment import LlmDeployment
 from formulations.llm.simulate import simulate
 from formulations.llm.view import LlmView
 from planner.engine import prepared_view
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = reference_root()
 SCENARIOS = ["melange_example", "chat_llama2_7b", "long_document_llama2_13b"]
 SLICE_FACTORS = (1, 4, 8)
 # melange-release README.md 'Solver Output' for melange/config/example.json (commit d46ab43)
@@ -138,12 +138,10 @@ def main() -> int:
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--speed", action="store_true")
     args = parser.parse_args()
-    if not (REFERENCE / "melange").is_dir():
-        print(
-            f"llm_mix: {REFERENCE / 'melange'} is absent (Melange's example.json, transcribed "
-            "from tyler-griggs/melange-release; see ../shared/reference/README.md)",
-            file=sys.stderr,
-        )
+    if absent(
+        REFERENCE / "melange",
+        "Melange's example.json, transcribed from tyler-griggs/melange-release",
+    ):
         return REFERENCE_ABSENT
     frame = pd.DataFrame(rows())
     print(frame.to_string(index=False))

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT, absent  # noqa: E402
 from planner.engine import prepared_view  # noqa: E402
 from planner.plan import write_csv_atomic  # noqa: E402
 from planner.scenario import load_scenario  # noqa: E402
@@ -54,7 +55,6 @@ PAPER_POND_OVER_PIFS = 3.89  # PIFS-Rec (MICRO '24) abstract: latency vs Pond
 PAPER_BEACON_OVER_PIFS = 2.03  # PIFS-Rec (MICRO '24) abstract: latency vs BEACON
 # the shipped scenario closest to the paper's inputs: Meta's public DLRM trace statistics
 PAPER_LIKE_SCENARIO = "meta856_16port"
-NO_REFERENCE_DATA = 3  # exit code of a benchmark whose reference data is absent
 RATIOS = ("pond", "pond_local_first", "pond_hot_first", "beacon", "beacon_switch")
 COLUMNS = [
     "scenario",
@@ -215,14 +215,12 @@ def main() -> None:
     )
     for path in paths:
         histogram = tomllib.loads(path.read_text()).get("hotness", {}).get("histogram")
-        if histogram is not None and not (path.parent / histogram).is_file():
-            print(
-                f"pifs_latency: reference data missing: {(path.parent / histogram).resolve()} "
-                f"(hotness histogram of {path.name}; Meta's locality_stats.txt from "
-                "facebookresearch/dlrm_datasets, kept in ../shared/reference/dlrm/)",
-                file=sys.stderr,
-            )
-            raise SystemExit(NO_REFERENCE_DATA)
+        if histogram is not None and absent(
+            (path.parent / histogram).resolve(),
+            f"hotness histogram of {path.name}: Meta's locality_stats.txt from "
+            "facebookresearch/dlrm_datasets, kept in the reference folder's dlrm/",
+        ):
+            raise SystemExit(REFERENCE_ABSENT)
     rows = []
     for path in paths:
         row = bench(path, max(1, args.repeats))

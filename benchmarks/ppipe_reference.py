@@ -3,9 +3,10 @@
     python benchmarks/ppipe_reference.py --set maf19 --csv out.csv [--mode compat|general]
         [--time-limit S] [--limit N] [--reference DIR]
 
-Reads ``../shared/reference/ppipe/instances.json`` (relative to the project root; another
-folder with ``--reference``) and the chunk latency tables next to it; every instance of the
-set is planned one at a time by the engine (``planner.solve``, HiGHS on one thread), which
+Reads ``ppipe/instances.json`` under the reference folder (``../shared/reference`` or
+``$PLANNER_REFERENCE``, see ``benchmarks/_reference.py``; PPipe's folder with
+``--reference``) and the chunk latency tables next to it; every instance of the set is
+planned one at a time by the engine (``planner.solve``, HiGHS on one thread), which
 verifies the plan and every baseline independently. Columns: ``instance`` (key in
 instances.json), ``objective`` (min over models of throughput / weight, requests/s),
 ``throughput_qps_<i>`` per model in instance order, ``np_objective`` and
@@ -15,9 +16,10 @@ planned throughput from ``dart_r_published_plans.csv``; empty for the ablation s
 has none) and ``dart_r_authors_within_ppipe`` (the check that their plan's objective is at
 most our PPipe optimum: every DART-r plan is a plan of PPipe's MILP, so a published
 objective above our optimum would mean our cost model serves less than theirs),
-``low_class_gpu_share``, ``prepare_s`` (chunk tables and design enumeration), ``build_s``
-(model building: the engine's solve stage minus the solver), ``solve_s`` (the planning
-solves only, not the baselines; wall clock), ``status``, ``termination``, ``gap``, and
+``low_class_gpu_pct`` (reserved over available low-class GPUs, %), ``prepare_s`` (chunk
+tables and design enumeration), ``build_s`` (model building: the engine's solve stage
+minus the solver), ``solve_s`` (the planning solves only, not the baselines; wall clock),
+``status``, ``termination``, ``gap``, and
 ``plan_cpu_s`` (process CPU time of the whole plan, baselines included: on a shared
 machine it moves far less than wall-clock times). A summary (median and max solve time,
 optimality count, PPipe / NP and PPipe / DART-r ratios, ours and the authors') and the
@@ -40,18 +42,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402
-from benchmarks._reference import REFERENCE_ABSENT, absent  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root  # noqa: E402
 from formulations.ppipe.baselines import PublishedDartR, published_dart_r  # noqa: E402
 from formulations.ppipe.deployment import PPipeDeployment  # noqa: E402
 from formulations.ppipe.inputs import load_instances  # noqa: E402
 from formulations.tolerances import leq  # noqa: E402
 from planner.plan import Plan, write_csv_atomic  # noqa: E402
 
-PPIPE_DATA = (
-    "PPipe's published planning instances and chunk tables "
-    "(../shared/reference/README.md; another folder with --reference)"
-)
-REFERENCE = ROOT.parent / "shared" / "reference" / "ppipe"
+PPIPE_DATA = "PPipe's published planning instances and chunk tables"
+REFERENCE = reference_root() / "ppipe"
 DART_R_PLANS = "dart_r_published_plans.csv"
 # PPipe paper (USENIX ATC '25) planned-throughput ratios, as issue 11 quotes them.
 PAPER_PPIPE_OVER_DART_R = "1.39-1.40"
@@ -109,7 +108,7 @@ def run_instance(
         dart_r_authors_within_ppipe=(
             str(leq(authors.objective, plan.objective.value)).lower() if authors else None
         ),
-        low_class_gpu_share=deployment.low_class_gpu_share,
+        low_class_gpu_pct=plan.headline["low_class_gpu_pct"],
         prepare_s=plan.timing.prepare_s,
         build_s=plan.timing.build_s,
         solve_s=plan.timing.solve_s,

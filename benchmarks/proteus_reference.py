@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import planner
-from benchmarks._reference import REFERENCE_ABSENT, absent
+from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root
 from formulations.proteus.deployment import ProteusDeployment, WindowPlan
 from formulations.proteus.milp import candidates, solve_window
 from formulations.proteus.view import ProteusView
@@ -55,11 +55,8 @@ from planner.engine import TimedSolver, prepared_view
 from planner.plan import write_csv_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTEUS_DATA = (
-    "the profile, variants and traces published with Proteus (UMass-LIDS/Proteus; "
-    "../shared/reference/README.md)"
-)
-REFERENCE = ROOT.parent / "shared" / "reference" / "proteus"
+PROTEUS_DATA = "the profile, variants and traces published with Proteus (UMass-LIDS/Proteus)"
+REFERENCE = reference_root() / "proteus"
 FAMILIES = (
     "bert",
     "densenet",

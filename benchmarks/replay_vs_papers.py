@@ -47,8 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._reference import REFERENCE_ABSENT  # noqa: E402
-from benchmarks.proteus_reference import FAMILIES, REFERENCE, scenario  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT, absent  # noqa: E402
+from benchmarks.proteus_reference import FAMILIES, PROTEUS_DATA, REFERENCE, scenario  # noqa: E402
 from formulations.proteus.deployment import ProteusDeployment  # noqa: E402
 from formulations.proteus.simulate import BATCHING, PLAN, ReplaySettings, replay_plan  # noqa: E402
 from formulations.proteus.view import ProteusView  # noqa: E402
@@ -186,11 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-windows", type=int, default=None)
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
-    if not REFERENCE.is_dir():
-        print(f"reference data absent: {REFERENCE} (see ../shared/reference/README.md)")
-        return REFERENCE_ABSENT
-    if not (args.proteus_repo / "core" / "simulator.py").is_file():
-        print(f"no Proteus checkout at {args.proteus_repo} (UMass-LIDS/Proteus, core/simulator.py)")
+    if absent(REFERENCE, PROTEUS_DATA) or absent(
+        args.proteus_repo / "core" / "simulator.py",
+        "a checkout of the Proteus repository (UMass-LIDS/Proteus) given as --proteus-repo",
+    ):
         return REFERENCE_ABSENT
     case = scenario(args.trace, 10, 1.0, "highs", args.max_windows)
     import planner

@@ -23,6 +23,9 @@ US_PER_S = 1e6
 US_PER_MS = 1e3
 NS_PER_US = 1e3
 
+# Shares: tables show a share as a percentage (``*_pct`` columns)
+PERCENT_PER_FRACTION = 100.0
+
 # Frequency
 HZ_PER_MHZ = 1e6  # SI prefix mega
 

@@ -401,12 +401,18 @@ class Objective:
 
 @dataclass
 class Table:
-    """A table for people and for CSV: plain rows, optionally one marked (chosen) row."""
+    """A table for people and for CSV: plain rows, optionally one marked row.
+
+    ``marker`` names what the mark means (the report's legend: ``▶ chosen``, ``▶ the
+    bottleneck model``); ``legend`` explains columns whose meaning the name cannot carry
+    (column name -> text, printed under the table, not part of the CSV)."""
 
     title: str
     columns: list[str]
     rows: list[list[Any]]
     marked_row: int | None = None
+    marker: str = "chosen"
+    legend: dict[str, str] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

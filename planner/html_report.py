@@ -24,7 +24,7 @@ from formulations.types import InputError, Table
 from planner.engine import load_plan, prepared_view, read_plan
 from planner.pareto import FRONT_SCHEMA_VERSION
 from planner.plan import planner_version, write_atomic
-from planner.report import fmt
+from planner.report import BASELINE_LEGEND, cells_of, fmt, header, legend
 from planner.scenario import load_scenario
 from planner.sweeps import ResultStore
 
@@ -37,7 +37,7 @@ FIGURE_IN = (6.4, 3.6)  # plot size, inches (matplotlib's default width)
 MAX_ROWS = 2_000  # rows of a table shown in the report
 MAX_LINES = 8  # a second sweep axis with at most this many values is drawn as lines
 STALL_COLUMNS = ("compute_pct", "fetch_pct", "prep_pct", "interconnect_pct", "network_pct")
-UTILISATION_COLUMNS = ("utilisation_pct", "share_used", "capacity_used")
+UTILISATION_COLUMNS = ("utilisation_pct", "reserved_pct", "capacity_used_pct")
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 72em; }
@@ -47,7 +47,7 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 th { background: #f3f3f3; } td.text { text-align: left; }
 tr.marked td { font-weight: bold; background: #eef8ee; }
 figure.plot { margin: 1em 0; } figure.plot svg { width: 40em; height: auto; }
-figcaption { font-size: 0.85em; color: #555; }
+figcaption, p.legend { font-size: 0.85em; color: #555; }
 .scroll { max-height: 30em; overflow: auto; }
 """
 
@@ -74,13 +74,13 @@ class Page:
         self.parts.append(f"<table>{rows}</table>")
 
     def table(self, table: Table) -> None:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+        head = "".join(f"<th>{html.escape(header(c))}</th>" for c in table.columns)
         body = []
+        shown = cells_of(table)
         for i, row in enumerate(table.rows[:MAX_ROWS]):
             cells = "".join(
-                f"<td{'' if isinstance(v, int | float) else ' class=text'}>"
-                f"{html.escape(fmt(v))}</td>"
-                for v in row
+                f"<td{'' if isinstance(v, int | float) else ' class=text'}>{html.escape(text)}</td>"
+                for v, text in zip(row, shown[i], strict=True)
             )
             marked = ' class="marked"' if i == table.marked_row else ""
             body.append(f"<tr{marked}>{cells}</tr>")
@@ -89,10 +89,13 @@ class Page:
             if len(table.rows) > MAX_ROWS
             else ""
         )
+        notes = "".join(
+            f"<p class=legend>{html.escape(line)}</p>" for line in legend(table, "highlighted row:")
+        )
         self.parts.append(
             f"<h3>{html.escape(table.title)}</h3><div class=scroll><table><tr>{head}</tr>"
             + "".join(body)
-            + f"</table></div>{more}"
+            + f"</table></div>{more}{notes}"
         )
 
     def plot(self, caption: str, draw: Callable[[Axes], None], height_in: float = 0.0) -> None:
@@ -188,6 +191,8 @@ def _baselines(page: Page, data: dict[str, Any]) -> None:
             ["name", "status", f"objective ({unit})", "plan_advantage", "note"],
             rows,
             marked_row=0,
+            marker="this plan",
+            legend=BASELINE_LEGEND,
         )
     )
     scored = [r for r in rows if r[2] is not None]
@@ -299,7 +304,11 @@ def _table_plots(page: Page, kind: str, tables: list[Table]) -> None:
             _heatmap(
                 page,
                 table,
-                [c for c in ("capacity_used", "bandwidth_utilisation") if c in table.columns],
+                [
+                    c
+                    for c in ("capacity_used_pct", "bandwidth_utilisation_pct")
+                    if c in table.columns
+                ],
             )
         if kind == "ppipe" and "stage_latency_us" in table.columns:
             _stage_diagram(page, table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -16,7 +17,10 @@ from planner.plan import Plan
 
 SIGNIFICANT = 4  # digits shown for a non-integer number
 MARK = "▶"
-LEGEND = f"{MARK} chosen"
+SECONDS_PER_MINUTE = 60
+SECONDS_PER_HOUR = 3600
+DURATION_HOURS_SHOWN_AS_H = 100  # from this many hours a duration is shown in hours only
+TEXT_COLUMN_MIN_WIDTH = 12  # a text column narrower than its longest cell wraps at words
 
 
 def fmt(value: Any) -> str:
@@ -43,9 +47,63 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def fmt_duration_h(hours: float) -> str:
+    """A duration given in hours as a person reads it: ``40 s``, ``12 min 5 s``,
+    ``9 h 10 min``, from 100 h ``251.9 h`` (a job of 40 s is not ``0.011 h``)."""
+    if not math.isfinite(hours) or hours < 0:
+        return fmt(hours)
+    seconds = hours * SECONDS_PER_HOUR
+    if seconds < SECONDS_PER_MINUTE:
+        return f"{fmt(seconds)} s"
+    if hours >= DURATION_HOURS_SHOWN_AS_H:
+        return f"{fmt(hours)} h"
+    whole = round(seconds)
+    if whole < SECONDS_PER_HOUR:
+        minutes, rest = divmod(whole, SECONDS_PER_MINUTE)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    h, rest = divmod(round(seconds / SECONDS_PER_MINUTE), SECONDS_PER_MINUTE)
+    return f"{h} h {rest} min" if rest else f"{h} h"
+
+
+def fmt_quantity(value: Any, unit: str) -> str:
+    """``value`` with its unit: durations in hours through :func:`fmt_duration_h`, others
+    as :func:`fmt` and the unit."""
+    if unit == "h" and isinstance(value, int | float) and not isinstance(value, bool):
+        return fmt_duration_h(float(value))
+    return f"{fmt(value)} {unit}".rstrip()
+
+
+def is_duration_h(column: str) -> bool:
+    """A column of durations in hours (``hours``, ``deadline_h``; not a rate such as
+    ``price_usd_per_h`` or ``rate_per_vm_h``)."""
+    return column == "hours" or (column.endswith("_h") and "per_" not in column)
+
+
+def header(column: str) -> str:
+    """A column name as a table header: the currency in capitals (``cost_usd`` ->
+    ``cost_USD``); a duration column without its ``_h`` (each cell carries its unit)."""
+    if is_duration_h(column):
+        return "duration" if column == "hours" else column.removesuffix("_h")
+    return re.sub(r"(?<![A-Za-z])usd(?![A-Za-z])", "USD", column)
+
+
+def cells_of(table: Table) -> list[list[str]]:
+    """Every cell as shown: :func:`fmt`, durations in hours through :func:`fmt_duration_h`."""
+    durations = [is_duration_h(c) for c in table.columns]
+    return [
+        [
+            fmt_duration_h(float(v))
+            if duration and isinstance(v, int | float) and not isinstance(v, bool)
+            else fmt(v)
+            for v, duration in zip(row, durations, strict=True)
+        ]
+        for row in table.rows
+    ]
+
+
 def _widths(table: Table, cells: list[list[str]]) -> list[int]:
     return [
-        max([len(column), *(len(row[c]) for row in cells)]) + 3  # padding and border
+        max([len(header(column)), *(len(row[c]) for row in cells)]) + 3  # padding and border
         for c, column in enumerate(table.columns)
     ]
 
@@ -87,43 +145,65 @@ def column_groups(table: Table, cells: list[list[str]], width: int | None) -> li
     return groups
 
 
-def _rich_tables(table: Table, width: int | None = None) -> list[RichTable]:
-    """The table as one or more rich tables that fit ``width`` (see :func:`column_groups`)."""
-    cells = [[fmt(v) for v in row] for row in table.rows]
+def legend(table: Table, mark: str = MARK) -> list[str]:
+    """The lines under a table: what the marker (``mark``) marks, then the column notes."""
+    lines = [f"{mark} {table.marker}"] if table.marked_row is not None else []
+    lines += [f"{header(column)}: {text}" for column, text in table.legend.items()]
+    return lines
+
+
+def _rich_tables(table: Table, width: int | None = None) -> list[RenderableType]:
+    """The table as its title on its own line and one or more rich tables that fit
+    ``width`` (see :func:`column_groups`), then its legend. Numbers never wrap; text cells
+    wrap at words."""
+    cells = cells_of(table)
     groups = column_groups(table, cells, width)
-    out: list[RichTable] = []
+    numeric = [
+        any(isinstance(row[c], int | float) for row in table.rows)
+        for c in range(len(table.columns))
+    ]
+    out: list[RenderableType] = []
     for number, group in enumerate(groups, 1):
-        title = table.title + (f" ({number}/{len(groups)})" if len(groups) > 1 else "")
-        caption = LEGEND if table.marked_row is not None and number == len(groups) else None
-        rich = RichTable(
-            title=title,
-            title_justify="left",
-            header_style="bold",
-            caption=caption,
-            caption_justify="left",
-        )
+        part = f" ({number}/{len(groups)})" if len(groups) > 1 else ""
+        out.append(Text(table.title + part, style="italic"))
+        rich = RichTable(header_style="bold")
         if table.marked_row is not None:
             rich.add_column("", no_wrap=True)
         for c in group:
-            numeric = any(isinstance(row[c], int | float) for row in table.rows)
+            name = header(table.columns[c])
+            longest = max([len(name), *(len(row[c]) for row in cells)])
             rich.add_column(
-                table.columns[c], overflow="fold", justify="right" if numeric else "left"
+                name,
+                justify="right" if numeric[c] else "left",
+                no_wrap=numeric[c],
+                overflow="fold",
+                min_width=longest
+                if numeric[c]
+                else min(longest, max(len(name), TEXT_COLUMN_MIN_WIDTH)),
             )
         for i, row in enumerate(cells):
             picked = [row[c] for c in group]
             if table.marked_row is not None:
-                chosen = i == table.marked_row
+                marked = i == table.marked_row
                 rich.add_row(
-                    MARK if chosen else "", *picked, style="bold green" if chosen else None
+                    MARK if marked else "", *picked, style="bold green" if marked else None
                 )
             else:
                 rich.add_row(*picked)
         out.append(rich)
+    out.extend(Text(line, style="dim") for line in legend(table))
     return out
 
 
 def _rich_table(table: Table, width: int | None = None) -> RenderableType:
     return Group(*_rich_tables(table, width))
+
+
+BASELINE_LEGEND = {
+    "status": "feasible: passes the verifier; infeasible: a verifier violation; "
+    "no_plan: the baseline found no deployment",
+    "note": "why a baseline has no plan, or its first verifier violations",
+}
 
 
 def baseline_table(plan: Plan) -> Table | None:
@@ -153,6 +233,8 @@ def baseline_table(plan: Plan) -> Table | None:
         ["name", "status", f"objective ({unit})", "plan_advantage", *keys, "note"],
         rows,
         marked_row=0,
+        marker="this plan",
+        legend=BASELINE_LEGEND,
     )
     return table
 
@@ -181,7 +263,7 @@ def summary(plan: Plan) -> RichTable:
     grid.add_column(style="bold")
     grid.add_column()
     gap = plan.gap
-    gap_text = f"{gap:.4%}" if math.isfinite(gap) else "unknown"
+    gap_text = f"{fmt(gap * 100)}%" if math.isfinite(gap) else "unknown"
     grid.add_row("scenario", f"{plan.scenario_name} ({plan.kind})")
     optimal = plan.status.value == "optimal"
     grid.add_row(
@@ -193,20 +275,23 @@ def summary(plan: Plan) -> RichTable:
     )
     objective = plan.objective
     grid.add_row(
-        objective.name, f"{fmt(objective.value)} {objective.unit} ({objective.sense.value})"
+        objective.name,
+        f"{fmt_quantity(objective.value, objective.unit)} ({objective.sense.value})",
     )
-    grid.add_row("bound / gap", f"{fmt(plan.bound)} / {gap_text}")
+    bound = "-" if plan.bound is None else fmt_quantity(plan.bound, objective.unit)
+    grid.add_row("bound / gap", f"{bound} / {gap_text}")
+    limit = "none" if plan.solver.time_limit_s is None else f"{fmt(plan.solver.time_limit_s)} s"
     grid.add_row(
         "solver",
         f"{plan.solver.backend} (mip_gap {plan.solver.mip_gap}, "
-        f"time limit {fmt(plan.solver.time_limit_s)} s, "
+        f"time limit {limit}, "
         f"threads {plan.solver.threads}, seed {plan.solver.seed})",
     )
     t = plan.timing
     grid.add_row(
-        "time",
-        f"prepare {t.prepare_s:.3f} s, build {t.build_s:.3f} s, solve {t.solve_s:.3f} s, "
-        f"verify {t.verify_s:.3f} s, baselines {t.baselines_s:.3f} s (wall {t.wall_s:.3f} s)",
+        "time (s)",
+        f"prepare {t.prepare_s:.3f}, build {t.build_s:.3f}, solve {t.solve_s:.3f}, "
+        f"verify {t.verify_s:.3f}, baselines {t.baselines_s:.3f}, wall {t.wall_s:.3f}",
     )
     if plan.rates:
         grid.add_row("rates", rates_summary(plan.rates))
@@ -236,8 +321,9 @@ def tables_report(tables: list[Table], width: int | None = None) -> RenderableTy
     return Group(*(_rich_table(t, width) for t in tables))
 
 
-def check_report(report: CheckReport) -> RenderableType:
-    """Verdict first, then what the committed capacity cannot serve, then the comparison."""
+def check_report(report: CheckReport, width: int | None = None) -> RenderableType:
+    """Verdict first, then what the committed capacity cannot serve, then the comparison
+    (tables split to ``width`` as in :func:`plan_report`)."""
     verdict = {
         0: ("OK: the committed plan covers the scenario", "green"),
         3: ("INFEASIBLE: the committed plan does not cover the scenario", "red"),
@@ -258,7 +344,8 @@ def check_report(report: CheckReport) -> RenderableType:
                         [s.what, s.required, s.available, s.required - s.available, s.unit]
                         for s in report.shortfalls
                     ],
-                )
+                ),
+                width,
             )
         )
     if report.violations:
@@ -269,11 +356,11 @@ def check_report(report: CheckReport) -> RenderableType:
     unit = report.committed.unit
     grid.add_row("plan", report.plan_path)
     grid.add_row("scenario changed since plan", fmt(report.scenario_changed))
-    grid.add_row(f"committed {report.committed.name}", f"{fmt(report.committed.value)} {unit}")
+    grid.add_row(f"committed {report.committed.name}", fmt_quantity(report.committed.value, unit))
     if report.fresh is None:
         grid.add_row("fresh optimum", f"none: {report.fresh_reason}")
     else:
-        grid.add_row("fresh optimum", f"{fmt(report.fresh.value)} {unit}")
+        grid.add_row("fresh optimum", fmt_quantity(report.fresh.value, unit))
         grid.add_row("committed worse by / allowed", f"{report.gap:.2%} / {report.max_gap:.2%}")
         if report.fresh_covers_committed is False:
             grid.add_row(
@@ -286,7 +373,7 @@ def check_report(report: CheckReport) -> RenderableType:
     return Group(*parts)
 
 
-def diff_report(d: PlanDiff) -> RenderableType:
+def diff_report(d: PlanDiff, width: int | None = None) -> RenderableType:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -294,7 +381,8 @@ def diff_report(d: PlanDiff) -> RenderableType:
     grid.add_row("plans", f"{d.old_path} -> {d.new_path} ({d.kind})")
     grid.add_row(
         d.objective_name,
-        f"{fmt(d.old_objective)} -> {fmt(d.new_objective)} {d.objective_unit}"
+        f"{fmt_quantity(d.old_objective, d.objective_unit)} -> "
+        f"{fmt_quantity(d.new_objective, d.objective_unit)}"
         + (f" ({change:+.2f}%)" if change is not None else ""),
     )
     grid.add_row("scenario changed", fmt(d.scenario_changed))
@@ -302,5 +390,6 @@ def diff_report(d: PlanDiff) -> RenderableType:
         return Group(grid, Text("No change in the deployment."))
     rows = [[c.path, c.kind, c.old, c.new, c.delta] for c in d.changes]
     return Group(
-        grid, _rich_table(Table("Changes", ["what", "change", "old", "new", "delta"], rows))
+        grid,
+        _rich_table(Table("Changes", ["what", "change", "old", "new", "delta"], rows), width),
     )

@@ -53,7 +53,7 @@ import numpy as np
 
 from cost_models.batch.arrivals import MAP, sample_inter_arrivals
 from cost_models.batch.vm import SLO_SERVICE_FACTOR, VmOffer
-from cost_models.units import MS_PER_S, SECONDS_PER_HOUR
+from cost_models.units import MS_PER_S, PERCENT_PER_FRACTION, SECONDS_PER_HOUR
 from formulations.batch import baselines as base
 from formulations.batch.deployment import BatchDeployment, HourConfig
 from formulations.batch.verify import hour_figures
@@ -90,7 +90,7 @@ HOUR_KEYS = (
     "batch_size",
     "timeout_s",
     "rate_qps",
-    "lambda_share",
+    "lambda_pct",
     "lambda_requests",
     "vm_requests",
     "percentile",
@@ -465,7 +465,7 @@ def simulate_tables(
                     config.batch_size,
                     config.timeout_s,
                     round(hour.rate_qps, 4),
-                    config.lambda_share,
+                    round(PERCENT_PER_FRACTION * config.lambda_share, 2),
                     classes[h].requests,
                     classes[hours + h].requests,
                     view.inputs.percentile,

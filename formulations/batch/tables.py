@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cost_models.units import PERCENT_PER_FRACTION
 from formulations.batch.deployment import BatchDeployment
 from formulations.batch.verify import hour_figures
 from formulations.batch.view import BatchView
@@ -31,7 +32,7 @@ def plan_table(view: BatchView, deployment: BatchDeployment) -> Table:
         ]
         if hybrid:
             row += [
-                config.lambda_share,
+                round(PERCENT_PER_FRACTION * config.lambda_share, 2),
                 vm_text(config.vms),
                 round(figures.vm_capacity_qps, 2),
                 round(figures.vm_cost_usd, 4),
@@ -51,7 +52,7 @@ def plan_table(view: BatchView, deployment: BatchDeployment) -> Table:
         "cost_usd",
     ]
     if hybrid:
-        columns += ["lambda_share", "vms", "vm_capacity_qps", "vm_cost_usd"]
+        columns += ["lambda_pct", "vms", "vm_capacity_qps", "vm_cost_usd"]
     title = "Lambda and VMs per interval" if hybrid else "Lambda configuration per interval"
     return Table(title, columns, rows)
 

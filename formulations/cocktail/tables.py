@@ -4,12 +4,11 @@ percentages."""
 
 from __future__ import annotations
 
+from cost_models.units import PERCENT_PER_FRACTION as PERCENT  # tables show percentages
 from formulations.cocktail.deployment import CocktailDeployment
 from formulations.cocktail.verify import cost_summary
 from formulations.cocktail.view import CocktailView
 from formulations.types import Table
-
-PERCENT = 100.0  # fraction -> % (tables show percentages)
 
 
 def ensemble_table(view: CocktailView, deployment: CocktailDeployment) -> Table:
@@ -118,4 +117,5 @@ def replay_table(rows: list[list[float | str | None]], window_s: float) -> Table
         ],
         rows,
         marked_row=0,
+        marker="this plan",
     )

@@ -31,7 +31,7 @@ def rate_label(rate: ComputeRate) -> str:
     """``rate_source`` column text: the provenance and, for an estimate, its error."""
     if rate.expected_error_pct is None:
         return rate.provenance
-    return f"{rate.provenance} +-{rate.expected_error_pct:.0f}%"
+    return f"{rate.provenance} ±{rate.expected_error_pct:.0f}%"
 
 
 def rate_sources(view: DdlView) -> list[RateSource]:

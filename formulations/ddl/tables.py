@@ -130,4 +130,5 @@ def candidates_table(view: DdlView, spec: JobSpec, a: Assignment) -> Table:
         ],
         rows,
         marked_row=pick,
+        marker="the recommended configuration",
     )

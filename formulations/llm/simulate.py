@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cost_models.llm.latency import Replica
-from cost_models.units import MS_PER_S
+from cost_models.units import MS_PER_S, PERCENT_PER_FRACTION
 from formulations.llm.deployment import LlmDeployment
 from formulations.llm.tables import replay_table
 from formulations.llm.view import Batching, LlmView, Pool, Role
@@ -106,7 +106,7 @@ class LlmReplay:
 
     def rows(self) -> list[list[object]]:
         """The LLM table: per pool replicas, replayed rate, mean TTFT/TPOT (ms) and the share
-        of requests within each SLO (disaggregated pools: blank)."""
+        of requests within each SLO, % (disaggregated pools: blank)."""
         out: list[list[object]] = []
         for p in self.pools:
             t = p.tokens
@@ -117,8 +117,8 @@ class LlmReplay:
                     p.rate_qps_per_replica,
                     MS_PER_S * t.ttft_sum_s / t.requests if t.requests else None,
                     MS_PER_S * t.tpot_sum_s / t.streamed if t.streamed else None,
-                    t.ttft_met / t.requests if t.requests else None,
-                    t.tpot_met / t.streamed if t.streamed else None,
+                    PERCENT_PER_FRACTION * t.ttft_met / t.requests if t.requests else None,
+                    PERCENT_PER_FRACTION * t.tpot_met / t.streamed if t.streamed else None,
                 ]
             )
         out += [

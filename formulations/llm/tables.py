@@ -16,8 +16,8 @@ REPLAY_COLUMNS = [
     "rate_qps_per_replica",
     "mean_ttft_ms",
     "mean_tpot_ms",
-    "ttft_attainment",
-    "tpot_attainment",
+    "ttft_attainment_pct",
+    "tpot_attainment_pct",
 ]
 
 

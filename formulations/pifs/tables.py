@@ -9,7 +9,7 @@ import numpy as np
 
 from cost_models.pifs.busy import BatchCost
 from cost_models.pifs.workload import EmbeddingTable
-from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, US_PER_S
+from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, PERCENT_PER_FRACTION, US_PER_S
 from formulations.pifs.deployment import PifsDeployment, parse, parsed_cost
 from formulations.pifs.view import PifsView
 from formulations.types import Table
@@ -69,12 +69,12 @@ def tables(view: PifsView, deployment: PifsDeployment) -> list[Table]:
                 shown,
                 round(cost.location_bytes[i] / BYTES_PER_GIB, 4),
                 round(loc.capacity_bytes / BYTES_PER_GIB, 2),
-                round(cost.location_bytes[i] / loc.capacity_bytes, 4)
+                round(PERCENT_PER_FRACTION * cost.location_bytes[i] / loc.capacity_bytes, 2)
                 if loc.capacity_bytes
                 else 0.0,
                 round(cost.location_lookup_bytes[i] / BYTES_PER_MB, 3),
                 round(busy, 3),
-                round(util, 4),
+                round(PERCENT_PER_FRACTION * util, 2),
             ]
         )
     primary = Table(
@@ -86,24 +86,27 @@ def tables(view: PifsView, deployment: PifsDeployment) -> list[Table]:
             "holds",
             "stored_gib",
             "capacity_gib",
-            "capacity_used",
+            "capacity_used_pct",
             "lookup_mb_per_batch",
             "busy_us",
-            "bandwidth_utilisation",
+            "bandwidth_utilisation_pct",
         ],
         rows,
     )
     busy_us = cost.busy_us
     resources = Table(
         "Busy time per resource (one batch)",
-        ["resource", "busy_us", "share_of_latency"],
-        [[name, round(v, 3), round(v / cost.latency_us, 4)] for name, v in busy_us.items()],
+        ["resource", "busy_us", "latency_pct"],
+        [
+            [name, round(v, 3), round(PERCENT_PER_FRACTION * v / cost.latency_us, 2)]
+            for name, v in busy_us.items()
+        ],
     )
     resources.rows.append(
         [
             "critical_chain_latency",
             round(cost.chain_us, 4),
-            round(cost.chain_us / cost.latency_us, 4),
+            round(PERCENT_PER_FRACTION * cost.chain_us / cost.latency_us, 2),
         ]
     )
     summary = Table(
@@ -127,13 +130,13 @@ def tables(view: PifsView, deployment: PifsDeployment) -> list[Table]:
     )
     per_table = Table(
         "Per table",
-        ["table", "reduced_in_switch", "ports_holding", "host_share_of_lookups"],
+        ["table", "reduced_in_switch", "ports_holding", "host_lookups_pct"],
         [
             [
                 t.name,
                 bool(reduced[i]),
                 int(cost.ports_holding[i]),
-                round(float(_host_lookup_share(t, fractions[i])), 4),
+                round(PERCENT_PER_FRACTION * float(_host_lookup_share(t, fractions[i])), 2),
             ]
             for i, t in enumerate(work.tables)
         ],

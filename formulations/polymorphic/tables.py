@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cost_models.units import BYTES_PER_MIB
+from cost_models.units import BYTES_PER_MIB, PERCENT_PER_FRACTION
 from formulations.polymorphic.deployment import PolymorphicDeployment
 from formulations.polymorphic.verify import effective
 from formulations.polymorphic.view import PolymorphicView, buffer_bytes
@@ -27,9 +27,9 @@ def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) 
                 acc.col_offset,
                 round(float(buffer_bytes(array, acc.buffer_steps)) / BYTES_PER_MIB, 3),
                 round(acc.bandwidth_steps * array.dram_gb_per_s / array.bandwidth_share_steps, 3),
-                round(acc.time_share, 6),
+                round(PERCENT_PER_FRACTION * acc.time_share, 4),
                 round(m.throughput_inferences_per_s, 3),
-                round(100 * (m.cycles - m.compute_cycles) / m.cycles, 2),
+                round(PERCENT_PER_FRACTION * (m.cycles - m.compute_cycles) / m.cycles, 2),
                 round(m.dram_gb_per_s, 3),
             ]
         )
@@ -43,7 +43,7 @@ def accelerator_table(view: PolymorphicView, deployment: PolymorphicDeployment) 
             "col_offset",
             "buffer_mib",
             "bandwidth_gb_per_s",
-            "time_share",
+            "time_pct",
             "throughput_inferences_per_s",
             "stall_pct",
             "dram_gb_per_s",

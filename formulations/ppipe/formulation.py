@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from cost_models.units import UNIT_QPS
+from cost_models.units import PERCENT_PER_FRACTION, UNIT_QPS
 from formulations.ppipe.baselines import baselines
 from formulations.ppipe.deployment import PPipeDeployment, build_deployment
 from formulations.ppipe.inputs import PPipeInputs
@@ -84,7 +84,8 @@ class PPipeFormulation(Formulation[PPipeInputs, PPipeView, PPipeDeployment]):
         }
         numbers["total_throughput_qps"] = deployment.total_throughput_qps
         numbers["pipelines"] = sum(len(m.pipelines) for m in deployment.models)
-        numbers["low_class_gpu_share"] = deployment.low_class_gpu_share
+        share = deployment.low_class_gpu_share
+        numbers["low_class_gpu_pct"] = None if share is None else PERCENT_PER_FRACTION * share
         return numbers
 
     def refit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cost_models.units import PERCENT_PER_FRACTION
 from formulations.ppipe.deployment import PPipeDeployment
 from formulations.ppipe.inputs import PPipeInputs
 from formulations.ppipe.view import rate_source
@@ -85,9 +86,10 @@ def deployment_tables(inputs: PPipeInputs, deployment: PPipeDeployment) -> list[
         key=lambda i: deployment.models[i].throughput_qps / deployment.models[i].weight,
     )
     models.marked_row = bottleneck
+    models.marker = "the bottleneck: lowest throughput per weight (the objective)"
     gpus = Table(
         "GPUs",
-        ["gpu", "low_class", "available", "used", "reserved", "share_used"],
+        ["gpu", "low_class", "available", "used", "reserved", "reserved_pct"],
         [
             [
                 g.gpu,
@@ -95,7 +97,7 @@ def deployment_tables(inputs: PPipeInputs, deployment: PPipeDeployment) -> list[
                 g.available,
                 round(g.used, 4),
                 round(g.reserved, 4),
-                round(g.reserved / g.available, 4) if g.available else None,
+                round(PERCENT_PER_FRACTION * g.reserved / g.available, 2) if g.available else None,
             ]
             for g in deployment.gpus
         ],

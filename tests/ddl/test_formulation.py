@@ -403,7 +403,7 @@ def test_measured_rate_overrides_the_calibrated_one() -> None:
     other = planner.scenario_from_dict(calibrated).inputs
     plain = FORMULATION.solve(view_of(other), make_solver(SolverSettings()))
     row = FORMULATION.tables(view_of(other), plain.deployment)[0].to_frame().iloc[0]
-    assert row["rate_source"].startswith("calibrated +-")
+    assert row["rate_source"].startswith("calibrated ±")
     assert 300 < row["gpu_samples_per_s"] < 512
 
 

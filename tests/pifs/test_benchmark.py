@@ -61,5 +61,5 @@ def test_benchmark_without_its_reference_data_says_what_is_missing(tmp_path: Pat
     )
     assert run.returncode == 3
     (line,) = run.stderr.splitlines()
-    assert "reference data missing" in line and "dlrm_datasets" in line
+    assert "reference data absent" in line and "dlrm_datasets" in line
     assert not out.exists()

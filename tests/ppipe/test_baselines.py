@@ -78,10 +78,12 @@ def test_dart_r_needs_one_high_and_one_low_class_type(tmp_path: Path) -> None:
 def test_headline_numbers(tmp_path: Path) -> None:
     plan = solve_raw(tiny_instance(tmp_path, 5), tmp_path)
     deployment = _deployment(plan.deployment)
+    share = deployment.low_class_gpu_share
+    assert share is not None
     assert plan.headline == {
         "throughput_qps.m0": deployment.models[0].throughput_qps,
         "throughput_qps.m1": deployment.models[1].throughput_qps,
         "total_throughput_qps": deployment.total_throughput_qps,
         "pipelines": sum(len(m.pipelines) for m in deployment.models),
-        "low_class_gpu_share": deployment.low_class_gpu_share,
+        "low_class_gpu_pct": 100 * share,
     }

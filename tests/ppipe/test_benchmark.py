@@ -77,7 +77,7 @@ def test_benchmark_writes_one_verified_row_per_instance(tmp_path: Path) -> None:
         "dart_r_objective",
         "dart_r_authors_objective",
         "dart_r_authors_within_ppipe",
-        "low_class_gpu_share",
+        "low_class_gpu_pct",
         "prepare_s",
         "build_s",
         "solve_s",
