@@ -194,11 +194,11 @@ class Measured:
     sources: tuple[str, ...]
 
 
-def measured_point(query: Query, reference: Path = REFERENCE) -> Measured | None:
+def measured_point(query: Query, reference: Path | None = None) -> Measured | None:
     """The measurement of exactly ``query``'s point (model, device, batch, precision, mode,
-    runtime, GPUs, sequence length) in the reference data; None when absent (or when the
-    reference folder is)."""
-    listed = _measured_index(reference).get(query_of_key(query))
+    runtime, GPUs, sequence length) in the reference data (default :data:`REFERENCE`, read at
+    the call); None when absent (or when the reference folder is)."""
+    listed = _measured_index(REFERENCE if reference is None else reference).get(query_of_key(query))
     if not listed:
         return None
     latency_ms = statistics.median(ms for ms, _ in listed)
