@@ -3,7 +3,8 @@
     python benchmarks/cost_model_validation.py [--reference DIR] [--csv out.csv] [--worst N]
 
 Uses the committed calibration (cost_models/perf/calibration.json, in-sample for these
-points; the held-out figures are in that file under validation.heldout).
+points); the held-out figures (each GPU, each network left out of the fit in turn) are in
+that file under validation.leave_one_gpu_out / leave_one_model_out and printed at the end.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def main() -> int:
     args = parser.parse_args()
     if missing_measurements(args.reference):
         return REFERENCE_ABSENT
-    params = calibration.load().params
+    cal = calibration.load()
+    params = cal.params
     points = all_points(args.reference)
     predictions = calibration.predicted_latencies_ms(calibration.compile_points(points), params)
     rows = []
@@ -84,6 +86,12 @@ def main() -> int:
         "ratio",
     ]
     print(worst.nlargest(args.worst, "off")[cols].round(2).to_string(index=False))
+    print("\nheld out (calibration.json):")
+    for scheme, result in cal.document["validation"].items():
+        print(
+            f"  {scheme}: MAPE {result['overall_mape_pct']:.1f}%, max off "
+            f"{result['max_ratio']:.2f}x, points off > 1.5x: {result['points_beyond_1_5x']}"
+        )
     if args.csv:
         records = frame.to_dict(orient="records")
         write_csv_atomic(args.csv, [{str(k): v for k, v in r.items()} for r in records])

@@ -13,7 +13,6 @@ H100, K80, A10G): the leave-one-GPU-out MAPE (see docs/performance_model.md).
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from cost_models.perf.hardware import Runtime
 from cost_models.units import MS_PER_S
 from formulations.types import InputError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = calibration.REFERENCE
 
 MODES = ("inference", "training")
 
@@ -70,12 +69,14 @@ def estimate(
     except DataError as exc:
         raise InputError(None, exc.key, exc.expected) from None
     timing = prediction.timing
-    measured = calibration.measured_latencies_ms(query, reference)
-    if measured:
-        latency_ms = statistics.median(measured)
-        spread_pct = 100.0 * max(abs(m / latency_ms - 1.0) for m in measured)
+    measured = calibration.measured_point(query, reference)
+    if measured is not None:
         return Estimate(
-            latency_ms, batch * gpus * MS_PER_S / latency_ms, timing.bound, "measured", spread_pct
+            measured.latency_ms,
+            batch * gpus * MS_PER_S / measured.latency_ms,
+            timing.bound,
+            "measured",
+            measured.spread_pct,
         )
     return Estimate(
         MS_PER_S * timing.latency_s,

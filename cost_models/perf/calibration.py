@@ -8,6 +8,7 @@ the held-out validation errors per (device, precision, mode) group.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -160,6 +161,7 @@ def predict(query: Query, cal: Calibration | None = None) -> Prediction:
 def parse(document: dict[str, Any], file: Path) -> Calibration:
     try:
         values = {name: float(document["parameters"][name]) for name in PARAMETER_NAMES}
+        values.update({name: float(v) for name, v in document["factors"].items()})
         model_out = document["validation"]["leave_one_model_out"]
         gpu_out = document["validation"]["leave_one_gpu_out"]
         return Calibration(
@@ -177,10 +179,31 @@ def parse(document: dict[str, Any], file: Path) -> Calibration:
         ) from None
 
 
-def measured_latencies_ms(query: Query, reference: Path) -> list[float]:
-    """Measured latencies of exactly ``query``'s point in the reference data (several when
-    the sources list it more than once, e.g. DGX-1 16 GB and 32 GB); empty when absent."""
-    return _measured_index(reference).get(query_of_key(query), [])
+# The public reference data (../shared/reference next to the project; read, never copied).
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The measurement of one point: the median of its listings (several when the sources
+    list it more than once, e.g. DGX-1 16 GB and 32 GB), the largest deviation of a listing
+    from that median, and where the listings are."""
+
+    latency_ms: float
+    spread_pct: float
+    sources: tuple[str, ...]
+
+
+def measured_point(query: Query, reference: Path | None = None) -> Measured | None:
+    """The measurement of exactly ``query``'s point (model, device, batch, precision, mode,
+    runtime, GPUs, sequence length) in the reference data (default :data:`REFERENCE`, read at
+    the call); None when absent (or when the reference folder is)."""
+    listed = _measured_index(REFERENCE if reference is None else reference).get(query_of_key(query))
+    if not listed:
+        return None
+    latency_ms = statistics.median(ms for ms, _ in listed)
+    spread_pct = 100.0 * max(abs(ms / latency_ms - 1.0) for ms, _ in listed)
+    return Measured(latency_ms, spread_pct, tuple(source for _, source in listed))
 
 
 def query_of_key(query: Query) -> tuple[object, ...]:
@@ -197,12 +220,13 @@ def query_of_key(query: Query) -> tuple[object, ...]:
 
 
 @cache
-def _measured_index(reference: Path) -> dict[tuple[object, ...], list[float]]:
-    index: dict[tuple[object, ...], list[float]] = {}
+def _measured_index(reference: Path) -> dict[tuple[object, ...], list[tuple[float, str]]]:
+    index: dict[tuple[object, ...], list[tuple[float, str]]] = {}
     if not reference.is_dir():
         return index
     for point in all_points(reference):
-        index.setdefault(query_of_key(query_of(point)), []).append(point.latency_ms)
+        key = query_of_key(query_of(point))
+        index.setdefault(key, []).append((point.latency_ms, point.source))
     return index
 
 

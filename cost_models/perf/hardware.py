@@ -17,7 +17,8 @@ from cost_models.errors import DataError
 class Runtime(StrEnum):
     PYTORCH = "pytorch"  # eager mode: one host dispatch per operator
     TENSORRT = "tensorrt"  # fused engine, one launch per fused layer
-    TENSORFLOW = "tensorflow"  # TF1/TF2 graph (XLA where the source used it)
+    TENSORFLOW = "tensorflow"  # TensorFlow 2 (Keras models, tf.function graphs)
+    TENSORFLOW1 = "tensorflow1"  # TensorFlow 1 graph sessions (NGC TF1 containers)
     ONNXRUNTIME = "onnxruntime"
     KERAS = "keras"  # Keras on CPU, one dispatch per Keras layer
 
@@ -48,6 +49,41 @@ PROCESS_NODE_NM: dict[str, float] = {
     "L4": 5.0,
     "H100": 5.0,
 }
+
+
+@dataclass(frozen=True)
+class Clock:
+    base_mhz: float
+    boost_mhz: float
+
+    @property
+    def base_over_boost(self) -> float:
+        return self.base_mhz / self.boost_mhz
+
+
+# Base and boost clocks of each GPU, MHz. The catalog's peak TFLOPS are at the boost clock; a
+# board held at its power limit runs between the two (see model.py, clock_exponent). Sources:
+# TechPowerUp GPU database entry of each board (K80 GK210 560 / 875, P4 886 / 1114, P100 PCIe
+# 1126 / 1303, V100 SXM2 1312 / 1530, T4 585 / 1590, A10 885 / 1695 (AWS's A10G taken as the
+# A10), L4 795 / 2040, A100 SXM4 1095 / 1410, H100 SXM5 1590 / 1980); the boost clocks match
+# NVIDIA's whitepapers (V100 1530, A100 1410, H100 SXM5 1980) and datasheets (T4 1590).
+CLOCKS: dict[str, Clock] = {
+    "K80": Clock(560.0, 875.0),
+    "P4": Clock(886.0, 1114.0),
+    "P100": Clock(1126.0, 1303.0),
+    "V100": Clock(1312.0, 1530.0),
+    "T4": Clock(585.0, 1590.0),
+    "A10G": Clock(885.0, 1695.0),
+    "L4": Clock(795.0, 2040.0),
+    "A100": Clock(1095.0, 1410.0),
+    "H100": Clock(1590.0, 1980.0),
+}
+
+
+def base_over_boost(device: DeviceType) -> float:
+    """Base / boost clock of ``device`` (1 for CPUs, whose peak is at the all-core turbo)."""
+    clock = CLOCKS.get(device.name)
+    return 1.0 if clock is None else clock.base_over_boost
 
 
 def unit(device: DeviceType, precision: Precision) -> Unit:

@@ -2,9 +2,13 @@
 
 Inference of a batch of ``b`` samples (equations and fitted values in docs/performance_model.md):
 
-    per kernel k:  rate     = P_u eta_u rho_rt (eta_conv for convolution networks)
-                   compute_k = (b f_k + fill_s P_u) / rate   (a kernel needs work to fill the
-                            device: efficiency grows with batch size and FLOPs per launch)
+    sustained peak P_u = datasheet peak (boost clock) x (base / boost)^(1 - clock_exponent)
+                   (clocks in hardware.CLOCKS; a board at its power limit runs between them)
+    per kernel k:  rate     = P_u eta_u rho_rt F_gpu F_(gpu,u) F_(rt,gpu) (eta_conv for CNNs)
+                            (F: efficiency factors, fitted only where data exist, else 1)
+                   compute_k = (b f_k + fill_u P_u) / rate   (a kernel needs work to fill the
+                            device: efficiency grows with batch size and FLOPs per launch;
+                            fill_u per math path)
                    power_k  = b f_k e_u (node / 12 nm)^node_exponent / power_w  (GPUs: a
                             board held at its TDP cannot exceed power_w / energy per FLOP)
                    memory_k = (w_k + b (a_k + s_rt z_k)) bytes_per_element / (BW eta_mem)
@@ -13,6 +17,10 @@ Inference of a batch of ``b`` samples (equations and fitted values in docs/perfo
     host_s   = layers * dispatch_s[rt] * (1 + amp_dispatch if PyTorch AMP)
     GPU: latency = max(host_s, device_s) + call_s[rt]     (launches are asynchronous)
     CPU: latency = host_s + device_s + call_s[rt]         (the same cores dispatch and compute)
+
+Training (per GPU, micro-batch b, A accumulation steps, N GPUs in one node): device and host
+times x (1 + backward_ratio), plus the optimizer's memory traffic / A, plus the ring
+all-reduce 2 (N - 1) / N params gradient_bytes / (link_bw eta_link) + sync_s, over A.
 """
 
 from __future__ import annotations
@@ -24,7 +32,14 @@ import numpy as np
 
 from cost_models.devices import DeviceType, Precision
 from cost_models.perf.catalog import Workload
-from cost_models.perf.hardware import PROCESS_NODE_NM, Runtime, Unit, interconnect, unit
+from cost_models.perf.hardware import (
+    PROCESS_NODE_NM,
+    Runtime,
+    Unit,
+    base_over_boost,
+    interconnect,
+    unit,
+)
 from cost_models.proteus.variants import BYTES_PER_ELEMENT
 from cost_models.units import BYTES_PER_GB
 
@@ -40,13 +55,15 @@ PARAMETER_NAMES: tuple[str, ...] = (
     *(f"eta_{u.value}" for u in Unit),  # achievable fraction of peak per math path
     "rho_tensorrt",  # efficiency of a runtime relative to PyTorch (cuDNN)
     "rho_tensorflow",
+    "rho_tensorflow1",
     "rho_onnxruntime",
     "eta_conv",  # efficiency of convolutions (implicit GEMM) relative to dense GEMMs
     *(f"dispatch_s_{r.value}" for r in Runtime),  # host seconds per layer
     *(f"call_s_{r.value}" for r in Runtime),  # fixed per-call cost (sync, input copy), s
     "amp_dispatch",  # extra host share of PyTorch autocast (cast operators)
-    "fill_s",  # peak-seconds of work a kernel needs to reach half its rate (GPU)
-    "fill_s_cpu",
+    # peak-seconds of work a kernel needs to reach half its rate, per math path
+    *(f"fill_s_{u.value}" for u in Unit),
+    "clock_exponent",  # sustained clock = base (boost / base)^clock_exponent
     "eta_mem",  # achieved fraction of DRAM bandwidth
     *(f"score_traffic_{r.value}" for r in Runtime),  # share of attention-score bytes moved
     *(f"pj_per_flop_{u.value}" for u in POWER_UNITS),  # board energy per FLOP at 12 nm, pJ
@@ -66,12 +83,30 @@ AMP_WEIGHT_COPY_BYTES_PER_PARAM = 2.0
 GRADIENT_BYTES = {Precision.FP16: 2, Precision.INT8: 2, Precision.FP32: 4, Precision.TF32: 4}
 
 
+# Efficiency factors fitted only where data exist (each with a prior at 1 in the fit, see
+# benchmarks/calibrate.py); a factor absent from the calibration is 1.
+FACTOR_FAMILIES = ("gpu", "path", "runtime")
+
+
+def factor_names(case: Case) -> tuple[str, ...]:
+    """The efficiency factors of ``case``: its GPU, its (GPU, math path) and its (runtime,
+    GPU) (none on CPUs)."""
+    if case.dev.kind == "cpu":
+        return ()
+    u = unit(case.dev, case.precision)
+    name = case.dev.name
+    return (f"gpu_{name}", f"path_{name}_{u.value}", f"runtime_{case.runtime.value}_{name}")
+
+
 @dataclass(frozen=True)
 class PerfParams:
-    values: dict[str, float]
+    values: dict[str, float]  # PARAMETER_NAMES and the fitted factors (factor_names)
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
+
+    def factor(self, name: str) -> float:
+        return self.values.get(name, 1.0)
 
 
 @dataclass(frozen=True)
@@ -110,7 +145,9 @@ class Cases:
     owner: np.ndarray  # case index of each kernel group
     count: np.ndarray  # identical kernels in the group
     flops: np.ndarray  # FLOPs of one kernel for the whole batch
-    bytes: np.ndarray  # bytes one kernel moves for the whole batch, attention scores aside
+    weight_bytes: np.ndarray  # weight bytes one kernel reads, once per batch
+    activation_bytes: np.ndarray  # activation bytes of one kernel for the whole batch,
+    # attention scores aside
     score_bytes: np.ndarray  # bytes of attention scores one kernel moves for the whole batch
     peak_flops: np.ndarray  # per case, FLOP/s of its math path
     unit_index: np.ndarray
@@ -128,10 +165,15 @@ class Cases:
     accumulation_steps: np.ndarray
     ring_bytes: np.ndarray  # all-reduce bytes per GPU per step (0 on one GPU)
     link_bytes_per_s: np.ndarray  # interconnect bandwidth (1 where unused)
+    base_over_boost: np.ndarray  # base / boost clock (1 on CPUs)
+    factor_keys: tuple[str, ...]  # factor names; "" (index 0) is no factor (1)
+    factor_index: np.ndarray  # per case, indices into factor_keys of its 3 factors
 
 
 def compile_cases(cases: Sequence[Case]) -> Cases:
-    owner, count, flops, moved, scores = [], [], [], [], []
+    owner, count, flops, weights, moved, scores = [], [], [], [], [], []
+    keys: dict[str, int] = {"": 0}
+    factor_index = []
     per_case: dict[str, list[float]] = {k: [] for k in _CASE_FIELDS}
     for i, c in enumerate(cases):
         u = unit(c.dev, c.precision)
@@ -141,7 +183,8 @@ def compile_cases(cases: Sequence[Case]) -> Cases:
             count.append(g.count)
             flops.append(c.batch * g.flops)
             other = g.activation_elements - g.score_elements
-            moved.append((g.weight_elements + c.batch * other) * element)
+            weights.append(g.weight_elements * element)
+            moved.append(c.batch * other * element)
             scores.append(c.batch * g.score_elements * element)
         params = c.work.params_millions * PARAMS_PER_MILLION
         optimizer = 0.0
@@ -155,6 +198,8 @@ def compile_cases(cases: Sequence[Case]) -> Cases:
             link = interconnect(c.dev, c.gpus)
             ring = 2.0 * (c.gpus - 1) / c.gpus * params * GRADIENT_BYTES[c.precision]
             link_bw = link.bandwidth_gb_per_s * BYTES_PER_GB
+        names = (*factor_names(c), "", "", "")[:3]
+        factor_index.append([keys.setdefault(n, len(keys)) for n in names])
         powered = u in POWER_UNITS
         values = {
             "peak_flops": c.dev.peak_tflops(c.precision) * FLOPS_PER_TFLOP,
@@ -173,6 +218,7 @@ def compile_cases(cases: Sequence[Case]) -> Cases:
             "accumulation_steps": c.accumulation_steps,
             "ring_bytes": ring,
             "link_bytes_per_s": link_bw,
+            "base_over_boost": base_over_boost(c.dev),
         }
         for k, v in values.items():
             per_case[k].append(float(v))
@@ -185,9 +231,12 @@ def compile_cases(cases: Sequence[Case]) -> Cases:
         np.array(owner, dtype=int),
         np.array(count, dtype=float),
         np.array(flops),
+        np.array(weights),
         np.array(moved),
         np.array(scores),
         **arrays,
+        factor_keys=tuple(keys),
+        factor_index=np.array(factor_index, dtype=int).reshape(-1, 3),
     )
 
 
@@ -208,6 +257,7 @@ _CASE_FIELDS = (
     "accumulation_steps",
     "ring_bytes",
     "link_bytes_per_s",
+    "base_over_boost",
 )
 
 
@@ -226,8 +276,10 @@ def evaluate(c: Cases, p: PerfParams) -> Times:
     rho = np.array(
         [1.0 if r in (Runtime.PYTORCH, Runtime.KERAS) else p[f"rho_{r.value}"] for r in _RUNTIMES]
     )[c.runtime_index]
-    rate = c.peak_flops * eta * rho * np.where(c.cnn, p["eta_conv"], 1.0)
-    fill = np.where(c.cpu, p["fill_s_cpu"], p["fill_s"]) * c.peak_flops
+    factors = np.array([p.factor(name) for name in c.factor_keys])[c.factor_index].prod(axis=1)
+    peak = c.peak_flops * c.base_over_boost ** (1.0 - p["clock_exponent"])
+    rate = peak * eta * rho * factors * np.where(c.cnn, p["eta_conv"], 1.0)
+    fill = np.array([p[f"fill_s_{u.value}"] for u in _UNITS])[c.unit_index] * peak
     energy = {u: p[f"pj_per_flop_{u.value}"] for u in POWER_UNITS}
     pj = np.array([energy.get(u, 0.0) for u in _UNITS])[c.unit_index]
     joules_per_flop = pj * JOULES_PER_PJ * c.node_ratio ** p["node_exponent"]
@@ -237,7 +289,8 @@ def evaluate(c: Cases, p: PerfParams) -> Times:
     compute = np.where(c.flops > 0, (c.flops + fill[k]) / rate[k], 0.0)
     compute = np.maximum(compute, c.flops * joules_per_flop[k] / c.power_w[k])
     score_traffic = np.array([p[f"score_traffic_{r.value}"] for r in _RUNTIMES])
-    memory = (c.bytes + c.score_bytes * score_traffic[c.runtime_index][k]) / bandwidth[k]
+    moved = c.weight_bytes + c.activation_bytes + c.score_bytes * score_traffic[c.runtime_index][k]
+    memory = moved / bandwidth[k]
     is_compute = compute >= memory
     compute_s = np.bincount(k, c.count * np.where(is_compute, compute, 0.0), minlength=n)
     memory_s = np.bincount(k, c.count * np.where(is_compute, 0.0, memory), minlength=n)

@@ -3,7 +3,8 @@
 Reads (never copies) the folders of ``shared/reference`` (see its README):
 
 * ``measured/nvidia_dle/inference.csv``: ResNet-50 v1.5 and BERT inference throughput;
-  TensorFlow rows with ``xla = yes`` are skipped (XLA is not modelled separately);
+  TensorFlow rows with ``xla = yes`` are skipped (XLA is not modelled separately); the NGC
+  TensorFlow 1 tables are runtime ``tensorflow1``, TensorFlow 2 ``tensorflow``;
 * ``measured/nvidia_dle/training.csv``: single-node rows (multi-node rows need an inter-node
   network model, which the planner does not have); PyTorch ResNet-50 rows state no batch per
   GPU, for which the DLE README's training commands use 256 (AMP, TF32) and 128 (FP32)
@@ -83,7 +84,10 @@ def _gpu(text: str) -> str:
 
 
 def _runtime(framework: str) -> str:
-    return "pytorch" if framework.startswith("PyTorch") else "tensorflow"
+    """``pytorch``, ``tensorflow1`` (the NGC TensorFlow 1 tables) or ``tensorflow`` (TF2)."""
+    if framework.startswith("PyTorch"):
+        return "pytorch"
+    return "tensorflow1" if framework.strip() == "TensorFlow 1" else "tensorflow"
 
 
 def _model(text: str) -> str:

@@ -9,7 +9,11 @@ networks as their published totals (FLOPs, parameters, activation estimate of
 :func:`cost_models.perf.model.inference` with the committed calibration
 (``cost_models/perf/calibration.json``) on the chosen runtime, with the calibration's
 provenance and expected error: ``calibrated`` where the fit saw that device with that
-runtime, else ``roofline`` (fitted parameters transferred to an unmeasured pair).
+runtime, else ``roofline`` (fitted parameters transferred to an unmeasured pair). When the
+public reference data measured every requested batch of exactly that (model, device,
+precision, runtime) (:func:`cost_models.perf.calibration.measured_point`, e.g. NVIDIA's
+PyTorch ResNet-50 on a T4), the measurements are used instead, marked ``measured``; a partly
+measured batch range keeps the model for every batch (no mix of sources along one curve).
 
 Devices the performance model does not cover (VPUs: no process node, no measurements) and
 variants without a layer count keep the uncalibrated roofline of
@@ -79,6 +83,7 @@ WEIGHTED_LAYERS: dict[str, tuple[int, str]] = {
 
 UNCALIBRATED_ROOFLINE = "uncalibrated roofline (cost_models/roofline.py)"
 CALIBRATION_SOURCE = "calibrated performance model (cost_models/perf/calibration.json)"
+MEASURED_SOURCE = "measured (shared/reference, read in place)"
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,9 @@ class Estimated:
     """Batch -> latency (ms) of one variant on one device, and where it came from."""
 
     latency_ms: dict[int, float]
-    provenance: str  # "calibrated" or "roofline"
-    expected_error_pct: float | None  # None: never validated (uncalibrated roofline)
+    provenance: str  # "measured", "calibrated" or "roofline"
+    # measured: spread of the duplicate listings; None: never validated (uncalibrated roofline)
+    expected_error_pct: float | None
     source: str
 
 
@@ -132,6 +138,7 @@ def estimated_latencies_ms(
     """Latency of ``variant`` on ``device`` at every batch in ``batches``: the calibrated
     model (``runtime`` default: :func:`cost_models.perf.calibration.default_runtime`), or the
     uncalibrated roofline where the model cannot describe the pair (module docstring)."""
+    batches = list(batches)
     work = variant_workload(variant, layers)
     if work is None or not modelled(device):
         why = "no layer count" if work is None else f"{device.kind} not in the calibrated model"
@@ -141,8 +148,11 @@ def estimated_latencies_ms(
             None,
             f"{UNCALIBRATED_ROOFLINE}; {why}",
         )
-    cal = calibration.load()
     rt = runtime or calibration.default_runtime(device)
+    measured = _measured(variant.name, device.name, batches, precision, rt)
+    if measured is not None:
+        return measured
+    cal = calibration.load()
     provenance = cal.provenance(device.name, rt)
     latency = {
         b: MS_PER_S * inference(work, device, b, precision, rt, cal.params).latency_s
@@ -154,3 +164,34 @@ def estimated_latencies_ms(
         cal.expected_error_pct(device.name, precision, "inference", provenance),
         f"{CALIBRATION_SOURCE}, {rt.value}",
     )
+
+
+def _measured(
+    model: str, device_name: str, batches: list[int], precision: Precision, runtime: Runtime
+) -> Estimated | None:
+    """The reference measurements of every batch in ``batches`` (None unless all exist)."""
+    seq_len = BERT_SEQ_LEN if model in BERT_ARCHITECTURES else None
+    found = [
+        calibration.measured_point(
+            calibration.Query(model, device_name, b, precision, runtime=runtime, seq_len=seq_len)
+        )
+        for b in batches
+    ]
+    points = [m for m in found if m is not None]
+    if not batches or len(points) < len(batches):
+        return None
+    return Estimated(
+        {b: m.latency_ms for b, m in zip(batches, points, strict=True)},
+        "measured",
+        max(m.spread_pct for m in points),
+        f"{MEASURED_SOURCE}: {_rows(s for m in points for s in m.sources)}",
+    )
+
+
+def _rows(sources: Iterable[str]) -> str:
+    """``file:2, file:3`` as ``file rows 2, 3``."""
+    rows: dict[str, list[str]] = {}
+    for source in sources:
+        file, _, row = source.rpartition(":")
+        rows.setdefault(file, []).append(row)
+    return "; ".join(f"{file} rows {', '.join(r)}" for file, r in rows.items())

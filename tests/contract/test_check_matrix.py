@@ -392,15 +392,16 @@ EXPECTED: dict[str, tuple[Expect | None, ...]] = {
     # a looser SLO lets a fresh plan pick bigger batches: more throughput, but those batches
     # miss the committed SLO, so the committed plan is not stale (x0.8 = 0, gap reported)
     "ppipe/analytical_l4_t4": (
-        smaller(0.318019),
+        smaller(0.326127),
         bad(
             "model resnet101 pipeline 0",
             "model vgg16 pipeline 0",
             "model resnet50_backbone_1333x800 pipeline 0",
+            "model resnet50_backbone_1333x800 pipeline 1",
         ),
-        worse(0.038462),
+        worse(0.041667),
         bad("gpu L4"),
-        worse(0.492221),
+        worse(0.498942),
     ),
     "ppipe/maf19_l4_t4": (
         smaller(0.408761),
@@ -413,12 +414,12 @@ EXPECTED: dict[str, tuple[Expect | None, ...]] = {
         bad("gpu L4"),
         worse(0.339286),
     ),
-    # x0.8: a fresh plan serves the relaxed class at 04:00 with the strict class's model
-    # (one ensemble, no start-up of Xception); the refit keeps the committed ensembles, so
-    # the committed VMs cost 8.526 USD against 8.158. g4dn.xlarge, the only type used,
+    # x0.8: the refit keeps the committed ensembles (members are decisions), a fresh plan
+    # chooses again: 8.894 USD against 8.684 on the issue-10 refit rates (8.526 against 8.158
+    # before it). g4dn.xlarge, the only type used,
     # stays the cheapest at 1.5 x its spot price: the price change moves nothing
     "cocktail/imagenet_day": (
-        smaller(0.045109),
+        smaller(0.024182),
         bad(*CLASSES),
         Expect(OK),
         bad(*CLASSES, "instance type g4dn.xlarge"),
@@ -432,11 +433,11 @@ EXPECTED: dict[str, tuple[Expect | None, ...]] = {
         bad(*CLASSES),
         Expect(OK),
         bad("class strict", "instance type c5.2xlarge"),
-        worse(0.026528),
+        worse(0.010727),
     ),
-    # x0.8: as imagenet_day, at 04:00 and 09:00 (6.736 against 6.000 USD)
+    # x0.8: as imagenet_day (6.578 against 6.158 USD; 6.736 against 6.000 before the refit)
     "cocktail/imagenet_day_ewma": (
-        smaller(0.122667),
+        smaller(0.068204),
         bad(*CLASSES),
         Expect(OK),
         bad(*CLASSES, "instance type g4dn.xlarge"),
@@ -512,20 +513,12 @@ EXPECTED: dict[str, tuple[Expect | None, ...]] = {
             "bucket in 1000-2000 / out 500-1000",
         ),
         Expect(OK),
-        bad(
-            "bucket in 500-1000 / out 500-1000",
-            "bucket in 1000-2000 / out 500-1000",
-            "GPU type A10G",
-        ),
+        bad("bucket in 1000-2000 / out 500-1000", "GPU type A10G"),
         Expect(OK),
     ),
     "llm/long_document_llama2_13b": (
         smaller(0.2),
-        bad(
-            "bucket in 1000-2000 / out 250-500",
-            "bucket in 2000-3000 / out 100-250",
-            "bucket in 2000-3000 / out 250-500",
-        ),
+        bad("bucket in 1000-2000 / out 250-500", "bucket in 2000-3000 / out 250-500"),
         Expect(OK),
         bad(
             "bucket in 1000-2000 / out 250-500",

@@ -10,16 +10,21 @@ from cost_models.devices import Precision, device
 from cost_models.errors import DataError
 from cost_models.perf import calibration
 from cost_models.perf.catalog import model_names, workload
-from cost_models.perf.hardware import Runtime, Unit, unit
+from cost_models.perf.hardware import CLOCKS, Runtime, Unit, base_over_boost, unit
 from cost_models.perf.model import (
     PARAMETER_NAMES,
     Case,
+    PerfParams,
     compile_cases,
     evaluate,
     inference,
     timing_of,
     training_step,
 )
+from cost_models.perf.reference import dle_inference
+from cost_models.proteus.calibrated import estimated_latencies_ms
+from cost_models.proteus.variants import VARIANTS
+from tests.conftest import REFERENCE
 
 REQUIRED = [
     "resnet50",
@@ -69,7 +74,11 @@ def test_math_paths() -> None:
 
 def test_committed_calibration_is_complete_and_physical() -> None:
     cal = calibration.load()
-    assert set(cal.params.values) == set(PARAMETER_NAMES)
+    factors = set(cal.document["factors"])
+    assert set(cal.params.values) == set(PARAMETER_NAMES) | factors
+    # factors exist only where data constrain them: never for a GPU without measurements
+    assert "gpu_V100" in factors and not any("H100" in name for name in factors)
+    assert cal.params.factor("gpu_H100") == 1.0
     assert all(v > 0 for v in cal.params.values.values())
     assert all(cal.params[n] <= 1.0 for n in PARAMETER_NAMES if n.startswith("eta_"))
     assert cal.document["data"]["points"] > 500
@@ -124,3 +133,65 @@ def test_attention_score_traffic_grows_with_the_square_of_the_sequence() -> None
     short, long = workload("bert_base", 128), workload("bert_base", 512)
     scores = [sum(g.count * g.score_elements for g in w.kernels) for w in (short, long)]
     assert scores[1] == pytest.approx(16 * scores[0])
+
+
+def test_every_gpu_has_datasheet_clocks_and_runs_between_base_and_boost() -> None:
+    p = calibration.load().params
+    assert all(0.0 < c.base_mhz < c.boost_mhz for c in CLOCKS.values())
+    assert base_over_boost(device("T4")) == pytest.approx(585 / 1590)
+    assert base_over_boost(device("c5.xlarge")) == 1.0  # CPU peaks are at all-core turbo
+    assert 0.0 < p["clock_exponent"] <= 1.0
+    # A compute-bound batch on a 300 W V100 is slower at the sustained clock than it would
+    # be at the boost clock (exponent 1), and faster than at the base clock (exponent 0).
+    w, v100 = workload("resnet50"), device("V100")
+
+    def latency_s(exponent: float) -> float:
+        q = PerfParams({**p.values, "clock_exponent": exponent})
+        return inference(w, v100, 256, Precision.FP32, Runtime.PYTORCH, q).latency_s
+
+    assert latency_s(1.0) < latency_s(p["clock_exponent"]) < latency_s(0.0)
+
+
+def test_an_efficiency_factor_scales_only_its_own_gpu() -> None:
+    p = calibration.load().params
+    w = workload("bert_large", 384)
+
+    def latency_s(dev: str, gpu_factor: float) -> float:
+        q = PerfParams({**p.values, "gpu_T4": gpu_factor})
+        return inference(w, device(dev), 8, Precision.FP16, Runtime.TENSORFLOW, q).latency_s
+
+    assert latency_s("T4", 2.0) < latency_s("T4", 1.0)
+    assert latency_s("V100", 2.0) == latency_s("V100", 1.0)
+
+
+def _reference() -> None:
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+
+
+def test_tensorflow_1_and_2_rows_are_separate_runtimes() -> None:
+    _reference()
+    runtimes = {p.runtime for p in dle_inference(REFERENCE) if p.model == "bert_base"}
+    assert runtimes == {"tensorflow", "tensorflow1"}
+
+
+def test_a_measured_point_is_found_with_its_listings() -> None:
+    _reference()
+    query = calibration.Query("resnet50", "T4", 8, Precision.FP16)  # PyTorch, inference
+    measured = calibration.measured_point(query, REFERENCE)
+    assert measured is not None
+    assert 8 * 1e3 / measured.latency_ms == pytest.approx(652.0)  # NVIDIA DLE: 652 img/s
+    assert measured.spread_pct == 0.0 and len(measured.sources) == 1
+    assert calibration.measured_point(replace(query, batch=7), REFERENCE) is None
+
+
+def test_proteus_uses_measurements_when_every_batch_is_measured() -> None:
+    _reference()
+    t4 = device("T4")
+    measured = estimated_latencies_ms(VARIANTS["resnet50"], t4, [1, 2, 4, 8])
+    assert measured.provenance == "measured" and "inference.csv rows" in measured.source
+    assert 8 * 1e3 / measured.latency_ms[8] == pytest.approx(652.0)
+    # batch 3 is not measured: the whole curve comes from the model
+    modelled = estimated_latencies_ms(VARIANTS["resnet50"], t4, [1, 3, 8])
+    assert modelled.provenance == "calibrated"
+    assert modelled.latency_ms[8] != pytest.approx(measured.latency_ms[8], rel=1e-6)
