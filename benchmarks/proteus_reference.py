@@ -44,17 +44,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import planner
-from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root
-from formulations.proteus.deployment import ProteusDeployment, WindowPlan
-from formulations.proteus.milp import candidates, solve_window
-from formulations.proteus.view import ProteusView
-from formulations.tolerances import leq
-from planner.backends import make_solver
-from planner.engine import TimedSolver, prepared_view
-from planner.plan import write_csv_atomic
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-ROOT = Path(__file__).resolve().parent.parent
+import planner  # noqa: E402
+from benchmarks._reference import REFERENCE_ABSENT, absent, reference_root  # noqa: E402
+from formulations.proteus.deployment import ProteusDeployment, WindowPlan  # noqa: E402
+from formulations.proteus.milp import candidates, solve_window  # noqa: E402
+from formulations.proteus.view import ProteusView  # noqa: E402
+from formulations.tolerances import leq  # noqa: E402
+from planner.backends import make_solver  # noqa: E402
+from planner.engine import TimedSolver, prepared_view  # noqa: E402
+from planner.plan import write_csv_atomic  # noqa: E402
+
 PROTEUS_DATA = "the profile, variants and traces published with Proteus (UMass-LIDS/Proteus)"
 REFERENCE = reference_root() / "proteus"
 FAMILIES = (
