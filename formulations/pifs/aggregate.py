@@ -61,6 +61,7 @@ from cost_models.pifs.busy import BYTES_PER_US_PER_GB_PER_S
 from cost_models.pifs.topology import Location
 from cost_models.units import BYTES_PER_MB, US_PER_MS
 from formulations.model import MatrixModel
+from formulations.pifs.lagrange import Choices, dual_bound
 from formulations.pifs.milp import (
     BuiltModel,
     Pool,
@@ -106,57 +107,72 @@ def disaggregate(
 ) -> np.ndarray:
     """Split the pool column over the ports (see the module docstring, step 2).
 
-    A reduced table the pooled plan counts on k = ``ports_used[t]`` ports is cut into k
-    equal pieces, each placed whole on a different port where it fits. ``busy_us`` is the
-    pooled plan's bottleneck busy time: a port may carry up to that much work (at least
-    1/P of the pool's lookups), so no port becomes the bottleneck.
+    Two resources per port: lookup bytes, up to what ``busy_us`` (the pooled plan's
+    bottleneck busy time) lets one port read (at least 1/P of the pool's lookups), and
+    stored bytes, up to its capacity. A reduced table the pooled plan counts on k =
+    ``ports_used[t]`` ports is cut into k equal pieces, each placed whole on a different
+    port; then each other table is placed whole; both largest first (by the larger of its
+    two shares of a port), each on the port left least full (the larger of its two fill
+    ratios) among those where it fits. What fits nowhere whole is poured over the ports
+    with the most room, each taking the share that fits in both resources (the last port
+    takes the rest), so only those tables sit on more than one port: only poured reduced
+    tables add pooled vectors to the upstream link (and partial sums to the buffer).
     """
     bk = view.buckets
     n_p = len(view.fabric.ports)
-    n_t = len(view.workload.tables)
+    n_t = bk.n_tables
     units = np.zeros((len(bk.table), 1 + n_p))
     units[:, 0] = pooled[:, 0]
     cxl = pooled[:, 1]
-    members = np.split(
-        np.arange(len(bk.table)), np.cumsum(np.bincount(bk.table, minlength=n_t))[:-1]
-    )
+    members = bk.by_table(np.arange(len(bk.table)))
     load = np.bincount(bk.table, bk.unit_lookup_bytes * cxl, n_t)
+    size = np.bincount(bk.table, bk.unit_bytes * cxl, n_t)
     on_cxl = np.bincount(bk.table, cxl, n_t) > 0
-    port_bw = view.fabric.ports[0].bandwidth_gb_per_s
-    target = max(load.sum() / n_p, busy_us * port_bw * BYTES_PER_US_PER_GB_PER_S)
-    port_load = np.zeros(n_p)
+    port = view.fabric.ports[0]
+    limit = np.array(
+        [
+            max(load.sum() / n_p, busy_us * port.bandwidth_gb_per_s * BYTES_PER_US_PER_GB_PER_S),
+            port.capacity_bytes,
+        ]
+    )
+    limit = np.where(limit > 0, limit, 1.0)  # an empty resource: every share fits
+    fill = np.zeros((n_p, 2))  # lookup bytes and stored bytes on each port
+    holds = np.zeros((n_t, n_p), dtype=bool)
     pieces = [
         (t, 1.0 / k)
-        for t in range(n_t)
-        if on_cxl[t] and reduced[t]
+        for t in np.flatnonzero(on_cxl & reduced).tolist()
         for k in [int(np.clip(ports_used[t], 1, n_p))]
         for _ in range(k)
     ]
-    pieces.sort(key=lambda piece: -load[piece[0]] * piece[1])
+    demand = np.stack([load, size], axis=1) / limit  # (tables, 2): a whole table's shares
+    pieces.sort(key=lambda piece: -demand[piece[0]].max() * piece[1])
+    whole = [(t, 1.0) for t in np.argsort(-demand.max(axis=1), kind="stable").tolist()]
     poured: list[tuple[int, float]] = []
-    for t, share in pieces:
-        free = [
-            p
-            for p in np.argsort(port_load, kind="stable")
-            if units[members[t], 1 + p].sum() == 0
-            and port_load[p] + load[t] * share <= target * (1 + _FILLED)
-        ]
-        if free:
-            units[members[t], 1 + free[0]] += cxl[members[t]] * share
-            port_load[free[0]] += load[t] * share
+    room_tol = 1 + _FILLED
+
+    def put(t: int, p: int, share: float) -> None:
+        units[members[t], 1 + p] += cxl[members[t]] * share
+        fill[p] += demand[t] * limit * share
+        holds[t, p] = True
+
+    for t, share in [*pieces, *(w for w in whole if on_cxl[w[0]] and not reduced[w[0]])]:
+        after = (fill / limit + demand[t] * share).max(axis=1)
+        after[holds[t] | (after > room_tol)] = np.inf
+        best = int(np.argmin(after))
+        if math.isfinite(after[best]):
+            put(t, best, share)
         else:
             poured.append((t, share))
-    poured += [(t, 1.0) for t in np.argsort(-load, kind="stable") if on_cxl[t] and not reduced[t]]
-    p = 0
     for t, left in poured:
         while left > 0:
-            room = target - port_load[p]
-            if p < n_p - 1 and room <= target * _FILLED:
-                p += 1
-                continue
-            share = left if p == n_p - 1 or load[t] == 0 else min(left, room / load[t])
-            units[members[t], 1 + p] += cxl[members[t]] * share
-            port_load[p] += load[t] * share
+            room = 1.0 - fill / limit  # (ports, 2)
+            p = int(np.argmax(room.min(axis=1)))
+            need = demand[t]
+            fits = min((room[p, j] / need[j] for j in range(2) if need[j] > 0), default=left)
+            share = left if room[p].min() <= _FILLED or fits >= left else max(fits, 0.0)
+            if share <= 0:
+                share = left
+            put(t, p, share)
             left -= share
     return units
 
@@ -202,6 +218,60 @@ def rounded(view: PifsView, built: BuiltModel, x_lp: np.ndarray) -> MatrixModel:
     lower[cols.z] = upper[cols.z] = 1.0
     lp = np.zeros_like(matrix.integrality)
     return replace(matrix, col_lower=lower, col_upper=upper, integrality=lp)
+
+
+def fixed_tables(view: PifsView, built: BuiltModel, choices: Choices) -> MatrixModel:
+    """A (built for the per-port ``view``'s ports pooled, with its port-count cut) with
+    every table-level integer fixed to the Lagrangian ``choices``: r_t and y_t,pool = k_t
+    as chosen, rho = any r_t, z = 1; the LP that places the buckets for those choices.
+
+    One row per reduced table is added, [port_share] sum_{k in t} Lk_k x_k,pool <= k_t *
+    bw_port * T (MB; one port's lookups within the busy time T, for each of the k_t ports):
+    a restriction (so its plans are plans of A) under which the split (step 2) can give each
+    piece of a reduced table a port of its own without exceeding T.
+    """
+    cols, bk, fabric = built.cols, view.buckets, view.fabric
+    matrix = built.matrix
+    lower, upper = matrix.col_lower.copy(), matrix.col_upper.copy()
+    lower[cols.z] = upper[cols.z] = 1.0
+    row_start, row_index, row_value = [matrix.a_start], [matrix.a_index], [matrix.a_value]
+    names = list(matrix.row_names)
+    row_lower, row_upper = [matrix.row_lower], [matrix.row_upper]
+    if cols.r is not None and cols.y is not None and cols.rho is not None:
+        reduced = choices.reduced & (upper[cols.r] > 0.5)
+        lower[cols.r] = upper[cols.r] = reduced
+        lower[cols.y[:, 0]] = upper[cols.y[:, 0]] = np.where(reduced, choices.ports, 0)
+        lower[cols.rho] = upper[cols.rho] = float(reduced.any())
+        port_mb_per_us = fabric.ports[0].bandwidth_gb_per_s / US_PER_MS
+        tables = np.flatnonzero(reduced)
+        members = bk.by_table(np.arange(len(bk.table)))
+        nnz = int(matrix.a_start[-1])
+        for t in tables.tolist():
+            ks = members[t]
+            row_index.append(np.append(cols.x[ks, 1], cols.busy))
+            row_value.append(
+                np.append(
+                    bk.unit_lookup_bytes[ks] / BYTES_PER_MB, -choices.ports[t] * port_mb_per_us
+                )
+            )
+            nnz += len(ks) + 1
+            row_start.append(np.array([nnz]))
+            names.append(f"port_share[{view.workload.tables[t].name}]")
+        row_lower.append(np.full(len(tables), -np.inf))
+        row_upper.append(np.zeros(len(tables)))
+    lp = np.zeros_like(matrix.integrality)
+    return replace(
+        matrix,
+        col_lower=lower,
+        col_upper=upper,
+        integrality=lp,
+        a_start=np.concatenate(row_start),
+        a_index=np.concatenate(row_index),
+        a_value=np.concatenate(row_value),
+        row_lower=np.concatenate(row_lower),
+        row_upper=np.concatenate(row_upper),
+        row_names=names if len(matrix.row_names) == len(matrix.row_lower) else (),
+    )
 
 
 @dataclass(frozen=True)
@@ -266,6 +336,12 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
         t_ub = latency(best())
         pool = Pool(len(view.fabric.ports), port_gb_per_s, t_ub if math.isfinite(t_ub) else None)
         built = build_model(pooled, pool)
+        priced = dual_bound(view, pool.latency_bound_us)
+        bound = max(bound, priced.bound_us)
+        decisive = solver.solve(fixed_tables(view, built, priced.choices))
+        add_split(built, decisive)
+        if gap() <= mip_gap:
+            break
         lp = require_solution(solver.solve(built.matrix.relaxation()))
         parts.append(Certificate.of(lp))
         assert lp.objective is not None
