@@ -70,7 +70,7 @@ from formulations.pifs.milp import (
     placement_from,
     start_values,
 )
-from formulations.pifs.verify import admissible
+from formulations.pifs.verify import placement_check
 from formulations.pifs.view import PifsView, Placement, cost
 from formulations.tolerances import INTEGRALITY_TOL, NOISE, relative_gap
 from formulations.types import Certificate, MilpSolver, SolveResult, require_solution
@@ -304,19 +304,16 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
     """
     pooled = pooled_view(view)
     mip_gap = solver.settings.mip_gap
-    candidates = [] if incumbent is None else [incumbent]
+    # (latency, plan) of every admissible plan found, each latency computed once
+    candidates = [] if incumbent is None else [(cost(view, incumbent).latency_us, incumbent)]
     parts: list[Certificate] = []
     bound = -math.inf
 
-    def latency(p: Placement | None) -> float:
-        return math.inf if p is None else cost(view, p).latency_us
-
-    def best() -> Placement | None:
-        return min(candidates, key=latency, default=None)
+    def best() -> tuple[float, Placement | None]:
+        return min(candidates, key=lambda c: c[0], default=(math.inf, None))
 
     def gap() -> float:
-        chosen = best()
-        return math.inf if chosen is None else relative_gap(latency(chosen), bound)
+        return relative_gap(best()[0], bound)
 
     def add_split(built: BuiltModel, result: SolveResult) -> None:
         if not result.status.has_solution:
@@ -328,12 +325,13 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
         used = np.zeros(view.buckets.n_tables) if y is None else np.round(result.x[y[:, 0]])
         units = disaggregate(view, relaxed.units, relaxed.reduced, used, busy)
         split = Placement(units, relaxed.reduced)
-        if admissible(view, split):
-            candidates.append(split)
+        checked = placement_check(view, split)
+        if checked.ok:
+            candidates.append((checked.objective_value, split))
 
     port_gb_per_s = view.fabric.ports[0].bandwidth_gb_per_s
     for _ in range(POOL_ROUNDS):
-        t_ub = latency(best())
+        t_ub = best()[0]
         pool = Pool(len(view.fabric.ports), port_gb_per_s, t_ub if math.isfinite(t_ub) else None)
         built = build_model(pooled, pool)
         priced = dual_bound(view, pool.latency_bound_us)
@@ -352,9 +350,9 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
             break
         decisive = solver.solve(lp_neighbourhood(built, lp.x))
         add_split(built, decisive)
-        if gap() <= mip_gap or latency(best()) >= t_ub:
+        if gap() <= mip_gap or best()[0] >= t_ub:
             break
-    chosen = best()
+    chosen = best()[1]
     if chosen is not None and gap() > mip_gap:
         start = start_values(
             built,
@@ -366,9 +364,9 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
         add_split(built, decisive)
         if decisive.bound is not None:
             bound = max(bound, decisive.bound)
-        chosen = best()
+    latency_us, chosen = best()
     message = (
         "ports pooled: bound from the pooled relaxation, plan from its solution split over "
         f"the ports; latency recomputed by the cost model ({decisive.message})"
     )
-    return Pooled(chosen, latency(chosen), bound, parts, message)
+    return Pooled(chosen, latency_us, bound, parts, message)

@@ -86,7 +86,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cost_models.pifs.busy import HOLDS_EPS
+from cost_models.pifs.busy import HOLDS_EPS, table_sums
 from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB, NS_PER_US, US_PER_MS
 from formulations.model import Label, MatrixModel, Model, Sense
 from formulations.pifs.view import PifsView, Placement
@@ -538,8 +538,7 @@ def start_values(
     values[cols.z] = used
     lat = np.array([loc.latency_ns for loc in fabric.locations]) / NS_PER_US
     values[cols.chain] = float(lat[used].max()) if used.any() else 0.0
-    table_holds = np.zeros((n_t, units.shape[1]), dtype=bool)
-    np.logical_or.at(table_holds, bk.table, holds)
+    table_holds = table_sums(bk.table, n_t, holds, np.logical_or)
     lookups = bk.unit_lookup_bytes[:, None] * units
     cxl_mb = np.bincount(bk.table, lookups[:, 1:].sum(axis=1), n_t) / BYTES_PER_MB
     red = np.asarray(placement.reduced, dtype=bool)

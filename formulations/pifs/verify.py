@@ -36,9 +36,9 @@ def verify(view: PifsView, deployment: PifsDeployment) -> Verification:
     )
 
 
-def admissible(view: PifsView, placement: Placement) -> bool:
-    """Whether a placement the solve strategy builds (a split plan, a MIP start) meets
-    every requirement, with every expander bought."""
+def placement_check(view: PifsView, placement: Placement) -> Verification:
+    """Every requirement of a placement the solve strategy builds (a split plan, a MIP
+    start), with every expander bought; in latency mode its objective is the latency."""
     bk = view.buckets
     return check(
         view,
@@ -48,7 +48,7 @@ def admissible(view: PifsView, placement: Placement) -> bool:
         None if view.inputs.capacity_planning is None else len(view.fabric.ports),
         [],
         placement.site,
-    ).ok
+    )
 
 
 def check(

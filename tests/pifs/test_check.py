@@ -215,7 +215,9 @@ def test_less_host_dram_names_the_host(committed: dict[str, Path], tmp_path: Pat
     assert report.exit_code == ExitCode.INFEASIBLE
     (host,) = report.shortfalls
     assert (host.what, host.available, host.unit) == ("host capacity", 0.5, "GiB")
-    assert host.required == pytest.approx(1.0, rel=0.02)
+    # what the committed plan stores on the host: over the new 0.5 GiB, within the old 1 GiB
+    # (a plan within rm1_pages_groups' 2% gap need not fill its host budget exactly)
+    assert 0.5 < host.required <= 1.0 + 1e-9
 
 
 def test_pages_are_rederived_when_buckets_grow(committed: dict[str, Path]) -> None:

@@ -60,7 +60,9 @@ def test_pooled_bound_is_valid_and_auto_reaches_the_per_port_optimum(
     auto = plan(tmp_path, doc, mip_gap=1e-6)
     assert pooled.bound is not None
     assert pooled.bound <= exact.objective.value * (1 + 1e-7)
-    assert pooled.certificate.solves >= 2  # the LP bound and the neighbourhood sub-MILP
+    # one solve (the fixed-choice LP) only when the Lagrangian bound certifies its split
+    # plan within mip_gap; otherwise the LP bound and the neighbourhood sub-MILP as well
+    assert pooled.certificate.solves >= 3 or pooled.gap <= 1e-7
     assert pooled.objective.value >= exact.objective.value * (1 - 1e-7)
     assert auto.objective.value == pytest.approx(exact.objective.value, rel=1e-5)
 
@@ -446,12 +448,12 @@ def test_baselines_that_fit_are_admissible_starts_in_latency_mode() -> None:
     """The MIP start and the pooled cut come from admissible baselines (a latency-mode
     check once refused every one of them for carrying expanders_bought)."""
     from formulations.pifs.baselines import placements
-    from formulations.pifs.verify import admissible
+    from formulations.pifs.verify import placement_check
     from planner.engine import prepared_view
     from planner.scenario import load_scenario
 
     view = prepared_view(load_scenario(SCENARIOS / "rm3_8port.toml"))
-    assert all(admissible(view, p) for p in placements(view).values() if p is not None)
+    assert all(placement_check(view, p).ok for p in placements(view).values() if p is not None)
 
 
 def test_column_limit_counts_the_model_solved_first() -> None:
