@@ -66,10 +66,10 @@ point j (c_j the price-free part: chain and engine latency). The master LP over 
 seven prices (``scipy.optimize.linprog``, HiGHS) maximises theta <= c_j + g_j . l within
 a box around the best prices (halved after a step that does not improve, doubled after
 one that does); it stops when the cut model promises less than ``rtol`` relative over
-the whole price box, when the bound reaches ``enough_us`` (the caller's target), or after
-``max_iterations``. The price box (each capacity price up to the largest lookup time per
-GiB of any bucket, the buffer price up to the largest upstream-and-engine time per MiB
-of a partial sum, both x ``_BOX_SLACK``) only limits the search, never the bound.
+the whole price box, or after ``max_iterations``. The price box (each capacity price up to
+the largest lookup time per GiB of any bucket, the buffer price up to the largest
+upstream-and-engine time per MiB of a partial sum, both x ``_BOX_SLACK``) only limits the
+search, never the bound.
 
 The minimiser at the best prices is a plan of the relaxation per table: ``reduced`` (r_t)
 and ``ports`` (y_t). Its continuous parts need not be feasible together (the coupling
@@ -341,13 +341,12 @@ def _master(
 def dual_bound(
     view: PifsView,
     latency_bound_us: float | None,
-    enough_us: float = math.inf,
     max_iterations: int = MAX_ITERATIONS,
     rtol: float = RTOL,
 ) -> Bound:
     """The best Lagrangian bound Kelley's method finds (module docstring) for ``view``'s
     ports pooled, with the port-count cut of a known plan's latency ``latency_bound_us``
-    (None: no cut). Stops early once the bound reaches ``enough_us``."""
+    (None: no cut)."""
     data = _Tables(view, latency_bound_us)
     box = data.box
     prices = np.zeros(7)
@@ -369,8 +368,6 @@ def dual_bound(
             best_value, best_prices, best_choices = value, prices, choices
         else:
             radius = max(_MIN_RADIUS, radius / 2)
-        if best_value >= enough_us:
-            break
         g, c = np.array(cuts_g), np.array(cuts_c)
         whole = _master(g, c, np.zeros(7), box)
         if whole is None or whole[1] - best_value <= rtol * max(abs(best_value), 1.0):
