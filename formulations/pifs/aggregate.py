@@ -19,25 +19,34 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    unchanged sums; (9) because every port has the pool's latency; the cut because each
    port a reduced table uses carries at most bw_port * T <= bw_port * T_UB of it. So any
    dual bound of A is a lower bound on the per-port optimum.
-2. Disaggregation: A's host placement and reduction choices are kept; its pool contents
-   are split over the P ports so that no port carries more lookup bytes than A's
-   bottleneck busy time allows (``busy * bw_port``, and at least 1/P of the pool's, so no
-   port's busy time exceeds A's bottleneck): each reduced table cut into as many equal
-   pieces as A counts ports for it, largest piece first, each to the least-loaded port
-   not yet holding that table while it fits under that limit; then the pieces left over and
-   all non-reduced tables are poured into the remaining room port by port (McNaughton's
-   wrap-around rule), splitting a table's buckets in proportion where a port fills up.
-   Only poured reduced tables can end up on more than one port, so only they add pooled
-   vectors to the upstream link (and partial sums to the switch buffer).
-3. A is solved as an LP (the bound), then its table choices are rounded from that LP
-   (:func:`rounded`: reduce a table when its pooled vectors are fewer MB than the rows
-   it forwards, at as many ports as keep each port within the LP's busy time) and A
-   with those fixed is solved as an LP (the plan to split); if that split plan is not
-   within ``mip_gap`` of the bound, the sub-MILP over the integer columns the LP left
-   fractional gives another plan. If the split plan beats T_UB but is not within
-   ``mip_gap`` of the bound, A is rebuilt with T_UB = the split plan's latency (a tighter
-   cut, still valid) and solved again, up to three rounds; then, if needed, all of A is
-   solved as a MILP from the best plan.
+2. Disaggregation (:func:`disaggregate`): A's host placement and reduction choices are
+   kept; its pool contents are split over the P ports with two limits per port, lookup
+   bytes (what A's bottleneck busy time lets one port read, ``busy * bw_port``, at least
+   1/P of the pool's, so no port's busy time exceeds A's bottleneck) and stored bytes (the
+   port's capacity): each reduced table cut into as many equal pieces as A counts ports
+   for it, each piece placed whole on a different port, then every other table placed
+   whole, both largest first (by the larger of the two shares of a port it takes), each on
+   the port left least full (the larger of its two fill ratios) among those where it fits.
+   What fits nowhere whole is poured over the ports with the most room, each taking the
+   share that fits in both limits, splitting a table's buckets in proportion. Only poured
+   reduced tables can end up on more than one port, so only they add pooled vectors to the
+   upstream link (and partial sums to the switch buffer).
+3. Each round first prices A's seven coupling rows (:mod:`formulations.pifs.lagrange`: a
+   Lagrangian bound of A with y integer, stronger than A's LP bound where a reduced table
+   would pay a fraction of a port's pooled vectors) and fixes every table's choice (r_t,
+   y_t) to the priced minimiser; A with those fixed (:func:`fixed_tables`, an LP with one
+   [port_share] row per reduced table) gives the plan to split. If that split plan is not
+   within ``mip_gap`` of the bound (the Lagrangian minimiser is arbitrary among tables its
+   prices leave indifferent, e.g. when the upstream link is priced at zero), A is solved
+   as an LP (its bound; the round keeps the larger), then its table choices are rounded
+   from that LP (:func:`rounded`: reduce a table when its pooled vectors are fewer MB than
+   the rows it forwards, at as many ports as keep each port within the LP's busy time)
+   and A with those fixed is solved as an LP (another plan to split); if that is not within
+   ``mip_gap`` either, the sub-MILP over the integer columns the LP left fractional gives
+   another plan. If the best split plan beats T_UB but is not within ``mip_gap`` of the
+   bound, A is rebuilt with T_UB = its latency (a tighter cut, still valid) and the round
+   repeated, up to three rounds; then, if needed, all of A is solved as a MILP from the
+   best plan.
 4. The plan's latency is recomputed by the cost model; its gap to A's bound is the plan's
    gap, so the plan is within that gap of the per-port optimum. When the wrap-around
    adds no upstream bottleneck (the usual case: 856 tables, 16 ports) the plan meets the
@@ -294,10 +303,13 @@ class Pooled:
 def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None) -> Pooled:
     """Relaxation A with pooled ports, then the wrap-around split (steps 1-3 above).
 
-    A's LP relaxation gives the bound; the sub-MILP over the integer columns the LP left
-    fractional (:func:`formulations.pifs.milp.lp_neighbourhood`) gives a plan. While that
-    plan is not within ``mip_gap`` of the bound but beats the latency T_UB of the
-    port-count cut, A is rebuilt with T_UB = its latency (up to POOL_ROUNDS times). Then,
+    The Lagrangian bound (:func:`formulations.pifs.lagrange.dual_bound`) and the plan of
+    its table choices (:func:`fixed_tables`) come first; when that plan is not within
+    ``mip_gap``, A's LP relaxation gives another bound, its rounded choices and the
+    sub-MILP over the integer columns the LP left fractional
+    (:func:`formulations.pifs.milp.lp_neighbourhood`) more plans. While the best plan is
+    not within ``mip_gap`` of the best bound but beats the latency T_UB of the port-count
+    cut, A is rebuilt with T_UB = its latency (up to POOL_ROUNDS times). Then,
     if a plan is known but not within ``mip_gap``, all of A is solved as a MILP, started
     from the best plan. Split plans that break a per-port requirement (capacity, switch
     buffer) are dropped.

@@ -3,7 +3,9 @@ then) the per-port MILP, started from the best known plan.
 
 For fractional placement without co-location / separation groups or capacity planning
 (``placement.aggregate_ports = "auto"``), :func:`formulations.pifs.aggregate.solve_pooled`
-runs first: its plan is kept when its gap to the pooled bound is within ``mip_gap``;
+runs first (a Lagrangian bound and the plan of its table choices, then the pooled LP and
+its sub-MILP where needed): its plan is kept when its gap to the pooled bound (the larger
+of the Lagrangian and LP bounds) is within ``mip_gap``;
 otherwise the per-port MILP runs, started from that plan, and the plan keeps the higher
 of the two bounds. ``"always"`` stops after the pooled rounds (a gap above ``mip_gap``
 is then reported as ``Termination.GAP_LIMIT``), ``"never"`` skips them. The per-port MILP
