@@ -48,7 +48,7 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    repeated, up to three rounds; then, if needed, all of A is solved as a MILP from the
    best plan.
 4. The plan's latency is recomputed by the cost model; its gap to A's bound is the plan's
-   gap, so the plan is within that gap of the per-port optimum. When the wrap-around
+   gap, so the plan is within that gap of the per-port optimum. When the split
    adds no upstream bottleneck (the usual case: 856 tables, 16 ports) the plan meets the
    bound up to the chain-latency term.
 
@@ -301,7 +301,7 @@ class Pooled:
 
 
 def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None) -> Pooled:
-    """Relaxation A with pooled ports, then the wrap-around split (steps 1-3 above).
+    """Relaxation A with pooled ports, then the split over the ports (steps 1-3 above).
 
     The Lagrangian bound (:func:`formulations.pifs.lagrange.dual_bound`) and the plan of
     its table choices (:func:`fixed_tables`) come first; when that plan is not within

@@ -73,7 +73,9 @@ there. With the cut (a known plan's latency T_UB), the pooled model leaves the p
 rows (4) out: dropping rows keeps it a relaxation, and at integer points the cut implies
 them (a reduced table with CXL lookups has R_t > 0, so y_t,pool >= R_t / (bw_port T_UB)
 > 0, hence y_t,pool >= 1 >= its pool share); its LP bound moves by ~3e-7 relative on
-meta856_16port while the LP is solved 3-7x faster (degenerate per-bucket rows).
+meta856_16port while the LP is solved 3-7x faster (degenerate per-bucket rows). Its
+Lagrangian bound (:mod:`formulations.pifs.lagrange`) prices the seven rows that couple the
+tables and keeps the rest, y integer included, per table.
 
 The rows are added as numpy triplets (:meth:`formulations.model.Model.add_rows`); the
 856-table x 17-bucket x 16-port per-port model has ~264k columns.
