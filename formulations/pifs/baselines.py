@@ -54,9 +54,9 @@ _WHOLE_PAGE = 1e-9
 
 def _round_units(frac: np.ndarray, bk: Buckets, view: PifsView) -> np.ndarray:
     """Fractions to units; in page mode whole pages by largest remainder per bucket."""
-    want = frac * bk.units[:, None]
     if view.page_bytes is None:
-        return want
+        return frac  # one unit per bucket
+    want = frac * bk.units[:, None]
     base = np.floor(want + _WHOLE_PAGE)
     left = (bk.units - base.sum(axis=1)).astype(int)
     n_k, n_l = frac.shape

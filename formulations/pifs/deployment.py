@@ -58,6 +58,11 @@ class PifsDeployment(BaseModel):
     # an in-memory deployment (a baseline's, :func:`in_memory`): its placement as arrays
     _arrays: tuple[PifsView, Placement] | None = PrivateAttr(None)
 
+    @property
+    def held_placement(self) -> Placement | None:
+        """An in-memory deployment's placement (``None`` for one with placement rows)."""
+        return None if self._arrays is None else self._arrays[1]
+
     def written(self) -> PifsDeployment:
         """This deployment with its placement rows (an in-memory one's built now)."""
         if self._arrays is None:
@@ -155,8 +160,8 @@ def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
     """Read ``deployment`` against the view (unknown names, duplicates, page counts); an
     in-memory one is read from its arrays (it has no names to check)."""
     work, bk = view.workload, view.buckets
-    if deployment._arrays is not None:
-        placement = deployment._arrays[1]
+    placement = deployment.held_placement
+    if placement is not None:
         pages = placement.units if view.page_bytes is not None else np.zeros_like(placement.units)
         return Parsed(
             bk.fractions(placement.units),
