@@ -48,9 +48,9 @@ def placement_check(view: PifsView, placement: Placement) -> Verification:
 
 def _check_placement(view: PifsView, placement: Placement, bought: int | None) -> Verification:
     units = placement.units
-    pages = units if view.page_bytes is not None else np.zeros_like(units)
+    pages = [] if view.page_bytes is None else [units]  # page counts matter in page mode only
     fractions = units / view.buckets.units[:, None]
-    return check(view, fractions, [pages], placement.reduced, bought, [], placement.site)
+    return check(view, fractions, pages, placement.reduced, bought, [], placement.site)
 
 
 def check(
