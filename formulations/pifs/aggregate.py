@@ -24,9 +24,9 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    bytes (what A's bottleneck busy time lets one port read, ``busy * bw_port``, at least
    1/P of the pool's, so no port's busy time exceeds A's bottleneck) and stored bytes (the
    port's capacity): each reduced table cut into as many equal pieces as A counts ports
-   for it, each piece placed whole on a different port, then every other table placed
-   whole, both largest first (by the larger of the two shares of a port it takes), each on
-   the port left least full (the larger of its two fill ratios) among those where it fits.
+   for it, each piece placed whole on a different port where it fits tightest, then every
+   other table placed whole on the port left least full, both largest first (by the larger
+   of the two shares of a port it takes; a port's fill is the larger of its two ratios).
    What fits nowhere whole is poured over the ports with the most room, each taking the
    share that fits in both limits, splitting a table's buckets in proportion. Only poured
    reduced tables can end up on more than one port, so only they add pooled vectors to the
@@ -35,14 +35,16 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    Lagrangian bound of A with y integer, stronger than A's LP bound where a reduced table
    would pay a fraction of a port's pooled vectors) and fixes every table's choice (r_t,
    y_t) to the priced minimiser; A with those fixed (:func:`fixed_tables`, an LP with one
-   [port_share] row per reduced table) gives the plan to split. If that split plan is not
-   within ``mip_gap`` of the bound (the Lagrangian minimiser is arbitrary among tables its
-   prices leave indifferent, e.g. when the upstream link is priced at zero), A is solved
-   as an LP (its bound; the round keeps the larger), then its table choices are rounded
-   from that LP (:func:`rounded`: reduce a table when its pooled vectors are fewer MB than
-   the rows it forwards, at as many ports as keep each port within the LP's busy time)
-   and A with those fixed is solved as an LP (another plan to split); if that is not within
-   ``mip_gap`` either, the sub-MILP over the integer columns the LP left fractional gives
+   [port_share] row per reduced table) gives the plan to split. The tables the prices
+   leave indifferent (e.g. every table when the upstream link is priced at zero) are then
+   decided by a primal rule, :func:`rounding_rule` (reduce a table when its pooled vectors
+   are fewer MB than the rows it forwards, on as many ports as keep each within the busy
+   time), applied to the last fixed LP's own solution and solved again with
+   :func:`fixed_tables`: while the plan is not within ``mip_gap``, and once it is only while
+   a repair improves it, at most ``REPAIRS`` times. If the plan is still not within
+   ``mip_gap``, A is solved as an LP (its bound; the round keeps the larger), its choices
+   rounded by the same rule and fixed (another plan); if that is not within ``mip_gap``
+   either, the sub-MILP over the integer columns the LP left fractional gives
    another plan. If the best split plan beats T_UB but is not within ``mip_gap`` of the
    bound, A is rebuilt with T_UB = its latency (a tighter cut, still valid) and the round
    repeated, up to three rounds; then, if needed, all of A is solved as a MILP from the
@@ -70,7 +72,7 @@ from cost_models.pifs.busy import BYTES_PER_US_PER_GB_PER_S
 from cost_models.pifs.topology import Location
 from cost_models.units import BYTES_PER_MB, US_PER_MS
 from formulations.model import MatrixModel
-from formulations.pifs.lagrange import Choices, dual_bound
+from formulations.pifs.lagrange import dual_bound
 from formulations.pifs.milp import (
     BuiltModel,
     Pool,
@@ -85,6 +87,7 @@ from formulations.tolerances import INTEGRALITY_TOL, NOISE, relative_gap
 from formulations.types import Certificate, MilpSolver, SolveResult, require_solution
 
 POOL_ROUNDS = 3  # modelling choice: pooled relaxations solved, each with a tighter cut
+REPAIRS = 3  # modelling choice: rounding repairs of the Lagrangian plan per round, at most
 _FILLED = 1e-12  # modelling choice: relative room below which a port counts as full
 
 
@@ -120,9 +123,11 @@ def disaggregate(
     bottleneck busy time) lets one port read (at least 1/P of the pool's lookups), and
     stored bytes, up to its capacity. A reduced table the pooled plan counts on k =
     ``ports_used[t]`` ports is cut into k equal pieces, each placed whole on a different
-    port; then each other table is placed whole; both largest first (by the larger of its
-    two shares of a port), each on the port left least full (the larger of its two fill
-    ratios) among those where it fits. What fits nowhere whole is poured over the ports
+    port, where it fits tightest (best fit, which keeps room whole for the larger pieces);
+    then each other table is placed whole on the port left least full; both largest first
+    (by the larger of the two shares of a port it takes; a port's fill is the larger of its
+    two fill ratios), each among the ports where it fits. What fits nowhere whole is poured
+    over the ports
     with the most room, each taking the share that fits in both resources (the last port
     takes the rest), so only those tables sit on more than one port: only poured reduced
     tables add pooled vectors to the upstream link (and partial sums to the buffer).
@@ -155,7 +160,6 @@ def disaggregate(
     ]
     demand = np.stack([load, size], axis=1) / limit  # (tables, 2): a whole table's shares
     pieces.sort(key=lambda piece: -demand[piece[0]].max() * piece[1])
-    whole = [(t, 1.0) for t in np.argsort(-demand.max(axis=1), kind="stable").tolist()]
     poured: list[tuple[int, float]] = []
     room_tol = 1 + _FILLED
 
@@ -164,12 +168,16 @@ def disaggregate(
         fill[p] += demand[t] * limit * share
         holds[t, p] = True
 
-    for t, share in [*pieces, *(w for w in whole if on_cxl[w[0]] and not reduced[w[0]])]:
+    # reduced pieces go where they fit tightest (best fit: room stays whole for the larger
+    # pieces), the other tables where the port stays least full (they may be poured)
+    largest = np.argsort(-demand.max(axis=1), kind="stable").tolist()
+    others = [(t, 1.0, False) for t in largest if on_cxl[t] and not reduced[t]]
+    for t, share, tightest in [*((t, s, True) for t, s in pieces), *others]:
         after = (fill / limit + demand[t] * share).max(axis=1)
-        after[holds[t] | (after > room_tol)] = np.inf
-        best = int(np.argmin(after))
-        if math.isfinite(after[best]):
-            put(t, best, share)
+        fits = ~holds[t] & (after <= room_tol)
+        if fits.any():
+            ranked = np.where(fits, -after if tightest else after, np.inf)
+            put(t, int(np.argmin(ranked)), share)
         else:
             poured.append((t, share))
     for t, left in poured:
@@ -186,53 +194,49 @@ def disaggregate(
     return units
 
 
-def rounded(view: PifsView, built: BuiltModel, x_lp: np.ndarray) -> MatrixModel:
-    """A (built for the per-port ``view``'s ports pooled) with its table-level integers
-    fixed by rounding A's LP solution ``x_lp`` (step 3): the LP that places the buckets
-    for those choices.
+def rounding_rule(
+    view: PifsView, built: BuiltModel, x_lp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Table choices rounded from a solution ``x_lp`` of A or of its LP relaxation (step
+    3): per table, reduced or not, and on how many ports (0 when not).
 
-    The LP's host shares give each table's CXL lookup MB R_t; a table whose R_t needs
-    k_t = ceil(R_t / (bw_port * T_LP)) ports to keep every port within the LP's bottleneck
-    busy time T_LP is reduced when its pooled vectors (k_t * O_t) are fewer MB than the
-    rows it would forward (R_t), and only if it may be reduced; while the partial sums
-    of the reduced tables overfill the switch buffer, the table saving the fewest upstream
-    MB per buffer byte is dropped. y_t,pool = k_t for a reduced table, 0 otherwise; rho
-    and z follow. Every fixed value is feasible for the integers' domains, so the result
-    (an LP) is a restriction of A: its plans are plans of A.
-    """
+    ``x_lp``'s host shares give each table's CXL lookup MB R_t; a table whose R_t needs
+    k_t = ceil(R_t / (bw_port * T_LP)) ports to keep every port within ``x_lp``'s
+    bottleneck busy time T_LP is reduced when its pooled vectors (k_t * O_t) are fewer MB
+    than the rows it would forward (R_t), and only if it may be reduced; while the partial
+    sums of the reduced tables overfill the switch buffer, the table saving the fewest
+    upstream MB per buffer byte is dropped. Every choice is feasible for the integers'
+    domains, so :func:`fixed_tables` with them is a restriction of A."""
     cols, bk, work, fabric = built.cols, view.buckets, view.workload, view.fabric
-    matrix = built.matrix
-    lower, upper = matrix.col_lower.copy(), matrix.col_upper.copy()
-    if cols.r is not None and cols.y is not None and cols.rho is not None:
-        n_t = bk.n_tables
-        n_p = len(fabric.ports)
-        host_mb = np.bincount(bk.table, bk.unit_lookup_bytes * x_lp[cols.x[:, 0]], n_t)
-        total_mb = np.bincount(bk.table, bk.unit_lookup_bytes * bk.units, n_t)
-        cxl_mb = np.maximum(total_mb - host_mb, 0.0) / BYTES_PER_MB
-        port_mb = fabric.ports[0].bandwidth_gb_per_s * x_lp[cols.busy] / US_PER_MS
-        ports = np.clip(np.ceil(cxl_mb / max(port_mb, NOISE) - INTEGRALITY_TOL), 1, n_p)
-        pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables])
-        pooled_mb /= BYTES_PER_MB
-        saving = cxl_mb - ports * pooled_mb  # upstream MB saved by reducing t
-        reduce = (upper[cols.r] > 0.5) & (saving > 0)
-        row_bytes = np.array([t.row_bytes for t in work.tables], dtype=float)
-        buffer_bytes = view.window_samples * row_bytes * ports
-        for t in np.argsort(saving / buffer_bytes, kind="stable"):
-            if buffer_bytes[reduce].sum() <= fabric.switch_buffer_bytes:
-                break
-            reduce[t] = False
-        lower[cols.r] = upper[cols.r] = reduce
-        lower[cols.y[:, 0]] = upper[cols.y[:, 0]] = np.where(reduce, ports, 0.0)
-        lower[cols.rho] = upper[cols.rho] = float(reduce.any())
-    lower[cols.z] = upper[cols.z] = 1.0
-    lp = np.zeros_like(matrix.integrality)
-    return replace(matrix, col_lower=lower, col_upper=upper, integrality=lp)
+    n_t = bk.n_tables
+    if cols.r is None:
+        return np.zeros(n_t, dtype=bool), np.zeros(n_t)
+    n_p = len(fabric.ports)
+    host_mb = np.bincount(bk.table, bk.unit_lookup_bytes * x_lp[cols.x[:, 0]], n_t)
+    total_mb = np.bincount(bk.table, bk.unit_lookup_bytes * bk.units, n_t)
+    cxl_mb = np.maximum(total_mb - host_mb, 0.0) / BYTES_PER_MB
+    port_mb = fabric.ports[0].bandwidth_gb_per_s * x_lp[cols.busy] / US_PER_MS
+    ports = np.clip(np.ceil(cxl_mb / max(port_mb, NOISE) - INTEGRALITY_TOL), 1, n_p)
+    pooled_mb = np.array([t.pooled_bytes(work.batch_size) for t in work.tables])
+    pooled_mb /= BYTES_PER_MB
+    saving = cxl_mb - ports * pooled_mb  # upstream MB saved by reducing t
+    reduce = (built.matrix.col_upper[cols.r] > 0.5) & (saving > 0)
+    row_bytes = np.array([t.row_bytes for t in work.tables], dtype=float)
+    buffer_bytes = view.window_samples * row_bytes * ports
+    for t in np.argsort(saving / buffer_bytes, kind="stable"):
+        if buffer_bytes[reduce].sum() <= fabric.switch_buffer_bytes:
+            break
+        reduce[t] = False
+    return reduce, np.where(reduce, ports, 0.0)
 
 
-def fixed_tables(view: PifsView, built: BuiltModel, choices: Choices) -> MatrixModel:
+def fixed_tables(
+    view: PifsView, built: BuiltModel, reduced: np.ndarray, ports: np.ndarray
+) -> MatrixModel:
     """A (built for the per-port ``view``'s ports pooled, with its port-count cut) with
-    every table-level integer fixed to the Lagrangian ``choices``: r_t and y_t,pool = k_t
-    as chosen, rho = any r_t, z = 1; the LP that places the buckets for those choices.
+    every table-level integer fixed: r_t = ``reduced[t]`` and y_t,pool = k_t = ``ports[t]``
+    (the Lagrangian minimiser's choices, or :func:`rounding_rule`'s), rho = any r_t, z = 1;
+    the LP that places the buckets for those choices.
 
     One row per reduced table is added, [port_share] sum_{k in t} Lk_k x_k,pool <= k_t *
     bw_port * T (MB; one port's lookups within the busy time T, for each of the k_t ports):
@@ -247,9 +251,9 @@ def fixed_tables(view: PifsView, built: BuiltModel, choices: Choices) -> MatrixM
     names = list(matrix.row_names)
     row_lower, row_upper = [matrix.row_lower], [matrix.row_upper]
     if cols.r is not None and cols.y is not None and cols.rho is not None:
-        reduced = choices.reduced & (upper[cols.r] > 0.5)
+        reduced = reduced & (upper[cols.r] > 0.5)
         lower[cols.r] = upper[cols.r] = reduced
-        lower[cols.y[:, 0]] = upper[cols.y[:, 0]] = np.where(reduced, choices.ports, 0)
+        lower[cols.y[:, 0]] = upper[cols.y[:, 0]] = np.where(reduced, ports, 0)
         lower[cols.rho] = upper[cols.rho] = float(reduced.any())
         port_mb_per_us = fabric.ports[0].bandwidth_gb_per_s / US_PER_MS
         tables = np.flatnonzero(reduced)
@@ -259,9 +263,7 @@ def fixed_tables(view: PifsView, built: BuiltModel, choices: Choices) -> MatrixM
             ks = members[t]
             row_index.append(np.append(cols.x[ks, 1], cols.busy))
             row_value.append(
-                np.append(
-                    bk.unit_lookup_bytes[ks] / BYTES_PER_MB, -choices.ports[t] * port_mb_per_us
-                )
+                np.append(bk.unit_lookup_bytes[ks] / BYTES_PER_MB, -ports[t] * port_mb_per_us)
             )
             nnz += len(ks) + 1
             row_start.append(np.array([nnz]))
@@ -348,15 +350,28 @@ def solve_pooled(view: PifsView, solver: MilpSolver, incumbent: Placement | None
         built = build_model(pooled, pool)
         priced = dual_bound(view, pool.latency_bound_us)
         bound = max(bound, priced.bound_us)
-        decisive = solver.solve(fixed_tables(view, built, priced.choices))
+        choices = priced.choices
+        decisive = solver.solve(fixed_tables(view, built, choices.reduced, choices.ports))
         add_split(built, decisive)
+        # repairs: the rounding rule applied to the last fixed LP's own solution decides
+        # the tables the prices left indifferent; once within mip_gap, only while the
+        # fixed LP's value improves
+        repairs, improved = 0, False
+        while decisive.status.has_solution and repairs < REPAIRS and (gap() > mip_gap or improved):
+            before = decisive.objective if decisive.objective is not None else math.inf
+            rule = rounding_rule(view, built, decisive.x)
+            decisive = solver.solve(fixed_tables(view, built, *rule))
+            add_split(built, decisive)
+            after = decisive.objective if decisive.objective is not None else math.inf
+            improved = after < before * (1 - NOISE)
+            repairs += 1
         if gap() <= mip_gap:
             break
         lp = require_solution(solver.solve(built.matrix.relaxation()))
         parts.append(Certificate.of(lp))
         assert lp.objective is not None
         bound = max(bound, lp.objective)
-        add_split(built, solver.solve(rounded(view, built, lp.x)))
+        add_split(built, solver.solve(fixed_tables(view, built, *rounding_rule(view, built, lp.x))))
         if gap() <= mip_gap:
             decisive = lp
             break

@@ -15,7 +15,7 @@ import pytest
 import planner
 from formulations.model import ModelSize
 from formulations.pifs import FORMULATION
-from formulations.pifs.aggregate import pooled_view, rounded
+from formulations.pifs.aggregate import fixed_tables, pooled_view, rounding_rule
 from formulations.pifs.baselines import BASELINES
 from formulations.pifs.deployment import BucketPlacement, PifsDeployment
 from formulations.pifs.inputs import PifsInputs
@@ -486,7 +486,7 @@ def test_pooled_model_with_its_cut_drops_presence_and_rounds_to_a_plan(tmp_path:
     assert "presence" in {str(n).split("[")[0] for n in without.matrix.row_names}
     solver = make_solver(SolverSettings())
     lp = solver.solve(with_cut.matrix.relaxation())
-    fixed = solver.solve(rounded(view, with_cut, lp.x))
+    fixed = solver.solve(fixed_tables(view, with_cut, *rounding_rule(view, with_cut, lp.x)))
     assert fixed.status.has_solution
     assert lp.objective is not None and fixed.objective is not None
     assert fixed.objective >= lp.objective * (1 - 1e-9)  # a restriction of the relaxation
