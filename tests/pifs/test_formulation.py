@@ -60,8 +60,8 @@ def test_pooled_bound_is_valid_and_auto_reaches_the_per_port_optimum(
     auto = plan(tmp_path, doc, mip_gap=1e-6)
     assert pooled.bound is not None
     assert pooled.bound <= exact.objective.value * (1 + 1e-7)
-    # one solve (the fixed-choice LP) only when the Lagrangian bound certifies its split
-    # plan within mip_gap; otherwise the LP bound and the neighbourhood sub-MILP as well
+    # the fixed-choice LP and its repairs alone only when the Lagrangian bound certifies
+    # their plan within mip_gap; otherwise the LP bound and its rounded plan as well
     assert pooled.certificate.solves >= 3 or pooled.gap <= 1e-7
     assert pooled.objective.value >= exact.objective.value * (1 - 1e-7)
     assert auto.objective.value == pytest.approx(exact.objective.value, rel=1e-5)
