@@ -25,8 +25,9 @@ tables x 17 buckets x 16 ports) and its root LP alone takes minutes. Instead:
    1/P of the pool's, so no port's busy time exceeds A's bottleneck) and stored bytes (the
    port's capacity): each reduced table cut into as many equal pieces as A counts ports
    for it, each piece placed whole on a different port where it fits tightest, then every
-   other table placed whole on the port left least full, both largest first (by the larger
-   of the two shares of a port it takes; a port's fill is the larger of its two ratios).
+   other table placed whole on the first port where it fits, both largest first (by the
+   larger of the two shares of a port it takes; a port's fill is the larger of its two
+   ratios).
    What fits nowhere whole is poured over the ports with the most room, each taking the
    share that fits in both limits, splitting a table's buckets in proportion. Only poured
    reduced tables can end up on more than one port, so only they add pooled vectors to the
@@ -124,10 +125,10 @@ def disaggregate(
     stored bytes, up to its capacity. A reduced table the pooled plan counts on k =
     ``ports_used[t]`` ports is cut into k equal pieces, each placed whole on a different
     port, where it fits tightest (best fit, which keeps room whole for the larger pieces);
-    then each other table is placed whole on the port left least full; both largest first
-    (by the larger of the two shares of a port it takes; a port's fill is the larger of its
-    two fill ratios), each among the ports where it fits. What fits nowhere whole is poured
-    over the ports
+    then each other table is placed whole on the first port where it fits (ports fill in
+    order, so a plan leaves the last ports empty); both largest first (by the larger of
+    the two shares of a port it takes; a port's fill is the larger of its two fill
+    ratios). What fits nowhere whole is poured over the ports
     with the most room, each taking the share that fits in both resources (the last port
     takes the rest), so only those tables sit on more than one port: only poured reduced
     tables add pooled vectors to the upstream link (and partial sums to the buffer).
@@ -169,15 +170,19 @@ def disaggregate(
         holds[t, p] = True
 
     # reduced pieces go where they fit tightest (best fit: room stays whole for the larger
-    # pieces), the other tables where the port stays least full (they may be poured)
+    # pieces), the other tables to the first port where they fit
     largest = np.argsort(-demand.max(axis=1), kind="stable").tolist()
     others = [(t, 1.0, False) for t in largest if on_cxl[t] and not reduced[t]]
     for t, share, tightest in [*((t, s, True) for t, s in pieces), *others]:
         after = (fill / limit + demand[t] * share).max(axis=1)
         fits = ~holds[t] & (after <= room_tol)
         if fits.any():
-            ranked = np.where(fits, -after if tightest else after, np.inf)
-            put(t, int(np.argmin(ranked)), share)
+            # best fit; or the first port where it fits (ports fill in order, as the
+            # wrap-around rule fills them, so a plan leaves the last ports empty)
+            best = (
+                int(np.argmin(np.where(fits, -after, np.inf))) if tightest else int(np.argmax(fits))
+            )
+            put(t, best, share)
         else:
             poured.append((t, share))
     for t, left in poured:
