@@ -18,7 +18,9 @@ refuses is marked ``refused`` with the reason. Columns: ``kind``, ``scenario``, 
 ``driver`` (the scaled quantities at that factor), ``variables``, ``integers``,
 ``constraints`` (the largest model the plan solved), ``prepare_s``, ``build_s``,
 ``solve_s``, ``wall_s`` (from ``plan.timing``; ``wall_s`` is the sum of every stage,
-baselines included), ``build_share`` (``build_s / wall_s``), ``peak_rss_mib``, ``gap``,
+baselines included), ``build_share`` (``build_s / wall_s``), ``peak_rss_mib``, ``cpu_s``
+(the subprocess's user plus system CPU seconds, imports included: on a shared machine a
+steadier figure than wall time), ``gap``,
 ``status``, ``termination``, ``limit``. The summary on stdout gives, per kind, the least-
 squares slope of ``log wall_s`` on ``log factor`` over the points that finished within the
 limit (the growth exponent; with a limited point left out it understates the growth, and the
@@ -365,7 +367,9 @@ def main() -> int:
     if args.point:
         path, kind, factor = Path(args.point[0]), args.point[1], int(args.point[2])
         row = run_point(path, kind, factor, args.time_limit)
-        row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB_PER_MIB
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        row["peak_rss_mib"] = usage.ru_maxrss / KIB_PER_MIB
+        row["cpu_s"] = usage.ru_utime + usage.ru_stime
         print(json.dumps(row))
         return 0
     if args.csv is None:
@@ -383,7 +387,8 @@ def main() -> int:
         rows.append(row)
         print(
             f"{kind} {path.name} {row['factor']}x {row.get('driver', '')}: "
-            f"wall {row.get('wall_s', float('nan')):.2f} s, build {row.get('build_s', 0):.3f} s, "
+            f"wall {row.get('wall_s', math.nan):.2f} s, cpu {row.get('cpu_s', math.nan):.2f} s, "
+            f"build {row.get('build_s', 0):.3f} s, gap {row.get('gap')}, "
             f"{row.get('variables')} vars, {row.get('limit') or row.get('status')}",
             flush=True,
         )

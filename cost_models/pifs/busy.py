@@ -97,6 +97,21 @@ class BatchCost:
         return batch_size / (self.latency_us / US_PER_S)
 
 
+def table_sums(
+    table: np.ndarray, n_tables: int, per_bucket: np.ndarray, ufunc: np.ufunc = np.add
+) -> np.ndarray:
+    """Per table, ``per_bucket``'s rows (buckets x ...) reduced over its buckets with
+    ``ufunc`` (a sum; ``np.logical_or``: any); ``table`` (each bucket's table) is
+    non-decreasing, so each table's buckets are one slice (``ufunc.reduceat``; a table
+    without buckets reduces to 0)."""
+    out = np.zeros((n_tables, *per_bucket.shape[1:]), dtype=per_bucket.dtype)
+    if len(table) == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, table[1:] != table[:-1]])
+    out[table[starts]] = ufunc.reduceat(per_bucket, starts, axis=0)
+    return out
+
+
 def batch_cost(
     fabric: Fabric,
     workload: Workload,
@@ -112,13 +127,13 @@ def batch_cost(
     (the flattened (buckets x locations) fractions) is accepted as well."""
     arrays = workload.bucket_arrays
     n_t = len(workload.tables)
-    f = np.concatenate([np.asarray(ft, dtype=float) for ft in fractions])  # (buckets, locations)
+    blocks = [np.asarray(ft, dtype=float) for ft in fractions]
+    f = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)  # (buckets, locations)
     stored = arrays.bytes @ f
-    per_table = np.zeros((n_t, f.shape[1]))  # lookup bytes of table t at location l
-    np.add.at(per_table, arrays.table, arrays.lookup_bytes[:, None] * f)
+    # lookup bytes of table t at location l, and whether t has rows at l
+    per_table = table_sums(arrays.table, n_t, arrays.lookup_bytes[:, None] * f)
     looked = per_table.sum(axis=0)
-    holds = np.zeros((n_t, f.shape[1]), dtype=bool)  # table t has rows at location l
-    np.logical_or.at(holds, arrays.table, f > HOLDS_EPS)
+    holds = table_sums(arrays.table, n_t, f > HOLDS_EPS, np.logical_or)
     used = holds.any(axis=0)
     holding = np.count_nonzero(holds[:, 1:], axis=1)
     cxl_lookup_bytes = per_table[:, 1:].sum(axis=1)

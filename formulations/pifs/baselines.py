@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formulations.pifs.deployment import PifsDeployment, to_deployment
+from formulations.pifs.deployment import PifsDeployment, in_memory
 from formulations.pifs.view import Buckets, PifsView, Placement
 from formulations.types import BaselineRun, run_baseline
 
@@ -54,9 +54,9 @@ _WHOLE_PAGE = 1e-9
 
 def _round_units(frac: np.ndarray, bk: Buckets, view: PifsView) -> np.ndarray:
     """Fractions to units; in page mode whole pages by largest remainder per bucket."""
-    want = frac * bk.units[:, None]
     if view.page_bytes is None:
-        return want
+        return frac  # one unit per bucket
+    want = frac * bk.units[:, None]
     base = np.floor(want + _WHOLE_PAGE)
     left = (bk.units - base.sum(axis=1)).astype(int)
     n_k, n_l = frac.shape
@@ -170,6 +170,7 @@ def torchrec_greedy(view: PifsView, bk: Buckets) -> Placement | None:
     room = np.array([loc.capacity_bytes for loc in fabric.locations])
     busy = np.zeros(n_l)
     units = np.zeros((len(bk.table), n_l))
+    members = bk.by_table(np.arange(len(bk.table)))
     for t in np.argsort(-load, kind="stable"):
         after = np.where(room >= size[t], busy + load[t] / bw, np.inf)
         loc = int(np.argmin(after))
@@ -177,8 +178,7 @@ def torchrec_greedy(view: PifsView, bk: Buckets) -> Placement | None:
             return None
         busy[loc] = after[loc]
         room[loc] -= size[t]
-        mine = bk.table == t
-        units[mine, loc] = bk.units[mine]
+        units[members[t], loc] = bk.units[members[t]]
     return Placement(units, _multi_lookup_reduced(view))
 
 
@@ -256,23 +256,16 @@ def placements(view: PifsView) -> dict[str, Placement | None]:
 
 
 def baseline_runs(view: PifsView) -> list[BaselineRun[PifsDeployment]]:
-    """The baselines as deployments of the plan's schema; in capacity-planning mode they
-    buy every expander (they place over all ports)."""
+    """The baselines as deployments of the plan's schema, held as arrays
+    (:func:`formulations.pifs.deployment.in_memory`); in capacity-planning mode they buy
+    every expander (they place over all ports)."""
     bought = None if view.inputs.capacity_planning is None else len(view.fabric.ports)
-    # the interleaving baselines share their units: their placement rows are built once
-    built: list[tuple[Placement, PifsDeployment]] = []
-
-    def deploy(placement: Placement) -> PifsDeployment:
-        same = next((d for p, d in built if np.array_equal(p.units, placement.units)), None)
-        deployment = to_deployment(view, placement, bought, same)
-        built.append((placement, deployment))
-        return deployment
 
     def run(baseline: Baseline) -> BaselineRun[PifsDeployment]:
         placement = baseline.policy(view, view.buckets)
         if placement is None:
             return run_baseline(baseline.name, baseline.source, lambda: None, baseline.no_plan)
         found = placement
-        return run_baseline(baseline.name, baseline.source, lambda: deploy(found))
+        return run_baseline(baseline.name, baseline.source, lambda: in_memory(view, found, bought))
 
     return [run(baseline) for baseline in BASELINES]

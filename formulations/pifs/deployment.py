@@ -8,9 +8,10 @@ into per-table arrays for the verifier and the tables, listing what is malformed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
 from cost_models.pifs.busy import BatchCost, ReductionSite, batch_cost
 from formulations.pifs.inputs import MAX_PORTS
@@ -19,6 +20,7 @@ from formulations.tolerances import close
 
 # a stored plan is input: exact types (no "0.5" for 0.5, no true for 1), finite numbers
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+VALIDATE_CHUNK = 20_000  # placement rows validated per call (a signal is seen in between)
 
 
 class BucketPlacement(BaseModel):
@@ -53,38 +55,70 @@ class PifsDeployment(BaseModel):
     expanders_bought: int | None = Field(
         None, ge=0, le=MAX_PORTS, description="capacity-planning mode only"
     )
+    # an in-memory deployment (a baseline's, :func:`in_memory`): its placement as arrays
+    _arrays: tuple[PifsView, Placement] | None = PrivateAttr(None)
+
+    @property
+    def held_placement(self) -> Placement | None:
+        """An in-memory deployment's placement (``None`` for one with placement rows)."""
+        return None if self._arrays is None else self._arrays[1]
+
+    def written(self) -> PifsDeployment:
+        """This deployment with its placement rows (an in-memory one's built now)."""
+        if self._arrays is None:
+            return self
+        view, placement = self._arrays
+        return to_deployment(view, placement, self.expanders_bought)
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        written = self.written()
+        if written is not self:
+            return written.model_dump(**kwargs)
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        written = self.written()
+        if written is not self:
+            return written.model_dump_json(**kwargs)
+        return super().model_dump_json(**kwargs)
 
 
-def to_deployment(
-    view: PifsView,
-    placement: Placement,
-    bought: int | None,
-    same_units: PifsDeployment | None = None,
-) -> PifsDeployment:
-    """``placement`` in the deployment schema (zero shares left out). ``same_units``: a
-    deployment of the same units whose (validated) placement rows are reused."""
+_ROWS = TypeAdapter(list[BucketPlacement])
+
+
+def in_memory(view: PifsView, placement: Placement, bought: int | None) -> PifsDeployment:
+    """``placement`` as a deployment held as arrays (no placement rows until written): the
+    baselines' deployments, K (P + 1) rows each for an interleaving over P ports, which the
+    engine only verifies and scores."""
+    tables = view.workload.tables
+    deployment = PifsDeployment.model_construct(
+        placements=[],
+        switch_reduced=[tables[t].name for t in np.flatnonzero(placement.reduced)],
+        reduction_site=placement.site,
+        expanders_bought=bought,
+    )
+    deployment._arrays = (view, placement)
+    return deployment
+
+
+def to_deployment(view: PifsView, placement: Placement, bought: int | None) -> PifsDeployment:
+    """``placement`` in the deployment schema (zero shares left out)."""
     tables, bk = view.workload.tables, view.buckets
     reduced = [tables[t].name for t in np.flatnonzero(placement.reduced)]
-    if same_units is not None:
-        return PifsDeployment.model_validate(
-            {
-                "placements": same_units.placements,
-                "switch_reduced": reduced,
-                "reduction_site": placement.site,
-                "expanders_bought": bought,
-            }
-        )
     locs = view.location_names
     ks, ls = np.nonzero(placement.units > 0)
     amounts = placement.units[ks, ls]
+    table_names = [t.name for t in tables]
+    labels = [[b.label for b in t.buckets] for t in tables]
+    page_mode = view.page_bytes is not None
     rows = [
         {
-            "table": tables[t].name,
-            "bucket": tables[t].buckets[b].label,
+            "table": table_names[t],
+            "bucket": labels[t][b],
             "location": locs[l_],
             "fraction": a / n,
-            "pages": None if view.page_bytes is None else round(a),
-            "bucket_pages": None if view.page_bytes is None else round(n),
+            "pages": round(a) if page_mode else None,
+            "bucket_pages": round(n) if page_mode else None,
         }
         for t, b, l_, a, n in zip(
             bk.table[ks].tolist(),
@@ -95,9 +129,14 @@ def to_deployment(
             strict=True,
         )
     ]
+    validated = [
+        row
+        for start in range(0, len(rows), VALIDATE_CHUNK)
+        for row in _ROWS.validate_python(rows[start : start + VALIDATE_CHUNK])
+    ]
     return PifsDeployment.model_validate(
         {
-            "placements": rows,
+            "placements": validated,
             "switch_reduced": reduced,
             "reduction_site": placement.site,
             "expanders_bought": bought,
@@ -118,8 +157,19 @@ class Parsed:
 
 
 def parse(view: PifsView, deployment: PifsDeployment) -> Parsed:
-    """Read ``deployment`` against the view (unknown names, duplicates, page counts)."""
+    """Read ``deployment`` against the view (unknown names, duplicates, page counts); an
+    in-memory one is read from its arrays (it has no names to check)."""
     work, bk = view.workload, view.buckets
+    placement = deployment.held_placement
+    if placement is not None:
+        pages = placement.units if view.page_bytes is not None else np.zeros_like(placement.units)
+        return Parsed(
+            bk.fractions(placement.units),
+            bk.by_table(pages),
+            np.asarray(placement.reduced, dtype=bool).copy(),
+            [],
+            placement.site,
+        )
     n_l = len(view.location_names)
     locs = {name: i for i, name in enumerate(view.location_names)}
     tables = {t.name: i for i, t in enumerate(work.tables)}

@@ -4,7 +4,8 @@ in-switch reduction (PIFS-Rec, MICRO '24), wired to the engine's stages.
 Modules: ``inputs.py`` (scenario schema), ``view.py`` (cost-model view, ``prepare``),
 ``milp.py`` (the math and the model builder), ``refit.py`` (``planner check``: the
 committed placement re-evaluated), ``aggregate.py`` (pooled-port relaxation,
-wrap-around split and the pooled rounds), ``strategy.py`` (the solve strategy: pooled
+split and the pooled rounds), ``lagrange.py`` (the pooled model's Lagrangian bound and
+the table choices it prices), ``strategy.py`` (the solve strategy: pooled
 rounds, then the per-port MILP), ``deployment.py`` (deployment schema), ``verify.py``
 (independent verifier, infeasibility explanation), ``baselines.py`` (Pond-, BEACON-,
 PIFS-Rec- and TorchRec-like placements), ``tables.py`` (tables and headline numbers). The

@@ -73,7 +73,9 @@ there. With the cut (a known plan's latency T_UB), the pooled model leaves the p
 rows (4) out: dropping rows keeps it a relaxation, and at integer points the cut implies
 them (a reduced table with CXL lookups has R_t > 0, so y_t,pool >= R_t / (bw_port T_UB)
 > 0, hence y_t,pool >= 1 >= its pool share); its LP bound moves by ~3e-7 relative on
-meta856_16port while the LP is solved 3-7x faster (degenerate per-bucket rows).
+meta856_16port while the LP is solved 3-7x faster (degenerate per-bucket rows). Its
+Lagrangian bound (:mod:`formulations.pifs.lagrange`) prices the seven rows that couple the
+tables and keeps the rest, y integer included, per table.
 
 The rows are added as numpy triplets (:meth:`formulations.model.Model.add_rows`); the
 856-table x 17-bucket x 16-port per-port model has ~264k columns.
@@ -86,7 +88,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cost_models.pifs.busy import HOLDS_EPS
+from cost_models.pifs.busy import HOLDS_EPS, table_sums
 from cost_models.units import BYTES_PER_GIB, BYTES_PER_MB, BYTES_PER_MIB, NS_PER_US, US_PER_MS
 from formulations.model import Label, MatrixModel, Model, Sense
 from formulations.pifs.view import PifsView, Placement
@@ -538,8 +540,7 @@ def start_values(
     values[cols.z] = used
     lat = np.array([loc.latency_ns for loc in fabric.locations]) / NS_PER_US
     values[cols.chain] = float(lat[used].max()) if used.any() else 0.0
-    table_holds = np.zeros((n_t, units.shape[1]), dtype=bool)
-    np.logical_or.at(table_holds, bk.table, holds)
+    table_holds = table_sums(bk.table, n_t, holds, np.logical_or)
     lookups = bk.unit_lookup_bytes[:, None] * units
     cxl_mb = np.bincount(bk.table, lookups[:, 1:].sum(axis=1), n_t) / BYTES_PER_MB
     red = np.asarray(placement.reduced, dtype=bool)

@@ -3,7 +3,9 @@ then) the per-port MILP, started from the best known plan.
 
 For fractional placement without co-location / separation groups or capacity planning
 (``placement.aggregate_ports = "auto"``), :func:`formulations.pifs.aggregate.solve_pooled`
-runs first: its plan is kept when its gap to the pooled bound is within ``mip_gap``;
+runs first (a Lagrangian bound and the plan of its table choices, then the pooled LP and
+its sub-MILP where needed): its plan is kept when its gap to the pooled bound (the larger
+of the Lagrangian and LP bounds) is within ``mip_gap``;
 otherwise the per-port MILP runs, started from that plan, and the plan keeps the higher
 of the two bounds. ``"always"`` stops after the pooled rounds (a gap above ``mip_gap``
 is then reported as ``Termination.GAP_LIMIT``), ``"never"`` skips them. The per-port MILP
@@ -24,7 +26,7 @@ from formulations.pifs.aggregate import Pooled, solve_pooled
 from formulations.pifs.baselines import placements
 from formulations.pifs.deployment import PifsDeployment, to_deployment
 from formulations.pifs.milp import build_model, placement_from, start_values
-from formulations.pifs.verify import admissible
+from formulations.pifs.verify import placement_check
 from formulations.pifs.view import (
     MAX_PLACEMENT_COLUMNS,
     PifsView,
@@ -64,8 +66,10 @@ def solve(view: PifsView, solver: MilpSolver) -> Solution[PifsDeployment]:
     # the baselines' placements, pooled at the ports as the planner's plans are (a BEACON
     # baseline's own site would give a latency no port-pooled plan has, an invalid cut)
     sited = [replace(p, site="port") for p in placements(view).values() if p is not None]
-    known = [p for p in sited if admissible(view, p)]
-    incumbent = min(known, key=lambda p: cost(view, p).latency_us, default=None)
+    checked = [(placement_check(view, p), p) for p in sited]
+    # in latency mode a placement's objective is its latency (capacity planning: no start)
+    known = [(v.objective_value, p) for v, p in checked if v.ok]
+    incumbent = min(known, key=lambda known: known[0], default=(math.inf, None))[1]
     pooled: Pooled | None = None
     if pools_ports(view.inputs):
         pooled = solve_pooled(view, solver, incumbent)

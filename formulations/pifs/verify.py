@@ -24,10 +24,13 @@ from formulations.types import Shortfall, Verification
 
 
 def verify(view: PifsView, deployment: PifsDeployment) -> Verification:
+    held = deployment.held_placement
+    if held is not None:  # an in-memory deployment (a baseline's): checked from its arrays
+        return _check_placement(view, held, deployment.expanders_bought)
     parsed = parse(view, deployment)
     return check(
         view,
-        parsed.fractions,
+        np.concatenate(parsed.fractions),
         parsed.pages,
         parsed.reduced,
         deployment.expanders_bought,
@@ -36,46 +39,47 @@ def verify(view: PifsView, deployment: PifsDeployment) -> Verification:
     )
 
 
-def admissible(view: PifsView, placement: Placement) -> bool:
-    """Whether a placement the solve strategy builds (a split plan, a MIP start) meets
-    every requirement, with every expander bought."""
-    bk = view.buckets
-    return check(
-        view,
-        bk.fractions(placement.units),
-        bk.by_table(placement.units),
-        placement.reduced,
-        None if view.inputs.capacity_planning is None else len(view.fabric.ports),
-        [],
-        placement.site,
-    ).ok
+def placement_check(view: PifsView, placement: Placement) -> Verification:
+    """Every requirement of a placement the solve strategy builds (a split plan, a MIP
+    start), with every expander bought; in latency mode its objective is the latency."""
+    bought = None if view.inputs.capacity_planning is None else len(view.fabric.ports)
+    return _check_placement(view, placement, bought)
+
+
+def _check_placement(view: PifsView, placement: Placement, bought: int | None) -> Verification:
+    units = placement.units
+    pages = [] if view.page_bytes is None else [units]  # page counts matter in page mode only
+    fractions = units / view.buckets.units[:, None]
+    return check(view, fractions, pages, placement.reduced, bought, [], placement.site)
 
 
 def check(
     view: PifsView,
-    fractions: list[np.ndarray],
+    fractions: np.ndarray,
     pages: list[np.ndarray],
     reduced: np.ndarray,
     bought: int | None,
     violations: list[str],
     site: ReductionSite = "port",
 ) -> Verification:
-    """Every requirement, recomputed from the cost model for a parsed placement whose
-    reduced tables are pooled at ``site``."""
-    fabric, work = view.fabric, view.workload
-    for t, table in enumerate(work.tables):
-        totals = fractions[t].sum(axis=1)
-        # within FEAS_ATOL of 1 is always close; test the others one by one
-        for b in np.flatnonzero(np.abs(totals - 1.0) > FEAS_ATOL).tolist():
-            total = float(totals[b])
-            if not close(total, 1.0):
-                violations.append(
-                    f"table {table.name} bucket {table.buckets[b].label}: "
-                    f"{total:.6g} of it placed, not all of it"
-                )
+    """Every requirement, recomputed from the cost model for a parsed placement
+    (``fractions``: buckets x locations; ``pages``: blocks of buckets x locations whose
+    sum is the pages stored at each location, in page mode) whose reduced tables are
+    pooled at ``site``."""
+    fabric, work, bk = view.fabric, view.workload, view.buckets
+    totals = fractions.sum(axis=1)
+    # within FEAS_ATOL of 1 is always close; test the others one by one
+    for k in np.flatnonzero(np.abs(totals - 1.0) > FEAS_ATOL).tolist():
+        total = float(totals[k])
+        if not close(total, 1.0):
+            table = work.tables[int(bk.table[k])]
+            violations.append(
+                f"table {table.name} bucket {table.buckets[int(bk.bucket[k])].label}: "
+                f"{total:.6g} of it placed, not all of it"
+            )
     if reduced.any() and not fabric.has_reduction:
         violations.append("switch_reduced lists tables but the switch has no reduction engine")
-    cost = batch_cost(fabric, work, fractions, reduced, view.window_samples, site)
+    cost = batch_cost(fabric, work, [fractions], reduced, view.window_samples, site)
     for short in resource_shortfalls(view, cost, pages):
         if short.unit == "GiB":
             violations.append(
@@ -103,11 +107,7 @@ def check(
         violations.append(
             f"expanders_bought = {bought}, not between 0 and the {len(fabric.ports)} ports"
         )
-    holding = [
-        l_
-        for l_ in range(1, len(fabric.locations))
-        if any((f[:, l_] > HOLDS_EPS).any() for f in fractions)
-    ]
+    holding = (np.flatnonzero((fractions[:, 1:] > HOLDS_EPS).any(axis=0)) + 1).tolist()
     if holding and max(holding) > bought:
         violations.append(
             f"port{max(holding) - 1} holds rows but only {bought} expanders are bought"
@@ -168,11 +168,11 @@ def target_shortfall(view: PifsView, cost: BatchCost) -> Shortfall | None:
     )
 
 
-def _group_violations(view: PifsView, fractions: list[np.ndarray]) -> list[str]:
+def _group_violations(view: PifsView, fractions: np.ndarray) -> list[str]:
     tables = {t.name: i for i, t in enumerate(view.workload.tables)}
 
     def present(name: str) -> set[int]:
-        f = fractions[tables[name]]
+        f = fractions[view.buckets.table == tables[name]]
         return set(np.flatnonzero((f > HOLDS_EPS).any(axis=0)).tolist())
 
     placement = view.inputs.placement

@@ -44,6 +44,7 @@ def test_tiny_run_writes_every_column_and_the_exponent(tmp_path: Path) -> None:
     for row in rows:
         assert row["status"] == "optimal" and row["limit"] == ""
         assert int(row["variables"]) > 0 and float(row["peak_rss_mib"]) > 0
+        assert float(row["cpu_s"]) > 0
         assert 0 <= float(row["build_share"]) <= 1
     assert int(rows[1]["variables"]) > int(rows[0]["variables"])
     assert "ddl: wall-time exponent " in run.stdout

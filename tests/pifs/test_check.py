@@ -215,9 +215,8 @@ def test_less_host_dram_names_the_host(committed: dict[str, Path], tmp_path: Pat
     assert report.exit_code == ExitCode.INFEASIBLE
     (host,) = report.shortfalls
     assert (host.what, host.available, host.unit) == ("host capacity", 0.5, "GiB")
-    # the committed plan fits the old 1.0 GiB and needs more than the new 0.5; how much more
-    # depends on the incumbent this scenario reaches inside its 30 s time limit (1.0 GiB
-    # on an idle machine, 0.82 at load 8), so only the bounds are asserted
+    # what the committed plan stores on the host: over the new 0.5 GiB, within the old 1 GiB
+    # (a plan within rm1_pages_groups' 2% gap need not fill its host budget exactly)
     assert 0.5 < host.required <= 1.0 + 1e-9
 
 
