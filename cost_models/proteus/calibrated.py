@@ -19,8 +19,10 @@ expected error (None): nothing validated it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from cost_models.devices import DeviceType, Precision
 from cost_models.perf import calibration
@@ -83,9 +85,11 @@ CALIBRATION_SOURCE = "calibrated performance model (cost_models/perf/calibration
 
 @dataclass(frozen=True)
 class Estimated:
-    """Batch -> latency (ms) of one variant on one device, and where it came from."""
+    """Batch -> latency (ms) of one variant on one device, and where it came from
+    (read-only: estimates are shared by every caller of a process, see
+    :func:`estimated_latencies_ms`)."""
 
-    latency_ms: dict[int, float]
+    latency_ms: Mapping[int, float]
     provenance: str  # "calibrated" or "roofline"
     expected_error_pct: float | None  # None: never validated (uncalibrated roofline)
     source: str
@@ -131,12 +135,33 @@ def estimated_latencies_ms(
 ) -> Estimated:
     """Latency of ``variant`` on ``device`` at every batch in ``batches``: the calibrated
     model (``runtime`` default: :func:`cost_models.perf.calibration.default_runtime`), or the
-    uncalibrated roofline where the model cannot describe the pair (module docstring)."""
+    uncalibrated roofline where the model cannot describe the pair (module docstring).
+
+    The estimate is a pure function of its arguments (the calibration is the committed
+    file, loaded once per process), so it is memoised per process
+    (:data:`ESTIMATE_CACHE_SIZE` entries): a sweep's points share their devices and
+    variants, and a Proteus point's ``prepare`` was almost all this model.
+    """
+    return _estimated(variant, device, tuple(batches), precision, runtime, layers)
+
+
+ESTIMATE_CACHE_SIZE = 4096  # (variant, device, batches, precision, runtime, layers) entries
+
+
+@functools.lru_cache(maxsize=ESTIMATE_CACHE_SIZE)
+def _estimated(
+    variant: ModelVariant,
+    device: DeviceType,
+    batches: tuple[int, ...],
+    precision: Precision,
+    runtime: Runtime | None,
+    layers: int | None,
+) -> Estimated:
     work = variant_workload(variant, layers)
     if work is None or not modelled(device):
         why = "no layer count" if work is None else f"{device.kind} not in the calibrated model"
         return Estimated(
-            {b: batch_latency_ms(variant, device, b, precision) for b in batches},
+            MappingProxyType({b: batch_latency_ms(variant, device, b, precision) for b in batches}),
             "roofline",
             None,
             f"{UNCALIBRATED_ROOFLINE}; {why}",
@@ -149,7 +174,7 @@ def estimated_latencies_ms(
         for b in batches
     }
     return Estimated(
-        latency,
+        MappingProxyType(latency),
         provenance,
         cal.expected_error_pct(device.name, precision, "inference", provenance),
         f"{CALIBRATION_SOURCE}, {rt.value}",
