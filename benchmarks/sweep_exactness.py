@@ -20,6 +20,7 @@ Exit 0 when every point matches, 1 otherwise (the mismatches are listed).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -98,8 +99,9 @@ def main() -> int:
     if args.worker:
         _worker(Path(args.worker[0]), int(args.worker[1]), int(args.worker[2]))
         return 0
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from sweep_scaling import SWEEP
+    sys.path.insert(0, str(ROOT))  # this tree's planner, in this process only
+    from benchmarks.sweep_scaling import SWEEP
+    from planner.plan import write_csv_atomic
 
     gap = float(tomllib.loads(SCENARIO.read_text())["solver"]["mip_gap"])
     load = os.getloadavg()[0]
@@ -112,7 +114,7 @@ def main() -> int:
         bounds = [round(args.points * i / args.rounds) for i in range(args.rounds + 1)]
         old: list[dict[str, Any]] = []
         new: list[dict[str, Any]] = []
-        for i, (first, last) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        for i, (first, last) in enumerate(itertools.pairwise(bounds)):
             sides = [(old, old_tree), (new, ROOT)]
             for rows, tree in sides if i % 2 == 0 else sides[::-1]:
                 rows.extend(_solve(tree, sweep, first, last))
@@ -165,9 +167,6 @@ def main() -> int:
     for line in mismatches:
         print(line)
     if args.csv:
-        sys.path.insert(0, str(ROOT))
-        from planner.plan import write_csv_atomic
-
         write_csv_atomic(args.csv, table)
     return 0 if not mismatches and not math.isnan(worst) else 1
 
