@@ -187,7 +187,7 @@ from formulations.types import (
     require_solution,
 )
 
-Pair = tuple[str, str]  # (pool or device type, variant)
+Pair = tuple[str, str]  # (class, pool or device type; variant)
 
 # HiGHS options of every Proteus model (see the module docstring: search settings only)
 HIGHS_OPTIONS: dict[str, dict[str, OptionValue]] = {
