@@ -363,13 +363,13 @@ def effective_pairs(
     family_of = view.family_of
     accuracy = view.accuracy
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for pool, v in usable.pairs:
-        groups[(pool, family_of[v])].append(v)
+    for cls, v in usable.pairs:
+        groups[(cls, family_of[v])].append(v)
     pairs: list[Pair] = []
-    for (pool, f), options in groups.items():
-        cap = {v: min(usable.qps[(pool, v)], beta * demand[f]) for v in options}
+    for (cls, f), options in groups.items():
+        cap = {v: min(usable.qps[(cls, v)], beta * demand[f]) for v in options}
         if not accuracy_matters:
-            pairs.append((pool, max(options, key=lambda v: (cap[v], accuracy[v], v))))
+            pairs.append((cls, max(options, key=lambda v: (cap[v], accuracy[v], v))))
             continue
 
         def dominates(w: str, v: str, cap: dict[str, float] = cap) -> bool:
@@ -378,7 +378,7 @@ def effective_pairs(
             return accuracy[w] >= accuracy[v] and cap[w] >= cap[v]
 
         pairs.extend(
-            (pool, v) for v in options if not any(dominates(w, v) for w in options if w != v)
+            (cls, v) for v in options if not any(dominates(w, v) for w in options if w != v)
         )
     return pairs
 
