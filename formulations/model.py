@@ -16,6 +16,11 @@ Two ways to add rows, for two kinds of code:
 :meth:`Model.build` turns the blocks into a :class:`MatrixModel` (CSR), which is what
 backends consume. Rows read ``row_lower <= a . x <= row_upper``; infinite bounds are
 ``inf``.
+
+A model may carry solver options that suit it (``solver_options``, by backend name, e.g.
+``{"highs": {"mip_allow_restart": False}}``); the backend of that name applies them before
+the scenario's ``[solver.options]``, which override them. They may tune the search only:
+the optimum and its proof (bound, gap) stay the solver's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     from formulations.types import SolveResult
+
+OptionValue = bool | int | float | str
+# backend name -> option name -> value (see the module docstring)
+SolverOptions = Mapping[str, Mapping[str, OptionValue]]
 
 
 class Sense(enum.StrEnum):
@@ -242,6 +251,7 @@ class MatrixModel:
     row_names: Sequence[str] = ()
     sense: Sense = Sense.MINIMIZE
     offset: float = 0.0
+    solver_options: SolverOptions = field(default_factory=dict)
 
     @property
     def size(self) -> ModelSize:
@@ -268,9 +278,15 @@ def _array(value: Number | Sequence[float] | np.ndarray, n: int, what: str) -> n
 class Model:
     """A MILP under construction: named variable blocks, named row blocks, an objective."""
 
-    def __init__(self, name: str = "planner", sense: Sense = Sense.MINIMIZE) -> None:
+    def __init__(
+        self,
+        name: str = "planner",
+        sense: Sense = Sense.MINIMIZE,
+        solver_options: SolverOptions | None = None,
+    ) -> None:
         self.name = name
         self.sense = sense
+        self.solver_options: SolverOptions = solver_options or {}
         self.var_blocks: dict[str, VarBlock] = {}
         self._n_cols = 0
         self._lower: list[np.ndarray] = []
@@ -452,6 +468,7 @@ class Model:
             row_names=row_names,
             sense=self.sense,
             offset=offset,
+            solver_options=self.solver_options,
         )
 
 

@@ -23,8 +23,11 @@ expected error (None): nothing validated it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
 
 from cost_models.devices import DeviceType, Precision
 from cost_models.perf import calibration
@@ -88,9 +91,11 @@ MEASURED_SOURCE = "measured (shared/reference, read in place)"
 
 @dataclass(frozen=True)
 class Estimated:
-    """Batch -> latency (ms) of one variant on one device, and where it came from."""
+    """Batch -> latency (ms) of one variant on one device, and where it came from
+    (read-only: estimates are shared by every caller of a process, see
+    :func:`estimated_latencies_ms`)."""
 
-    latency_ms: dict[int, float]
+    latency_ms: Mapping[int, float]
     provenance: str  # "measured", "calibrated" or "roofline"
     # measured: spread of the duplicate listings; None: never validated (uncalibrated roofline)
     expected_error_pct: float | None
@@ -137,19 +142,44 @@ def estimated_latencies_ms(
 ) -> Estimated:
     """Latency of ``variant`` on ``device`` at every batch in ``batches``: the calibrated
     model (``runtime`` default: :func:`cost_models.perf.calibration.default_runtime`), or the
-    uncalibrated roofline where the model cannot describe the pair (module docstring)."""
-    batches = list(batches)
+    uncalibrated roofline where the model cannot describe the pair (module docstring).
+
+    The estimate is a pure function of its arguments and of the measured reference folder
+    (:data:`cost_models.perf.calibration.REFERENCE`, part of the key; the calibration is the
+    committed file, loaded once per process), so it is memoised per process
+    (:data:`ESTIMATE_CACHE_SIZE` entries): a sweep's points share their devices and
+    variants, and a Proteus point's ``prepare`` was almost all this model.
+    """
+    return _estimated(
+        variant, device, tuple(batches), precision, runtime, layers, calibration.REFERENCE
+    )
+
+
+# (variant, device, batches, precision, runtime, layers, reference) entries
+ESTIMATE_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=ESTIMATE_CACHE_SIZE)
+def _estimated(
+    variant: ModelVariant,
+    device: DeviceType,
+    batches: tuple[int, ...],
+    precision: Precision,
+    runtime: Runtime | None,
+    layers: int | None,
+    reference: Path,
+) -> Estimated:
     work = variant_workload(variant, layers)
     if work is None or not modelled(device):
         why = "no layer count" if work is None else f"{device.kind} not in the calibrated model"
         return Estimated(
-            {b: batch_latency_ms(variant, device, b, precision) for b in batches},
+            MappingProxyType({b: batch_latency_ms(variant, device, b, precision) for b in batches}),
             "roofline",
             None,
             f"{UNCALIBRATED_ROOFLINE}; {why}",
         )
     rt = runtime or calibration.default_runtime(device)
-    measured = _measured(variant.name, device.name, batches, precision, rt)
+    measured = _measured(variant.name, device.name, batches, precision, rt, reference)
     if measured is not None:
         return measured
     cal = calibration.load()
@@ -159,7 +189,7 @@ def estimated_latencies_ms(
         for b in batches
     }
     return Estimated(
-        latency,
+        MappingProxyType(latency),
         provenance,
         cal.expected_error_pct(device.name, precision, "inference", provenance),
         f"{CALIBRATION_SOURCE}, {rt.value}",
@@ -167,13 +197,19 @@ def estimated_latencies_ms(
 
 
 def _measured(
-    model: str, device_name: str, batches: list[int], precision: Precision, runtime: Runtime
+    model: str,
+    device_name: str,
+    batches: tuple[int, ...],
+    precision: Precision,
+    runtime: Runtime,
+    reference: Path,
 ) -> Estimated | None:
     """The reference measurements of every batch in ``batches`` (None unless all exist)."""
     seq_len = BERT_SEQ_LEN if model in BERT_ARCHITECTURES else None
     found = [
         calibration.measured_point(
-            calibration.Query(model, device_name, b, precision, runtime=runtime, seq_len=seq_len)
+            calibration.Query(model, device_name, b, precision, runtime=runtime, seq_len=seq_len),
+            reference,
         )
         for b in batches
     ]
@@ -181,7 +217,7 @@ def _measured(
     if not batches or len(points) < len(batches):
         return None
     return Estimated(
-        {b: m.latency_ms for b, m in zip(batches, points, strict=True)},
+        MappingProxyType({b: m.latency_ms for b, m in zip(batches, points, strict=True)}),
         "measured",
         max(m.spread_pct for m in points),
         f"{MEASURED_SOURCE}: {_rows(s for m in points for s in m.sources)}",

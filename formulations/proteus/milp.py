@@ -7,10 +7,11 @@ demand-scaled capacities, which it hands to Gurobi's non-convex mode (500 s limi
 Devices of one type are identical, so we aggregate them into integer counts; the model is
 then linear, small (two variables per placeable (device type, variant) pair) and solved to
 proven optimality in milliseconds. It is built with :class:`formulations.model.Model`,
-rows as numpy triplets (``add_rows``), block names as below: ``n[pool,variant]``,
-``x[pool,variant]``, rows ``devices[pool]``, ``capacity[pool,variant]``, ``demand[f]``,
+rows as numpy triplets (``add_rows``), block names as below: ``n[class,variant]``,
+``x[class,variant]``, rows ``devices[class]``, ``capacity[class,variant]``, ``demand[f]``,
 ``presence[f]``, ``fixed[pool,f]``, ``cover[f]``, ``cover_count[f]``; the feasibility model
-has ``k[pool,f]`` and ``zero``.
+has ``k[class,f]`` and ``zero``. A class is a pool (``T4``) or, with the shared-class
+reduction below, pools sharing a family's variants (``T4+L4``).
 
 Sets
     D               device types (e.g. CPU, GPU_AMPERE)
@@ -59,7 +60,33 @@ Two exact reductions shrink the model before it is built.
   count; the pool's counts are split back over its types (any split is feasible: each type
   takes at most its own count; with Sommelier's fixed (type, family) counts, each family's
   devices are split to match them). This removes symmetric solutions that slow branching.
-* Dominance: within a pool, variant v of family f is dropped when another variant w of f
+* Shared classes: device types that differ on some family may still be interchangeable
+  for another. The edge cluster's T4 and L4 have the same usable variants at the same
+  capacities for resnet, efficientnet and bert (not for yolov5), so a plan may swap a T4
+  hosting resnet50 with an L4 hosting it, and the per-pool model holds every plan twice
+  per such swap. For each family f, the pools with the same non-empty table
+  {(v, c_{p,v}): v in V_f usable on p} form one class C (a pool alone is its own class);
+  f's variants get one count n_{C,v} per class instead of one per pool, with c_{C,v} the
+  class's common capacity. The (devices) rows become, for every class U (pools and shared
+  classes), sum_{classes C within U} sum_v n_{C,v} <= N_U = sum_{p in U} N_p ("=" for the
+  classes within no other, with all_devices_on). Applied only when the classes of all
+  families are laminar (any two disjoint or nested; e.g. {T4}, {L4}, {T4, L4}) and no
+  devices are pinned (Sommelier keeps per-pool counts), else every pool is its own class.
+  Exactness (symmetry): a per-pool plan maps to class counts n_{C,v} = sum_{p in C}
+  n_{p,v}, flows likewise, with the same capacity (c_{p,v} = c_{C,v}), demand, presence
+  and objective, and it meets the new (devices) rows (the columns within U use devices of
+  U only). Conversely, class counts meeting them split back over pools: that is a flow
+  from the classes (supply M_C = sum_v n_{C,v}) to the pools of each (capacity N_p), which
+  exists iff sum_{C in K} M_C <= N(union of K) for every set K of classes (Hall); in a
+  laminar family the union of K is a disjoint union of its outermost members U_i, and the
+  sum over K is at most the sum of the rows of the U_i, so the rows above suffice. Giving
+  each class, fewest pools first, any free devices of its pools is such a split (the
+  classes within U come first and need at most N_U); with all_devices_on the outermost
+  rows make it use every device. Each pool's share of a class's flow is proportional to
+  its devices, so every device takes x_{C,v} / n_{C,v} <= c_{C,v} / beta. On the
+  benchmark's edge-cluster points this took the accuracy model from 112 to 84 columns (56
+  to 42 integers) and a point's CPU from about 130 to 60 ms.
+* Dominance: within a class, variant v of family f is dropped when another variant w of f
   has a_w >= a_v and c_{p,w} >= c_{p,v} (ties broken by name). Replacing every device
   hosting v by one hosting w keeps all constraints (same count, same flow, more capacity,
   same family) and does not lower the objective, so some optimum avoids v.
@@ -92,7 +119,7 @@ following; each keeps at least one optimal plan, so the optimal value is unchang
   (e_max sum n >= sum e n >= beta D_f and sum n is an integer; its right-hand side is
   rounded with a slack of formulations.tolerances.INTEGRALITY_TOL, which can only weaken
   it).
-* Feasibility model (the bisection's probe): one integer count k_{p,f} per (pool, family),
+* Feasibility model (the bisection's probe): one integer count k_{p,f} per (class, family),
   hosting the variant of largest e, with (devices), (presence), Sommelier's fixed counts,
   the covers sum_p e_{p,f} k_{p,f} >= beta D_f and a zero objective (the first plan found
   ends the solve; written as one integer column ``zero`` fixed at 0 with cost 1, because
@@ -114,10 +141,22 @@ sum_T x <= D_f, T the pairs above an accuracy threshold), which tighten the root
 not the solve time; and starting from the known optimum (the time goes into proving the
 bound, not into finding the plan).
 
-Sommelier's pins: in a pool, the pinned counts of its types add up (S_{p,f}); the pool's
-counts are split back over its types by giving each type its pinned devices of every
-family first, then the family's surplus to the types' unpinned devices (enough exist:
-sum_f n_{p,f} <= N_p and n_{p,f} >= S_{p,f}).
+HiGHS settings carried by the model (:data:`HIGHS_OPTIONS`, ``Model.solver_options``; a
+scenario's ``[solver.options]`` overrides them): no restart of the MIP solve after root
+presolve (``mip_allow_restart``), and no root reduced-cost sub-MIP heuristic and no
+feasibility jump heuristic (``mip_heuristic_run_root_reduced_cost``,
+``mip_heuristic_run_feasibility_jump``). These models are small and their root LP is
+quickly re-solved, so a restart (which re-presolves with the root's fixings and starts the
+search again) and the two heuristics cost more than they save. None changes what is
+proven: the branch-and-bound still closes the gap to ``mip_gap``, so the optimum is the
+same (ties may pick another optimal deployment). ``benchmarks/sweep_exactness.py`` checks
+that the objectives match the earlier settings point by point; on the benchmark's points
+they took a point's CPU from about 240 to 130 ms (load 7-9, 60 points each).
+
+Sommelier's pins (per-pool counts, no shared classes): in a pool, the pinned counts of its
+types add up (S_{p,f}); the pool's counts are split back over its types by giving each
+type its pinned devices of every family first, then the family's surplus to the types'
+unpinned devices (enough exist: sum_f n_{p,f} <= N_p and n_{p,f} >= S_{p,f}).
 
 Certificate of a plan. Each window's certificate is its final accuracy solve's (with every
 probe counted as a solve; a probe stopped by a limit before it found a plan leaves the
@@ -136,7 +175,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from formulations.model import Model, VarBlock
+from formulations.model import Model, OptionValue, VarBlock
 from formulations.proteus.view import Pools, ProteusView, VariantInfo
 from formulations.tolerances import INTEGRALITY_TOL
 from formulations.types import (
@@ -148,7 +187,16 @@ from formulations.types import (
     require_solution,
 )
 
-Pair = tuple[str, str]  # (pool or device type, variant)
+Pair = tuple[str, str]  # (class, pool or device type; variant)
+
+# HiGHS options of every Proteus model (see the module docstring: search settings only)
+HIGHS_OPTIONS: dict[str, dict[str, OptionValue]] = {
+    "highs": {
+        "mip_allow_restart": False,
+        "mip_heuristic_run_root_reduced_cost": False,
+        "mip_heuristic_run_feasibility_jump": False,
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -161,12 +209,19 @@ class Restriction:
 
 @dataclass(frozen=True)
 class Candidates:
-    """A restriction resolved once for every window of a plan: the usable (pool, variant)
-    pairs after dominance on capacity, and the fixed counts per (pool, family)."""
+    """A restriction resolved once for every window of a plan: the device classes (see
+    the module docstring), the usable (class, variant) pairs after dominance on capacity
+    with each one's capacity per device, and the fixed counts per (pool, family)."""
 
     restriction: Restriction
     pairs: list[Pair]
     fixed: dict[tuple[str, str], int] | None
+    classes: dict[str, tuple[str, ...]]  # class -> its pools (a pool alone: its own name)
+    qps: dict[Pair, float]  # (class, variant) -> c, queries/s per device
+
+    def pools_count(self, view: ProteusView, cls: str) -> int:
+        """N of a class: the devices of its pools."""
+        return sum(view.pools.count[p] for p in self.classes[cls])
 
 
 @dataclass(frozen=True)
@@ -188,17 +243,74 @@ class WindowModel:
     upper: np.ndarray  # the upper bound of each n (or k) column, devices
 
 
-def usable_pairs(view: ProteusView, restriction: Restriction) -> list[Pair]:
-    """Placeable (pool, variant) pairs a restriction allows, dominated variants removed."""
+def _options(view: ProteusView, restriction: Restriction, pool: str, f: str) -> list[VariantInfo]:
+    """Variants of family ``f`` placeable on ``pool`` that ``restriction`` allows."""
+    return [
+        v
+        for v in view.variants[f]
+        if (pool, v.name) in view.capacity
+        and (restriction.pairs is None or (pool, v.name) in restriction.pairs)
+    ]
+
+
+def device_classes(
+    view: ProteusView, restriction: Restriction
+) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, str], str]]:
+    """The device classes of the shared-class reduction (module docstring): class -> its
+    pools, and (pool, family) -> the class hosting the family's variants of that pool.
+
+    Per family, pools with the same non-empty table of usable variants and capacities form
+    one class. Only when the classes of all families are laminar (any two disjoint or
+    nested), carry distinct names, and no devices are pinned (Sommelier); otherwise every
+    pool is its own class."""
+    pools = list(view.pools.members)
+    own: dict[str, tuple[str, ...]] = {p: (p,) for p in pools}
+    alone = (own, {(p, f): p for p in pools for f in view.families})
+    if restriction.family_devices is not None:
+        return alone
+    group_of: dict[tuple[str, str], tuple[str, ...]] = {}
+    for f in view.families:
+        by_table: dict[tuple[tuple[str, float], ...], list[str]] = {}
+        for p in pools:
+            table = tuple(
+                (v.name, view.capacity[(p, v.name)].qps) for v in _options(view, restriction, p, f)
+            )
+            by_table.setdefault(table, []).append(p)
+        for table, group in by_table.items():
+            for p in group:
+                group_of[(p, f)] = tuple(group) if table else (p,)
+    shared = list(dict.fromkeys(g for g in group_of.values() if len(g) > 1))  # first seen
+    sets = [frozenset(g) for g in shared]
+    names = ["+".join(g) for g in shared]
+    if (
+        any(a & b and not (a <= b or b <= a) for a in sets for b in sets)
+        or len(set(names)) < len(names)
+        or any(name in own for name in names)
+    ):
+        return alone
+    name_of = {g: name for g, name in zip(shared, names, strict=True)} | {
+        g: p for p, g in own.items()
+    }
+    classes = own | dict(zip(names, shared, strict=True))
+    return classes, {key: name_of[g] for key, g in group_of.items()}
+
+
+def usable_pairs(
+    view: ProteusView,
+    restriction: Restriction,
+    class_of: Mapping[tuple[str, str], str] | None = None,
+) -> list[Pair]:
+    """Placeable (class, variant) pairs a restriction allows, dominated variants removed
+    (``class_of``: (pool, family) -> class, default every pool its own class)."""
     pairs: list[Pair] = []
+    seen: set[tuple[str, str]] = set()
     for pool in view.pools.members:
         for f in view.families:
-            options = [
-                v
-                for v in view.variants[f]
-                if (pool, v.name) in view.capacity
-                and (restriction.pairs is None or (pool, v.name) in restriction.pairs)
-            ]
+            cls = pool if class_of is None else class_of[(pool, f)]
+            if (cls, f) in seen:
+                continue
+            seen.add((cls, f))
+            options = _options(view, restriction, pool, f)
 
             def dominates(w: VariantInfo, v: VariantInfo, pool: str = pool) -> bool:
                 cw, cv = view.capacity[(pool, w.name)].qps, view.capacity[(pool, v.name)].qps
@@ -207,7 +319,7 @@ def usable_pairs(view: ProteusView, restriction: Restriction) -> list[Pair]:
                 return w.accuracy >= v.accuracy and cw >= cv
 
             pairs.extend(
-                (pool, v.name)
+                (cls, v.name)
                 for v in options
                 if not any(dominates(w, v) for w in options if w is not v)
             )
@@ -230,7 +342,10 @@ def candidates(view: ProteusView, restriction: Restriction = Restriction()) -> C
         if restriction.family_devices is not None
         else None
     )
-    return Candidates(restriction, usable_pairs(view, restriction), fixed)
+    classes, class_of = device_classes(view, restriction)
+    pairs = usable_pairs(view, restriction, class_of)
+    qps = {(cls, v): view.capacity[(classes[cls][0], v)].qps for cls, v in pairs}
+    return Candidates(restriction, pairs, fixed, classes, qps)
 
 
 def effective_pairs(
@@ -243,18 +358,18 @@ def effective_pairs(
     """Usable pairs after dominance on effective capacity min(c, beta D_f) (see docstring).
 
     With ``accuracy_matters`` false (feasibility), only capacity counts: one pair per
-    (pool, family) remains, the one with the largest effective capacity.
+    (class, family) remains, the one with the largest effective capacity.
     """
     family_of = view.family_of
     accuracy = view.accuracy
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for pool, v in usable.pairs:
-        groups[(pool, family_of[v])].append(v)
+    for cls, v in usable.pairs:
+        groups[(cls, family_of[v])].append(v)
     pairs: list[Pair] = []
-    for (pool, f), options in groups.items():
-        cap = {v: min(view.capacity[(pool, v)].qps, beta * demand[f]) for v in options}
+    for (cls, f), options in groups.items():
+        cap = {v: min(usable.qps[(cls, v)], beta * demand[f]) for v in options}
         if not accuracy_matters:
-            pairs.append((pool, max(options, key=lambda v: (cap[v], accuracy[v], v))))
+            pairs.append((cls, max(options, key=lambda v: (cap[v], accuracy[v], v))))
             continue
 
         def dominates(w: str, v: str, cap: dict[str, float] = cap) -> bool:
@@ -263,22 +378,27 @@ def effective_pairs(
             return accuracy[w] >= accuracy[v] and cap[w] >= cap[v]
 
         pairs.extend(
-            (pool, v) for v in options if not any(dominates(w, v) for w in options if w != v)
+            (cls, v) for v in options if not any(dominates(w, v) for w in options if w != v)
         )
     return pairs
 
 
 def count_upper(
-    view: ProteusView, pairs: list[Pair], demand: Mapping[str, float], beta: float, free: bool
+    view: ProteusView,
+    usable: Candidates,
+    pairs: list[Pair],
+    demand: Mapping[str, float],
+    beta: float,
+    free: bool,
 ) -> np.ndarray:
-    """N_pool per pair; with ``free`` (idle devices allowed, family counts free) also
+    """N_class per pair; with ``free`` (idle devices allowed, family counts free) also
     n_{p,v} <= max(floor(beta D_f / c_{p,v}) + 1, m), or m when D_f = 0 (see docstring)."""
-    upper = np.array([float(view.pools.count[p]) for p, _ in pairs])
+    upper = np.array([float(usable.pools_count(view, p)) for p, _ in pairs])
     if free:
         minimum = view.inputs.min_devices_per_family
         for j, p in enumerate(pairs):
             need = beta * demand[view.family_of[p[1]]]
-            enough = math.floor(need / view.capacity[p].qps) + 1 if need > 0 else 0
+            enough = math.floor(need / usable.qps[p]) + 1 if need > 0 else 0
             upper[j] = min(upper[j], float(max(enough, minimum)))
     return upper
 
@@ -316,17 +436,15 @@ def build(
     pairs = effective_pairs(view, usable, demand, beta, flows)
     size = len(pairs)
     family_index = {f: i for i, f in enumerate(view.families)}
-    pool_index = {p: i for i, p in enumerate(view.pools.members)}
     fam = np.array([family_index[view.family_of[v]] for _, v in pairs], dtype=np.int64)
-    pool = np.array([pool_index[p] for p, _ in pairs], dtype=np.int64)
     need = np.array([beta * demand[f] for f in view.families])
     effective = np.array(
-        [min(view.capacity[p].qps, need[fam[j]]) for j, p in enumerate(pairs)], dtype=float
+        [min(usable.qps[p], need[fam[j]]) for j, p in enumerate(pairs)], dtype=float
     )
     free = not inputs.all_devices_on and usable.fixed is None
-    model = Model("proteus", Sense.MAXIMIZE)
+    model = Model("proteus", Sense.MAXIMIZE, solver_options=HIGHS_OPTIONS)
     labels = pairs if flows else [(p, view.family_of[v]) for p, v in pairs]
-    upper = count_upper(view, pairs, demand, beta, free)
+    upper = count_upper(view, usable, pairs, demand, beta, free)
     n = model.add_variables("n" if flows else "k", labels, upper=upper, integer=True)
     ncols = n.cols
     if flows:
@@ -336,16 +454,30 @@ def build(
     else:
         # Objective zero (see docstring): one integer column fixed at 0 with cost 1.
         model.add_variable("zero", 0.0, 0.0, integer=True, cost=1.0)
-    # (devices) sum_v n <= N_pool (= with all_devices_on)
-    counts = np.array([float(c) for c in view.pools.count.values()])
-    _sum_rows(
-        model,
+    # (devices) per class U: the counts of the classes within U <= N_U (= for the
+    # outermost classes with all_devices_on)
+    within = {
+        u: [c for c, members in usable.classes.items() if set(members) <= set(pools)]
+        for u, pools in usable.classes.items()
+    }
+    outermost = [
+        not any(u != w and u in inner for w, inner in within.items()) for u in usable.classes
+    ]
+    row_of_class = {u: i for i, u in enumerate(usable.classes)}
+    entries = [
+        (row_of_class[u], j)
+        for u in usable.classes
+        for j, (c, _) in enumerate(pairs)
+        if c in within[u]
+    ]
+    counts = np.array([float(usable.pools_count(view, u)) for u in usable.classes])
+    model.add_rows(
         "devices",
-        list(view.pools.members),
-        pool,
-        ncols,
-        1.0,
-        counts if inputs.all_devices_on else -math.inf,
+        list(usable.classes),
+        np.array([r for r, _ in entries], dtype=np.int64),
+        ncols[np.array([j for _, j in entries], dtype=np.int64)],
+        np.ones(len(entries)),
+        np.where(outermost, counts, -math.inf) if inputs.all_devices_on else -math.inf,
         counts,
     )
     families: list[Hashable] = list(view.families)
@@ -408,14 +540,16 @@ def build(
     return WindowModel(model, pairs, n, upper)
 
 
-def split_pools(
+def split_classes(
     view: ProteusView,
+    usable: Candidates,
     devices: Mapping[Pair, int],
     routed: Mapping[Pair, float],
-    family_devices: Mapping[tuple[str, str], int] | None,
 ) -> tuple[dict[Pair, int], dict[Pair, float]]:
-    """Split pool counts and flows back over the pool's device types: pinned devices of
-    each family first (Sommelier), then any free device (see docstring)."""
+    """Split class counts and flows back over the device types of the class's pools, the
+    classes of fewer pools first: pinned devices of each family first (Sommelier), then
+    any free device (see docstring)."""
+    family_devices = usable.restriction.family_devices
     pins: dict[Hashable, int] = {key: c for key, c in (family_devices or {}).items()}
     free: dict[Hashable, int] = {
         d: view.device_count[d] - sum(c for (dd, _), c in (family_devices or {}).items() if dd == d)
@@ -423,18 +557,18 @@ def split_pools(
     }
     out_devices: dict[Pair, int] = defaultdict(int)
     out_routed: dict[Pair, float] = defaultdict(float)
-    for (pool, v), count in devices.items():
+    for (cls, v), count in sorted(devices.items(), key=lambda e: len(usable.classes[e[0][0]])):
         f = view.family_of[v]
         need = count
         for room in (pins, free):
-            for d in view.pools.members[pool]:
+            for d in (d for pool in usable.classes[cls] for d in view.pools.members[pool]):
                 key: Hashable = (d, f) if room is pins else d
                 take = min(need, room.get(key, 0))
                 if take <= 0:
                     continue
                 room[key] -= take
                 out_devices[(d, v)] += take
-                out_routed[(d, v)] += routed.get((pool, v), 0.0) * take / count
+                out_routed[(d, v)] += routed.get((cls, v), 0.0) * take / count
                 need -= take
     return dict(out_devices), dict(out_routed)
 
@@ -494,7 +628,7 @@ def solve_window(
     x = model.model.var_blocks["x"].values(result)
     devices = {p: int(c) for p, c in zip(model.pairs, counts, strict=True) if c > 0}
     flows = {p: max(0.0, float(q)) for p, c, q in zip(model.pairs, counts, x, strict=True) if c > 0}
-    devices, routed = split_pools(view, devices, flows, usable.restriction.family_devices)
+    devices, routed = split_classes(view, usable, devices, flows)
     return WindowSolution(
         beta, devices, {p: q for p, q in routed.items() if q > 0}, result, certificate
     )

@@ -102,6 +102,11 @@ class HighsBackend(Backend):
             h.setOptionValue("time_limit", float(self.settings.time_limit_s))
         if not presolve:
             h.setOptionValue("presolve", "off")
+        # the model's own options (formulations.model: search settings only), then the
+        # scenario's [solver.options], which override them
+        for key, value in model.solver_options.get(self.name, {}).items():
+            if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+                raise ValueError(f"the model's HiGHS option {key} = {value!r} is refused")
         for key, value in self.settings.options.items():
             if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
                 raise InputError(

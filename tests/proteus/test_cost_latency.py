@@ -103,3 +103,21 @@ def test_analytical_capacity() -> None:
     assert analytical_capacity(R50, DEVICES["T4"], 0.5) is None
     only_small = analytical_capacity(R50, DEVICES["T4"], 100.0, batches=(1, 2))
     assert only_small is not None and only_small.batch == 2
+
+
+def test_calibrated_estimates_are_memoised_and_read_only() -> None:
+    """The calibrated estimate is pure, so it is memoised per process (a sweep's points
+    share it); the shared latencies cannot be changed by one caller."""
+    from cost_models.proteus import calibrated
+
+    args = (VARIANTS["resnet50"], DEVICES["T4"], [1, 2, 4, 8], Precision.FP16)
+    first = calibrated.estimated_latencies_ms(*args)
+    hits = calibrated._estimated.cache_info().hits
+    again = calibrated.estimated_latencies_ms(*args)
+    assert again is first and calibrated._estimated.cache_info().hits == hits + 1
+    assert (
+        calibrated._estimated.__wrapped__(args[0], args[1], tuple(args[2]), args[3], None, None)
+        == first
+    )
+    with pytest.raises(TypeError):
+        first.latency_ms[1] = 0.0  # type: ignore[index]

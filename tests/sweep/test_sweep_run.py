@@ -92,8 +92,12 @@ def test_resume_skips_finished_points(tmp_path: Path, client: Any) -> None:
 
 def test_sigkill_loses_only_unsaved_points(tmp_path: Path) -> None:
     """Kill a CLI sweep with SIGKILL once some points are stored; the store stays
-    readable and a re-run solves only the missing points."""
-    body = DEADLINES.replace("[0.01, 3.0, 6.0, 24.0]", "[3.0, 4.0, 6.0, 8.0, 12.0, 24.0]")
+    readable and a re-run solves only the missing points. 200 points of 20-30 ms: the
+    sweep outlasts its first store flush (FLUSH_S after the start) now that a forked
+    LocalCluster starts in under a second."""
+    body = DEADLINES.replace(
+        "values = [0.01, 3.0, 6.0, 24.0]", "start = 3.0\nstop = 24.0\nnum = 100"
+    )
     path = write_sweep(tmp_path, body)
     store = tmp_path / "out.parquet"
     command = [sys.executable, str(ROOT / "cli.py"), "sweep", str(path), "-o", str(store)]
