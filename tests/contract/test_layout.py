@@ -32,6 +32,13 @@ FORBIDDEN = {
     r"^\s*(import pulp|from pulp)": "PuLP (build with formulations.model.Model)",
     r"\bcached_property\b|@cache\b|lru_cache|PrivateAttr": "a cache (prepare runs once)",
 }
+# (package file, what) -> why the line is not what the rule guards against
+ALLOWED = {
+    ("pifs/deployment.py", "a cache (prepare runs once)"): (
+        "a baseline's placement held as arrays (deployment.in_memory) instead of millions "
+        "of rows: the arrays are the deployment, not a memo of something computed again"
+    ),
+}
 
 
 def package(kind: str) -> Path:
@@ -91,6 +98,6 @@ def test_package_leaves_shared_stages_to_the_engine(kind: str) -> None:
     for path in sorted(package(kind).glob("*.py")):
         for number, line in enumerate(path.read_text().splitlines(), 1):
             for pattern, what in FORBIDDEN.items():
-                if re.search(pattern, line):
+                if re.search(pattern, line) and (f"{kind}/{path.name}", what) not in ALLOWED:
                     found.append(f"{path.name}:{number}: {what}")
     assert not found, "\n".join(found)

@@ -41,6 +41,7 @@ NO_REFERENCE: dict[str, str] = {
     "polymorphic_throughput.py": "SCALE-Sim-exact cost model and generated scenarios",
     "replay_speed.py": "shipped scenarios that read no reference data",
     "scaling.py": "scaled shipped scenarios; one the loader refuses is marked refused",
+    "sweep_exactness.py": "the shipped edge_cluster scenario, at two git revisions",
     "sweep_scaling.py": "the shipped edge_cluster scenario",
 }
 

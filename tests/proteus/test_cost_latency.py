@@ -6,6 +6,7 @@ import pytest
 
 from cost_models.devices import DEVICES, Precision
 from cost_models.errors import DataError
+from cost_models.perf import calibration
 from cost_models.proteus.latency import Capacity, analytical_capacity, batch_latency_ms, capacity
 from cost_models.proteus.variants import VARIANTS
 from cost_models.roofline import RooflineParams
@@ -116,7 +117,9 @@ def test_calibrated_estimates_are_memoised_and_read_only() -> None:
     again = calibrated.estimated_latencies_ms(*args)
     assert again is first and calibrated._estimated.cache_info().hits == hits + 1
     assert (
-        calibrated._estimated.__wrapped__(args[0], args[1], tuple(args[2]), args[3], None, None)
+        calibrated._estimated.__wrapped__(
+            args[0], args[1], tuple(args[2]), args[3], None, None, calibration.REFERENCE
+        )
         == first
     )
     with pytest.raises(TypeError):
