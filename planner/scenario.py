@@ -149,6 +149,11 @@ def scenario_from_dict(
     for key in ("name", "description"):
         if key in document and not isinstance(document[key], str):
             raise InputError(file, key, "a string", document[key])
+    if "name" in document and not document["name"].strip():
+        # an empty name labels every plan, report and sweep row with nothing (issue 19)
+        raise InputError(
+            file, "name", "a non-empty name (or no name key: the file's stem is used)", ""
+        )
     solver = _validate(SolverSettings, document.get("solver", {}), file, prefix=("solver",))
     body = {k: v for k, v in document.items() if k not in ENGINE_KEYS}
     inputs = _validate(

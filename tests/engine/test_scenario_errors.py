@@ -59,6 +59,7 @@ CASES = [
         "one of",
     ),
     ("unknown kind", lambda d: d.update(kind="magic"), "kind", "one of proteus"),
+    ("empty name", lambda d: d.update(name="  "), "name", "a non-empty name"),
     ("bad backend", lambda d: d["solver"].update(backend="gurobi"), "solver", "backend"),
     (
         "two demands",
