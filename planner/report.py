@@ -10,12 +10,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from cost_models.units import PERCENT_PER_FRACTION
 from formulations.types import Provenance, RateSource, Table
 from planner.diff import PlanDiff
 from planner.engine import CheckReport
 from planner.plan import Plan
 
 SIGNIFICANT = 4  # digits shown for a non-integer number
+# relative gaps below this are shown as 0%: round-off, far below any solver's gap tolerance
+# (HiGHS, CBC and SCIP stop at mip_gap >= 1e-9 here; a proven optimum shows 1e-16..1e-13)
+ROUND_OFF_GAP = 1e-12
 MARK = "▶"
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
@@ -258,12 +262,22 @@ def rates_summary(rates: list[RateSource]) -> Text:
     )
 
 
+def fmt_gap(gap: float) -> str:
+    """A relative optimality gap as a percentage: ``0.4238%``, ``0%`` for round-off (a
+    proven optimum's 1.7e-14 is not a gap), ``unknown`` when there is no finite bound."""
+    if not math.isfinite(gap):
+        return "unknown"
+    if abs(gap) < ROUND_OFF_GAP:
+        return "0%"
+    return f"{fmt(gap * PERCENT_PER_FRACTION)}%"
+
+
 def summary(plan: Plan) -> RichTable:
     grid = RichTable.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     gap = plan.gap
-    gap_text = f"{fmt(gap * 100)}%" if math.isfinite(gap) else "unknown"
+    gap_text = fmt_gap(gap)
     grid.add_row("scenario", f"{plan.scenario_name} ({plan.kind})")
     optimal = plan.status.value == "optimal"
     grid.add_row(

@@ -13,6 +13,7 @@ from planner.report import (
     column_groups,
     fmt,
     fmt_duration_h,
+    fmt_gap,
     fmt_quantity,
     header,
 )
@@ -109,3 +110,17 @@ def test_numbers_never_wrap_when_a_key_column_is_long() -> None:
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 100
     assert "123,456,789" in text
+
+
+@pytest.mark.parametrize(
+    ("gap", "text"),
+    [
+        (0.004238, "0.4238%"),
+        (1.743e-16, "0%"),  # a proven optimum's round-off, not a gap
+        (2e-9, "2.000e-07%"),  # a real (tiny) gap stays visible
+        (0.0, "0%"),
+        (float("inf"), "unknown"),
+    ],
+)
+def test_the_gap_is_a_percentage_with_round_off_shown_as_zero(gap: float, text: str) -> None:
+    assert fmt_gap(gap) == text
