@@ -93,6 +93,4 @@ def test_a_signal_in_any_stage_exits_at_once_writing_nothing(
             child.kill()
         child.wait()
         os.close(terminal)
-    assert_stopped_cleanly(
-        child.returncode, code, took_s, shown.decode(errors="replace"), output
-    )
+    assert_stopped_cleanly(child.returncode, code, took_s, shown.decode(errors="replace"), output)
