@@ -38,7 +38,7 @@ def main() -> int:
     cal = calibration.load()
     params = cal.params
     points = all_points(args.reference)
-    predictions = calibration.predicted_latencies_ms(calibration.compile_points(points), params)
+    predictions = calibration.predicted_latencies_ms(calibration.compile_points(points, cal.binned_seq_len), params)
     rows = []
     for p, predicted in zip(points, predictions, strict=True):
         rows.append(

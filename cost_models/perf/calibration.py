@@ -80,7 +80,11 @@ def timing(query: Query, params: PerfParams) -> Timing:
     return timing_of(case(query), params)
 
 
-def query_of(point: Point) -> Query:
+def query_of(point: Point, binned_seq_len: int | None = None) -> Query:
+    """The query a measured point answers. A length-binned point (batches padded to their
+    length bin, :attr:`Point.length_binned`) processes ``binned_seq_len`` tokens per sample
+    on average (fitted, :attr:`Calibration.binned_seq_len`), not its maximum ``seq_len``."""
+    seq_len = binned_seq_len if point.length_binned and binned_seq_len else point.seq_len
     return Query(
         point.model,
         point.device,
@@ -89,14 +93,14 @@ def query_of(point: Point) -> Query:
         point.mode,
         Runtime(point.runtime),
         point.gpus,
-        point.seq_len,
+        seq_len,
         point.accumulation_steps,
     )
 
 
-def compile_points(points: list[Point]) -> Cases:
+def compile_points(points: list[Point], binned_seq_len: int | None) -> Cases:
     """All ``points`` as one array case set (for :func:`predicted_latencies_ms`)."""
-    return compile_cases([case(query_of(p)) for p in points])
+    return compile_cases([case(query_of(p, binned_seq_len)) for p in points])
 
 
 def predicted_latencies_ms(cases: Cases, params: PerfParams) -> np.ndarray:
@@ -112,6 +116,8 @@ class Calibration:
     model_out_mape_pct: dict[str, float]  # per group_key, leave-one-model-out
     model_out_overall_mape_pct: float
     gpu_out_overall_mape_pct: float  # leave-one-GPU-out, all points
+    # mean padded tokens per sample of the length-binned measurements (Point.length_binned)
+    binned_seq_len: int
     document: dict[str, Any]
 
     def provenance(self, device_name: str, runtime: Runtime) -> str:
@@ -171,6 +177,7 @@ def parse(document: dict[str, Any], file: Path) -> Calibration:
             {k: float(v) for k, v in model_out["mape_pct_by_group"].items()},
             float(model_out["overall_mape_pct"]),
             float(gpu_out["overall_mape_pct"]),
+            int(document["data_parameters"]["binned_seq_len"]),
             document,
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -225,6 +232,8 @@ def _measured_index(reference: Path) -> dict[tuple[object, ...], list[tuple[floa
     if not reference.is_dir():
         return index
     for point in all_points(reference):
+        if point.length_binned:
+            continue  # not a measurement of full-length sequences
         key = query_of_key(query_of(point))
         index.setdefault(key, []).append((point.latency_ms, point.source))
     return index

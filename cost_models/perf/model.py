@@ -4,7 +4,7 @@ Inference of a batch of ``b`` samples (equations and fitted values in docs/perfo
 
     sustained peak P_u = datasheet peak (boost clock) x (base / boost)^(1 - clock_exponent)
                    (clocks in hardware.CLOCKS; a board at its power limit runs between them)
-    per kernel k:  rate     = P_u eta_u rho_rt F_gpu F_(gpu,u) F_(rt,gpu) (eta_conv for CNNs)
+    per kernel k:  rate     = P_u eta_u rho_rt F_gpu F_(gpu,u) F_stack (eta_conv for CNNs)
                             (F: efficiency factors, fitted only where data exist, else 1)
                    compute_k = (b f_k + fill_u P_u) / rate   (a kernel needs work to fill the
                             device: efficiency grows with batch size and FLOPs per launch;
@@ -89,13 +89,22 @@ FACTOR_FAMILIES = ("gpu", "path", "runtime")
 
 
 def factor_names(case: Case) -> tuple[str, ...]:
-    """The efficiency factors of ``case``: its GPU, its (GPU, math path) and its (runtime,
-    GPU) (none on CPUs)."""
+    """The efficiency factors of ``case``: its GPU, its (GPU, math path) and its software
+    stack, (runtime, GPU, mode, network kind) (none on CPUs).
+
+    The software-stack factor is split by mode and by network kind because those are
+    different programs: NVIDIA's inference benchmarks and training loops, and its CNN and
+    BERT examples, are separate code bases with their own containers and kernels (e.g. TF1
+    ResNet-50 inference on an A100 runs at 5% of its TF32 peak while the same table family's
+    BERT inference and ResNet-50 training do not), so one factor per (runtime, GPU) had to
+    average contradicting tables."""
     if case.dev.kind == "cpu":
         return ()
     u = unit(case.dev, case.precision)
     name = case.dev.name
-    return (f"gpu_{name}", f"path_{name}_{u.value}", f"runtime_{case.runtime.value}_{name}")
+    mode = "training" if case.training else "inference"
+    stack = f"runtime_{case.runtime.value}_{name}_{mode}_{case.work.kind}"
+    return (f"gpu_{name}", f"path_{name}_{u.value}", stack)
 
 
 @dataclass(frozen=True)

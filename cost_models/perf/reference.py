@@ -62,6 +62,9 @@ class Point:
     seq_len: int | None
     accumulation_steps: int
     throughput_per_s: float  # measured, all GPUs together
+    # True where the batches are padded only to their length bin, not to ``seq_len`` (the
+    # maximum): the PyTorch BERT pre-training phase 2 rows (see :func:`dle_training`)
+    length_binned: bool = False
 
     @property
     def latency_ms(self) -> float:
@@ -156,6 +159,22 @@ def _accumulation(row: dict[str, str], precision: Precision) -> int:
     return int(match.group(2) if amp == first_is_amp else match.group(3))
 
 
+# PyTorch BERT README (DLE commit 729963dd, PyTorch/LanguageModeling/BERT/README.md, release
+# notes, January 2022): "Binned pretraining for phase2 with LDDL using a bin size of 64"
+# (scripts/run_pretraining.sh: DATASET2=pretrain/phase2/bin_size_64, --bin-size 64): each
+# phase-2 batch is padded to the longest sample of its 64-token bin, not to 512.
+_BINNED_MAX_SEQ_LEN = 512
+
+
+def _binned(row: dict[str, str], runtime: str, seq_len: int | None) -> bool:
+    return (
+        runtime == "pytorch"
+        and row["task"] == "pre-training"
+        and "bert" in row["model"].lower()
+        and seq_len == _BINNED_MAX_SEQ_LEN
+    )
+
+
 def dle_training(reference: Path) -> list[Point]:
     path = reference / DLE / "training.csv"
     points = []
@@ -177,19 +196,22 @@ def dle_training(reference: Path) -> list[Point]:
             # None: not stated; > 1024: PyTorch DGX-1 BERT cells holding accumulated batches.
             if batch is None or batch > _MAX_BATCH_PER_GPU:
                 continue
+            runtime = _runtime(row["framework"])
+            seq_len = _seq_len(row, "seq_len")
             points.append(
                 Point(
                     f"{DLE}/training.csv:{i}",
                     model,
                     _gpu(row["gpu"]),
                     precision,
-                    _runtime(row["framework"]),
+                    runtime,
                     "training",
                     int(batch),
                     int(row["num_gpus"]),
-                    _seq_len(row, "seq_len"),
+                    seq_len,
                     _accumulation(row, precision),
                     throughput,
+                    _binned(row, runtime, seq_len),
                 )
             )
     return points
