@@ -239,9 +239,7 @@ def folds(points: list[Point]) -> dict[str, list[tuple[str, list[int]]]]:
     }
 
 
-def held_out(
-    points: list[Point], scheme: list[tuple[str, list[int]]], binned_seq_len: int
-) -> dict:
+def held_out(points: list[Point], scheme: list[tuple[str, list[int]]], binned_seq_len: int) -> dict:
     """Fit without each fold, predict the fold; errors of every point when left out. The
     binned length is the full fit's (a data-set property, not re-profiled per fold)."""
     r = np.empty(len(points))

@@ -3,8 +3,11 @@
     python benchmarks/cost_model_validation.py [--reference DIR] [--csv out.csv] [--worst N]
 
 Uses the committed calibration (cost_models/perf/calibration.json, in-sample for these
-points); the held-out figures (each GPU, each network left out of the fit in turn) are in
-that file under validation.leave_one_gpu_out / leave_one_model_out and printed at the end.
+points), then the same figures for the committed held-out NVIDIA DLE ConvNets rows
+(benchmarks/data/nvidia_dle_heldout: ResNeXt101-32x4d, SE-ResNeXt101-32x4d, EfficientNet-B0/B4,
+never fitted). The cross-validation figures (each GPU, each network left out of the fit in
+turn) are in that file under validation.leave_one_gpu_out / leave_one_model_out and printed at
+the end. ``--csv`` writes every point of both sets, column ``set`` = fitted / heldout.
 """
 
 from __future__ import annotations
@@ -21,10 +24,66 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._reference import REFERENCE_ABSENT, reference_root  # noqa: E402
 from benchmarks.calibrate import missing_measurements  # noqa: E402
 from cost_models.perf import calibration  # noqa: E402
-from cost_models.perf.reference import all_points  # noqa: E402
+from cost_models.perf.reference import (  # noqa: E402
+    DLE_HELDOUT,
+    Point,
+    all_points,
+    heldout_points,
+)
 from planner.plan import write_csv_atomic  # noqa: E402
 
 REFERENCE = reference_root()
+
+
+HELDOUT_TITLE = f"held out (never fitted): NVIDIA DLE ConvNets ({DLE_HELDOUT})"
+_POINT_FIELDS = ("source", "model", "device", "runtime", "mode", "batch", "gpus", "seq_len")
+_WORST_COLUMNS = [
+    "source",
+    "model",
+    "device",
+    "precision",
+    "runtime",
+    "mode",
+    "batch",
+    "gpus",
+    "measured_ms",
+    "predicted_ms",
+    "ratio",
+]
+
+
+def report(
+    title: str, points: list[Point], cal: calibration.Calibration, worst_n: int
+) -> pd.DataFrame:
+    """Print predicted vs measured for ``points`` under ``title``: MAPE per (device,
+    precision, mode), overall MAPE, max off, points off > 1.5x and the ``worst_n`` worst
+    points; return the per-point frame."""
+    cases = calibration.compile_points(points, cal.binned_seq_len)
+    predictions = calibration.predicted_latencies_ms(cases, cal.params)
+    rows = []
+    for p, predicted in zip(points, predictions, strict=True):
+        rows.append(
+            {
+                **{k: getattr(p, k) for k in _POINT_FIELDS},
+                "precision": p.precision.value,
+                "measured_ms": p.latency_ms,
+                "predicted_ms": float(predicted),
+                "ratio": predicted / p.latency_ms,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["abs_error_pct"] = 100 * (frame["ratio"] - 1).abs()
+    print(f"{title}\n")
+    groups = frame.groupby(["device", "precision", "mode"])["abs_error_pct"].agg(["count", "mean"])
+    print(groups.rename(columns={"mean": "MAPE %"}).round(1).to_string())
+    worst = frame.assign(off=frame["ratio"].where(frame["ratio"] >= 1, 1 / frame["ratio"]))
+    print(
+        f"\noverall: {len(frame)} points, MAPE {frame['abs_error_pct'].mean():.1f}%, "
+        f"max off {worst['off'].max():.2f}x, points off > 1.5x: {(worst['off'] > 1.5).sum()}"
+    )
+    print("\nworst points:")
+    print(worst.nlargest(worst_n, "off")[_WORST_COLUMNS].round(2).to_string(index=False))
+    return frame
 
 
 def main() -> int:
@@ -36,56 +95,11 @@ def main() -> int:
     if missing_measurements(args.reference):
         return REFERENCE_ABSENT
     cal = calibration.load()
-    params = cal.params
-    points = all_points(args.reference)
-    predictions = calibration.predicted_latencies_ms(calibration.compile_points(points, cal.binned_seq_len), params)
-    rows = []
-    for p, predicted in zip(points, predictions, strict=True):
-        rows.append(
-            {
-                **{
-                    k: getattr(p, k)
-                    for k in (
-                        "source",
-                        "model",
-                        "device",
-                        "runtime",
-                        "mode",
-                        "batch",
-                        "gpus",
-                        "seq_len",
-                    )
-                },
-                "precision": p.precision.value,
-                "measured_ms": p.latency_ms,
-                "predicted_ms": float(predicted),
-                "ratio": predicted / p.latency_ms,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame["abs_error_pct"] = 100 * (frame["ratio"] - 1).abs()
-    groups = frame.groupby(["device", "precision", "mode"])["abs_error_pct"].agg(["count", "mean"])
-    print(groups.rename(columns={"mean": "MAPE %"}).round(1).to_string())
-    worst = frame.assign(off=frame["ratio"].where(frame["ratio"] >= 1, 1 / frame["ratio"]))
-    print(
-        f"\noverall: {len(frame)} points, MAPE {frame['abs_error_pct'].mean():.1f}%, "
-        f"max off {worst['off'].max():.2f}x, points off > 1.5x: {(worst['off'] > 1.5).sum()}"
+    fitted = report(
+        f"in sample (fitted): {args.reference}", all_points(args.reference), cal, args.worst
     )
-    print("\nworst points:")
-    cols = [
-        "source",
-        "model",
-        "device",
-        "precision",
-        "runtime",
-        "mode",
-        "batch",
-        "gpus",
-        "measured_ms",
-        "predicted_ms",
-        "ratio",
-    ]
-    print(worst.nlargest(args.worst, "off")[cols].round(2).to_string(index=False))
+    print()
+    heldout = report(HELDOUT_TITLE, heldout_points(ROOT / DLE_HELDOUT), cal, args.worst)
     print("\nheld out (calibration.json):")
     for scheme, result in cal.document["validation"].items():
         print(
@@ -93,6 +107,9 @@ def main() -> int:
             f"{result['max_ratio']:.2f}x, points off > 1.5x: {result['points_beyond_1_5x']}"
         )
     if args.csv:
+        frame = pd.concat(
+            [fitted.assign(set="fitted"), heldout.assign(set="heldout")], ignore_index=True
+        )
         records = frame.to_dict(orient="records")
         write_csv_atomic(args.csv, [{str(k): v for k, v in r.items()} for r in records])
         print(f"\nwrote {args.csv}")

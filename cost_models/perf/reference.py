@@ -15,6 +15,10 @@ Reads (never copies) the folders of ``shared/reference`` (see its README):
 * ``cocktail/models.csv``: Keras ImageNet latencies, taken as batch-1 FP32 on a c5.xlarge as
   the issue reads them (the source states no hardware; see its README).
 
+Held out from the fit (never read by :func:`all_points`): :func:`heldout_points` reads a folder
+in the same two-file DLE schema, by default the committed ``benchmarks/data/nvidia_dle_heldout``
+(ResNeXt101-32x4d, SE-ResNeXt101-32x4d, EfficientNet-B0/B4 rows; see its README).
+
 Proteus's ``aggregate_profiled.csv`` is not used: its hardware is not stated and its GPU
 latencies grow linearly from batch 1 even for MobileNet (host-side work dominates), which no
 device model can be fitted to honestly.
@@ -32,6 +36,8 @@ from cost_models.devices import Precision
 from cost_models.errors import DataError
 
 DLE = Path("measured") / "nvidia_dle"
+# the held-out DLE ConvNets rows, relative to the project root (never fitted)
+DLE_HELDOUT = Path("benchmarks") / "data" / "nvidia_dle_heldout"
 PPIPE_TABLES = Path("ppipe") / "block_latency_us"
 COCKTAIL_MODELS = Path("cocktail") / "models.csv"
 
@@ -94,19 +100,31 @@ def _runtime(framework: str) -> str:
 
 
 def _model(text: str) -> str:
+    """Catalog name of a DLE ``model`` cell (as written: ``ResNet50 v1.5``, ``BERT-Large``,
+    ``SE-ResNext101-32x4d``, ``efficientnet-b4``, ``EfficientNet v1-B0``, ...)."""
     t = text.lower()
-    if "resnet" in t:
+    if "resnext101" in t:
+        return "se_resnext101_32x4d" if t.startswith("se-") else "resnext101_32x4d"
+    if "efficientnet" in t:  # not the widese/quant variants
+        variant = re.fullmatch(r"efficientnet(?:-| v1-)b([04])", t)
+        if variant:
+            return f"efficientnet_b{variant.group(1)}"
+    elif "resnet" in t:
         return "resnet50"
-    return "bert_large" if "large" in t else "bert_base"
+    elif "bert" in t:
+        return "bert_large" if "large" in t else "bert_base"
+    raise DataError(None, "model", f"a DLE model the catalog maps (got {text!r})")
 
 
 def _seq_len(row: dict[str, str], key: str) -> int | None:
+    """BERT's sequence length; ``None`` for a CNN (an image size such as ``380x380`` is the
+    catalog workload's own input size, not a parameter)."""
+    if "bert" not in row["model"].lower():
+        return None
     match = re.search(r"(\d+)", row.get(key) or "")
     if match:
         return int(match.group(1))
-    if "bert" in row["model"].lower():
-        return _DLE_SQUAD_SEQ_LEN if "fine" in (row.get("task") or "") else None
-    return None
+    return _DLE_SQUAD_SEQ_LEN if "fine" in (row.get("task") or "") else None
 
 
 def _number(text: str | None) -> float | None:
@@ -117,8 +135,9 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def dle_inference(reference: Path) -> list[Point]:
-    path = reference / DLE / "inference.csv"
+def dle_inference(reference: Path, folder: Path = DLE) -> list[Point]:
+    """Points of ``reference / folder / "inference.csv"``; sources name ``folder``."""
+    path = reference / folder / "inference.csv"
     points = []
     with path.open(newline="", encoding="utf-8") as f:
         for i, row in enumerate(csv.DictReader(f), start=2):
@@ -127,7 +146,7 @@ def dle_inference(reference: Path) -> list[Point]:
                 continue
             points.append(
                 Point(
-                    f"{DLE}/inference.csv:{i}",
+                    f"{folder}/inference.csv:{i}",
                     _model(row["model"]),
                     _gpu(row["gpu"]),
                     _precision(row["precision"]),
@@ -175,8 +194,9 @@ def _binned(row: dict[str, str], runtime: str, seq_len: int | None) -> bool:
     )
 
 
-def dle_training(reference: Path) -> list[Point]:
-    path = reference / DLE / "training.csv"
+def dle_training(reference: Path, folder: Path = DLE) -> list[Point]:
+    """Points of ``reference / folder / "training.csv"``; sources name ``folder``."""
+    path = reference / folder / "training.csv"
     points = []
     with path.open(newline="", encoding="utf-8") as f:
         for i, row in enumerate(csv.DictReader(f), start=2):
@@ -193,6 +213,12 @@ def dle_training(reference: Path) -> list[Point]:
             batch = _number(row["batch_size_per_gpu"])
             if batch is None and model == "resnet50":
                 batch = 128.0 if precision is Precision.FP32 else 256.0
+            # No such rule for the held-out PyTorch ResNeXt101-32x4d, SE-ResNeXt101-32x4d and
+            # EfficientNet tables (nor the TF2 EfficientNet ones): their READMEs' training
+            # benchmark commands (`launch.py --model <arch> --precision <AMP|TF32|FP32> --mode
+            # benchmark_training --platform <DGX1V|DGXA100> ...`; TF2: `bash ./scripts/B0/
+            # training/{AMP, FP32, TF32}/train_benchmark_8x{A100-80G, V100-32G}.sh`) state no
+            # batch, so those rows are skipped.
             # None: not stated; > 1024: PyTorch DGX-1 BERT cells holding accumulated batches.
             if batch is None or batch > _MAX_BATCH_PER_GPU:
                 continue
@@ -200,7 +226,7 @@ def dle_training(reference: Path) -> list[Point]:
             seq_len = _seq_len(row, "seq_len")
             points.append(
                 Point(
-                    f"{DLE}/training.csv:{i}",
+                    f"{folder}/training.csv:{i}",
                     model,
                     _gpu(row["gpu"]),
                     precision,
@@ -268,6 +294,14 @@ def cocktail(reference: Path) -> list[Point]:
                 )
             )
     return points
+
+
+def heldout_points(folder: Path) -> list[Point]:
+    """Points of a folder holding ``inference.csv`` and ``training.csv`` in the DLE schema
+    (the committed held-out set is ``project root / DLE_HELDOUT``), read by the same readers
+    as the fitted DLE rows; sources name the folder."""
+    name = Path(folder.name)
+    return [*dle_inference(folder.parent, name), *dle_training(folder.parent, name)]
 
 
 def all_points(reference: Path) -> list[Point]:
