@@ -114,7 +114,7 @@ def test_every_heldout_row_is_a_point_of_a_catalog_workload() -> None:
     assert {p.model for p in points} == HELDOUT_MODELS
     assert {p.device for p in points} == {"T4", "V100", "A100"}
     assert set(model_names()) >= HELDOUT_MODELS
-    cases = calibration.compile_points(points)  # every point is a valid model case
+    cases = calibration.compile_points(points, None)  # every point is a valid model case
     assert len(calibration.predicted_latencies_ms(cases, calibration.load().params)) == len(points)
     # where a table states the input size (TF2 EfficientNet), it is the catalog workload's
     inference = points[: len(inference_rows)]
