@@ -67,8 +67,10 @@ class Workload:
         return sum(g.count * g.activation_elements for g in self.kernels)
 
 
-def from_layers(spec: CnnSpec, params_millions: float, source: str) -> Workload:
-    """One kernel per layer of a repository layer spec (ResNet-50/101, VGG-16)."""
+def from_layers(
+    spec: CnnSpec, params_millions: float, source: str, input_size: str = "224x224"
+) -> Workload:
+    """One kernel per layer of a repository layer spec (:data:`CNN_SPECS`)."""
     in_bytes = spec.in_bytes()
     kernels = tuple(
         KernelGroup(
@@ -79,7 +81,7 @@ def from_layers(spec: CnnSpec, params_millions: float, source: str) -> Workload:
         )
         for layer, inputs in zip(spec.layers, in_bytes, strict=True)
     )
-    return Workload(spec.name, "cnn", "224x224", params_millions, kernels, source)
+    return Workload(spec.name, "cnn", input_size, params_millions, kernels, source)
 
 
 def uniform(
@@ -134,6 +136,17 @@ def _cnn(
         conv_activation_mb(gflops, rule),
         input_size,
         source,
+    )
+
+
+def _spec(name: str, params_millions: float, source: str, input_size: str = "224x224") -> Workload:
+    """A network of :data:`CNN_SPECS` layer by layer; ``source`` is that of its published
+    totals, which the spec reproduces (tests/cost_models/test_perf_model.py)."""
+    return from_layers(
+        CNN_SPECS[name],
+        params_millions,
+        f"{source}; layers: cost_models/ppipe/layers.py",
+        input_size,
     )
 
 
@@ -196,37 +209,24 @@ _WORKLOADS: tuple[Workload, ...] = (
     from_layers(CNN_SPECS["resnet50"], 25.6, f"{VARIANTS['resnet50'].source}; layers: layers.py"),
     from_layers(CNN_SPECS["resnet101"], 44.5, f"{VARIANTS['resnet101'].source}; layers: layers.py"),
     from_layers(CNN_SPECS["vgg16"], 138.4, _TV.format("VGG16_Weights") + "; layers: layers.py"),
-    _zoo("resnet152", 156, _RESNET_LAYERS),
+    _spec("resnet152", 60.2, VARIANTS["resnet152"].source),
     _zoo("densenet121", 121, "Huang et al. 2017 Table 1 (120 conv + fc)"),
-    _zoo("mobilenet_v2", 53, "Sandler et al. 2018 Table 2 (52 conv + fc)"),
-    _zoo("efficientnet_b0", 82, "Tan & Le 2019 Table 1: 16 MBConv blocks x 5 conv/fc + 3"),
-    _zoo("efficientnet_b4", 162, "tensorflow/tpu efficientnet_builder.py: 32 blocks x 5 + 3"),
-    _cnn(
+    _spec("mobilenet_v2", 3.5, VARIANTS["mobilenet_v2"].source),
+    _spec("efficientnet_b0", 5.3, VARIANTS["efficientnet_b0"].source),
+    _spec("efficientnet_b4", 19.0, VARIANTS["efficientnet_b4"].source, "380x380"),
+    _spec(
         "resnext101_32x4d",
-        8.03,
         44.18,
-        105,
-        "224x224",
-        _MMPRE.format("resnext101-32x4d_8xb32_in1k") + f"; layers: {_RESNET_LAYERS}",
+        _MMPRE.format("resnext101-32x4d_8xb32_in1k") + " (8.03 GMACs)",
     ),
-    _cnn(
+    _spec(
         "se_resnext101_32x4d",
-        8.04,
         48.96,
-        171,
-        "224x224",
         "Hu et al. 2018, SENet, arXiv:1709.01507, Table 2 (SE-ResNeXt-101 32x4d: 8.04 GMACs,"
-        " 48.96 M params in Cadene pretrained-models); layers: 105 + 2 SE fc per 33 blocks",
+        " 48.96 M params in Cadene pretrained-models)",
     ),
     _cnn("inception_v3", 5.71, 27.2, 95, "299x299", _TV.format("Inception_V3") + "; 94 conv + fc"),
-    _cnn(
-        "wide_resnet101_2",
-        22.75,
-        126.9,
-        105,
-        "224x224",
-        _TV.format("Wide_ResNet101_2") + f"; layers: {_RESNET_LAYERS}",
-    ),
+    _spec("wide_resnet101_2", 126.9, _TV.format("Wide_ResNet101_2") + " (22.75 GMACs)"),
     _cnn(
         "resnext152_32x4d",
         15.11,

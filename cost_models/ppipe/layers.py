@@ -15,6 +15,7 @@ the layers it reads. Shapes follow the published architectures:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -69,13 +70,17 @@ class _Builder:
         stride: int = 1,
         source: str | None = None,
         shape: tuple[int, int, int] | None = None,
+        groups: int = 1,
     ) -> str:
+        """A convolution; ``groups`` > 1 is a grouped one (= channels: depthwise), each
+        output channel reading ``channels / groups`` input channels."""
         channels, height, width = shape or self.shape
         pad = kernel // 2
         out_h = (height + 2 * pad - kernel) // stride + 1
         out_w = (width + 2 * pad - kernel) // stride + 1
-        macs = channels * kernel * kernel * out_channels * out_h * out_w
-        params = channels * kernel * kernel * out_channels + out_channels  # + folded bias
+        per_group = channels // groups
+        macs = per_group * kernel * kernel * out_channels * out_h * out_w
+        params = per_group * kernel * kernel * out_channels + out_channels  # + folded bias
         self._add(
             name,
             2.0 * macs,
@@ -103,6 +108,20 @@ class _Builder:
         channels, height, width = self.shape
         self._add(name, float(channels * height * width), 0, self.shape, (left, right))
         return name
+
+    def scale(self, name: str, main: str, gate: str, shape: tuple[int, int, int]) -> str:
+        """Channel-wise product of ``main`` (of ``shape``) and a per-channel ``gate``."""
+        self._add(name, float(np.prod(shape)), 0, shape, (main, gate))
+        return name
+
+    def squeeze_excite(self, prefix: str, reduced: int) -> str:
+        """Squeeze-and-excitation (Hu et al. 2018): global pool, FC to ``reduced``, FC
+        back, sigmoid gate, channel-wise scale of the current tensor."""
+        main, shape = self.last, self.shape
+        self.global_pool(f"{prefix}.se_pool")
+        self.linear(f"{prefix}.se_reduce", reduced)
+        gate = self.linear(f"{prefix}.se_expand", shape[0])
+        return self.scale(f"{prefix}.se_scale", main, gate, shape)
 
     def global_pool(self, name: str) -> str:
         channels, height, width = self.shape
@@ -142,18 +161,34 @@ class _Builder:
         self.last = name
 
 
-def _resnet(name: str, blocks: Sequence[int], height: int, width: int, classifier: bool) -> CnnSpec:
+def _resnet(
+    name: str,
+    blocks: Sequence[int],
+    height: int,
+    width: int,
+    classifier: bool,
+    *,
+    groups: int = 1,
+    width_per_group: int = 64,
+    se_reduction: int = 0,
+) -> CnnSpec:
+    """A bottleneck ResNet; ``groups`` and ``width_per_group`` as torchvision's ResNeXt and
+    Wide ResNet (bottleneck width = planes x width_per_group / 64 x groups), squeeze and
+    excitation before the residual add when ``se_reduction`` > 0 (SENet's SE-ResNeXt)."""
     net = _Builder(3, height, width)
     net.conv("conv1", 64, 7, 2)
     net.pool("maxpool", 3, 2)
     for stage, (count, planes) in enumerate(zip(blocks, (64, 128, 256, 512), strict=True)):
+        inner = planes * width_per_group // 64 * groups
         for block in range(count):
             prefix = f"layer{stage + 1}.{block}"
             entry, entry_shape = net.last, net.shape
             stride = 2 if block == 0 and stage > 0 else 1
-            net.conv(f"{prefix}.conv1", planes, 1)
-            net.conv(f"{prefix}.conv2", planes, 3, stride)
+            net.conv(f"{prefix}.conv1", inner, 1)
+            net.conv(f"{prefix}.conv2", inner, 3, stride, groups=groups)
             main = net.conv(f"{prefix}.conv3", planes * 4, 1)
+            if se_reduction:
+                main = net.squeeze_excite(prefix, planes * 4 // se_reduction)
             shortcut = entry
             if block == 0:
                 shortcut = net.conv(
@@ -178,6 +213,72 @@ def _vgg16() -> CnnSpec:
     return CnnSpec("vgg16", 3.0 * 224 * 224 * BYTES_PER_ELEMENT, tuple(net.layers))
 
 
+def _round_channels(channels: float, divisor: int = 8) -> int:
+    """Channel rounding of EfficientNet/MobileNet-V2 (tensorflow/tpu efficientnet_model.py,
+    round_filters): to a multiple of 8, never more than 10% below."""
+    rounded = max(divisor, int(channels + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * channels else rounded
+
+
+# (expand ratio, output channels, repeats, stride, kernel) per stage
+_EFFICIENTNET_B0 = (
+    (1, 16, 1, 1, 3),
+    (6, 24, 2, 2, 3),
+    (6, 40, 2, 2, 5),
+    (6, 80, 3, 2, 3),
+    (6, 112, 3, 1, 5),
+    (6, 192, 4, 2, 5),
+    (6, 320, 1, 1, 3),
+)
+_MOBILENET_V2 = (
+    (1, 16, 1, 1, 3),
+    (6, 24, 2, 2, 3),
+    (6, 32, 3, 2, 3),
+    (6, 64, 4, 2, 3),
+    (6, 96, 3, 1, 3),
+    (6, 160, 3, 2, 3),
+    (6, 320, 1, 1, 3),
+)
+
+
+def _inverted_residual(
+    name: str,
+    stages: Sequence[tuple[int, int, int, int, int]],
+    resolution: int,
+    *,
+    width_mult: float = 1.0,
+    depth_mult: float = 1.0,
+    se_ratio: float = 0.0,
+    head: int = 1280,
+) -> CnnSpec:
+    """MobileNet-V2 (Sandler et al. 2018, Table 2) and EfficientNet (Tan & Le 2019, Table 1;
+    B4: width 1.4, depth 1.8, 380x380): stem 3x3/2 with 32 channels, inverted residual
+    blocks (1x1 expansion, depthwise kxk, squeeze-excitation on ``se_ratio`` x the block's
+    input channels, 1x1 projection, residual add when shapes match), 1x1 head, pool, fc."""
+    net = _Builder(3, resolution, resolution)
+    net.conv("stem", _round_channels(32 * width_mult), 3, 2)
+    for stage, (expand, channels, repeats, stride, kernel) in enumerate(stages):
+        out = _round_channels(channels * width_mult)
+        for block in range(math.ceil(repeats * depth_mult)):
+            prefix = f"block{stage + 1}.{block}"
+            entry, entry_shape = net.last, net.shape
+            inner = entry_shape[0] * expand
+            if expand != 1:
+                net.conv(f"{prefix}.expand", inner, 1)
+            net.conv(
+                f"{prefix}.depthwise", inner, kernel, stride if block == 0 else 1, groups=inner
+            )
+            if se_ratio:
+                net.squeeze_excite(prefix, max(1, int(entry_shape[0] * se_ratio)))
+            main = net.conv(f"{prefix}.project", out, 1)
+            if net.shape == entry_shape:
+                net.add(f"{prefix}.add", main, entry)
+    net.conv("head", _round_channels(head * max(width_mult, 1.0)), 1)
+    net.global_pool("avgpool")
+    net.linear("fc", 1000)
+    return CnnSpec(name, 3.0 * resolution * resolution * BYTES_PER_ELEMENT, tuple(net.layers))
+
+
 CNN_SPECS: dict[str, CnnSpec] = {
     spec.name: spec
     for spec in (
@@ -185,6 +286,29 @@ CNN_SPECS: dict[str, CnnSpec] = {
         _resnet("resnet101", (3, 4, 23, 3), 224, 224, classifier=True),
         _vgg16(),
         _resnet("resnet50_backbone_1333x800", (3, 4, 6, 3), 800, 1333, classifier=False),
+        _resnet("resnet152", (3, 8, 36, 3), 224, 224, classifier=True),
+        _resnet("resnext101_32x4d", (3, 4, 23, 3), 224, 224, True, groups=32, width_per_group=4),
+        _resnet(
+            "se_resnext101_32x4d",
+            (3, 4, 23, 3),
+            224,
+            224,
+            True,
+            groups=32,
+            width_per_group=4,
+            se_reduction=16,
+        ),
+        _resnet("wide_resnet101_2", (3, 4, 23, 3), 224, 224, True, width_per_group=128),
+        _inverted_residual("mobilenet_v2", _MOBILENET_V2, 224),
+        _inverted_residual("efficientnet_b0", _EFFICIENTNET_B0, 224, se_ratio=0.25),
+        _inverted_residual(
+            "efficientnet_b4",
+            _EFFICIENTNET_B0,
+            380,
+            width_mult=1.4,
+            depth_mult=1.8,
+            se_ratio=0.25,
+        ),
     )
 }
 
