@@ -121,7 +121,7 @@ def modelled_tau_us(
         raise DataError(None, "gpus.name", f"a GPU type (got {gpu!r}, a {dev.kind})")
     cases = [Case(work, dev, b, precision, Runtime.PYTORCH) for b in range(1, max_batch + 1)]
     times = evaluate(compile_cases(cases), calibration.params)
-    launches = work.layers * calibration.params["dispatch_s_tensorrt"]
+    launches = work.dispatches * calibration.params["dispatch_s_tensorrt"]
     return US_PER_S * (times.compute_s + times.memory_s + launches)
 
 

@@ -44,6 +44,7 @@ class KernelGroup:
     # of which elements of the heads x S x S attention scores (a fused attention kernel keeps
     # them on chip; see model.py, score_traffic)
     score_elements: float = 0.0
+    kernels: int = 1  # kernels the host launches per member (a conv, its batch norm, its ReLU)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class Workload:
     @property
     def layers(self) -> int:
         return sum(group.count for group in self.kernels)
+
+    @property
+    def dispatches(self) -> int:
+        """Kernels the host launches per pass (what host dispatch time is charged for)."""
+        return sum(group.count * group.kernels for group in self.kernels)
 
     @property
     def gflops_per_sample(self) -> float:
@@ -78,10 +84,16 @@ def from_layers(
             layer.flops,
             layer.weight_bytes / PPIPE_BYTES_PER_ELEMENT,
             (inputs + layer.out_bytes) / PPIPE_BYTES_PER_ELEMENT,
+            kernels=layer.kernels,
         )
         for layer, inputs in zip(spec.layers, in_bytes, strict=True)
     )
     return Workload(spec.name, "cnn", input_size, params_millions, kernels, source)
+
+
+# Kernels an eager runtime launches per weighted layer of a batch-normalised CNN: the
+# convolution, its batch norm and its activation (the layer specs count them per layer).
+CONV_KERNELS = 3
 
 
 def uniform(
@@ -92,11 +104,17 @@ def uniform(
     activation_mb_fp16: float,
     input_size: str,
     source: str,
+    kernels_per_layer: int = CONV_KERNELS,
 ) -> Workload:
-    """Published totals spread evenly over ``layers`` kernels."""
+    """Published totals spread evenly over ``layers`` kernels, each launching
+    ``kernels_per_layer`` kernels."""
     activation = activation_mb_fp16 * 1e6 / _ACTIVATION_BYTES_PER_ELEMENT
     group = KernelGroup(
-        layers, gflops * 1e9 / layers, params_millions * 1e6 / layers, activation / layers
+        layers,
+        gflops * 1e9 / layers,
+        params_millions * 1e6 / layers,
+        activation / layers,
+        kernels=kernels_per_layer,
     )
     return Workload(name, "cnn", input_size, params_millions, (group,), source)
 
@@ -124,6 +142,7 @@ def _cnn(
     source: str,
     *,
     depthwise: bool = False,
+    kernels_per_layer: int = CONV_KERNELS,
 ) -> Workload:
     """An entry added here from a source reporting multiply-accumulates (doubled)."""
     gflops = 2.0 * gmacs
@@ -136,6 +155,7 @@ def _cnn(
         conv_activation_mb(gflops, rule),
         input_size,
         source,
+        kernels_per_layer,
     )
 
 
@@ -253,6 +273,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         11,
         "224x224",
         _TV.format("VGG11_Weights") + "; Simonyan & Zisserman 2015 Table 1 config A: 8 conv + 3 fc",
+        kernels_per_layer=2,  # no batch norm: conv + ReLU
     ),
     _cnn(
         "alexnet",
@@ -261,6 +282,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         8,
         "224x224",
         _TV.format("AlexNet_Weights") + "; Krizhevsky et al. 2012: 5 conv + 3 fc",
+        kernels_per_layer=2,  # no batch norm: conv + ReLU
     ),
     # Cocktail's Keras zoo (names prefixed keras_): layers = Keras depth.
     _cnn(
@@ -271,6 +293,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         "224x224",
         _KERAS.format("NASNetLarge", "23.8 G at 331 (Zoph et al. 2018 Table 2)"),
         depthwise=True,
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_inceptionresnetv2",
@@ -279,6 +302,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         449,
         "224x224",
         _KERAS.format("InceptionResNetV2", "13.2 G at 299 (Bianco et al. 2018, Fig. 1)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_xception",
@@ -288,6 +312,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         "224x224",
         _KERAS.format("Xception", "8.4 G at 299 (Bianco et al. 2018, Fig. 1)"),
         depthwise=True,
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_inceptionv3",
@@ -296,6 +321,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         189,
         "224x224",
         _KERAS.format("InceptionV3", "5.71 G at 299 (torchvision Inception_V3)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_densenet201",
@@ -304,6 +330,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         402,
         "224x224",
         _KERAS.format("DenseNet201", "4.29 G (torchvision DenseNet201)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_resnet50v2",
@@ -312,6 +339,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         103,
         "224x224",
         _KERAS.format("ResNet50V2", "4.09 G (He et al. 2016b, as ResNet-50)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_densenet121",
@@ -320,6 +348,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         242,
         "224x224",
         _KERAS.format("DenseNet121", "2.83 G (torchvision DenseNet121)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_resnet50",
@@ -328,6 +357,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         107,
         "224x224",
         _KERAS.format("ResNet50", "4.09 G (torchvision ResNet50)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_nasnetmobile",
@@ -337,6 +367,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         "224x224",
         _KERAS.format("NASNetMobile", "564 M (Zoph et al. 2018 Table 3)"),
         depthwise=True,
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_mobilenetv2",
@@ -346,6 +377,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         "224x224",
         _KERAS.format("MobileNetV2", "300 M (Sandler et al. 2018 Table 4)"),
         depthwise=True,
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_vgg16",
@@ -354,6 +386,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         16,
         "224x224",
         _KERAS.format("VGG16", "15.47 G (torchvision VGG16)"),
+        kernels_per_layer=1,
     ),
     _cnn(
         "keras_mobilenet",
@@ -363,6 +396,7 @@ _WORKLOADS: tuple[Workload, ...] = (
         "224x224",
         _KERAS.format("MobileNet", "569 M (Howard et al. 2017 Table 8)"),
         depthwise=True,
+        kernels_per_layer=1,
     ),
 )
 

@@ -14,7 +14,7 @@ Inference of a batch of ``b`` samples (equations and fitted values in docs/perfo
                    memory_k = (w_k + b (a_k + s_rt z_k)) bytes_per_element / (BW eta_mem)
                             (z_k: attention-score elements, s_rt: share a runtime moves)
     device_s = sum_k max(compute_k, power_k, memory_k)   (the binding roof per kernel)
-    host_s   = layers * dispatch_s[rt] * (1 + amp_dispatch if PyTorch AMP)
+    host_s   = kernels launched * dispatch_s[rt] * (1 + amp_dispatch if PyTorch AMP)
     GPU: latency = max(host_s, device_s) + call_s[rt]     (launches are asynchronous)
     CPU: latency = host_s + device_s + call_s[rt]         (the same cores dispatch and compute)
 
@@ -220,7 +220,7 @@ def compile_cases(cases: Sequence[Case]) -> Cases:
             "node_ratio": PROCESS_NODE_NM[c.dev.name] / REFERENCE_NODE_NM if powered else 1.0,
             "power_w": c.dev.power_w,
             "bandwidth_bytes_per_s": c.dev.memory_bandwidth_gb_per_s * BYTES_PER_GB,
-            "layers": c.work.layers,
+            "layers": c.work.dispatches,
             "pytorch_amp": c.runtime is Runtime.PYTORCH and c.precision is Precision.FP16,
             "training": c.training,
             "optimizer_bytes": optimizer,

@@ -35,6 +35,9 @@ class LayerSpec:
     weight_bytes: float
     out_bytes: float  # output activation bytes per sample
     inputs: tuple[str, ...]  # names of the layers whose outputs this layer reads ("" = image)
+    # kernels an eager runtime (PyTorch, TensorFlow) launches for the layer: a convolution is
+    # followed by its batch norm and activation, which the spec folds into it
+    kernels: int = 1
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,12 @@ class _Builder:
         source: str | None = None,
         shape: tuple[int, int, int] | None = None,
         groups: int = 1,
+        kernels: int = 3,
     ) -> str:
         """A convolution; ``groups`` > 1 is a grouped one (= channels: depthwise), each
-        output channel reading ``channels / groups`` input channels."""
+        output channel reading ``channels / groups`` input channels. ``kernels``: the
+        convolution, its batch norm and its activation (2: no activation, or no batch norm
+        as in VGG)."""
         channels, height, width = shape or self.shape
         pad = kernel // 2
         out_h = (height + 2 * pad - kernel) // stride + 1
@@ -87,6 +93,7 @@ class _Builder:
             params,
             (out_channels, out_h, out_w),
             (self.last if source is None else source,),
+            kernels,
         )
         return name
 
@@ -111,7 +118,7 @@ class _Builder:
 
     def scale(self, name: str, main: str, gate: str, shape: tuple[int, int, int]) -> str:
         """Channel-wise product of ``main`` (of ``shape``) and a per-channel ``gate``."""
-        self._add(name, float(np.prod(shape)), 0, shape, (main, gate))
+        self._add(name, float(np.prod(shape)), 0, shape, (main, gate), kernels=2)  # sigmoid, mul
         return name
 
     def squeeze_excite(self, prefix: str, reduced: int) -> str:
@@ -119,7 +126,7 @@ class _Builder:
         back, sigmoid gate, channel-wise scale of the current tensor."""
         main, shape = self.last, self.shape
         self.global_pool(f"{prefix}.se_pool")
-        self.linear(f"{prefix}.se_reduce", reduced)
+        self.linear(f"{prefix}.se_reduce", reduced, kernels=2)  # FC and its activation
         gate = self.linear(f"{prefix}.se_expand", shape[0])
         return self.scale(f"{prefix}.se_scale", main, gate, shape)
 
@@ -128,7 +135,7 @@ class _Builder:
         self._add(name, float(channels * height * width), 0, (channels, 1, 1), (self.last,))
         return name
 
-    def linear(self, name: str, out_features: int) -> str:
+    def linear(self, name: str, out_features: int, kernels: int = 1) -> str:
         channels, height, width = self.shape
         in_features = channels * height * width
         self._add(
@@ -137,6 +144,7 @@ class _Builder:
             in_features * out_features + out_features,
             (out_features, 1, 1),
             (self.last,),
+            kernels,
         )
         return name
 
@@ -147,6 +155,7 @@ class _Builder:
         params: int,
         shape: tuple[int, int, int],
         inputs: tuple[str, ...],
+        kernels: int = 1,
     ) -> None:
         self.shape = shape
         self.layers.append(
@@ -156,6 +165,7 @@ class _Builder:
                 float(params * BYTES_PER_ELEMENT),
                 float(np.prod(shape) * BYTES_PER_ELEMENT),
                 inputs,
+                kernels,
             )
         )
         self.last = name
@@ -186,13 +196,19 @@ def _resnet(
             stride = 2 if block == 0 and stage > 0 else 1
             net.conv(f"{prefix}.conv1", inner, 1)
             net.conv(f"{prefix}.conv2", inner, 3, stride, groups=groups)
-            main = net.conv(f"{prefix}.conv3", planes * 4, 1)
+            main = net.conv(f"{prefix}.conv3", planes * 4, 1)  # its ReLU follows the add
             if se_reduction:
                 main = net.squeeze_excite(prefix, planes * 4 // se_reduction)
             shortcut = entry
             if block == 0:
                 shortcut = net.conv(
-                    f"{prefix}.downsample", planes * 4, 1, stride, source=entry, shape=entry_shape
+                    f"{prefix}.downsample",
+                    planes * 4,
+                    1,
+                    stride,
+                    source=entry,
+                    shape=entry_shape,
+                    kernels=2,
                 )
             net.add(f"{prefix}.add", main, shortcut)
     if classifier:
@@ -205,7 +221,7 @@ def _vgg16() -> CnnSpec:
     net = _Builder(3, 224, 224)
     for stage, (count, channels) in enumerate(((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))):
         for index in range(count):
-            net.conv(f"conv{stage + 1}_{index + 1}", channels, 3)
+            net.conv(f"conv{stage + 1}_{index + 1}", channels, 3, kernels=2)  # no batch norm
         net.pool(f"pool{stage + 1}", 2, 2)
     net.linear("fc6", 4096)
     net.linear("fc7", 4096)
@@ -270,7 +286,7 @@ def _inverted_residual(
             )
             if se_ratio:
                 net.squeeze_excite(prefix, max(1, int(entry_shape[0] * se_ratio)))
-            main = net.conv(f"{prefix}.project", out, 1)
+            main = net.conv(f"{prefix}.project", out, 1, kernels=2)  # linear bottleneck
             if net.shape == entry_shape:
                 net.add(f"{prefix}.add", main, entry)
     net.conv("head", _round_channels(head * max(width_mult, 1.0)), 1)
