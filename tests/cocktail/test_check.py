@@ -68,14 +68,15 @@ def _check(committed: Any, document: dict[str, Any]) -> tuple[CheckReport, Cockt
 
 
 # x0.8: a fresh plan serves the strict class with InceptionResNetV2 where the committed plan
-# has NASNetLarge (1 on-demand + 1 spot g4dn.xlarge instead of 1 + 2 at the lower load): at
-# 04:00 -- imagenet_day, 9.894 against 10.052 USD, gap 1.6% -- and at 04:00 and 09:00 --
-# imagenet_day_ewma, 6.736 against 7.052 USD, gap 4.7%; the refit keeps the committed
-# ensembles (members are decisions). That fresh plan would not serve the committed load, so
-# the verdict is exit 0 with the saving shown (likewise Cocktail's profile, 5.394 against
-# 5.162 USD/h). imagenet_day_cpu's fresh plan keeps the committed ensembles and types: its
-# refit is the fresh optimum. (Before the issue-10 refit of the performance model the gaps
-# were imagenet_day 4.5% -> 2.4% -> 1.6%, imagenet_day_ewma 12.3% -> 6.8% -> 4.7%.)
+# has NASNetLarge (1 on-demand + 1 spot g4dn.xlarge instead of the refit's 1 + 2 at the lower
+# load, one $0.158 spot VM-hour less each time): at 04:00 -- imagenet_day, 9.894 against
+# 10.052 USD, gap 1.6% -- and at 04:00 and 09:00 -- imagenet_day_ewma, 6.736 against 7.052
+# USD, gap 4.7%; the refit keeps the committed ensembles (members are decisions). That fresh
+# plan would not serve the committed load, so the verdict is exit 0 with the saving shown
+# (likewise Cocktail's profile, 5.394 against 5.162 USD/h). imagenet_day_cpu's fresh plan
+# keeps the committed ensembles and types: its refit is the fresh optimum. (Before the
+# issue-10 refits of the performance model the gaps were imagenet_day 4.5% -> 2.4% -> 1.6%,
+# imagenet_day_ewma 12.3% -> 6.8% -> 4.7%.)
 DOWN_GAP = {
     "cocktail_profile": 0.044944,
     "imagenet_day": 0.015969,
