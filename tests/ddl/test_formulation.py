@@ -210,16 +210,17 @@ def test_recommendation_table_and_baselines() -> None:
         "most_expensive",
         "fastest_single_node",
     }
-    # Ignoring stalls: one g5.xlarge's compute alone (30 x 1,201,110 iterations at the A10G's
-    # ~0.1 s) takes ~34 h, so the naive rule takes two. Their 531 MB of VGG-11 gradients
-    # cross a 2.5 Gbit/s NIC at 80% (0.25 GB/s) every iteration: 2 x 1/2 x 531.45e6 / 0.25e9
-    # = 2.126 s, most of it not hidden behind the backward pass; over 600,570 iterations, x
-    # 1.0037 for spot (the 5-10% band and hourly checkpoints), 362.5 h (362.9 h on the rates
-    # before the issue-10 refit): far past the deadline.
+    # Ignoring stalls: one g5.xlarge's compute alone (30 x 40,037 = 1,201,110 iterations at
+    # the A10G's 0.0876 s) takes ~29.2 h, so the naive rule takes two. Their 531 MB of VGG-11
+    # gradients cross a 2.5 Gbit/s NIC at 80% (0.25 GB/s) every iteration: 2 x 1/2 x
+    # 531.45e6 / 0.25e9 = 2.126 s, most of it not hidden behind the backward pass (2.076 s of
+    # stall, a 2.163 s iteration); over 600,570 iterations, 360.9 h, x 1.0037 for spot (the
+    # 5-10% band and hourly checkpoints), 362.2 h (362.5 h on the rates before the issue-10
+    # refit): far past the deadline.
     naive = plan.baseline("naive_cheapest")
     assert naive.status == "infeasible"
     assert naive.violations == [
-        "job vgg11 on 2 x g5.xlarge (spot): takes 362.4704 h > deadline 24.0 h"
+        "job vgg11 on 2 x g5.xlarge (spot): takes 362.2308 h > deadline 24.0 h"
     ]
     candidates = plan.tables[1]
     verdicts = [row[-1] for row in candidates.rows]
@@ -263,9 +264,9 @@ def test_near_optimal_pct_trades_time_for_cost() -> None:
     }
     assert cost[id(relaxed)] < 0.5 * cost[id(fastest)]
     # The faster candidate the trade passed over says so (not "the other jobs' share"):
-    # 4 x p4d.24xlarge on demand, 0.8190 h x 4 x $32.7726/h = $107.36, against the same
-    # nodes on spot, 0.4% slower (interruptions and checkpoints) at $9.83/h: $32.34 (before
-    # the issue-10 refit: 0.8137 h, $106.66 against $32.13).
+    # 4 x p4d.24xlarge on demand, 0.8027 h x 4 x $32.7726/h = $105.23, against the same
+    # nodes on spot, 0.4% slower (interruptions and checkpoints, 0.8061 h) at $9.83/h:
+    # $31.70 (before the issue-10 refit: 0.8190 h, $107.36 against $32.34).
     table = FORMULATION.tables(view_of(scenario.inputs), relaxed.deployment)[1]
     assert table.marked_row == 1
     assert [row[1:4] for row in table.rows[:2]] == [
@@ -275,7 +276,7 @@ def test_near_optimal_pct_trades_time_for_cost() -> None:
     assert table.rows[0][5] * 4 * 32.7726 == pytest.approx(table.rows[0][6])
     assert table.rows[0][-1] == (
         "not chosen: the recommendation is within near_optimal_pct = 1% of the fastest and "
-        "cheaper ($32.34 against $107.36)"
+        "cheaper ($31.70 against $105.23)"
     )
 
 
