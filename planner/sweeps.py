@@ -938,7 +938,13 @@ def _in_point_order(loaded: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
         return points
     ours = [c for c in points.columns if c != "point_key"]
     results = rows.drop(columns=[c for c in rows.columns if c in ours or c.startswith("axis.")])
-    return points.merge(results, on="point_key", how="left")
+    merged = points.merge(results, on="point_key", how="left")
+    # A baseline that found no plan has objective and plan_advantage None in the plan; a
+    # float column (and the Parquet store) would hold NaN there instead: keep None.
+    for column in merged.columns:
+        if column.startswith("baseline.") and column.endswith((".objective", ".plan_advantage")):
+            merged[column] = merged[column].astype(object).where(merged[column].notna(), None)
+    return merged
 
 
 __all__ = [

@@ -62,9 +62,11 @@ Two exact reductions shrink the model before it is built.
   devices are split to match them). This removes symmetric solutions that slow branching.
 * Shared classes: device types that differ on some family may still be interchangeable
   for another. The edge cluster's T4 and L4 have the same usable variants at the same
-  capacities for resnet, efficientnet and bert (not for yolov5), so a plan may swap a T4
-  hosting resnet50 with an L4 hosting it, and the per-pool model holds every plan twice
-  per such swap. For each family f, the pools with the same non-empty table
+  capacities for resnet on the calibrated model alone (not with NVIDIA's measured T4
+  ResNet-50 rates) and for efficientnet at an 80 ms SLO (not at 100 ms, where b6 fits and
+  runs faster on the T4; never for bert and yolov5), so a plan may swap a T4 hosting
+  resnet50 with an L4 hosting it, and the per-pool model holds every plan twice per such
+  swap. For each family f, the pools with the same non-empty table
   {(v, c_{p,v}): v in V_f usable on p} form one class C (a pool alone is its own class);
   f's variants get one count n_{C,v} per class instead of one per pool, with c_{C,v} the
   class's common capacity. The (devices) rows become, for every class U (pools and shared
