@@ -586,6 +586,13 @@ class Formulation(ABC, Generic[InputT, ViewT, DeployT]):
         every baseline alike)."""
         return {}
 
+    def incomparable(self, view: ViewT, plan: DeployT, baseline: DeployT) -> str:
+        """Why a verified ``baseline``'s objective cannot be set against the ``plan``'s
+        (e.g. it serves less of the demand, and the objective does not count what it
+        drops); "" when it can. The engine then gives the row no ``plan_advantage`` and
+        shows this in its note."""
+        return ""
+
     def refit(self, view: ViewT, deployment: DeployT, solver: MilpSolver) -> Refit[DeployT]:
         """``planner check``: keep the committed decisions of ``deployment`` and adapt what
         may change without buying or moving anything (e.g. re-route new demand over the

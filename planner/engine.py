@@ -203,24 +203,27 @@ def _score(
     formulation: Formulation[Any, Any, Any],
     view: Any,
     run: BaselineRun[Any],
+    plan: Any,
     plan_objective: float,
 ) -> BaselineResult:
-    """Verify a baseline with the plan's verifier and score it the same way."""
+    """Verify a baseline with the plan's verifier and score it the same way (no
+    ``plan_advantage`` where the formulation says the two objectives are not comparable)."""
     if run.deployment is None:
         return BaselineResult(run.name, run.source, "no_plan", None, None, reason=run.reason)
     verification = formulation.verify(view, run.deployment)
     value = verification.objective_value
     feasible = verification.ok
+    incomparable = formulation.incomparable(view, plan, run.deployment) if feasible else ""
     return BaselineResult(
         run.name,
         run.source,
         "feasible" if feasible else "infeasible",
         value,
         plan_advantage(formulation.objective_of(view).sense, plan_objective, value)
-        if feasible
+        if feasible and not incomparable
         else None,
         violations=verification.violations[:VIOLATIONS_SHOWN],
-        reason=run.reason,
+        reason="; ".join(r for r in (run.reason, incomparable) if r),
         headline=formulation.headline(view, run.deployment),
         deployment=run.deployment,
     )
@@ -266,7 +269,10 @@ def solve(
         objective = Objective.of(formulation.objective_of(view), verification.objective_value)
         with clock.stage("baselines"):
             runs = formulation.baselines(view, solver, solution) if baselines else []
-            scored = [_score(formulation, view, run, objective.value) for run in runs]
+            scored = [
+                _score(formulation, view, run, solution.deployment, objective.value)
+                for run in runs
+            ]
         with clock.stage("tables"):
             tables = formulation.tables(view, solution.deployment)
             headline = formulation.headline(view, solution.deployment)

@@ -206,7 +206,8 @@ def _rich_table(table: Table, width: int | None = None) -> RenderableType:
 BASELINE_LEGEND = {
     "status": "feasible: passes the verifier; infeasible: a verifier violation; "
     "no_plan: the baseline found no deployment",
-    "note": "why a baseline has no plan, or its first verifier violations",
+    "note": "why a baseline has no plan, its first verifier violations, or why its objective "
+    "is not set against the plan's (no plan_advantage then)",
 }
 
 

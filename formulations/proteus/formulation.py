@@ -24,7 +24,7 @@ from formulations.proteus.simulate import PLAN, simulate_tables
 from formulations.proteus.tables import devices_carrying_traffic, tables
 from formulations.proteus.verify import overall_accuracy_served, shed_share, verify
 from formulations.proteus.view import ProteusView, infeasibility_reason, prepare
-from formulations.tolerances import geq
+from formulations.tolerances import geq, leq
 from formulations.types import (
     BaselineRun,
     Certificate,
@@ -155,6 +155,22 @@ class ProteusFormulation(Formulation[ProteusInputs, ProteusView, ProteusDeployme
             "shed_pct": shed_share(deployment),
             "replanned_windows": sum(w.replanned for w in windows),
         }
+
+    def incomparable(
+        self, view: ProteusView, plan: ProteusDeployment, baseline: ProteusDeployment
+    ) -> str:
+        """The objective (accuracy of the routed demand) does not count shed demand: a
+        baseline that sheds more than the plan is compared by ``effective_accuracy_served``
+        (shed demand at accuracy 0), not by its objective."""
+        plan_shed, shed = shed_share(plan), shed_share(baseline)
+        if leq(shed, plan_shed):
+            return ""
+        return (
+            f"sheds {shed:.1f}% of the demand (the plan {plan_shed:.1f}%): its objective "
+            f"counts only what it routes; effective accuracy served "
+            f"{overall_accuracy_served(view, baseline):.2f}% against the plan's "
+            f"{overall_accuracy_served(view, plan):.2f}%"
+        )
 
     def refit(
         self, view: ProteusView, deployment: ProteusDeployment, solver: MilpSolver

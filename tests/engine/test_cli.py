@@ -87,9 +87,12 @@ def test_json_baselines_are_scored_rows(tmp_path: Path) -> None:
     assert list(baselines) == ["clipper_ha", "clipper_la", "sommelier", "infaas"]
     # Since the issue-10 refit every baseline of the shipped edge cluster has a plan
     # (before it, Clipper-HA had none: ResNet-152 on a T4 took 27 ms > its 25 ms half-SLO).
-    for row in baselines.values():
+    for name, row in baselines.items():
         assert row["status"] == "feasible" and row["source"]
-        assert row["objective"] > 0 and row["plan_advantage"] > 0
+        # Clipper-HA sheds 61% of the demand: its objective is not set against the plan's
+        # (tests/proteus/test_golden.py), every other row is scored
+        assert row["objective"] > 0
+        assert (row["plan_advantage"] is None) == (name == "clipper_ha"), name
         assert set(row["headline"]) == {
             "min_beta",
             "degraded_windows",
