@@ -270,8 +270,7 @@ def solve(
         with clock.stage("baselines"):
             runs = formulation.baselines(view, solver, solution) if baselines else []
             scored = [
-                _score(formulation, view, run, solution.deployment, objective.value)
-                for run in runs
+                _score(formulation, view, run, solution.deployment, objective.value) for run in runs
             ]
         with clock.stage("tables"):
             tables = formulation.tables(view, solution.deployment)
