@@ -17,7 +17,9 @@ Reads (never copies) the folders of ``shared/reference`` (see its README):
 
 Held out from the fit (never read by :func:`all_points`): :func:`heldout_points` reads a folder
 in the same two-file DLE schema, by default the committed ``benchmarks/data/nvidia_dle_heldout``
-(ResNeXt101-32x4d, SE-ResNeXt101-32x4d, EfficientNet-B0/B4 rows; see its README).
+(ResNeXt101-32x4d, SE-ResNeXt101-32x4d, EfficientNet-B0/B4 rows; see its README); training rows
+whose table states no batch per GPU take the one their README's training command configures
+(:data:`HELDOUT_TRAINING_BATCH`, held-out rows only).
 
 Proteus's ``aggregate_profiled.csv`` is not used: its hardware is not stated and its GPU
 latencies grow linearly from batch 1 even for MobileNet (host-side work dominates), which no
@@ -29,6 +31,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,8 +197,14 @@ def _binned(row: dict[str, str], runtime: str, seq_len: int | None) -> bool:
     )
 
 
-def dle_training(reference: Path, folder: Path = DLE) -> list[Point]:
-    """Points of ``reference / folder / "training.csv"``; sources name ``folder``."""
+def dle_training(
+    reference: Path,
+    folder: Path = DLE,
+    batches: Mapping[tuple[str, str, str, str], int] | None = None,
+) -> list[Point]:
+    """Points of ``reference / folder / "training.csv"``; sources name ``folder``. ``batches``
+    gives the batch per GPU of rows that state none, keyed by their ``(framework, model, gpu,
+    precision)`` cells as written (:data:`HELDOUT_TRAINING_BATCH` for the held-out folder)."""
     path = reference / folder / "training.csv"
     points = []
     with path.open(newline="", encoding="utf-8") as f:
@@ -213,12 +222,13 @@ def dle_training(reference: Path, folder: Path = DLE) -> list[Point]:
             batch = _number(row["batch_size_per_gpu"])
             if batch is None and model == "resnet50":
                 batch = 128.0 if precision is Precision.FP32 else 256.0
-            # No such rule for the held-out PyTorch ResNeXt101-32x4d, SE-ResNeXt101-32x4d and
-            # EfficientNet tables (nor the TF2 EfficientNet ones): their READMEs' training
-            # benchmark commands (`launch.py --model <arch> --precision <AMP|TF32|FP32> --mode
-            # benchmark_training --platform <DGX1V|DGXA100> ...`; TF2: `bash ./scripts/B0/
-            # training/{AMP, FP32, TF32}/train_benchmark_8x{A100-80G, V100-32G}.sh`) state no
-            # batch, so those rows are skipped.
+            if batch is None and batches is not None:
+                # held-out rows only (heldout_points): the batch the README's training
+                # command configures, keyed by the row's cells as written
+                configured = batches.get(
+                    (row["framework"], row["model"], row["gpu"], row["precision"])
+                )
+                batch = None if configured is None else float(configured)
             # None: not stated; > 1024: PyTorch DGX-1 BERT cells holding accumulated batches.
             if batch is None or batch > _MAX_BATCH_PER_GPU:
                 continue
@@ -241,6 +251,92 @@ def dle_training(reference: Path, folder: Path = DLE) -> list[Point]:
                 )
             )
     return points
+
+
+# Batch per GPU of the held-out training rows whose tables state none (DLE commit 729963dd),
+# keyed by the training.csv cells (framework, model, gpu, precision) as written; see the
+# "Batch per GPU (training)" section of benchmarks/data/nvidia_dle_heldout/README.md.
+#
+# PyTorch: the READMEs' "Training performance benchmark" commands (resnext101-32x4d/README.md
+# lines 495-506, se-resnext101-32x4d/README.md 497-508, efficientnet/README.md 507-519) run
+# `launch.py --model <arch> --precision <FP32|TF32|AMP> --mode benchmark_training --platform
+# <DGX1V|DGXA100>` (1 GPU, or under `multiproc.py --nproc_per_node 8`) with no `-b`, and
+# launch.py line 38 takes the batch from PyTorch/Classification/ConvNets/configs.yml
+# `models[<arch>][<platform>][<precision>]` (the mode entries set no batch). Precision as
+# written -> configs.yml key: TF32 -> TF32, FP32 -> FP32, "mixed precision" -> AMP. Platform:
+# DGX A100 headings -> DGXA100; ResNeXt/SE-ResNeXt DGX-1 16GB and 32GB headings -> DGX1V (the
+# commands' key; its DGX1V-16G/-32G entries are aliases of DGX1V, configs.yml lines 183-186,
+# 219-222). configs.yml has no DGX1V entry for efficientnet-b0/b4, so the EfficientNet DGX-1
+# commands name no existing key: the "DGX-1 (8x V100 16GB)" section (heading line 607, its
+# paragraph line 609 "efficientnet/training/<AMP|FP32>/*.sh ... on NVIDIA DGX-1 (8x V100
+# 16GB)", i.e. efficientnet/training/{AMP,FP32}/DGX1V-16G_efficientnet-b0_*.sh, `--platform
+# DGX1V-16G`; there is no DGX-1 script for b4, whose rows take the same heading's entry) ->
+# DGX1V-16G. The "DGX-1 (8x V100 32GB)" section (heading line 623, paragraph
+# line 625 saying "(8x V100 16GB)") names two platforms whose batches differ 2x (DGX1V-16G,
+# DGX1V-32G), so its 8 rows are left without a batch (skipped).
+#
+# TensorFlow 2 EfficientNet v1: README lines 366/370 name `bash ./scripts/{B0,B4}/training/
+# {AMP, FP32, TF32}/train_benchmark_8x{A100-80G, V100-32G}.sh`; in the snapshot these are
+# TensorFlow2/Classification/ConvNets/efficientnet_v1/{B0,B4}/training/<precision>/
+# train_benchmark_8x<platform>.sh (B0 TF32: " train_benchmark_8xA100-80G.sh", with a leading
+# space), whose `--train_batch_size` is "the training batch size per GPU" (README line 264).
+# The tables scale weakly (constant batch per GPU), so the 1-GPU rows take the 8-GPU script's
+# batch. The scripts also pass `--use_xla` (as the TF2 inference scripts do; the tables do not
+# say XLA and are read as the plain runtime, like the TF2 inference rows).
+_PT = "PyTorch"
+_TF2 = "TensorFlow 2"
+_A100_PT_RNXT = "NVIDIA DGX A100 (8x A100 80GB)"
+_V100_16_PT_RNXT = "NVIDIA DGX-1 16GB (8x V100 16GB)"
+_V100_32_PT_RNXT = "NVIDIA DGX-1 32GB (8x V100 32GB)"
+_A100_PT_EFF = "NVIDIA A100 (8x A100 80GB)"
+_V100_16_PT_EFF = "NVIDIA DGX-1 (8x V100 16GB)"
+_A100_TF2 = "NVIDIA DGX A100 (8x A100 80GB)"
+_V100_TF2 = "NVIDIA DGX-1 (8x V100 32GB)"
+_AMP = "mixed precision"
+HELDOUT_TRAINING_BATCH: dict[tuple[str, str, str, str], int] = {
+    # configs.yml resnext101-32x4d: DGXA100 AMP line 191, TF32 line 196
+    (_PT, "ResNeXt101-32x4d", _A100_PT_RNXT, "TF32"): 128,
+    (_PT, "ResNeXt101-32x4d", _A100_PT_RNXT, _AMP): 128,
+    # configs.yml resnext101-32x4d: DGX1V AMP line 177, FP32 line 182
+    (_PT, "ResNeXt101-32x4d", _V100_16_PT_RNXT, "FP32"): 64,
+    (_PT, "ResNeXt101-32x4d", _V100_16_PT_RNXT, _AMP): 128,
+    (_PT, "ResNeXt101-32x4d", _V100_32_PT_RNXT, "FP32"): 64,
+    (_PT, "ResNeXt101-32x4d", _V100_32_PT_RNXT, _AMP): 128,
+    # configs.yml se-resnext101-32x4d: DGXA100 AMP line 227, TF32 line 232
+    (_PT, "SE-ResNeXt101-32x4d", _A100_PT_RNXT, "TF32"): 128,
+    (_PT, "SE-ResNeXt101-32x4d", _A100_PT_RNXT, _AMP): 128,
+    # configs.yml se-resnext101-32x4d: DGX1V AMP line 213, FP32 line 218
+    (_PT, "SE-ResNeXt101-32x4d", _V100_16_PT_RNXT, "FP32"): 64,
+    (_PT, "SE-ResNeXt101-32x4d", _V100_16_PT_RNXT, _AMP): 112,
+    (_PT, "SE-ResNeXt101-32x4d", _V100_32_PT_RNXT, "FP32"): 64,
+    (_PT, "SE-ResNeXt101-32x4d", _V100_32_PT_RNXT, _AMP): 112,
+    # configs.yml efficientnet-b0: DGXA100 AMP line 321, TF32 line 326
+    (_PT, "efficientnet-b0", _A100_PT_EFF, "TF32"): 256,
+    (_PT, "efficientnet-b0", _A100_PT_EFF, _AMP): 256,
+    # configs.yml efficientnet-b0: DGX1V-16G AMP line 301, FP32 line 306
+    (_PT, "efficientnet-b0", _V100_16_PT_EFF, "FP32"): 64,
+    (_PT, "efficientnet-b0", _V100_16_PT_EFF, _AMP): 128,
+    # configs.yml efficientnet-b4: DGXA100 AMP line 447, TF32 line 452
+    (_PT, "efficientnet-b4", _A100_PT_EFF, "TF32"): 64,
+    (_PT, "efficientnet-b4", _A100_PT_EFF, _AMP): 128,
+    # configs.yml efficientnet-b4: DGX1V-16G AMP line 427, FP32 line 432
+    (_PT, "efficientnet-b4", _V100_16_PT_EFF, "FP32"): 16,
+    (_PT, "efficientnet-b4", _V100_16_PT_EFF, _AMP): 32,
+    # efficientnet_v1/B0/training/: TF32/" train_benchmark_8xA100-80G.sh" line 24,
+    # AMP/train_benchmark_8xA100-80G.sh line 25, FP32/train_benchmark_8xV100-32G.sh line 24,
+    # AMP/train_benchmark_8xV100-32G.sh line 25
+    (_TF2, "EfficientNet v1-B0", _A100_TF2, "TF32"): 512,
+    (_TF2, "EfficientNet v1-B0", _A100_TF2, _AMP): 1024,
+    (_TF2, "EfficientNet v1-B0", _V100_TF2, "FP32"): 256,
+    (_TF2, "EfficientNet v1-B0", _V100_TF2, _AMP): 512,
+    # efficientnet_v1/B4/training/: TF32/train_benchmark_8xA100-80G.sh line 24,
+    # AMP/train_benchmark_8xA100-80G.sh line 25, FP32/train_benchmark_8xV100-32G.sh line 24,
+    # AMP/train_benchmark_8xV100-32G.sh line 25
+    (_TF2, "EfficientNet v1-B4", _A100_TF2, "TF32"): 80,
+    (_TF2, "EfficientNet v1-B4", _A100_TF2, _AMP): 160,
+    (_TF2, "EfficientNet v1-B4", _V100_TF2, "FP32"): 32,
+    (_TF2, "EfficientNet v1-B4", _V100_TF2, _AMP): 64,
+}
 
 
 def ppipe(reference: Path) -> list[Point]:
@@ -299,9 +395,13 @@ def cocktail(reference: Path) -> list[Point]:
 def heldout_points(folder: Path) -> list[Point]:
     """Points of a folder holding ``inference.csv`` and ``training.csv`` in the DLE schema
     (the committed held-out set is ``project root / DLE_HELDOUT``), read by the same readers
-    as the fitted DLE rows; sources name the folder."""
+    as the fitted DLE rows, plus :data:`HELDOUT_TRAINING_BATCH` for training rows that state no
+    batch per GPU; sources name the folder."""
     name = Path(folder.name)
-    return [*dle_inference(folder.parent, name), *dle_training(folder.parent, name)]
+    return [
+        *dle_inference(folder.parent, name),
+        *dle_training(folder.parent, name, HELDOUT_TRAINING_BATCH),
+    ]
 
 
 def all_points(reference: Path) -> list[Point]:

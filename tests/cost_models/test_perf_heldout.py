@@ -15,9 +15,11 @@ from cost_models.perf.calibration import CALIBRATION_FILE
 from cost_models.perf.catalog import model_names, workload
 from cost_models.perf.reference import (
     DLE_HELDOUT,
+    HELDOUT_TRAINING_BATCH,
     PPIPE_MODELS,
     Point,
     all_points,
+    dle_training,
     heldout_points,
 )
 from tests.conftest import REFERENCE, ROOT
@@ -107,10 +109,12 @@ def test_every_heldout_row_is_a_point_of_a_catalog_workload() -> None:
     points = heldout_points(FOLDER)
     _, inference_rows = _rows("inference.csv")
     _, training_rows = _rows("training.csv")
-    batched = [r for r in training_rows if r["batch_size_per_gpu"]]
+    stated = [r for r in training_rows if r["batch_size_per_gpu"]]
     modes = [p.mode for p in points]
     assert modes.count("inference") == len(inference_rows)
-    assert modes.count("training") == len(batched) == 8  # TF1 ResNeXt: the only stated batches
+    assert len(stated) == 8  # TF1 ResNeXt: the only batches the tables state
+    # + 56 rows whose batch the README's training command configures (HELDOUT_TRAINING_BATCH)
+    assert modes.count("training") == 64
     assert {p.model for p in points} == HELDOUT_MODELS
     assert {p.device for p in points} == {"T4", "V100", "A100"}
     assert set(model_names()) >= HELDOUT_MODELS
@@ -142,3 +146,37 @@ def test_heldout_points_are_disjoint_from_the_fitted_points() -> None:
     heldout = heldout_points(FOLDER)
     assert heldout and not fitted & {_key(p) for p in heldout}
     assert not {p.model for p in heldout} & {p.model for p in all_points(REFERENCE)}
+
+
+def _training_key(row: dict[str, str]) -> tuple[str, str, str, str]:
+    return (row["framework"], row["model"], row["gpu"], row["precision"])
+
+
+def test_heldout_training_batches_fill_only_rows_without_a_stated_batch() -> None:
+    _, rows = _rows("training.csv")
+    unstated = [r for r in rows if not r["batch_size_per_gpu"]]
+    assert not {_training_key(r) for r in rows if r["batch_size_per_gpu"]} & set(
+        HELDOUT_TRAINING_BATCH
+    )
+    assert set(HELDOUT_TRAINING_BATCH) <= {_training_key(r) for r in unstated}  # no stale keys
+    filled = [r for r in unstated if _training_key(r) in HELDOUT_TRAINING_BATCH]
+    assert len(unstated) == 64 and len(filled) == 56
+    # left without a batch: the PyTorch EfficientNet "DGX-1 (8x V100 32GB)" section, whose
+    # paragraph says 16GB (configs.yml DGX1V-16G and DGX1V-32G batches differ 2x)
+    skipped = [r for r in unstated if _training_key(r) not in HELDOUT_TRAINING_BATCH]
+    assert len(skipped) == 8
+    assert {(r["framework"], r["gpu"]) for r in skipped} == {
+        ("PyTorch", "NVIDIA DGX-1 (8x V100 32GB)")
+    }
+    assert {r["model"] for r in skipped} == {"efficientnet-b0", "efficientnet-b4"}
+    points = {p.source: p for p in heldout_points(FOLDER) if p.mode == "training"}
+    for line, row in enumerate(rows, start=2):
+        point = points.get(f"{DLE_HELDOUT.name}/training.csv:{line}")
+        expected = row["batch_size_per_gpu"] or HELDOUT_TRAINING_BATCH.get(_training_key(row))
+        assert (point.batch if point else None) == (int(expected) if expected else None)
+
+
+def test_heldout_training_batches_leave_the_fitted_points_unchanged() -> None:
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+    assert dle_training(REFERENCE, batches=HELDOUT_TRAINING_BATCH) == dle_training(REFERENCE)
