@@ -92,3 +92,24 @@ def test_static_batching_is_slower_than_continuous() -> None:
     static = capacity.static_rates(r, b, 5.0, 0.1, 256)
     continuous = capacity.continuous_rates(r, b, 5.0, 0.1, 256)
     assert 0 < static.rate_qps[0] < continuous.rate_qps[0]
+
+
+def test_decode_context_is_the_time_average_of_a_running_sequence() -> None:
+    """A sequence with output o decodes o iterations at mean context I + o/2, so the time
+    average over sequences weights o by its length: checked against the average over a
+    fine grid of uniform output lengths, and equal to I + O/2 when all outputs are O."""
+    lo, hi, i = 1.0, 200.0, 125.5
+    o = np.linspace(lo, hi, 200_001)
+    expected = float(np.sum(o * (i + o / 2)) / np.sum(o))
+    buckets = capacity.Buckets(
+        np.array([i, i]),
+        np.array([(lo + hi) / 2, 50.0]),
+        np.array([1.0, 1.0]),
+        np.array([250.0, 250.0]),
+        np.array([lo, 50.0]),
+        np.array([hi, 50.0]),
+    )
+    context = capacity.decode_context_tokens(buckets)
+    assert context[0] == pytest.approx(expected, rel=1e-6)  # 192.2, not I + O/2 = 175.75
+    assert context[0] > i + (lo + hi) / 4
+    assert context[1] == pytest.approx(i + 25.0)
