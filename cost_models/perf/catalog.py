@@ -1,18 +1,21 @@
 """Workload catalog of the performance model: per-kernel work of public networks.
 
 A :class:`Workload` is a list of kernel groups; each group is ``count`` identical kernels
-with, per kernel, FLOPs and activation elements per sample and weight elements per batch.
-Where the repository has a layer-by-layer spec (ResNet-50/101 and VGG-16 in
-:mod:`cost_models.ppipe.layers`) every layer is one kernel; elsewhere the published totals
-(FLOPs, parameters) are spread evenly over the published count of weighted layers, and the
-activation traffic is :mod:`cost_models.proteus.variants`' estimate (conv-output rule). BERT is
-built operator by operator from its architecture at any sequence length.
+with, per kernel, FLOPs and activation elements per sample, weight elements per batch and the
+kernels the host launches for it (``kernels``: a convolution with its batch norm and
+activation is 3). Where the repository has a layer-by-layer spec (:data:`CNN_SPECS` of
+:mod:`cost_models.ppipe.layers`: the ResNets, ResNeXt, SE-ResNeXt, Wide ResNet, VGG-16,
+MobileNet-V2, EfficientNet-B0/B4) every layer is one kernel group; elsewhere the published
+totals (FLOPs, parameters) are spread evenly over the published count of weighted layers
+(:data:`CONV_KERNELS` launches each), and the activation traffic is
+:mod:`cost_models.proteus.variants`' estimate (conv-output rule). BERT is built operator by
+operator from its architecture at any sequence length.
 
 Facts reused from :data:`cost_models.proteus.variants.VARIANTS` keep their sources there; the
-entries added here name theirs. ``layers`` counts weighted layers (convolutions and linear
-layers, the kernels a fusing runtime launches); Keras entries (Cocktail's zoo) count the
-Keras "depth" (every Keras layer, batch-norm and activations included), which is what the
-Keras runtime dispatches one by one.
+entries added here name theirs. ``layers`` counts kernel groups (weighted layers, and a spec's
+pooling, add and scale layers); ``dispatches`` counts launches. Keras entries (Cocktail's zoo)
+count the Keras "depth" (every Keras layer, batch-norm and activations included) with one
+launch each, which is what the Keras runtime dispatches one by one.
 """
 
 from __future__ import annotations

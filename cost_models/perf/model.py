@@ -167,7 +167,7 @@ class Cases:
     node_ratio: np.ndarray  # process node / 12 nm (1 where not power-capped)
     power_w: np.ndarray
     bandwidth_bytes_per_s: np.ndarray
-    layers: np.ndarray
+    dispatches: np.ndarray  # kernels the host launches per pass (Workload.dispatches)
     pytorch_amp: np.ndarray  # bool
     training: np.ndarray  # bool
     optimizer_bytes: np.ndarray  # per step (0 for inference)
@@ -220,7 +220,7 @@ def compile_cases(cases: Sequence[Case]) -> Cases:
             "node_ratio": PROCESS_NODE_NM[c.dev.name] / REFERENCE_NODE_NM if powered else 1.0,
             "power_w": c.dev.power_w,
             "bandwidth_bytes_per_s": c.dev.memory_bandwidth_gb_per_s * BYTES_PER_GB,
-            "layers": c.work.dispatches,
+            "dispatches": c.work.dispatches,
             "pytorch_amp": c.runtime is Runtime.PYTORCH and c.precision is Precision.FP16,
             "training": c.training,
             "optimizer_bytes": optimizer,
@@ -259,7 +259,7 @@ _CASE_FIELDS = (
     "node_ratio",
     "power_w",
     "bandwidth_bytes_per_s",
-    "layers",
+    "dispatches",
     "pytorch_amp",
     "training",
     "optimizer_bytes",
@@ -305,7 +305,7 @@ def evaluate(c: Cases, p: PerfParams) -> Times:
     memory_s = np.bincount(k, c.count * np.where(is_compute, 0.0, memory), minlength=n)
 
     dispatch = np.array([p[f"dispatch_s_{r.value}"] for r in _RUNTIMES])[c.runtime_index]
-    host_s = c.layers * dispatch * np.where(c.pytorch_amp, 1.0 + p["amp_dispatch"], 1.0)
+    host_s = c.dispatches * dispatch * np.where(c.pytorch_amp, 1.0 + p["amp_dispatch"], 1.0)
     passes = np.where(c.training, 1.0 + p["backward_ratio"], 1.0)
     compute_s, memory_s, host_s = passes * compute_s, passes * memory_s, passes * host_s
     memory_s = memory_s + c.optimizer_bytes / bandwidth / c.accumulation_steps

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from cost_models.errors import DataError
 from cost_models.polymorphic.gemm import Gemm, conv_gemm, linear_gemm, rnn_gemm
+from cost_models.ppipe.layers import MOBILENET_V2_STAGES
 
 IMAGE_SIZE_PX = 224  # ImageNet input resolution of ResNet, VGG and MobileNetV2 (their papers)
 IMAGE_CHANNELS = 3  # RGB
@@ -137,29 +138,17 @@ def vgg16(batch: int) -> tuple[Gemm, ...]:
     return tuple(layers)
 
 
-# (expansion t, output channels c, repeats n, first stride s): Sandler et al. 2018, Table 2
-MOBILENET_V2_BOTTLENECKS = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
-
-
 def mobilenet_v2(batch: int) -> tuple[Gemm, ...]:
     net = _Conv(batch)
     net.conv("conv0", 32, 3, 2)
-    for index, (expansion, channels, count, first_stride) in enumerate(MOBILENET_V2_BOTTLENECKS):
+    for index, (expansion, channels, count, first_stride, kernel) in enumerate(MOBILENET_V2_STAGES):
         for repeat in range(count):
             prefix = f"block{index}.{repeat}"
             hidden = net.shape[0] * expansion
             if expansion != 1:
                 net.conv(f"{prefix}.expand", hidden, 1)
             stride = first_stride if repeat == 0 else 1
-            net.conv(f"{prefix}.depthwise", hidden, 3, stride, groups=hidden)
+            net.conv(f"{prefix}.depthwise", hidden, kernel, stride, groups=hidden)
             net.conv(f"{prefix}.project", channels, 1)
     net.conv("conv_last", 1280, 1)
     net.classifier("fc", 1280)

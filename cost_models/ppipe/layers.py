@@ -10,7 +10,20 @@ the layers it reads. Shapes follow the published architectures:
 * VGG-16 (Simonyan & Zisserman, ICLR 2015, configuration D) at 224x224; torchvision lists
   15.47 GMAC and 138,357,544 parameters;
 * the ResNet-50 backbone of mmdetection's detectors (RetinaNet/Faster R-CNN, ``C5`` output,
-  no classifier head) at mmdetection's published test scale 1333x800.
+  no classifier head) at mmdetection's published test scale 1333x800;
+* ResNet-152 (blocks 3/8/36/3), ResNeXt-101 32x4d (Xie et al. 2017: 32 groups of width 4 in
+  the 3x3 convolution), SE-ResNeXt-101 32x4d (Hu et al. 2018: squeeze-excitation with
+  reduction 16 before each residual add) and Wide ResNet-101-2 (bottleneck width x2), all in
+  torchvision's layout at 224x224 (11.52, 7.98, 7.99 and 22.76 GMAC here against 11.51,
+  8.03, 8.04 and 22.75 published);
+* MobileNet-V2 (Sandler et al. 2018, Table 2) at 224x224 and EfficientNet-B0/B4 (Tan & Le
+  2019, Table 1; B4: width 1.4, depth 1.8, 380x380) with depthwise convolutions as groups =
+  channels and squeeze-excitation on a quarter of each block's input channels (0.30, 0.39,
+  4.42 GMAC here against 0.30, 0.39, 4.2 published; tests/cost_models/test_perf_model.py).
+
+Each layer also records the kernels an eager runtime launches for it (``kernels``: a
+convolution with its batch norm and activation, 3); a fusing runtime such as TensorRT
+launches fewer, which its fitted per-launch cost absorbs (docs/performance_model.md).
 """
 
 from __future__ import annotations
@@ -236,8 +249,8 @@ def _round_channels(channels: float, divisor: int = 8) -> int:
     return rounded + divisor if rounded < 0.9 * channels else rounded
 
 
-# (expand ratio, output channels, repeats, stride, kernel) per stage
-_EFFICIENTNET_B0 = (
+# (expand ratio, output channels, repeats, first stride, kernel) per stage
+EFFICIENTNET_B0_STAGES = (
     (1, 16, 1, 1, 3),
     (6, 24, 2, 2, 3),
     (6, 40, 2, 2, 5),
@@ -246,7 +259,7 @@ _EFFICIENTNET_B0 = (
     (6, 192, 4, 2, 5),
     (6, 320, 1, 1, 3),
 )
-_MOBILENET_V2 = (
+MOBILENET_V2_STAGES = (
     (1, 16, 1, 1, 3),
     (6, 24, 2, 2, 3),
     (6, 32, 3, 2, 3),
@@ -315,11 +328,11 @@ CNN_SPECS: dict[str, CnnSpec] = {
             se_reduction=16,
         ),
         _resnet("wide_resnet101_2", (3, 4, 23, 3), 224, 224, True, width_per_group=128),
-        _inverted_residual("mobilenet_v2", _MOBILENET_V2, 224),
-        _inverted_residual("efficientnet_b0", _EFFICIENTNET_B0, 224, se_ratio=0.25),
+        _inverted_residual("mobilenet_v2", MOBILENET_V2_STAGES, 224),
+        _inverted_residual("efficientnet_b0", EFFICIENTNET_B0_STAGES, 224, se_ratio=0.25),
         _inverted_residual(
             "efficientnet_b4",
-            _EFFICIENTNET_B0,
+            EFFICIENTNET_B0_STAGES,
             380,
             width_mult=1.4,
             depth_mult=1.8,
