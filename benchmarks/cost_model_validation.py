@@ -22,7 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._reference import REFERENCE_ABSENT, reference_root  # noqa: E402
-from benchmarks.calibrate import missing_measurements  # noqa: E402
+from benchmarks.calibrate import (  # noqa: E402
+    mape_pct,
+    max_ratio,
+    missing_measurements,
+    off_by,
+    points_beyond,
+)
 from cost_models.perf import calibration  # noqa: E402
 from cost_models.perf.reference import (  # noqa: E402
     DLE_HELDOUT,
@@ -76,10 +82,11 @@ def report(
     print(f"{title}\n")
     groups = frame.groupby(["device", "precision", "mode"])["abs_error_pct"].agg(["count", "mean"])
     print(groups.rename(columns={"mean": "MAPE %"}).round(1).to_string())
-    worst = frame.assign(off=frame["ratio"].where(frame["ratio"] >= 1, 1 / frame["ratio"]))
+    r = frame["ratio"].to_numpy()
+    worst = frame.assign(off=off_by(r))
     print(
-        f"\noverall: {len(frame)} points, MAPE {frame['abs_error_pct'].mean():.1f}%, "
-        f"max off {worst['off'].max():.2f}x, points off > 1.5x: {(worst['off'] > 1.5).sum()}"
+        f"\noverall: {len(frame)} points, MAPE {mape_pct(r):.1f}%, "
+        f"max off {max_ratio(r):.2f}x, points off > 1.5x: {points_beyond(r)}"
     )
     print("\nworst points:")
     print(worst.nlargest(worst_n, "off")[_WORST_COLUMNS].round(2).to_string(index=False))

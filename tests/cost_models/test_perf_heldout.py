@@ -26,7 +26,17 @@ from tests.conftest import REFERENCE, ROOT
 
 FOLDER = ROOT / DLE_HELDOUT
 COMMIT = "729963dd47e7c8bd462ad10bfac7a7b0b604e6dd"
-# the shared DLE schema (shared/reference/measured/nvidia_dle/README.md)
+# the shared DLE schema (shared/reference/measured/nvidia_dle/README.md): per-file columns,
+# then the provenance columns both files end with
+PROVENANCE_COLUMNS = [
+    "other_values_as_written",
+    "table_label",
+    "heading_path",
+    "notes",
+    "source_file",
+    "source_line",
+    "source_commit",
+]
 INFERENCE_COLUMNS = [
     "model",
     "task",
@@ -42,13 +52,7 @@ INFERENCE_COLUMNS = [
     "latency_p95_ms",
     "latency_p99_ms",
     "image_size_or_seq_len",
-    "other_values_as_written",
-    "table_label",
-    "heading_path",
-    "notes",
-    "source_file",
-    "source_line",
-    "source_commit",
+    *PROVENANCE_COLUMNS,
 ]
 TRAINING_COLUMNS = [
     "model",
@@ -68,13 +72,7 @@ TRAINING_COLUMNS = [
     "time_to_train",
     "time_to_train_column",
     "seq_len",
-    "other_values_as_written",
-    "table_label",
-    "heading_path",
-    "notes",
-    "source_file",
-    "source_line",
-    "source_commit",
+    *PROVENANCE_COLUMNS,
 ]
 HELDOUT_MODELS = {"resnext101_32x4d", "se_resnext101_32x4d", "efficientnet_b0", "efficientnet_b4"}
 

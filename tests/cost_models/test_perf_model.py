@@ -21,7 +21,7 @@ from cost_models.perf.model import (
     timing_of,
     training_step,
 )
-from cost_models.perf.reference import dle_inference
+from cost_models.perf.reference import dle_inference, dle_training
 from cost_models.polymorphic.networks import network
 from cost_models.ppipe.layers import CNN_SPECS
 from cost_models.proteus.calibrated import estimated_latencies_ms
@@ -185,6 +185,42 @@ def test_a_measured_point_is_found_with_its_listings() -> None:
     assert 8 * 1e3 / measured.latency_ms == pytest.approx(652.0)  # NVIDIA DLE: 652 img/s
     assert measured.spread_pct == 0.0 and len(measured.sources) == 1
     assert calibration.measured_point(replace(query, batch=7), REFERENCE) is None
+
+
+def test_pytorch_bert_phase_2_rows_are_length_binned_and_never_measured() -> None:
+    """NVIDIA's PyTorch BERT phase 2 pads each batch to its 64-token LDDL bin, not to 512:
+    those rows (and only those) are read at the fitted mean padded length, and planner
+    estimate never returns them as measurements of 512-token sequences."""
+    _reference()
+    points = dle_training(REFERENCE)
+    binned = [p for p in points if p.length_binned]
+    assert len(binned) == 6
+    assert {(p.model, p.runtime, p.seq_len) for p in binned} == {("bert_large", "pytorch", 512)}
+    # the same table's phase 1 (seq 128) and every TF BERT row at 512 are not binned
+    assert any(
+        p.runtime == "pytorch" and p.seq_len == 128 for p in points if p.model == "bert_large"
+    )
+    assert all(not p.length_binned for p in points if p.runtime != "pytorch")
+    length = calibration.load().binned_seq_len
+    assert 128 <= length < 512
+    point = binned[0]
+    assert calibration.query_of(point, length).seq_len == length
+    assert calibration.query_of(point).seq_len == 512
+    assert calibration.measured_point(calibration.query_of(point), REFERENCE) is None
+
+
+def test_dispatches_count_the_kernels_an_eager_runtime_launches() -> None:
+    # ResNet-50: stem conv + BN + ReLU (3), 16 bottlenecks x 3 convs x 3, 4 projection
+    # shortcuts (conv + BN: 2 each), max pool, 16 adds, average pool, fc
+    assert workload("resnet50").dispatches == 3 + 16 * 9 + 4 * 2 + 1 + 16 + 1 + 1 == 174
+    assert workload("resnet50").layers == 72
+    # VGG-16 has no batch norm: 13 x (conv + ReLU), 5 pools, 3 fc
+    assert workload("vgg16").dispatches == 13 * 2 + 5 + 3
+    # spread from published totals: 3 launches per weighted layer; Keras: 1 per Keras layer
+    assert workload("inception_v3").dispatches == 3 * workload("inception_v3").layers
+    assert workload("keras_resnet50").dispatches == workload("keras_resnet50").layers
+    # BERT: one launch per operator, 10 per encoder layer
+    assert workload("bert_base").dispatches == 10 * 12
 
 
 def test_proteus_uses_measurements_when_every_batch_is_measured() -> None:
