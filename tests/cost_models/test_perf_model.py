@@ -197,9 +197,8 @@ def test_pytorch_bert_phase_2_rows_are_length_binned_and_never_measured() -> Non
     assert len(binned) == 6
     assert {(p.model, p.runtime, p.seq_len) for p in binned} == {("bert_large", "pytorch", 512)}
     # the same table's phase 1 (seq 128) and every TF BERT row at 512 are not binned
-    assert any(
-        p.runtime == "pytorch" and p.seq_len == 128 for p in points if p.model == "bert_large"
-    )
+    phase_1 = [p for p in points if p.runtime == "pytorch" and p.seq_len == 128]
+    assert phase_1 and not any(p.length_binned for p in phase_1)
     assert all(not p.length_binned for p in points if p.runtime != "pytorch")
     length = calibration.load().binned_seq_len
     assert 128 <= length < 512
