@@ -316,7 +316,7 @@ def main() -> int:
         "factors": {n: params[n] for n in factors_of(points)},
         "data_parameters": {
             "binned_seq_len": binned_seq_len,
-            "binned_seq_len_means": "mean padded tokens per sample of the PyTorch BERT "
+            "binned_seq_len_what": "mean padded tokens per sample of the PyTorch BERT "
             "phase-2 rows (LDDL, 64-token bins, at most 512), fitted by profiling",
         },
         "held_at_initial_value": list(UNIDENTIFIED),
